@@ -1,0 +1,35 @@
+//! Plansync's shared core: the plan as an automerge document, the operations that change it,
+//! and the sans-IO sync core that speaks the automerge-repo wire protocol "1".
+//!
+//! Nothing here opens a socket, reads a clock or touches a file: callers pass `now` and
+//! randomness in and carry out the effects that come back.
+
+mod demo;
+mod error;
+mod ids;
+mod period;
+mod plan;
+mod sync;
+
+pub use demo::{demo_plan, DEMO_PLAN_TITLE};
+pub use error::Error;
+pub use ids::{
+    ActionId, AgencyId, BoardId, CommentId, IndicatorId, MilestoneId, ObjectiveId, PersonId,
+    ThemeId, UpdateId,
+};
+pub use period::{parse_date, Quarter, ReportingPeriod};
+pub use plan::{
+    plan_summary, Action, Agency, Board, Comment, CommentTarget, Decision, Indicator,
+    Milestone, NewPlan, Objective, Person, Plan, PlanDoc, PlanSummary, Polarity,
+    ProgressState, ProgressUpdate, Rag, Stage, TextField, Theme, WorkshopReview, SCHEMA,
+};
+pub use sync::{
+    decode_message, encode_message, ConnId, DocMessage, DocumentId, Effect, Ephemeral, Event,
+    Hub, HubConfig, Message, PeerId, PeerMetadata, WireError, PROTOCOL_VERSION,
+};
+
+/// Re-exported so that callers use the same automerge as the core.
+pub use automerge;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

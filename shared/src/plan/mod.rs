@@ -1,0 +1,13 @@
+//! The plan document: its typed model, the operations that change it, and reading it back.
+//! The document layout is written down in `shared/LAYOUT.md`.
+
+mod doc;
+mod model;
+mod read;
+
+pub use doc::{PlanDoc, TextField, SCHEMA};
+pub use model::*;
+pub use read::plan_summary;
+
+#[cfg(test)]
+mod tests;

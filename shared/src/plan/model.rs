@@ -1,0 +1,331 @@
+//! The plan as typed Rust values, read out of the automerge document (see LAYOUT.md).
+
+use crate::ids::*;
+use crate::period::ReportingPeriod;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+macro_rules! word_enum {
+    ($(#[$doc:meta] $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal,)* })*) => {$(
+        #[$doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vdoc])* #[serde(rename = $word)] $variant,)* }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            /// The word stored in the document and shown to users.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word,)* }
+            }
+            /// Parses the stored word.
+            pub fn parse(s: &str) -> Result<Self, crate::Error> {
+                match s {
+                    $($word => Ok($name::$variant),)*
+                    _ => Err(crate::Error::Invalid(format!(concat!("'{}' is not a ", stringify!($name)), s))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+word_enum! {
+    /// The lifecycle stage of a plan.
+    Stage {
+        /// Being drafted by the plan owner.
+        Draft = "draft",
+        /// Under review at the stakeholder workshop.
+        StakeholderWorkshop = "stakeholder workshop",
+        /// With the Police and Crime Panel.
+        PanelReview = "panel review",
+        /// Approved by the owning body.
+        Approved = "approved",
+        /// Published.
+        Published = "published",
+    }
+    /// A RAG rating for one reporting period.
+    Rag {
+        /// Off track.
+        Red = "red",
+        /// At risk.
+        Amber = "amber",
+        /// On track.
+        Green = "green",
+        /// Not rated this period.
+        NotRated = "not rated",
+    }
+    /// How far an action has got.
+    ProgressState {
+        /// Work has not started.
+        NotStarted = "not started",
+        /// Work is under way.
+        InProgress = "in progress",
+        /// Work is done.
+        Complete = "complete",
+    }
+    /// The workshop review decision on an objective.
+    Decision {
+        /// Not yet discussed.
+        Undecided = "undecided",
+        /// Keep as it is.
+        CarryForward = "carry forward",
+        /// Keep with new wording.
+        Amend = "amend",
+        /// Remove from the next plan.
+        Drop = "drop",
+        /// Proposed at the workshop.
+        New = "new",
+    }
+    /// Whether lower or higher values of an indicator are better.
+    Polarity {
+        /// E.g. burglary counts.
+        LowerIsBetter = "lower is better",
+        /// E.g. survey confidence.
+        HigherIsBetter = "higher is better",
+    }
+}
+
+/// The whole plan, read from its document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// E.g. "Police, Crime and Community Safety Plan 2025-28".
+    pub title: String,
+    /// The area the plan covers, e.g. a city.
+    pub area: String,
+    /// First financial year covered (2025 for 2025/26).
+    pub period_start: i64,
+    /// Last financial year covered.
+    pub period_end: i64,
+    /// The body that owns the plan, e.g. the city's Police and Crime Board.
+    pub owning_body: String,
+    /// Lifecycle stage.
+    pub stage: Stage,
+    /// Lifecycle milestones, in order.
+    pub milestones: Vec<Milestone>,
+    /// Partner agencies, by name.
+    pub agencies: Vec<Agency>,
+    /// Leads and chairs, named by role.
+    pub people: Vec<Person>,
+    /// The Police and Crime Board and its sub-groups.
+    pub boards: Vec<Board>,
+    /// Themes in plan order, each with its objectives and actions.
+    pub themes: Vec<Theme>,
+    /// Quantitative measures, in order.
+    pub indicators: Vec<Indicator>,
+    /// Comments on themes, objectives and actions.
+    pub comments: Vec<Comment>,
+}
+
+/// A lifecycle milestone (workshop, panel review, approval, publication).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Milestone {
+    /// Stable id.
+    pub id: MilestoneId,
+    /// What happens.
+    pub name: String,
+    /// Due date (ISO), if set.
+    pub due: Option<String>,
+    /// Whether it has happened.
+    pub done: bool,
+}
+
+/// A partner agency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agency {
+    /// Stable id.
+    pub id: AgencyId,
+    /// E.g. "City Council".
+    pub name: String,
+}
+
+/// A person, named by role in demo data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    /// Stable id.
+    pub id: PersonId,
+    /// Display name.
+    pub name: String,
+    /// Job role.
+    pub role: String,
+    /// The agency they work for.
+    pub agency: Option<AgencyId>,
+}
+
+/// The Police and Crime Board or one of its sub-groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Board {
+    /// Stable id.
+    pub id: BoardId,
+    /// E.g. "City Tasking".
+    pub name: String,
+    /// Who chairs it.
+    pub chair: Option<PersonId>,
+    /// What it covers.
+    pub remit: String,
+}
+
+/// A theme of the plan (e.g. Victims) with its objectives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Theme {
+    /// Stable id.
+    pub id: ThemeId,
+    /// E.g. "Victims".
+    pub title: String,
+    /// The theme's aim.
+    pub aim: String,
+    /// Shared outcomes, in order.
+    pub outcomes: Vec<String>,
+    /// Theme lead.
+    pub lead: Option<PersonId>,
+    /// Objectives in order.
+    pub objectives: Vec<Objective>,
+}
+
+/// A key objective / priority for action, with its actions and workshop review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Objective {
+    /// Stable id.
+    pub id: ObjectiveId,
+    /// The objective's wording.
+    pub text: String,
+    /// The workshop review of this objective.
+    pub review: WorkshopReview,
+    /// Actions in order.
+    pub actions: Vec<Action>,
+}
+
+/// The workshop's review of one objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkshopReview {
+    /// Carry forward / amend / drop / new, or undecided.
+    pub decision: Decision,
+    /// The working group that reviewed it.
+    pub group: String,
+    /// Proposed new wording.
+    pub proposed: String,
+    /// The group's comments.
+    pub comments: String,
+}
+
+/// An action: who does what by when, and how it is going.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// Stable id.
+    pub id: ActionId,
+    /// Short title.
+    pub title: String,
+    /// Longer description.
+    pub description: String,
+    /// The single most appropriate board.
+    pub lead_board: Option<BoardId>,
+    /// Boards that share ownership, sorted by id.
+    pub contributing_boards: Vec<BoardId>,
+    /// The lead person.
+    pub lead: Option<PersonId>,
+    /// Due date (ISO), if set.
+    pub due: Option<String>,
+    /// Target or measure, in words.
+    pub target: String,
+    /// Linked indicator, if the target is quantitative.
+    pub indicator: Option<IndicatorId>,
+    /// Progress state.
+    pub state: ProgressState,
+    /// RAG per reporting period.
+    pub rag: BTreeMap<ReportingPeriod, Rag>,
+    /// Dated progress updates, oldest first.
+    pub updates: Vec<ProgressUpdate>,
+}
+
+/// A dated progress update on an action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressUpdate {
+    /// Stable id.
+    pub id: UpdateId,
+    /// Who wrote it.
+    pub author: String,
+    /// Their agency.
+    pub agency: String,
+    /// When (ISO date).
+    pub date: String,
+    /// What they wrote.
+    pub text: String,
+}
+
+/// A quantitative measure with one value per quarter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// Stable id.
+    pub id: IndicatorId,
+    /// E.g. "Domestic burglaries".
+    pub name: String,
+    /// E.g. "offences".
+    pub unit: String,
+    /// Whether lower or higher is better.
+    pub polarity: Polarity,
+    /// Target value per quarter.
+    pub target: f64,
+    /// How far from target is still within tolerance.
+    pub tolerance: f64,
+    /// Value per reporting period.
+    pub values: BTreeMap<ReportingPeriod, f64>,
+}
+
+/// What a comment is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommentTarget {
+    /// A theme.
+    Theme(ThemeId),
+    /// An objective.
+    Objective(ObjectiveId),
+    /// An action.
+    Action(ActionId),
+}
+
+/// A comment on a theme, objective or action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Stable id.
+    pub id: CommentId,
+    /// What it is about.
+    pub target: CommentTarget,
+    /// Who wrote it.
+    pub author: String,
+    /// Their agency.
+    pub agency: String,
+    /// When (ISO date).
+    pub date: String,
+    /// The comment.
+    pub text: String,
+    /// Whether the thread is resolved.
+    pub resolved: bool,
+}
+
+/// What a new plan starts with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPlan {
+    /// Plan title.
+    pub title: String,
+    /// Area covered.
+    pub area: String,
+    /// First financial year.
+    pub period_start: i64,
+    /// Last financial year.
+    pub period_end: i64,
+    /// Owning body.
+    pub owning_body: String,
+}
+
+/// The few facts the server lists for each plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    /// Plan title.
+    pub title: String,
+    /// Lifecycle stage.
+    pub stage: Stage,
+}

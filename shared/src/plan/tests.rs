@@ -1,0 +1,275 @@
+//! Merge behaviour of plan operations: replicas editing concurrently converge, nothing typed
+//! is lost. No I/O: replicas are merged in memory.
+
+use super::*;
+use crate::period::{Quarter, ReportingPeriod};
+use crate::{demo_plan, ActionId, ObjectiveId, ThemeId};
+use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+fn small_plan(r: &mut StdRng) -> (PlanDoc, ThemeId, ObjectiveId, ActionId) {
+    let mut p = PlanDoc::create(
+        &NewPlan { title: "Test plan".into(), area: "Testville".into(), period_start: 2026, period_end: 2028, owning_body: "Board".into() },
+        r,
+    )
+    .unwrap();
+    let t = p.add_theme(r, "Victims", None).unwrap();
+    let o = p.add_objective(r, &t, "Reduce repeat victimisation", None).unwrap();
+    let a = p.add_action(r, &o, "Review high-risk cases daily", None).unwrap();
+    p.commit();
+    (p, t, o, a)
+}
+
+fn merge_both(a: &mut PlanDoc, b: &mut PlanDoc) {
+    a.merge(b).unwrap();
+    b.merge(a).unwrap();
+}
+
+const Q2: ReportingPeriod = ReportingPeriod { year: 2026, quarter: Quarter::Q2 };
+
+#[test]
+fn two_people_typing_in_one_sentence_both_keep_their_words() {
+    let mut r = rng(1);
+    let (mut a, _, _, act) = small_plan(&mut r);
+    let mut b = a.fork(&mut r);
+    let field = TextField::ActionTitle(act.clone());
+    a.splice_text(&field, 0, 0, "Police: ").unwrap();
+    let len = b.text(&field).unwrap().chars().count();
+    b.splice_text(&field, len, 0, " with health partners").unwrap();
+    a.commit();
+    b.commit();
+    merge_both(&mut a, &mut b);
+    let text = a.text(&field).unwrap();
+    assert_eq!(text, "Police: Review high-risk cases daily with health partners");
+    assert_eq!(a.read().unwrap(), b.read().unwrap());
+}
+
+#[test]
+fn set_text_splices_only_the_difference_so_concurrent_edits_survive() {
+    let mut r = rng(2);
+    let (mut a, _, _, act) = small_plan(&mut r);
+    let mut b = a.fork(&mut r);
+    let field = TextField::ActionTitle(act);
+    a.set_text(&field, "Review all high-risk cases daily").unwrap();
+    b.set_text(&field, "Review high-risk cases every day").unwrap();
+    a.commit();
+    b.commit();
+    merge_both(&mut a, &mut b);
+    assert_eq!(a.text(&field).unwrap(), "Review all high-risk cases every day");
+}
+
+#[test]
+fn both_setting_one_rag_converge_to_one_value_on_both_replicas() {
+    let mut r = rng(3);
+    let (mut a, _, _, act) = small_plan(&mut r);
+    let mut b = a.fork(&mut r);
+    a.set_rag(&act, Q2, Rag::Red).unwrap();
+    b.set_rag(&act, Q2, Rag::Green).unwrap();
+    a.commit();
+    b.commit();
+    merge_both(&mut a, &mut b);
+    let pa = a.read().unwrap();
+    let rag = pa.themes[0].objectives[0].actions[0].rag[&Q2];
+    assert!(rag == Rag::Red || rag == Rag::Green);
+    assert_eq!(pa, b.read().unwrap());
+}
+
+#[test]
+fn move_against_delete_leaves_the_action_deleted_everywhere() {
+    let mut r = rng(4);
+    let (mut a, t, o, act) = small_plan(&mut r);
+    let o2 = a.add_objective(&mut r, &t, "Second objective", None).unwrap();
+    a.commit();
+    let mut b = a.fork(&mut r);
+    a.move_action(&act, &o2, 0).unwrap();
+    b.remove_action(&act).unwrap();
+    a.commit();
+    b.commit();
+    merge_both(&mut a, &mut b);
+    let plan = a.read().unwrap();
+    assert_eq!(plan, b.read().unwrap());
+    let all: Vec<_> = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).collect();
+    assert!(all.is_empty(), "deleted action reappeared: {all:?}");
+    assert!(plan.themes[0].objectives.iter().any(|x| x.id == o));
+}
+
+#[test]
+fn concurrent_moves_of_one_action_show_it_once() {
+    let mut r = rng(5);
+    let (mut a, t, _, act) = small_plan(&mut r);
+    let o2 = a.add_objective(&mut r, &t, "Second", None).unwrap();
+    let o3 = a.add_objective(&mut r, &t, "Third", None).unwrap();
+    a.commit();
+    let mut b = a.fork(&mut r);
+    a.move_action(&act, &o2, 0).unwrap();
+    b.move_action(&act, &o3, 0).unwrap();
+    a.commit();
+    b.commit();
+    merge_both(&mut a, &mut b);
+    let plan = a.read().unwrap();
+    assert_eq!(plan, b.read().unwrap());
+    let count = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).filter(|x| x.id == act).count();
+    assert_eq!(count, 1);
+}
+
+#[test]
+fn inserts_at_the_same_place_keep_both_actions_in_one_order() {
+    let mut r = rng(6);
+    let (mut a, _, o, _) = small_plan(&mut r);
+    let mut b = a.fork(&mut r);
+    let x = a.add_action(&mut r, &o, "From A", Some(0)).unwrap();
+    let y = b.add_action(&mut r, &o, "From B", Some(0)).unwrap();
+    a.commit();
+    b.commit();
+    merge_both(&mut a, &mut b);
+    let plan = a.read().unwrap();
+    assert_eq!(plan, b.read().unwrap());
+    let ids: Vec<_> = plan.themes[0].objectives[0].actions.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.contains(&x) && ids.contains(&y));
+}
+
+#[test]
+fn progress_updates_added_concurrently_are_all_kept() {
+    let mut r = rng(7);
+    let (mut a, _, _, act) = small_plan(&mut r);
+    let mut b = a.fork(&mut r);
+    a.add_progress_update(&mut r, &act, "Chief Inspector", "Police", "2026-09-01", "Update A").unwrap();
+    b.add_progress_update(&mut r, &act, "Head of Safeguarding", "Council", "2026-09-02", "Update B").unwrap();
+    a.commit();
+    b.commit();
+    merge_both(&mut a, &mut b);
+    let updates = &a.read().unwrap().themes[0].objectives[0].actions[0].updates;
+    let texts: Vec<_> = updates.iter().map(|u| u.text.as_str()).collect();
+    assert_eq!(texts.len(), 2);
+    assert!(texts.contains(&"Update A") && texts.contains(&"Update B"));
+}
+
+#[test]
+fn operations_on_missing_items_and_bad_values_return_errors_not_panics() {
+    let mut r = rng(8);
+    let (mut a, _, _, act) = small_plan(&mut r);
+    assert!(matches!(a.remove_action(&ActionId::new("ac-missing")), Err(crate::Error::NotFound { .. })));
+    assert!(a.set_due(&act, Some("2026-13-01")).is_err());
+    assert!(a.splice_text(&TextField::ActionTitle(act.clone()), 1000, 0, "x").is_err());
+    assert!(PlanDoc::from_automerge(automerge::AutoCommit::new()).is_err());
+}
+
+#[test]
+fn demo_plan_has_four_themes_about_fifty_actions_and_reads_back() {
+    let mut r = rng(9);
+    let mut demo = demo_plan(&mut r).unwrap();
+    let plan = demo.read().unwrap();
+    let titles: Vec<_> = plan.themes.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(titles, ["Victims", "Offenders", "Communities", "Transformation"]);
+    let actions: Vec<_> = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).collect();
+    assert!((45..=60).contains(&actions.len()), "{} actions", actions.len());
+    for t in &plan.themes {
+        assert!((3..=5).contains(&t.objectives.len()));
+        assert!(!t.aim.is_empty() && !t.outcomes.is_empty());
+        for o in &t.objectives {
+            assert!((2..=4).contains(&o.actions.len()));
+        }
+    }
+    assert!(actions.iter().all(|a| a.rag.len() == 2 && a.updates.len() == 2 && a.lead_board.is_some()));
+    assert_eq!(plan.boards.len(), 5);
+    assert_eq!(plan.indicators.len(), 3);
+    assert_eq!(plan.stage, Stage::StakeholderWorkshop);
+    assert_eq!(plan.milestones.len(), 4);
+    let bytes = demo.save();
+    let loaded = PlanDoc::load(&bytes, &mut r).unwrap();
+    assert_eq!(loaded.read().unwrap(), plan);
+    assert_eq!(plan_summary(loaded.automerge()).unwrap().title, crate::DEMO_PLAN_TITLE);
+}
+
+/// One random operation, applied by one replica.
+#[derive(Debug, Clone)]
+enum Op {
+    AddAction(usize, String),
+    Remove(usize),
+    Move(usize, usize, usize),
+    Type(usize, usize, String),
+    Rag(usize, u8),
+    AddObjective(String),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (any::<usize>(), "[a-z]{1,6}").prop_map(|(o, s)| Op::AddAction(o, s)),
+        any::<usize>().prop_map(Op::Remove),
+        (any::<usize>(), any::<usize>(), 0usize..4).prop_map(|(a, o, i)| Op::Move(a, o, i)),
+        (any::<usize>(), any::<usize>(), "[A-Z]{1,4}").prop_map(|(a, p, s)| Op::Type(a, p, s)),
+        (any::<usize>(), 0u8..4).prop_map(|(a, r)| Op::Rag(a, r)),
+        "[a-z]{1,6}".prop_map(Op::AddObjective),
+    ]
+}
+
+fn apply(p: &mut PlanDoc, r: &mut StdRng, op: &Op) {
+    let plan = p.read().unwrap();
+    let objectives: Vec<_> = plan.themes.iter().flat_map(|t| t.objectives.iter().map(move |o| (t.id.clone(), o.id.clone()))).collect();
+    let actions: Vec<_> = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).map(|a| (a.id.clone(), a.title.chars().count())).collect();
+    match op {
+        Op::AddAction(o, s) if !objectives.is_empty() => {
+            p.add_action(r, &objectives[o % objectives.len()].1, s, None).unwrap();
+        }
+        Op::Remove(a) if !actions.is_empty() => p.remove_action(&actions[a % actions.len()].0).unwrap(),
+        Op::Move(a, o, i) if !actions.is_empty() && !objectives.is_empty() => {
+            p.move_action(&actions[a % actions.len()].0, &objectives[o % objectives.len()].1, *i).unwrap()
+        }
+        Op::Type(a, pos, s) if !actions.is_empty() => {
+            let (id, len) = &actions[a % actions.len()];
+            p.splice_text(&TextField::ActionTitle(id.clone()), pos % (len + 1), 0, s).unwrap()
+        }
+        Op::Rag(a, v) if !actions.is_empty() => p.set_rag(&actions[a % actions.len()].0, Q2, Rag::ALL[*v as usize]).unwrap(),
+        Op::AddObjective(s) => {
+            let t = plan.themes[0].id.clone();
+            p.add_objective(r, &t, s, None).unwrap();
+        }
+        _ => {}
+    }
+    p.commit();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Three replicas make random concurrent edits; merged in any order they read the same
+    /// plan, and every typed fragment in a surviving action title is kept.
+    #[test]
+    fn random_concurrent_edits_converge_in_any_merge_order(
+        ops in prop::collection::vec((0usize..3, op()), 1..30),
+        order in Just([0usize, 1, 2]).prop_shuffle(),
+        seed in any::<u64>(),
+    ) {
+        let mut r = rng(seed);
+        let (base, ..) = small_plan(&mut r);
+        let mut replicas: Vec<PlanDoc> = (0..3).map(|_| { let mut b = base.clone(); b.fork(&mut r) }).collect();
+        for (who, op) in &ops {
+            apply(&mut replicas[*who], &mut r, op);
+        }
+        // Merge in the shuffled order into a fresh copy, and in 0,1,2 order into another.
+        let mut x = base.clone().fork(&mut r);
+        for i in order { x.merge(&mut replicas[i].clone()).unwrap(); }
+        let mut y = base.clone().fork(&mut r);
+        for i in 0..3 { y.merge(&mut replicas[i].clone()).unwrap(); }
+        let px = x.read().unwrap();
+        prop_assert_eq!(&px, &y.read().unwrap());
+        // Every character a replica holds in a surviving title is in the merged title.
+        let survivors: Vec<_> = px.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).collect();
+        for s in &survivors {
+            for r in &replicas {
+                let plan = r.read().unwrap();
+                if let Some(mine) = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).find(|a| a.id == s.id) {
+                    // Characters typed on one replica appear, in order, in the merged title.
+                    let mut merged = s.title.chars();
+                    prop_assert!(mine.title.chars().all(|c| merged.any(|m| m == c)), "{:?} lost from {:?}", mine.title, s.title);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,625 @@
+//! [`Hub`]: the sans-IO state machine that syncs documents with connected peers, as a
+//! client (it dials and sends `join`) and as a server (it answers `join`), on the same
+//! connection table. Events go in with `now`; effects come out, in the order the caller
+//! must carry them out: a `Persist` comes before any `Send` that advertises its heads.
+
+use super::wire::*;
+use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
+use std::collections::{BTreeMap, HashMap};
+
+/// Identifies one connection (one socket) to a peer, chosen by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// How a hub behaves.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Our peer id, sent in `join` and `peer`.
+    pub peer_id: PeerId,
+    /// Our storage id, if we store documents.
+    pub storage_id: Option<String>,
+    /// Frames over this many bytes are refused with an `error`.
+    pub max_message_bytes: usize,
+    /// Ask the caller to load documents we do not hold when a peer asks for them.
+    pub load_from_storage: bool,
+    /// Emit `Persist` for every change to a document.
+    pub persist: bool,
+}
+
+impl HubConfig {
+    /// A server: loads on demand, persists every change.
+    pub fn server(peer_id: PeerId, storage_id: String) -> Self {
+        Self { peer_id, storage_id: Some(storage_id), max_message_bytes: 8 << 20, load_from_storage: true, persist: true }
+    }
+
+    /// A client with no storage of its own.
+    pub fn client(peer_id: PeerId) -> Self {
+        Self { peer_id, storage_id: None, max_message_bytes: 64 << 20, load_from_storage: false, persist: false }
+    }
+}
+
+/// Something that happened, for the hub to handle.
+#[derive(Debug)]
+pub enum Event {
+    /// A socket opened; `dialer` is true when we opened it (we then send `join`).
+    Connected {
+        /// The connection.
+        conn: ConnId,
+        /// Whether we dialed.
+        dialer: bool,
+    },
+    /// A binary frame arrived.
+    Received {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        frame: Vec<u8>,
+    },
+    /// A socket closed.
+    Disconnected {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// The answer to [`Effect::Load`]: the stored bytes, `None` if not stored, or an error.
+    Loaded {
+        /// The document.
+        doc: DocumentId,
+        /// What storage gave.
+        result: Result<Option<Vec<u8>>, String>,
+    },
+    /// A document was changed locally through [`Hub::document_mut`].
+    LocalChange {
+        /// The document.
+        doc: DocumentId,
+    },
+    /// Adds (or merges in) a document we hold, e.g. a plan just created.
+    Add {
+        /// Its id.
+        doc: DocumentId,
+        /// Its content.
+        document: Box<AutoCommit>,
+    },
+    /// We want a document we do not have: ask the peers we dialed.
+    Find {
+        /// Its id.
+        doc: DocumentId,
+    },
+    /// Carrying out a [`Effect::Persist`] failed: the change must not be advertised.
+    PersistFailed {
+        /// The document.
+        doc: DocumentId,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Send an ephemeral payload (CBOR) about a document to its peers.
+    SendEphemeral {
+        /// The document.
+        doc: DocumentId,
+        /// CBOR payload.
+        data: Vec<u8>,
+    },
+    /// Time passed.
+    Tick,
+}
+
+/// Something the caller must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send a binary frame.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        frame: Vec<u8>,
+    },
+    /// Close a connection, giving the reason.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Why.
+        reason: String,
+    },
+    /// Load a document from storage and answer with [`Event::Loaded`].
+    Load {
+        /// The document.
+        doc: DocumentId,
+    },
+    /// Durably store these changes (automerge bytes, appendable to what is stored) before
+    /// carrying out any later effect.
+    Persist {
+        /// The document.
+        doc: DocumentId,
+        /// Changes since the last persist.
+        chunk: Vec<u8>,
+    },
+    /// A document's content changed (from a peer or locally).
+    Changed {
+        /// The document.
+        doc: DocumentId,
+    },
+    /// A peer told us it does not have a document we asked for.
+    Unavailable {
+        /// The document.
+        doc: DocumentId,
+    },
+    /// The handshake on a connection finished.
+    Ready {
+        /// The connection.
+        conn: ConnId,
+        /// The peer at the other end.
+        peer: PeerId,
+    },
+    /// An ephemeral payload arrived.
+    Ephemeral {
+        /// The document.
+        doc: DocumentId,
+        /// The original sender.
+        sender: PeerId,
+        /// CBOR payload.
+        data: Vec<u8>,
+    },
+    /// Something worth a line in the log (bad input, refused messages).
+    Warn {
+        /// The connection concerned, if any.
+        conn: Option<ConnId>,
+        /// What happened.
+        message: String,
+    },
+}
+
+#[derive(Debug)]
+struct Conn {
+    dialer: bool,
+    remote: Option<PeerId>,
+}
+
+#[derive(Debug, PartialEq)]
+enum DocState {
+    /// Waiting for [`Event::Loaded`].
+    Loading,
+    /// Held, with content or known to exist.
+    Ready,
+    /// Not stored here and empty: peers asked for it, nobody has given it yet.
+    Absent,
+}
+
+#[derive(Debug)]
+struct DocEntry {
+    doc: AutoCommit,
+    state: DocState,
+    peers: BTreeMap<ConnId, sync::State>,
+    pending: Vec<(ConnId, Message)>,
+    persisted: Vec<ChangeHash>,
+}
+
+impl DocEntry {
+    fn new(doc: AutoCommit, state: DocState) -> Self {
+        Self { doc, state, peers: BTreeMap::new(), pending: Vec::new(), persisted: Vec::new() }
+    }
+}
+
+/// The sync core of one peer: its connections, its documents and the sync state of every
+/// (connection, document) pair.
+#[derive(Debug)]
+pub struct Hub {
+    config: HubConfig,
+    now: u64,
+    conns: BTreeMap<ConnId, Conn>,
+    docs: BTreeMap<DocumentId, DocEntry>,
+    session_id: String,
+    ephemeral_count: u64,
+    ephemeral_seen: HashMap<(PeerId, String), u64>,
+}
+
+impl Hub {
+    /// A hub with no connections and no documents; `rng` picks its ephemeral session id.
+    pub fn new(config: HubConfig, rng: &mut dyn rand::RngCore) -> Self {
+        Self {
+            config,
+            now: 0,
+            conns: BTreeMap::new(),
+            docs: BTreeMap::new(),
+            session_id: format!("{:016x}", rng.next_u64()),
+            ephemeral_count: 0,
+            ephemeral_seen: HashMap::new(),
+        }
+    }
+
+    /// Our peer id.
+    pub fn peer_id(&self) -> &PeerId {
+        &self.config.peer_id
+    }
+
+    /// The time of the latest event, in the caller's milliseconds.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// A document we hold (empty if we are still waiting for it).
+    pub fn document(&self, doc: &DocumentId) -> Option<&AutoCommit> {
+        self.docs.get(doc).filter(|e| e.state != DocState::Loading).map(|e| &e.doc)
+    }
+
+    /// A document to change locally; follow the change with [`Event::LocalChange`].
+    pub fn document_mut(&mut self, doc: &DocumentId) -> Option<&mut AutoCommit> {
+        self.docs.get_mut(doc).filter(|e| e.state != DocState::Loading).map(|e| &mut e.doc)
+    }
+
+    /// Ids of the documents held in memory.
+    pub fn documents(&self) -> Vec<DocumentId> {
+        self.docs.keys().copied().collect()
+    }
+
+    /// Drops a document from memory (it stays in storage); its peers will resync later.
+    pub fn evict(&mut self, doc: &DocumentId) {
+        self.docs.remove(doc);
+    }
+
+    /// The heads a connected peer has told us it holds for a document.
+    pub fn remote_heads(&self, conn: ConnId, doc: &DocumentId) -> Option<Vec<ChangeHash>> {
+        self.docs.get(doc)?.peers.get(&conn)?.their_heads.clone()
+    }
+
+    /// Whether the peer on `conn` has told us it holds every change of our copy of `doc`.
+    pub fn peer_has_all(&mut self, conn: ConnId, doc: &DocumentId) -> bool {
+        let Some(entry) = self.docs.get_mut(doc) else { return false };
+        let Some(theirs) = entry.peers.get(&conn).and_then(|s| s.their_heads.clone()) else { return false };
+        entry.doc.get_missing_deps(&theirs).is_empty() && entry.doc.get_changes(&theirs).is_empty()
+    }
+
+    /// Connections whose handshake finished.
+    pub fn ready_connections(&self) -> Vec<ConnId> {
+        self.conns.iter().filter(|(_, c)| c.remote.is_some()).map(|(id, _)| *id).collect()
+    }
+
+    /// Handles one event at time `now` (milliseconds, the caller's clock).
+    pub fn handle(&mut self, now: u64, event: Event) -> Vec<Effect> {
+        self.now = self.now.max(now);
+        let mut out = Vec::new();
+        match event {
+            Event::Connected { conn, dialer } => {
+                self.conns.insert(conn, Conn { dialer, remote: None });
+                if dialer {
+                    let join = Message::Join {
+                        sender_id: self.config.peer_id.clone(),
+                        peer_metadata: self.metadata(),
+                        supported_protocol_versions: Some(vec![PROTOCOL_VERSION.into()]),
+                    };
+                    out.push(Effect::Send { conn, frame: encode_message(&join) });
+                }
+            }
+            Event::Received { conn, frame } => self.on_frame(conn, &frame, &mut out),
+            Event::Disconnected { conn } => self.drop_conn(conn),
+            Event::Loaded { doc, result } => self.on_loaded(doc, result, &mut out),
+            Event::LocalChange { doc } => {
+                if self.docs.contains_key(&doc) {
+                    self.after_change(doc, &mut out);
+                    self.sync_all(doc, &mut out);
+                }
+            }
+            Event::Add { doc, document } => {
+                match self.docs.get_mut(&doc) {
+                    Some(e) if e.state != DocState::Loading => {
+                        let mut other = *document;
+                        if let Err(err) = e.doc.merge(&mut other) {
+                            out.push(Effect::Warn { conn: None, message: format!("could not merge document {doc}: {err}") });
+                            return out;
+                        }
+                        e.state = DocState::Ready;
+                    }
+                    _ => {
+                        self.docs.insert(doc, DocEntry::new(*document, DocState::Ready));
+                    }
+                }
+                self.link_dialed(doc);
+                self.after_change(doc, &mut out);
+                self.sync_all(doc, &mut out);
+            }
+            Event::Find { doc } => {
+                if !self.docs.contains_key(&doc) {
+                    self.docs.insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
+                }
+                self.link_dialed(doc);
+                self.sync_all(doc, &mut out);
+            }
+            Event::PersistFailed { doc, reason } => {
+                // The change is not durable: forget the in-memory copy (storage still has
+                // everything acknowledged) and make its peers reconnect and resend.
+                if let Some(entry) = self.docs.remove(&doc) {
+                    for conn in entry.peers.keys() {
+                        self.send_error(*conn, format!("the server could not save changes to document {doc} ({reason}); nothing you sent was lost on your side: reconnect to send it again"), &mut out);
+                        out.push(Effect::Close { conn: *conn, reason: "server storage error".into() });
+                    }
+                }
+            }
+            Event::SendEphemeral { doc, data } => {
+                let Some(entry) = self.docs.get(&doc) else { return out };
+                let targets: Vec<_> = entry.peers.keys().copied().collect();
+                for conn in targets {
+                    let Some(target) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { continue };
+                    self.ephemeral_count += 1;
+                    let msg = Message::Ephemeral(Ephemeral {
+                        sender_id: self.config.peer_id.clone(),
+                        target_id: target,
+                        count: self.ephemeral_count,
+                        session_id: self.session_id.clone(),
+                        document_id: doc,
+                        data: data.clone(),
+                    });
+                    out.push(Effect::Send { conn, frame: encode_message(&msg) });
+                }
+            }
+            Event::Tick => {}
+        }
+        out
+    }
+
+    fn metadata(&self) -> PeerMetadata {
+        PeerMetadata { storage_id: self.config.storage_id.clone(), is_ephemeral: Some(self.config.storage_id.is_none()) }
+    }
+
+    /// Dialed connections (to servers) sync every document we hold.
+    fn link_dialed(&mut self, doc: DocumentId) {
+        let dialed: Vec<ConnId> = self.conns.iter().filter(|(_, c)| c.dialer && c.remote.is_some()).map(|(id, _)| *id).collect();
+        if let Some(entry) = self.docs.get_mut(&doc) {
+            for conn in dialed {
+                entry.peers.entry(conn).or_default();
+            }
+        }
+    }
+
+    fn drop_conn(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+        for entry in self.docs.values_mut() {
+            entry.peers.remove(&conn);
+            entry.pending.retain(|(c, _)| *c != conn);
+        }
+    }
+
+    fn send(&self, conn: ConnId, msg: &Message, out: &mut Vec<Effect>) {
+        out.push(Effect::Send { conn, frame: encode_message(msg) });
+    }
+
+    fn send_error(&self, conn: ConnId, message: String, out: &mut Vec<Effect>) {
+        out.push(Effect::Warn { conn: Some(conn), message: message.clone() });
+        let target_id = self.conns.get(&conn).and_then(|c| c.remote.clone());
+        self.send(conn, &Message::Error { sender_id: Some(self.config.peer_id.clone()), target_id, message }, out);
+    }
+
+    fn on_frame(&mut self, conn: ConnId, frame: &[u8], out: &mut Vec<Effect>) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        let msg = match decode_message(frame, self.config.max_message_bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.send_error(conn, format!("message refused: {e}"), out);
+                return;
+            }
+        };
+        let dialer = c.dialer;
+        let remote = c.remote.clone();
+        match msg {
+            Message::Join { sender_id, supported_protocol_versions, .. } if !dialer => {
+                let speaks_1 = supported_protocol_versions.as_ref().is_none_or(|v| v.iter().any(|v| v == PROTOCOL_VERSION));
+                if !speaks_1 {
+                    self.send_error(conn, "unsupported protocol version".into(), out);
+                    out.push(Effect::Close { conn, reason: "unsupported protocol version".into() });
+                    return;
+                }
+                let replaced: Vec<ConnId> = self
+                    .conns
+                    .iter()
+                    .filter(|(id, c)| **id != conn && !c.dialer && c.remote.as_ref() == Some(&sender_id))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for old in replaced {
+                    self.drop_conn(old);
+                    out.push(Effect::Close { conn: old, reason: "replaced by a newer connection from the same peer".into() });
+                }
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.remote = Some(sender_id.clone());
+                }
+                let peer = Message::Peer {
+                    sender_id: self.config.peer_id.clone(),
+                    target_id: sender_id.clone(),
+                    peer_metadata: self.metadata(),
+                    selected_protocol_version: PROTOCOL_VERSION.into(),
+                };
+                self.send(conn, &peer, out);
+                out.push(Effect::Ready { conn, peer: sender_id });
+            }
+            Message::Peer { sender_id, .. } if dialer => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.remote = Some(sender_id.clone());
+                }
+                out.push(Effect::Ready { conn, peer: sender_id });
+                let docs: Vec<DocumentId> = self.docs.iter().filter(|(_, e)| e.state != DocState::Loading).map(|(id, _)| *id).collect();
+                for doc in docs {
+                    self.link_dialed(doc);
+                    self.sync_one(doc, conn, out);
+                }
+            }
+            Message::Error { message, .. } => {
+                out.push(Effect::Warn { conn: Some(conn), message: format!("peer reported an error: {message}") });
+            }
+            Message::Unknown { kind } => {
+                out.push(Effect::Warn { conn: Some(conn), message: format!("ignored a message of unknown type '{kind}'") });
+            }
+            msg => {
+                let Some(remote) = remote else {
+                    out.push(Effect::Warn { conn: Some(conn), message: format!("dropped '{}' sent before the handshake", msg.kind()) });
+                    return;
+                };
+                if msg.sender() != Some(&remote) {
+                    out.push(Effect::Warn { conn: Some(conn), message: format!("dropped '{}' whose sender is not the peer joined on this connection", msg.kind()) });
+                    return;
+                }
+                self.on_doc_message(conn, msg, out);
+            }
+        }
+    }
+
+    fn on_doc_message(&mut self, conn: ConnId, msg: Message, out: &mut Vec<Effect>) {
+        let doc = match &msg {
+            Message::Request(m) | Message::Sync(m) => m.document_id,
+            Message::DocUnavailable { document_id, .. } => {
+                if self.docs.contains_key(document_id) {
+                    out.push(Effect::Unavailable { doc: *document_id });
+                }
+                return;
+            }
+            Message::Ephemeral(e) => {
+                self.on_ephemeral(conn, e.clone(), out);
+                return;
+            }
+            _ => return,
+        };
+        match self.docs.get_mut(&doc) {
+            None if self.config.load_from_storage => {
+                let mut entry = DocEntry::new(AutoCommit::new(), DocState::Loading);
+                entry.pending.push((conn, msg));
+                self.docs.insert(doc, entry);
+                out.push(Effect::Load { doc });
+            }
+            None => {
+                self.docs.insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
+                self.apply_sync(conn, msg, out);
+            }
+            Some(entry) if entry.state == DocState::Loading => entry.pending.push((conn, msg)),
+            Some(_) => self.apply_sync(conn, msg, out),
+        }
+    }
+
+    fn on_loaded(&mut self, doc: DocumentId, result: Result<Option<Vec<u8>>, String>, out: &mut Vec<Effect>) {
+        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        if entry.state != DocState::Loading {
+            return;
+        }
+        let loaded = match result {
+            Ok(Some(bytes)) => AutoCommit::load(&bytes).map(Some).map_err(|e| format!("stored bytes do not load: {e}")),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match loaded {
+            Ok(Some(mut d)) => {
+                entry.persisted = d.get_heads();
+                entry.doc = d;
+                entry.state = DocState::Ready;
+            }
+            Ok(None) => entry.state = DocState::Absent,
+            Err(reason) => {
+                let entry = self.docs.remove(&doc).expect("entry checked above");
+                let mut told = Vec::new();
+                for (conn, _) in entry.pending {
+                    if !told.contains(&conn) {
+                        told.push(conn);
+                        self.send_error(conn, format!("document {doc} could not be loaded from the server's storage ({reason}); ask the server's operator to check its log"), out);
+                    }
+                }
+                return;
+            }
+        }
+        let pending = std::mem::take(&mut entry.pending);
+        for (conn, msg) in pending {
+            self.apply_sync(conn, msg, out);
+        }
+    }
+
+    fn apply_sync(&mut self, conn: ConnId, msg: Message, out: &mut Vec<Effect>) {
+        let (is_request, m) = match msg {
+            Message::Request(m) => (true, m),
+            Message::Sync(m) => (false, m),
+            _ => return,
+        };
+        let doc = m.document_id;
+        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        let state = entry.peers.entry(conn).or_default();
+        let decoded = match sync::Message::decode(&m.data) {
+            Ok(d) => d,
+            Err(e) => {
+                *state = sync::State::new();
+                self.send_error(conn, format!("the sync message for document {doc} could not be read: {e}"), out);
+                return;
+            }
+        };
+        let before = entry.doc.get_heads();
+        let received = entry.doc.sync().receive_sync_message(state, decoded).map_err(|e| e.to_string());
+        if let Err(e) = received {
+            *state = sync::State::new();
+            self.send_error(conn, format!("the sync message for document {doc} could not be applied: {e}"), out);
+            return;
+        }
+        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        let after = entry.doc.get_heads();
+        if before != after {
+            if entry.state == DocState::Absent && !after.is_empty() {
+                entry.state = DocState::Ready;
+            }
+            self.after_change(doc, out);
+            self.sync_all(doc, out);
+        } else {
+            self.sync_one(doc, conn, out);
+        }
+        let Some(entry) = self.docs.get(&doc) else { return };
+        if is_request && entry.state == DocState::Absent {
+            let target_id = m.sender_id;
+            self.send(conn, &Message::DocUnavailable { sender_id: self.config.peer_id.clone(), target_id, document_id: doc }, out);
+        }
+    }
+
+    /// Persist (if configured) and report a change to a document's heads.
+    fn after_change(&mut self, doc: DocumentId, out: &mut Vec<Effect>) {
+        let persist = self.config.persist;
+        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        let heads = entry.doc.get_heads();
+        if heads == entry.persisted {
+            return;
+        }
+        if persist {
+            let chunk = entry.doc.save_after(&entry.persisted);
+            out.push(Effect::Persist { doc, chunk });
+        }
+        entry.persisted = heads;
+        out.push(Effect::Changed { doc });
+    }
+
+    fn sync_all(&mut self, doc: DocumentId, out: &mut Vec<Effect>) {
+        let conns: Vec<ConnId> = self.docs.get(&doc).map(|e| e.peers.keys().copied().collect()).unwrap_or_default();
+        for conn in conns {
+            self.sync_one(doc, conn, out);
+        }
+    }
+
+    fn sync_one(&mut self, doc: DocumentId, conn: ConnId, out: &mut Vec<Effect>) {
+        let Some(target_id) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { return };
+        let dialer = self.conns.get(&conn).is_some_and(|c| c.dialer);
+        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        let Some(state) = entry.peers.get_mut(&conn) else { return };
+        let Some(message) = entry.doc.sync().generate_sync_message(state) else { return };
+        let is_request = dialer && entry.state == DocState::Absent && message.heads.is_empty();
+        let m = DocMessage { sender_id: self.config.peer_id.clone(), target_id, document_id: doc, data: message.encode() };
+        let msg = if is_request { Message::Request(m) } else { Message::Sync(m) };
+        out.push(Effect::Send { conn, frame: encode_message(&msg) });
+    }
+
+    fn on_ephemeral(&mut self, conn: ConnId, e: Ephemeral, out: &mut Vec<Effect>) {
+        let key = (e.sender_id.clone(), e.session_id.clone());
+        if self.ephemeral_seen.get(&key).is_some_and(|last| e.count <= *last) {
+            return;
+        }
+        self.ephemeral_seen.insert(key, e.count);
+        let Some(entry) = self.docs.get(&e.document_id) else { return };
+        out.push(Effect::Ephemeral { doc: e.document_id, sender: e.sender_id.clone(), data: e.data.clone() });
+        for peer in entry.peers.keys() {
+            if *peer == conn {
+                continue;
+            }
+            let Some(target) = self.conns.get(peer).and_then(|c| c.remote.clone()) else { continue };
+            if target == e.sender_id {
+                continue;
+            }
+            let fwd = Message::Ephemeral(Ephemeral { target_id: target, ..e.clone() });
+            out.push(Effect::Send { conn: *peer, frame: encode_message(&fwd) });
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The sans-IO sync core: the automerge-repo wire protocol "1" and a hub that syncs
+//! documents with connected peers. The caller owns sockets, clock and storage.
+
+mod hub;
+mod wire;
+
+pub use hub::{ConnId, Effect, Event, Hub, HubConfig};
+pub use wire::{
+    decode_message, encode_message, DocMessage, DocumentId, Ephemeral, Message, PeerId,
+    PeerMetadata, WireError, PROTOCOL_VERSION,
+};
+
+#[cfg(test)]
+mod tests;
