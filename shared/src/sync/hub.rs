@@ -450,7 +450,9 @@ impl Hub {
                     out.push(Effect::Warn { conn: Some(conn), message: format!("dropped '{}' sent before the handshake", msg.kind()) });
                     return;
                 };
-                if msg.sender() != Some(&remote) {
+                // A server relays other peers' ephemeral messages with their sender kept.
+                let relayed = dialer && matches!(msg, Message::Ephemeral(_));
+                if msg.sender() != Some(&remote) && !relayed {
                     out.push(Effect::Warn { conn: Some(conn), message: format!("dropped '{}' whose sender is not the peer joined on this connection", msg.kind()) });
                     return;
                 }
