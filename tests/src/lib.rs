@@ -1,1 +1,286 @@
+//! Harness for end-to-end tests: starts the real `plansync` binary on a free loopback port
+//! with a temporary SQLite file, and drives real clients against it. Every wait is bounded.
 
+use futures_util::{SinkExt, StreamExt};
+use plansync_shared::automerge::AutoCommit;
+use plansync_shared::{ConnId, DocumentId, Effect, Event, Hub, HubConfig, PeerId, PlanDoc};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The `plansync` binary built next to this test binary (`cargo test` builds it).
+pub fn plansync_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("plansync");
+    assert!(bin.is_file(), "{} is missing: run `cargo build -p plansync-server` (cargo test --workspace builds it)", bin.display());
+    bin
+}
+
+/// A running `plansync serve` process; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT/`
+    pub url: String,
+    /// The SQLite file.
+    pub db: PathBuf,
+}
+
+impl Server {
+    /// Starts the server on `db` with a free port, `--demo`, and any extra arguments.
+    pub fn start(db: &Path, extra: &[&str]) -> Self {
+        Self::start_on(db, "127.0.0.1:0", extra)
+    }
+
+    /// Starts the server listening on `listen`.
+    pub fn start_on(db: &Path, listen: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(plansync_binary())
+            .args(["serve", "--demo", "--listen", listen, "--db"])
+            .arg(db)
+            .args(["--app-dir", "/nonexistent"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start plansync");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = match rx.recv_timeout(WAIT) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("plansync did not print its URL within {WAIT:?}");
+            }
+        };
+        Self { child, url, db: db.to_path_buf() }
+    }
+
+    /// `ws://127.0.0.1:PORT/sync`
+    pub fn sync_url(&self) -> String {
+        format!("{}sync", self.url.replacen("http://", "ws://", 1))
+    }
+
+    /// The `host:port` the server listens on.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").trim_end_matches('/').to_string()
+    }
+
+    /// Kills the process with SIGKILL (no clean shutdown) and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// `GET /api/plans` as JSON.
+    pub async fn plans(&self) -> serde_json::Value {
+        http_get_json(&self.addr(), "/api/plans").await
+    }
+
+    /// The automerge URL of the first plan listed.
+    pub async fn demo_plan(&self) -> DocumentId {
+        let plans = self.plans().await;
+        DocumentId::from_url(plans[0]["url"].as_str().expect("url")).expect("document id")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a TCP socket, returning the JSON body.
+pub async fn http_get_json(addr: &str, path: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(addr)).await.expect("connect in time").expect("connect");
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut buf)).await.expect("response in time").unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+struct ClientState {
+    hub: Hub,
+    out: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    unavailable: Vec<DocumentId>,
+    errors: Vec<String>,
+}
+
+/// A Rust client: our sync core over tokio-tungstenite, as the app drives it in the browser.
+#[derive(Clone)]
+pub struct RustClient {
+    state: Arc<Mutex<ClientState>>,
+    conn: ConnId,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl RustClient {
+    /// Connects to `ws_url` and completes the handshake.
+    pub async fn connect(ws_url: &str, name: &str) -> Self {
+        let hub = Hub::new(HubConfig::client(PeerId(format!("{name}-{:08x}", rand::random::<u32>()))), &mut rand::rng());
+        let client = RustClient { state: Arc::new(Mutex::new(ClientState { hub, out: None, unavailable: vec![], errors: vec![] })), conn: ConnId(1) };
+        client.reconnect(ws_url).await;
+        client
+    }
+
+    /// Opens a new socket (after a server restart, say) and handshakes again.
+    pub async fn reconnect(&self, ws_url: &str) {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url)).await.expect("connect in time").expect("connect");
+        let (mut sink, mut stream) = ws.split();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        {
+            let mut st = self.state.lock().unwrap();
+            st.hub.handle(now_ms(), Event::Disconnected { conn: self.conn });
+            st.out = Some(tx);
+        }
+        tokio::spawn(async move {
+            while let Some(frame) = rx.recv().await {
+                if sink.send(Message::Binary(frame.into())).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let state = self.state.clone();
+        let conn = self.conn;
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                if let Message::Binary(b) = msg {
+                    let mut st = state.lock().unwrap();
+                    let effects = st.hub.handle(now_ms(), Event::Received { conn, frame: b.to_vec() });
+                    st.carry_out(effects);
+                }
+            }
+            let mut st = state.lock().unwrap();
+            st.out = None;
+            st.hub.handle(now_ms(), Event::Disconnected { conn });
+        });
+        self.event(Event::Connected { conn: self.conn, dialer: true });
+        self.wait_for("the server's peer message", |c| !c.hub.ready_connections().is_empty()).await;
+    }
+
+    fn event(&self, event: Event) {
+        let mut st = self.state.lock().unwrap();
+        let effects = st.hub.handle(now_ms(), event);
+        st.carry_out(effects);
+    }
+
+    async fn wait_for(&self, what: &str, mut ok: impl FnMut(&mut ClientState) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < WAIT {
+            if ok(&mut self.state.lock().unwrap()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("waited {WAIT:?} for {what}; errors seen: {:?}", self.state.lock().unwrap().errors);
+    }
+
+    /// Asks the server for a document and waits until it has content.
+    pub async fn find(&self, doc: DocumentId) {
+        self.event(Event::Find { doc });
+        self.wait_for("the document", |c| c.hub.has_content(&doc)).await;
+    }
+
+    /// Asks for a document and waits for the server's `doc-unavailable`.
+    pub async fn find_unavailable(&self, doc: DocumentId) {
+        self.event(Event::Find { doc });
+        self.wait_for("doc-unavailable", |c| c.unavailable.contains(&doc)).await;
+    }
+
+    /// Adds a document this client made and pushes it to the server.
+    pub fn add(&self, doc: DocumentId, document: AutoCommit) {
+        self.event(Event::Add { doc, document: Box::new(document) });
+    }
+
+    /// Changes a plan locally through the shared plan operations and syncs it.
+    pub fn edit<T>(&self, doc: DocumentId, f: impl FnOnce(&mut PlanDoc) -> T) -> T {
+        let mut st = self.state.lock().unwrap();
+        let d = st.hub.document_mut(&doc).expect("document open");
+        let mut plan = PlanDoc::from_automerge(std::mem::take(d)).expect("a plan");
+        let out = f(&mut plan);
+        plan.commit();
+        *st.hub.document_mut(&doc).unwrap() = plan.into_automerge();
+        let effects = st.hub.handle(now_ms(), Event::LocalChange { doc });
+        st.carry_out(effects);
+        out
+    }
+
+    /// A copy of the client's replica of a document.
+    pub fn document(&self, doc: DocumentId) -> AutoCommit {
+        self.state.lock().unwrap().hub.document(&doc).expect("document open").clone()
+    }
+
+    /// The client's replica read as a plan.
+    pub fn plan(&self, doc: DocumentId) -> plansync_shared::Plan {
+        PlanDoc::from_automerge(self.document(doc)).expect("a plan").read().expect("readable")
+    }
+
+    /// Waits until the server's heads (from its sync messages) include all our changes.
+    pub async fn wait_server_has_all(&self, doc: DocumentId) {
+        let conn = self.conn;
+        self.wait_for("the server's heads to include our changes", |c| c.hub.peer_has_all(conn, &doc)).await;
+    }
+
+    /// Waits until `ok` holds for our replica of `doc`.
+    pub async fn wait_doc(&self, doc: DocumentId, what: &str, mut ok: impl FnMut(&AutoCommit) -> bool) {
+        self.wait_for(what, |c| c.hub.document(&doc).is_some_and(&mut ok)).await;
+    }
+
+    /// Whether the socket is open.
+    pub fn is_connected(&self) -> bool {
+        self.state.lock().unwrap().out.is_some()
+    }
+}
+
+impl ClientState {
+    fn carry_out(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Send { frame, .. } => {
+                    if let Some(out) = &self.out {
+                        let _ = out.send(frame);
+                    }
+                }
+                Effect::Unavailable { doc } => self.unavailable.push(doc),
+                Effect::Warn { message, .. } => self.errors.push(message),
+                _ => {}
+            }
+        }
+    }
+}

@@ -246,6 +246,11 @@ impl Hub {
         self.docs.get_mut(doc).filter(|e| e.state != DocState::Loading).map(|e| &mut e.doc)
     }
 
+    /// Whether we hold a document with content (not just a request for it).
+    pub fn has_content(&self, doc: &DocumentId) -> bool {
+        self.docs.get(doc).is_some_and(|e| e.state == DocState::Ready)
+    }
+
     /// Ids of the documents held in memory.
     pub fn documents(&self) -> Vec<DocumentId> {
         self.docs.keys().copied().collect()
