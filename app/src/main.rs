@@ -1,1 +1,9 @@
-fn main() {}
+//! Plansync's web app. `main` only mounts; the app is in the modules.
+
+mod api;
+mod sync;
+mod views;
+
+fn main() {
+    leptos::mount::mount_to_body(views::App);
+}

@@ -62,14 +62,34 @@ pub struct CreatePlan {
 }
 
 /// `POST /api/plans`: creates an empty plan (`{"title": ...}`) or the demo plan (`{"demo": true}`).
-pub async fn create_plan(State(state): State<AppState>, body: Result<Json<CreatePlan>, JsonRejection>) -> Result<(StatusCode, Json<PlanRow>), AppError> {
+pub async fn create_plan(
+    State(state): State<AppState>,
+    body: Result<Json<CreatePlan>, JsonRejection>,
+) -> Result<(StatusCode, Json<PlanRow>), AppError> {
     let Json(body) = body?;
     let kind = match (body.demo, body.title) {
         (true, None) => PlanKind::Demo,
-        (false, Some(t)) if !t.trim().is_empty() && t.len() <= 300 => PlanKind::Empty(t.trim().to_string()),
-        (false, Some(_)) => return Err(AppError::BadRequest("a plan's title must be 1 to 300 characters".into())),
-        (true, Some(_)) => return Err(AppError::BadRequest("give either \"demo\": true or a \"title\", not both".into())),
-        (false, None) => return Err(AppError::BadRequest("give a \"title\" for a new plan, or \"demo\": true".into())),
+        (false, Some(t)) if !t.trim().is_empty() && t.len() <= 300 => {
+            PlanKind::Empty(t.trim().to_string())
+        }
+        (false, Some(_)) => {
+            return Err(AppError::BadRequest(
+                "a plan's title must be 1 to 300 characters".into(),
+            ))
+        }
+        (true, Some(_)) => {
+            return Err(AppError::BadRequest(
+                "give either \"demo\": true or a \"title\", not both".into(),
+            ))
+        }
+        (false, None) => {
+            return Err(AppError::BadRequest(
+                "give a \"title\" for a new plan, or \"demo\": true".into(),
+            ))
+        }
     };
-    Ok((StatusCode::CREATED, Json(state.sync.create_plan(kind).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.sync.create_plan(kind).await?),
+    ))
 }

@@ -45,19 +45,30 @@ pub fn app(state: AppState) -> Router {
     } else {
         api.fallback(|| async { axum::response::Html(NOT_BUILT) })
     };
-    router.with_state(state).layer(tower_http::trace::TraceLayer::new_for_http())
+    router
+        .with_state(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 /// Opens the database, starts the sync service, and creates the demo plan if asked and the
 /// database has no plans yet.
-pub async fn start(db: &Path, demo: bool, max_message_bytes: usize, app_dir: PathBuf) -> anyhow::Result<AppState> {
+pub async fn start(
+    db: &Path,
+    demo: bool,
+    max_message_bytes: usize,
+    app_dir: PathBuf,
+) -> anyhow::Result<AppState> {
     let storage = Storage::open(db)?;
     let sync = SyncHandle::start(storage, max_message_bytes)?;
     if demo && sync.plans().await?.is_empty() {
         let plan = sync.create_plan(PlanKind::Demo).await?;
         tracing::info!(id = %plan.id, "created the demo plan");
     }
-    Ok(AppState { sync, max_message_bytes, app_dir })
+    Ok(AppState {
+        sync,
+        max_message_bytes,
+        app_dir,
+    })
 }
 
 #[cfg(test)]

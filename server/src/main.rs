@@ -38,11 +38,20 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { db, listen, demo, app_dir, max_message_bytes } => {
+        Command::Serve {
+            db,
+            listen,
+            demo,
+            app_dir,
+            max_message_bytes,
+        } => {
             let state = plansync_server::start(&db, demo, max_message_bytes, app_dir)
                 .await
                 .with_context(|| format!("could not start with the database {}", db.display()))?;
@@ -50,7 +59,10 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("could not listen on {listen}: is another server using that port? Try --listen 127.0.0.1:0"))?;
             let addr = listener.local_addr()?;
-            println!("Plansync is running: open http://{addr}/ (database: {})", db.display());
+            println!(
+                "Plansync is running: open http://{addr}/ (database: {})",
+                db.display()
+            );
             axum::serve(listener, plansync_server::app(state))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;

@@ -50,7 +50,10 @@ pub struct Storage {
 impl Storage {
     /// Opens (creating if needed) the database at `path`, checking that it is intact.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let corrupt = |reason: String| StorageError::Corrupt { path: path.display().to_string(), reason };
+        let corrupt = |reason: String| StorageError::Corrupt {
+            path: path.display().to_string(),
+            reason,
+        };
         let conn = Connection::open(path)?;
         let check: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
@@ -58,7 +61,8 @@ impl Storage {
         if check != "ok" {
             return Err(corrupt(check));
         }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| corrupt(e.to_string()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| corrupt(e.to_string()))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(
@@ -81,18 +85,29 @@ impl Storage {
 
     /// This server's storage id, made once and kept in the file.
     pub fn storage_id(&mut self, fresh: impl FnOnce() -> String) -> Result<String, StorageError> {
-        if let Some(id) = self.conn.query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| r.get(0)).optional()? {
+        if let Some(id) = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+        {
             return Ok(id);
         }
         let id = fresh();
-        self.conn.execute("INSERT INTO meta (key, value) VALUES ('storage_id', ?1)", [&id])?;
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('storage_id', ?1)",
+            [&id],
+        )?;
         Ok(id)
     }
 
     /// Every stored chunk of a document, concatenated (automerge loads them as one), or
     /// `None` if the document is not stored.
     pub fn load(&self, doc: &DocumentId) -> Result<Option<Vec<u8>>, StorageError> {
-        let mut stmt = self.conn.prepare_cached("SELECT data FROM chunks WHERE doc_id = ?1 ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM chunks WHERE doc_id = ?1 ORDER BY id")?;
         let mut rows = stmt.query([doc.to_string()])?;
         let mut out: Option<Vec<u8>> = None;
         while let Some(row) = rows.next()? {
@@ -104,10 +119,20 @@ impl Storage {
 
     /// Durably appends changes to a document (and updates its plan row) in one transaction.
     /// Returns whether the document should now be compacted.
-    pub fn append(&mut self, doc: &DocumentId, chunk: &[u8], plan: Option<&PlanSummary>, now_ms: i64) -> Result<bool, StorageError> {
+    pub fn append(
+        &mut self,
+        doc: &DocumentId,
+        chunk: &[u8],
+        plan: Option<&PlanSummary>,
+        now_ms: i64,
+    ) -> Result<bool, StorageError> {
         let id = doc.to_string();
         let tx = self.conn.transaction()?;
-        let first: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM chunks WHERE doc_id = ?1)", [&id], |r| r.get(0))?;
+        let first: bool = tx.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM chunks WHERE doc_id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )?;
         tx.execute(
             "INSERT INTO chunks (doc_id, kind, data) VALUES (?1, ?2, ?3)",
             params![id, if first { "snapshot" } else { "incremental" }, chunk],
@@ -136,22 +161,37 @@ impl Storage {
         let id = doc.to_string();
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&id])?;
-        tx.execute("INSERT INTO chunks (doc_id, kind, data) VALUES (?1, 'snapshot', ?2)", params![id, snapshot])?;
+        tx.execute(
+            "INSERT INTO chunks (doc_id, kind, data) VALUES (?1, 'snapshot', ?2)",
+            params![id, snapshot],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// Number of chunk rows of a document (for tests of compaction).
     pub fn chunk_count(&self, doc: &DocumentId) -> Result<i64, StorageError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM chunks WHERE doc_id = ?1", [doc.to_string()], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM chunks WHERE doc_id = ?1",
+            [doc.to_string()],
+            |r| r.get(0),
+        )?)
     }
 
     /// Every plan, most recently changed first.
     pub fn plans(&self) -> Result<Vec<PlanRow>, StorageError> {
-        let mut stmt = self.conn.prepare_cached("SELECT doc_id, title, stage, updated_ms FROM plans ORDER BY updated_ms DESC, doc_id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id, title, stage, updated_ms FROM plans ORDER BY updated_ms DESC, doc_id",
+        )?;
         let rows = stmt.query_map([], |r| {
             let id: String = r.get(0)?;
-            Ok(PlanRow { url: format!("automerge:{id}"), id, title: r.get(1)?, stage: r.get(2)?, updated: r.get(3)? })
+            Ok(PlanRow {
+                url: format!("automerge:{id}"),
+                id,
+                title: r.get(1)?,
+                stage: r.get(2)?,
+                updated: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -171,10 +211,18 @@ mod tests {
         let mut plan = demo_plan(&mut r).unwrap();
         let doc = DocumentId::random(&mut r);
         let mut heads = vec![];
-        let action = plan.read().unwrap().themes[0].objectives[0].actions[0].id.clone();
+        let action = plan.read().unwrap().themes[0].objectives[0].actions[0]
+            .id
+            .clone();
         let mut compacted = false;
         for i in 0..150 {
-            plan.splice_text(&TextField::ActionTitle(action.clone()), 0, 0, &format!("{i} ")).unwrap();
+            plan.splice_text(
+                &TextField::ActionTitle(action.clone()),
+                0,
+                0,
+                &format!("{i} "),
+            )
+            .unwrap();
             plan.commit();
             let chunk = plan.automerge_mut().save_after(&heads);
             heads = plan.automerge_mut().get_heads();
@@ -187,7 +235,10 @@ mod tests {
         assert!(compacted, "150 increments must compact");
         assert!(s.chunk_count(&doc).unwrap() < COMPACT_MAX_CHUNKS);
         let loaded = AutoCommit::load(&s.load(&doc).unwrap().unwrap()).unwrap();
-        assert_eq!(PlanDoc::from_automerge(loaded).unwrap().read().unwrap(), plan.read().unwrap());
+        assert_eq!(
+            PlanDoc::from_automerge(loaded).unwrap().read().unwrap(),
+            plan.read().unwrap()
+        );
         let plans = s.plans().unwrap();
         assert_eq!(plans.len(), 1);
         assert_eq!(plans[0].url, format!("automerge:{doc}"));
@@ -200,15 +251,24 @@ mod tests {
         let path = dir.path().join("bad.db");
         std::fs::write(&path, vec![0x5a; 8192]).unwrap();
         let err = Storage::open(&path).err().expect("must refuse");
-        assert!(err.to_string().contains("not a usable Plansync database"), "{err}");
+        assert!(
+            err.to_string().contains("not a usable Plansync database"),
+            "{err}"
+        );
     }
 
     #[test]
     fn storage_id_is_made_once_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.db");
-        let first = Storage::open(&path).unwrap().storage_id(|| "one".into()).unwrap();
-        let second = Storage::open(&path).unwrap().storage_id(|| "two".into()).unwrap();
+        let first = Storage::open(&path)
+            .unwrap()
+            .storage_id(|| "one".into())
+            .unwrap();
+        let second = Storage::open(&path)
+            .unwrap()
+            .storage_id(|| "two".into())
+            .unwrap();
         assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
     }
 }

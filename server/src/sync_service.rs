@@ -3,7 +3,10 @@
 //! later `Send`, so no peer is ever told about heads that are not durable.
 
 use crate::storage::{PlanRow, Storage, StorageError};
-use plansync_shared::{automerge::AutoCommit, demo_plan, plan_summary, ConnId, DocumentId, Effect, Event, Hub, HubConfig, NewPlan, PeerId, PlanDoc};
+use plansync_shared::{
+    automerge::AutoCommit, demo_plan, plan_summary, ConnId, DocumentId, Effect, Event, Hub,
+    HubConfig, NewPlan, PeerId, PlanDoc,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -43,11 +46,24 @@ pub enum ServiceError {
 }
 
 enum Command {
-    Connect { conn: ConnId, outbound: mpsc::UnboundedSender<Outbound> },
-    Frame { conn: ConnId, frame: Vec<u8> },
-    Disconnect { conn: ConnId },
-    CreatePlan { kind: PlanKind, reply: oneshot::Sender<Result<PlanRow, ServiceError>> },
-    ListPlans { reply: oneshot::Sender<Result<Vec<PlanRow>, ServiceError>> },
+    Connect {
+        conn: ConnId,
+        outbound: mpsc::UnboundedSender<Outbound>,
+    },
+    Frame {
+        conn: ConnId,
+        frame: Vec<u8>,
+    },
+    Disconnect {
+        conn: ConnId,
+    },
+    CreatePlan {
+        kind: PlanKind,
+        reply: oneshot::Sender<Result<PlanRow, ServiceError>>,
+    },
+    ListPlans {
+        reply: oneshot::Sender<Result<Vec<PlanRow>, ServiceError>>,
+    },
 }
 
 /// A cheap handle to the sync service, shared by HTTP handlers and socket tasks.
@@ -58,23 +74,40 @@ pub struct SyncHandle {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl SyncHandle {
     /// Starts the service thread on an open database.
     pub fn start(mut storage: Storage, max_message_bytes: usize) -> Result<Self, ServiceError> {
         let mut rng = rand::rng();
-        let storage_id = storage.storage_id(|| format!("plansync-{:032x}", rand::random::<u128>()))?;
-        let mut config = HubConfig::server(PeerId(format!("plansync-server-{:016x}", rand::random::<u64>())), storage_id);
+        let storage_id =
+            storage.storage_id(|| format!("plansync-{:032x}", rand::random::<u128>()))?;
+        let mut config = HubConfig::server(
+            PeerId(format!("plansync-server-{:016x}", rand::random::<u64>())),
+            storage_id,
+        );
         config.max_message_bytes = max_message_bytes;
         let hub = Hub::new(config, &mut rng);
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("plansync-sync".into())
-            .spawn(move || Service { hub, storage, conns: HashMap::new() }.run(rx))
+            .spawn(move || {
+                Service {
+                    hub,
+                    storage,
+                    conns: HashMap::new(),
+                }
+                .run(rx)
+            })
             .map_err(|_| ServiceError::Stopped)?;
-        Ok(Self { tx, next_conn: Arc::new(AtomicU64::new(1)) })
+        Ok(Self {
+            tx,
+            next_conn: Arc::new(AtomicU64::new(1)),
+        })
     }
 
     /// Registers a new socket; frames for it arrive on the returned receiver.
@@ -98,14 +131,18 @@ impl SyncHandle {
     /// Creates a plan and stores it durably before answering.
     pub async fn create_plan(&self, kind: PlanKind) -> Result<PlanRow, ServiceError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Command::CreatePlan { kind, reply }).map_err(|_| ServiceError::Stopped)?;
+        self.tx
+            .send(Command::CreatePlan { kind, reply })
+            .map_err(|_| ServiceError::Stopped)?;
         rx.await.map_err(|_| ServiceError::Stopped)?
     }
 
     /// Lists the plans on this server.
     pub async fn plans(&self) -> Result<Vec<PlanRow>, ServiceError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Command::ListPlans { reply }).map_err(|_| ServiceError::Stopped)?;
+        self.tx
+            .send(Command::ListPlans { reply })
+            .map_err(|_| ServiceError::Stopped)?;
         rx.await.map_err(|_| ServiceError::Stopped)?
     }
 }
@@ -122,7 +159,10 @@ impl Service {
             match cmd {
                 Command::Connect { conn, outbound } => {
                     self.conns.insert(conn, outbound);
-                    self.event(Event::Connected { conn, dialer: false });
+                    self.event(Event::Connected {
+                        conn,
+                        dialer: false,
+                    });
                 }
                 Command::Frame { conn, frame } => {
                     self.event(Event::Received { conn, frame });
@@ -147,7 +187,16 @@ impl Service {
         let plan = match kind {
             PlanKind::Demo => demo_plan(&mut rng)?,
             PlanKind::Empty(title) => {
-                let mut p = PlanDoc::create(&NewPlan { title, area: String::new(), period_start: 2026, period_end: 2028, owning_body: String::new() }, &mut rng)?;
+                let mut p = PlanDoc::create(
+                    &NewPlan {
+                        title,
+                        area: String::new(),
+                        period_start: 2026,
+                        period_end: 2028,
+                        owning_body: String::new(),
+                    },
+                    &mut rng,
+                )?;
                 p.commit();
                 p
             }
@@ -193,7 +242,10 @@ impl Service {
                 }
                 Effect::Persist { doc, chunk } => {
                     let summary = self.hub.document(&doc).and_then(plan_summary);
-                    match self.storage.append(&doc, &chunk, summary.as_ref(), now_ms() as i64) {
+                    match self
+                        .storage
+                        .append(&doc, &chunk, summary.as_ref(), now_ms() as i64)
+                    {
                         Ok(compact) => {
                             if compact {
                                 self.compact(&doc);
@@ -202,11 +254,16 @@ impl Service {
                         Err(e) => {
                             tracing::error!(%doc, error = %e, "saving changes failed; the change is refused and its peers disconnected");
                             persisted = false;
-                            self.event(Event::PersistFailed { doc, reason: e.to_string() });
+                            self.event(Event::PersistFailed {
+                                doc,
+                                reason: e.to_string(),
+                            });
                         }
                     }
                 }
-                Effect::Warn { conn, message } => tracing::warn!(conn = conn.map(|c| c.0), "{message}"),
+                Effect::Warn { conn, message } => {
+                    tracing::warn!(conn = conn.map(|c| c.0), "{message}")
+                }
                 Effect::Ready { conn, peer } => tracing::info!(conn = conn.0, %peer, "peer joined"),
                 Effect::Changed { .. } | Effect::Unavailable { .. } | Effect::Ephemeral { .. } => {}
             }
@@ -215,11 +272,15 @@ impl Service {
     }
 
     fn compact(&mut self, doc: &DocumentId) {
-        let Some(d) = self.hub.document_mut(doc) else { return };
+        let Some(d) = self.hub.document_mut(doc) else {
+            return;
+        };
         let snapshot = d.save();
         match self.storage.compact(doc, &snapshot) {
             Ok(()) => tracing::debug!(%doc, bytes = snapshot.len(), "compacted"),
-            Err(e) => tracing::warn!(%doc, error = %e, "compaction failed; the document is intact and will compact later"),
+            Err(e) => {
+                tracing::warn!(%doc, error = %e, "compaction failed; the document is intact and will compact later")
+            }
         }
     }
 }

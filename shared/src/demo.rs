@@ -23,18 +23,34 @@ const AGENCIES: &[&str] = &[
 
 /// (name, role, agency index)
 const PEOPLE: &[(&str, &str, usize)] = &[
-    ("Cabinet Member for Policing", "Chair, Police and Crime Board", 1),
+    (
+        "Cabinet Member for Policing",
+        "Chair, Police and Crime Board",
+        1,
+    ),
     ("Community Safety Officer", "Plan owner", 1),
     ("Chief Inspector, Neighbourhoods", "Chair, City Tasking", 0),
-    ("Head of Safeguarding", "Chair, Harm and Abuse Reduction Partnership", 1),
-    ("Head of Probation Delivery Unit", "Chair, Reducing Re-Offending", 2),
+    (
+        "Head of Safeguarding",
+        "Chair, Harm and Abuse Reduction Partnership",
+        1,
+    ),
+    (
+        "Head of Probation Delivery Unit",
+        "Chair, Reducing Re-Offending",
+        2,
+    ),
     ("Prevent Coordinator", "Chair, Prevent", 1),
     ("Station Manager, Prevention", "Fire safety lead", 3),
     ("Designated Nurse, Safeguarding", "Health lead", 4),
     ("Policy Officer", "Commissioner's representative", 5),
     ("Victim Services Manager", "Victims lead", 6),
     ("Youth Justice Manager", "Young people lead", 7),
-    ("Detective Inspector, Public Protection", "Police lead for vulnerability", 0),
+    (
+        "Detective Inspector, Public Protection",
+        "Police lead for vulnerability",
+        0,
+    ),
 ];
 
 /// (name, chair index into PEOPLE, remit)
@@ -186,13 +202,20 @@ pub fn demo_plan(rng: &mut dyn RngCore) -> Result<PlanDoc> {
     for (name, due, done) in [
         ("Stakeholder workshop", "2026-12-03", false),
         ("Police and Crime Panel review", "2027-01-20", false),
-        ("Approval by the Police and Crime Board", "2027-03-17", false),
+        (
+            "Approval by the Police and Crime Board",
+            "2027-03-17",
+            false,
+        ),
         ("Publication", "2027-04-01", false),
     ] {
         let id = plan.add_milestone(rng, name, Some(due))?;
         plan.set_milestone_done(&id, done)?;
     }
-    let agencies: Vec<AgencyId> = AGENCIES.iter().map(|a| plan.add_agency(rng, a)).collect::<Result<_>>()?;
+    let agencies: Vec<AgencyId> = AGENCIES
+        .iter()
+        .map(|a| plan.add_agency(rng, a))
+        .collect::<Result<_>>()?;
     let people: Vec<PersonId> = PEOPLE
         .iter()
         .map(|(name, role, agency)| plan.add_person(rng, name, role, Some(&agencies[*agency])))
@@ -202,8 +225,14 @@ pub fn demo_plan(rng: &mut dyn RngCore) -> Result<PlanDoc> {
         .map(|(name, chair, remit)| plan.add_board(rng, name, Some(&people[*chair]), remit))
         .collect::<Result<_>>()?;
 
-    let q1 = ReportingPeriod { year: 2026, quarter: Quarter::Q1 };
-    let q2 = ReportingPeriod { year: 2026, quarter: Quarter::Q2 };
+    let q1 = ReportingPeriod {
+        year: 2026,
+        quarter: Quarter::Q1,
+    };
+    let q2 = ReportingPeriod {
+        year: 2026,
+        quarter: Quarter::Q2,
+    };
     let rag_cycle = [
         (Rag::Green, Rag::Green),
         (Rag::Amber, Rag::Green),
@@ -236,19 +265,38 @@ pub fn demo_plan(rng: &mut dyn RngCore) -> Result<PlanDoc> {
                 let lead = &people[[9, 11, 4, 10, 2, 6, 7, 8, 3, 1][n % 10]];
                 plan.set_lead(&action, Some(lead))?;
                 let due_month = 3 + (n % 4) * 3;
-                plan.set_due(&action, Some(&format!("{}-{:02}-{}", if due_month > 9 { 2026 } else { 2027 }, due_month, if due_month == 3 || due_month == 12 { 31 } else { 30 })))?;
+                plan.set_due(
+                    &action,
+                    Some(&format!(
+                        "{}-{:02}-{}",
+                        if due_month > 9 { 2026 } else { 2027 },
+                        due_month,
+                        if due_month == 3 || due_month == 12 {
+                            31
+                        } else {
+                            30
+                        }
+                    )),
+                )?;
                 plan.set_text(
                     &TextField::ActionTarget(action.clone()),
-                    ["Delivered by the due date", "Quarterly report to the lead board", "Measured against the linked indicator"][n % 3],
+                    [
+                        "Delivered by the due date",
+                        "Quarterly report to the lead board",
+                        "Measured against the linked indicator",
+                    ][n % 3],
                 )?;
                 let (r1, r2) = rag_cycle[n % rag_cycle.len()];
                 plan.set_rag(&action, q1, r1)?;
                 plan.set_rag(&action, q2, r2)?;
-                plan.set_progress_state(&action, match (r1, n % 6) {
-                    (_, 0) => ProgressState::Complete,
-                    (Rag::NotRated, _) => ProgressState::NotStarted,
-                    _ => ProgressState::InProgress,
-                })?;
+                plan.set_progress_state(
+                    &action,
+                    match (r1, n % 6) {
+                        (_, 0) => ProgressState::Complete,
+                        (Rag::NotRated, _) => ProgressState::NotStarted,
+                        _ => ProgressState::InProgress,
+                    },
+                )?;
                 let (author, _, agency) = PEOPLE[[9, 11, 4, 10, 2, 6, 7, 8, 3, 1][n % 10]];
                 plan.add_progress_update(rng, &action, author, AGENCIES[agency], "2026-06-24", match r1 {
                     Rag::Green => "On track; partners attending and actions agreed.",
@@ -268,17 +316,50 @@ pub fn demo_plan(rng: &mut dyn RngCore) -> Result<PlanDoc> {
     }
 
     let periods = [
-        ReportingPeriod { year: 2025, quarter: Quarter::Q1 },
-        ReportingPeriod { year: 2025, quarter: Quarter::Q2 },
-        ReportingPeriod { year: 2025, quarter: Quarter::Q3 },
-        ReportingPeriod { year: 2025, quarter: Quarter::Q4 },
+        ReportingPeriod {
+            year: 2025,
+            quarter: Quarter::Q1,
+        },
+        ReportingPeriod {
+            year: 2025,
+            quarter: Quarter::Q2,
+        },
+        ReportingPeriod {
+            year: 2025,
+            quarter: Quarter::Q3,
+        },
+        ReportingPeriod {
+            year: 2025,
+            quarter: Quarter::Q4,
+        },
         q1,
         q2,
     ];
     for (name, unit, polarity, target, tolerance, values) in [
-        ("Domestic burglaries", "offences", Polarity::LowerIsBetter, 180.0, 10.0, [214.0, 198.0, 231.0, 205.0, 187.0, 176.0]),
-        ("Repeat victims of domestic abuse", "%", Polarity::LowerIsBetter, 25.0, 2.0, [29.0, 28.5, 27.0, 27.5, 26.0, 28.0]),
-        ("Residents who feel safe after dark", "%", Polarity::HigherIsBetter, 70.0, 3.0, [64.0, 65.0, 63.0, 66.0, 68.0, 69.0]),
+        (
+            "Domestic burglaries",
+            "offences",
+            Polarity::LowerIsBetter,
+            180.0,
+            10.0,
+            [214.0, 198.0, 231.0, 205.0, 187.0, 176.0],
+        ),
+        (
+            "Repeat victims of domestic abuse",
+            "%",
+            Polarity::LowerIsBetter,
+            25.0,
+            2.0,
+            [29.0, 28.5, 27.0, 27.5, 26.0, 28.0],
+        ),
+        (
+            "Residents who feel safe after dark",
+            "%",
+            Polarity::HigherIsBetter,
+            70.0,
+            3.0,
+            [64.0, 65.0, 63.0, 66.0, 68.0, 69.0],
+        ),
     ] {
         let id = plan.add_indicator(rng, name, unit, polarity, target, tolerance)?;
         for (p, v) in periods.iter().zip(values) {

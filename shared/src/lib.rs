@@ -19,13 +19,13 @@ pub use ids::{
 };
 pub use period::{parse_date, Quarter, ReportingPeriod};
 pub use plan::{
-    plan_summary, Action, Agency, Board, Comment, CommentTarget, Decision, Indicator,
-    Milestone, NewPlan, Objective, Person, Plan, PlanDoc, PlanSummary, Polarity,
-    ProgressState, ProgressUpdate, Rag, Stage, TextField, Theme, WorkshopReview, SCHEMA,
+    plan_summary, Action, Agency, Board, Comment, CommentTarget, Decision, Indicator, Milestone,
+    NewPlan, Objective, Person, Plan, PlanDoc, PlanSummary, Polarity, ProgressState,
+    ProgressUpdate, Rag, Stage, TextField, Theme, WorkshopReview, SCHEMA,
 };
 pub use sync::{
-    decode_message, encode_message, ConnId, DocMessage, DocumentId, Effect, Ephemeral, Event,
-    Hub, HubConfig, Message, PeerId, PeerMetadata, WireError, PROTOCOL_VERSION,
+    decode_message, encode_message, ConnId, DocMessage, DocumentId, Effect, Ephemeral, Event, Hub,
+    HubConfig, Message, PeerId, PeerMetadata, WireError, PROTOCOL_VERSION,
 };
 
 /// Re-exported so that callers use the same automerge as the core.

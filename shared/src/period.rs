@@ -5,7 +5,9 @@ use std::fmt;
 use time::{Date, Month};
 
 /// A quarter of a financial year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Quarter {
     /// April to June.
     Q1,
@@ -18,7 +20,9 @@ pub enum Quarter {
 }
 
 /// One reporting period: a quarter of the financial year that starts on 1 April of `year`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ReportingPeriod {
     /// The calendar year in which the financial year starts (2025 for 2025/26).
     pub year: i32,
@@ -41,10 +45,22 @@ impl ReportingPeriod {
     /// The period before this one.
     pub fn previous(self) -> Self {
         match self.quarter {
-            Quarter::Q1 => Self { year: self.year - 1, quarter: Quarter::Q4 },
-            Quarter::Q2 => Self { year: self.year, quarter: Quarter::Q1 },
-            Quarter::Q3 => Self { year: self.year, quarter: Quarter::Q2 },
-            Quarter::Q4 => Self { year: self.year, quarter: Quarter::Q3 },
+            Quarter::Q1 => Self {
+                year: self.year - 1,
+                quarter: Quarter::Q4,
+            },
+            Quarter::Q2 => Self {
+                year: self.year,
+                quarter: Quarter::Q1,
+            },
+            Quarter::Q3 => Self {
+                year: self.year,
+                quarter: Quarter::Q2,
+            },
+            Quarter::Q4 => Self {
+                year: self.year,
+                quarter: Quarter::Q3,
+            },
         }
     }
 
@@ -71,14 +87,21 @@ impl ReportingPeriod {
 
 impl fmt::Display for ReportingPeriod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{:02} {:?}", self.year, (self.year + 1) % 100, self.quarter)
+        write!(
+            f,
+            "{}/{:02} {:?}",
+            self.year,
+            (self.year + 1) % 100,
+            self.quarter
+        )
     }
 }
 
 /// Parses an ISO date (`2025-04-01`), the form dates take in the document.
 pub fn parse_date(s: &str) -> Result<Date, Error> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s, &format).map_err(|_| Error::Invalid(format!("'{s}' is not a date like 2025-04-01")))
+    Date::parse(s, &format)
+        .map_err(|_| Error::Invalid(format!("'{s}' is not a date like 2025-04-01")))
 }
 
 #[cfg(test)]
@@ -89,24 +112,54 @@ mod tests {
     #[test]
     fn april_to_june_is_q1_of_the_financial_year_starting_that_april() {
         let p = ReportingPeriod::containing(date!(2025 - 04 - 01));
-        assert_eq!(p, ReportingPeriod { year: 2025, quarter: Quarter::Q1 });
-        assert_eq!(ReportingPeriod::containing(date!(2025 - 06 - 30)).quarter, Quarter::Q1);
+        assert_eq!(
+            p,
+            ReportingPeriod {
+                year: 2025,
+                quarter: Quarter::Q1
+            }
+        );
+        assert_eq!(
+            ReportingPeriod::containing(date!(2025 - 06 - 30)).quarter,
+            Quarter::Q1
+        );
         assert_eq!(p.to_string(), "2025/26 Q1");
     }
 
     #[test]
     fn january_to_march_is_q4_of_the_previous_financial_year() {
         let p = ReportingPeriod::containing(date!(2026 - 03 - 31));
-        assert_eq!(p, ReportingPeriod { year: 2025, quarter: Quarter::Q4 });
+        assert_eq!(
+            p,
+            ReportingPeriod {
+                year: 2025,
+                quarter: Quarter::Q4
+            }
+        );
         assert_eq!(ReportingPeriod::containing(date!(2026 - 01 - 01)), p);
-        assert_eq!(ReportingPeriod::containing(date!(2025 - 12 - 31)).quarter, Quarter::Q3);
-        assert_eq!(ReportingPeriod::containing(date!(2025 - 09 - 01)).quarter, Quarter::Q2);
+        assert_eq!(
+            ReportingPeriod::containing(date!(2025 - 12 - 31)).quarter,
+            Quarter::Q3
+        );
+        assert_eq!(
+            ReportingPeriod::containing(date!(2025 - 09 - 01)).quarter,
+            Quarter::Q2
+        );
     }
 
     #[test]
     fn previous_of_q1_is_q4_of_the_year_before_and_keys_round_trip() {
-        let q1 = ReportingPeriod { year: 2025, quarter: Quarter::Q1 };
-        assert_eq!(q1.previous(), ReportingPeriod { year: 2024, quarter: Quarter::Q4 });
+        let q1 = ReportingPeriod {
+            year: 2025,
+            quarter: Quarter::Q1,
+        };
+        assert_eq!(
+            q1.previous(),
+            ReportingPeriod {
+                year: 2024,
+                quarter: Quarter::Q4
+            }
+        );
         assert_eq!(ReportingPeriod::from_key(&q1.key()).unwrap(), q1);
         assert!(ReportingPeriod::from_key("2025-Q5").is_err());
         assert!(parse_date("2025-02-30").is_err());

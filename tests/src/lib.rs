@@ -20,8 +20,17 @@ pub fn plansync_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let bin = dir.join("plansync");
-    assert!(bin.is_file(), "{} is missing: run `cargo build -p plansync-server` (cargo test --workspace builds it)", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p plansync-server` (cargo test --workspace builds it)",
+        bin.display()
+    );
     bin
+}
+
+/// The built web app (`trunk build --release` writes it; the test command runs that first).
+pub fn app_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist")
 }
 
 /// A running `plansync serve` process; killed when dropped.
@@ -44,7 +53,8 @@ impl Server {
         let mut child = Command::new(plansync_binary())
             .args(["serve", "--demo", "--listen", listen, "--db"])
             .arg(db)
-            .args(["--app-dir", "/nonexistent"])
+            .arg("--app-dir")
+            .arg(app_dir())
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -66,7 +76,11 @@ impl Server {
                 panic!("plansync did not print its URL within {WAIT:?}");
             }
         };
-        Self { child, url, db: db.to_path_buf() }
+        Self {
+            child,
+            url,
+            db: db.to_path_buf(),
+        }
     }
 
     /// `ws://127.0.0.1:PORT/sync`
@@ -76,7 +90,10 @@ impl Server {
 
     /// The `host:port` the server listens on.
     pub fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").trim_end_matches('/').to_string()
+        self.url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string()
     }
 
     /// Kills the process with SIGKILL (no clean shutdown) and waits for it.
@@ -107,14 +124,31 @@ impl Drop for Server {
 /// A minimal HTTP/1.1 GET over a TCP socket, returning the JSON body.
 pub async fn http_get_json(addr: &str, path: &str) -> serde_json::Value {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(addr)).await.expect("connect in time").expect("connect");
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut s = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(addr))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut buf = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut buf)).await.expect("response in time").unwrap();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
+        .await
+        .expect("response in time")
+        .unwrap();
     let text = String::from_utf8_lossy(&buf);
     let (head, body) = text.split_once("\r\n\r\n").expect("http response");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
@@ -147,26 +181,44 @@ pub struct RustClient {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl RustClient {
     /// Connects to `ws_url` and completes the handshake.
     pub async fn connect(ws_url: &str, name: &str) -> Self {
-        let hub = Hub::new(HubConfig::client(PeerId(format!("{name}-{:08x}", rand::random::<u32>()))), &mut rand::rng());
-        let client = RustClient { state: Arc::new(Mutex::new(ClientState { hub, out: None, unavailable: vec![], errors: vec![] })), conn: ConnId(1) };
+        let hub = Hub::new(
+            HubConfig::client(PeerId(format!("{name}-{:08x}", rand::random::<u32>()))),
+            &mut rand::rng(),
+        );
+        let client = RustClient {
+            state: Arc::new(Mutex::new(ClientState {
+                hub,
+                out: None,
+                unavailable: vec![],
+                errors: vec![],
+            })),
+            conn: ConnId(1),
+        };
         client.reconnect(ws_url).await;
         client
     }
 
     /// Opens a new socket (after a server restart, say) and handshakes again.
     pub async fn reconnect(&self, ws_url: &str) {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url)).await.expect("connect in time").expect("connect");
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url))
+            .await
+            .expect("connect in time")
+            .expect("connect");
         let (mut sink, mut stream) = ws.split();
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         {
             let mut st = self.state.lock().unwrap();
-            st.hub.handle(now_ms(), Event::Disconnected { conn: self.conn });
+            st.hub
+                .handle(now_ms(), Event::Disconnected { conn: self.conn });
             st.out = Some(tx);
         }
         tokio::spawn(async move {
@@ -182,7 +234,13 @@ impl RustClient {
             while let Some(Ok(msg)) = stream.next().await {
                 if let Message::Binary(b) = msg {
                     let mut st = state.lock().unwrap();
-                    let effects = st.hub.handle(now_ms(), Event::Received { conn, frame: b.to_vec() });
+                    let effects = st.hub.handle(
+                        now_ms(),
+                        Event::Received {
+                            conn,
+                            frame: b.to_vec(),
+                        },
+                    );
                     st.carry_out(effects);
                 }
             }
@@ -190,8 +248,14 @@ impl RustClient {
             st.out = None;
             st.hub.handle(now_ms(), Event::Disconnected { conn });
         });
-        self.event(Event::Connected { conn: self.conn, dialer: true });
-        self.wait_for("the server's peer message", |c| !c.hub.ready_connections().is_empty()).await;
+        self.event(Event::Connected {
+            conn: self.conn,
+            dialer: true,
+        });
+        self.wait_for("the server's peer message", |c| {
+            !c.hub.ready_connections().is_empty()
+        })
+        .await;
     }
 
     fn event(&self, event: Event) {
@@ -208,24 +272,32 @@ impl RustClient {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("waited {WAIT:?} for {what}; errors seen: {:?}", self.state.lock().unwrap().errors);
+        panic!(
+            "waited {WAIT:?} for {what}; errors seen: {:?}",
+            self.state.lock().unwrap().errors
+        );
     }
 
     /// Asks the server for a document and waits until it has content.
     pub async fn find(&self, doc: DocumentId) {
         self.event(Event::Find { doc });
-        self.wait_for("the document", |c| c.hub.has_content(&doc)).await;
+        self.wait_for("the document", |c| c.hub.has_content(&doc))
+            .await;
     }
 
     /// Asks for a document and waits for the server's `doc-unavailable`.
     pub async fn find_unavailable(&self, doc: DocumentId) {
         self.event(Event::Find { doc });
-        self.wait_for("doc-unavailable", |c| c.unavailable.contains(&doc)).await;
+        self.wait_for("doc-unavailable", |c| c.unavailable.contains(&doc))
+            .await;
     }
 
     /// Adds a document this client made and pushes it to the server.
     pub fn add(&self, doc: DocumentId, document: AutoCommit) {
-        self.event(Event::Add { doc, document: Box::new(document) });
+        self.event(Event::Add {
+            doc,
+            document: Box::new(document),
+        });
     }
 
     /// Changes a plan locally through the shared plan operations and syncs it.
@@ -243,23 +315,41 @@ impl RustClient {
 
     /// A copy of the client's replica of a document.
     pub fn document(&self, doc: DocumentId) -> AutoCommit {
-        self.state.lock().unwrap().hub.document(&doc).expect("document open").clone()
+        self.state
+            .lock()
+            .unwrap()
+            .hub
+            .document(&doc)
+            .expect("document open")
+            .clone()
     }
 
     /// The client's replica read as a plan.
     pub fn plan(&self, doc: DocumentId) -> plansync_shared::Plan {
-        PlanDoc::from_automerge(self.document(doc)).expect("a plan").read().expect("readable")
+        PlanDoc::from_automerge(self.document(doc))
+            .expect("a plan")
+            .read()
+            .expect("readable")
     }
 
     /// Waits until the server's heads (from its sync messages) include all our changes.
     pub async fn wait_server_has_all(&self, doc: DocumentId) {
         let conn = self.conn;
-        self.wait_for("the server's heads to include our changes", |c| c.hub.peer_has_all(conn, &doc)).await;
+        self.wait_for("the server's heads to include our changes", |c| {
+            c.hub.peer_has_all(conn, &doc)
+        })
+        .await;
     }
 
     /// Waits until `ok` holds for our replica of `doc`.
-    pub async fn wait_doc(&self, doc: DocumentId, what: &str, mut ok: impl FnMut(&AutoCommit) -> bool) {
-        self.wait_for(what, |c| c.hub.document(&doc).is_some_and(&mut ok)).await;
+    pub async fn wait_doc(
+        &self,
+        doc: DocumentId,
+        what: &str,
+        mut ok: impl FnMut(&AutoCommit) -> bool,
+    ) {
+        self.wait_for(what, |c| c.hub.document(&doc).is_some_and(&mut ok))
+            .await;
     }
 
     /// Whether the socket is open.
@@ -282,5 +372,68 @@ impl ClientState {
                 _ => {}
             }
         }
+    }
+}
+
+/// A chromedriver process driving Debian's headless chromium; killed when dropped.
+pub struct Browser {
+    child: Child,
+    port: u16,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free loopback port and waits until it listens.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install chromium-driver)");
+        let browser = Self { child, port };
+        let start = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                start.elapsed() < WAIT,
+                "chromedriver did not listen within {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        browser
+    }
+
+    /// A new headless browser session with its own empty profile.
+    pub async fn session(&self) -> fantoccini::Client {
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--window-size=1200,900"]
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a chromium session")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -3,14 +3,20 @@
 
 use futures_util::{SinkExt, StreamExt};
 use plansync_shared::automerge::{AutoCommit, ObjType, ReadDoc, Value, ROOT};
-use plansync_shared::{decode_message, encode_message, DocumentId, Message, PeerId, PeerMetadata, Quarter, Rag, ReportingPeriod, TextField, DEMO_PLAN_TITLE};
+use plansync_shared::{
+    decode_message, encode_message, DocumentId, Message, PeerId, PeerMetadata, Quarter, Rag,
+    ReportingPeriod, TextField, DEMO_PLAN_TITLE,
+};
 use plansync_tests::{RustClient, Server, WAIT};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-const Q2: ReportingPeriod = ReportingPeriod { year: 2026, quarter: Quarter::Q2 };
+const Q2: ReportingPeriod = ReportingPeriod {
+    year: 2026,
+    quarter: Quarter::Q2,
+};
 
 fn title_of(doc: &impl ReadDoc) -> String {
     match doc.get(ROOT, "title").unwrap() {
@@ -45,7 +51,10 @@ async fn two_rust_clients_edit_the_demo_plan_concurrently_and_converge() {
     });
     for c in [&a, &b] {
         c.wait_doc(doc, "both edits", |d| {
-            let plan = plansync_shared::PlanDoc::from_automerge(d.clone()).unwrap().read().unwrap();
+            let plan = plansync_shared::PlanDoc::from_automerge(d.clone())
+                .unwrap()
+                .read()
+                .unwrap();
             let t = &plan.themes[1].objectives[0].actions[0].title;
             t.starts_with("[A] ") && t.ends_with(" [B]")
         })
@@ -87,35 +96,81 @@ async fn server_killed_with_sigkill_keeps_every_edit_clients_saw_in_its_heads() 
         server = Server::start(&db, &[]);
         let c = RustClient::connect(&server.sync_url(), "checker").await;
         c.find(doc).await;
-        let titles: Vec<String> = c.plan(doc).themes[2].objectives[0].actions.iter().map(|a| a.title.clone()).collect();
+        let titles: Vec<String> = c.plan(doc).themes[2].objectives[0]
+            .actions
+            .iter()
+            .map(|a| a.title.clone())
+            .collect();
         for mark in &expected {
-            assert!(titles.contains(mark), "round {round}: {mark} lost after SIGKILL; have {titles:?}");
+            assert!(
+                titles.contains(mark),
+                "round {round}: {mark} lost after SIGKILL; have {titles:?}"
+            );
         }
     }
-    assert_eq!(server.plans().await.as_array().unwrap().len(), 1, "the demo plan is created once, not on every start");
+    assert_eq!(
+        server.plans().await.as_array().unwrap().len(),
+        1,
+        "the demo plan is created once, not on every start"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protocol_handshake_errors_unknown_types_and_oversized_frames_over_a_raw_socket() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("plans.db"), &["--max-message-bytes", "65536"]);
-    let join = |v: &str| encode_message(&Message::Join { sender_id: PeerId("raw".into()), peer_metadata: PeerMetadata::default(), supported_protocol_versions: Some(vec![v.into()]) });
+    let server = Server::start(
+        &dir.path().join("plans.db"),
+        &["--max-message-bytes", "65536"],
+    );
+    let join = |v: &str| {
+        encode_message(&Message::Join {
+            sender_id: PeerId("raw".into()),
+            peer_metadata: PeerMetadata::default(),
+            supported_protocol_versions: Some(vec![v.into()]),
+        })
+    };
 
     // Version 2: an error, then a close.
-    let (mut ws, _) = tokio_tungstenite::connect_async(server.sync_url()).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.sync_url())
+        .await
+        .unwrap();
     ws.send(Ws::Binary(join("2").into())).await.unwrap();
-    let Some(Ok(Ws::Binary(b))) = recv(&mut ws).await else { panic!("expected an error frame") };
-    assert!(matches!(decode_message(&b, 1 << 20).unwrap(), Message::Error { message, .. } if message == "unsupported protocol version"));
-    assert!(matches!(recv(&mut ws).await, Some(Ok(Ws::Close(_))) | None | Some(Err(_))));
+    let Some(Ok(Ws::Binary(b))) = recv(&mut ws).await else {
+        panic!("expected an error frame")
+    };
+    assert!(
+        matches!(decode_message(&b, 1 << 20).unwrap(), Message::Error { message, .. } if message == "unsupported protocol version")
+    );
+    assert!(matches!(
+        recv(&mut ws).await,
+        Some(Ok(Ws::Close(_))) | None | Some(Err(_))
+    ));
 
     // Version 1: `peer` at once, aimed at us.
-    let (mut ws, _) = tokio_tungstenite::connect_async(server.sync_url()).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.sync_url())
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     ws.send(Ws::Binary(join("1").into())).await.unwrap();
-    let Some(Ok(Ws::Binary(b))) = recv(&mut ws).await else { panic!("expected peer") };
-    assert!(started.elapsed() < Duration::from_secs(1), "peer must come well within 1 s");
-    let Message::Peer { target_id, selected_protocol_version, .. } = decode_message(&b, 1 << 20).unwrap() else { panic!() };
-    assert_eq!((target_id.0.as_str(), selected_protocol_version.as_str()), ("raw", "1"));
+    let Some(Ok(Ws::Binary(b))) = recv(&mut ws).await else {
+        panic!("expected peer")
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "peer must come well within 1 s"
+    );
+    let Message::Peer {
+        target_id,
+        selected_protocol_version,
+        ..
+    } = decode_message(&b, 1 << 20).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (target_id.0.as_str(), selected_protocol_version.as_str()),
+        ("raw", "1")
+    );
 
     // An unknown type is ignored; the connection still answers a request afterwards.
     let mut unknown = Vec::new();
@@ -124,26 +179,50 @@ async fn protocol_handshake_errors_unknown_types_and_oversized_frames_over_a_raw
     let missing = DocumentId([7; 16]);
     let mut state = plansync_shared::automerge::sync::State::new();
     use plansync_shared::automerge::sync::SyncDoc;
-    let data = AutoCommit::new().sync().generate_sync_message(&mut state).unwrap().encode();
-    let request = Message::Request(plansync_shared::DocMessage { sender_id: PeerId("raw".into()), target_id: PeerId("server".into()), document_id: missing, data });
-    ws.send(Ws::Binary(encode_message(&request).into())).await.unwrap();
+    let data = AutoCommit::new()
+        .sync()
+        .generate_sync_message(&mut state)
+        .unwrap()
+        .encode();
+    let request = Message::Request(plansync_shared::DocMessage {
+        sender_id: PeerId("raw".into()),
+        target_id: PeerId("server".into()),
+        document_id: missing,
+        data,
+    });
+    ws.send(Ws::Binary(encode_message(&request).into()))
+        .await
+        .unwrap();
     let mut unavailable = false;
     for _ in 0..3 {
-        let Some(Ok(Ws::Binary(b))) = recv(&mut ws).await else { break };
+        let Some(Ok(Ws::Binary(b))) = recv(&mut ws).await else {
+            break;
+        };
         if let Message::DocUnavailable { document_id, .. } = decode_message(&b, 1 << 20).unwrap() {
             assert_eq!(document_id, missing);
             unavailable = true;
             break;
         }
     }
-    assert!(unavailable, "a request for an unknown document gets doc-unavailable");
+    assert!(
+        unavailable,
+        "a request for an unknown document gets doc-unavailable"
+    );
 
     // Over the limit: a clear error naming it; far over: a close with code 1009.
-    ws.send(Ws::Binary(vec![0u8; 100_000].into())).await.unwrap();
-    let Some(Ok(Ws::Binary(b))) = recv(&mut ws).await else { panic!("expected an error") };
-    let Message::Error { message, .. } = decode_message(&b, 1 << 20).unwrap() else { panic!() };
+    ws.send(Ws::Binary(vec![0u8; 100_000].into()))
+        .await
+        .unwrap();
+    let Some(Ok(Ws::Binary(b))) = recv(&mut ws).await else {
+        panic!("expected an error")
+    };
+    let Message::Error { message, .. } = decode_message(&b, 1 << 20).unwrap() else {
+        panic!()
+    };
     assert!(message.contains("limit of 65536 bytes"), "{message}");
-    ws.send(Ws::Binary(vec![0u8; 300_000].into())).await.unwrap();
+    ws.send(Ws::Binary(vec![0u8; 300_000].into()))
+        .await
+        .unwrap();
     match recv(&mut ws).await {
         Some(Ok(Ws::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1009),
         other => panic!("expected a close with 1009, got {other:?}"),
@@ -156,11 +235,14 @@ async fn protocol_handshake_errors_unknown_types_and_oversized_frames_over_a_raw
     assert_eq!(c.plan(doc).title, DEMO_PLAN_TITLE);
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The next message on a raw socket, waiting at most [`WAIT`].
 async fn recv(ws: &mut Socket) -> Option<Result<Ws, tokio_tungstenite::tungstenite::Error>> {
-    tokio::time::timeout(WAIT, ws.next()).await.expect("a reply in time")
+    tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("a reply in time")
 }
 
 /// A CBOR map `{type: "something-new", senderId: "raw"}`, written by hand.
@@ -182,10 +264,15 @@ impl samod::Dialer for WsDialer {
         samod::Url::parse(&self.0).unwrap()
     }
 
-    fn connect(&self) -> futures::future::BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>> {
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>>
+    {
         let url = self.0.clone();
         Box::pin(async move {
-            let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(samod::DialError::transient)?;
+            let (ws, _) = tokio_tungstenite::connect_async(url)
+                .await
+                .map_err(samod::DialError::transient)?;
             let (sink, stream) = ws.split();
             let stream = stream.filter_map(|m| async move {
                 match m {
@@ -194,7 +281,9 @@ impl samod::Dialer for WsDialer {
                     Err(e) => Some(Err(e)),
                 }
             });
-            let sink = sink.with(|v: Vec<u8>| async move { Ok::<_, tokio_tungstenite::tungstenite::Error>(Ws::Binary(v.into())) });
+            let sink = sink.with(|v: Vec<u8>| async move {
+                Ok::<_, tokio_tungstenite::tungstenite::Error>(Ws::Binary(v.into()))
+            });
             Ok(samod::Transport::new(Box::pin(stream), Box::pin(sink)))
         })
     }
@@ -210,20 +299,39 @@ async fn samod_round_trip_finds_the_demo_plan_edits_sees_rust_edits_and_creates_
     rust.find(doc).await;
 
     let repo = samod::Repo::build_tokio().load().await;
-    let dialer = repo.dial(samod::BackoffConfig::default(), std::sync::Arc::new(WsDialer(server.sync_url()))).unwrap();
-    tokio::time::timeout(WAIT, dialer.established()).await.expect("samod connects in time").expect("samod connects");
+    let dialer = repo
+        .dial(
+            samod::BackoffConfig::default(),
+            std::sync::Arc::new(WsDialer(server.sync_url())),
+        )
+        .unwrap();
+    tokio::time::timeout(WAIT, dialer.established())
+        .await
+        .expect("samod connects in time")
+        .expect("samod connects");
     let samod_id: samod::DocumentId = doc.to_string().parse().unwrap();
-    let handle = tokio::time::timeout(WAIT, repo.find(samod_id)).await.expect("find in time").unwrap().expect("samod finds the demo plan");
+    let handle = tokio::time::timeout(WAIT, repo.find(samod_id))
+        .await
+        .expect("find in time")
+        .unwrap()
+        .expect("samod finds the demo plan");
     assert_eq!(handle.with_document(|d| title_of(d)), DEMO_PLAN_TITLE);
 
     handle.with_document(|d| {
         let mut tx = d.transaction();
-        let title = match tx.get(ROOT, "title").unwrap() { Some((Value::Object(ObjType::Text), id)) => id, _ => panic!("title is text") };
+        let title = match tx.get(ROOT, "title").unwrap() {
+            Some((Value::Object(ObjType::Text), id)) => id,
+            _ => panic!("title is text"),
+        };
         tx.splice_text(&title, 0, 0, "[SAMOD] ").unwrap();
         tx.commit();
     });
-    rust.wait_doc(doc, "samod's edit", |d| title_of(d).starts_with("[SAMOD] ")).await;
-    rust.edit(doc, |p| p.splice_text(&TextField::PlanTitle, 0, 0, "[RUST] ").unwrap());
+    rust.wait_doc(doc, "samod's edit", |d| title_of(d).starts_with("[SAMOD] "))
+        .await;
+    rust.edit(doc, |p| {
+        p.splice_text(&TextField::PlanTitle, 0, 0, "[RUST] ")
+            .unwrap()
+    });
     let mut seen = false;
     for _ in 0..(WAIT.as_millis() / 20) {
         if handle.with_document(|d| title_of(d).starts_with("[RUST] [SAMOD] ")) {
@@ -243,13 +351,20 @@ async fn samod_round_trip_finds_the_demo_plan_edits_sees_rust_edits_and_creates_
     let created_id: DocumentId = created.document_id().to_string().parse().unwrap();
     rust.find(created_id).await;
     assert_eq!(title_of(&rust.document(created_id)), "Made by samod");
-    tokio::time::timeout(WAIT, repo.stop()).await.expect("samod stops");
+    tokio::time::timeout(WAIT, repo.stop())
+        .await
+        .expect("samod stops");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_creates_a_document() {
     let js_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
-    assert!(js_dir.join("node_modules/@automerge/automerge-repo").is_dir(), "run `npm ci --prefix tests/js` first (the test command does)");
+    assert!(
+        js_dir
+            .join("node_modules/@automerge/automerge-repo")
+            .is_dir(),
+        "run `npm ci --prefix tests/js` first (the test command does)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("plans.db"), &[]);
     let doc = server.demo_plan().await;
@@ -276,7 +391,9 @@ async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_creates_a_d
         }
     });
     let next = |expected: &str| -> serde_json::Value {
-        let v = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("no '{expected}' from the JS client within {WAIT:?}"));
+        let v = rx
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no '{expected}' from the JS client within {WAIT:?}"));
         assert_eq!(v["event"], expected, "{v}");
         v
     };
@@ -284,14 +401,26 @@ async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_creates_a_d
     assert_eq!(found["title"], DEMO_PLAN_TITLE);
     assert_eq!(found["themes"], 4);
     next("edited");
-    rust.wait_doc(doc, "the JS client's edit", |d| title_of(d).starts_with("[JS] ")).await;
-    rust.edit(doc, |p| p.splice_text(&TextField::PlanTitle, 0, 0, "[RUST] ").unwrap());
+    rust.wait_doc(doc, "the JS client's edit", |d| {
+        title_of(d).starts_with("[JS] ")
+    })
+    .await;
+    rust.edit(doc, |p| {
+        p.splice_text(&TextField::PlanTitle, 0, 0, "[RUST] ")
+            .unwrap()
+    });
     let saw = next("saw-rust");
-    assert!(saw["title"].as_str().unwrap().starts_with("[RUST] [JS] "), "{saw}");
+    assert!(
+        saw["title"].as_str().unwrap().starts_with("[RUST] [JS] "),
+        "{saw}"
+    );
     let created = next("created");
     let created_id = DocumentId::from_url(created["url"].as_str().unwrap()).unwrap();
     rust.find(created_id).await;
-    assert_eq!(title_of(&rust.document(created_id)), "Made by the JS client");
+    assert_eq!(
+        title_of(&rust.document(created_id)),
+        "Made by the JS client"
+    );
     drop(node.stdin.take());
     for _ in 0..100 {
         if node.try_wait().unwrap().is_some() {

@@ -87,8 +87,15 @@ impl PlanDoc {
         doc.put(ROOT, "period_end", plan.period_end)?;
         doc.put(ROOT, "stage", Stage::Draft.as_str())?;
         for map in [
-            "milestones", "agencies", "people", "boards", "themes", "objectives", "actions",
-            "indicators", "comments",
+            "milestones",
+            "agencies",
+            "people",
+            "boards",
+            "themes",
+            "objectives",
+            "actions",
+            "indicators",
+            "comments",
         ] {
             doc.put_object(ROOT, map, ObjType::Map)?;
         }
@@ -104,7 +111,9 @@ impl PlanDoc {
         match doc.get(ROOT, "schema")? {
             Some((Value::Scalar(s), _)) if s.as_i64() == Some(SCHEMA) => Ok(Self { doc }),
             Some(_) => Err(Error::Layout("unknown schema version".into())),
-            None => Err(Error::Layout("no schema marker: not a Plansync plan".into())),
+            None => Err(Error::Layout(
+                "no schema marker: not a Plansync plan".into(),
+            )),
         }
     }
 
@@ -135,7 +144,10 @@ impl PlanDoc {
 
     fn item(&self, collection: &str, kind: &'static str, id: &str) -> Result<ObjId> {
         let map = req_obj(&self.doc, &ROOT, collection)?;
-        get_obj(&self.doc, &map, id)?.ok_or_else(|| Error::NotFound { kind, id: id.to_string() })
+        get_obj(&self.doc, &map, id)?.ok_or_else(|| Error::NotFound {
+            kind,
+            id: id.to_string(),
+        })
     }
 
     fn theme(&self, id: &ThemeId) -> Result<ObjId> {
@@ -172,7 +184,9 @@ impl PlanDoc {
     /// Which entries of an id list are live (in `collection` and not seen earlier).
     fn raw_index(&self, list: &ObjId, collection: &str, visible: Option<usize>) -> Result<usize> {
         let len = self.doc.length(list);
-        let Some(visible) = visible else { return Ok(len) };
+        let Some(visible) = visible else {
+            return Ok(len);
+        };
         let map = req_obj(&self.doc, &ROOT, collection)?;
         let mut seen = 0;
         for i in 0..len {
@@ -188,7 +202,13 @@ impl PlanDoc {
         Ok(len)
     }
 
-    fn insert_id(&mut self, list: &ObjId, collection: &str, index: Option<usize>, id: &str) -> Result<()> {
+    fn insert_id(
+        &mut self,
+        list: &ObjId,
+        collection: &str,
+        index: Option<usize>,
+        id: &str,
+    ) -> Result<()> {
         let at = self.raw_index(list, collection, index)?;
         self.doc.insert(list, at, id)?;
         Ok(())
@@ -227,7 +247,12 @@ impl PlanDoc {
     }
 
     /// Adds a milestone at the end of the list.
-    pub fn add_milestone(&mut self, rng: &mut dyn RngCore, name: &str, due: Option<&str>) -> Result<MilestoneId> {
+    pub fn add_milestone(
+        &mut self,
+        rng: &mut dyn RngCore,
+        name: &str,
+        due: Option<&str>,
+    ) -> Result<MilestoneId> {
         if let Some(d) = due {
             parse_date(d)?;
         }
@@ -257,7 +282,13 @@ impl PlanDoc {
     }
 
     /// Adds a person (a lead or a chair).
-    pub fn add_person(&mut self, rng: &mut dyn RngCore, name: &str, role: &str, agency: Option<&AgencyId>) -> Result<PersonId> {
+    pub fn add_person(
+        &mut self,
+        rng: &mut dyn RngCore,
+        name: &str,
+        role: &str,
+        agency: Option<&AgencyId>,
+    ) -> Result<PersonId> {
         let id = PersonId::random(rng);
         let obj = self.new_item("people", id.as_str())?;
         self.put_text(&obj, "name", name)?;
@@ -267,7 +298,13 @@ impl PlanDoc {
     }
 
     /// Adds a board with its chair and remit.
-    pub fn add_board(&mut self, rng: &mut dyn RngCore, name: &str, chair: Option<&PersonId>, remit: &str) -> Result<BoardId> {
+    pub fn add_board(
+        &mut self,
+        rng: &mut dyn RngCore,
+        name: &str,
+        chair: Option<&PersonId>,
+        remit: &str,
+    ) -> Result<BoardId> {
         let id = BoardId::random(rng);
         let obj = self.new_item("boards", id.as_str())?;
         self.put_text(&obj, "name", name)?;
@@ -279,7 +316,12 @@ impl PlanDoc {
     // ---- themes ----
 
     /// Adds a theme at `index` among the themes (the end if `None`).
-    pub fn add_theme(&mut self, rng: &mut dyn RngCore, title: &str, index: Option<usize>) -> Result<ThemeId> {
+    pub fn add_theme(
+        &mut self,
+        rng: &mut dyn RngCore,
+        title: &str,
+        index: Option<usize>,
+    ) -> Result<ThemeId> {
         let id = ThemeId::random(rng);
         let obj = self.new_item("themes", id.as_str())?;
         self.put_text(&obj, "title", title)?;
@@ -331,7 +373,10 @@ impl PlanDoc {
         let obj = self.theme(id)?;
         let list = req_obj(&self.doc, &obj, "outcomes")?;
         if index >= self.doc.length(&list) {
-            return Err(Error::NotFound { kind: "shared outcome", id: index.to_string() });
+            return Err(Error::NotFound {
+                kind: "shared outcome",
+                id: index.to_string(),
+            });
         }
         self.doc.delete(&list, index)?;
         Ok(())
@@ -340,14 +385,21 @@ impl PlanDoc {
     // ---- objectives ----
 
     /// Adds an objective to a theme at `index` (the end if `None`).
-    pub fn add_objective(&mut self, rng: &mut dyn RngCore, theme: &ThemeId, text: &str, index: Option<usize>) -> Result<ObjectiveId> {
+    pub fn add_objective(
+        &mut self,
+        rng: &mut dyn RngCore,
+        theme: &ThemeId,
+        text: &str,
+        index: Option<usize>,
+    ) -> Result<ObjectiveId> {
         let theme_obj = self.theme(theme)?;
         let id = ObjectiveId::random(rng);
         let obj = self.new_item("objectives", id.as_str())?;
         self.put_text(&obj, "text", text)?;
         self.doc.put_object(&obj, "actions", ObjType::List)?;
         let review = self.doc.put_object(&obj, "review", ObjType::Map)?;
-        self.doc.put(&review, "decision", Decision::Undecided.as_str())?;
+        self.doc
+            .put(&review, "decision", Decision::Undecided.as_str())?;
         for key in ["group", "proposed", "comments"] {
             self.put_text(&review, key, "")?;
         }
@@ -357,7 +409,12 @@ impl PlanDoc {
     }
 
     /// Moves an objective to `index` within `theme` (which may be another theme).
-    pub fn move_objective(&mut self, id: &ObjectiveId, theme: &ThemeId, index: usize) -> Result<()> {
+    pub fn move_objective(
+        &mut self,
+        id: &ObjectiveId,
+        theme: &ThemeId,
+        index: usize,
+    ) -> Result<()> {
         self.objective(id)?;
         let target = self.theme(theme)?;
         for list in self.child_lists("themes", "objectives")? {
@@ -389,7 +446,13 @@ impl PlanDoc {
     // ---- actions ----
 
     /// Adds an action to an objective at `index` (the end if `None`).
-    pub fn add_action(&mut self, rng: &mut dyn RngCore, objective: &ObjectiveId, title: &str, index: Option<usize>) -> Result<ActionId> {
+    pub fn add_action(
+        &mut self,
+        rng: &mut dyn RngCore,
+        objective: &ObjectiveId,
+        title: &str,
+        index: Option<usize>,
+    ) -> Result<ActionId> {
         let objective_obj = self.objective(objective)?;
         let id = ActionId::random(rng);
         let obj = self.new_item("actions", id.as_str())?;
@@ -399,8 +462,10 @@ impl PlanDoc {
         for key in ["lead_board", "lead", "due", "indicator"] {
             self.doc.put(&obj, key, ScalarValue::Null)?;
         }
-        self.doc.put_object(&obj, "contributing_boards", ObjType::Map)?;
-        self.doc.put(&obj, "state", ProgressState::NotStarted.as_str())?;
+        self.doc
+            .put_object(&obj, "contributing_boards", ObjType::Map)?;
+        self.doc
+            .put(&obj, "state", ProgressState::NotStarted.as_str())?;
         self.doc.put_object(&obj, "rag", ObjType::Map)?;
         self.doc.put_object(&obj, "updates", ObjType::List)?;
         let list = req_obj(&self.doc, &objective_obj, "actions")?;
@@ -409,7 +474,12 @@ impl PlanDoc {
     }
 
     /// Moves an action to `index` within `objective` (which may be another objective).
-    pub fn move_action(&mut self, id: &ActionId, objective: &ObjectiveId, index: usize) -> Result<()> {
+    pub fn move_action(
+        &mut self,
+        id: &ActionId,
+        objective: &ObjectiveId,
+        index: usize,
+    ) -> Result<()> {
         self.action(id)?;
         let target = self.objective(objective)?;
         for list in self.child_lists("objectives", "actions")? {
@@ -439,7 +509,15 @@ impl PlanDoc {
     }
 
     /// Adds a dated progress update (author, agency, date, text) to an action.
-    pub fn add_progress_update(&mut self, rng: &mut dyn RngCore, id: &ActionId, author: &str, agency: &str, date: &str, text: &str) -> Result<UpdateId> {
+    pub fn add_progress_update(
+        &mut self,
+        rng: &mut dyn RngCore,
+        id: &ActionId,
+        author: &str,
+        agency: &str,
+        date: &str,
+        text: &str,
+    ) -> Result<UpdateId> {
         parse_date(date)?;
         let obj = self.action(id)?;
         let list = req_obj(&self.doc, &obj, "updates")?;
@@ -461,7 +539,12 @@ impl PlanDoc {
     }
 
     /// Adds or removes a contributing board of an action.
-    pub fn set_contributing_board(&mut self, id: &ActionId, board: &BoardId, contributes: bool) -> Result<()> {
+    pub fn set_contributing_board(
+        &mut self,
+        id: &ActionId,
+        board: &BoardId,
+        contributes: bool,
+    ) -> Result<()> {
         let obj = self.action(id)?;
         let set = req_obj(&self.doc, &obj, "contributing_boards")?;
         if contributes {
@@ -495,7 +578,11 @@ impl PlanDoc {
     }
 
     /// Links an action to an indicator (a quantitative target), or unlinks it.
-    pub fn set_action_indicator(&mut self, id: &ActionId, indicator: Option<&IndicatorId>) -> Result<()> {
+    pub fn set_action_indicator(
+        &mut self,
+        id: &ActionId,
+        indicator: Option<&IndicatorId>,
+    ) -> Result<()> {
         let obj = self.action(id)?;
         self.put_opt_str(&obj, "indicator", indicator.map(IndicatorId::as_str))
     }
@@ -503,7 +590,15 @@ impl PlanDoc {
     // ---- indicators and comments ----
 
     /// Adds an indicator at the end of the list.
-    pub fn add_indicator(&mut self, rng: &mut dyn RngCore, name: &str, unit: &str, polarity: Polarity, target: f64, tolerance: f64) -> Result<IndicatorId> {
+    pub fn add_indicator(
+        &mut self,
+        rng: &mut dyn RngCore,
+        name: &str,
+        unit: &str,
+        polarity: Polarity,
+        target: f64,
+        tolerance: f64,
+    ) -> Result<IndicatorId> {
         let id = IndicatorId::random(rng);
         let obj = self.new_item("indicators", id.as_str())?;
         self.put_text(&obj, "name", name)?;
@@ -518,7 +613,12 @@ impl PlanDoc {
     }
 
     /// Sets an indicator's value for one reporting period.
-    pub fn set_indicator_value(&mut self, id: &IndicatorId, period: ReportingPeriod, value: f64) -> Result<()> {
+    pub fn set_indicator_value(
+        &mut self,
+        id: &IndicatorId,
+        period: ReportingPeriod,
+        value: f64,
+    ) -> Result<()> {
         let obj = self.item("indicators", "indicator", id.as_str())?;
         let values = req_obj(&self.doc, &obj, "values")?;
         self.doc.put(&values, period.key().as_str(), value)?;
@@ -526,12 +626,29 @@ impl PlanDoc {
     }
 
     /// Adds a comment on a theme, objective or action.
-    pub fn add_comment(&mut self, rng: &mut dyn RngCore, target: &CommentTarget, author: &str, agency: &str, date: &str, text: &str) -> Result<CommentId> {
+    pub fn add_comment(
+        &mut self,
+        rng: &mut dyn RngCore,
+        target: &CommentTarget,
+        author: &str,
+        agency: &str,
+        date: &str,
+        text: &str,
+    ) -> Result<CommentId> {
         parse_date(date)?;
         let target_key = match target {
-            CommentTarget::Theme(t) => { self.theme(t)?; format!("theme:{t}") }
-            CommentTarget::Objective(o) => { self.objective(o)?; format!("objective:{o}") }
-            CommentTarget::Action(a) => { self.action(a)?; format!("action:{a}") }
+            CommentTarget::Theme(t) => {
+                self.theme(t)?;
+                format!("theme:{t}")
+            }
+            CommentTarget::Objective(o) => {
+                self.objective(o)?;
+                format!("objective:{o}")
+            }
+            CommentTarget::Action(a) => {
+                self.action(a)?;
+                format!("action:{a}")
+            }
         };
         let id = CommentId::random(rng);
         let obj = self.new_item("comments", id.as_str())?;
@@ -565,13 +682,22 @@ impl PlanDoc {
                 let list = req_obj(&self.doc, &self.theme(t)?, "outcomes")?;
                 return match self.doc.get(&list, *i)? {
                     Some((Value::Object(ObjType::Text), id)) => Ok(id),
-                    _ => Err(Error::NotFound { kind: "shared outcome", id: i.to_string() }),
+                    _ => Err(Error::NotFound {
+                        kind: "shared outcome",
+                        id: i.to_string(),
+                    }),
                 };
             }
             ObjectiveText(o) => (self.objective(o)?, "text"),
             ReviewGroup(o) => (req_obj(&self.doc, &self.objective(o)?, "review")?, "group"),
-            ReviewProposed(o) => (req_obj(&self.doc, &self.objective(o)?, "review")?, "proposed"),
-            ReviewComments(o) => (req_obj(&self.doc, &self.objective(o)?, "review")?, "comments"),
+            ReviewProposed(o) => (
+                req_obj(&self.doc, &self.objective(o)?, "review")?,
+                "proposed",
+            ),
+            ReviewComments(o) => (
+                req_obj(&self.doc, &self.objective(o)?, "review")?,
+                "comments",
+            ),
             ActionTitle(a) => (self.action(a)?, "title"),
             ActionDescription(a) => (self.action(a)?, "description"),
             ActionTarget(a) => (self.action(a)?, "target"),
@@ -590,11 +716,19 @@ impl PlanDoc {
     }
 
     /// Deletes `delete` characters at `pos` of a text field and inserts `insert` there.
-    pub fn splice_text(&mut self, field: &TextField, pos: usize, delete: usize, insert: &str) -> Result<()> {
+    pub fn splice_text(
+        &mut self,
+        field: &TextField,
+        pos: usize,
+        delete: usize,
+        insert: &str,
+    ) -> Result<()> {
         let obj = self.text_obj(field)?;
         let len = self.doc.length(&obj);
         if pos > len || pos + delete > len {
-            return Err(Error::Invalid(format!("splice at {pos}+{delete} is past the end ({len})")));
+            return Err(Error::Invalid(format!(
+                "splice at {pos}+{delete} is past the end ({len})"
+            )));
         }
         self.doc.splice_text(&obj, pos, delete as isize, insert)?;
         Ok(())
@@ -621,7 +755,9 @@ impl PlanDoc {
 
     /// A copy of this replica with its own actor, for concurrent editing in tests and tools.
     pub fn fork(&mut self, rng: &mut dyn RngCore) -> PlanDoc {
-        PlanDoc { doc: self.doc.fork().with_actor(actor_from(rng)) }
+        PlanDoc {
+            doc: self.doc.fork().with_actor(actor_from(rng)),
+        }
     }
 
     /// The whole document as automerge bytes.

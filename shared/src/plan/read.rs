@@ -41,13 +41,18 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
 
     fn f64(&self, parent: &ObjId, key: &str) -> Result<f64> {
         Ok(match self.doc.get(parent, key)? {
-            Some((Value::Scalar(s), _)) => s.as_f64().or_else(|| s.as_i64().map(|i| i as f64)).unwrap_or(0.0),
+            Some((Value::Scalar(s), _)) => s
+                .as_f64()
+                .or_else(|| s.as_i64().map(|i| i as f64))
+                .unwrap_or(0.0),
             _ => 0.0,
         })
     }
 
     fn bool(&self, parent: &ObjId, key: &str) -> Result<bool> {
-        Ok(matches!(self.doc.get(parent, key)?, Some((Value::Scalar(s), _)) if s.as_bool() == Some(true)))
+        Ok(
+            matches!(self.doc.get(parent, key)?, Some((Value::Scalar(s), _)) if s.as_bool() == Some(true)),
+        )
     }
 
     fn i64(&self, parent: &ObjId, key: &str) -> Result<i64> {
@@ -57,15 +62,31 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         })
     }
 
-    fn word<T>(&self, parent: &ObjId, key: &str, parse: fn(&str) -> Result<T>, default: T) -> Result<T> {
-        Ok(self.opt_str(parent, key)?.and_then(|s| parse(&s).ok()).unwrap_or(default))
+    fn word<T>(
+        &self,
+        parent: &ObjId,
+        key: &str,
+        parse: fn(&str) -> Result<T>,
+        default: T,
+    ) -> Result<T> {
+        Ok(self
+            .opt_str(parent, key)?
+            .and_then(|s| parse(&s).ok())
+            .unwrap_or(default))
     }
 
     /// The live entries of an id list, each once, with their objects in `map`.
-    fn ordered(&self, list: &ObjId, map: &ObjId, seen: &mut HashSet<String>) -> Result<Vec<(String, ObjId)>> {
+    fn ordered(
+        &self,
+        list: &ObjId,
+        map: &ObjId,
+        seen: &mut HashSet<String>,
+    ) -> Result<Vec<(String, ObjId)>> {
         let mut out = Vec::new();
         for i in 0..self.doc.length(list) {
-            let Some(id) = list_str(self.doc, list, i) else { continue };
+            let Some(id) = list_str(self.doc, list, i) else {
+                continue;
+            };
             if let Some(obj) = get_obj(self.doc, map, &id)? {
                 if seen.insert(id.clone()) {
                     out.push((id, obj));
@@ -86,10 +107,16 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         Ok(out)
     }
 
-    fn periods<T>(&self, map: &ObjId, mut value: impl FnMut(&Value) -> Option<T>) -> Result<BTreeMap<ReportingPeriod, T>> {
+    fn periods<T>(
+        &self,
+        map: &ObjId,
+        mut value: impl FnMut(&Value) -> Option<T>,
+    ) -> Result<BTreeMap<ReportingPeriod, T>> {
         let mut out = BTreeMap::new();
         for key in self.doc.keys(map) {
-            let Ok(period) = ReportingPeriod::from_key(&key) else { continue };
+            let Ok(period) = ReportingPeriod::from_key(&key) else {
+                continue;
+            };
             if let Some((v, _)) = self.doc.get(map, key.as_str())? {
                 if let Some(v) = value(&v) {
                     out.insert(period, v);
@@ -125,7 +152,12 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
             due: self.opt_str(obj, "due")?,
             target: self.text(obj, "target")?,
             indicator: self.opt_str(obj, "indicator")?.map(IndicatorId::new),
-            state: self.word(obj, "state", ProgressState::parse, ProgressState::NotStarted)?,
+            state: self.word(
+                obj,
+                "state",
+                ProgressState::parse,
+                ProgressState::NotStarted,
+            )?,
             rag: self.periods(&rag_map, |v| match v {
                 Value::Scalar(s) => s.as_str().and_then(|s| Rag::parse(s).ok()),
                 _ => None,
@@ -146,12 +178,16 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
             for i in 0..self.doc.length(&outcomes_list) {
                 match self.doc.get(&outcomes_list, i)? {
                     Some((Value::Object(ObjType::Text), o)) => outcomes.push(self.doc.text(o)?),
-                    Some((Value::Scalar(s), _)) => outcomes.push(s.as_str().unwrap_or_default().to_string()),
+                    Some((Value::Scalar(s), _)) => {
+                        outcomes.push(s.as_str().unwrap_or_default().to_string())
+                    }
                     _ => {}
                 }
             }
             let mut objectives = Vec::new();
-            for (oid, o) in self.ordered(&self.obj(&t, "objectives")?, &objectives_map, &mut seen)? {
+            for (oid, o) in
+                self.ordered(&self.obj(&t, "objectives")?, &objectives_map, &mut seen)?
+            {
                 let review = self.obj(&o, "review")?;
                 let mut actions = Vec::new();
                 for (aid, a) in self.ordered(&self.obj(&o, "actions")?, &actions_map, &mut seen)? {
@@ -161,7 +197,12 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
                     id: ObjectiveId::new(oid),
                     text: self.text(&o, "text")?,
                     review: WorkshopReview {
-                        decision: self.word(&review, "decision", Decision::parse, Decision::Undecided)?,
+                        decision: self.word(
+                            &review,
+                            "decision",
+                            Decision::parse,
+                            Decision::Undecided,
+                        )?,
                         group: self.text(&review, "group")?,
                         proposed: self.text(&review, "proposed")?,
                         comments: self.text(&review, "comments")?,
@@ -180,7 +221,11 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         }
 
         let milestones = self
-            .ordered(&self.obj(&ROOT, "milestone_order")?, &self.obj(&ROOT, "milestones")?, &mut seen)?
+            .ordered(
+                &self.obj(&ROOT, "milestone_order")?,
+                &self.obj(&ROOT, "milestones")?,
+                &mut seen,
+            )?
             .into_iter()
             .map(|(id, m)| {
                 Ok(Milestone {
@@ -194,7 +239,12 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         let mut agencies: Vec<Agency> = self
             .all(&self.obj(&ROOT, "agencies")?)?
             .into_iter()
-            .map(|(id, a)| Ok(Agency { id: AgencyId::new(id), name: self.text(&a, "name")? }))
+            .map(|(id, a)| {
+                Ok(Agency {
+                    id: AgencyId::new(id),
+                    name: self.text(&a, "name")?,
+                })
+            })
             .collect::<Result<_>>()?;
         agencies.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         let people = self
@@ -222,14 +272,23 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
             })
             .collect::<Result<_>>()?;
         let indicators = self
-            .ordered(&self.obj(&ROOT, "indicator_order")?, &self.obj(&ROOT, "indicators")?, &mut seen)?
+            .ordered(
+                &self.obj(&ROOT, "indicator_order")?,
+                &self.obj(&ROOT, "indicators")?,
+                &mut seen,
+            )?
             .into_iter()
             .map(|(id, i)| {
                 Ok(Indicator {
                     id: IndicatorId::new(id),
                     name: self.text(&i, "name")?,
                     unit: self.str(&i, "unit")?,
-                    polarity: self.word(&i, "polarity", Polarity::parse, Polarity::LowerIsBetter)?,
+                    polarity: self.word(
+                        &i,
+                        "polarity",
+                        Polarity::parse,
+                        Polarity::LowerIsBetter,
+                    )?,
                     target: self.f64(&i, "target")?,
                     tolerance: self.f64(&i, "tolerance")?,
                     values: self.periods(&self.obj(&i, "values")?, |v| match v {

@@ -14,13 +14,23 @@ fn rng(seed: u64) -> StdRng {
 
 fn small_plan(r: &mut StdRng) -> (PlanDoc, ThemeId, ObjectiveId, ActionId) {
     let mut p = PlanDoc::create(
-        &NewPlan { title: "Test plan".into(), area: "Testville".into(), period_start: 2026, period_end: 2028, owning_body: "Board".into() },
+        &NewPlan {
+            title: "Test plan".into(),
+            area: "Testville".into(),
+            period_start: 2026,
+            period_end: 2028,
+            owning_body: "Board".into(),
+        },
         r,
     )
     .unwrap();
     let t = p.add_theme(r, "Victims", None).unwrap();
-    let o = p.add_objective(r, &t, "Reduce repeat victimisation", None).unwrap();
-    let a = p.add_action(r, &o, "Review high-risk cases daily", None).unwrap();
+    let o = p
+        .add_objective(r, &t, "Reduce repeat victimisation", None)
+        .unwrap();
+    let a = p
+        .add_action(r, &o, "Review high-risk cases daily", None)
+        .unwrap();
     p.commit();
     (p, t, o, a)
 }
@@ -30,7 +40,10 @@ fn merge_both(a: &mut PlanDoc, b: &mut PlanDoc) {
     b.merge(a).unwrap();
 }
 
-const Q2: ReportingPeriod = ReportingPeriod { year: 2026, quarter: Quarter::Q2 };
+const Q2: ReportingPeriod = ReportingPeriod {
+    year: 2026,
+    quarter: Quarter::Q2,
+};
 
 #[test]
 fn two_people_typing_in_one_sentence_both_keep_their_words() {
@@ -40,12 +53,16 @@ fn two_people_typing_in_one_sentence_both_keep_their_words() {
     let field = TextField::ActionTitle(act.clone());
     a.splice_text(&field, 0, 0, "Police: ").unwrap();
     let len = b.text(&field).unwrap().chars().count();
-    b.splice_text(&field, len, 0, " with health partners").unwrap();
+    b.splice_text(&field, len, 0, " with health partners")
+        .unwrap();
     a.commit();
     b.commit();
     merge_both(&mut a, &mut b);
     let text = a.text(&field).unwrap();
-    assert_eq!(text, "Police: Review high-risk cases daily with health partners");
+    assert_eq!(
+        text,
+        "Police: Review high-risk cases daily with health partners"
+    );
     assert_eq!(a.read().unwrap(), b.read().unwrap());
 }
 
@@ -55,12 +72,17 @@ fn set_text_splices_only_the_difference_so_concurrent_edits_survive() {
     let (mut a, _, _, act) = small_plan(&mut r);
     let mut b = a.fork(&mut r);
     let field = TextField::ActionTitle(act);
-    a.set_text(&field, "Review all high-risk cases daily").unwrap();
-    b.set_text(&field, "Review high-risk cases every day").unwrap();
+    a.set_text(&field, "Review all high-risk cases daily")
+        .unwrap();
+    b.set_text(&field, "Review high-risk cases every day")
+        .unwrap();
     a.commit();
     b.commit();
     merge_both(&mut a, &mut b);
-    assert_eq!(a.text(&field).unwrap(), "Review all high-risk cases every day");
+    assert_eq!(
+        a.text(&field).unwrap(),
+        "Review all high-risk cases every day"
+    );
 }
 
 #[test]
@@ -83,7 +105,9 @@ fn both_setting_one_rag_converge_to_one_value_on_both_replicas() {
 fn move_against_delete_leaves_the_action_deleted_everywhere() {
     let mut r = rng(4);
     let (mut a, t, o, act) = small_plan(&mut r);
-    let o2 = a.add_objective(&mut r, &t, "Second objective", None).unwrap();
+    let o2 = a
+        .add_objective(&mut r, &t, "Second objective", None)
+        .unwrap();
     a.commit();
     let mut b = a.fork(&mut r);
     a.move_action(&act, &o2, 0).unwrap();
@@ -93,7 +117,12 @@ fn move_against_delete_leaves_the_action_deleted_everywhere() {
     merge_both(&mut a, &mut b);
     let plan = a.read().unwrap();
     assert_eq!(plan, b.read().unwrap());
-    let all: Vec<_> = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).collect();
+    let all: Vec<_> = plan
+        .themes
+        .iter()
+        .flat_map(|t| &t.objectives)
+        .flat_map(|o| &o.actions)
+        .collect();
     assert!(all.is_empty(), "deleted action reappeared: {all:?}");
     assert!(plan.themes[0].objectives.iter().any(|x| x.id == o));
 }
@@ -113,7 +142,13 @@ fn concurrent_moves_of_one_action_show_it_once() {
     merge_both(&mut a, &mut b);
     let plan = a.read().unwrap();
     assert_eq!(plan, b.read().unwrap());
-    let count = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).filter(|x| x.id == act).count();
+    let count = plan
+        .themes
+        .iter()
+        .flat_map(|t| &t.objectives)
+        .flat_map(|o| &o.actions)
+        .filter(|x| x.id == act)
+        .count();
     assert_eq!(count, 1);
 }
 
@@ -129,7 +164,11 @@ fn inserts_at_the_same_place_keep_both_actions_in_one_order() {
     merge_both(&mut a, &mut b);
     let plan = a.read().unwrap();
     assert_eq!(plan, b.read().unwrap());
-    let ids: Vec<_> = plan.themes[0].objectives[0].actions.iter().map(|a| a.id.clone()).collect();
+    let ids: Vec<_> = plan.themes[0].objectives[0]
+        .actions
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
     assert_eq!(ids.len(), 3);
     assert!(ids.contains(&x) && ids.contains(&y));
 }
@@ -139,8 +178,24 @@ fn progress_updates_added_concurrently_are_all_kept() {
     let mut r = rng(7);
     let (mut a, _, _, act) = small_plan(&mut r);
     let mut b = a.fork(&mut r);
-    a.add_progress_update(&mut r, &act, "Chief Inspector", "Police", "2026-09-01", "Update A").unwrap();
-    b.add_progress_update(&mut r, &act, "Head of Safeguarding", "Council", "2026-09-02", "Update B").unwrap();
+    a.add_progress_update(
+        &mut r,
+        &act,
+        "Chief Inspector",
+        "Police",
+        "2026-09-01",
+        "Update A",
+    )
+    .unwrap();
+    b.add_progress_update(
+        &mut r,
+        &act,
+        "Head of Safeguarding",
+        "Council",
+        "2026-09-02",
+        "Update B",
+    )
+    .unwrap();
     a.commit();
     b.commit();
     merge_both(&mut a, &mut b);
@@ -154,9 +209,14 @@ fn progress_updates_added_concurrently_are_all_kept() {
 fn operations_on_missing_items_and_bad_values_return_errors_not_panics() {
     let mut r = rng(8);
     let (mut a, _, _, act) = small_plan(&mut r);
-    assert!(matches!(a.remove_action(&ActionId::new("ac-missing")), Err(crate::Error::NotFound { .. })));
+    assert!(matches!(
+        a.remove_action(&ActionId::new("ac-missing")),
+        Err(crate::Error::NotFound { .. })
+    ));
     assert!(a.set_due(&act, Some("2026-13-01")).is_err());
-    assert!(a.splice_text(&TextField::ActionTitle(act.clone()), 1000, 0, "x").is_err());
+    assert!(a
+        .splice_text(&TextField::ActionTitle(act.clone()), 1000, 0, "x")
+        .is_err());
     assert!(PlanDoc::from_automerge(automerge::AutoCommit::new()).is_err());
 }
 
@@ -166,9 +226,21 @@ fn demo_plan_has_four_themes_about_fifty_actions_and_reads_back() {
     let mut demo = demo_plan(&mut r).unwrap();
     let plan = demo.read().unwrap();
     let titles: Vec<_> = plan.themes.iter().map(|t| t.title.as_str()).collect();
-    assert_eq!(titles, ["Victims", "Offenders", "Communities", "Transformation"]);
-    let actions: Vec<_> = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).collect();
-    assert!((45..=60).contains(&actions.len()), "{} actions", actions.len());
+    assert_eq!(
+        titles,
+        ["Victims", "Offenders", "Communities", "Transformation"]
+    );
+    let actions: Vec<_> = plan
+        .themes
+        .iter()
+        .flat_map(|t| &t.objectives)
+        .flat_map(|o| &o.actions)
+        .collect();
+    assert!(
+        (45..=60).contains(&actions.len()),
+        "{} actions",
+        actions.len()
+    );
     for t in &plan.themes {
         assert!((3..=5).contains(&t.objectives.len()));
         assert!(!t.aim.is_empty() && !t.outcomes.is_empty());
@@ -176,7 +248,9 @@ fn demo_plan_has_four_themes_about_fifty_actions_and_reads_back() {
             assert!((2..=4).contains(&o.actions.len()));
         }
     }
-    assert!(actions.iter().all(|a| a.rag.len() == 2 && a.updates.len() == 2 && a.lead_board.is_some()));
+    assert!(actions
+        .iter()
+        .all(|a| a.rag.len() == 2 && a.updates.len() == 2 && a.lead_board.is_some()));
     assert_eq!(plan.boards.len(), 5);
     assert_eq!(plan.indicators.len(), 3);
     assert_eq!(plan.stage, Stage::StakeholderWorkshop);
@@ -184,7 +258,10 @@ fn demo_plan_has_four_themes_about_fifty_actions_and_reads_back() {
     let bytes = demo.save();
     let loaded = PlanDoc::load(&bytes, &mut r).unwrap();
     assert_eq!(loaded.read().unwrap(), plan);
-    assert_eq!(plan_summary(loaded.automerge()).unwrap().title, crate::DEMO_PLAN_TITLE);
+    assert_eq!(
+        plan_summary(loaded.automerge()).unwrap().title,
+        crate::DEMO_PLAN_TITLE
+    );
 }
 
 /// One random operation, applied by one replica.
@@ -211,21 +288,45 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn apply(p: &mut PlanDoc, r: &mut StdRng, op: &Op) {
     let plan = p.read().unwrap();
-    let objectives: Vec<_> = plan.themes.iter().flat_map(|t| t.objectives.iter().map(move |o| (t.id.clone(), o.id.clone()))).collect();
-    let actions: Vec<_> = plan.themes.iter().flat_map(|t| &t.objectives).flat_map(|o| &o.actions).map(|a| (a.id.clone(), a.title.chars().count())).collect();
+    let objectives: Vec<_> = plan
+        .themes
+        .iter()
+        .flat_map(|t| {
+            t.objectives
+                .iter()
+                .map(move |o| (t.id.clone(), o.id.clone()))
+        })
+        .collect();
+    let actions: Vec<_> = plan
+        .themes
+        .iter()
+        .flat_map(|t| &t.objectives)
+        .flat_map(|o| &o.actions)
+        .map(|a| (a.id.clone(), a.title.chars().count()))
+        .collect();
     match op {
         Op::AddAction(o, s) if !objectives.is_empty() => {
-            p.add_action(r, &objectives[o % objectives.len()].1, s, None).unwrap();
+            p.add_action(r, &objectives[o % objectives.len()].1, s, None)
+                .unwrap();
         }
-        Op::Remove(a) if !actions.is_empty() => p.remove_action(&actions[a % actions.len()].0).unwrap(),
-        Op::Move(a, o, i) if !actions.is_empty() && !objectives.is_empty() => {
-            p.move_action(&actions[a % actions.len()].0, &objectives[o % objectives.len()].1, *i).unwrap()
+        Op::Remove(a) if !actions.is_empty() => {
+            p.remove_action(&actions[a % actions.len()].0).unwrap()
         }
+        Op::Move(a, o, i) if !actions.is_empty() && !objectives.is_empty() => p
+            .move_action(
+                &actions[a % actions.len()].0,
+                &objectives[o % objectives.len()].1,
+                *i,
+            )
+            .unwrap(),
         Op::Type(a, pos, s) if !actions.is_empty() => {
             let (id, len) = &actions[a % actions.len()];
-            p.splice_text(&TextField::ActionTitle(id.clone()), pos % (len + 1), 0, s).unwrap()
+            p.splice_text(&TextField::ActionTitle(id.clone()), pos % (len + 1), 0, s)
+                .unwrap()
         }
-        Op::Rag(a, v) if !actions.is_empty() => p.set_rag(&actions[a % actions.len()].0, Q2, Rag::ALL[*v as usize]).unwrap(),
+        Op::Rag(a, v) if !actions.is_empty() => p
+            .set_rag(&actions[a % actions.len()].0, Q2, Rag::ALL[*v as usize])
+            .unwrap(),
         Op::AddObjective(s) => {
             let t = plan.themes[0].id.clone();
             p.add_objective(r, &t, s, None).unwrap();

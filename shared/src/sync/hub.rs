@@ -30,12 +30,24 @@ pub struct HubConfig {
 impl HubConfig {
     /// A server: loads on demand, persists every change.
     pub fn server(peer_id: PeerId, storage_id: String) -> Self {
-        Self { peer_id, storage_id: Some(storage_id), max_message_bytes: 8 << 20, load_from_storage: true, persist: true }
+        Self {
+            peer_id,
+            storage_id: Some(storage_id),
+            max_message_bytes: 8 << 20,
+            load_from_storage: true,
+            persist: true,
+        }
     }
 
     /// A client with no storage of its own.
     pub fn client(peer_id: PeerId) -> Self {
-        Self { peer_id, storage_id: None, max_message_bytes: 64 << 20, load_from_storage: false, persist: false }
+        Self {
+            peer_id,
+            storage_id: None,
+            max_message_bytes: 64 << 20,
+            load_from_storage: false,
+            persist: false,
+        }
     }
 }
 
@@ -195,7 +207,13 @@ struct DocEntry {
 
 impl DocEntry {
     fn new(doc: AutoCommit, state: DocState) -> Self {
-        Self { doc, state, peers: BTreeMap::new(), pending: Vec::new(), persisted: Vec::new() }
+        Self {
+            doc,
+            state,
+            peers: BTreeMap::new(),
+            pending: Vec::new(),
+            persisted: Vec::new(),
+        }
     }
 }
 
@@ -238,17 +256,25 @@ impl Hub {
 
     /// A document we hold (empty if we are still waiting for it).
     pub fn document(&self, doc: &DocumentId) -> Option<&AutoCommit> {
-        self.docs.get(doc).filter(|e| e.state != DocState::Loading).map(|e| &e.doc)
+        self.docs
+            .get(doc)
+            .filter(|e| e.state != DocState::Loading)
+            .map(|e| &e.doc)
     }
 
     /// A document to change locally; follow the change with [`Event::LocalChange`].
     pub fn document_mut(&mut self, doc: &DocumentId) -> Option<&mut AutoCommit> {
-        self.docs.get_mut(doc).filter(|e| e.state != DocState::Loading).map(|e| &mut e.doc)
+        self.docs
+            .get_mut(doc)
+            .filter(|e| e.state != DocState::Loading)
+            .map(|e| &mut e.doc)
     }
 
     /// Whether we hold a document with content (not just a request for it).
     pub fn has_content(&self, doc: &DocumentId) -> bool {
-        self.docs.get(doc).is_some_and(|e| e.state == DocState::Ready)
+        self.docs
+            .get(doc)
+            .is_some_and(|e| e.state == DocState::Ready)
     }
 
     /// Ids of the documents held in memory.
@@ -268,14 +294,22 @@ impl Hub {
 
     /// Whether the peer on `conn` has told us it holds every change of our copy of `doc`.
     pub fn peer_has_all(&mut self, conn: ConnId, doc: &DocumentId) -> bool {
-        let Some(entry) = self.docs.get_mut(doc) else { return false };
-        let Some(theirs) = entry.peers.get(&conn).and_then(|s| s.their_heads.clone()) else { return false };
+        let Some(entry) = self.docs.get_mut(doc) else {
+            return false;
+        };
+        let Some(theirs) = entry.peers.get(&conn).and_then(|s| s.their_heads.clone()) else {
+            return false;
+        };
         entry.doc.get_missing_deps(&theirs).is_empty() && entry.doc.get_changes(&theirs).is_empty()
     }
 
     /// Connections whose handshake finished.
     pub fn ready_connections(&self) -> Vec<ConnId> {
-        self.conns.iter().filter(|(_, c)| c.remote.is_some()).map(|(id, _)| *id).collect()
+        self.conns
+            .iter()
+            .filter(|(_, c)| c.remote.is_some())
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Handles one event at time `now` (milliseconds, the caller's clock).
@@ -284,14 +318,23 @@ impl Hub {
         let mut out = Vec::new();
         match event {
             Event::Connected { conn, dialer } => {
-                self.conns.insert(conn, Conn { dialer, remote: None });
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        dialer,
+                        remote: None,
+                    },
+                );
                 if dialer {
                     let join = Message::Join {
                         sender_id: self.config.peer_id.clone(),
                         peer_metadata: self.metadata(),
                         supported_protocol_versions: Some(vec![PROTOCOL_VERSION.into()]),
                     };
-                    out.push(Effect::Send { conn, frame: encode_message(&join) });
+                    out.push(Effect::Send {
+                        conn,
+                        frame: encode_message(&join),
+                    });
                 }
             }
             Event::Received { conn, frame } => self.on_frame(conn, &frame, &mut out),
@@ -308,13 +351,17 @@ impl Hub {
                     Some(e) if e.state != DocState::Loading => {
                         let mut other = *document;
                         if let Err(err) = e.doc.merge(&mut other) {
-                            out.push(Effect::Warn { conn: None, message: format!("could not merge document {doc}: {err}") });
+                            out.push(Effect::Warn {
+                                conn: None,
+                                message: format!("could not merge document {doc}: {err}"),
+                            });
                             return out;
                         }
                         e.state = DocState::Ready;
                     }
                     _ => {
-                        self.docs.insert(doc, DocEntry::new(*document, DocState::Ready));
+                        self.docs
+                            .insert(doc, DocEntry::new(*document, DocState::Ready));
                     }
                 }
                 self.link_dialed(doc);
@@ -323,7 +370,8 @@ impl Hub {
             }
             Event::Find { doc } => {
                 if !self.docs.contains_key(&doc) {
-                    self.docs.insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
+                    self.docs
+                        .insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
                 }
                 self.link_dialed(doc);
                 self.sync_all(doc, &mut out);
@@ -334,15 +382,22 @@ impl Hub {
                 if let Some(entry) = self.docs.remove(&doc) {
                     for conn in entry.peers.keys() {
                         self.send_error(*conn, format!("the server could not save changes to document {doc} ({reason}); nothing you sent was lost on your side: reconnect to send it again"), &mut out);
-                        out.push(Effect::Close { conn: *conn, reason: "server storage error".into() });
+                        out.push(Effect::Close {
+                            conn: *conn,
+                            reason: "server storage error".into(),
+                        });
                     }
                 }
             }
             Event::SendEphemeral { doc, data } => {
-                let Some(entry) = self.docs.get(&doc) else { return out };
+                let Some(entry) = self.docs.get(&doc) else {
+                    return out;
+                };
                 let targets: Vec<_> = entry.peers.keys().copied().collect();
                 for conn in targets {
-                    let Some(target) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { continue };
+                    let Some(target) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else {
+                        continue;
+                    };
                     self.ephemeral_count += 1;
                     let msg = Message::Ephemeral(Ephemeral {
                         sender_id: self.config.peer_id.clone(),
@@ -352,7 +407,10 @@ impl Hub {
                         document_id: doc,
                         data: data.clone(),
                     });
-                    out.push(Effect::Send { conn, frame: encode_message(&msg) });
+                    out.push(Effect::Send {
+                        conn,
+                        frame: encode_message(&msg),
+                    });
                 }
             }
             Event::Tick => {}
@@ -361,12 +419,20 @@ impl Hub {
     }
 
     fn metadata(&self) -> PeerMetadata {
-        PeerMetadata { storage_id: self.config.storage_id.clone(), is_ephemeral: Some(self.config.storage_id.is_none()) }
+        PeerMetadata {
+            storage_id: self.config.storage_id.clone(),
+            is_ephemeral: Some(self.config.storage_id.is_none()),
+        }
     }
 
     /// Dialed connections (to servers) sync every document we hold.
     fn link_dialed(&mut self, doc: DocumentId) {
-        let dialed: Vec<ConnId> = self.conns.iter().filter(|(_, c)| c.dialer && c.remote.is_some()).map(|(id, _)| *id).collect();
+        let dialed: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.dialer && c.remote.is_some())
+            .map(|(id, _)| *id)
+            .collect();
         if let Some(entry) = self.docs.get_mut(&doc) {
             for conn in dialed {
                 entry.peers.entry(conn).or_default();
@@ -383,17 +449,33 @@ impl Hub {
     }
 
     fn send(&self, conn: ConnId, msg: &Message, out: &mut Vec<Effect>) {
-        out.push(Effect::Send { conn, frame: encode_message(msg) });
+        out.push(Effect::Send {
+            conn,
+            frame: encode_message(msg),
+        });
     }
 
     fn send_error(&self, conn: ConnId, message: String, out: &mut Vec<Effect>) {
-        out.push(Effect::Warn { conn: Some(conn), message: message.clone() });
+        out.push(Effect::Warn {
+            conn: Some(conn),
+            message: message.clone(),
+        });
         let target_id = self.conns.get(&conn).and_then(|c| c.remote.clone());
-        self.send(conn, &Message::Error { sender_id: Some(self.config.peer_id.clone()), target_id, message }, out);
+        self.send(
+            conn,
+            &Message::Error {
+                sender_id: Some(self.config.peer_id.clone()),
+                target_id,
+                message,
+            },
+            out,
+        );
     }
 
     fn on_frame(&mut self, conn: ConnId, frame: &[u8], out: &mut Vec<Effect>) {
-        let Some(c) = self.conns.get(&conn) else { return };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         let msg = match decode_message(frame, self.config.max_message_bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -404,22 +486,36 @@ impl Hub {
         let dialer = c.dialer;
         let remote = c.remote.clone();
         match msg {
-            Message::Join { sender_id, supported_protocol_versions, .. } if !dialer => {
-                let speaks_1 = supported_protocol_versions.as_ref().is_none_or(|v| v.iter().any(|v| v == PROTOCOL_VERSION));
+            Message::Join {
+                sender_id,
+                supported_protocol_versions,
+                ..
+            } if !dialer => {
+                let speaks_1 = supported_protocol_versions
+                    .as_ref()
+                    .is_none_or(|v| v.iter().any(|v| v == PROTOCOL_VERSION));
                 if !speaks_1 {
                     self.send_error(conn, "unsupported protocol version".into(), out);
-                    out.push(Effect::Close { conn, reason: "unsupported protocol version".into() });
+                    out.push(Effect::Close {
+                        conn,
+                        reason: "unsupported protocol version".into(),
+                    });
                     return;
                 }
                 let replaced: Vec<ConnId> = self
                     .conns
                     .iter()
-                    .filter(|(id, c)| **id != conn && !c.dialer && c.remote.as_ref() == Some(&sender_id))
+                    .filter(|(id, c)| {
+                        **id != conn && !c.dialer && c.remote.as_ref() == Some(&sender_id)
+                    })
                     .map(|(id, _)| *id)
                     .collect();
                 for old in replaced {
                     self.drop_conn(old);
-                    out.push(Effect::Close { conn: old, reason: "replaced by a newer connection from the same peer".into() });
+                    out.push(Effect::Close {
+                        conn: old,
+                        reason: "replaced by a newer connection from the same peer".into(),
+                    });
                 }
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.remote = Some(sender_id.clone());
@@ -431,34 +527,60 @@ impl Hub {
                     selected_protocol_version: PROTOCOL_VERSION.into(),
                 };
                 self.send(conn, &peer, out);
-                out.push(Effect::Ready { conn, peer: sender_id });
+                out.push(Effect::Ready {
+                    conn,
+                    peer: sender_id,
+                });
             }
             Message::Peer { sender_id, .. } if dialer => {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.remote = Some(sender_id.clone());
                 }
-                out.push(Effect::Ready { conn, peer: sender_id });
-                let docs: Vec<DocumentId> = self.docs.iter().filter(|(_, e)| e.state != DocState::Loading).map(|(id, _)| *id).collect();
+                out.push(Effect::Ready {
+                    conn,
+                    peer: sender_id,
+                });
+                let docs: Vec<DocumentId> = self
+                    .docs
+                    .iter()
+                    .filter(|(_, e)| e.state != DocState::Loading)
+                    .map(|(id, _)| *id)
+                    .collect();
                 for doc in docs {
                     self.link_dialed(doc);
                     self.sync_one(doc, conn, out);
                 }
             }
             Message::Error { message, .. } => {
-                out.push(Effect::Warn { conn: Some(conn), message: format!("peer reported an error: {message}") });
+                out.push(Effect::Warn {
+                    conn: Some(conn),
+                    message: format!("peer reported an error: {message}"),
+                });
             }
             Message::Unknown { kind } => {
-                out.push(Effect::Warn { conn: Some(conn), message: format!("ignored a message of unknown type '{kind}'") });
+                out.push(Effect::Warn {
+                    conn: Some(conn),
+                    message: format!("ignored a message of unknown type '{kind}'"),
+                });
             }
             msg => {
                 let Some(remote) = remote else {
-                    out.push(Effect::Warn { conn: Some(conn), message: format!("dropped '{}' sent before the handshake", msg.kind()) });
+                    out.push(Effect::Warn {
+                        conn: Some(conn),
+                        message: format!("dropped '{}' sent before the handshake", msg.kind()),
+                    });
                     return;
                 };
                 // A server relays other peers' ephemeral messages with their sender kept.
                 let relayed = dialer && matches!(msg, Message::Ephemeral(_));
                 if msg.sender() != Some(&remote) && !relayed {
-                    out.push(Effect::Warn { conn: Some(conn), message: format!("dropped '{}' whose sender is not the peer joined on this connection", msg.kind()) });
+                    out.push(Effect::Warn {
+                        conn: Some(conn),
+                        message: format!(
+                            "dropped '{}' whose sender is not the peer joined on this connection",
+                            msg.kind()
+                        ),
+                    });
                     return;
                 }
                 self.on_doc_message(conn, msg, out);
@@ -489,7 +611,8 @@ impl Hub {
                 out.push(Effect::Load { doc });
             }
             None => {
-                self.docs.insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
+                self.docs
+                    .insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
                 self.apply_sync(conn, msg, out);
             }
             Some(entry) if entry.state == DocState::Loading => entry.pending.push((conn, msg)),
@@ -497,13 +620,22 @@ impl Hub {
         }
     }
 
-    fn on_loaded(&mut self, doc: DocumentId, result: Result<Option<Vec<u8>>, String>, out: &mut Vec<Effect>) {
-        let Some(entry) = self.docs.get_mut(&doc) else { return };
+    fn on_loaded(
+        &mut self,
+        doc: DocumentId,
+        result: Result<Option<Vec<u8>>, String>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
         if entry.state != DocState::Loading {
             return;
         }
         let loaded = match result {
-            Ok(Some(bytes)) => AutoCommit::load(&bytes).map(Some).map_err(|e| format!("stored bytes do not load: {e}")),
+            Ok(Some(bytes)) => AutoCommit::load(&bytes)
+                .map(Some)
+                .map_err(|e| format!("stored bytes do not load: {e}")),
             Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
@@ -539,24 +671,40 @@ impl Hub {
             _ => return,
         };
         let doc = m.document_id;
-        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
         let state = entry.peers.entry(conn).or_default();
         let decoded = match sync::Message::decode(&m.data) {
             Ok(d) => d,
             Err(e) => {
                 *state = sync::State::new();
-                self.send_error(conn, format!("the sync message for document {doc} could not be read: {e}"), out);
+                self.send_error(
+                    conn,
+                    format!("the sync message for document {doc} could not be read: {e}"),
+                    out,
+                );
                 return;
             }
         };
         let before = entry.doc.get_heads();
-        let received = entry.doc.sync().receive_sync_message(state, decoded).map_err(|e| e.to_string());
+        let received = entry
+            .doc
+            .sync()
+            .receive_sync_message(state, decoded)
+            .map_err(|e| e.to_string());
         if let Err(e) = received {
             *state = sync::State::new();
-            self.send_error(conn, format!("the sync message for document {doc} could not be applied: {e}"), out);
+            self.send_error(
+                conn,
+                format!("the sync message for document {doc} could not be applied: {e}"),
+                out,
+            );
             return;
         }
-        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
         let after = entry.doc.get_heads();
         if before != after {
             if entry.state == DocState::Absent && !after.is_empty() {
@@ -567,17 +715,29 @@ impl Hub {
         } else {
             self.sync_one(doc, conn, out);
         }
-        let Some(entry) = self.docs.get(&doc) else { return };
+        let Some(entry) = self.docs.get(&doc) else {
+            return;
+        };
         if is_request && entry.state == DocState::Absent {
             let target_id = m.sender_id;
-            self.send(conn, &Message::DocUnavailable { sender_id: self.config.peer_id.clone(), target_id, document_id: doc }, out);
+            self.send(
+                conn,
+                &Message::DocUnavailable {
+                    sender_id: self.config.peer_id.clone(),
+                    target_id,
+                    document_id: doc,
+                },
+                out,
+            );
         }
     }
 
     /// Persist (if configured) and report a change to a document's heads.
     fn after_change(&mut self, doc: DocumentId, out: &mut Vec<Effect>) {
         let persist = self.config.persist;
-        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
         let heads = entry.doc.get_heads();
         if heads == entry.persisted {
             return;
@@ -591,42 +751,84 @@ impl Hub {
     }
 
     fn sync_all(&mut self, doc: DocumentId, out: &mut Vec<Effect>) {
-        let conns: Vec<ConnId> = self.docs.get(&doc).map(|e| e.peers.keys().copied().collect()).unwrap_or_default();
+        let conns: Vec<ConnId> = self
+            .docs
+            .get(&doc)
+            .map(|e| e.peers.keys().copied().collect())
+            .unwrap_or_default();
         for conn in conns {
             self.sync_one(doc, conn, out);
         }
     }
 
     fn sync_one(&mut self, doc: DocumentId, conn: ConnId, out: &mut Vec<Effect>) {
-        let Some(target_id) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { return };
+        let Some(target_id) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else {
+            return;
+        };
         let dialer = self.conns.get(&conn).is_some_and(|c| c.dialer);
-        let Some(entry) = self.docs.get_mut(&doc) else { return };
-        let Some(state) = entry.peers.get_mut(&conn) else { return };
-        let Some(message) = entry.doc.sync().generate_sync_message(state) else { return };
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
+        let Some(state) = entry.peers.get_mut(&conn) else {
+            return;
+        };
+        let Some(message) = entry.doc.sync().generate_sync_message(state) else {
+            return;
+        };
         let is_request = dialer && entry.state == DocState::Absent && message.heads.is_empty();
-        let m = DocMessage { sender_id: self.config.peer_id.clone(), target_id, document_id: doc, data: message.encode() };
-        let msg = if is_request { Message::Request(m) } else { Message::Sync(m) };
-        out.push(Effect::Send { conn, frame: encode_message(&msg) });
+        let m = DocMessage {
+            sender_id: self.config.peer_id.clone(),
+            target_id,
+            document_id: doc,
+            data: message.encode(),
+        };
+        let msg = if is_request {
+            Message::Request(m)
+        } else {
+            Message::Sync(m)
+        };
+        out.push(Effect::Send {
+            conn,
+            frame: encode_message(&msg),
+        });
     }
 
     fn on_ephemeral(&mut self, conn: ConnId, e: Ephemeral, out: &mut Vec<Effect>) {
         let key = (e.sender_id.clone(), e.session_id.clone());
-        if self.ephemeral_seen.get(&key).is_some_and(|last| e.count <= *last) {
+        if self
+            .ephemeral_seen
+            .get(&key)
+            .is_some_and(|last| e.count <= *last)
+        {
             return;
         }
         self.ephemeral_seen.insert(key, e.count);
-        let Some(entry) = self.docs.get(&e.document_id) else { return };
-        out.push(Effect::Ephemeral { doc: e.document_id, sender: e.sender_id.clone(), data: e.data.clone() });
+        let Some(entry) = self.docs.get(&e.document_id) else {
+            return;
+        };
+        out.push(Effect::Ephemeral {
+            doc: e.document_id,
+            sender: e.sender_id.clone(),
+            data: e.data.clone(),
+        });
         for peer in entry.peers.keys() {
             if *peer == conn {
                 continue;
             }
-            let Some(target) = self.conns.get(peer).and_then(|c| c.remote.clone()) else { continue };
+            let Some(target) = self.conns.get(peer).and_then(|c| c.remote.clone()) else {
+                continue;
+            };
             if target == e.sender_id {
                 continue;
             }
-            let fwd = Message::Ephemeral(Ephemeral { target_id: target, ..e.clone() });
-            out.push(Effect::Send { conn: *peer, frame: encode_message(&fwd) });
+            let fwd = Message::Ephemeral(Ephemeral {
+                target_id: target,
+                ..e.clone()
+            });
+            out.push(Effect::Send {
+                conn: *peer,
+                frame: encode_message(&fwd),
+            });
         }
     }
 }

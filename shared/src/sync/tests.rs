@@ -41,7 +41,10 @@ fn js_style_frame_with_map16_headers_and_undefined_decodes() {
         m,
         Message::Join {
             sender_id: PeerId("peer-a".into()),
-            peer_metadata: PeerMetadata { storage_id: None, is_ephemeral: Some(true) },
+            peer_metadata: PeerMetadata {
+                storage_id: None,
+                is_ephemeral: Some(true)
+            },
             supported_protocol_versions: Some(vec!["1".into()]),
         }
     );
@@ -51,8 +54,16 @@ fn js_style_frame_with_map16_headers_and_undefined_decodes() {
 fn document_ids_are_bs58check_of_sixteen_bytes() {
     let id: DocumentId = "4J8e54NPatzR4ErK83keqZhXAT9y".parse().unwrap();
     assert_eq!(id.to_string(), "4J8e54NPatzR4ErK83keqZhXAT9y");
-    assert_eq!(DocumentId::from_url("automerge:4J8e54NPatzR4ErK83keqZhXAT9y#abc").unwrap(), id);
-    assert!("4J8e54NPatzR4ErK83keqZhXAT9z".parse::<DocumentId>().is_err(), "checksum must be checked");
+    assert_eq!(
+        DocumentId::from_url("automerge:4J8e54NPatzR4ErK83keqZhXAT9y#abc").unwrap(),
+        id
+    );
+    assert!(
+        "4J8e54NPatzR4ErK83keqZhXAT9z"
+            .parse::<DocumentId>()
+            .is_err(),
+        "checksum must be checked"
+    );
     assert!("not-base58-0OIl".parse::<DocumentId>().is_err());
 }
 
@@ -60,16 +71,51 @@ fn document_ids_are_bs58check_of_sixteen_bytes() {
 fn every_message_round_trips_through_cbor() {
     let doc: DocumentId = "4J8e54NPatzR4ErK83keqZhXAT9y".parse().unwrap();
     let p = |s: &str| PeerId(s.into());
-    let dm = DocMessage { sender_id: p("a"), target_id: p("b"), document_id: doc, data: vec![0x42, 1, 2] };
+    let dm = DocMessage {
+        sender_id: p("a"),
+        target_id: p("b"),
+        document_id: doc,
+        data: vec![0x42, 1, 2],
+    };
     for m in [
-        Message::Join { sender_id: p("a"), peer_metadata: PeerMetadata { storage_id: Some("s".into()), is_ephemeral: Some(false) }, supported_protocol_versions: Some(vec!["1".into()]) },
-        Message::Peer { sender_id: p("s"), target_id: p("a"), peer_metadata: PeerMetadata::default(), selected_protocol_version: "1".into() },
-        Message::Error { sender_id: Some(p("s")), target_id: None, message: "boom".into() },
+        Message::Join {
+            sender_id: p("a"),
+            peer_metadata: PeerMetadata {
+                storage_id: Some("s".into()),
+                is_ephemeral: Some(false),
+            },
+            supported_protocol_versions: Some(vec!["1".into()]),
+        },
+        Message::Peer {
+            sender_id: p("s"),
+            target_id: p("a"),
+            peer_metadata: PeerMetadata::default(),
+            selected_protocol_version: "1".into(),
+        },
+        Message::Error {
+            sender_id: Some(p("s")),
+            target_id: None,
+            message: "boom".into(),
+        },
         Message::Request(dm.clone()),
         Message::Sync(dm),
-        Message::DocUnavailable { sender_id: p("s"), target_id: p("a"), document_id: doc },
-        Message::Ephemeral(Ephemeral { sender_id: p("a"), target_id: p("b"), count: 7, session_id: "x".into(), document_id: doc, data: vec![0xa0] }),
-        Message::RemoteHeadsChanged { sender_id: p("a"), document_id: doc },
+        Message::DocUnavailable {
+            sender_id: p("s"),
+            target_id: p("a"),
+            document_id: doc,
+        },
+        Message::Ephemeral(Ephemeral {
+            sender_id: p("a"),
+            target_id: p("b"),
+            count: 7,
+            session_id: "x".into(),
+            document_id: doc,
+            data: vec![0xa0],
+        }),
+        Message::RemoteHeadsChanged {
+            sender_id: p("a"),
+            document_id: doc,
+        },
     ] {
         assert_eq!(decode_message(&encode_message(&m), 1 << 20).unwrap(), m);
     }
@@ -82,27 +128,61 @@ fn tagged_bytes_are_accepted_and_unknown_types_decode_as_unknown() {
         (Value::Text("type".into()), Value::Text("sync".into())),
         (Value::Text("senderId".into()), Value::Text("a".into())),
         (Value::Text("targetId".into()), Value::Text("b".into())),
-        (Value::Text("documentId".into()), Value::Text("4J8e54NPatzR4ErK83keqZhXAT9y".into())),
-        (Value::Text("data".into()), Value::Tag(64, Box::new(Value::Bytes(vec![1, 2])))),
+        (
+            Value::Text("documentId".into()),
+            Value::Text("4J8e54NPatzR4ErK83keqZhXAT9y".into()),
+        ),
+        (
+            Value::Text("data".into()),
+            Value::Tag(64, Box::new(Value::Bytes(vec![1, 2]))),
+        ),
     ]);
     let mut f = Vec::new();
     ciborium::ser::into_writer(&v, &mut f).unwrap();
     assert!(matches!(decode_message(&f, 1024).unwrap(), Message::Sync(m) if m.data == vec![1, 2]));
-    let unknown = Value::Map(vec![(Value::Text("type".into()), Value::Text("future-thing".into()))]);
+    let unknown = Value::Map(vec![(
+        Value::Text("type".into()),
+        Value::Text("future-thing".into()),
+    )]);
     let mut f = Vec::new();
     ciborium::ser::into_writer(&unknown, &mut f).unwrap();
-    assert_eq!(decode_message(&f, 1024).unwrap(), Message::Unknown { kind: "future-thing".into() });
+    assert_eq!(
+        decode_message(&f, 1024).unwrap(),
+        Message::Unknown {
+            kind: "future-thing".into()
+        }
+    );
 }
 
 #[test]
 fn malformed_truncated_oversized_and_deeply_nested_frames_return_errors_not_panics() {
-    assert!(matches!(decode_message(&[0xff, 0x00], 1024), Err(WireError::Cbor(_))));
-    assert!(matches!(decode_message(&[0x83, 0x01], 1024), Err(WireError::Cbor(_))));
-    assert!(matches!(decode_message(&[0x01], 1024), Err(WireError::NotAMessage)));
-    assert!(matches!(decode_message(&[0u8; 2048], 1024), Err(WireError::TooLarge { size: 2048, limit: 1024 })));
+    assert!(matches!(
+        decode_message(&[0xff, 0x00], 1024),
+        Err(WireError::Cbor(_))
+    ));
+    assert!(matches!(
+        decode_message(&[0x83, 0x01], 1024),
+        Err(WireError::Cbor(_))
+    ));
+    assert!(matches!(
+        decode_message(&[0x01], 1024),
+        Err(WireError::NotAMessage)
+    ));
+    assert!(matches!(
+        decode_message(&[0u8; 2048], 1024),
+        Err(WireError::TooLarge {
+            size: 2048,
+            limit: 1024
+        })
+    ));
     let deep = vec![0x81u8; 100_000];
     assert!(decode_message(&deep, 1 << 20).is_err());
-    let m = Message::Sync(DocMessage { sender_id: PeerId("a".into()), target_id: PeerId("b".into()), document_id: DocumentId([0; 16]), data: vec![] });
+    let m = Message::Sync(DocMessage {
+        sender_id: PeerId("a".into()),
+        target_id: PeerId("b".into()),
+        document_id: DocumentId([0; 16]),
+        data: vec![],
+    });
     let mut f = encode_message(&m);
     f.truncate(f.len() - 3);
     assert!(decode_message(&f, 1024).is_err());
@@ -141,18 +221,37 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
-        Self { nodes: Vec::new(), links: Vec::new(), queue: VecDeque::new(), now: 0, next_conn: 1 }
+        Self {
+            nodes: Vec::new(),
+            links: Vec::new(),
+            queue: VecDeque::new(),
+            now: 0,
+            next_conn: 1,
+        }
     }
 
     fn add(&mut self, config: HubConfig, seed: u64) -> usize {
         let storage = config.persist.then(HashMap::new);
         let hub = Hub::new(config, &mut StdRng::seed_from_u64(seed));
-        self.nodes.push(Node { hub, storage, fail_persist: false, changed: vec![], unavailable: vec![], ephemeral: vec![], errors: vec![], sent: vec![], closed: vec![] });
+        self.nodes.push(Node {
+            hub,
+            storage,
+            fail_persist: false,
+            changed: vec![],
+            unavailable: vec![],
+            ephemeral: vec![],
+            errors: vec![],
+            sent: vec![],
+            closed: vec![],
+        });
         self.nodes.len() - 1
     }
 
     fn server(&mut self) -> usize {
-        self.add(HubConfig::server(PeerId("server".into()), "server-storage".into()), 0)
+        self.add(
+            HubConfig::server(PeerId("server".into()), "server-storage".into()),
+            0,
+        )
     }
 
     fn client(&mut self, name: &str) -> usize {
@@ -165,8 +264,20 @@ impl Net {
         let s = ConnId(self.next_conn + 1);
         self.next_conn += 2;
         self.links.push(((client, c), (server, s)));
-        self.queue.push_back((server, Event::Connected { conn: s, dialer: false }));
-        self.queue.push_back((client, Event::Connected { conn: c, dialer: true }));
+        self.queue.push_back((
+            server,
+            Event::Connected {
+                conn: s,
+                dialer: false,
+            },
+        ));
+        self.queue.push_back((
+            client,
+            Event::Connected {
+                conn: c,
+                dialer: true,
+            },
+        ));
         (c, s)
     }
 
@@ -184,9 +295,11 @@ impl Net {
 
     fn disconnect(&mut self, node: usize, conn: ConnId) {
         if let Some(other) = self.other_end(node, conn) {
-            self.links.retain(|(a, b)| *a != (node, conn) && *b != (node, conn));
+            self.links
+                .retain(|(a, b)| *a != (node, conn) && *b != (node, conn));
             self.queue.push_back((node, Event::Disconnected { conn }));
-            self.queue.push_back((other.0, Event::Disconnected { conn: other.1 }));
+            self.queue
+                .push_back((other.0, Event::Disconnected { conn: other.1 }));
         }
     }
 
@@ -198,7 +311,9 @@ impl Net {
     /// Delivers queued events until nothing is left (bounded: a livelock fails the test).
     fn run_until_quiescent(&mut self) {
         for _ in 0..100_000 {
-            let Some((node, event)) = self.queue.pop_front() else { return };
+            let Some((node, event)) = self.queue.pop_front() else {
+                return;
+            };
             self.now += 1;
             let effects = self.nodes[node].hub.handle(self.now, event);
             let mut skip_sends = false;
@@ -208,13 +323,15 @@ impl Net {
                         if skip_sends {
                             continue;
                         }
-                        let m = decode_message(&frame, usize::MAX).expect("hub sends decodable frames");
+                        let m =
+                            decode_message(&frame, usize::MAX).expect("hub sends decodable frames");
                         if let Message::Request(d) | Message::Sync(d) = &m {
                             assert!(!d.data.is_empty(), "never send empty data");
                         }
                         self.nodes[node].sent.push(m);
                         if let Some((other, oc)) = self.other_end(node, conn) {
-                            self.queue.push_back((other, Event::Received { conn: oc, frame }));
+                            self.queue
+                                .push_back((other, Event::Received { conn: oc, frame }));
                         }
                     }
                     Effect::Close { conn, .. } => {
@@ -222,21 +339,38 @@ impl Net {
                         self.disconnect(node, conn);
                     }
                     Effect::Load { doc } => {
-                        let data = self.nodes[node].storage.as_ref().and_then(|s| s.get(&doc).cloned());
-                        self.queue.push_front((node, Event::Loaded { doc, result: Ok(data) }));
+                        let data = self.nodes[node]
+                            .storage
+                            .as_ref()
+                            .and_then(|s| s.get(&doc).cloned());
+                        self.queue.push_front((
+                            node,
+                            Event::Loaded {
+                                doc,
+                                result: Ok(data),
+                            },
+                        ));
                     }
                     Effect::Persist { doc, chunk } => {
                         let n = &mut self.nodes[node];
                         if n.fail_persist {
                             skip_sends = true;
-                            self.queue.push_front((node, Event::PersistFailed { doc, reason: "disk full".into() }));
+                            self.queue.push_front((
+                                node,
+                                Event::PersistFailed {
+                                    doc,
+                                    reason: "disk full".into(),
+                                },
+                            ));
                         } else if let Some(s) = n.storage.as_mut() {
                             s.entry(doc).or_default().extend_from_slice(&chunk);
                         }
                     }
                     Effect::Changed { doc } => self.nodes[node].changed.push(doc),
                     Effect::Unavailable { doc } => self.nodes[node].unavailable.push(doc),
-                    Effect::Ephemeral { sender, data, .. } => self.nodes[node].ephemeral.push((sender, data)),
+                    Effect::Ephemeral { sender, data, .. } => {
+                        self.nodes[node].ephemeral.push((sender, data))
+                    }
                     Effect::Warn { message, .. } => self.nodes[node].errors.push(message),
                     Effect::Ready { .. } => {}
                 }
@@ -246,7 +380,10 @@ impl Net {
     }
 
     fn plan(&self, node: usize, doc: &DocumentId) -> crate::Plan {
-        PlanDoc::from_automerge(self.nodes[node].hub.document(doc).unwrap().clone()).unwrap().read().unwrap()
+        PlanDoc::from_automerge(self.nodes[node].hub.document(doc).unwrap().clone())
+            .unwrap()
+            .read()
+            .unwrap()
     }
 
     fn edit(&mut self, node: usize, doc: DocumentId, f: impl FnOnce(&mut PlanDoc)) {
@@ -279,7 +416,13 @@ fn two_clients_edit_one_plan_concurrently_through_a_server_and_converge() {
     net.connect(b, s);
     net.run_until_quiescent();
     let (doc, d) = demo();
-    net.event(a, Event::Add { doc, document: Box::new(d) });
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
     net.event(b, Event::Find { doc });
     let act = first_action(&net.plan(b, &doc));
     assert_eq!(net.plan(a, &doc), net.plan(b, &doc));
@@ -314,7 +457,13 @@ fn server_persists_before_it_sends_any_heads_that_include_a_change() {
     let (_, sc) = net.connect(a, s);
     net.run_until_quiescent();
     let (doc, d) = demo();
-    net.event(a, Event::Add { doc, document: Box::new(d) });
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
     // Feed the server a fresh change directly and inspect the order of its effects.
     let act = first_action(&net.plan(a, &doc));
     let d = net.nodes[a].hub.document_mut(&doc).unwrap();
@@ -323,10 +472,27 @@ fn server_persists_before_it_sends_any_heads_that_include_a_change() {
     p.commit();
     *net.nodes[a].hub.document_mut(&doc).unwrap() = p.into_automerge();
     let effects = net.nodes[a].hub.handle(1000, Event::LocalChange { doc });
-    let frame = effects.iter().find_map(|e| if let Effect::Send { frame, .. } = e { Some(frame.clone()) } else { None }).unwrap();
-    let server_effects = net.nodes[s].hub.handle(1001, Event::Received { conn: sc, frame });
-    let persist_at = server_effects.iter().position(|e| matches!(e, Effect::Persist { .. })).expect("a persist");
-    let first_send = server_effects.iter().position(|e| matches!(e, Effect::Send { .. })).expect("a reply");
+    let frame = effects
+        .iter()
+        .find_map(|e| {
+            if let Effect::Send { frame, .. } = e {
+                Some(frame.clone())
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    let server_effects = net.nodes[s]
+        .hub
+        .handle(1001, Event::Received { conn: sc, frame });
+    let persist_at = server_effects
+        .iter()
+        .position(|e| matches!(e, Effect::Persist { .. }))
+        .expect("a persist");
+    let first_send = server_effects
+        .iter()
+        .position(|e| matches!(e, Effect::Send { .. }))
+        .expect("a reply");
     assert!(persist_at < first_send, "{server_effects:?}");
 }
 
@@ -338,21 +504,43 @@ fn a_failed_persist_closes_the_peers_and_nothing_unsaved_is_advertised() {
     let (ac, _) = net.connect(a, s);
     net.run_until_quiescent();
     let (doc, d) = demo();
-    net.event(a, Event::Add { doc, document: Box::new(d) });
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
     let stored_before = net.nodes[s].storage.as_ref().unwrap()[&doc].clone();
     net.nodes[s].fail_persist = true;
     let act = first_action(&net.plan(a, &doc));
-    net.edit(a, doc, |p| p.set_text(&TextField::ActionTitle(act.clone()), "Lost?").unwrap());
-    assert!(net.nodes[a].closed.is_empty() && net.links.is_empty(), "server closed the connection");
+    net.edit(a, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "Lost?")
+            .unwrap()
+    });
+    assert!(
+        net.nodes[a].closed.is_empty() && net.links.is_empty(),
+        "server closed the connection"
+    );
     assert_eq!(net.nodes[s].storage.as_ref().unwrap()[&doc], stored_before);
-    assert!(net.nodes[a].errors.iter().any(|e| e.contains("could not save")), "{:?}", net.nodes[a].errors);
+    assert!(
+        net.nodes[a]
+            .errors
+            .iter()
+            .any(|e| e.contains("could not save")),
+        "{:?}",
+        net.nodes[a].errors
+    );
     let _ = ac;
     // The disk recovers; the client reconnects and its change arrives.
     net.nodes[s].fail_persist = false;
     net.connect(a, s);
     net.run_until_quiescent();
     let stored = net.nodes[s].storage.as_ref().unwrap()[&doc].clone();
-    let p = PlanDoc::from_automerge(AutoCommit::load(&stored).unwrap()).unwrap().read().unwrap();
+    let p = PlanDoc::from_automerge(AutoCommit::load(&stored).unwrap())
+        .unwrap()
+        .read()
+        .unwrap();
     assert_eq!(p.themes[0].objectives[0].actions[0].title, "Lost?");
 }
 
@@ -368,8 +556,17 @@ fn request_for_an_unknown_document_is_unavailable_then_delivered_when_someone_up
     let (doc, d) = demo();
     net.event(b, Event::Find { doc });
     assert_eq!(net.nodes[b].unavailable, vec![doc]);
-    assert!(net.nodes[b].sent.iter().any(|m| matches!(m, Message::Request(_))));
-    net.event(a, Event::Add { doc, document: Box::new(d) });
+    assert!(net.nodes[b]
+        .sent
+        .iter()
+        .any(|m| matches!(m, Message::Request(_))));
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
     assert_eq!(net.plan(b, &doc), net.plan(a, &doc));
 }
 
@@ -383,7 +580,13 @@ fn a_client_that_never_mentioned_a_document_hears_nothing_about_it() {
     net.connect(c, s);
     net.run_until_quiescent();
     let (doc, d) = demo();
-    net.event(a, Event::Add { doc, document: Box::new(d) });
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
     assert!(net.nodes[c].hub.document(&doc).is_none());
     assert!(net.nodes[c].changed.is_empty());
 }
@@ -393,11 +596,38 @@ fn join_with_an_unsupported_version_gets_an_error_and_a_close() {
     let mut net = Net::new();
     let s = net.server();
     let conn = ConnId(99);
-    net.nodes[s].hub.handle(0, Event::Connected { conn, dialer: false });
-    let join = Message::Join { sender_id: PeerId("x".into()), peer_metadata: PeerMetadata::default(), supported_protocol_versions: Some(vec!["2".into()]) };
-    let effects = net.nodes[s].hub.handle(1, Event::Received { conn, frame: encode_message(&join) });
-    let sent: Vec<_> = effects.iter().filter_map(|e| if let Effect::Send { frame, .. } = e { decode_message(frame, 1 << 20).ok() } else { None }).collect();
-    assert!(matches!(&sent[..], [Message::Error { message, .. }] if message == "unsupported protocol version"));
+    net.nodes[s].hub.handle(
+        0,
+        Event::Connected {
+            conn,
+            dialer: false,
+        },
+    );
+    let join = Message::Join {
+        sender_id: PeerId("x".into()),
+        peer_metadata: PeerMetadata::default(),
+        supported_protocol_versions: Some(vec!["2".into()]),
+    };
+    let effects = net.nodes[s].hub.handle(
+        1,
+        Event::Received {
+            conn,
+            frame: encode_message(&join),
+        },
+    );
+    let sent: Vec<_> = effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Send { frame, .. } = e {
+                decode_message(frame, 1 << 20).ok()
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        matches!(&sent[..], [Message::Error { message, .. }] if message == "unsupported protocol version")
+    );
     assert!(effects.iter().any(|e| matches!(e, Effect::Close { .. })));
 }
 
@@ -406,16 +636,63 @@ fn messages_before_join_or_with_a_foreign_sender_change_nothing() {
     let mut net = Net::new();
     let s = net.server();
     let conn = ConnId(7);
-    net.nodes[s].hub.handle(0, Event::Connected { conn, dialer: false });
+    net.nodes[s].hub.handle(
+        0,
+        Event::Connected {
+            conn,
+            dialer: false,
+        },
+    );
     let (doc, mut d) = demo();
-    let data = d.sync().generate_sync_message(&mut automerge::sync::State::new()).unwrap().encode();
-    let sync = |sender: &str| Message::Sync(DocMessage { sender_id: PeerId(sender.into()), target_id: PeerId("server".into()), document_id: doc, data: data.clone() });
-    let e = net.nodes[s].hub.handle(1, Event::Received { conn, frame: encode_message(&sync("x")) });
-    assert!(!e.iter().any(|e| matches!(e, Effect::Send { .. } | Effect::Load { .. })), "{e:?}");
-    let join = Message::Join { sender_id: PeerId("x".into()), peer_metadata: PeerMetadata::default(), supported_protocol_versions: None };
-    net.nodes[s].hub.handle(2, Event::Received { conn, frame: encode_message(&join) });
-    let e = net.nodes[s].hub.handle(3, Event::Received { conn, frame: encode_message(&sync("someone-else")) });
-    assert!(!e.iter().any(|e| matches!(e, Effect::Send { .. } | Effect::Load { .. })), "{e:?}");
+    let data = d
+        .sync()
+        .generate_sync_message(&mut automerge::sync::State::new())
+        .unwrap()
+        .encode();
+    let sync = |sender: &str| {
+        Message::Sync(DocMessage {
+            sender_id: PeerId(sender.into()),
+            target_id: PeerId("server".into()),
+            document_id: doc,
+            data: data.clone(),
+        })
+    };
+    let e = net.nodes[s].hub.handle(
+        1,
+        Event::Received {
+            conn,
+            frame: encode_message(&sync("x")),
+        },
+    );
+    assert!(
+        !e.iter()
+            .any(|e| matches!(e, Effect::Send { .. } | Effect::Load { .. })),
+        "{e:?}"
+    );
+    let join = Message::Join {
+        sender_id: PeerId("x".into()),
+        peer_metadata: PeerMetadata::default(),
+        supported_protocol_versions: None,
+    };
+    net.nodes[s].hub.handle(
+        2,
+        Event::Received {
+            conn,
+            frame: encode_message(&join),
+        },
+    );
+    let e = net.nodes[s].hub.handle(
+        3,
+        Event::Received {
+            conn,
+            frame: encode_message(&sync("someone-else")),
+        },
+    );
+    assert!(
+        !e.iter()
+            .any(|e| matches!(e, Effect::Send { .. } | Effect::Load { .. })),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -440,17 +717,67 @@ fn malformed_frames_get_an_error_and_the_connection_keeps_working() {
     let (_, sconn) = net.connect(a, s);
     net.connect(b, s);
     net.run_until_quiescent();
-    net.event(s, Event::Received { conn: sconn, frame: vec![0xff, 0xfe, 0x00] });
-    assert!(net.nodes[a].errors.iter().any(|e| e.contains("malformed CBOR")), "{:?}", net.nodes[a].errors);
+    net.event(
+        s,
+        Event::Received {
+            conn: sconn,
+            frame: vec![0xff, 0xfe, 0x00],
+        },
+    );
+    assert!(
+        net.nodes[a]
+            .errors
+            .iter()
+            .any(|e| e.contains("malformed CBOR")),
+        "{:?}",
+        net.nodes[a].errors
+    );
     let too_big = vec![0u8; (8 << 20) + 1];
-    net.event(s, Event::Received { conn: sconn, frame: too_big });
-    assert!(net.nodes[a].errors.iter().any(|e| e.contains("over the limit of 8388608 bytes")), "{:?}", net.nodes[a].errors);
+    net.event(
+        s,
+        Event::Received {
+            conn: sconn,
+            frame: too_big,
+        },
+    );
+    assert!(
+        net.nodes[a]
+            .errors
+            .iter()
+            .any(|e| e.contains("over the limit of 8388608 bytes")),
+        "{:?}",
+        net.nodes[a].errors
+    );
     // A sync message whose automerge payload is garbage: an error, nothing else.
     let (doc, d) = demo();
-    let bad = Message::Sync(DocMessage { sender_id: PeerId("a".into()), target_id: PeerId("server".into()), document_id: doc, data: vec![0x42, 0xff, 0xff] });
-    net.event(s, Event::Received { conn: sconn, frame: encode_message(&bad) });
-    assert!(net.nodes[a].errors.iter().any(|e| e.contains("could not be read")), "{:?}", net.nodes[a].errors);
-    net.event(a, Event::Add { doc, document: Box::new(d) });
+    let bad = Message::Sync(DocMessage {
+        sender_id: PeerId("a".into()),
+        target_id: PeerId("server".into()),
+        document_id: doc,
+        data: vec![0x42, 0xff, 0xff],
+    });
+    net.event(
+        s,
+        Event::Received {
+            conn: sconn,
+            frame: encode_message(&bad),
+        },
+    );
+    assert!(
+        net.nodes[a]
+            .errors
+            .iter()
+            .any(|e| e.contains("could not be read")),
+        "{:?}",
+        net.nodes[a].errors
+    );
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
     net.event(b, Event::Find { doc });
     assert_eq!(net.plan(a, &doc), net.plan(b, &doc));
 }
@@ -467,12 +794,30 @@ fn ephemeral_messages_reach_other_peers_once_and_never_echo_back() {
     }
     net.run_until_quiescent();
     let (doc, d) = demo();
-    net.event(a, Event::Add { doc, document: Box::new(d) });
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
     net.event(b, Event::Find { doc });
     net.event(c, Event::Find { doc });
-    net.event(a, Event::SendEphemeral { doc, data: vec![0xa0] });
-    assert_eq!(net.nodes[b].ephemeral, vec![(PeerId("a".into()), vec![0xa0])]);
-    assert_eq!(net.nodes[c].ephemeral, vec![(PeerId("a".into()), vec![0xa0])]);
+    net.event(
+        a,
+        Event::SendEphemeral {
+            doc,
+            data: vec![0xa0],
+        },
+    );
+    assert_eq!(
+        net.nodes[b].ephemeral,
+        vec![(PeerId("a".into()), vec![0xa0])]
+    );
+    assert_eq!(
+        net.nodes[c].ephemeral,
+        vec![(PeerId("a".into()), vec![0xa0])]
+    );
     assert!(net.nodes[a].ephemeral.is_empty());
 }
 
@@ -486,18 +831,36 @@ fn a_client_offline_edits_merge_on_reconnect_without_loss() {
     net.connect(b, s);
     net.run_until_quiescent();
     let (doc, d) = demo();
-    net.event(a, Event::Add { doc, document: Box::new(d) });
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
     net.event(b, Event::Find { doc });
     let act = first_action(&net.plan(a, &doc));
     net.disconnect(a, ac);
     net.run_until_quiescent();
     let mut r = StdRng::seed_from_u64(5);
     net.edit(a, doc, |p| {
-        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "offline ").unwrap();
+        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "offline ")
+            .unwrap();
         let o = p.read().unwrap().themes[0].objectives[0].id.clone();
-        p.add_action(&mut r, &o, "Added on the train", None).unwrap();
+        p.add_action(&mut r, &o, "Added on the train", None)
+            .unwrap();
     });
-    net.edit(b, doc, |p| p.set_rag(&act, crate::ReportingPeriod { year: 2026, quarter: crate::Quarter::Q3 }, crate::Rag::Red).unwrap());
+    net.edit(b, doc, |p| {
+        p.set_rag(
+            &act,
+            crate::ReportingPeriod {
+                year: 2026,
+                quarter: crate::Quarter::Q3,
+            },
+            crate::Rag::Red,
+        )
+        .unwrap()
+    });
     net.connect(a, s);
     net.run_until_quiescent();
     let pa = net.plan(a, &doc);
@@ -505,7 +868,10 @@ fn a_client_offline_edits_merge_on_reconnect_without_loss() {
     let action = &pa.themes[0].objectives[0].actions[0];
     assert!(action.title.starts_with("offline "));
     assert_eq!(action.rag.len(), 3);
-    assert!(pa.themes[0].objectives[0].actions.iter().any(|x| x.title == "Added on the train"));
+    assert!(pa.themes[0].objectives[0]
+        .actions
+        .iter()
+        .any(|x| x.title == "Added on the train"));
     let conn = net.nodes[a].hub.ready_connections()[0];
     assert!(net.nodes[a].hub.peer_has_all(conn, &doc));
 }

@@ -76,8 +76,13 @@ impl DocumentId {
 impl std::str::FromStr for DocumentId {
     type Err = WireError;
     fn from_str(s: &str) -> Result<Self, WireError> {
-        let bytes = bs58::decode(s).with_check(None).into_vec().map_err(|_| WireError::DocumentId(s.into()))?;
-        let arr: [u8; 16] = bytes.try_into().map_err(|_| WireError::DocumentId(s.into()))?;
+        let bytes = bs58::decode(s)
+            .with_check(None)
+            .into_vec()
+            .map_err(|_| WireError::DocumentId(s.into()))?;
+        let arr: [u8; 16] = bytes
+            .try_into()
+            .map_err(|_| WireError::DocumentId(s.into()))?;
         Ok(Self(arr))
     }
 }
@@ -261,7 +266,11 @@ impl<'a> Fields<'a> {
     }
 
     fn err(&self, field: &'static str, expected: &'static str) -> WireError {
-        WireError::Field { kind: self.kind.clone(), field, expected }
+        WireError::Field {
+            kind: self.kind.clone(),
+            field,
+            expected,
+        }
     }
 
     fn opt_text(&self, key: &'static str) -> Result<Option<String>, WireError> {
@@ -273,7 +282,8 @@ impl<'a> Fields<'a> {
     }
 
     fn text(&self, key: &'static str) -> Result<String, WireError> {
-        self.opt_text(key)?.ok_or_else(|| self.err(key, "text string"))
+        self.opt_text(key)?
+            .ok_or_else(|| self.err(key, "text string"))
     }
 
     fn peer(&self, key: &'static str) -> Result<PeerId, WireError> {
@@ -305,7 +315,9 @@ impl<'a> Fields<'a> {
 
     fn uint(&self, key: &'static str) -> Result<u64, WireError> {
         match self.get(key) {
-            Some(Value::Integer(i)) => u64::try_from(*i).map_err(|_| self.err(key, "unsigned integer")),
+            Some(Value::Integer(i)) => {
+                u64::try_from(*i).map_err(|_| self.err(key, "unsigned integer"))
+            }
             Some(Value::Float(f)) if *f >= 0.0 && f.is_finite() => Ok(*f as u64),
             _ => Err(self.err(key, "unsigned integer")),
         }
@@ -315,7 +327,10 @@ impl<'a> Fields<'a> {
         let Some(Value::Map(m)) = self.get("peerMetadata").or_else(|| self.get("metadata")) else {
             return PeerMetadata::default();
         };
-        let f = Fields { kind: self.kind.clone(), map: m };
+        let f = Fields {
+            kind: self.kind.clone(),
+            map: m,
+        };
         PeerMetadata {
             storage_id: f.opt_text("storageId").ok().flatten(),
             is_ephemeral: match f.get("isEphemeral") {
@@ -338,15 +353,27 @@ impl<'a> Fields<'a> {
 /// Decodes one frame, refusing frames over `limit` bytes. Never panics.
 pub fn decode_message(frame: &[u8], limit: usize) -> Result<Message, WireError> {
     if frame.len() > limit {
-        return Err(WireError::TooLarge { size: frame.len(), limit });
+        return Err(WireError::TooLarge {
+            size: frame.len(),
+            limit,
+        });
     }
-    let value: Value = ciborium::de::from_reader(frame).map_err(|e| WireError::Cbor(e.to_string()))?;
-    let Value::Map(map) = &value else { return Err(WireError::NotAMessage) };
-    let kind = match map.iter().find(|(k, _)| matches!(k, Value::Text(t) if t == "type")) {
+    let value: Value =
+        ciborium::de::from_reader(frame).map_err(|e| WireError::Cbor(e.to_string()))?;
+    let Value::Map(map) = &value else {
+        return Err(WireError::NotAMessage);
+    };
+    let kind = match map
+        .iter()
+        .find(|(k, _)| matches!(k, Value::Text(t) if t == "type"))
+    {
         Some((_, Value::Text(t))) => t.clone(),
         _ => return Err(WireError::NotAMessage),
     };
-    let f = Fields { kind: kind.clone(), map };
+    let f = Fields {
+        kind: kind.clone(),
+        map,
+    };
     Ok(match kind.as_str() {
         "join" => Message::Join {
             sender_id: f.peer("senderId")?,
@@ -354,7 +381,15 @@ pub fn decode_message(frame: &[u8], limit: usize) -> Result<Message, WireError> 
             supported_protocol_versions: match f.get("supportedProtocolVersions") {
                 None => None,
                 Some(Value::Array(a)) => Some(
-                    a.iter().filter_map(|v| if let Value::Text(t) = v { Some(t.clone()) } else { None }).collect(),
+                    a.iter()
+                        .filter_map(|v| {
+                            if let Value::Text(t) = v {
+                                Some(t.clone())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect(),
                 ),
                 Some(_) => return Err(f.err("supportedProtocolVersions", "array")),
             },
@@ -363,14 +398,18 @@ pub fn decode_message(frame: &[u8], limit: usize) -> Result<Message, WireError> 
             sender_id: f.peer("senderId")?,
             target_id: f.peer("targetId")?,
             peer_metadata: f.metadata(),
-            selected_protocol_version: f.opt_text("selectedProtocolVersion")?.unwrap_or_else(|| PROTOCOL_VERSION.into()),
+            selected_protocol_version: f
+                .opt_text("selectedProtocolVersion")?
+                .unwrap_or_else(|| PROTOCOL_VERSION.into()),
         },
         "error" => Message::Error {
             sender_id: f.opt_peer("senderId")?,
             target_id: f.opt_peer("targetId")?,
             message: f.opt_text("message")?.unwrap_or_default(),
         },
-        "leave" => Message::Leave { sender_id: f.opt_peer("senderId")? },
+        "leave" => Message::Leave {
+            sender_id: f.opt_peer("senderId")?,
+        },
         "request" => Message::Request(f.doc_message()?),
         "sync" => Message::Sync(f.doc_message()?),
         "doc-unavailable" => Message::DocUnavailable {
@@ -386,7 +425,9 @@ pub fn decode_message(frame: &[u8], limit: usize) -> Result<Message, WireError> 
             document_id: f.document_id()?,
             data: f.bytes("data")?,
         }),
-        "remote-subscription-change" => Message::RemoteSubscriptionChange { sender_id: f.peer("senderId")? },
+        "remote-subscription-change" => Message::RemoteSubscriptionChange {
+            sender_id: f.peer("senderId")?,
+        },
         "remote-heads-changed" => Message::RemoteHeadsChanged {
             sender_id: f.peer("senderId")?,
             document_id: f.document_id()?,
@@ -415,19 +456,37 @@ pub fn encode_message(message: &Message) -> Vec<u8> {
     let mut m: Vec<(Value, Value)> = vec![(text("type"), text(message.kind()))];
     let mut put = |k: &str, v: Value| m.push((text(k), v));
     match message {
-        Message::Join { sender_id, peer_metadata, supported_protocol_versions } => {
+        Message::Join {
+            sender_id,
+            peer_metadata,
+            supported_protocol_versions,
+        } => {
             put("senderId", text(&sender_id.0));
             put("peerMetadata", metadata(peer_metadata));
-            let versions = supported_protocol_versions.clone().unwrap_or_else(|| vec![PROTOCOL_VERSION.into()]);
-            put("supportedProtocolVersions", Value::Array(versions.iter().map(|v| text(v)).collect()));
+            let versions = supported_protocol_versions
+                .clone()
+                .unwrap_or_else(|| vec![PROTOCOL_VERSION.into()]);
+            put(
+                "supportedProtocolVersions",
+                Value::Array(versions.iter().map(|v| text(v)).collect()),
+            );
         }
-        Message::Peer { sender_id, target_id, peer_metadata, selected_protocol_version } => {
+        Message::Peer {
+            sender_id,
+            target_id,
+            peer_metadata,
+            selected_protocol_version,
+        } => {
             put("senderId", text(&sender_id.0));
             put("targetId", text(&target_id.0));
             put("peerMetadata", metadata(peer_metadata));
             put("selectedProtocolVersion", text(selected_protocol_version));
         }
-        Message::Error { sender_id, target_id, message } => {
+        Message::Error {
+            sender_id,
+            target_id,
+            message,
+        } => {
             if let Some(s) = sender_id {
                 put("senderId", text(&s.0));
             }
@@ -447,7 +506,11 @@ pub fn encode_message(message: &Message) -> Vec<u8> {
             put("documentId", text(&d.document_id.to_string()));
             put("data", Value::Bytes(d.data.clone()));
         }
-        Message::DocUnavailable { sender_id, target_id, document_id } => {
+        Message::DocUnavailable {
+            sender_id,
+            target_id,
+            document_id,
+        } => {
             put("senderId", text(&sender_id.0));
             put("targetId", text(&target_id.0));
             put("documentId", text(&document_id.to_string()));
@@ -461,13 +524,17 @@ pub fn encode_message(message: &Message) -> Vec<u8> {
             put("data", Value::Bytes(e.data.clone()));
         }
         Message::RemoteSubscriptionChange { sender_id } => put("senderId", text(&sender_id.0)),
-        Message::RemoteHeadsChanged { sender_id, document_id } => {
+        Message::RemoteHeadsChanged {
+            sender_id,
+            document_id,
+        } => {
             put("senderId", text(&sender_id.0));
             put("documentId", text(&document_id.to_string()));
         }
         Message::Unknown { .. } => {}
     }
     let mut out = Vec::new();
-    ciborium::ser::into_writer(&Value::Map(m), &mut out).expect("writing CBOR to a Vec cannot fail");
+    ciborium::ser::into_writer(&Value::Map(m), &mut out)
+        .expect("writing CBOR to a Vec cannot fail");
     out
 }
