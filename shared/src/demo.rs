@@ -259,7 +259,7 @@ pub fn demo_plan(rng: &mut dyn RngCore) -> Result<PlanDoc> {
                 let (lead_board, contributing) = theme_boards[t];
                 let lead_board = if n % 5 == 4 { contributing } else { lead_board };
                 plan.set_lead_board(&action, Some(&boards[lead_board]))?;
-                if n % 3 == 0 {
+                if n.is_multiple_of(3) {
                     plan.set_contributing_board(&action, &boards[contributing], true)?;
                 }
                 let lead = &people[[9, 11, 4, 10, 2, 6, 7, 8, 3, 1][n % 10]];

@@ -357,7 +357,7 @@ proptest! {
         let mut x = base.clone().fork(&mut r);
         for i in order { x.merge(&mut replicas[i].clone()).unwrap(); }
         let mut y = base.clone().fork(&mut r);
-        for i in 0..3 { y.merge(&mut replicas[i].clone()).unwrap(); }
+        for r in &replicas { y.merge(&mut r.clone()).unwrap(); }
         let px = x.read().unwrap();
         prop_assert_eq!(&px, &y.read().unwrap());
         // Every character a replica holds in a surviving title is in the merged title.

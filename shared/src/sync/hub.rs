@@ -369,10 +369,9 @@ impl Hub {
                 self.sync_all(doc, &mut out);
             }
             Event::Find { doc } => {
-                if !self.docs.contains_key(&doc) {
-                    self.docs
-                        .insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
-                }
+                self.docs
+                    .entry(doc)
+                    .or_insert_with(|| DocEntry::new(AutoCommit::new(), DocState::Absent));
                 self.link_dialed(doc);
                 self.sync_all(doc, &mut out);
             }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's second command: install what is missing, build the app, and run every check
+# and test: formatting, clippy, unit tests, end-to-end tests (server process, JS client,
+# samod, SIGKILL, headless chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+bash scripts/build-app.sh
+cargo fmt --all -- --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo test --locked --workspace
