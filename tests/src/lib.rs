@@ -17,9 +17,14 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 /// The `plansync` binary built next to this test binary (`cargo test` builds it).
 pub fn plansync_binary() -> PathBuf {
+    // Test binaries live in target/<profile>/deps, bench binaries in target/<profile>.
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("plansync");
+    let here = exe.parent().expect("binary dir");
+    let bin = [here, here.parent().unwrap_or(here)]
+        .iter()
+        .map(|d| d.join("plansync"))
+        .find(|b| b.is_file())
+        .unwrap_or_else(|| here.join("plansync"));
     assert!(
         bin.is_file(),
         "{} is missing: run `cargo build -p plansync-server` (cargo test --workspace builds it)",

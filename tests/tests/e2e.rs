@@ -363,7 +363,7 @@ async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_creates_a_d
         js_dir
             .join("node_modules/@automerge/automerge-repo")
             .is_dir(),
-        "run `npm ci --prefix tests/js` first (the test command does)"
+        "run `npm install --prefix tests/js` first (the test command does)"
     );
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("plans.db"), &[]);
