@@ -8,4 +8,7 @@ bash scripts/setup.sh --test
 bash scripts/build-app.sh
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
+# The end-to-end tests start the real binary: build it first (cargo test does not build
+# another package's binaries).
+cargo build --locked -p plansync-server
 cargo test --locked --workspace

@@ -40,6 +40,9 @@ pub enum ServiceError {
     /// The plan could not be built.
     #[error("plan: {0}")]
     Plan(#[from] plansync_shared::Error),
+    /// Storage refused the new plan; the log says why.
+    #[error("the new plan could not be saved")]
+    NotSaved,
     /// The service thread has stopped.
     #[error("the sync service has stopped")]
     Stopped,
@@ -204,11 +207,11 @@ impl Service {
         let doc = DocumentId::random(&mut rng);
         let document: Box<AutoCommit> = Box::new(plan.into_automerge());
         if !self.event(Event::Add { doc, document }) {
-            return Err(ServiceError::Stopped);
+            return Err(ServiceError::NotSaved);
         }
         let id = doc.to_string();
         let row = self.storage.plans()?.into_iter().find(|p| p.id == id);
-        row.ok_or(ServiceError::Stopped)
+        row.ok_or(ServiceError::NotSaved)
     }
 
     /// Handles one event and carries out its effects; false if a persist failed.

@@ -27,7 +27,7 @@ pub fn plansync_binary() -> PathBuf {
         .unwrap_or_else(|| here.join("plansync"));
     assert!(
         bin.is_file(),
-        "{} is missing: run `cargo build -p plansync-server` (cargo test --workspace builds it)",
+        "{} is missing: run `cargo build -p plansync-server` first (scripts/test.sh does)",
         bin.display()
     );
     bin

@@ -282,11 +282,6 @@ impl Hub {
         self.docs.keys().copied().collect()
     }
 
-    /// Drops a document from memory (it stays in storage); its peers will resync later.
-    pub fn evict(&mut self, doc: &DocumentId) {
-        self.docs.remove(doc);
-    }
-
     /// The heads a connected peer has told us it holds for a document.
     pub fn remote_heads(&self, conn: ConnId, doc: &DocumentId) -> Option<Vec<ChangeHash>> {
         self.docs.get(doc)?.peers.get(&conn)?.their_heads.clone()
