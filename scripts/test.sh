@@ -11,4 +11,13 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 # The end-to-end tests start the real binary: build it first (cargo test does not build
 # another package's binaries).
 cargo build --locked -p plansync-server
-cargo test --locked --workspace
+log=$(mktemp)
+set +e
+cargo test --locked --workspace 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+exit "$status"
