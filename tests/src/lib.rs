@@ -183,6 +183,8 @@ struct ClientState {
 pub struct RustClient {
     state: Arc<Mutex<ClientState>>,
     conn: ConnId,
+    /// Woken whenever a frame arrives or the socket closes, so waits end at once.
+    changed: Arc<tokio::sync::Notify>,
 }
 
 fn now_ms() -> u64 {
@@ -207,6 +209,7 @@ impl RustClient {
                 errors: vec![],
             })),
             conn: ConnId(1),
+            changed: Arc::new(tokio::sync::Notify::new()),
         };
         client.reconnect(ws_url).await;
         client
@@ -234,24 +237,24 @@ impl RustClient {
             }
         });
         let state = self.state.clone();
+        let changed = self.changed.clone();
         let conn = self.conn;
         tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
                 if let Message::Binary(b) = msg {
                     let mut st = state.lock().unwrap();
-                    let effects = st.hub.handle(
-                        now_ms(),
-                        Event::Received {
-                            conn,
-                            frame: b.to_vec(),
-                        },
-                    );
+                    let frame = b.to_vec();
+                    let effects = st.hub.handle(now_ms(), Event::Received { conn, frame });
                     st.carry_out(effects);
                 }
+                changed.notify_waiters();
             }
-            let mut st = state.lock().unwrap();
-            st.out = None;
-            st.hub.handle(now_ms(), Event::Disconnected { conn });
+            {
+                let mut st = state.lock().unwrap();
+                st.out = None;
+                st.hub.handle(now_ms(), Event::Disconnected { conn });
+            }
+            changed.notify_waiters();
         });
         self.event(Event::Connected {
             conn: self.conn,
@@ -270,12 +273,19 @@ impl RustClient {
     }
 
     async fn wait_for(&self, what: &str, mut ok: impl FnMut(&mut ClientState) -> bool) {
-        let start = Instant::now();
-        while start.elapsed() < WAIT {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            // Register before checking, so a wake-up between the check and the wait is not lost.
+            let woken = self.changed.notified();
             if ok(&mut self.state.lock().unwrap()) {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            // The timeout bounds each wait; a missed wake-up costs at most 100 ms.
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(100)), woken).await;
         }
         panic!(
             "waited {WAIT:?} for {what}; errors seen: {:?}",
