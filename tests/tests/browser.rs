@@ -44,6 +44,13 @@ async fn the_page_shows_the_demo_plan_and_its_themes_and_follows_live_edits() {
         text_of(&page, "nav").await.contains(DEMO_PLAN_TITLE),
         "the plan list names the plan"
     );
+    // A picture of what a newcomer sees, for people reviewing a change.
+    let png = page.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let _ = std::fs::write(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-demo-plan.png"),
+        png,
+    );
 
     // An edit from another client appears without a reload.
     let doc = server.demo_plan().await;
