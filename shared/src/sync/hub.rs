@@ -440,6 +440,12 @@ impl Hub {
             entry.peers.remove(&conn);
             entry.pending.retain(|(c, _)| *c != conn);
         }
+        // A hub that loads from storage keeps only documents someone is syncing: the rest
+        // are durable (every change was persisted) and load again when next asked for.
+        if self.config.load_from_storage {
+            self.docs
+                .retain(|_, e| !e.peers.is_empty() || e.state == DocState::Loading);
+        }
     }
 
     fn send(&self, conn: ConnId, msg: &Message, out: &mut Vec<Effect>) {

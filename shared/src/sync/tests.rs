@@ -875,3 +875,32 @@ fn a_client_offline_edits_merge_on_reconnect_without_loss() {
     let conn = net.nodes[a].hub.ready_connections()[0];
     assert!(net.nodes[a].hub.peer_has_all(conn, &doc));
 }
+
+#[test]
+fn a_server_forgets_documents_nobody_syncs_and_loads_them_again_from_storage() {
+    let mut net = Net::new();
+    let s = net.server();
+    let a = net.client("a");
+    let (ac, _) = net.connect(a, s);
+    net.run_until_quiescent();
+    let (doc, d) = demo();
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
+    assert_eq!(net.nodes[s].hub.documents(), vec![doc]);
+    net.disconnect(a, ac);
+    net.run_until_quiescent();
+    assert!(
+        net.nodes[s].hub.documents().is_empty(),
+        "nobody syncs it: out of memory"
+    );
+    let b = net.client("b");
+    net.connect(b, s);
+    net.run_until_quiescent();
+    net.event(b, Event::Find { doc });
+    assert_eq!(net.plan(b, &doc), net.plan(a, &doc));
+}
