@@ -1,6 +1,11 @@
 //! Plansync's web app. `main` only mounts; the app is in the modules.
 
 mod api;
+mod identity;
+mod model;
+mod perf;
+mod route;
+mod store;
 mod sync;
 mod views;
 

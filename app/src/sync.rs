@@ -1,23 +1,47 @@
-//! The browser side of sync: the shared sync core driven over the browser's WebSocket.
+//! The browser side of sync: the shared sync core driven over the browser's WebSocket,
+//! persisting every change to IndexedDB and reconnecting by itself with backoff and jitter.
 
-use plansync_shared::{ConnId, DocumentId, Effect, Event, Hub, HubConfig, PeerId, Plan, PlanDoc};
-use rand::{rngs::StdRng, RngCore, SeedableRng};
+use crate::store::Store;
+use plansync_shared::automerge::{AutoCommit, ChangeHash};
+use plansync_shared::{
+    read_plan, ConnId, DocumentId, Effect, Event, Hub, HubConfig, PeerId, Plan, PlanDoc,
+};
+use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
-/// What the connection tells the view.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Notice {
+/// Whether we can reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Dialing.
+    Connecting,
     /// The server answered the handshake.
     Online,
     /// The socket closed; it will retry.
     Offline,
-    /// A document changed.
-    Changed(DocumentId),
+}
+
+/// What the connection tells the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// The link changed.
+    Link(Link),
+    /// A document changed; `remote` when the change came from the server.
+    Changed {
+        /// The document.
+        doc: DocumentId,
+        /// Whether a peer made it.
+        remote: bool,
+    },
+    /// The server heads for a document may have moved.
+    Synced(DocumentId),
     /// The server does not have a document.
     Unavailable(DocumentId),
+    /// Saving to this browser failed.
+    StoreFailed(String),
 }
 
 struct Handlers {
@@ -28,10 +52,15 @@ struct Handlers {
 
 struct Inner {
     hub: RefCell<Hub>,
+    rng: RefCell<StdRng>,
     url: String,
+    store: Option<Store>,
     socket: RefCell<Option<(WebSocket, Handlers)>>,
     conn: Cell<u64>,
+    ready: Cell<Option<ConnId>>,
+    attempts: Cell<u32>,
     closed: Cell<bool>,
+    server_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
     notify: Box<dyn Fn(Notice)>,
 }
 
@@ -63,49 +92,122 @@ pub fn sync_url() -> String {
     format!("{scheme}://{}/sync", loc.host().unwrap_or_default())
 }
 
+/// How long to wait before reconnect attempt `attempt` (0-based): exponential from a quarter
+/// second up to five seconds, with jitter so that a room of laptops does not retry in step.
+fn backoff_ms(attempt: u32, rng: &mut impl Rng) -> i32 {
+    let ceiling = (250u32 << attempt.min(5)).min(5000);
+    rng.random_range(ceiling / 2..=ceiling) as i32
+}
+
 impl Connection {
-    /// Opens the connection; `notify` hears about status and document changes.
-    pub fn open(url: String, notify: impl Fn(Notice) + 'static) -> Self {
+    /// Opens the connection; `notify` hears about the link and document changes.
+    pub fn open(url: String, store: Option<Store>, notify: impl Fn(Notice) + 'static) -> Self {
         let mut r = rng();
         let peer = PeerId(format!("plansync-app-{:016x}", r.next_u64()));
+        let mut config = HubConfig::client(peer);
+        config.persist = store.is_some();
         let inner = Rc::new(Inner {
-            hub: RefCell::new(Hub::new(HubConfig::client(peer), &mut r)),
+            hub: RefCell::new(Hub::new(config, &mut r)),
+            rng: RefCell::new(r),
             url,
+            store,
             socket: RefCell::new(None),
             conn: Cell::new(0),
+            ready: Cell::new(None),
+            attempts: Cell::new(0),
             closed: Cell::new(false),
+            server_heads: RefCell::new(HashMap::new()),
             notify: Box::new(notify),
         });
         connect(&inner);
+        let weak = Rc::downgrade(&inner);
+        // Back on the network: try at once rather than at the next backoff.
+        let online = Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                if inner.ready.get().is_none() && inner.socket.borrow().is_none() {
+                    connect(&inner);
+                }
+            }
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+        }
+        online.forget();
         Self { inner }
     }
 
-    /// Asks the server for a document.
-    pub fn find(&self, doc: DocumentId) {
-        handle(&self.inner, Event::Find { doc });
+    /// Starts syncing a plan: from this browser's copy if there is one, else from the server.
+    pub fn open_doc(&self, doc: DocumentId, local: Option<AutoCommit>) {
+        match local {
+            Some(document) => handle(
+                &self.inner,
+                Event::Add {
+                    doc,
+                    document: Box::new(document),
+                },
+                false,
+            ),
+            None => handle(&self.inner, Event::Find { doc }, false),
+        }
+    }
+
+    /// Whether we hold a plan's content.
+    pub fn has(&self, doc: &DocumentId) -> bool {
+        self.inner.hub.borrow().has_content(doc)
     }
 
     /// Our replica of a plan, read into typed values.
-    pub fn plan(&self, doc: &DocumentId) -> Option<Plan> {
+    pub fn plan(&self, doc: &DocumentId) -> Option<Result<Plan, plansync_shared::Error>> {
         let hub = self.inner.hub.borrow();
         if !hub.has_content(doc) {
             return None;
         }
-        let d = hub.document(doc)?.clone();
-        PlanDoc::from_automerge(d).ok()?.read().ok()
+        Some(read_plan(hub.document(doc)?))
     }
 
-    /// Closes the socket and stops reconnecting.
-    pub fn close(&self) {
-        self.inner.closed.set(true);
-        if let Some((ws, _)) = self.inner.socket.borrow_mut().take() {
-            let _ = ws.close();
+    /// Changes a plan through the shared plan operations, stores and syncs the change.
+    pub fn edit<T>(
+        &self,
+        doc: &DocumentId,
+        f: impl FnOnce(&mut PlanDoc, &mut StdRng) -> plansync_shared::Result<T>,
+    ) -> plansync_shared::Result<T> {
+        let result = {
+            let mut hub = self.inner.hub.borrow_mut();
+            let mut rng = self.inner.rng.borrow_mut();
+            let document = hub.document_mut(doc).ok_or_else(|| {
+                plansync_shared::Error::Invalid("this plan is not open yet".into())
+            })?;
+            PlanDoc::change(document, |p| f(p, &mut rng))?
+        };
+        handle(&self.inner, Event::LocalChange { doc: *doc }, false);
+        Ok(result)
+    }
+
+    /// How many changes of ours the server has not yet got, by the last heads it told us;
+    /// `None` if it has told us nothing about this plan yet.
+    pub fn unsynced(&self, doc: &DocumentId) -> Option<usize> {
+        let mut hub = self.inner.hub.borrow_mut();
+        if let Some(conn) = self.inner.ready.get() {
+            if let Some(heads) = hub.remote_heads(conn, doc) {
+                self.inner.server_heads.borrow_mut().insert(*doc, heads);
+            }
         }
+        let heads = self.inner.server_heads.borrow().get(doc).cloned()?;
+        let document = hub.document_mut(doc)?;
+        if document.get_heads() == heads {
+            return Some(0);
+        }
+        let known: Vec<ChangeHash> = heads
+            .into_iter()
+            .filter(|h| document.get_change_by_hash(h).is_some())
+            .collect();
+        Some(document.get_changes(&known).len())
     }
 }
 
-fn handle(inner: &Rc<Inner>, event: Event) {
+fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
     let effects = inner.hub.borrow_mut().handle(now(), event);
+    let mut synced = Vec::new();
     for effect in effects {
         match effect {
             Effect::Send { frame, .. } => {
@@ -113,11 +215,33 @@ fn handle(inner: &Rc<Inner>, event: Event) {
                     let _ = ws.send_with_u8_array(&frame);
                 }
             }
-            Effect::Ready { .. } => (inner.notify)(Notice::Online),
-            Effect::Changed { doc } => (inner.notify)(Notice::Changed(doc)),
+            Effect::Persist { doc, chunk } => {
+                if let Some(store) = inner.store.clone() {
+                    let weak = Rc::downgrade(inner);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Err(e) = store.append(&doc, &chunk).await {
+                            if let Some(inner) = weak.upgrade() {
+                                (inner.notify)(Notice::StoreFailed(e.0));
+                            }
+                        }
+                    });
+                }
+            }
+            Effect::Ready { conn, .. } => {
+                inner.ready.set(Some(conn));
+                inner.attempts.set(0);
+                (inner.notify)(Notice::Link(Link::Online));
+            }
+            Effect::Changed { doc } => (inner.notify)(Notice::Changed { doc, remote }),
             Effect::Unavailable { doc } => (inner.notify)(Notice::Unavailable(doc)),
             Effect::Warn { message, .. } => web_sys::console::warn_1(&message.into()),
             _ => {}
+        }
+    }
+    if remote {
+        synced.extend(inner.hub.borrow().documents());
+        for doc in synced {
+            (inner.notify)(Notice::Synced(doc));
         }
     }
 }
@@ -126,8 +250,9 @@ fn connect(inner: &Rc<Inner>) {
     if inner.closed.get() {
         return;
     }
+    (inner.notify)(Notice::Link(Link::Connecting));
     let Ok(ws) = WebSocket::new(&inner.url) else {
-        retry_later(Rc::downgrade(inner));
+        retry_later(inner);
         return;
     };
     ws.set_binary_type(BinaryType::Arraybuffer);
@@ -137,27 +262,24 @@ fn connect(inner: &Rc<Inner>) {
     let w = weak.clone();
     let open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
         if let Some(inner) = w.upgrade() {
-            handle(&inner, Event::Connected { conn, dialer: true });
+            handle(&inner, Event::Connected { conn, dialer: true }, false);
         }
     });
     let w = weak.clone();
     let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         if let (Some(inner), Ok(buf)) = (w.upgrade(), e.data().dyn_into::<js_sys::ArrayBuffer>()) {
-            handle(
-                &inner,
-                Event::Received {
-                    conn,
-                    frame: js_sys::Uint8Array::new(&buf).to_vec(),
-                },
-            );
+            let frame = js_sys::Uint8Array::new(&buf).to_vec();
+            handle(&inner, Event::Received { conn, frame }, true);
         }
     });
     let w = weak;
     let close = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
         if let Some(inner) = w.upgrade() {
-            handle(&inner, Event::Disconnected { conn });
-            (inner.notify)(Notice::Offline);
-            retry_later(Rc::downgrade(&inner));
+            handle(&inner, Event::Disconnected { conn }, false);
+            inner.ready.set(None);
+            inner.socket.borrow_mut().take();
+            (inner.notify)(Notice::Link(Link::Offline));
+            retry_later(&inner);
         }
     });
     ws.set_onopen(Some(open.as_ref().unchecked_ref()));
@@ -173,13 +295,39 @@ fn connect(inner: &Rc<Inner>) {
     ));
 }
 
-fn retry_later(weak: Weak<Inner>) {
+fn retry_later(inner: &Rc<Inner>) {
+    if inner.closed.get() {
+        return;
+    }
+    let attempt = inner.attempts.get();
+    inner.attempts.set(attempt + 1);
+    let delay = backoff_ms(attempt, &mut *inner.rng.borrow_mut());
+    let weak: Weak<Inner> = Rc::downgrade(inner);
     let cb = Closure::once_into_js(move || {
         if let Some(inner) = weak.upgrade() {
-            connect(&inner);
+            if inner.socket.borrow().is_none() {
+                connect(&inner);
+            }
         }
     });
     if let Some(w) = web_sys::window() {
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 2000);
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), delay);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_five_seconds_with_jitter() {
+        let mut r = StdRng::seed_from_u64(1);
+        let first: Vec<i32> = (0..20).map(|_| backoff_ms(0, &mut r)).collect();
+        assert!(first.iter().all(|&d| (125..=250).contains(&d)));
+        assert!(first.iter().any(|&d| d != first[0]), "jittered");
+        for attempt in 5..40 {
+            let d = backoff_ms(attempt, &mut r);
+            assert!((2500..=5000).contains(&d), "attempt {attempt}: {d}");
+        }
     }
 }

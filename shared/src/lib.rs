@@ -19,8 +19,8 @@ pub use ids::{
 };
 pub use period::{parse_date, Quarter, ReportingPeriod};
 pub use plan::{
-    plan_summary, Action, Agency, Board, Comment, CommentTarget, Decision, Indicator, Milestone,
-    NewPlan, Objective, Person, Plan, PlanDoc, PlanSummary, Polarity, ProgressState,
+    plan_summary, read_plan, Action, Agency, Board, Comment, CommentTarget, Decision, Indicator,
+    Milestone, NewPlan, Objective, Person, Plan, PlanDoc, PlanSummary, Polarity, ProgressState,
     ProgressUpdate, Rag, Stage, TextField, Theme, WorkshopReview, SCHEMA,
 };
 pub use sync::{

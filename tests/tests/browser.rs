@@ -1,50 +1,192 @@
 //! The web app in Debian's headless chromium, served by the real `plansync` binary.
+//! Every assertion is on the rendered page; every wait is bounded by `WAIT`.
 
-use fantoccini::Locator;
-use plansync_shared::{TextField, DEMO_PLAN_TITLE};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use plansync_shared::{DocumentId, Plan, TextField, DEMO_PLAN_TITLE};
 use plansync_tests::{app_dir, Browser, RustClient, Server, WAIT};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
-async fn text_of(client: &fantoccini::Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
+/// Browser tests share two cores: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn assert_app_built() {
+    assert!(
+        app_dir().join("index.html").is_file(),
+        "build the app first: bash scripts/build-app.sh (the test command does)"
+    );
+}
+
+/// Runs `js` (a function body that returns a value) in the page.
+async fn eval(page: &Client, js: &str) -> Value {
+    page.execute(js, vec![]).await.unwrap_or(Value::Null)
+}
+
+/// Waits until `js` returns something `ok` accepts, and returns it.
+async fn wait_js(page: &Client, what: &str, js: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let v = eval(page, js).await;
+        if ok(&v) {
+            return v;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "waited {WAIT:?} for {what}; last saw {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Presses keys on whatever has focus, as a person at a keyboard would.
+async fn press(page: &Client, keys: &[char]) {
+    let mut seq = KeyActions::new("keyboard".into());
+    for &k in keys {
+        seq = seq
+            .then(KeyAction::Down { value: k })
+            .then(KeyAction::Up { value: k });
+    }
+    page.perform_actions(seq).await.unwrap();
+}
+
+async fn type_text(page: &Client, text: &str) {
+    press(page, &text.chars().collect::<Vec<_>>()).await;
+}
+
+/// Opens the app, answers who-am-I, and waits for the plan list.
+async fn start_page(page: &Client, server: &Server, name: &str, agency: &str) {
+    page.goto(&server.url).await.unwrap();
+    let form = page
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("form.identity"))
+        .await
+        .expect("the app asks who I am");
+    form.find(Locator::Css("input[name=name]"))
         .await
         .unwrap()
-        .text()
+        .send_keys(name)
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=agency]"))
         .await
         .unwrap()
+        .send_keys(agency)
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        page,
+        "the identity chip",
+        "return document.querySelector('.who')?.textContent ?? ''",
+        |v| v.as_str().is_some_and(|s| s.contains(name)),
+    )
+    .await;
+}
+
+async fn goto_hash(page: &Client, url: &str, hash: &str) {
+    page.goto(&format!("{url}{hash}")).await.unwrap();
+}
+
+fn outline(doc: DocumentId) -> String {
+    format!("#/plan/{doc}")
+}
+
+fn tracker(doc: DocumentId) -> String {
+    format!("#/plan/{doc}/tracker")
+}
+
+/// The value of an action's title box in the outline.
+fn title_js(action: &str) -> String {
+    format!("return document.querySelector('li.action[data-action=\"{action}\"] input.action-title')?.value ?? null")
+}
+
+/// The RAG word shown on an action's tracker row.
+fn rag_js(action: &str) -> String {
+    format!(
+        "return document.querySelector('tr.row[data-action=\"{action}\"] .rag')?.textContent ?? ''"
+    )
+}
+
+async fn wait_badge(page: &Client, want: &str) {
+    wait_js(
+        page,
+        want,
+        "return document.querySelector('.badge')?.textContent ?? ''",
+        |v| v.as_str().is_some_and(|s| s.contains(want)),
+    )
+    .await;
+}
+
+fn first_objective(plan: &Plan) -> (String, Vec<String>) {
+    let o = &plan.themes[0].objectives[0];
+    (
+        o.id.as_str().to_string(),
+        o.actions
+            .iter()
+            .map(|a| a.id.as_str().to_string())
+            .collect(),
+    )
+}
+
+async fn demo(server: &Server) -> (DocumentId, Plan) {
+    let doc = server.demo_plan().await;
+    let rust = RustClient::connect(&server.sync_url(), "reader").await;
+    rust.find(doc).await;
+    (doc, rust.plan(doc))
+}
+
+async fn click(page: &Client, css: &str) {
+    page.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_shows_the_demo_plan_and_its_themes_and_follows_live_edits() {
-    assert!(
-        app_dir().join("index.html").is_file(),
-        "build the app first: trunk build --release (the test command does)"
-    );
+async fn the_plans_page_lists_the_demo_plan_and_its_outline_shows_the_themes_and_live_edits() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("plans.db"), &[]);
     let browser = Browser::start().await;
     let page = browser.session().await;
-    page.goto(&server.url).await.unwrap();
-    page.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".plan-title"))
-        .await
-        .expect("the plan renders");
-    assert_eq!(text_of(&page, ".plan-title").await, DEMO_PLAN_TITLE);
-    let mut themes = Vec::new();
-    for e in page.find_all(Locator::Css(".theme h3")).await.unwrap() {
-        themes.push(e.text().await.unwrap());
-    }
+    start_page(&page, &server, "Community Safety Officer", "City Council").await;
+    wait_js(
+        &page,
+        "the demo plan in the list",
+        "return document.querySelector('.plan-link')?.textContent ?? ''",
+        |v| v.as_str() == Some(DEMO_PLAN_TITLE),
+    )
+    .await;
+    click(&page, ".plan-link").await;
+    let themes = wait_js(
+        &page,
+        "four themes",
+        "return [...document.querySelectorAll('input.theme-title')].map(e => e.value)",
+        |v| v.as_array().is_some_and(|a| a.len() == 4),
+    )
+    .await;
     assert_eq!(
         themes,
-        ["Victims", "Offenders", "Communities", "Transformation"]
+        serde_json::json!(["Victims", "Offenders", "Communities", "Transformation"])
     );
-    assert!(
-        text_of(&page, "nav").await.contains(DEMO_PLAN_TITLE),
-        "the plan list names the plan"
-    );
-    // A picture of what a newcomer sees, for people reviewing a change.
+    let title = eval(
+        &page,
+        "return document.querySelector('input.plan-title').value",
+    )
+    .await;
+    assert_eq!(title, DEMO_PLAN_TITLE);
+    wait_badge(&page, "all changes are on the server").await;
     let png = page.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"));
     let _ = std::fs::write(
@@ -52,7 +194,7 @@ async fn the_page_shows_the_demo_plan_and_its_themes_and_follows_live_edits() {
         png,
     );
 
-    // An edit from another client appears without a reload.
+    // An edit from another client appears in the box without a reload.
     let doc = server.demo_plan().await;
     let rust = RustClient::connect(&server.sync_url(), "editor").await;
     rust.find(doc).await;
@@ -60,17 +202,279 @@ async fn the_page_shows_the_demo_plan_and_its_themes_and_follows_live_edits() {
         p.splice_text(&TextField::PlanTitle, 0, 0, "[LIVE] ")
             .unwrap()
     });
-    let start = Instant::now();
+    wait_js(
+        &page,
+        "the live edit",
+        "return document.querySelector('input.plan-title').value",
+        |v| v.as_str().is_some_and(|s| s.starts_with("[LIVE] ")),
+    )
+    .await;
+    page.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_windows_see_each_others_title_edits_and_rag_changes() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let (_, actions) = first_objective(&plan);
+    let action = &actions[0];
+    let browser = Browser::start().await;
+    let a = browser.session().await;
+    let b = browser.session().await;
+    start_page(&a, &server, "Analyst", "Police").await;
+    start_page(&b, &server, "Coordinator", "Probation Service").await;
+    goto_hash(&a, &url, &outline(doc)).await;
+    goto_hash(&b, &url, &outline(doc)).await;
+    for page in [&a, &b] {
+        wait_js(page, "the action title", &title_js(action), |v| {
+            v.is_string()
+        })
+        .await;
+    }
+    let sel = format!("li.action[data-action=\"{action}\"] input.action-title");
+    a.find(Locator::Css(&sel))
+        .await
+        .unwrap()
+        .send_keys(" by March")
+        .await
+        .unwrap();
+    let seen = wait_js(&b, "A's edit in B", &title_js(action), |v| {
+        v.as_str().is_some_and(|s| s.ends_with(" by March"))
+    })
+    .await;
+    assert_eq!(
+        seen,
+        eval(&a, &title_js(action)).await,
+        "both windows show the same title"
+    );
+
+    goto_hash(&b, &url, &tracker(doc)).await;
+    goto_hash(&a, &url, &tracker(doc)).await;
+    let row = format!("tr.row[data-action=\"{action}\"] select.rag-select");
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&row))
+        .await
+        .unwrap();
+    b.find(Locator::Css(&row))
+        .await
+        .unwrap()
+        .select_by_value("red")
+        .await
+        .unwrap();
+    wait_js(&b, "Red in B", &rag_js(action), |v| v == "Red").await;
+    wait_js(&a, "B's RAG in A", &rag_js(action), |v| v == "Red").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_made_while_the_server_is_down_merge_with_nothing_lost_and_survive_closing_the_page()
+{
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plans.db");
+    let server = Server::start(&db, &[]);
+    let addr = server.addr();
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let (_, actions) = first_objective(&plan);
+    let action = actions[0].clone();
+    let before = actions.len();
+    let browser = Browser::start().await;
+    let a = browser.session().await;
+    let b = browser.session().await;
+    start_page(&a, &server, "Analyst", "Police").await;
+    start_page(&b, &server, "Coordinator", "Probation Service").await;
+    for page in [&a, &b] {
+        goto_hash(page, &url, &tracker(doc)).await;
+        wait_js(page, "the tracker", &rag_js(&action), |v| v.is_string()).await;
+        wait_badge(page, "all changes are on the server").await;
+    }
+
+    // The network goes: the server stops.
+    server.kill();
+    for page in [&a, &b] {
+        wait_badge(page, "Offline").await;
+    }
+    let count_js = "return document.querySelector('li.objective ul.actions').children.length";
+    let rag_sel = format!("tr.row[data-action=\"{action}\"] select.rag-select");
+    for (page, words, rag) in [(&a, " (A's words)", "amber"), (&b, " (B's words)", "green")] {
+        page.find(Locator::Css(&rag_sel))
+            .await
+            .unwrap()
+            .select_by_value(rag)
+            .await
+            .unwrap();
+        goto_hash(page, &url, &outline(doc)).await;
+        let sel = format!("li.action[data-action=\"{action}\"] input.action-title");
+        page.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&sel))
+            .await
+            .unwrap();
+        page.find(Locator::Css(&sel))
+            .await
+            .unwrap()
+            .send_keys(words)
+            .await
+            .unwrap();
+        click(page, "li.objective > button.add").await;
+        wait_js(page, "the new action", count_js, |v| {
+            v.as_u64() == Some(before as u64 + 1)
+        })
+        .await;
+        wait_badge(page, "kept in this browser").await;
+    }
+
+    // A is closed while offline and opened again: the app shell and the plan come from
+    // the browser, with the unsynced edits.
+    a.goto("about:blank").await.unwrap();
+    goto_hash(&a, &url, &outline(doc)).await;
+    let kept = wait_js(
+        &a,
+        "A's offline edit after reopening",
+        &title_js(&action),
+        |v| v.as_str().is_some_and(|s| s.contains("(A's words)")),
+    )
+    .await;
+    assert!(
+        !kept.as_str().unwrap().contains("(B's words)"),
+        "B's words cannot be here yet"
+    );
+    assert_eq!(eval(&a, count_js).await.as_u64(), Some(before as u64 + 1));
+
+    // The server comes back on the same address: both pages converge, nothing lost.
+    let server = Server::start_on(&db, &addr, &[]);
+    for page in [&a, &b] {
+        wait_badge(page, "all changes are on the server").await;
+    }
+    let mut seen = Vec::new();
+    for page in [&a, &b] {
+        let title = wait_js(page, "both texts", &title_js(&action), |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("(A's words)") && s.contains("(B's words)"))
+        })
+        .await;
+        let count = wait_js(page, "both new actions", count_js, |v| {
+            v.as_u64() == Some(before as u64 + 2)
+        })
+        .await;
+        seen.push((title, count));
+    }
+    assert_eq!(seen[0], seen[1], "both pages show the same plan");
+    // Both agree on one RAG for the period.
+    let mut rags = Vec::new();
+    for page in [&a, &b] {
+        goto_hash(page, &url, &tracker(doc)).await;
+        rags.push(
+            wait_js(page, "the merged RAG", &rag_js(&action), |v| {
+                v == "Amber" || v == "Green"
+            })
+            .await,
+        );
+    }
+    assert_eq!(rags[0], rags[1]);
+    // And the server holds it all.
+    let rust = RustClient::connect(&server.sync_url(), "checker").await;
+    rust.find(doc).await;
+    let plan = rust.plan(doc);
+    let objective = &plan.themes[0].objectives[0];
+    assert_eq!(objective.actions.len(), before + 2);
+    let title = &objective
+        .actions
+        .iter()
+        .find(|x| x.id.as_str() == action)
+        .unwrap()
+        .title;
+    assert!(
+        title.contains("(A's words)") && title.contains("(B's words)"),
+        "{title}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_keyboard_alone_a_partner_sets_a_rag_and_adds_a_progress_update_in_the_tracker() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let (_, actions) = first_objective(&plan);
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    start_page(&page, &server, "Performance Lead", "Fire and Rescue").await;
+    goto_hash(&page, &url, &tracker(doc)).await;
+    wait_js(&page, "the tracker", &rag_js(&actions[0]), |v| {
+        v.is_string()
+    })
+    .await;
+    // Tab to the first row.
+    let mut tabs = 0;
     loop {
-        let title = text_of(&page, ".plan-title").await;
-        if title.starts_with("[LIVE] ") {
+        press(&page, &[Key::Tab.into()]).await;
+        tabs += 1;
+        let focused = eval(
+            &page,
+            "return document.activeElement?.classList.contains('row') ?? false",
+        )
+        .await;
+        if focused == true {
             break;
         }
-        assert!(
-            start.elapsed() < WAIT,
-            "the page did not show the live edit; it shows {title:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(tabs < 80, "Tab never reached a tracker row");
     }
-    page.close().await.unwrap();
+    let first = eval(&page, "return document.activeElement.dataset.action").await;
+    assert_eq!(first, actions[0].as_str());
+    type_text(&page, "r").await;
+    wait_js(&page, "Red after R", &rag_js(&actions[0]), |v| v == "Red").await;
+    press(&page, &[Key::Down.into()]).await;
+    let second = eval(&page, "return document.activeElement.dataset.action").await;
+    assert_eq!(second, actions[1].as_str(), "↓ moves to the next row");
+    type_text(&page, "g").await;
+    wait_js(&page, "Green after G", &rag_js(&actions[1]), |v| {
+        v == "Green"
+    })
+    .await;
+    type_text(&page, "u").await;
+    wait_js(
+        &page,
+        "the update box",
+        "return document.activeElement?.classList.contains('update-text') ?? false",
+        |v| v == true,
+    )
+    .await;
+    type_text(&page, "Funding confirmed at the October board").await;
+    press(&page, &[Key::Enter.into()]).await;
+    let update = wait_js(
+        &page,
+        "the new update in the row",
+        &format!("return document.querySelector('tr.row[data-action=\"{}\"] td.update')?.textContent ?? ''", actions[1]),
+        |v| v.as_str().is_some_and(|s| s.contains("Funding confirmed")),
+    )
+    .await;
+    assert!(
+        update
+            .as_str()
+            .unwrap()
+            .contains("Performance Lead, Fire and Rescue"),
+        "{update}"
+    );
+    let back = eval(
+        &page,
+        "return document.activeElement?.dataset?.action ?? null",
+    )
+    .await;
+    assert_eq!(back, actions[1].as_str(), "focus returns to the row");
+    wait_badge(&page, "all changes are on the server").await;
+    // The server has it.
+    let rust = RustClient::connect(&server.sync_url(), "checker").await;
+    rust.find(doc).await;
+    let plan = rust.plan(doc);
+    let a1 = &plan.themes[0].objectives[0].actions[1];
+    assert_eq!(a1.updates.last().unwrap().author, "Performance Lead");
 }

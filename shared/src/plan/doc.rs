@@ -108,13 +108,25 @@ impl PlanDoc {
 
     /// Wraps an automerge document that holds a plan (checks the schema marker).
     pub fn from_automerge(doc: AutoCommit) -> Result<Self> {
-        match doc.get(ROOT, "schema")? {
-            Some((Value::Scalar(s), _)) if s.as_i64() == Some(SCHEMA) => Ok(Self { doc }),
-            Some(_) => Err(Error::Layout("unknown schema version".into())),
-            None => Err(Error::Layout(
-                "no schema marker: not a Plansync plan".into(),
-            )),
+        check_schema(&doc)?;
+        Ok(Self { doc })
+    }
+
+    /// Applies plan operations to a document held elsewhere (by the sync core, say) and
+    /// commits them as one change; if `f` fails, its operations are rolled back.
+    pub fn change<T>(doc: &mut AutoCommit, f: impl FnOnce(&mut PlanDoc) -> Result<T>) -> Result<T> {
+        check_schema(doc)?;
+        let mut plan = PlanDoc {
+            doc: std::mem::take(doc),
+        };
+        let result = f(&mut plan);
+        if result.is_ok() {
+            plan.doc.commit();
+        } else {
+            plan.doc.rollback();
         }
+        *doc = plan.doc;
+        result
     }
 
     /// Loads a plan from saved automerge bytes.
@@ -763,6 +775,17 @@ impl PlanDoc {
     /// The whole document as automerge bytes.
     pub fn save(&mut self) -> Vec<u8> {
         self.doc.save()
+    }
+}
+
+/// Checks the schema marker that says a document is a Plansync plan of this layout.
+fn check_schema(doc: &impl ReadDoc) -> Result<()> {
+    match doc.get(ROOT, "schema")? {
+        Some((Value::Scalar(s), _)) if s.as_i64() == Some(SCHEMA) => Ok(()),
+        Some(_) => Err(Error::Layout("unknown schema version".into())),
+        None => Err(Error::Layout(
+            "no schema marker: not a Plansync plan".into(),
+        )),
     }
 }
 

@@ -7,7 +7,7 @@ mod read;
 
 pub use doc::{PlanDoc, TextField, SCHEMA};
 pub use model::*;
-pub use read::plan_summary;
+pub use read::{plan_summary, read_plan};
 
 #[cfg(test)]
 mod tests;

@@ -336,7 +336,8 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
     }
 }
 
-pub(crate) fn read_plan(doc: &impl ReadDoc) -> Result<Plan> {
+/// Reads a whole plan out of its automerge document into typed values.
+pub fn read_plan(doc: &impl ReadDoc) -> Result<Plan> {
     Reader { doc }.plan()
 }
 

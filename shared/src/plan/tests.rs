@@ -374,3 +374,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn change_on_a_held_document_commits_or_rolls_back_as_one() {
+    let mut rng = rng(7);
+    let plan = PlanDoc::create(
+        &NewPlan {
+            title: "Plan".into(),
+            area: "City".into(),
+            period_start: 2025,
+            period_end: 2028,
+            owning_body: "Board".into(),
+        },
+        &mut rng,
+    )
+    .unwrap();
+    let mut doc = plan.into_automerge();
+    let before = doc.get_heads();
+    let theme = PlanDoc::change(&mut doc, |p| p.add_theme(&mut rng, "Victims", None)).unwrap();
+    assert_ne!(doc.get_heads(), before, "the change was committed");
+    let after = doc.get_heads();
+    let err = PlanDoc::change(&mut doc, |p| {
+        p.set_text(&TextField::ThemeTitle(theme.clone()), "Renamed")?;
+        p.remove_theme(&ThemeId::new("no-such-theme"))
+    });
+    assert!(err.is_err());
+    assert_eq!(
+        doc.get_heads(),
+        after,
+        "a failed change leaves nothing behind"
+    );
+    assert_eq!(read_plan(&doc).unwrap().themes[0].title, "Victims");
+    let mut other = automerge::AutoCommit::new();
+    assert!(
+        PlanDoc::change(&mut other, |_| Ok(())).is_err(),
+        "not a plan"
+    );
+}

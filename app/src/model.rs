@@ -1,0 +1,273 @@
+//! The app's state: the route, the open plan (read from the sync core's document), the link
+//! to the server, and who I am. Views read its signals and change the plan only through
+//! [`Model::edit`], which runs the shared crate's plan operations.
+
+use crate::api::PlanEntry;
+use crate::identity::Identity;
+use crate::perf;
+use crate::route::{self, Route};
+use crate::store::Store;
+use crate::sync::{sync_url, Connection, Link, Notice};
+use leptos::prelude::*;
+use plansync_shared::{DocumentId, Plan, PlanDoc};
+use rand::rngs::StdRng;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Where the open plan is, as the user sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opening {
+    /// No plan open.
+    None,
+    /// Waiting for this browser's copy or the server.
+    Waiting,
+    /// The plan is here.
+    Ready,
+    /// Neither this browser nor the server has it.
+    Unavailable,
+    /// The document is not a plan this app can read.
+    Unreadable(String),
+}
+
+/// The app's state; `Copy`, so every component can hold it.
+#[derive(Clone, Copy)]
+pub struct Model {
+    conn: StoredValue<Option<Connection>, LocalStorage>,
+    store: StoredValue<Option<Store>, LocalStorage>,
+    refresh: StoredValue<Rc<Refresh>, LocalStorage>,
+    /// The view in the address bar.
+    pub route: RwSignal<Route>,
+    /// The link to the server.
+    pub link: RwSignal<Link>,
+    /// The plan open now.
+    pub doc: RwSignal<Option<DocumentId>>,
+    /// The open plan, read from its document.
+    pub plan: RwSignal<Option<Plan>>,
+    /// Whether the open plan is here.
+    pub opening: RwSignal<Opening>,
+    /// How many of my changes the server has not got (`None`: not known).
+    pub unsynced: RwSignal<Option<usize>>,
+    /// A problem saving in this browser, for the user.
+    pub problem: RwSignal<Option<String>>,
+    /// Who I am.
+    pub identity: RwSignal<Option<Identity>>,
+    /// Whether the store and connection are up.
+    pub started: RwSignal<bool>,
+    /// Bumped when the plans kept in this browser change.
+    pub local_plans: RwSignal<u32>,
+}
+
+#[derive(Default)]
+struct Refresh {
+    scheduled: Cell<bool>,
+    /// When the first remote change since the last refresh arrived.
+    remote_since: Cell<Option<f64>>,
+}
+
+impl Model {
+    /// Creates the model, opens this browser's store and connects to the server.
+    pub fn start() -> Self {
+        let model = Model {
+            conn: StoredValue::new_local(None),
+            store: StoredValue::new_local(None),
+            refresh: StoredValue::new_local(Rc::new(Refresh::default())),
+            route: RwSignal::new(route::current()),
+            link: RwSignal::new(Link::Connecting),
+            doc: RwSignal::new(None),
+            plan: RwSignal::new(None),
+            opening: RwSignal::new(Opening::None),
+            unsynced: RwSignal::new(None),
+            problem: RwSignal::new(None),
+            identity: RwSignal::new(Identity::load()),
+            local_plans: RwSignal::new(0),
+            started: RwSignal::new(false),
+        };
+        let on_hash = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            model.route.set(route::current());
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.add_event_listener_with_callback(
+                "hashchange",
+                wasm_bindgen::JsCast::unchecked_ref(on_hash.as_ref()),
+            );
+        }
+        on_hash.forget();
+        leptos::task::spawn_local(async move {
+            let store = match Store::open().await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    model.problem.set(Some(e.0));
+                    None
+                }
+            };
+            model.store.set_value(store.clone());
+            let conn = Connection::open(sync_url(), store, move |n| model.on_notice(n));
+            model.conn.set_value(Some(conn));
+            model.started.set(true);
+        });
+        model
+    }
+
+    /// Opens whatever plan the address names, now and whenever the address changes.
+    pub fn follow_route(self) {
+        Effect::new(move || {
+            let wanted = self.route.with(Route::doc);
+            if self.started.get() && wanted != self.doc.get_untracked() {
+                if let Some(doc) = wanted {
+                    self.open(doc);
+                }
+            }
+        });
+    }
+
+    /// The browser's plan store, once open.
+    pub fn store(&self) -> Option<Store> {
+        self.store.get_value()
+    }
+
+    fn open(self, doc: DocumentId) {
+        self.doc.set(Some(doc));
+        self.plan.set(None);
+        self.unsynced.set(None);
+        self.opening.set(Opening::Waiting);
+        let Some(conn) = self.conn.get_value() else {
+            return;
+        };
+        if conn.has(&doc) {
+            self.refresh_now();
+            return;
+        }
+        let store = self.store();
+        leptos::task::spawn_local(async move {
+            let local = match store {
+                Some(s) => s.load(&doc).await.unwrap_or_else(|e| {
+                    self.problem.set(Some(e.0));
+                    None
+                }),
+                None => None,
+            };
+            conn.open_doc(doc, local);
+            if conn.has(&doc) {
+                self.refresh_now();
+            }
+        });
+    }
+
+    fn on_notice(self, notice: Notice) {
+        match notice {
+            Notice::Link(l) => {
+                self.link.set(l);
+                self.update_unsynced();
+            }
+            Notice::Changed { doc, remote } if Some(doc) == self.doc.get_untracked() => {
+                let r = self.refresh.get_value();
+                if remote && r.remote_since.get().is_none() {
+                    r.remote_since.set(Some(perf::now()));
+                }
+                self.schedule_refresh();
+            }
+            Notice::Synced(doc) if Some(doc) == self.doc.get_untracked() => self.update_unsynced(),
+            Notice::Unavailable(doc)
+                if Some(doc) == self.doc.get_untracked()
+                    && self.plan.with_untracked(Option::is_none) =>
+            {
+                self.opening.set(Opening::Unavailable);
+            }
+            Notice::StoreFailed(e) => self.problem.set(Some(e)),
+            _ => {}
+        }
+    }
+
+    /// Re-reads the open plan once before the next frame, however many changes arrive.
+    fn schedule_refresh(self) {
+        let r = self.refresh.get_value();
+        if r.scheduled.replace(true) {
+            return;
+        }
+        request_animation_frame(move || self.refresh_now());
+    }
+
+    fn refresh_now(self) {
+        let r = self.refresh.get_value();
+        r.scheduled.set(false);
+        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
+            return;
+        };
+        match conn.plan(&doc) {
+            None => {}
+            Some(Ok(plan)) => {
+                if self.opening.get_untracked() != Opening::Ready {
+                    self.opening.set(Opening::Ready);
+                }
+                self.remember(&doc, &plan);
+                self.plan.set(Some(plan));
+            }
+            Some(Err(e)) => self.opening.set(Opening::Unreadable(e.to_string())),
+        }
+        self.update_unsynced();
+        if let Some(start) = r.remote_since.take() {
+            request_animation_frame(move || perf::record("merge", start));
+        }
+    }
+
+    fn update_unsynced(self) {
+        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
+            return;
+        };
+        let n = conn.unsynced(&doc);
+        if self.unsynced.get_untracked() != n {
+            self.unsynced.set(n);
+        }
+    }
+
+    /// Keeps the plan's list entry in this browser when its title or stage changes.
+    fn remember(self, doc: &DocumentId, plan: &Plan) {
+        let same = self.plan.with_untracked(|p| {
+            p.as_ref()
+                .is_some_and(|p| p.title == plan.title && p.stage == plan.stage)
+        });
+        if same {
+            return;
+        }
+        let Some(store) = self.store() else { return };
+        let entry = PlanEntry {
+            id: doc.to_string(),
+            title: plan.title.clone(),
+            url: doc.url(),
+            stage: plan.stage.to_string(),
+        };
+        leptos::task::spawn_local(async move {
+            if store.remember(&entry).await.is_ok() {
+                self.local_plans.update(|n| *n += 1);
+            }
+        });
+    }
+
+    /// Changes the open plan with the shared plan operations: applied and stored here at
+    /// once, sent to the server when it can be. A refused operation is shown to the user.
+    pub fn edit<T>(
+        &self,
+        f: impl FnOnce(&mut PlanDoc, &mut StdRng) -> plansync_shared::Result<T>,
+    ) -> Option<T> {
+        let (conn, doc) = (self.conn.get_value()?, self.doc.get_untracked()?);
+        match conn.edit(&doc, f) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problem
+                    .set(Some(format!("That change could not be made: {e}.")));
+                None
+            }
+        }
+    }
+}
+
+/// Today's date in the browser, as `YYYY-MM-DD`.
+pub fn today() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}

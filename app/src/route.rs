@@ -1,0 +1,229 @@
+//! Where the user is, kept in the URL's fragment so that a link (or a reload) shows the
+//! same view: `#/`, `#/plan/ID`, `#/plan/ID/tracker?board=..&sort=..`, `#/plan/ID/action/AID`.
+
+use plansync_shared::DocumentId;
+
+/// A column the action tracker sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// Plan order (theme, objective, action).
+    #[default]
+    Plan,
+    /// Action title.
+    Action,
+    /// Lead board.
+    Board,
+    /// Lead person.
+    Lead,
+    /// Due date.
+    Due,
+    /// Progress state.
+    State,
+    /// RAG this period (red first).
+    Rag,
+    /// Date of the latest progress update.
+    Updated,
+}
+
+impl SortKey {
+    /// Every sort key with its word in the URL.
+    pub const ALL: &'static [(SortKey, &'static str)] = &[
+        (SortKey::Plan, "plan"),
+        (SortKey::Action, "action"),
+        (SortKey::Board, "board"),
+        (SortKey::Lead, "lead"),
+        (SortKey::Due, "due"),
+        (SortKey::State, "state"),
+        (SortKey::Rag, "rag"),
+        (SortKey::Updated, "updated"),
+    ];
+
+    fn word(self) -> &'static str {
+        SortKey::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, w)| *w)
+            .unwrap_or("plan")
+    }
+
+    fn parse(s: &str) -> Self {
+        SortKey::ALL
+            .iter()
+            .find(|(_, w)| *w == s)
+            .map(|(k, _)| *k)
+            .unwrap_or_default()
+    }
+}
+
+/// What the action tracker shows: filters, sort and reporting period.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TrackerView {
+    /// Lead or contributing board id.
+    pub board: Option<String>,
+    /// Lead person id.
+    pub lead: Option<String>,
+    /// The lead's agency id.
+    pub agency: Option<String>,
+    /// RAG word for the period.
+    pub rag: Option<String>,
+    /// Theme id.
+    pub theme: Option<String>,
+    /// Only actions past their due date and not complete.
+    pub overdue: bool,
+    /// Sort column.
+    pub sort: SortKey,
+    /// Descending.
+    pub desc: bool,
+    /// Reporting period key (`2026-Q2`); the latest rated one when absent.
+    pub period: Option<String>,
+}
+
+/// A view of the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The plans on this server and in this browser.
+    Plans,
+    /// One plan's outline.
+    Outline(DocumentId),
+    /// One plan's action tracker.
+    Tracker(DocumentId, TrackerView),
+    /// One action of a plan, with every field.
+    Action(DocumentId, String),
+}
+
+fn decode(s: &str) -> String {
+    js_sys::decode_uri_component(s)
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| s.to_string())
+}
+
+fn encode(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
+
+impl TrackerView {
+    fn parse(query: &str) -> Self {
+        let mut view = TrackerView::default();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = decode(v);
+            let value = (!v.is_empty()).then(|| v.clone());
+            match k {
+                "board" => view.board = value,
+                "lead" => view.lead = value,
+                "agency" => view.agency = value,
+                "rag" => view.rag = value,
+                "theme" => view.theme = value,
+                "overdue" => view.overdue = v == "1",
+                "sort" => view.sort = SortKey::parse(&v),
+                "desc" => view.desc = v == "1",
+                "period" => view.period = value,
+                _ => {}
+            }
+        }
+        view
+    }
+
+    fn query(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("board", &self.board),
+            ("lead", &self.lead),
+            ("agency", &self.agency),
+            ("rag", &self.rag),
+            ("theme", &self.theme),
+            ("period", &self.period),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={}", encode(v)));
+            }
+        }
+        if self.overdue {
+            parts.push("overdue=1".into());
+        }
+        if self.sort != SortKey::Plan {
+            parts.push(format!("sort={}", self.sort.word()));
+        }
+        if self.desc {
+            parts.push("desc=1".into());
+        }
+        parts.join("&")
+    }
+}
+
+impl Route {
+    /// Reads a route from a URL fragment (with or without the leading `#`).
+    pub fn parse(hash: &str) -> Self {
+        let hash = hash.trim_start_matches('#');
+        let (path, query) = hash.split_once('?').unwrap_or((hash, ""));
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let doc = |s: &str| DocumentId::from_url(&format!("automerge:{s}")).ok();
+        match parts.as_slice() {
+            ["plan", id] => doc(id).map(Route::Outline),
+            ["plan", id, "tracker"] => {
+                doc(id).map(|d| Route::Tracker(d, TrackerView::parse(query)))
+            }
+            ["plan", id, "action", action] => doc(id).map(|d| Route::Action(d, decode(action))),
+            _ => None,
+        }
+        .unwrap_or(Route::Plans)
+    }
+
+    /// The URL fragment for this route, starting with `#`.
+    pub fn href(&self) -> String {
+        match self {
+            Route::Plans => "#/".into(),
+            Route::Outline(d) => format!("#/plan/{d}"),
+            Route::Tracker(d, v) => {
+                let q = v.query();
+                if q.is_empty() {
+                    format!("#/plan/{d}/tracker")
+                } else {
+                    format!("#/plan/{d}/tracker?{q}")
+                }
+            }
+            Route::Action(d, a) => format!("#/plan/{d}/action/{}", encode(a)),
+        }
+    }
+
+    /// The plan this route is about, if any.
+    pub fn doc(&self) -> Option<DocumentId> {
+        match self {
+            Route::Plans => None,
+            Route::Outline(d) | Route::Tracker(d, _) | Route::Action(d, _) => Some(*d),
+        }
+    }
+}
+
+/// The route in the address bar now.
+pub fn current() -> Route {
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    Route::parse(&hash)
+}
+
+/// Goes to a route (a new history entry, so Back works).
+pub fn go(route: &Route) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_hash(&route.href());
+    }
+}
+
+/// Changes the route in place (no new history entry), e.g. for a filter change.
+pub fn replace(route: &Route) {
+    if let Some(w) = web_sys::window() {
+        if let Ok(history) = w.history() {
+            let _ = history.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&route.href()),
+            );
+            // replaceState fires no hashchange: tell the app ourselves.
+            if let Ok(ev) = web_sys::Event::new("hashchange") {
+                let _ = w.dispatch_event(&ev);
+            }
+        }
+    }
+}

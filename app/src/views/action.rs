@@ -1,0 +1,233 @@
+//! Action detail: every field of one action, its RAG by reporting period, its progress
+//! updates and comments, each stamped with author, agency and date.
+
+use crate::model::{today, Model};
+use crate::route::{Route, TrackerView};
+use crate::views::tracker::{current_period, RagChip};
+use crate::views::CollabText;
+use leptos::prelude::*;
+use plansync_shared::{
+    Action, ActionId, BoardId, CommentTarget, PersonId, Plan, ProgressState, Rag, ReportingPeriod,
+    TextField,
+};
+
+fn find(plan: &Plan, id: &str) -> Option<(String, String, Action)> {
+    plan.themes.iter().find_map(|t| {
+        t.objectives.iter().find_map(|o| {
+            o.actions
+                .iter()
+                .find(|a| a.id.as_str() == id)
+                .map(|a| (t.title.clone(), o.text.clone(), a.clone()))
+        })
+    })
+}
+
+/// The reporting periods to show: every one with a rating, and the current one.
+fn periods(action: &Action) -> Vec<ReportingPeriod> {
+    let mut ps: Vec<ReportingPeriod> = action.rag.keys().copied().collect();
+    let now = current_period();
+    ps.push(now);
+    ps.sort();
+    ps.dedup();
+    ps.reverse();
+    ps
+}
+
+/// One action with every field.
+#[component]
+pub fn ActionPage(id: String) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let key = id.clone();
+    let found = Memo::new(move |_| model.plan.with(|p| p.as_ref().and_then(|p| find(p, &key))));
+    let aid = ActionId::new(id.clone());
+    let exists = move || found.with(Option::is_some);
+    let action = move |f: fn(&Action) -> String| {
+        Signal::derive(move || found.with(|a| a.as_ref().map(|(_, _, a)| f(a)).unwrap_or_default()))
+    };
+    let back = model
+        .doc
+        .get_untracked()
+        .map(|d| Route::Tracker(d, TrackerView::default()).href())
+        .unwrap_or_default();
+    let boards = move || {
+        model.plan.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.boards
+                        .iter()
+                        .map(|b| (b.id.clone(), b.name.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let people = move || {
+        model.plan.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.people
+                        .iter()
+                        .map(|x| (x.id.clone(), format!("{} ({})", x.name, x.role)))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let field = move |f: fn(&Action) -> Option<String>| {
+        move || found.with(|a| a.as_ref().and_then(|(_, _, a)| f(a)))
+    };
+    let lead_board = field(|a| a.lead_board.as_ref().map(|b| b.as_str().to_string()));
+    let lead = field(|a| a.lead.as_ref().map(|b| b.as_str().to_string()));
+    let due = field(|a| a.due.clone());
+    let state = move || found.with(|a| a.as_ref().map(|(_, _, a)| a.state));
+    let (a1, a2, a3, a4, a5, a6, a7) = (
+        aid.clone(),
+        aid.clone(),
+        aid.clone(),
+        aid.clone(),
+        aid.clone(),
+        aid.clone(),
+        aid.clone(),
+    );
+    view! {
+        <article class="action-detail">
+            <p><a href=back>"← Action tracker"</a></p>
+            {move || (!exists()).then(|| view! { <p class="notice">"This action is no longer in the plan: someone removed it."</p> })}
+            <p class="meta">{move || found.with(|a| a.as_ref().map(|(t, o, _)| format!("{t} › {o}")).unwrap_or_default())}</p>
+            <CollabText field=TextField::ActionTitle(aid.clone()) value=action(|a| a.title.clone()) label="Action title" class="detail-title" />
+            <div class="grid">
+                <label class="field wide">"Description" <CollabText field=TextField::ActionDescription(aid.clone()) value=action(|a| a.description.clone()) label="Description" multiline=true /></label>
+                <label class="field wide">"Target or measure" <CollabText field=TextField::ActionTarget(aid.clone()) value=action(|a| a.target.clone()) label="Target or measure" multiline=true /></label>
+                <label class="field">"Lead board"
+                    <select name="lead-board" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        let id = a1.clone();
+                        model.edit(move |p, _| p.set_lead_board(&id, (!v.is_empty()).then(|| BoardId::new(v.clone())).as_ref()));
+                    }>
+                        <option value="" selected=move || lead_board().is_none()>"None"</option>
+                        {move || boards().into_iter().map(|(id, name)| { let s = id.as_str().to_string(); view! { <option value=s.clone() selected=move || lead_board().as_deref() == Some(s.as_str())>{name}</option> } }).collect_view()}
+                    </select>
+                </label>
+                <fieldset class="field">
+                    <legend>"Contributing boards"</legend>
+                    {move || boards().into_iter().map(|(bid, name)| {
+                        let (b1, b2) = (bid.clone(), bid.clone());
+                        let id = a2.clone();
+                        let checked = move || found.with(|a| a.as_ref().is_some_and(|(_, _, a)| a.contributing_boards.contains(&b1)));
+                        view! { <label class="check"><input type="checkbox" prop:checked=checked on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            let (id, b) = (id.clone(), b2.clone());
+                            model.edit(move |p, _| p.set_contributing_board(&id, &b, on));
+                        } />" "{name}</label> }
+                    }).collect_view()}
+                </fieldset>
+                <label class="field">"Lead"
+                    <select name="lead" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        let id = a3.clone();
+                        model.edit(move |p, _| p.set_lead(&id, (!v.is_empty()).then(|| PersonId::new(v.clone())).as_ref()));
+                    }>
+                        <option value="" selected=move || lead().is_none()>"None"</option>
+                        {move || people().into_iter().map(|(id, name)| { let s = id.as_str().to_string(); view! { <option value=s.clone() selected=move || lead().as_deref() == Some(s.as_str())>{name}</option> } }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">"Due"
+                    <input type="date" name="due" prop:value=move || due().unwrap_or_default() on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        let id = a4.clone();
+                        model.edit(move |p, _| p.set_due(&id, (!v.is_empty()).then_some(v.as_str())));
+                    } />
+                </label>
+                <label class="field">"Progress"
+                    <select name="state" on:change=move |ev| {
+                        if let Ok(s) = ProgressState::parse(&event_target_value(&ev)) {
+                            let id = a5.clone();
+                            model.edit(move |p, _| p.set_progress_state(&id, s));
+                        }
+                    }>
+                        {ProgressState::ALL.iter().map(|s| view! { <option value=s.as_str() selected=move || state() == Some(*s)>{s.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <h2>"RAG by reporting period"</h2>
+            <table class="rag-table">
+                <thead><tr><th scope="col">"Period"</th><th scope="col">"RAG"</th><th scope="col">"Set"</th></tr></thead>
+                <tbody>
+                    {move || found.with(|a| a.as_ref().map(|(_, _, a)| periods(a)).unwrap_or_default()).into_iter().map(|period| {
+                        let rag = move || found.with(|a| a.as_ref().and_then(|(_, _, a)| a.rag.get(&period).copied()));
+                        let id = a6.clone();
+                        view! {
+                            <tr>
+                                <th scope="row">{period.to_string()}</th>
+                                <td>{move || rag().map(|r| view! { <RagChip rag=r period=period.to_string() /> })}</td>
+                                <td><select aria-label=format!("RAG for {period}") on:change=move |ev| {
+                                    if let Ok(r) = Rag::parse(&event_target_value(&ev)) {
+                                        let id = id.clone();
+                                        model.edit(move |p, _| p.set_rag(&id, period, r));
+                                    }
+                                }>
+                                    <option value="" selected=move || rag().is_none()>"—"</option>
+                                    {Rag::ALL.iter().map(|r| view! { <option value=r.as_str() selected=move || rag() == Some(*r)>{r.as_str()}</option> }).collect_view()}
+                                </select></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <h2>"Progress updates"</h2>
+            <ol class="updates">
+                {move || found.with(|a| a.as_ref().map(|(_, _, a)| a.updates.clone()).unwrap_or_default()).into_iter().rev().map(|u| view! {
+                    <li class="update-entry"><p class="by">{format!("{} · {} · {}", u.date, u.author, u.agency)}</p><p>{u.text}</p></li>
+                }).collect_view()}
+            </ol>
+            <AddStamped label="Add a progress update" on_add=move |author, agency, text| {
+                let id = a7.clone();
+                model.edit(move |p, rng| p.add_progress_update(rng, &id, &author, &agency, &today(), &text)).is_some()
+            } />
+            <h2>"Comments"</h2>
+            <ol class="comments">
+                {
+                    let id = aid.clone();
+                    move || model.plan.with(|p| p.as_ref().map(|p| p.comments.iter().filter(|c| c.target == CommentTarget::Action(id.clone())).cloned().collect::<Vec<_>>()).unwrap_or_default()).into_iter().map(|c| view! {
+                        <li class="comment"><p class="by">{format!("{} · {} · {}", c.date, c.author, c.agency)}</p><p>{c.text}</p></li>
+                    }).collect_view()
+                }
+            </ol>
+            <AddStamped label="Add a comment" on_add=move |author, agency, text| {
+                let id = aid.clone();
+                model.edit(move |p, rng| p.add_comment(rng, &CommentTarget::Action(id), &author, &agency, &today(), &text)).is_some()
+            } />
+        </article>
+    }
+}
+
+/// A box to add text stamped with my name, agency and today's date.
+#[component]
+fn AddStamped(
+    label: &'static str,
+    on_add: impl Fn(String, String, String) -> bool + Send + Sync + 'static,
+) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let text = RwSignal::new(String::new());
+    let submit = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        let words = text.get_untracked().trim().to_string();
+        if words.is_empty() {
+            return;
+        }
+        let (author, agency) = model
+            .identity
+            .get_untracked()
+            .map(|i| (i.name, i.agency))
+            .unwrap_or_else(|| ("Unknown".into(), "Unknown agency".into()));
+        if on_add(author, agency, words) {
+            text.set(String::new());
+        }
+    };
+    view! {
+        <form class="stamped" on:submit=submit>
+            <label>{label}<textarea rows="2" bind:value=text></textarea></label>
+            <button type="submit">{label}</button>
+        </form>
+    }
+}

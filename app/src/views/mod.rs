@@ -1,0 +1,232 @@
+//! What the user sees: one module per view, and the frame around them.
+
+mod action;
+mod outline;
+mod plans;
+mod text;
+mod tracker;
+
+use crate::identity::Identity;
+use crate::model::{Model, Opening};
+use crate::route::{Route, TrackerView};
+use crate::sync::Link;
+use leptos::prelude::*;
+
+pub use text::CollabText;
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let model = Model::start();
+    provide_context(model);
+    model.follow_route();
+    install_service_worker();
+    view! {
+        <header class="top">
+            <a class="brand" href="#/">"Plansync"</a>
+            <PlanTabs />
+            <div class="status">
+                <SyncBadge />
+                <IdentityChip />
+            </div>
+        </header>
+        <NetworkNotice />
+        <Problem />
+        <IdentityPrompt />
+        <main id="main">
+            {move || match model.route.get() {
+                Route::Plans => view! { <plans::PlansPage /> }.into_any(),
+                Route::Outline(_) => view! { <PlanGate><outline::OutlinePage /></PlanGate> }.into_any(),
+                Route::Tracker(_, v) => view! { <PlanGate><tracker::TrackerPage view=v.clone() /></PlanGate> }.into_any(),
+                Route::Action(_, id) => view! { <PlanGate><action::ActionPage id=id.clone() /></PlanGate> }.into_any(),
+            }}
+        </main>
+    }
+}
+
+/// Shows its children once the open plan is here, and says why while it is not.
+#[component]
+fn PlanGate(children: ChildrenFn) -> impl IntoView {
+    let model = expect_context::<Model>();
+    move || {
+        match model.opening.get() {
+        Opening::Ready => children().into_any(),
+        Opening::Unavailable => view! {
+            <p class="notice">"This plan is not in this browser and the server does not have it. Check the link, or open a plan from the list."</p>
+        }.into_any(),
+        Opening::Unreadable(e) => view! {
+            <p class="notice error">{format!("This plan could not be read ({e}). Open it from another browser, or ask the plan's owner.")}</p>
+        }.into_any(),
+        Opening::Waiting | Opening::None => view! { <p class="notice">"Opening the plan…"</p> }.into_any(),
+    }
+    }
+}
+
+/// Links to the open plan's outline and tracker.
+#[component]
+fn PlanTabs() -> impl IntoView {
+    let model = expect_context::<Model>();
+    move || {
+        let route = model.route.get();
+        let doc = route.doc()?;
+        let title = model
+            .plan
+            .with(|p| p.as_ref().map(|p| p.title.clone()))
+            .unwrap_or_default();
+        let outline = Route::Outline(doc);
+        let tracker = Route::Tracker(doc, TrackerView::default());
+        let on_outline = matches!(route, Route::Outline(_));
+        let on_tracker = matches!(route, Route::Tracker(..));
+        Some(view! {
+            <nav class="tabs" aria-label="Plan views">
+                <span class="plan-name">{title}</span>
+                <a href=outline.href() aria-current=on_outline.then_some("page")>"Outline"</a>
+                <a href=tracker.href() aria-current=on_tracker.then_some("page")>"Action tracker"</a>
+            </nav>
+        })
+    }
+}
+
+/// Online / offline / syncing, and how many of my changes the server has not got.
+#[component]
+fn SyncBadge() -> impl IntoView {
+    let model = expect_context::<Model>();
+    let state = move || {
+        let pending = model.unsynced.get();
+        let open = model.doc.get().is_some();
+        match model.link.get() {
+            Link::Online => match pending {
+                Some(0) => (
+                    "online",
+                    "Online · all changes are on the server".to_string(),
+                ),
+                Some(n) => (
+                    "syncing",
+                    format!("Syncing · {n} {} not yet on the server", changes(n)),
+                ),
+                None if open => ("syncing", "Syncing…".to_string()),
+                None => ("online", "Online".to_string()),
+            },
+            Link::Connecting => ("offline", "Connecting…".to_string()),
+            Link::Offline => match pending {
+                Some(n) if n > 0 => (
+                    "offline",
+                    format!("Offline · {n} {} kept in this browser", changes(n)),
+                ),
+                _ => (
+                    "offline",
+                    "Offline · edits are kept in this browser".to_string(),
+                ),
+            },
+        }
+    };
+    view! {
+        <span class="badge" data-state=move || state().0 role="status" aria-live="polite">{move || state().1}</span>
+    }
+}
+
+fn changes(n: usize) -> &'static str {
+    if n == 1 {
+        "change"
+    } else {
+        "changes"
+    }
+}
+
+/// Who I am, with a way to change it.
+#[component]
+fn IdentityChip() -> impl IntoView {
+    let model = expect_context::<Model>();
+    move || {
+        model.identity.get().map(|i| {
+            view! {
+                <button class="who" title="Change your name or agency" on:click=move |_| model.identity.set(None)>
+                    {format!("{} · {}", i.name, i.agency)}
+                </button>
+            }
+        })
+    }
+}
+
+/// On first open: asks for a name and an agency to stamp updates and comments with.
+#[component]
+fn IdentityPrompt() -> impl IntoView {
+    let model = expect_context::<Model>();
+    let name = RwSignal::new(String::new());
+    let agency = RwSignal::new(String::new());
+    let submit = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(i) = Identity::new(&name.get_untracked(), &agency.get_untracked()) {
+            i.save();
+            model.identity.set(Some(i));
+        }
+    };
+    move || {
+        model.identity.get().is_none().then(|| {
+            view! {
+                <form class="identity" on:submit=submit aria-label="Who you are">
+                    <p>"Your name and agency go on every progress update and comment you add."</p>
+                    <label>"Your name " <input name="name" required autocomplete="name" bind:value=name /></label>
+                    <label>"Your agency " <input name="agency" required autocomplete="organization" bind:value=agency /></label>
+                    <button type="submit">"Continue"</button>
+                </form>
+            }
+        })
+    }
+}
+
+/// A problem the user should know about (storage, a refused change), dismissable.
+#[component]
+fn Problem() -> impl IntoView {
+    let model = expect_context::<Model>();
+    move || {
+        model.problem.get().map(|p| {
+            view! {
+                <div class="problem" role="alert">
+                    <span>{p}</span>
+                    <button on:click=move |_| model.problem.set(None)>"Dismiss"</button>
+                </div>
+            }
+        })
+    }
+}
+
+const HTTP_NOTICE_KEY: &str = "plansync.http-notice-seen";
+
+/// On a plain-HTTP room address, says once that a reload needs the network.
+#[component]
+fn NetworkNotice() -> impl IntoView {
+    let window = web_sys::window();
+    let secure = window.as_ref().is_some_and(|w| w.is_secure_context());
+    let storage = window.and_then(|w| w.local_storage().ok().flatten());
+    let seen = storage
+        .as_ref()
+        .and_then(|s| s.get_item(HTTP_NOTICE_KEY).ok().flatten())
+        .is_some();
+    let show = RwSignal::new(!secure && !seen);
+    if show.get_untracked() {
+        if let Some(s) = storage {
+            let _ = s.set_item(HTTP_NOTICE_KEY, "1");
+        }
+    }
+    move || {
+        show.get().then(|| view! {
+            <p class="note" role="note">
+                "Your edits are kept in this browser and sync when the network is back. On this address a reload needs the network, so keep this page open. "
+                <button class="link" on:click=move |_| show.set(false)>"OK"</button>
+            </p>
+        })
+    }
+}
+
+/// Caches the app shell for offline reloads where the browser allows it (https, localhost).
+fn install_service_worker() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if !window.is_secure_context() {
+        return;
+    }
+    let container = window.navigator().service_worker();
+    let _ = container.register("/sw.js");
+}

@@ -1,0 +1,259 @@
+//! A text field of the plan edited in place as collaborative text: what I type is spliced
+//! into the document at once, and a remote edit updates the box without moving my caret or
+//! eating my keystrokes.
+
+use crate::model::Model;
+use crate::perf;
+use leptos::prelude::*;
+use plansync_shared::TextField;
+use std::cell::Cell;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+
+/// Where a caret at `caret` (UTF-16 units) of `old` belongs once `old` has become `new`:
+/// before the changed span it stays, after it it shifts by the change in length, inside it
+/// it goes to the end of the new text.
+pub fn transform_caret(old: &[u16], new: &[u16], caret: usize) -> usize {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let suffix = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if caret <= prefix {
+        caret
+    } else if caret >= old.len() - suffix {
+        (caret + new.len()).saturating_sub(old.len()).min(new.len())
+    } else {
+        new.len() - suffix
+    }
+}
+
+/// The value and selection of an `<input>` or `<textarea>`.
+enum TextBox {
+    Input(HtmlInputElement),
+    Area(HtmlTextAreaElement),
+}
+
+impl TextBox {
+    fn of(el: &web_sys::Element) -> Option<Self> {
+        if let Some(i) = el.dyn_ref::<HtmlInputElement>() {
+            Some(TextBox::Input(i.clone()))
+        } else {
+            el.dyn_ref::<HtmlTextAreaElement>()
+                .map(|a| TextBox::Area(a.clone()))
+        }
+    }
+    fn value(&self) -> String {
+        match self {
+            TextBox::Input(i) => i.value(),
+            TextBox::Area(a) => a.value(),
+        }
+    }
+    fn selection(&self) -> (u32, u32) {
+        let (s, e) = match self {
+            TextBox::Input(i) => (i.selection_start(), i.selection_end()),
+            TextBox::Area(a) => (a.selection_start(), a.selection_end()),
+        };
+        (s.ok().flatten().unwrap_or(0), e.ok().flatten().unwrap_or(0))
+    }
+    fn set(&self, value: &str, focused: bool, sel: Option<(u32, u32)>) {
+        match self {
+            TextBox::Input(i) => i.set_value(value),
+            TextBox::Area(a) => a.set_value(value),
+        }
+        if let (true, Some((s, e))) = (focused, sel) {
+            let _ = match self {
+                TextBox::Input(i) => i.set_selection_range(s, e),
+                TextBox::Area(a) => a.set_selection_range(s, e),
+            };
+        }
+    }
+}
+
+thread_local! {
+    /// When the key behind the next input event went down, for the keystroke timing.
+    static KEY_DOWN: Cell<Option<f64>> = const { Cell::new(None) };
+}
+
+/// One collaborative text field: a one-line box, or a growing box for longer text.
+#[component]
+pub fn CollabText(
+    /// Which field of the plan.
+    field: TextField,
+    /// Its text in the document now.
+    #[prop(into)]
+    value: Signal<String>,
+    /// What the box is for, for screen readers.
+    #[prop(into)]
+    label: String,
+    /// Several lines.
+    #[prop(optional)]
+    multiline: bool,
+    /// Extra CSS class.
+    #[prop(optional, into)]
+    class: String,
+    /// Shown when empty.
+    #[prop(optional, into)]
+    placeholder: String,
+    /// Read-only.
+    #[prop(optional, into)]
+    readonly: Signal<bool>,
+) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let node = NodeRef::<leptos::html::Input>::new();
+    let area = NodeRef::<leptos::html::Textarea>::new();
+    // The document text the box shows now; what was typed is compared with it.
+    let shown = StoredValue::new(value.get_untracked());
+    let composing = StoredValue::new(false);
+    let element = move || -> Option<web_sys::Element> {
+        if multiline {
+            area.get_untracked().map(|e| e.into())
+        } else {
+            node.get_untracked().map(|e| e.into())
+        }
+    };
+    // A remote edit: put the new text in the box, keeping my caret where my words are.
+    Effect::new(move || {
+        let text = value.get();
+        if composing.get_value() {
+            return;
+        }
+        let Some(el) = element() else { return };
+        let Some(b) = TextBox::of(&el) else { return };
+        let current = b.value();
+        if current == text {
+            shown.set_value(text);
+            return;
+        }
+        let focused = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|a| a == el);
+        let old: Vec<u16> = current.encode_utf16().collect();
+        let new: Vec<u16> = text.encode_utf16().collect();
+        let (s, e) = b.selection();
+        let sel = (
+            transform_caret(&old, &new, s as usize) as u32,
+            transform_caret(&old, &new, e as usize) as u32,
+        );
+        b.set(&text, focused, Some(sel));
+        shown.set_value(text);
+    });
+    let apply = move || {
+        let Some(b) = element().and_then(|el| TextBox::of(&el)) else {
+            return;
+        };
+        let typed = b.value();
+        if typed == shown.get_value() {
+            return;
+        }
+        let f = field.clone();
+        let t = typed.clone();
+        if model.edit(move |p, _| p.set_text(&f, &t)).is_some() {
+            shown.set_value(typed);
+        }
+        if let Some(start) = KEY_DOWN.with(Cell::take) {
+            request_animation_frame(move || perf::record("keystroke", start));
+        }
+    };
+    let apply2 = apply.clone();
+    let on_input = move |_: web_sys::Event| {
+        if !composing.get_value() {
+            apply2();
+        }
+    };
+    let on_keydown = move |_: web_sys::KeyboardEvent| KEY_DOWN.with(|k| k.set(Some(perf::now())));
+    let on_comp_start = move |_: web_sys::CompositionEvent| composing.set_value(true);
+    let on_comp_end = move |_: web_sys::CompositionEvent| {
+        composing.set_value(false);
+        apply();
+    };
+    let class = format!("collab {class}");
+    let initial = value.get_untracked();
+    if multiline {
+        view! {
+            <textarea
+                node_ref=area
+                class=class
+                aria-label=label
+                placeholder=placeholder
+                readonly=move || readonly.get()
+                rows="2"
+                prop:value=initial
+                on:input=on_input
+                on:keydown=on_keydown
+                on:compositionstart=on_comp_start
+                on:compositionend=on_comp_end
+            ></textarea>
+        }
+        .into_any()
+    } else {
+        view! {
+            <input
+                node_ref=node
+                type="text"
+                class=class
+                aria-label=label
+                placeholder=placeholder
+                readonly=move || readonly.get()
+                prop:value=initial
+                on:input=on_input
+                on:keydown=on_keydown
+                on:compositionstart=on_comp_start
+                on:compositionend=on_comp_end
+            />
+        }
+        .into_any()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transform_caret;
+
+    fn u(s: &str) -> Vec<u16> {
+        s.encode_utf16().collect()
+    }
+
+    #[test]
+    fn a_remote_insert_before_my_caret_shifts_it_and_one_after_leaves_it() {
+        // I am typing after "Reduce"; someone inserts "Please " at the start.
+        let (old, new) = (u("Reduce harm"), u("Please Reduce harm"));
+        assert_eq!(transform_caret(&old, &new, 6), 13);
+        // Someone appends at the end: my caret stays.
+        let new = u("Reduce harm now");
+        assert_eq!(transform_caret(&old, &new, 6), 6);
+    }
+
+    #[test]
+    fn a_remote_delete_around_my_caret_puts_it_at_the_end_of_the_new_text_there() {
+        let (old, new) = (u("Reduce repeat harm"), u("Reduce harm"));
+        assert_eq!(transform_caret(&old, &new, 10), 7);
+        assert_eq!(transform_caret(&old, &new, 18), 11);
+        assert_eq!(transform_caret(&old, &new, 0), 0);
+    }
+
+    #[test]
+    fn caret_transform_never_points_past_the_end() {
+        let cases = [
+            ("", "a"),
+            ("abc", ""),
+            ("aaa", "aa"),
+            ("ab", "ba"),
+            ("é😀", "😀"),
+        ];
+        for (a, b) in cases {
+            let (old, new) = (u(a), u(b));
+            for c in 0..=old.len() {
+                assert!(
+                    transform_caret(&old, &new, c) <= new.len(),
+                    "{a:?} -> {b:?} at {c}"
+                );
+            }
+        }
+    }
+}

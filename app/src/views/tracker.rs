@@ -1,0 +1,661 @@
+//! Action tracker: every action in one table; filter by board, lead, agency, RAG, theme and
+//! overdue; sort by any column; set RAG and add a progress update with the keyboard alone.
+//! The filter, sort and period live in the URL.
+
+use crate::model::{today, Model};
+use crate::perf;
+use crate::route::{self, Route, SortKey, TrackerView};
+use leptos::prelude::*;
+use plansync_shared::{ActionId, Plan, ProgressState, Rag, ReportingPeriod};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use wasm_bindgen::JsCast;
+
+/// One action as a tracker row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The action.
+    pub id: ActionId,
+    /// Position in plan order.
+    pub order: usize,
+    theme_id: String,
+    theme: String,
+    objective: String,
+    title: String,
+    lead_board_id: Option<String>,
+    lead_board: String,
+    boards: Vec<String>,
+    contributing: String,
+    lead_id: Option<String>,
+    lead: String,
+    agency_id: Option<String>,
+    due: Option<String>,
+    state: ProgressState,
+    rag: Option<Rag>,
+    update: Option<(String, String)>,
+}
+
+/// The period a tracker shows: the one in the URL, else the latest any action is rated
+/// for, else the current one.
+pub fn period_of(plan: &Plan, view: &TrackerView) -> ReportingPeriod {
+    view.period
+        .as_deref()
+        .and_then(|k| ReportingPeriod::from_key(k).ok())
+        .or_else(|| {
+            plan.themes
+                .iter()
+                .flat_map(|t| &t.objectives)
+                .flat_map(|o| &o.actions)
+                .filter_map(|a| a.rag.keys().next_back().copied())
+                .max()
+        })
+        .unwrap_or_else(current_period)
+}
+
+/// The reporting period containing today.
+pub fn current_period() -> ReportingPeriod {
+    plansync_shared::parse_date(&today())
+        .map(ReportingPeriod::containing)
+        .unwrap_or_else(|_| ReportingPeriod::from_key("2026-Q1").expect("valid key"))
+}
+
+/// Every action of a plan as rows, in plan order.
+pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
+    let boards: HashMap<&str, &str> = plan
+        .boards
+        .iter()
+        .map(|b| (b.id.as_str(), b.name.as_str()))
+        .collect();
+    let people: HashMap<&str, (&str, Option<&str>)> = plan
+        .people
+        .iter()
+        .map(|p| {
+            (
+                p.id.as_str(),
+                (p.name.as_str(), p.agency.as_ref().map(|a| a.as_str())),
+            )
+        })
+        .collect();
+    let agencies: HashMap<&str, &str> = plan
+        .agencies
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for t in &plan.themes {
+        for o in &t.objectives {
+            for a in &o.actions {
+                let lead = a.lead.as_ref().and_then(|l| people.get(l.as_str()));
+                let agency_id = lead.and_then(|(_, ag)| ag.map(str::to_string));
+                let lead_name = lead
+                    .map(|(n, ag)| match ag.and_then(|ag| agencies.get(ag)) {
+                        Some(agency) => format!("{n}, {agency}"),
+                        None => n.to_string(),
+                    })
+                    .unwrap_or_default();
+                let board_name = |id: &str| {
+                    boards
+                        .get(id)
+                        .copied()
+                        .unwrap_or("(removed board)")
+                        .to_string()
+                };
+                out.push(Row {
+                    id: a.id.clone(),
+                    order: out.len(),
+                    theme_id: t.id.as_str().to_string(),
+                    theme: t.title.clone(),
+                    objective: o.text.clone(),
+                    title: a.title.clone(),
+                    lead_board_id: a.lead_board.as_ref().map(|b| b.as_str().to_string()),
+                    lead_board: a
+                        .lead_board
+                        .as_ref()
+                        .map(|b| board_name(b.as_str()))
+                        .unwrap_or_default(),
+                    boards: a
+                        .lead_board
+                        .iter()
+                        .chain(&a.contributing_boards)
+                        .map(|b| b.as_str().to_string())
+                        .collect(),
+                    contributing: a
+                        .contributing_boards
+                        .iter()
+                        .map(|b| board_name(b.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    lead_id: a.lead.as_ref().map(|l| l.as_str().to_string()),
+                    lead: lead_name,
+                    agency_id,
+                    due: a.due.clone(),
+                    state: a.state,
+                    rag: a.rag.get(&period).copied(),
+                    update: a.updates.last().map(|u| {
+                        (
+                            u.date.clone(),
+                            format!("{} ({}, {})", u.text, u.author, u.agency),
+                        )
+                    }),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn is_overdue(r: &Row, today: &str) -> bool {
+    r.state != ProgressState::Complete && r.due.as_deref().is_some_and(|d| d < today)
+}
+
+fn rag_rank(r: Option<Rag>) -> u8 {
+    match r {
+        Some(Rag::Red) => 0,
+        Some(Rag::Amber) => 1,
+        Some(Rag::Green) => 2,
+        _ => 3,
+    }
+}
+
+/// The rows a view shows, filtered and sorted.
+pub fn select(rows: &[Row], view: &TrackerView, today: &str) -> Vec<ActionId> {
+    let eq = |want: &Option<String>, have: Option<&String>| {
+        want.as_ref().is_none_or(|w| have == Some(w))
+    };
+    let mut picked: Vec<&Row> = rows
+        .iter()
+        .filter(|r| view.board.as_ref().is_none_or(|b| r.boards.contains(b)))
+        .filter(|r| eq(&view.lead, r.lead_id.as_ref()))
+        .filter(|r| eq(&view.agency, r.agency_id.as_ref()))
+        .filter(|r| eq(&view.theme, Some(&r.theme_id)))
+        .filter(|r| {
+            view.rag
+                .as_deref()
+                .is_none_or(|w| r.rag.unwrap_or(Rag::NotRated).as_str() == w)
+        })
+        .filter(|r| !view.overdue || is_overdue(r, today))
+        .collect();
+    let key = |a: &Row, b: &Row| -> Ordering {
+        match view.sort {
+            SortKey::Plan => Ordering::Equal,
+            SortKey::Action => a.title.to_lowercase().cmp(&b.title.to_lowercase()),
+            SortKey::Board => a.lead_board.cmp(&b.lead_board),
+            SortKey::Lead => a.lead.cmp(&b.lead),
+            // Undated actions last.
+            SortKey::Due => (a.due.is_none(), &a.due).cmp(&(b.due.is_none(), &b.due)),
+            SortKey::State => a.state.cmp(&b.state),
+            SortKey::Rag => rag_rank(a.rag).cmp(&rag_rank(b.rag)),
+            SortKey::Updated => b
+                .update
+                .as_ref()
+                .map(|u| &u.0)
+                .cmp(&a.update.as_ref().map(|u| &u.0)),
+        }
+    };
+    picked.sort_by(|a, b| {
+        let o = key(a, b);
+        let o = if view.desc { o.reverse() } else { o };
+        o.then(a.order.cmp(&b.order))
+    });
+    picked.into_iter().map(|r| r.id.clone()).collect()
+}
+
+/// RAG as a colour and a word (never colour alone).
+#[component]
+pub fn RagChip(rag: Rag, #[prop(into)] period: String) -> impl IntoView {
+    let word = match rag {
+        Rag::Red => "Red",
+        Rag::Amber => "Amber",
+        Rag::Green => "Green",
+        Rag::NotRated => "Not rated",
+    };
+    let class = format!("rag rag-{}", rag.as_str().replace(' ', "-"));
+    view! { <span class=class title=format!("RAG for {period}")>{word}</span> }
+}
+
+static RENDER_TIMED: AtomicBool = AtomicBool::new(false);
+
+/// The tracker for the open plan.
+#[component]
+pub fn TrackerPage(view: TrackerView) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let view_now = StoredValue::new(view.clone());
+    let period = Memo::new(move |_| {
+        model.plan.with(|p| {
+            p.as_ref()
+                .map(|p| period_of(p, &view_now.get_value()))
+                .unwrap_or_else(current_period)
+        })
+    });
+    let all = Memo::new(move |_| {
+        model.plan.with(|p| {
+            p.as_ref()
+                .map(|p| rows(p, period.get()))
+                .unwrap_or_default()
+        })
+    });
+    let by_id = Memo::new(move |_| {
+        all.with(|rs| {
+            rs.iter()
+                .map(|r| (r.id.clone(), r.clone()))
+                .collect::<HashMap<_, _>>()
+        })
+    });
+    let today = today();
+    let t = today.clone();
+    let shown = Memo::new(move |_| all.with(|rs| select(rs, &view_now.get_value(), &t)));
+    let open_update = RwSignal::new(None::<ActionId>);
+    provide_context(TrackerCtx {
+        by_id,
+        period,
+        open_update,
+        today: StoredValue::new(today),
+    });
+    // The first render of the rows, for the benchmark.
+    Effect::new(move || {
+        if !shown.with(Vec::is_empty) && !RENDER_TIMED.swap(true, AtomicOrdering::Relaxed) {
+            request_animation_frame(|| perf::record("tracker", 0.0));
+        }
+    });
+    let set_view = move |f: &dyn Fn(&mut TrackerView)| {
+        let mut v = view_now.get_value();
+        f(&mut v);
+        if let Some(doc) = model.doc.get_untracked() {
+            route::replace(&Route::Tracker(doc, v));
+        }
+    };
+    let options = move |f: fn(&Plan) -> Vec<(String, String)>| {
+        model.plan.with(|p| p.as_ref().map(f).unwrap_or_default())
+    };
+    let filter = move |label: &'static str,
+                       name: &'static str,
+                       current: Option<String>,
+                       opts: Vec<(String, String)>,
+                       apply: fn(&mut TrackerView, Option<String>)| {
+        view! {
+            <label>{label}" "
+                <select name=name on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    set_view(&|tv| apply(tv, (!v.is_empty()).then(|| v.clone())));
+                }>
+                    <option value="" selected=current.is_none()>"All"</option>
+                    {opts.into_iter().map(|(id, name)| {
+                        let sel = current.as_deref() == Some(id.as_str());
+                        view! { <option value=id selected=sel>{name}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+    };
+    let periods = move || {
+        model.plan.with(|p| {
+            let mut ps: Vec<ReportingPeriod> = p
+                .as_ref()
+                .map(|p| {
+                    p.themes
+                        .iter()
+                        .flat_map(|t| &t.objectives)
+                        .flat_map(|o| &o.actions)
+                        .flat_map(|a| a.rag.keys().copied())
+                        .collect()
+                })
+                .unwrap_or_default();
+            ps.push(current_period());
+            ps.sort();
+            ps.dedup();
+            ps.reverse();
+            ps
+        })
+    };
+    let header = move |key: SortKey, label: &'static str| {
+        let v = view_now.get_value();
+        let sorted = v.sort == key;
+        let aria = if !sorted {
+            "none"
+        } else if v.desc {
+            "descending"
+        } else {
+            "ascending"
+        };
+        view! {
+            <th aria-sort=aria scope="col">
+                <button class="sort" on:click=move |_| set_view(&|tv| {
+                    if tv.sort == key { tv.desc = !tv.desc } else { tv.sort = key; tv.desc = false }
+                })>{label}{if sorted { if v.desc { " ▼" } else { " ▲" } } else { "" }}</button>
+            </th>
+        }
+    };
+    let v = view.clone();
+    view! {
+        <section class="tracker">
+            <h1>"Action tracker"</h1>
+            <form class="filters" aria-label="Filter actions" on:submit=|ev| ev.prevent_default()>
+                {move || filter("Board", "board", v.board.clone(), options(|p| p.boards.iter().map(|b| (b.id.as_str().into(), b.name.clone())).collect()), |tv, x| tv.board = x)}
+                {move || filter("Lead", "lead", view_now.get_value().lead, options(|p| p.people.iter().map(|x| (x.id.as_str().into(), x.name.clone())).collect()), |tv, x| tv.lead = x)}
+                {move || filter("Agency", "agency", view_now.get_value().agency, options(|p| p.agencies.iter().map(|a| (a.id.as_str().into(), a.name.clone())).collect()), |tv, x| tv.agency = x)}
+                {move || filter("Theme", "theme", view_now.get_value().theme, options(|p| p.themes.iter().map(|t| (t.id.as_str().into(), t.title.clone())).collect()), |tv, x| tv.theme = x)}
+                {move || filter("RAG", "rag", view_now.get_value().rag, Rag::ALL.iter().map(|r| (r.as_str().to_string(), r.as_str().to_string())).collect(), |tv, x| tv.rag = x)}
+                <label>"Period "
+                    <select name="period" on:change=move |ev| { let v = event_target_value(&ev); set_view(&|tv| tv.period = Some(v.clone())); }>
+                        {move || periods().into_iter().map(|p| view! { <option value=p.key() selected=move || period.get() == p>{p.to_string()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="check"><input type="checkbox" name="overdue" prop:checked=view.overdue on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    set_view(&|tv| tv.overdue = on);
+                } />" Overdue only"</label>
+            </form>
+            <p class="meta">{move || format!("{} of {} actions · RAG for {} · keys on a row: R, A, G, N set the RAG; U adds a progress update; Enter opens the action; ↑ ↓ move between rows", shown.with(Vec::len), all.with(Vec::len), period.get())}</p>
+            <div class="table-wrap">
+                <table class="tracker-table">
+                    <thead><tr>
+                        {header(SortKey::Plan, "Theme / objective")}
+                        {header(SortKey::Action, "Action")}
+                        {header(SortKey::Board, "Lead board")}
+                        <th scope="col">"Contributing boards"</th>
+                        {header(SortKey::Lead, "Lead")}
+                        {header(SortKey::Due, "Due")}
+                        {header(SortKey::State, "Progress")}
+                        {header(SortKey::Rag, "RAG")}
+                        {header(SortKey::Updated, "Last update")}
+                    </tr></thead>
+                    <For each=move || shown.get() key=|id| id.clone() let:id>
+                        <TrackerRow id />
+                    </For>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct TrackerCtx {
+    by_id: Memo<HashMap<ActionId, Row>>,
+    period: Memo<ReportingPeriod>,
+    open_update: RwSignal<Option<ActionId>>,
+    today: StoredValue<String>,
+}
+
+/// Focuses the row above or below `from` (each row sits in its own `<tbody>`).
+fn focus_sibling_row(from: &web_sys::Element, forward: bool) {
+    let step = |e: &web_sys::Element| {
+        if forward {
+            e.next_element_sibling()
+        } else {
+            e.previous_element_sibling()
+        }
+    };
+    let mut group = from.parent_element().and_then(|g| step(&g));
+    while let Some(g) = group {
+        if let Some(row) = g.query_selector("tr.row").ok().flatten() {
+            if let Some(h) = row.dyn_ref::<web_sys::HtmlElement>() {
+                let _ = h.focus();
+            }
+            return;
+        }
+        group = step(&g);
+    }
+}
+
+/// One action's row (and its progress-update form when open).
+#[component]
+fn TrackerRow(id: ActionId) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let ctx = expect_context::<TrackerCtx>();
+    let rid = id.clone();
+    let row = Memo::new(move |_| ctx.by_id.with(|m| m.get(&rid).cloned()));
+    let tr = NodeRef::<leptos::html::Tbody>::new();
+    let cell =
+        move |f: fn(&Row) -> String| move || row.with(|r| r.as_ref().map(f).unwrap_or_default());
+    let set_rag = {
+        let id = id.clone();
+        move |rag: Rag| {
+            let id = id.clone();
+            let period = ctx.period.get_untracked();
+            model.edit(move |p, _| p.set_rag(&id, period, rag));
+        }
+    };
+    let set_rag2 = set_rag.clone();
+    let detail = model
+        .doc
+        .get_untracked()
+        .map(|d| Route::Action(d, id.as_str().to_string()).href())
+        .unwrap_or_default();
+    let detail2 = detail.clone();
+    let is_open = {
+        let id = id.clone();
+        move || ctx.open_update.with(|o| o.as_ref() == Some(&id))
+    };
+    let id_open = id.clone();
+    let on_key = move |ev: web_sys::KeyboardEvent| {
+        let target = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+        // Keys typed into the RAG box or the update form are theirs.
+        if target
+            .as_ref()
+            .is_some_and(|t| !t.class_list().contains("row"))
+            || ev.ctrl_key()
+            || ev.meta_key()
+            || ev.alt_key()
+        {
+            return;
+        }
+        let rag = match ev.key().as_str() {
+            "r" | "R" => Some(Rag::Red),
+            "a" | "A" => Some(Rag::Amber),
+            "g" | "G" => Some(Rag::Green),
+            "n" | "N" => Some(Rag::NotRated),
+            _ => None,
+        };
+        if let Some(rag) = rag {
+            ev.prevent_default();
+            set_rag2(rag);
+            return;
+        }
+        match ev.key().as_str() {
+            "u" | "U" => {
+                ev.prevent_default();
+                ctx.open_update.set(Some(id_open.clone()));
+            }
+            "Enter" => {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().set_hash(&detail2);
+                }
+            }
+            "ArrowDown" | "ArrowUp" => {
+                ev.prevent_default();
+                if let Some(t) = &target {
+                    focus_sibling_row(t, ev.key() == "ArrowDown");
+                }
+            }
+            _ => {}
+        }
+    };
+    let rag_select = move |ev: web_sys::Event| {
+        if let Ok(r) = Rag::parse(&event_target_value(&ev)) {
+            set_rag(r);
+        }
+    };
+    let overdue = move || {
+        row.with(|r| {
+            r.as_ref()
+                .is_some_and(|r| is_overdue(r, &ctx.today.get_value()))
+        })
+    };
+    let current_rag = move || row.with(|r| r.as_ref().and_then(|r| r.rag));
+    let id_attr = id.as_str().to_string();
+    view! {
+        <tbody node_ref=tr class="row-group">
+            <tr class="row" tabindex="0" data-action=id_attr on:keydown=on_key
+                aria-label=move || row.with(|r| r.as_ref().map(|r| format!("Action: {}", r.title)).unwrap_or_default())>
+                <td class="where"><span class="theme-name">{cell(|r| r.theme.clone())}</span><span class="objective-name">{cell(|r| r.objective.clone())}</span></td>
+                <td class="title"><a href=detail tabindex="-1">{cell(|r| r.title.clone())}</a></td>
+                <td>{cell(|r| r.lead_board.clone())}</td>
+                <td>{cell(|r| r.contributing.clone())}</td>
+                <td>{cell(|r| r.lead.clone())}</td>
+                <td class=move || if overdue() { "due overdue" } else { "due" }>
+                    {cell(|r| r.due.clone().unwrap_or_default())}
+                    {move || overdue().then_some(" (overdue)")}
+                </td>
+                <td>{cell(|r| r.state.to_string())}</td>
+                <td class="rag-cell">
+                    {move || current_rag().map(|r| view! { <RagChip rag=r period=ctx.period.get().to_string() /> })}
+                    <select class="rag-select" tabindex="-1" aria-label=move || format!("RAG for {}", ctx.period.get()) on:change=rag_select>
+                        <option value="" selected=move || current_rag().is_none()>"—"</option>
+                        {Rag::ALL.iter().map(|r| view! { <option value=r.as_str() selected=move || current_rag() == Some(*r)>{r.as_str()}</option> }).collect_view()}
+                    </select>
+                </td>
+                <td class="update">{cell(|r| r.update.as_ref().map(|(d, t)| format!("{d}: {t}")).unwrap_or_default())}</td>
+            </tr>
+            {move || is_open().then(|| view! { <UpdateForm id=id.clone() back=tr /> })}
+        </tbody>
+    }
+}
+
+/// The progress-update form under a row: Enter adds it, Shift+Enter starts a new line,
+/// Escape closes it; focus goes back to the row.
+#[component]
+fn UpdateForm(id: ActionId, back: NodeRef<leptos::html::Tbody>) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let ctx = expect_context::<TrackerCtx>();
+    let text = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move || {
+        if let Some(t) = text.get() {
+            let _ = t.focus();
+        }
+    });
+    let close = move || {
+        ctx.open_update.set(None);
+        if let Some(row) = back
+            .get_untracked()
+            .and_then(|b| b.query_selector("tr.row").ok().flatten())
+        {
+            if let Some(h) = row.dyn_ref::<web_sys::HtmlElement>() {
+                let _ = h.focus();
+            }
+        }
+    };
+    let submit = move || {
+        let Some(t) = text.get_untracked() else {
+            return;
+        };
+        let words = t.value().trim().to_string();
+        if words.is_empty() {
+            return;
+        }
+        let who = model.identity.get_untracked();
+        let (author, agency) = who
+            .map(|i| (i.name, i.agency))
+            .unwrap_or_else(|| ("Unknown".into(), "Unknown agency".into()));
+        let id = id.clone();
+        let date = today();
+        if model
+            .edit(move |p, rng| p.add_progress_update(rng, &id, &author, &agency, &date, &words))
+            .is_some()
+        {
+            close();
+        }
+    };
+    let submit2 = submit.clone();
+    view! {
+        <tr class="update-row"><td colspan="9">
+            <label>"Progress update (Enter adds it, Shift+Enter for a new line, Esc cancels)"
+                <textarea node_ref=text class="update-text" rows="2" on:keydown=move |ev: web_sys::KeyboardEvent| {
+                    ev.stop_propagation();
+                    match ev.key().as_str() {
+                        "Enter" if !ev.shift_key() => { ev.prevent_default(); submit() }
+                        "Escape" => { ev.prevent_default(); close() }
+                        _ => {}
+                    }
+                }></textarea>
+            </label>
+            <button on:click=move |_| submit2()>"Add update"</button>
+            <button on:click=move |_| close()>"Cancel"</button>
+        </td></tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plansync_shared::demo_plan;
+    use rand::SeedableRng;
+
+    fn demo() -> Plan {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        demo_plan(&mut rng).unwrap().read().unwrap()
+    }
+
+    #[test]
+    fn the_tracker_shows_every_action_once_in_plan_order() {
+        let plan = demo();
+        let period = period_of(&plan, &TrackerView::default());
+        let all = rows(&plan, period);
+        let count: usize = plan
+            .themes
+            .iter()
+            .flat_map(|t| &t.objectives)
+            .map(|o| o.actions.len())
+            .sum();
+        assert_eq!(all.len(), count);
+        let ids = select(&all, &TrackerView::default(), "2026-01-01");
+        assert_eq!(ids, all.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
+        assert!(
+            all.iter().any(|r| r.rag.is_some()),
+            "the default period has ratings"
+        );
+    }
+
+    #[test]
+    fn filters_combine_and_sorting_by_rag_puts_red_first() {
+        let plan = demo();
+        let period = period_of(&plan, &TrackerView::default());
+        let all = rows(&plan, period);
+        let board = plan.boards[1].id.as_str().to_string();
+        let view = TrackerView {
+            board: Some(board.clone()),
+            ..Default::default()
+        };
+        let picked = select(&all, &view, "2026-01-01");
+        assert!(!picked.is_empty());
+        for id in &picked {
+            let r = all.iter().find(|r| &r.id == id).unwrap();
+            assert!(r.boards.contains(&board));
+        }
+        let red = TrackerView {
+            rag: Some("red".into()),
+            ..Default::default()
+        };
+        for id in select(&all, &red, "2026-01-01") {
+            assert_eq!(all.iter().find(|r| r.id == id).unwrap().rag, Some(Rag::Red));
+        }
+        let sorted = TrackerView {
+            sort: SortKey::Rag,
+            ..Default::default()
+        };
+        let ranks: Vec<u8> = select(&all, &sorted, "2026-01-01")
+            .iter()
+            .map(|id| rag_rank(all.iter().find(|r| &r.id == id).unwrap().rag))
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
+    }
+
+    #[test]
+    fn overdue_means_past_due_and_not_complete() {
+        let plan = demo();
+        let all = rows(&plan, period_of(&plan, &TrackerView::default()));
+        let view = TrackerView {
+            overdue: true,
+            ..Default::default()
+        };
+        let picked = select(&all, &view, "2099-01-01");
+        let expected = all
+            .iter()
+            .filter(|r| r.due.is_some() && r.state != ProgressState::Complete)
+            .count();
+        assert_eq!(picked.len(), expected);
+        assert!(select(&all, &view, "1900-01-01").is_empty());
+    }
+}
