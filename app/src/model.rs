@@ -9,10 +9,13 @@ use crate::route::{self, Route};
 use crate::store::Store;
 use crate::sync::{sync_url, Connection, Link, Notice};
 use leptos::prelude::*;
-use plansync_shared::{DocumentId, Plan, PlanDoc};
+use plansync_shared::{DocumentId, Plan, PlanDoc, TextField};
 use rand::rngs::StdRng;
 use std::cell::Cell;
 use std::rc::Rc;
+
+/// How long typing must pause before the rest of the page shows the new text.
+const TYPING_PAUSE_MS: u64 = 150;
 
 /// Where the open plan is, as the user sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +63,11 @@ pub struct Model {
 #[derive(Default)]
 struct Refresh {
     scheduled: Cell<bool>,
+    /// Set while a text box applies what was typed: the box already shows it, so the rest
+    /// of the page is refreshed once typing pauses rather than on every keystroke.
+    typing: Cell<bool>,
+    /// Bumped by every keystroke; a pending refresh runs only if it is still the latest.
+    typed: Cell<u32>,
     /// When the first remote change since the last refresh arrived.
     remote_since: Cell<Option<f64>>,
 }
@@ -164,7 +172,11 @@ impl Model {
                 if remote && r.remote_since.get().is_none() {
                     r.remote_since.set(Some(perf::now()));
                 }
-                self.schedule_refresh();
+                if !remote && r.typing.get() {
+                    self.refresh_when_typing_pauses();
+                } else {
+                    self.schedule_refresh();
+                }
             }
             Notice::Synced(doc) if Some(doc) == self.doc.get_untracked() => self.update_unsynced(),
             Notice::Unavailable(doc)
@@ -185,6 +197,20 @@ impl Model {
             return;
         }
         request_animation_frame(move || self.refresh_now());
+    }
+
+    fn refresh_when_typing_pauses(self) {
+        let r = self.refresh.get_value();
+        let mine = r.typed.get().wrapping_add(1);
+        r.typed.set(mine);
+        set_timeout(
+            move || {
+                if self.refresh.get_value().typed.get() == mine {
+                    self.schedule_refresh();
+                }
+            },
+            std::time::Duration::from_millis(TYPING_PAUSE_MS),
+        );
     }
 
     fn refresh_now(self) {
@@ -241,6 +267,16 @@ impl Model {
                 self.local_plans.update(|n| *n += 1);
             }
         });
+    }
+
+    /// Applies what was typed into a text box (see [`Model::edit`]); the rest of the page
+    /// catches up when typing pauses.
+    pub fn edit_text(&self, field: &TextField, text: &str) -> bool {
+        let r = self.refresh.get_value();
+        r.typing.set(true);
+        let done = self.edit(|p, _| p.set_text(field, text)).is_some();
+        r.typing.set(false);
+        done
     }
 
     /// Changes the open plan with the shared plan operations: applied and stored here at

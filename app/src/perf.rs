@@ -1,7 +1,7 @@
-//! Timings the benchmark reads over WebDriver: each is a list of milliseconds in
-//! `window.plansyncPerf[name]`. Recording costs one property lookup and an array push.
+//! Timings the benchmark reads over WebDriver: each is a list of `[start, end]` pairs (in
+//! milliseconds since navigation) in `window.plansyncPerf[name]`. Recording costs one property lookup and an array push.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Milliseconds since the page's navigation started.
 pub fn now() -> f64 {
@@ -11,7 +11,7 @@ pub fn now() -> f64 {
         .unwrap_or_default()
 }
 
-/// Records `now() - start` under `name`.
+/// Records the span from `start` to now under `name`.
 pub fn record(name: &str, start: f64) {
     let Some(window) = web_sys::window() else {
         return;
@@ -34,5 +34,6 @@ pub fn record(name: &str, start: f64) {
             let _ = js_sys::Reflect::set(&all, &name, &a);
             a
         });
-    js_sys::Array::from(&list).push(&JsValue::from_f64(now() - start));
+    let span = js_sys::Array::of2(&JsValue::from_f64(start), &JsValue::from_f64(now()));
+    list.unchecked_into::<js_sys::Array>().push(&span);
 }

@@ -452,3 +452,53 @@ impl Drop for Browser {
         let _ = self.child.wait();
     }
 }
+
+/// Reading and driving a page over WebDriver, every wait bounded by [`WAIT`].
+pub mod page {
+    use super::WAIT;
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    use fantoccini::Client;
+    use serde_json::Value;
+    use std::time::{Duration, Instant};
+
+    /// Runs `js` (a function body that returns a value) in the page.
+    pub async fn eval(page: &Client, js: &str) -> Value {
+        page.execute(js, vec![]).await.unwrap_or(Value::Null)
+    }
+
+    /// Waits until `js` returns something `ok` accepts, and returns it.
+    pub async fn wait_js(
+        page: &Client,
+        what: &str,
+        js: &str,
+        ok: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = Instant::now();
+        loop {
+            let v = eval(page, js).await;
+            if ok(&v) {
+                return v;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "waited {WAIT:?} for {what}; last saw {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Presses keys on whatever has focus, as a person at a keyboard would.
+    pub async fn press(page: &Client, keys: &[char]) {
+        let mut seq = KeyActions::new("keyboard".into());
+        for &k in keys {
+            seq = seq
+                .then(KeyAction::Down { value: k })
+                .then(KeyAction::Up { value: k });
+        }
+        page.perform_actions(seq).await.unwrap();
+    }
+
+    pub async fn type_text(page: &Client, text: &str) {
+        press(page, &text.chars().collect::<Vec<_>>()).await;
+    }
+}

@@ -1,13 +1,11 @@
 //! The web app in Debian's headless chromium, served by the real `plansync` binary.
 //! Every assertion is on the rendered page; every wait is bounded by `WAIT`.
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use plansync_shared::{DocumentId, Plan, TextField, DEMO_PLAN_TITLE};
+use plansync_tests::page::{eval, press, type_text, wait_js};
 use plansync_tests::{app_dir, Browser, RustClient, Server, WAIT};
-use serde_json::Value;
-use std::time::{Duration, Instant};
 
 /// Browser tests share two cores: one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -17,42 +15,6 @@ fn assert_app_built() {
         app_dir().join("index.html").is_file(),
         "build the app first: bash scripts/build-app.sh (the test command does)"
     );
-}
-
-/// Runs `js` (a function body that returns a value) in the page.
-async fn eval(page: &Client, js: &str) -> Value {
-    page.execute(js, vec![]).await.unwrap_or(Value::Null)
-}
-
-/// Waits until `js` returns something `ok` accepts, and returns it.
-async fn wait_js(page: &Client, what: &str, js: &str, ok: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        let v = eval(page, js).await;
-        if ok(&v) {
-            return v;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "waited {WAIT:?} for {what}; last saw {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Presses keys on whatever has focus, as a person at a keyboard would.
-async fn press(page: &Client, keys: &[char]) {
-    let mut seq = KeyActions::new("keyboard".into());
-    for &k in keys {
-        seq = seq
-            .then(KeyAction::Down { value: k })
-            .then(KeyAction::Up { value: k });
-    }
-    page.perform_actions(seq).await.unwrap();
-}
-
-async fn type_text(page: &Client, text: &str) {
-    press(page, &text.chars().collect::<Vec<_>>()).await;
 }
 
 /// Opens the app, answers who-am-I, and waits for the plan list.

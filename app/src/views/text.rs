@@ -151,9 +151,7 @@ pub fn CollabText(
         if typed == shown.get_value() {
             return;
         }
-        let f = field.clone();
-        let t = typed.clone();
-        if model.edit(move |p, _| p.set_text(&f, &t)).is_some() {
+        if model.edit_text(&field, &typed) {
             shown.set_value(typed);
         }
         if let Some(start) = KEY_DOWN.with(Cell::take) {

@@ -215,6 +215,11 @@ pub fn RagChip(rag: Rag, #[prop(into)] period: String) -> impl IntoView {
 }
 
 static RENDER_TIMED: AtomicBool = AtomicBool::new(false);
+static ALL_TIMED: AtomicBool = AtomicBool::new(false);
+/// Rows in the first render of the tracker.
+const FIRST_ROWS: usize = 60;
+/// Rows added per frame after that.
+const MORE_ROWS: usize = 150;
 
 /// The tracker for the open plan.
 #[component]
@@ -252,12 +257,24 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
         open_update,
         today: StoredValue::new(today),
     });
-    // The first render of the rows, for the benchmark.
+    // Rows appear a screenful first, then the rest a batch per frame, so a long plan is
+    // usable at once and typing never waits for rows nobody sees yet.
+    let limit = RwSignal::new(FIRST_ROWS);
     Effect::new(move || {
-        if !shown.with(Vec::is_empty) && !RENDER_TIMED.swap(true, AtomicOrdering::Relaxed) {
+        let (len, n) = (shown.with(Vec::len), limit.get());
+        if len == 0 {
+            return;
+        }
+        if !RENDER_TIMED.swap(true, AtomicOrdering::Relaxed) {
             request_animation_frame(|| perf::record("tracker", 0.0));
         }
+        if n < len {
+            request_animation_frame(move || limit.set(n + MORE_ROWS));
+        } else if !ALL_TIMED.swap(true, AtomicOrdering::Relaxed) {
+            request_animation_frame(|| perf::record("tracker-all", 0.0));
+        }
     });
+    let visible = move || shown.with(|s| s.iter().take(limit.get()).cloned().collect::<Vec<_>>());
     let set_view = move |f: &dyn Fn(&mut TrackerView)| {
         let mut v = view_now.get_value();
         f(&mut v);
@@ -360,7 +377,7 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
                         {header(SortKey::Rag, "RAG")}
                         {header(SortKey::Updated, "Last update")}
                     </tr></thead>
-                    <For each=move || shown.get() key=|id| id.clone() let:id>
+                    <For each=visible key=|id| id.clone() let:id>
                         <TrackerRow id />
                     </For>
                 </table>

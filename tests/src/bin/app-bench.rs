@@ -1,0 +1,381 @@
+//! Measures the web app in Debian's headless chromium on a generated 2,000-action plan,
+//! served by a real `plansync` server: navigation to the action tracker rendered; a keystroke
+//! in an action title to the next frame; 500 remote changes arriving at once to the next
+//! frame. Timings come from the app's own marks (`window.plansyncPerf`), read over
+//! WebDriver; each is the median of several runs, with a baseline measured in the same run
+//! (these machines are shared and noisy: compare ratios). Also prints the wasm size.
+//!
+//! Run: `bash scripts/build-app.sh && cargo build --release -p plansync-server && cargo run --release -p plansync-tests --bin app-bench`
+
+use fantoccini::{Client, Locator};
+use plansync_shared::automerge::AutoCommit;
+use plansync_shared::{
+    ActionId, DocumentId, NewPlan, PlanDoc, ProgressState, Rag, ReportingPeriod, TextField,
+};
+use plansync_tests::page::{eval, press, wait_js};
+use plansync_tests::{app_dir, Browser, RustClient, Server};
+use rand::SeedableRng;
+use serde_json::Value;
+
+const ACTIONS: usize = 2000;
+const RUNS: usize = 7;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// A plan with 5 themes × 20 objectives × 20 actions, each with a lead board, a lead, a due
+/// date, a RAG for two periods and a progress update.
+fn big_plan(rng: &mut rand::rngs::StdRng) -> (PlanDoc, Vec<ActionId>) {
+    let mut plan = PlanDoc::create(
+        &NewPlan {
+            title: "Generated plan with 2,000 actions".into(),
+            area: "Benchmark City".into(),
+            period_start: 2025,
+            period_end: 2028,
+            owning_body: "Police and Crime Board".into(),
+        },
+        rng,
+    )
+    .unwrap();
+    let agency = plan.add_agency(rng, "City Council").unwrap();
+    let person = plan
+        .add_person(rng, "Community Safety Manager", "Manager", Some(&agency))
+        .unwrap();
+    let boards: Vec<_> = (0..5)
+        .map(|i| {
+            plan.add_board(rng, &format!("Sub-group {i}"), None, "")
+                .unwrap()
+        })
+        .collect();
+    let q1 = ReportingPeriod::from_key("2026-Q1").unwrap();
+    let q2 = ReportingPeriod::from_key("2026-Q2").unwrap();
+    let mut actions = Vec::new();
+    for t in 0..5 {
+        let theme = plan.add_theme(rng, &format!("Theme {t}"), None).unwrap();
+        for o in 0..20 {
+            let objective = plan
+                .add_objective(rng, &theme, &format!("Objective {t}.{o}"), None)
+                .unwrap();
+            for a in 0..ACTIONS / 100 {
+                let id = plan
+                    .add_action(
+                        rng,
+                        &objective,
+                        &format!("Action {t}.{o}.{a} to reduce harm"),
+                        None,
+                    )
+                    .unwrap();
+                plan.set_lead_board(&id, Some(&boards[(o + a) % 5]))
+                    .unwrap();
+                plan.set_lead(&id, Some(&person)).unwrap();
+                plan.set_due(&id, Some("2027-03-31")).unwrap();
+                plan.set_progress_state(&id, ProgressState::InProgress)
+                    .unwrap();
+                plan.set_rag(&id, q1, Rag::Amber).unwrap();
+                plan.set_rag(&id, q2, [Rag::Red, Rag::Amber, Rag::Green][a % 3])
+                    .unwrap();
+                plan.add_progress_update(rng, &id, "Analyst", "Police", "2026-09-30", "On track")
+                    .unwrap();
+                actions.push(id);
+            }
+            plan.commit();
+        }
+    }
+    (plan, actions)
+}
+
+/// Spans recorded under `name` as (start, end) in ms.
+async fn spans(page: &Client, name: &str) -> Vec<(f64, f64)> {
+    let v = eval(
+        page,
+        &format!("return (window.plansyncPerf && window.plansyncPerf['{name}']) || []"),
+    )
+    .await;
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn clear(page: &Client, name: &str) {
+    eval(
+        page,
+        &format!("if (window.plansyncPerf) window.plansyncPerf['{name}'] = []; return null"),
+    )
+    .await;
+}
+
+fn gzip_size(bytes: &[u8]) -> usize {
+    use std::io::Write;
+    let mut child = std::process::Command::new("gzip")
+        .arg("-9")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip");
+    // Write from another thread: gzip's output fills its pipe before all input is read.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap().stdout.len();
+    writer.join().unwrap().unwrap();
+    out
+}
+
+/// Pushes `n` changes made elsewhere (each its own commit) in one go, as a partner's laptop
+/// does when it reconnects.
+async fn push_changes(
+    rust: &RustClient,
+    doc: DocumentId,
+    actions: &[ActionId],
+    n: usize,
+    tag: &str,
+) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(n as u64);
+    let mut other = PlanDoc::from_automerge(rust.document(doc))
+        .unwrap()
+        .fork(&mut rng);
+    let mut am: AutoCommit = std::mem::take(other.automerge_mut());
+    for id in actions.iter().take(n) {
+        PlanDoc::change(&mut am, |p| {
+            p.splice_text(&TextField::ActionTitle(id.clone()), 0, 0, tag)
+        })
+        .unwrap();
+    }
+    rust.add(doc, am);
+    rust.wait_server_has_all(doc).await;
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let wasm = std::fs::read_dir(app_dir())
+        .expect("build the app first: bash scripts/build-app.sh")
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        .expect("a .wasm in dist/");
+    let wasm = std::fs::read(wasm.path()).unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("bench.db"), &[]);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let (plan, actions) = big_plan(&mut rng);
+    let doc = DocumentId::random(&mut rng);
+    let rust = RustClient::connect(&server.sync_url(), "bench").await;
+    rust.add(doc, plan.into_automerge());
+    rust.wait_server_has_all(doc).await;
+    let saved = rust.document(doc).save().len();
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    let tracker_url = format!("{}#/plan/{doc}/tracker", server.url);
+    let row_js = "return document.querySelectorAll('tr.row').length";
+
+    // Baseline: navigation to the plan list rendered (the app booting, no plan).
+    let mut boot = Vec::new();
+    let mut tracker = Vec::new();
+    let mut tracker_all = Vec::new();
+    for run in 0..=RUNS {
+        eprintln!("bench: tracker run {run}");
+        page.goto("about:blank").await.unwrap();
+        page.goto(&server.url).await.unwrap();
+        wait_js(
+            &page,
+            "the plan list",
+            "return document.querySelectorAll('.plan-row').length",
+            |v| v.as_u64().unwrap_or(0) > 0,
+        )
+        .await;
+        let t = eval(
+            &page,
+            "return new Promise(r => requestAnimationFrame(() => r(performance.now())))",
+        )
+        .await;
+        page.goto("about:blank").await.unwrap();
+        page.goto(&tracker_url).await.unwrap();
+        wait_js(&page, "2,000 rows", row_js, |v| {
+            v.as_u64() == Some(ACTIONS as u64)
+        })
+        .await;
+        let marks = wait_js(
+            &page,
+            "the tracker marks",
+            "return (window.plansyncPerf && window.plansyncPerf['tracker-all'] && window.plansyncPerf) || null",
+            |v| v.is_object(),
+        )
+        .await;
+        let all = marks["tracker-all"][0][1].as_f64().unwrap_or_default();
+        let s = &marks["tracker"];
+        // Run 0 fetches the plan from the server; later runs open it from IndexedDB.
+        if run > 0 {
+            boot.push(t.as_f64().unwrap());
+            tracker.push(s[0][1].as_f64().unwrap());
+            tracker_all.push(all);
+        } else {
+            println!(
+                "first open (plan fetched from the server): first rows at {:.0} ms, all rows at {all:.0} ms",
+                s[0][1].as_f64().unwrap_or_else(|| panic!("tracker mark: {s}"))
+            );
+        }
+    }
+
+    eprintln!("bench: keystrokes");
+    // Keystrokes in an action title (action detail view); baseline: a plain input the
+    // bench adds to the same page, timed the same way (keydown to the next frame).
+    page.goto(&format!("{}#/plan/{doc}/action/{}", server.url, actions[0]))
+        .await
+        .unwrap();
+    let title = page
+        .wait()
+        .for_element(Locator::Css("input.detail-title"))
+        .await
+        .unwrap();
+    title.click().await.unwrap();
+    clear(&page, "keystroke").await;
+    for _ in 0..30 {
+        press(&page, &['x']).await;
+    }
+    wait_js(
+        &page,
+        "30 keystroke marks",
+        "return (window.plansyncPerf.keystroke || []).length",
+        |v| v.as_u64() == Some(30),
+    )
+    .await;
+    let keys: Vec<f64> = spans(&page, "keystroke")
+        .await
+        .iter()
+        .map(|(s, e)| e - s)
+        .collect();
+    eval(&page, r#"
+        const i = document.createElement('input'); i.id = 'bench-plain'; document.body.prepend(i);
+        window.plainKeys = []; let t0 = 0;
+        i.addEventListener('keydown', () => { t0 = performance.now(); });
+        i.addEventListener('input', () => { const s = t0; requestAnimationFrame(() => window.plainKeys.push(performance.now() - s)); });
+        i.focus(); return null"#).await;
+    for _ in 0..30 {
+        press(&page, &['x']).await;
+    }
+    let plain = wait_js(
+        &page,
+        "30 plain keystrokes",
+        "return window.plainKeys",
+        |v| v.as_array().is_some_and(|a| a.len() == 30),
+    )
+    .await;
+    let plain: Vec<f64> = plain
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    let typed = rust_title(&rust, doc, &actions[0]).await;
+
+    eprintln!("bench: remote changes");
+    // Remote changes arriving at once, on the tracker; baseline: a single remote change.
+    page.goto("about:blank").await.unwrap();
+    page.goto(&tracker_url).await.unwrap();
+    wait_js(&page, "2,000 rows", row_js, |v| {
+        v.as_u64() == Some(ACTIONS as u64)
+    })
+    .await;
+    let (mut many, mut one) = (Vec::new(), Vec::new());
+    for run in 0..5 {
+        for (n, out) in [(1usize, &mut one), (500usize, &mut many)] {
+            clear(&page, "merge").await;
+            let tag = format!("[{run}/{n}] ");
+            push_changes(&rust, doc, &actions, n, &tag).await;
+            let probe = format!(
+                "return [...document.querySelectorAll('tr.row td.title')].filter(t => t.textContent.startsWith('{tag}')).length"
+            );
+            wait_js(&page, "the remote changes rendered", &probe, |v| {
+                v.as_u64() == Some(n as u64)
+            })
+            .await;
+            let s = wait_js(
+                &page,
+                "merge marks",
+                "return (window.plansyncPerf.merge || []).length",
+                |v| v.as_u64().unwrap_or(0) > 0,
+            )
+            .await;
+            let _ = s;
+            let sp = spans(&page, "merge").await;
+            let first = sp.iter().map(|p| p.0).fold(f64::MAX, f64::min);
+            let last = sp.iter().map(|p| p.1).fold(0.0, f64::max);
+            out.push(last - first);
+        }
+    }
+
+    let (b, t, ta) = (median(boot), median(tracker), median(tracker_all));
+    let (k, p) = (median(keys), median(plain));
+    let (m, o) = (median(many), median(one));
+    println!(
+        "plan: {ACTIONS} actions, {saved} bytes saved; {}",
+        if typed {
+            "keystrokes reached the server"
+        } else {
+            "KEYSTROKES DID NOT REACH THE SERVER"
+        }
+    );
+    println!(
+        "{:<58} {:>9} {:>9} {:>7}",
+        "measure (median)", "ms", "baseline", "ratio"
+    );
+    println!(
+        "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
+        format!("navigation → tracker first rows ({RUNS} runs; baseline: plan list)"),
+        t,
+        b,
+        t / b
+    );
+    println!(
+        "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
+        "navigation → all 2,000 tracker rows",
+        ta,
+        b,
+        ta / b
+    );
+    println!(
+        "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
+        "keystroke in action title → next frame (30; baseline: plain input)",
+        k,
+        p,
+        k / p
+    );
+    println!(
+        "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
+        "500 remote changes at once → rendered (5; baseline: 1 change)",
+        m,
+        o,
+        m / o
+    );
+    println!(
+        "wasm: {} bytes raw, {} bytes gzip -9",
+        wasm.len(),
+        gzip_size(&wasm)
+    );
+}
+
+/// Whether the server has the typed keystrokes (the title ends with the typed x's).
+async fn rust_title(rust: &RustClient, doc: DocumentId, action: &ActionId) -> bool {
+    for _ in 0..100 {
+        let plan = rust.plan(doc);
+        let t = plan
+            .themes
+            .iter()
+            .flat_map(|t| &t.objectives)
+            .flat_map(|o| &o.actions)
+            .find(|a| &a.id == action)
+            .map(|a| a.title.clone())
+            .unwrap_or_default();
+        if t.ends_with(&"x".repeat(30)) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
