@@ -141,7 +141,7 @@ impl Connection {
         match local {
             Some(document) => handle(
                 &self.inner,
-                Event::Add {
+                Event::Restore {
                     doc,
                     document: Box::new(document),
                 },

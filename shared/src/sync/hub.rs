@@ -92,6 +92,14 @@ pub enum Event {
         /// Its content.
         document: Box<AutoCommit>,
     },
+    /// A document read back from our own storage: held as already persisted (no `Persist`
+    /// for what storage has), and synced with the peers we dialed.
+    Restore {
+        /// Its id.
+        doc: DocumentId,
+        /// Its content as stored.
+        document: Box<AutoCommit>,
+    },
     /// We want a document we do not have: ask the peers we dialed.
     Find {
         /// Its id.
@@ -357,6 +365,30 @@ impl Hub {
                     _ => {
                         self.docs
                             .insert(doc, DocEntry::new(*document, DocState::Ready));
+                    }
+                }
+                self.link_dialed(doc);
+                self.after_change(doc, &mut out);
+                self.sync_all(doc, &mut out);
+            }
+            Event::Restore { doc, document } => {
+                let mut document = *document;
+                let stored = document.get_heads();
+                match self.docs.get_mut(&doc) {
+                    Some(e) if e.state != DocState::Loading => {
+                        if let Err(err) = e.doc.merge(&mut document) {
+                            out.push(Effect::Warn {
+                                conn: None,
+                                message: format!("could not merge document {doc}: {err}"),
+                            });
+                            return out;
+                        }
+                        e.state = DocState::Ready;
+                    }
+                    _ => {
+                        let mut entry = DocEntry::new(document, DocState::Ready);
+                        entry.persisted = stored;
+                        self.docs.insert(doc, entry);
                     }
                 }
                 self.link_dialed(doc);

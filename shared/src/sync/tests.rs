@@ -904,3 +904,37 @@ fn a_server_forgets_documents_nobody_syncs_and_loads_them_again_from_storage() {
     net.event(b, Event::Find { doc });
     assert_eq!(net.plan(b, &doc), net.plan(a, &doc));
 }
+
+#[test]
+fn a_restored_document_is_not_persisted_again_but_is_synced_and_later_changes_are() {
+    let mut net = Net::new();
+    let s = net.server();
+    let mut config = HubConfig::client(PeerId("browser".into()));
+    config.persist = true;
+    let c = net.add(config, 9);
+    net.connect(c, s);
+    net.run_until_quiescent();
+    let (doc, d) = demo();
+    net.event(
+        c,
+        Event::Restore {
+            doc,
+            document: Box::new(d),
+        },
+    );
+    net.run_until_quiescent();
+    assert!(
+        !net.nodes[c].storage.as_ref().unwrap().contains_key(&doc),
+        "what came from storage is not written back"
+    );
+    assert_eq!(net.plan(s, &doc), net.plan(c, &doc), "the server got it");
+    let d = net.nodes[c].hub.document_mut(&doc).unwrap();
+    PlanDoc::change(d, |p| p.set_text(&TextField::PlanTitle, "Renamed")).unwrap();
+    net.event(c, Event::LocalChange { doc });
+    net.run_until_quiescent();
+    assert!(
+        net.nodes[c].storage.as_ref().unwrap().contains_key(&doc),
+        "a new change is persisted"
+    );
+    assert_eq!(net.plan(s, &doc).title, "Renamed");
+}
