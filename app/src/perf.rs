@@ -16,24 +16,21 @@ pub fn record(name: &str, start: f64) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let key = JsValue::from_str("plansyncPerf");
-    let all = js_sys::Reflect::get(&window, &key)
-        .ok()
-        .filter(|v| v.is_object())
-        .unwrap_or_else(|| {
-            let o = js_sys::Object::new().into();
-            let _ = js_sys::Reflect::set(&window, &key, &o);
-            o
-        });
-    let name = JsValue::from_str(name);
-    let list = js_sys::Reflect::get(&all, &name)
-        .ok()
-        .filter(|v| v.is_object())
-        .unwrap_or_else(|| {
-            let a = js_sys::Array::new().into();
-            let _ = js_sys::Reflect::set(&all, &name, &a);
-            a
-        });
+    let all = property(&window, "plansyncPerf", || js_sys::Object::new().into());
+    let list = property(&all, name, || js_sys::Array::new().into());
     let span = js_sys::Array::of2(&JsValue::from_f64(start), &JsValue::from_f64(now()));
     list.unchecked_into::<js_sys::Array>().push(&span);
+}
+
+/// `target[key]`, first set to `make()` if it is not an object yet.
+fn property(target: &JsValue, key: &str, make: impl FnOnce() -> JsValue) -> JsValue {
+    let key = JsValue::from_str(key);
+    js_sys::Reflect::get(target, &key)
+        .ok()
+        .filter(|v| v.is_object())
+        .unwrap_or_else(|| {
+            let value = make();
+            let _ = js_sys::Reflect::set(target, &key, &value);
+            value
+        })
 }

@@ -59,12 +59,11 @@ struct Inner {
     conn: Cell<u64>,
     ready: Cell<Option<ConnId>>,
     attempts: Cell<u32>,
-    closed: Cell<bool>,
     server_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
     notify: Box<dyn Fn(Notice)>,
 }
 
-/// A live connection to the server's `/sync`, reconnecting by itself until closed.
+/// A live connection to the server's `/sync`, reconnecting by itself for the page's life.
 #[derive(Clone)]
 pub struct Connection {
     inner: Rc<Inner>,
@@ -115,7 +114,6 @@ impl Connection {
             conn: Cell::new(0),
             ready: Cell::new(None),
             attempts: Cell::new(0),
-            closed: Cell::new(false),
             server_heads: RefCell::new(HashMap::new()),
             notify: Box::new(notify),
         });
@@ -207,7 +205,6 @@ impl Connection {
 
 fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
     let effects = inner.hub.borrow_mut().handle(now(), event);
-    let mut synced = Vec::new();
     for effect in effects {
         match effect {
             Effect::Send { frame, .. } => {
@@ -239,17 +236,14 @@ fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
         }
     }
     if remote {
-        synced.extend(inner.hub.borrow().documents());
-        for doc in synced {
+        let docs = inner.hub.borrow().documents();
+        for doc in docs {
             (inner.notify)(Notice::Synced(doc));
         }
     }
 }
 
 fn connect(inner: &Rc<Inner>) {
-    if inner.closed.get() {
-        return;
-    }
     (inner.notify)(Notice::Link(Link::Connecting));
     let Ok(ws) = WebSocket::new(&inner.url) else {
         retry_later(inner);
@@ -296,9 +290,6 @@ fn connect(inner: &Rc<Inner>) {
 }
 
 fn retry_later(inner: &Rc<Inner>) {
-    if inner.closed.get() {
-        return;
-    }
     let attempt = inner.attempts.get();
     inner.attempts.set(attempt + 1);
     let delay = backoff_ms(attempt, &mut *inner.rng.borrow_mut());

@@ -319,10 +319,7 @@ impl RustClient {
     pub fn edit<T>(&self, doc: DocumentId, f: impl FnOnce(&mut PlanDoc) -> T) -> T {
         let mut st = self.state.lock().unwrap();
         let d = st.hub.document_mut(&doc).expect("document open");
-        let mut plan = PlanDoc::from_automerge(std::mem::take(d)).expect("a plan");
-        let out = f(&mut plan);
-        plan.commit();
-        *st.hub.document_mut(&doc).unwrap() = plan.into_automerge();
+        let out = PlanDoc::change(d, |p| Ok(f(p))).expect("a plan");
         let effects = st.hub.handle(now_ms(), Event::LocalChange { doc });
         st.carry_out(effects);
         out

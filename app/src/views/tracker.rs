@@ -343,12 +343,11 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
             </th>
         }
     };
-    let v = view.clone();
     view! {
         <section class="tracker">
             <h1>"Action tracker"</h1>
             <form class="filters" aria-label="Filter actions" on:submit=|ev| ev.prevent_default()>
-                {move || filter("Board", "board", v.board.clone(), options(|p| p.boards.iter().map(|b| (b.id.as_str().into(), b.name.clone())).collect()), |tv, x| tv.board = x)}
+                {move || filter("Board", "board", view_now.get_value().board, options(|p| p.boards.iter().map(|b| (b.id.as_str().into(), b.name.clone())).collect()), |tv, x| tv.board = x)}
                 {move || filter("Lead", "lead", view_now.get_value().lead, options(|p| p.people.iter().map(|x| (x.id.as_str().into(), x.name.clone())).collect()), |tv, x| tv.lead = x)}
                 {move || filter("Agency", "agency", view_now.get_value().agency, options(|p| p.agencies.iter().map(|a| (a.id.as_str().into(), a.name.clone())).collect()), |tv, x| tv.agency = x)}
                 {move || filter("Theme", "theme", view_now.get_value().theme, options(|p| p.themes.iter().map(|t| (t.id.as_str().into(), t.title.clone())).collect()), |tv, x| tv.theme = x)}

@@ -349,52 +349,8 @@ impl Hub {
                     self.sync_all(doc, &mut out);
                 }
             }
-            Event::Add { doc, document } => {
-                match self.docs.get_mut(&doc) {
-                    Some(e) if e.state != DocState::Loading => {
-                        let mut other = *document;
-                        if let Err(err) = e.doc.merge(&mut other) {
-                            out.push(Effect::Warn {
-                                conn: None,
-                                message: format!("could not merge document {doc}: {err}"),
-                            });
-                            return out;
-                        }
-                        e.state = DocState::Ready;
-                    }
-                    _ => {
-                        self.docs
-                            .insert(doc, DocEntry::new(*document, DocState::Ready));
-                    }
-                }
-                self.link_dialed(doc);
-                self.after_change(doc, &mut out);
-                self.sync_all(doc, &mut out);
-            }
-            Event::Restore { doc, document } => {
-                let mut document = *document;
-                let stored = document.get_heads();
-                match self.docs.get_mut(&doc) {
-                    Some(e) if e.state != DocState::Loading => {
-                        if let Err(err) = e.doc.merge(&mut document) {
-                            out.push(Effect::Warn {
-                                conn: None,
-                                message: format!("could not merge document {doc}: {err}"),
-                            });
-                            return out;
-                        }
-                        e.state = DocState::Ready;
-                    }
-                    _ => {
-                        let mut entry = DocEntry::new(document, DocState::Ready);
-                        entry.persisted = stored;
-                        self.docs.insert(doc, entry);
-                    }
-                }
-                self.link_dialed(doc);
-                self.after_change(doc, &mut out);
-                self.sync_all(doc, &mut out);
-            }
+            Event::Add { doc, document } => self.hold(doc, *document, false, &mut out),
+            Event::Restore { doc, document } => self.hold(doc, *document, true, &mut out),
             Event::Find { doc } => {
                 self.docs
                     .entry(doc)
@@ -442,6 +398,40 @@ impl Hub {
             Event::Tick => {}
         }
         out
+    }
+
+    /// Holds a document (merging it into our copy if we have one) and syncs it with the
+    /// peers we dialed; `stored` when it came from our own storage, so it is not persisted
+    /// again.
+    fn hold(
+        &mut self,
+        doc: DocumentId,
+        mut document: AutoCommit,
+        stored: bool,
+        out: &mut Vec<Effect>,
+    ) {
+        match self.docs.get_mut(&doc) {
+            Some(e) if e.state != DocState::Loading => {
+                if let Err(err) = e.doc.merge(&mut document) {
+                    out.push(Effect::Warn {
+                        conn: None,
+                        message: format!("could not merge document {doc}: {err}"),
+                    });
+                    return;
+                }
+                e.state = DocState::Ready;
+            }
+            _ => {
+                let mut entry = DocEntry::new(document, DocState::Ready);
+                if stored {
+                    entry.persisted = entry.doc.get_heads();
+                }
+                self.docs.insert(doc, entry);
+            }
+        }
+        self.link_dialed(doc);
+        self.after_change(doc, out);
+        self.sync_all(doc, out);
     }
 
     fn metadata(&self) -> PeerMetadata {
