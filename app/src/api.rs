@@ -15,6 +15,66 @@ pub struct PlanEntry {
     pub url: String,
     /// Lifecycle stage.
     pub stage: String,
+    /// My role in it, when the server listed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// A participant of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Participant {
+    /// Participant id.
+    pub id: i64,
+    /// Plan id.
+    pub plan: String,
+    /// Name.
+    pub name: String,
+    /// Agency.
+    pub agency: String,
+    /// viewer, editor or owner.
+    pub role: String,
+}
+
+/// What joining or creating a plan gives.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Joined {
+    /// The plan.
+    pub plan: PlanEntry,
+    /// Me in it.
+    pub participant: Participant,
+    /// My token.
+    pub token: String,
+}
+
+impl Joined {
+    /// Keeps the membership in this browser.
+    pub fn keep(&self) {
+        crate::membership::add(crate::membership::Membership {
+            plan: self.plan.id.clone(),
+            token: self.token.clone(),
+            role: self.participant.role.clone(),
+            participant: self.participant.id,
+        });
+    }
+}
+
+/// An invitation, with its link and QR code.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InvitationView {
+    /// Id.
+    pub id: i64,
+    /// Role it gives.
+    pub role: String,
+    /// Code to type.
+    pub code: String,
+    /// Expiry, ms since the epoch.
+    pub expires: f64,
+    /// Uses left.
+    pub uses_left: i64,
+    /// Join link.
+    pub link: String,
+    /// QR code of the link (SVG).
+    pub qr_svg: String,
 }
 
 const OFFLINE: &str = "The Plansync server cannot be reached just now.";
@@ -24,14 +84,20 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<String, 
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
+    let headers = web_sys::Headers::new().map_err(offline)?;
+    let tokens = crate::membership::tokens();
+    if !tokens.is_empty() {
+        headers
+            .set("authorization", &format!("Bearer {}", tokens.join(",")))
+            .map_err(offline)?;
+    }
     if let Some(body) = body {
         init.set_body(&body.into());
-        let headers = web_sys::Headers::new().map_err(offline)?;
         headers
             .set("content-type", "application/json")
             .map_err(offline)?;
-        init.set_headers(&headers);
     }
+    init.set_headers(&headers);
     let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(offline)?;
     let resp = JsFuture::from(window.fetch_with_request(&req))
         .await
@@ -54,19 +120,105 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<String, 
     Ok(text)
 }
 
-/// `GET /api/plans`; the error is a sentence for the user.
-pub async fn fetch_plans() -> Result<Vec<PlanEntry>, String> {
-    let text = call("GET", "/api/plans", None).await?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("The server's plan list could not be read: {e}"))
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| format!("The server's answer could not be read: {e}"))
 }
 
-/// `POST /api/plans`: a new empty plan with this title, or the demo plan.
-pub async fn create_plan(title: Option<String>) -> Result<PlanEntry, String> {
+/// `GET /api/plans`: the plans my tokens belong to (none without a token); the server's
+/// word on my role in each is kept.
+pub async fn fetch_plans() -> Result<Vec<PlanEntry>, String> {
+    if crate::membership::tokens().is_empty() {
+        return Ok(Vec::new());
+    }
+    let plans: Vec<PlanEntry> = parse(&call("GET", "/api/plans", None).await?)?;
+    for p in &plans {
+        if let Some(role) = &p.role {
+            crate::membership::set_role(&p.id, role);
+        }
+    }
+    Ok(plans)
+}
+
+/// `POST /api/plans`: a new empty plan with this title, or the demo plan; I become its owner.
+pub async fn create_plan(title: Option<String>) -> Result<Joined, String> {
     let body = match title {
         Some(t) => serde_json::json!({ "title": t }),
         None => serde_json::json!({ "demo": true }),
     };
-    let text = call("POST", "/api/plans", Some(body.to_string())).await?;
-    serde_json::from_str(&text).map_err(|e| format!("The server's answer could not be read: {e}"))
+    let joined: Joined = parse(&call("POST", "/api/plans", Some(body.to_string())).await?)?;
+    joined.keep();
+    Ok(joined)
+}
+
+/// `POST /api/join`: exchanges an invitation code for a membership, kept in this browser.
+pub async fn join(code: &str, name: &str, agency: &str) -> Result<Joined, String> {
+    let body = serde_json::json!({ "code": code, "name": name, "agency": agency });
+    let joined: Joined = parse(&call("POST", "/api/join", Some(body.to_string())).await?)?;
+    joined.keep();
+    Ok(joined)
+}
+
+/// `GET /api/plans/{plan}/participants`.
+pub async fn participants(plan: &str) -> Result<Vec<Participant>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/participants"), None).await?)
+}
+
+/// `PATCH /api/plans/{plan}/participants/{id}`.
+pub async fn set_role(plan: &str, id: i64, role: &str) -> Result<Vec<Participant>, String> {
+    let body = serde_json::json!({ "role": role }).to_string();
+    parse(
+        &call(
+            "PATCH",
+            &format!("/api/plans/{plan}/participants/{id}"),
+            Some(body),
+        )
+        .await?,
+    )
+}
+
+/// `DELETE /api/plans/{plan}/participants/{id}`.
+pub async fn revoke(plan: &str, id: i64) -> Result<Vec<Participant>, String> {
+    parse(
+        &call(
+            "DELETE",
+            &format!("/api/plans/{plan}/participants/{id}"),
+            None,
+        )
+        .await?,
+    )
+}
+
+/// `GET /api/plans/{plan}/invitations`.
+pub async fn invitations(plan: &str) -> Result<Vec<InvitationView>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/invitations"), None).await?)
+}
+
+/// `POST /api/plans/{plan}/invitations`.
+pub async fn invite(
+    plan: &str,
+    role: &str,
+    hours: i64,
+    uses: i64,
+) -> Result<InvitationView, String> {
+    let body =
+        serde_json::json!({ "role": role, "expires_hours": hours, "uses": uses }).to_string();
+    parse(
+        &call(
+            "POST",
+            &format!("/api/plans/{plan}/invitations"),
+            Some(body),
+        )
+        .await?,
+    )
+}
+
+/// `DELETE /api/plans/{plan}/invitations/{id}`.
+pub async fn withdraw(plan: &str, id: i64) -> Result<(), String> {
+    call(
+        "DELETE",
+        &format!("/api/plans/{plan}/invitations/{id}"),
+        None,
+    )
+    .await?;
+    Ok(())
 }

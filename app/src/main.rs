@@ -2,6 +2,7 @@
 
 mod api;
 mod identity;
+mod membership;
 mod model;
 mod perf;
 mod route;

@@ -58,6 +58,8 @@ pub struct Model {
     pub started: RwSignal<bool>,
     /// Bumped when the plans kept in this browser change.
     pub local_plans: RwSignal<u32>,
+    /// My role in the open plan (`viewer`, `editor`, `owner`), if I am a participant.
+    pub role: RwSignal<Option<String>>,
 }
 
 #[derive(Default)]
@@ -89,6 +91,7 @@ impl Model {
             identity: RwSignal::new(Identity::load()),
             local_plans: RwSignal::new(0),
             started: RwSignal::new(false),
+            role: RwSignal::new(None),
         };
         let on_hash = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
             model.route.set(route::current());
@@ -133,7 +136,28 @@ impl Model {
         self.store.get_value()
     }
 
+    /// Whether I may change the open plan (a viewer may not).
+    pub fn can_edit(&self) -> bool {
+        self.role.with(|r| r.as_deref() != Some("viewer"))
+    }
+
+    /// Picks up memberships that changed (joined, created, role changed): the socket
+    /// reconnects with every token held, and the open plan's role is re-read.
+    pub fn memberships_changed(&self) {
+        if let Some(conn) = self.conn.get_value() {
+            conn.set_url(sync_url());
+        }
+        let role = self
+            .doc
+            .get_untracked()
+            .and_then(|d| crate::membership::of(&d.to_string()))
+            .map(|m| m.role);
+        self.role.set(role);
+    }
+
     fn open(self, doc: DocumentId) {
+        self.role
+            .set(crate::membership::of(&doc.to_string()).map(|m| m.role));
         self.doc.set(Some(doc));
         self.plan.set(None);
         self.unsynced.set(None);
@@ -261,6 +285,7 @@ impl Model {
             title: plan.title.clone(),
             url: doc.url(),
             stage: plan.stage.to_string(),
+            role: None,
         };
         leptos::task::spawn_local(async move {
             if store.remember(&entry).await.is_ok() {
@@ -286,6 +311,13 @@ impl Model {
         f: impl FnOnce(&mut PlanDoc, &mut StdRng) -> plansync_shared::Result<T>,
     ) -> Option<T> {
         let (conn, doc) = (self.conn.get_value()?, self.doc.get_untracked()?);
+        if !self.role.with_untracked(|r| r.as_deref() != Some("viewer")) {
+            self.problem.set(Some(
+                "You can view this plan but not change it: ask an owner of the plan for the editor role."
+                    .into(),
+            ));
+            return None;
+        }
         match conn.edit(&doc, f) {
             Ok(v) => Some(v),
             Err(e) => {

@@ -89,6 +89,10 @@ pub enum Route {
     Tracker(DocumentId, TrackerView),
     /// One action of a plan, with every field.
     Action(DocumentId, String),
+    /// A plan's participants and invitations.
+    People(DocumentId),
+    /// Joining a plan with an invitation code.
+    Join(String),
 }
 
 fn decode(s: &str) -> String {
@@ -165,6 +169,9 @@ impl Route {
                 doc(id).map(|d| Route::Tracker(d, TrackerView::parse(query)))
             }
             ["plan", id, "action", action] => doc(id).map(|d| Route::Action(d, decode(action))),
+            ["plan", id, "people"] => doc(id).map(Route::People),
+            ["join", code] => Some(Route::Join(decode(code))),
+            ["join"] => Some(Route::Join(String::new())),
             _ => None,
         }
         .unwrap_or(Route::Plans)
@@ -184,14 +191,18 @@ impl Route {
                 }
             }
             Route::Action(d, a) => format!("#/plan/{d}/action/{}", encode(a)),
+            Route::People(d) => format!("#/plan/{d}/people"),
+            Route::Join(code) => format!("#/join/{}", encode(code)),
         }
     }
 
     /// The plan this route is about, if any.
     pub fn doc(&self) -> Option<DocumentId> {
         match self {
-            Route::Plans => None,
-            Route::Outline(d) | Route::Tracker(d, _) | Route::Action(d, _) => Some(*d),
+            Route::Plans | Route::Join(_) => None,
+            Route::Outline(d) | Route::Tracker(d, _) | Route::Action(d, _) | Route::People(d) => {
+                Some(*d)
+            }
         }
     }
 }

@@ -53,7 +53,7 @@ struct Handlers {
 struct Inner {
     hub: RefCell<Hub>,
     rng: RefCell<StdRng>,
-    url: String,
+    url: RefCell<String>,
     store: Option<Store>,
     socket: RefCell<Option<(WebSocket, Handlers)>>,
     conn: Cell<u64>,
@@ -80,7 +80,7 @@ fn now() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// `ws(s)://<this host>/sync`
+/// `ws(s)://<this host>/sync?token=...` with every participant token I hold.
 pub fn sync_url() -> String {
     let loc = web_sys::window().expect("window").location();
     let scheme = if loc.protocol().unwrap_or_default() == "https:" {
@@ -88,7 +88,11 @@ pub fn sync_url() -> String {
     } else {
         "ws"
     };
-    format!("{scheme}://{}/sync", loc.host().unwrap_or_default())
+    format!(
+        "{scheme}://{}/sync?token={}",
+        loc.host().unwrap_or_default(),
+        crate::membership::tokens().join(",")
+    )
 }
 
 /// How long to wait before reconnect attempt `attempt` (0-based): exponential from a quarter
@@ -108,7 +112,7 @@ impl Connection {
         let inner = Rc::new(Inner {
             hub: RefCell::new(Hub::new(config, &mut r)),
             rng: RefCell::new(r),
-            url,
+            url: RefCell::new(url),
             store,
             socket: RefCell::new(None),
             conn: Cell::new(0),
@@ -132,6 +136,29 @@ impl Connection {
         }
         online.forget();
         Self { inner }
+    }
+
+    /// Dials a new address from now on (new tokens): drops the socket and reconnects at once.
+    pub fn set_url(&self, url: String) {
+        if *self.inner.url.borrow() == url {
+            return;
+        }
+        *self.inner.url.borrow_mut() = url;
+        let old = self.inner.socket.borrow_mut().take();
+        if let Some((ws, _handlers)) = old {
+            ws.set_onclose(None);
+            let _ = ws.close();
+            handle(
+                &self.inner,
+                Event::Disconnected {
+                    conn: ConnId(self.inner.conn.get()),
+                },
+                false,
+            );
+            self.inner.ready.set(None);
+        }
+        self.inner.attempts.set(0);
+        connect(&self.inner);
     }
 
     /// Starts syncing a plan: from this browser's copy if there is one, else from the server.
@@ -212,7 +239,7 @@ fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
                     let _ = ws.send_with_u8_array(&frame);
                 }
             }
-            Effect::Persist { doc, chunk } => {
+            Effect::Persist { doc, chunk, .. } => {
                 if let Some(store) = inner.store.clone() {
                     let weak = Rc::downgrade(inner);
                     wasm_bindgen_futures::spawn_local(async move {
@@ -245,7 +272,8 @@ fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
 
 fn connect(inner: &Rc<Inner>) {
     (inner.notify)(Notice::Link(Link::Connecting));
-    let Ok(ws) = WebSocket::new(&inner.url) else {
+    let url = inner.url.borrow().clone();
+    let Ok(ws) = WebSocket::new(&url) else {
         retry_later(inner);
         return;
     };

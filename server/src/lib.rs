@@ -1,30 +1,77 @@
 //! The Plansync server: the sync core over WebSocket, SQLite storage, the HTTP API and the
 //! app's files. `main.rs` parses the command line; everything else is here, testable.
 
+mod access;
 mod api;
 mod storage;
 mod sync_service;
 mod ws;
 
-pub use api::AppError;
-pub use storage::{PlanRow, Storage, StorageError};
-pub use sync_service::{Outbound, PlanKind, ServiceError, SyncHandle};
-pub use ws::serve_socket;
+pub use access::{
+    hash_token, new_code, normalize_code, Invitation, JoinError, Participant, ParticipantId, Role,
+};
+pub use api::{join_link, qr_svg, AppError};
+pub use storage::{Changes, PlanRow, Storage, StorageError};
+pub use sync_service::{Grant, Limits, Outbound, PlanKind, ServiceError, SyncHandle};
+pub use ws::{serve_socket, RateLimit};
 
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, patch, post};
 use axum::Router;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use tower_http::services::{ServeDir, ServeFile};
+
+/// How the server runs: its limits and where the app is.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Sync messages over this many bytes are refused.
+    pub max_message_bytes: usize,
+    /// Changes that would grow a plan's document past this many bytes are refused.
+    pub max_document_bytes: usize,
+    /// A connection sending more sync messages per second than this (averaged over two
+    /// seconds) is closed.
+    pub max_messages_per_second: u32,
+    /// Open sync connections allowed from one IP address.
+    pub max_connections_per_address: usize,
+    /// Web origins (`http://host:port`) allowed to open `/sync` besides the server's own.
+    pub allowed_origins: Vec<String>,
+    /// Where the built app is.
+    pub app_dir: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 8 << 20,
+            max_document_bytes: 64 << 20,
+            max_messages_per_second: 200,
+            max_connections_per_address: 64,
+            allowed_origins: Vec::new(),
+            app_dir: PathBuf::from("dist"),
+        }
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// The sync service.
     pub sync: SyncHandle,
-    /// Frames over this many bytes are refused.
-    pub max_message_bytes: usize,
-    /// Where the built app is.
-    pub app_dir: PathBuf,
+    /// Limits and paths.
+    pub settings: Arc<Settings>,
+    /// Open sync connections per client address.
+    pub open_per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// Milliseconds since the Unix epoch, by the server's clock.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The page shown at `/` when the app has not been built.
@@ -38,10 +85,29 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(api::health))
         .route("/api/plans", get(api::list_plans).post(api::create_plan))
+        .route("/api/join", post(api::join))
+        .route(
+            "/api/plans/{plan}/participants",
+            get(api::list_participants),
+        )
+        .route(
+            "/api/plans/{plan}/participants/{id}",
+            patch(api::set_role).delete(api::revoke_participant),
+        )
+        .route(
+            "/api/plans/{plan}/invitations",
+            get(api::list_invitations).post(api::create_invitation),
+        )
+        .route(
+            "/api/plans/{plan}/invitations/{id}",
+            axum::routing::delete(api::revoke_invitation),
+        )
+        .layer(DefaultBodyLimit::max(64 * 1024))
         .route("/sync", get(ws::sync_socket));
-    let index = state.app_dir.join("index.html");
+    let app_dir = state.settings.app_dir.clone();
+    let index = app_dir.join("index.html");
     let router = if index.is_file() {
-        api.fallback_service(ServeDir::new(&state.app_dir).fallback(ServeFile::new(index)))
+        api.fallback_service(ServeDir::new(&app_dir).fallback(ServeFile::new(index)))
     } else {
         api.fallback(|| async { axum::response::Html(NOT_BUILT) })
     };
@@ -50,24 +116,33 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// Opens the database, starts the sync service, and creates the demo plan if asked and the
-/// database has no plans yet.
-pub async fn start(
-    db: &Path,
-    demo: bool,
-    max_message_bytes: usize,
-    app_dir: PathBuf,
-) -> anyhow::Result<AppState> {
+/// The title of the plan a fresh server starts with when not asked for the demo plan.
+pub const FIRST_PLAN_TITLE: &str = "Police, Crime and Community Safety Plan";
+
+/// Opens the database and starts the sync service. A database with no plans gets one: the
+/// demo plan if `demo`, otherwise an empty plan (its owner link is printed at start).
+pub async fn start(db: &Path, demo: bool, settings: Settings) -> anyhow::Result<AppState> {
     let storage = Storage::open(db)?;
-    let sync = SyncHandle::start(storage, max_message_bytes)?;
-    if demo && sync.plans().await?.is_empty() {
-        let plan = sync.create_plan(PlanKind::Demo).await?;
-        tracing::info!(id = %plan.id, "created the demo plan");
+    let sync = SyncHandle::start(
+        storage,
+        Limits {
+            max_message_bytes: settings.max_message_bytes,
+            max_document_bytes: settings.max_document_bytes,
+        },
+    )?;
+    if sync.plans().await?.is_empty() {
+        let kind = if demo {
+            PlanKind::Demo
+        } else {
+            PlanKind::Empty(FIRST_PLAN_TITLE.into())
+        };
+        let plan = sync.create_plan(kind).await?;
+        tracing::info!(id = %plan.id, title = %plan.title, "created the first plan");
     }
     Ok(AppState {
         sync,
-        max_message_bytes,
-        app_dir,
+        settings: Arc::new(settings),
+        open_per_address: Arc::default(),
     })
 }
 

@@ -1,7 +1,8 @@
 //! `plansync`: the command line.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use plansync_server::{join_link, new_code, Role, Settings, Storage};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -13,9 +14,28 @@ struct Cli {
     command: Command,
 }
 
+/// A role, as typed on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Viewer,
+    Editor,
+    Owner,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Viewer => Role::Viewer,
+            RoleArg::Editor => Role::Editor,
+            RoleArg::Owner => Role::Owner,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the sync server and the web app.
+    /// Runs the sync server and the web app. Prints a one-time owner link for every plan
+    /// that has no owner yet.
     Serve {
         /// The SQLite file that holds the plans (created if missing).
         #[arg(long, default_value = "plansync.db")]
@@ -23,7 +43,7 @@ enum Command {
         /// Address and port to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Create the demo plan if the database has no plans.
+        /// Start a new database with the demo plan (otherwise with an empty plan).
         #[arg(long)]
         demo: bool,
         /// Folder of the built web app.
@@ -32,7 +52,48 @@ enum Command {
         /// Largest sync message accepted, in bytes.
         #[arg(long, default_value_t = 8 << 20)]
         max_message_bytes: usize,
+        /// Largest a plan's document may grow, in bytes.
+        #[arg(long, default_value_t = 64 << 20)]
+        max_document_bytes: usize,
+        /// Sync messages per second allowed on one connection (bursts of two seconds).
+        #[arg(long, default_value_t = 200)]
+        max_messages_per_second: u32,
+        /// Open sync connections allowed from one IP address.
+        #[arg(long, default_value_t = 64)]
+        max_connections_per_address: usize,
+        /// A web origin (http://host:port) allowed to sync besides this server's own pages;
+        /// repeat for several.
+        #[arg(long)]
+        allow_origin: Vec<String>,
     },
+    /// Prints an invitation link and code for a plan (the server may be running).
+    Invite {
+        /// The SQLite file that holds the plans.
+        #[arg(long, default_value = "plansync.db")]
+        db: PathBuf,
+        /// The plan's id (from the app's address bar or `/api/plans`).
+        #[arg(long)]
+        plan: String,
+        /// The role the invitation gives.
+        #[arg(long, value_enum, default_value = "editor")]
+        role: RoleArg,
+        /// How many people may join with it.
+        #[arg(long, default_value_t = 1)]
+        uses: i64,
+        /// Hours until it expires.
+        #[arg(long, default_value_t = 72)]
+        expires_hours: i64,
+        /// The server's address as people will open it.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -51,8 +112,20 @@ async fn main() -> anyhow::Result<()> {
             demo,
             app_dir,
             max_message_bytes,
+            max_document_bytes,
+            max_messages_per_second,
+            max_connections_per_address,
+            allow_origin,
         } => {
-            let state = plansync_server::start(&db, demo, max_message_bytes, app_dir)
+            let settings = Settings {
+                max_message_bytes,
+                max_document_bytes,
+                max_messages_per_second,
+                max_connections_per_address,
+                allowed_origins: allow_origin,
+                app_dir,
+            };
+            let state = plansync_server::start(&db, demo, settings)
                 .await
                 .with_context(|| format!("could not start with the database {}", db.display()))?;
             let listener = tokio::net::TcpListener::bind(listen)
@@ -63,11 +136,70 @@ async fn main() -> anyhow::Result<()> {
                 "Plansync is running: open http://{addr}/ (database: {})",
                 db.display()
             );
-            axum::serve(listener, plansync_server::app(state))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            for (plan, inv) in state.sync.owner_invitations().await? {
+                println!(
+                    "Owner link for \"{}\" (works once, for 7 days): {} (code {})",
+                    plan.title,
+                    join_link(&format!("http://{addr}"), &inv.code),
+                    inv.code
+                );
+            }
+            axum::serve(
+                listener,
+                plansync_server::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+            Ok(())
+        }
+        Command::Invite {
+            db,
+            plan,
+            role,
+            uses,
+            expires_hours,
+            url,
+        } => {
+            anyhow::ensure!((1..=500).contains(&uses), "--uses must be 1 to 500");
+            anyhow::ensure!(
+                (1..=2160).contains(&expires_hours),
+                "--expires-hours must be 1 to 2160 (90 days)"
+            );
+            let mut storage = Storage::open(&db)
+                .with_context(|| format!("could not open the database {}", db.display()))?;
+            let Some(row) = storage.plans()?.into_iter().find(|p| p.id == plan) else {
+                anyhow::bail!(
+                    "there is no plan {plan} in {}: the plans are {}",
+                    db.display(),
+                    storage
+                        .plans()?
+                        .iter()
+                        .map(|p| format!("{} ({})", p.id, p.title))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            };
+            let now = now_ms();
+            let code = new_code(&mut rand::rng());
+            let inv = storage.create_invitation(
+                &row.id,
+                role.into(),
+                &code,
+                now + expires_hours * 3_600_000,
+                uses,
+                now,
+            )?;
+            println!(
+                "Invitation to \"{}\" as {} ({} use(s), {} hours): {} (code {})",
+                row.title,
+                inv.role.as_str(),
+                uses,
+                expires_hours,
+                join_link(&url, &inv.code),
+                inv.code
+            );
             Ok(())
         }
     }

@@ -2,6 +2,8 @@
 //! incremental changes, compacted when the increments outgrow the snapshot), and a row per
 //! plan with what `/api/plans` lists.
 
+use crate::access::ParticipantId;
+use plansync_shared::automerge::ChangeHash;
 use plansync_shared::{DocumentId, PlanSummary};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -37,6 +39,14 @@ pub struct PlanRow {
     pub updated: i64,
 }
 
+/// The changes in an appended chunk and who sent them.
+pub struct Changes<'a> {
+    /// Their hashes.
+    pub hashes: &'a [ChangeHash],
+    /// The participant who sent them, `None` for the server's own.
+    pub by: Option<ParticipantId>,
+}
+
 /// Compact a document once it has this many chunks, whatever their size (loading cost)...
 const COMPACT_MAX_CHUNKS: i64 = 128;
 /// ...or once its increments outgrow its snapshot (file size), if it has at least this many.
@@ -44,7 +54,7 @@ const COMPACT_MIN_CHUNKS: i64 = 16;
 
 /// An open Plansync database.
 pub struct Storage {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 impl Storage {
@@ -80,6 +90,7 @@ impl Storage {
                  created_ms INTEGER NOT NULL,
                  updated_ms INTEGER NOT NULL);",
         )?;
+        conn.execute_batch(crate::access::SCHEMA)?;
         Ok(Self { conn })
     }
 
@@ -117,12 +128,13 @@ impl Storage {
         Ok(out)
     }
 
-    /// Durably appends changes to a document (and updates its plan row) in one transaction.
-    /// Returns whether the document should now be compacted.
+    /// Durably appends changes to a document, who sent them, and its plan row, in one
+    /// transaction. Returns whether the document should now be compacted.
     pub fn append(
         &mut self,
         doc: &DocumentId,
         chunk: &[u8],
+        changes: &Changes<'_>,
         plan: Option<&PlanSummary>,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
@@ -137,6 +149,19 @@ impl Storage {
             "INSERT INTO chunks (doc_id, kind, data) VALUES (?1, ?2, ?3)",
             params![id, if first { "snapshot" } else { "incremental" }, chunk],
         )?;
+        {
+            let mut author = tx.prepare_cached(
+                "INSERT OR IGNORE INTO change_authors (doc_id, hash, participant_id, received_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for hash in changes.hashes {
+                author.execute(params![
+                    id,
+                    hash.to_string(),
+                    changes.by.map(|p| p.0),
+                    now_ms
+                ])?;
+            }
+        }
         if let Some(p) = plan {
             tx.execute(
                 "INSERT INTO plans (doc_id, title, stage, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?4)
@@ -227,7 +252,11 @@ mod tests {
             let chunk = plan.automerge_mut().save_after(&heads);
             heads = plan.automerge_mut().get_heads();
             let summary = plan_summary(plan.automerge());
-            if s.append(&doc, &chunk, summary.as_ref(), i).unwrap() {
+            let none = Changes {
+                hashes: &[],
+                by: None,
+            };
+            if s.append(&doc, &chunk, &none, summary.as_ref(), i).unwrap() {
                 s.compact(&doc, &plan.automerge_mut().save()).unwrap();
                 compacted = true;
             }

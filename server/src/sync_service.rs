@@ -2,15 +2,17 @@
 //! carries out the core's effects in order. A `Persist` is committed to SQLite before any
 //! later `Send`, so no peer is ever told about heads that are not durable.
 
-use crate::storage::{PlanRow, Storage, StorageError};
+use crate::access::{
+    hash_token, new_code, new_token, Invitation, JoinError, Participant, ParticipantId, Role,
+};
+use crate::storage::{Changes, PlanRow, Storage, StorageError};
 use plansync_shared::{
     automerge::AutoCommit, demo_plan, plan_summary, ConnId, DocumentId, Effect, Event, Hub,
     HubConfig, NewPlan, PeerId, PlanDoc,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
 /// What the service sends to one connection's socket task.
@@ -48,10 +50,44 @@ pub enum ServiceError {
     Stopped,
 }
 
+/// One plan a connection may sync, and as whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    /// The plan's document.
+    pub doc: DocumentId,
+    /// The participant whose token gave it.
+    pub participant: ParticipantId,
+    /// Their role.
+    pub role: Role,
+}
+
+impl Grant {
+    /// The grant a participant's token gives, if their plan id is a document id.
+    pub fn of(p: &Participant) -> Option<Self> {
+        Some(Self {
+            doc: p.plan.parse().ok()?,
+            participant: p.id,
+            role: p.role,
+        })
+    }
+}
+
+/// Limits the service enforces through the sync core.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Sync messages over this many bytes are refused.
+    pub max_message_bytes: usize,
+    /// Changes that would grow a plan's document past this many bytes are refused.
+    pub max_document_bytes: usize,
+}
+
+type Call = Box<dyn FnOnce(&mut Service) + Send>;
+
 enum Command {
     Connect {
         conn: ConnId,
         outbound: mpsc::UnboundedSender<Outbound>,
+        grants: Vec<Grant>,
     },
     Frame {
         conn: ConnId,
@@ -60,13 +96,7 @@ enum Command {
     Disconnect {
         conn: ConnId,
     },
-    CreatePlan {
-        kind: PlanKind,
-        reply: oneshot::Sender<Result<PlanRow, ServiceError>>,
-    },
-    ListPlans {
-        reply: oneshot::Sender<Result<Vec<PlanRow>, ServiceError>>,
-    },
+    Call(Call),
 }
 
 /// A cheap handle to the sync service, shared by HTTP handlers and socket tasks.
@@ -77,15 +107,12 @@ pub struct SyncHandle {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    crate::now_ms() as u64
 }
 
 impl SyncHandle {
     /// Starts the service thread on an open database.
-    pub fn start(mut storage: Storage, max_message_bytes: usize) -> Result<Self, ServiceError> {
+    pub fn start(mut storage: Storage, limits: Limits) -> Result<Self, ServiceError> {
         let mut rng = rand::rng();
         let storage_id =
             storage.storage_id(|| format!("plansync-{:032x}", rand::random::<u128>()))?;
@@ -93,7 +120,8 @@ impl SyncHandle {
             PeerId(format!("plansync-server-{:016x}", rand::random::<u64>())),
             storage_id,
         );
-        config.max_message_bytes = max_message_bytes;
+        config.max_message_bytes = limits.max_message_bytes;
+        config.max_document_bytes = limits.max_document_bytes;
         let hub = Hub::new(config, &mut rng);
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::Builder::new()
@@ -113,12 +141,194 @@ impl SyncHandle {
         })
     }
 
-    /// Registers a new socket; frames for it arrive on the returned receiver.
-    pub fn connect(&self) -> (ConnId, mpsc::UnboundedReceiver<Outbound>) {
+    /// Registers a new socket that may sync the granted plans; frames for it arrive on the
+    /// returned receiver.
+    pub fn connect(&self, grants: Vec<Grant>) -> (ConnId, mpsc::UnboundedReceiver<Outbound>) {
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         let (outbound, rx) = mpsc::unbounded_channel();
-        let _ = self.tx.send(Command::Connect { conn, outbound });
+        let _ = self.tx.send(Command::Connect {
+            conn,
+            outbound,
+            grants,
+        });
         (conn, rx)
+    }
+
+    /// Runs `f` on the service thread, which owns storage and the sync core.
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Service) -> T + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Call(Box::new(move |svc| {
+                let _ = reply.send(f(svc));
+            })))
+            .map_err(|_| ServiceError::Stopped)?;
+        rx.await.map_err(|_| ServiceError::Stopped)
+    }
+
+    /// The current participants whose tokens these are (unknown and revoked tokens are
+    /// left out).
+    pub async fn authenticate(
+        &self,
+        tokens: Vec<String>,
+    ) -> Result<Vec<Participant>, ServiceError> {
+        self.call(move |svc| {
+            let mut found = Vec::new();
+            for t in tokens {
+                if let Some(p) = svc.storage.participant_by_token(&hash_token(&t))? {
+                    found.push(p);
+                }
+            }
+            Ok(found)
+        })
+        .await?
+    }
+
+    /// Exchanges an invitation code for a new participant and their token.
+    pub async fn join(
+        &self,
+        code: String,
+        name: String,
+        agency: String,
+    ) -> Result<Result<(Participant, String), JoinError>, ServiceError> {
+        self.call(move |svc| {
+            let token = new_token(&mut rand::rng());
+            svc.storage
+                .redeem(&code, &name, &agency, &hash_token(&token), now_ms() as i64)
+                .map(|p| (p, token))
+        })
+        .await
+    }
+
+    /// A plan's current participants.
+    pub async fn participants(&self, plan: String) -> Result<Vec<Participant>, ServiceError> {
+        self.call(move |svc| Ok(svc.storage.participants(&plan)?))
+            .await?
+    }
+
+    /// Changes a participant's role, on their open connections too; false if not found.
+    pub async fn set_role(
+        &self,
+        plan: String,
+        id: ParticipantId,
+        role: Role,
+    ) -> Result<bool, ServiceError> {
+        self.call(move |svc| {
+            let changed = svc.storage.set_role(&plan, id, role)?;
+            if changed {
+                svc.regrant(id, Some(role));
+            }
+            Ok(changed)
+        })
+        .await?
+    }
+
+    /// Revokes a participant's token; their open connections stop syncing the plan at once.
+    pub async fn revoke(&self, plan: String, id: ParticipantId) -> Result<bool, ServiceError> {
+        self.call(move |svc| {
+            let revoked = svc.storage.revoke_participant(&plan, id, now_ms() as i64)?;
+            if revoked {
+                svc.regrant(id, None);
+            }
+            Ok(revoked)
+        })
+        .await?
+    }
+
+    /// Creates an invitation to a plan.
+    pub async fn invite(
+        &self,
+        plan: String,
+        role: Role,
+        expires_ms: i64,
+        uses: i64,
+    ) -> Result<Invitation, ServiceError> {
+        self.call(move |svc| {
+            let code = new_code(&mut rand::rng());
+            Ok(svc.storage.create_invitation(
+                &plan,
+                role,
+                &code,
+                expires_ms,
+                uses,
+                now_ms() as i64,
+            )?)
+        })
+        .await?
+    }
+
+    /// A plan's usable invitations.
+    pub async fn invitations(&self, plan: String) -> Result<Vec<Invitation>, ServiceError> {
+        self.call(move |svc| Ok(svc.storage.invitations(&plan, now_ms() as i64)?))
+            .await?
+    }
+
+    /// Withdraws an invitation; false if not found.
+    pub async fn revoke_invitation(&self, plan: String, id: i64) -> Result<bool, ServiceError> {
+        self.call(move |svc| Ok(svc.storage.revoke_invitation(&plan, id, now_ms() as i64)?))
+            .await?
+    }
+
+    /// For every plan without an owner, a fresh one-use owner invitation valid for a week
+    /// (earlier unused ones are withdrawn).
+    pub async fn owner_invitations(&self) -> Result<Vec<(PlanRow, Invitation)>, ServiceError> {
+        self.call(|svc| {
+            let now = now_ms() as i64;
+            let mut out = Vec::new();
+            for plan in svc.storage.plans()? {
+                if svc.storage.has_owner(&plan.id)? {
+                    continue;
+                }
+                svc.storage.revoke_owner_invitations(&plan.id, now)?;
+                let code = new_code(&mut rand::rng());
+                let inv = svc.storage.create_invitation(
+                    &plan.id,
+                    Role::Owner,
+                    &code,
+                    now + OWNER_LINK_MS,
+                    1,
+                    now,
+                )?;
+                out.push((plan, inv));
+            }
+            Ok(out)
+        })
+        .await?
+    }
+
+    /// Who sent each accepted change of a document (see [`Storage::change_authors`]).
+    pub async fn change_authors(
+        &self,
+        doc: String,
+    ) -> Result<Vec<(String, Option<ParticipantId>)>, ServiceError> {
+        self.call(move |svc| Ok(svc.storage.change_authors(&doc)?))
+            .await?
+    }
+
+    /// Creates a plan whose first owner is a new participant with this name and agency;
+    /// returns the plan, the owner and the owner's token.
+    pub async fn create_plan_for(
+        &self,
+        kind: PlanKind,
+        name: String,
+        agency: String,
+    ) -> Result<(PlanRow, Participant, String), ServiceError> {
+        self.call(move |svc| {
+            let row = svc.create_plan(kind)?;
+            let token = new_token(&mut rand::rng());
+            let owner = svc.storage.add_participant(
+                &row.id,
+                &name,
+                &agency,
+                Role::Owner,
+                &hash_token(&token),
+                now_ms() as i64,
+            )?;
+            Ok((row, owner, token))
+        })
+        .await?
     }
 
     /// Hands a received frame to the core.
@@ -131,40 +341,49 @@ impl SyncHandle {
         let _ = self.tx.send(Command::Disconnect { conn });
     }
 
-    /// Creates a plan and stores it durably before answering.
+    /// Creates a plan (with no participants yet) and stores it durably before answering.
     pub async fn create_plan(&self, kind: PlanKind) -> Result<PlanRow, ServiceError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::CreatePlan { kind, reply })
-            .map_err(|_| ServiceError::Stopped)?;
-        rx.await.map_err(|_| ServiceError::Stopped)?
+        self.call(move |svc| svc.create_plan(kind)).await?
     }
 
     /// Lists the plans on this server.
     pub async fn plans(&self) -> Result<Vec<PlanRow>, ServiceError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::ListPlans { reply })
-            .map_err(|_| ServiceError::Stopped)?;
-        rx.await.map_err(|_| ServiceError::Stopped)?
+        self.call(|svc| Ok(svc.storage.plans()?)).await?
     }
+}
+
+/// How long the owner link printed at start works.
+const OWNER_LINK_MS: i64 = 7 * 24 * 3600 * 1000;
+
+struct Link {
+    outbound: mpsc::UnboundedSender<Outbound>,
+    grants: Vec<Grant>,
 }
 
 struct Service {
     hub: Hub,
     storage: Storage,
-    conns: HashMap<ConnId, mpsc::UnboundedSender<Outbound>>,
+    conns: HashMap<ConnId, Link>,
 }
 
 impl Service {
     fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
         while let Some(cmd) = rx.blocking_recv() {
             match cmd {
-                Command::Connect { conn, outbound } => {
-                    self.conns.insert(conn, outbound);
+                Command::Connect {
+                    conn,
+                    outbound,
+                    grants,
+                } => {
+                    let access = access_map(&grants);
+                    self.conns.insert(conn, Link { outbound, grants });
                     self.event(Event::Connected {
                         conn,
                         dialer: false,
+                    });
+                    self.event(Event::Grant {
+                        conn,
+                        grants: access,
                     });
                 }
                 Command::Frame { conn, frame } => {
@@ -174,15 +393,51 @@ impl Service {
                     self.conns.remove(&conn);
                     self.event(Event::Disconnected { conn });
                 }
-                Command::CreatePlan { kind, reply } => {
-                    let _ = reply.send(self.create_plan(kind));
-                }
-                Command::ListPlans { reply } => {
-                    let _ = reply.send(self.storage.plans().map_err(Into::into));
-                }
+                Command::Call(f) => f(&mut self),
             }
         }
         tracing::info!("sync service stopped");
+    }
+
+    /// Gives a participant's open connections their new role, or takes the plan away from
+    /// them (`None`); a connection left with no plan is closed.
+    fn regrant(&mut self, participant: ParticipantId, role: Option<Role>) {
+        let affected: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, l)| l.grants.iter().any(|g| g.participant == participant))
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in affected {
+            let Some(link) = self.conns.get_mut(&conn) else {
+                continue;
+            };
+            match role {
+                Some(role) => link
+                    .grants
+                    .iter_mut()
+                    .filter(|g| g.participant == participant)
+                    .for_each(|g| g.role = role),
+                None => link.grants.retain(|g| g.participant != participant),
+            }
+            let grants = access_map(&link.grants);
+            let empty = grants.is_empty();
+            self.event(Event::Grant { conn, grants });
+            if empty {
+                if let Some(link) = self.conns.remove(&conn) {
+                    let _ = link.outbound.send(Outbound::Close(
+                        "your access to this plan was withdrawn by an owner".into(),
+                    ));
+                }
+                self.event(Event::Disconnected { conn });
+            }
+            tracing::info!(
+                conn = conn.0,
+                participant = participant.0,
+                ?role,
+                "changed the access of an open connection"
+            );
+        }
     }
 
     fn create_plan(&mut self, kind: PlanKind) -> Result<PlanRow, ServiceError> {
@@ -226,14 +481,14 @@ impl Service {
             match effect {
                 Effect::Send { conn, frame } => {
                     if persisted {
-                        if let Some(tx) = self.conns.get(&conn) {
-                            let _ = tx.send(Outbound::Frame(frame));
+                        if let Some(link) = self.conns.get(&conn) {
+                            let _ = link.outbound.send(Outbound::Frame(frame));
                         }
                     }
                 }
                 Effect::Close { conn, reason } => {
-                    if let Some(tx) = self.conns.remove(&conn) {
-                        let _ = tx.send(Outbound::Close(reason));
+                    if let Some(link) = self.conns.remove(&conn) {
+                        let _ = link.outbound.send(Outbound::Close(reason));
                     }
                 }
                 Effect::Load { doc } => {
@@ -243,12 +498,31 @@ impl Service {
                     });
                     persisted &= self.event(Event::Loaded { doc, result });
                 }
-                Effect::Persist { doc, chunk } => {
+                Effect::Persist {
+                    doc,
+                    chunk,
+                    changes,
+                    from,
+                } => {
                     let summary = self.hub.document(&doc).and_then(plan_summary);
-                    match self
-                        .storage
-                        .append(&doc, &chunk, summary.as_ref(), now_ms() as i64)
-                    {
+                    let by = from.and_then(|c| {
+                        let link = self.conns.get(&c)?;
+                        link.grants
+                            .iter()
+                            .find(|g| g.doc == doc)
+                            .map(|g| g.participant)
+                    });
+                    let changes = Changes {
+                        hashes: &changes,
+                        by,
+                    };
+                    match self.storage.append(
+                        &doc,
+                        &chunk,
+                        &changes,
+                        summary.as_ref(),
+                        now_ms() as i64,
+                    ) {
                         Ok(compact) => {
                             if compact {
                                 self.compact(&doc);
@@ -286,4 +560,9 @@ impl Service {
             }
         }
     }
+}
+
+/// The sync core's view of a connection's grants.
+fn access_map(grants: &[Grant]) -> BTreeMap<DocumentId, plansync_shared::Access> {
+    grants.iter().map(|g| (g.doc, g.role.access())).collect()
 }

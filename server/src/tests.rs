@@ -1,6 +1,7 @@
 //! The HTTP app tested with `oneshot`, and the socket loop tested with channels.
 
 use super::*;
+use crate::access::{Participant, Role};
 use axum::body::Body;
 use axum::extract::ws::Message;
 use axum::http::{Request, StatusCode};
@@ -12,36 +13,84 @@ async fn state(dir: &tempfile::TempDir) -> AppState {
     start(
         &dir.path().join("t.db"),
         true,
-        1 << 20,
-        dir.path().join("no-app"),
+        Settings {
+            max_message_bytes: 1 << 20,
+            app_dir: dir.path().join("no-app"),
+            ..Settings::default()
+        },
     )
     .await
     .unwrap()
 }
 
-async fn body_json(resp: axum::response::Response) -> serde_json::Value {
-    serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap()
+/// Joins the demo plan with its printed owner code; returns the plan id and the token.
+async fn owner(s: &AppState) -> (String, String) {
+    let (plan, inv) = s.sync.owner_invitations().await.unwrap().remove(0);
+    let (p, token) = s
+        .sync
+        .join(inv.code, "Chair".into(), "Office of the PCC".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.role, Role::Owner);
+    (plan.id, token)
+}
+
+/// Sends a request with a JSON body (or none) and the token; returns status and JSON.
+async fn call(
+    s: &AppState,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req
+        .body(body.map(|b| Body::from(b.to_string())).unwrap_or_default())
+        .unwrap();
+    let resp = app(s.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 #[tokio::test]
-async fn plans_lists_the_demo_plan_with_its_automerge_url() {
+async fn plans_need_a_token_and_list_the_callers_plans_with_their_role() {
     let dir = tempfile::tempdir().unwrap();
-    let resp = app(state(&dir).await)
-        .oneshot(Request::get("/api/plans").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let plans = body_json(resp).await;
+    let s = state(&dir).await;
+    let (status, body) = call(&s, "GET", "/api/plans", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"].as_str().unwrap().contains("invitation link"));
+    let (status, _) = call(&s, "GET", "/api/plans", Some("not-a-token"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, token) = owner(&s).await;
+    let (status, plans) = call(&s, "GET", "/api/plans", Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(plans.as_array().unwrap().len(), 1);
     assert_eq!(plans[0]["title"], plansync_shared::DEMO_PLAN_TITLE);
     assert_eq!(plans[0]["stage"], "stakeholder workshop");
+    assert_eq!(plans[0]["role"], "owner");
     assert!(plans[0]["url"].as_str().unwrap().starts_with("automerge:"));
+    assert!(
+        s.sync.owner_invitations().await.unwrap().is_empty(),
+        "the plan has an owner now"
+    );
 }
 
 #[tokio::test]
 async fn creating_a_plan_with_a_bad_body_is_a_clear_400_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let s = state(&dir).await;
+    let (_, token) = owner(&s).await;
     for body in [
         "not json",
         "{\"title\": \"\"}",
@@ -49,23 +98,215 @@ async fn creating_a_plan_with_a_bad_body_is_a_clear_400_and_creates_nothing() {
         "{\"demo\": true, \"title\": \"x\"}",
         "{\"colour\": 1}",
     ] {
-        let req = Request::post("/api/plans")
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap();
-        let resp = app(s.clone()).oneshot(req).await.unwrap();
-        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
-        assert!(body_json(resp).await["error"].as_str().unwrap().len() > 10);
+        let (status, json) = call(&s, "POST", "/api/plans", Some(&token), Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(json["error"].as_str().unwrap().len() > 10);
     }
     assert_eq!(s.sync.plans().await.unwrap().len(), 1);
-    let req = Request::post("/api/plans")
-        .header("content-type", "application/json")
-        .body(Body::from("{\"title\": \"Safer Streets 2027\"}"))
-        .unwrap();
-    let resp = app(s.clone()).oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    assert_eq!(body_json(resp).await["title"], "Safer Streets 2027");
+    let (status, json) = call(&s, "POST", "/api/plans", None, Some("{\"title\": \"X\"}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{json}");
+    let (status, json) = call(
+        &s,
+        "POST",
+        "/api/plans",
+        Some(&token),
+        Some("{\"title\": \"Safer Streets 2027\"}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(json["plan"]["title"], "Safer Streets 2027");
+    assert_eq!(json["participant"]["role"], "owner");
+    assert_eq!(json["participant"]["name"], "Chair");
     assert_eq!(s.sync.plans().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_owner_invites_people_who_join_with_the_code_and_only_owners_manage() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let invitations = format!("/api/plans/{plan}/invitations");
+    let (status, inv) = call(
+        &s,
+        "POST",
+        &invitations,
+        Some(&token),
+        Some(r#"{"role":"viewer","expires_hours":2,"uses":1}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{inv}");
+    let code = inv["code"].as_str().unwrap().to_string();
+    assert!(inv["link"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/#/join/{code}")));
+    assert!(inv["qr_svg"].as_str().unwrap().contains("<svg"));
+    // Typed sloppily, the code still works, once.
+    let typed = code.to_lowercase().replace('-', " ");
+    let join = format!(
+        r#"{{"code":"{typed}","name":"Scrutiny member","agency":"Police and Crime Panel"}}"#
+    );
+    let (status, joined) = call(&s, "POST", "/api/join", None, Some(&join)).await;
+    assert_eq!(status, StatusCode::CREATED, "{joined}");
+    assert_eq!(joined["participant"]["role"], "viewer");
+    assert_eq!(joined["plan"]["id"], plan.as_str());
+    let viewer = joined["token"].as_str().unwrap().to_string();
+    let (status, again) = call(&s, "POST", "/api/join", None, Some(&join)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        again["error"]
+            .as_str()
+            .unwrap()
+            .contains("used as many times"),
+        "{again}"
+    );
+    let (status, bad) = call(
+        &s,
+        "POST",
+        "/api/join",
+        None,
+        Some(r#"{"code":"ACDE-FHJK-MN","name":"x","agency":"y"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bad["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a valid invitation"));
+    // A viewer can see who takes part but manage nothing.
+    let people = format!("/api/plans/{plan}/participants");
+    let (status, list) = call(&s, "GET", &people, Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let (status, _) = call(
+        &s,
+        "POST",
+        &invitations,
+        Some(&viewer),
+        Some(r#"{"role":"owner","expires_hours":2,"uses":1}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let owner_id = list[0]["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &s,
+        "DELETE",
+        &format!("{people}/{owner_id}"),
+        Some(&viewer),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The last owner cannot be removed or demoted.
+    let (status, json) = call(
+        &s,
+        "DELETE",
+        &format!("{people}/{owner_id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{json}");
+    let (status, _) = call(
+        &s,
+        "PATCH",
+        &format!("{people}/{owner_id}"),
+        Some(&token),
+        Some(r#"{"role":"editor"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // An owner promotes the viewer, then revokes them: their token stops working.
+    let viewer_id = list[1]["id"].as_i64().unwrap();
+    let (status, list) = call(
+        &s,
+        "PATCH",
+        &format!("{people}/{viewer_id}"),
+        Some(&token),
+        Some(r#"{"role":"editor"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list[1]["role"], "editor");
+    let (status, list) = call(
+        &s,
+        "DELETE",
+        &format!("{people}/{viewer_id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (status, _) = call(&s, "GET", "/api/plans", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Invitations are listed for owners and can be withdrawn.
+    let (_, inv) = call(
+        &s,
+        "POST",
+        &invitations,
+        Some(&token),
+        Some(r#"{"role":"editor","expires_hours":1,"uses":3}"#),
+    )
+    .await;
+    let (_, list) = call(&s, "GET", &invitations, Some(&token), None).await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "the used-up one is not listed"
+    );
+    let (status, _) = call(
+        &s,
+        "DELETE",
+        &format!("{invitations}/{}", inv["id"]),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let join = format!(
+        r#"{{"code":"{}","name":"x","agency":"y"}}"#,
+        inv["code"].as_str().unwrap()
+    );
+    let (status, _) = call(&s, "POST", "/api/join", None, Some(&join)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn every_http_body_the_server_parses_gets_a_4xx_never_a_panic_or_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "{",
+        "\u{0}",
+        "{\"code\": 5}",
+        "{\"role\": \"king\", \"expires_hours\": 1, \"uses\": 1}",
+        "{\"role\": \"viewer\", \"expires_hours\": -1, \"uses\": 1}",
+        "{\"role\": \"viewer\", \"expires_hours\": 1, \"uses\": 100000000000}",
+        "{\"code\": \"ACDE-FHJK-MN\", \"name\": \"\", \"agency\": \"x\"}",
+    ];
+    let paths = [
+        ("POST", "/api/plans".to_string()),
+        ("POST", "/api/join".to_string()),
+        ("POST", format!("/api/plans/{plan}/invitations")),
+        ("PATCH", format!("/api/plans/{plan}/participants/1")),
+    ];
+    for (method, path) in &paths {
+        for body in bodies {
+            let (status, json) = call(&s, method, path, Some(&token), Some(body)).await;
+            assert!(
+                status.is_client_error(),
+                "{method} {path} {body:?}: {status} {json}"
+            );
+        }
+    }
+    let big = "x".repeat(200 * 1024);
+    let (status, _) = call(&s, "POST", "/api/join", None, Some(&big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[tokio::test]
@@ -104,7 +345,9 @@ async fn socket_loop_over_channels_answers_join_and_rejects_text_frames() {
         out_tx,
         in_rx,
         s.sync.clone(),
-        s.max_message_bytes,
+        vec![],
+        1 << 20,
+        100,
     ));
     let join = Wire::Join {
         sender_id: PeerId("t".into()),
@@ -142,4 +385,180 @@ async fn socket_loop_over_channels_answers_join_and_rejects_text_frames() {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// A socket loop over channels for a participant's grants.
+struct Pipe {
+    tx: futures::channel::mpsc::UnboundedSender<Result<Message, std::convert::Infallible>>,
+    rx: futures::channel::mpsc::UnboundedReceiver<Message>,
+}
+
+impl Pipe {
+    async fn open(s: &AppState, grants: Vec<Grant>, peer: &str) -> Self {
+        let (tx, in_rx) = futures::channel::mpsc::unbounded();
+        let (out_tx, rx) = futures::channel::mpsc::unbounded::<Message>();
+        tokio::spawn(serve_socket(
+            out_tx,
+            in_rx,
+            s.sync.clone(),
+            grants,
+            1 << 20,
+            100,
+        ));
+        let mut pipe = Pipe { tx, rx };
+        pipe.send(&Wire::Join {
+            sender_id: PeerId(peer.into()),
+            peer_metadata: PeerMetadata::default(),
+            supported_protocol_versions: Some(vec!["1".into()]),
+        });
+        assert!(matches!(pipe.next().await, Some(Wire::Peer { .. })));
+        pipe
+    }
+
+    fn send(&self, m: &Wire) {
+        self.tx
+            .unbounded_send(Ok(Message::Binary(encode_message(m).into())))
+            .unwrap();
+    }
+
+    /// The next protocol message, or `None` when the server closed the socket.
+    async fn next(&mut self) -> Option<Wire> {
+        use futures_util::StreamExt;
+        loop {
+            let m = tokio::time::timeout(std::time::Duration::from_secs(5), self.rx.next())
+                .await
+                .expect("the server answers within 5 s")?;
+            match m {
+                Message::Binary(b) => return Some(decode_message(&b, 1 << 20).unwrap()),
+                Message::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A hand-made `sync` message carrying one new change (not built on the plan's history).
+fn sync_with_a_change(peer: &str, doc: plansync_shared::DocumentId) -> (Wire, String) {
+    use plansync_shared::automerge::{sync, transaction::Transactable, ROOT};
+    let mut d = plansync_shared::automerge::AutoCommit::new();
+    d.put(ROOT, "forged", "by hand").unwrap();
+    let change = d.get_last_local_change().unwrap().clone();
+    let msg = sync::Message {
+        heads: d.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: vec![change.raw_bytes().to_vec()].into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    };
+    (
+        Wire::Sync(plansync_shared::DocMessage {
+            sender_id: PeerId(peer.into()),
+            target_id: PeerId("server".into()),
+            document_id: doc,
+            data: msg.encode(),
+        }),
+        change.hash().to_string(),
+    )
+}
+
+async fn participant(s: &AppState, plan: &str, owner: &str, role: &str) -> (Participant, String) {
+    let (status, inv) = call(
+        s,
+        "POST",
+        &format!("/api/plans/{plan}/invitations"),
+        Some(owner),
+        Some(&format!(
+            r#"{{"role":"{role}","expires_hours":1,"uses":1}}"#
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    s.sync
+        .join(
+            inv["code"].as_str().unwrap().into(),
+            format!("A {role}"),
+            "Council".into(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_viewer_sending_a_hand_made_sync_frame_is_refused_and_closed_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let (viewer, _) = participant(&s, &plan, &token, "viewer").await;
+    let doc = plan.parse().unwrap();
+    let before = s.sync.change_authors(plan.clone()).await.unwrap();
+    let mut pipe = Pipe::open(&s, vec![Grant::of(&viewer).unwrap()], "viewer-peer").await;
+    let (frame, hash) = sync_with_a_change("viewer-peer", doc);
+    pipe.send(&frame);
+    let mut refused = false;
+    while let Some(m) = pipe.next().await {
+        if let Wire::Error { message, .. } = m {
+            refused |= message.contains("you can view this plan but not change it");
+        }
+    }
+    assert!(refused, "the viewer is told why");
+    let after = s.sync.change_authors(plan).await.unwrap();
+    assert_eq!(before, after, "no change was accepted");
+    assert!(!after.iter().any(|(h, _)| *h == hash));
+}
+
+#[tokio::test]
+async fn a_stranger_is_told_unavailable_and_cannot_create_a_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let (editor, _) = participant(&s, &plan, &token, "editor").await;
+    let mut pipe = Pipe::open(&s, vec![Grant::of(&editor).unwrap()], "editor-peer").await;
+    // A document that is not the editor's plan: same answer whether or not it exists.
+    let other = plansync_shared::DocumentId::random(&mut rand::rng());
+    let (frame, _) = sync_with_a_change("editor-peer", other);
+    pipe.send(&frame);
+    assert!(
+        matches!(pipe.next().await, Some(Wire::DocUnavailable { document_id, .. }) if document_id == other)
+    );
+    assert!(s
+        .sync
+        .change_authors(other.to_string())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.sync.plans().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_editors_change_is_attributed_to_them_and_revoking_stops_their_open_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let (editor, _) = participant(&s, &plan, &token, "editor").await;
+    let doc = plan.parse().unwrap();
+    let mut pipe = Pipe::open(&s, vec![Grant::of(&editor).unwrap()], "editor-peer").await;
+    let (frame, hash) = sync_with_a_change("editor-peer", doc);
+    pipe.send(&frame);
+    assert!(
+        matches!(pipe.next().await, Some(Wire::Sync(_))),
+        "the server answers the sync"
+    );
+    let authors = s.sync.change_authors(plan.clone()).await.unwrap();
+    assert!(authors.contains(&(hash, Some(editor.id))), "{authors:?}");
+    let (status, _) = call(
+        &s,
+        "DELETE",
+        &format!("/api/plans/{plan}/participants/{}", editor.id.0),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut told = false;
+    while let Some(m) = pipe.next().await {
+        told |= matches!(m, Wire::DocUnavailable { document_id, .. } if document_id == doc);
+    }
+    assert!(told, "told the plan is unavailable, then closed");
 }

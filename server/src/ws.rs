@@ -1,43 +1,227 @@
-//! The `/sync` WebSocket: frames in go to the sync service, frames out come from it. The
-//! socket loop is generic over `Sink + Stream`, so it is tested with channels too.
+//! The `/sync` WebSocket: the upgrade checks the page's origin, the address's number of
+//! open connections and the participant tokens (`?token=A&token=B`, since browsers cannot
+//! set WebSocket headers); then frames in go to the sync service and frames out come from
+//! it. The socket loop is generic over `Sink + Stream`, so it is tested with channels too.
 
-use crate::sync_service::{Outbound, SyncHandle};
+use crate::sync_service::{Grant, Outbound, SyncHandle};
+use crate::AppState;
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use plansync_shared::{encode_message, Message as WireMessage};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
 /// Close code for "message too big" (RFC 6455).
 const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code for "policy violation".
 const CLOSE_POLICY: u16 = 1008;
 
+/// A token bucket: `rate` messages per second, bursts up to two seconds' worth.
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    /// A full bucket for `per_second` messages per second.
+    pub fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second.max(1));
+        Self {
+            rate,
+            tokens: rate * 2.0,
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes one message at time `now`; false if the bucket is empty.
+    pub fn allow(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate * 2.0);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The `token` values of a query string.
+fn query_tokens(query: Option<&str>) -> Vec<String> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("token="))
+        .flat_map(|v| v.split(','))
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .take(64)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a browser page at `origin` may open the socket: same host as the request, or
+/// listed with `--allow-origin`. Clients that are not browsers send no origin.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let bare = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or("");
+    (!host.is_empty() && bare == host) || allowed.iter().any(|a| a == origin)
+}
+
+/// Counts one open connection from an address until dropped.
+struct AddressSlot {
+    state: AppState,
+    ip: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.state.open_per_address.lock() {
+            if let Some(n) = open.get_mut(&self.ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
+fn refuse(status: StatusCode, message: String) -> Response {
+    (status, message).into_response()
+}
+
 /// Upgrades `/sync` to a WebSocket and serves the protocol on it.
-pub async fn sync_socket(ws: WebSocketUpgrade, State(state): State<crate::AppState>) -> Response {
+pub async fn sync_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Response {
+    let settings = state.settings.clone();
+    if !origin_allowed(&headers, &settings.allowed_origins) {
+        let origin = headers
+            .get("origin")
+            .and_then(|o| o.to_str().ok())
+            .unwrap_or("");
+        tracing::warn!(%origin, "refused a sync connection from another web origin");
+        return refuse(StatusCode::FORBIDDEN, format!("pages from {origin} may not sync with this server; the server's operator can allow it with --allow-origin"));
+    }
+    let slot = match peer {
+        Some(Extension(ConnectInfo(addr))) => {
+            let ip = addr.ip();
+            let mut open = match state.open_per_address.lock() {
+                Ok(o) => o,
+                Err(p) => p.into_inner(),
+            };
+            let n = open.entry(ip).or_insert(0);
+            if *n >= settings.max_connections_per_address {
+                tracing::warn!(%ip, limit = settings.max_connections_per_address, "refused a sync connection: too many from one address");
+                return refuse(StatusCode::TOO_MANY_REQUESTS, format!("too many open connections from {ip} (the limit is {}): close other tabs or devices, or ask the server's operator", settings.max_connections_per_address));
+            }
+            *n += 1;
+            Some(AddressSlot {
+                state: state.clone(),
+                ip,
+            })
+        }
+        None => None,
+    };
+    let participants = match state
+        .sync
+        .authenticate(query_tokens(query.as_deref()))
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "checking tokens failed");
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the server could not check your access; try again".into(),
+            );
+        }
+    };
+    let grants: Vec<Grant> = participants.iter().filter_map(Grant::of).collect();
+    if grants.is_empty() {
+        tracing::info!("refused a sync connection without a valid participant token");
+        return refuse(StatusCode::UNAUTHORIZED, "syncing needs a participant token (?token=...): join the plan with an invitation link first".into());
+    }
     // The transport allows twice the protocol limit, so a frame between the two gets the
     // core's clear `error` naming the limit; anything larger is closed with code 1009.
-    let limit = state.max_message_bytes;
+    let limit = settings.max_message_bytes;
+    let rate = settings.max_messages_per_second;
     ws.max_message_size(limit.saturating_mul(2))
         .max_frame_size(limit.saturating_mul(2))
-        .on_upgrade(move |socket: WebSocket| {
+        .on_upgrade(move |socket: WebSocket| async move {
+            let _slot = slot;
             let (sink, stream) = socket.split();
-            serve_socket(sink, stream, state.sync, limit)
+            serve_socket(sink, stream, state.sync, grants, limit, rate).await
         })
 }
 
-/// Runs one connection until either side closes it.
-pub async fn serve_socket<S, R, E>(mut sink: S, mut stream: R, sync: SyncHandle, limit: usize)
-where
+/// Sends an `error` message and closes with `code`.
+async fn error_and_close<S: Sink<Message> + Unpin>(sink: &mut S, code: u16, message: String) {
+    let err = WireMessage::Error {
+        sender_id: None,
+        target_id: None,
+        message: message.clone(),
+    };
+    let _ = sink
+        .send(Message::Binary(encode_message(&err).into()))
+        .await;
+    let mut reason = message;
+    reason.truncate(120);
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+/// Runs one connection, which may sync the `grants`' plans, until either side closes it.
+pub async fn serve_socket<S, R, E>(
+    mut sink: S,
+    mut stream: R,
+    sync: SyncHandle,
+    grants: Vec<Grant>,
+    limit: usize,
+    per_second: u32,
+) where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let (conn, mut outbound) = sync.connect();
+    let (conn, mut outbound) = sync.connect(grants);
+    let mut bucket = RateLimit::new(per_second);
     loop {
         tokio::select! {
             incoming = stream.next() => match incoming {
-                Some(Ok(Message::Binary(bytes))) => sync.frame(conn, bytes.to_vec()),
+                Some(Ok(Message::Binary(bytes))) => {
+                    if !bucket.allow(Instant::now()) {
+                        tracing::warn!(conn = conn.0, limit = per_second, "closing a connection over the message rate limit");
+                        error_and_close(&mut sink, CLOSE_POLICY, format!("too many messages: more than {per_second} per second; reconnect and send less often")).await;
+                        break;
+                    }
+                    sync.frame(conn, bytes.to_vec())
+                }
                 Some(Ok(Message::Text(_))) => {
                     let err = WireMessage::Error { sender_id: None, target_id: None, message: "text frames are not part of the protocol: send binary CBOR messages".into() };
                     if sink.send(Message::Binary(encode_message(&err).into())).await.is_err() { break; }
@@ -47,6 +231,8 @@ where
                 Some(Err(e)) => {
                     let text = e.to_string();
                     tracing::warn!(conn = conn.0, error = %text, "closing a connection after a transport error");
+                    // Only a close frame: the peer may still be sending the oversized
+                    // message, and anything more risks a reset before it reads the close.
                     let (code, reason) = if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
                         (CLOSE_TOO_BIG, format!("message over the limit of {limit} bytes"))
                     } else {
@@ -71,4 +257,35 @@ where
         }
     }
     sync.disconnect(conn);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_of_two_seconds_then_refuses_then_refills() {
+        let t0 = Instant::now();
+        let mut b = RateLimit::new(10);
+        assert_eq!((0..25).filter(|_| b.allow(t0)).count(), 20);
+        assert!(b.allow(t0 + std::time::Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn tokens_come_from_repeated_or_comma_separated_query_values() {
+        assert_eq!(query_tokens(Some("token=a&x=1&token=b,c")), ["a", "b", "c"]);
+        assert!(query_tokens(None).is_empty());
+    }
+
+    #[test]
+    fn only_the_servers_own_origin_or_listed_origins_may_open_the_socket() {
+        let mut h = HeaderMap::new();
+        h.insert("host", "10.0.0.5:8080".parse().unwrap());
+        assert!(origin_allowed(&h, &[]), "no origin: not a browser");
+        h.insert("origin", "http://10.0.0.5:8080".parse().unwrap());
+        assert!(origin_allowed(&h, &[]));
+        h.insert("origin", "http://evil.example".parse().unwrap());
+        assert!(!origin_allowed(&h, &[]));
+        assert!(origin_allowed(&h, &["http://evil.example".into()]));
+    }
 }

@@ -24,8 +24,8 @@ pub use plan::{
     ProgressUpdate, Rag, Stage, TextField, Theme, WorkshopReview, SCHEMA,
 };
 pub use sync::{
-    decode_message, encode_message, ConnId, DocMessage, DocumentId, Effect, Ephemeral, Event, Hub,
-    HubConfig, Message, PeerId, PeerMetadata, WireError, PROTOCOL_VERSION,
+    decode_message, encode_message, Access, ConnId, DocMessage, DocumentId, Effect, Ephemeral,
+    Event, Hub, HubConfig, Message, PeerId, PeerMetadata, WireError, PROTOCOL_VERSION,
 };
 
 /// Re-exported so that callers use the same automerge as the core.

@@ -1,10 +1,10 @@
 // The official automerge-repo JS client as an independent peer of a plansync server.
-// Usage: node interop.mjs WS_URL PLAN_URL
+// Usage: node interop.mjs WS_URL PLAN_URL [editor|viewer]
 // Prints one JSON line per step on stdout; the Rust test reads them. Every wait is bounded.
 import { Repo, splice } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 
-const [wsUrl, planUrl] = process.argv.slice(2);
+const [wsUrl, planUrl, mode = "editor"] = process.argv.slice(2);
 const say = (event) => console.log(JSON.stringify(event));
 const fail = (why) => { say({ event: "error", why: String(why) }); process.exit(1); };
 setTimeout(() => fail("timed out after 60 s"), 60_000).unref();
@@ -20,6 +20,19 @@ try {
   const handle = await repo.find(planUrl);
   const plan = handle.doc();
   say({ event: "found", title: String(plan.title), themes: plan.theme_order.length });
+
+  if (mode === "viewer") {
+    // A viewer's change must be refused: the server closes the connection.
+    const closed = new Promise((resolve) => repo.networkSubsystem.once("peer-disconnected", resolve));
+    handle.change((d) => splice(d, ["title"], 0, 0, "[VIEWER] "));
+    say({ event: "edited", title: String(handle.doc().title) });
+    const outcome = await Promise.race([
+      closed.then(() => "disconnected"),
+      new Promise((r) => setTimeout(() => r("still-connected"), 15_000)),
+    ]);
+    say({ event: outcome });
+    process.exit(0);
+  }
 
   handle.change((d) => splice(d, ["title"], 0, 0, "[JS] "));
   say({ event: "edited", title: String(handle.doc().title) });

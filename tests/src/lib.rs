@@ -45,6 +45,9 @@ pub struct Server {
     pub url: String,
     /// The SQLite file.
     pub db: PathBuf,
+    /// The token of the first plan's owner: joined with the owner link the server printed
+    /// on its first start, and kept beside the database for later starts.
+    pub token: String,
 }
 
 impl Server {
@@ -74,23 +77,86 @@ impl Server {
                 }
             }
         });
-        let url = match rx.recv_timeout(WAIT) {
+        let next_url = |what: &str, child: &mut Child| match rx.recv_timeout(WAIT) {
             Ok(url) => url,
             Err(_) => {
                 let _ = child.kill();
-                panic!("plansync did not print its URL within {WAIT:?}");
+                panic!("plansync did not print {what} within {WAIT:?}");
+            }
+        };
+        let url = next_url("its URL", &mut child);
+        let token_file = db.with_extension("owner-token");
+        let token = match std::fs::read_to_string(&token_file) {
+            Ok(t) => t,
+            Err(_) => {
+                let link = next_url("an owner link", &mut child);
+                let code = link.rsplit('/').next().expect("a code").to_string();
+                let addr = url.trim_start_matches("http://").trim_end_matches('/');
+                let body = serde_json::json!({"code": code, "name": "Test chair", "agency": "Office of the PCC"});
+                let (status, joined) = http_blocking(addr, "POST", "/api/join", None, Some(&body));
+                assert_eq!(status, 201, "{joined}");
+                let t = joined["token"].as_str().expect("a token").to_string();
+                std::fs::write(&token_file, &t).expect("keep the owner token");
+                t
             }
         };
         Self {
             child,
             url,
             db: db.to_path_buf(),
+            token,
         }
     }
 
-    /// `ws://127.0.0.1:PORT/sync`
+    /// `ws://127.0.0.1:PORT/sync?token=OWNER`
     pub fn sync_url(&self) -> String {
-        format!("{}sync", self.url.replacen("http://", "ws://", 1))
+        self.sync_url_with(&self.token)
+    }
+
+    /// `ws://127.0.0.1:PORT/sync?token=TOKEN`
+    pub fn sync_url_with(&self, token: &str) -> String {
+        format!(
+            "{}sync?token={token}",
+            self.url.replacen("http://", "ws://", 1)
+        )
+    }
+
+    /// An HTTP request as the owner: status and JSON body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        http_blocking(&self.addr(), method, path, Some(&self.token), body)
+    }
+
+    /// A new invitation to the first plan: its code.
+    pub fn invite(&self, role: &str) -> String {
+        let plan = self.request("GET", "/api/plans", None).1[0]["id"]
+            .as_str()
+            .expect("a plan")
+            .to_string();
+        let body = serde_json::json!({"role": role, "expires_hours": 1, "uses": 5});
+        let (status, inv) = self.request(
+            "POST",
+            &format!("/api/plans/{plan}/invitations"),
+            Some(&body),
+        );
+        assert_eq!(status, 201, "{inv}");
+        inv["code"].as_str().expect("code").to_string()
+    }
+
+    /// Joins the first plan with a new invitation for `role`: the participant's token.
+    pub fn join_as(&self, role: &str, name: &str) -> (i64, String) {
+        let code = self.invite(role);
+        let body = serde_json::json!({"code": code, "name": name, "agency": "Test agency"});
+        let (status, joined) = http_blocking(&self.addr(), "POST", "/api/join", None, Some(&body));
+        assert_eq!(status, 201, "{joined}");
+        (
+            joined["participant"]["id"].as_i64().expect("id"),
+            joined["token"].as_str().expect("token").to_string(),
+        )
     }
 
     /// The `host:port` the server listens on.
@@ -107,9 +173,11 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// `GET /api/plans` as JSON.
+    /// `GET /api/plans` as JSON, as the owner.
     pub async fn plans(&self) -> serde_json::Value {
-        http_get_json(&self.addr(), "/api/plans").await
+        let (status, plans) = self.request("GET", "/api/plans", None);
+        assert_eq!(status, 200, "{plans}");
+        plans
     }
 
     /// The automerge URL of the first plan listed.
@@ -126,26 +194,38 @@ impl Drop for Server {
     }
 }
 
-/// A minimal HTTP/1.1 GET over a TCP socket, returning the JSON body.
-pub async fn http_get_json(addr: &str, path: &str) -> serde_json::Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(addr))
-        .await
-        .expect("connect in time")
-        .expect("connect");
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+/// A minimal blocking HTTP/1.1 request over a TCP socket: status and JSON body (`null`
+/// when the body is not JSON). Bounded by [`WAIT`].
+pub fn http_blocking(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.set_write_timeout(Some(WAIT)).unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
-    .await
     .unwrap();
     let mut buf = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
-        .await
-        .expect("response in time")
-        .unwrap();
+    s.read_to_end(&mut buf).expect("response in time");
     let text = String::from_utf8_lossy(&buf);
     let (head, body) = text.split_once("\r\n\r\n").expect("http response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
     let body = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
@@ -154,7 +234,10 @@ pub async fn http_get_json(addr: &str, path: &str) -> serde_json::Value {
     } else {
         body.to_string()
     };
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 fn dechunk(body: &str) -> String {

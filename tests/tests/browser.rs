@@ -17,9 +17,14 @@ fn assert_app_built() {
     );
 }
 
-/// Opens the app, answers who-am-I, and waits for the plan list.
+/// Opens an editor's invitation link, answers who-am-I, joins, and goes to the plan list.
 async fn start_page(page: &Client, server: &Server, name: &str, agency: &str) {
+    join_page(page, server, "editor", name, agency).await;
     page.goto(&server.url).await.unwrap();
+}
+
+/// Fills in the app's who-am-I form.
+async fn answer_who_i_am(page: &Client, name: &str, agency: &str) {
     let form = page
         .wait()
         .at_most(WAIT)
@@ -44,11 +49,28 @@ async fn start_page(page: &Client, server: &Server, name: &str, agency: &str) {
         .click()
         .await
         .unwrap();
+}
+
+/// Opens a new invitation link for `role`, answers who-am-I and joins the plan.
+async fn join_page(page: &Client, server: &Server, role: &str, name: &str, agency: &str) {
+    let code = server.invite(role);
+    page.goto(&format!("{}#/join/{code}", server.url))
+        .await
+        .unwrap();
+    answer_who_i_am(page, name, agency).await;
     wait_js(
         page,
         "the identity chip",
         "return document.querySelector('.who')?.textContent ?? ''",
         |v| v.as_str().is_some_and(|s| s.contains(name)),
+    )
+    .await;
+    click(page, "button.join-button").await;
+    wait_js(
+        page,
+        "the plan opened after joining",
+        "return location.hash",
+        |v| v.as_str().is_some_and(|h| h.starts_with("#/plan/")),
     )
     .await;
 }
@@ -439,4 +461,83 @@ async fn with_the_keyboard_alone_a_partner_sets_a_rag_and_adds_a_progress_update
     let plan = rust.plan(doc);
     let a1 = &plan.themes[0].objectives[0].actions[1];
     assert_eq!(a1.updates.last().unwrap().author, "Performance Lead");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_invites_with_a_qr_code_and_a_viewer_who_joins_sees_a_read_only_plan() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let browser = Browser::start().await;
+    let owner = browser.session().await;
+    join_page(
+        &owner,
+        &server,
+        "owner",
+        "Partnership Manager",
+        "City Council",
+    )
+    .await;
+    goto_hash(&owner, &url, &format!("#/plan/{doc}/people")).await;
+    owner
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("form.invite"))
+        .await
+        .expect("an owner can invite");
+    let role = owner
+        .find(Locator::Css("form.invite select[name=role]"))
+        .await
+        .unwrap();
+    role.select_by_value("viewer").await.unwrap();
+    click(&owner, "form.invite button[type=submit]").await;
+    let code = wait_js(
+        &owner,
+        "the new invitation with its QR code",
+        "const i = [...document.querySelectorAll('.invitation')].find(i => i.textContent.includes('viewer ·')); return i && i.querySelector('.qr svg') ? i.querySelector('.code').textContent : null",
+        |v| v.is_string(),
+    )
+    .await;
+    let code = code.as_str().unwrap().to_string();
+
+    let viewer = browser.session().await;
+    viewer.goto(&format!("{url}#/join/{code}")).await.unwrap();
+    answer_who_i_am(&viewer, "Panel member", "Police and Crime Panel").await;
+    click(&viewer, "button.join-button").await;
+    let (_, actions) = first_objective(&plan);
+    wait_js(&viewer, "the outline", &title_js(&actions[0]), |v| {
+        v.is_string()
+    })
+    .await;
+    let state = eval(
+        &viewer,
+        &format!("const i = document.querySelector('li.action[data-action=\"{}\"] input.action-title'); return [i.disabled || i.closest('fieldset').disabled, document.querySelector('.view-only') !== null]", actions[0]),
+    )
+    .await;
+    let debug = eval(
+        &viewer,
+        "return [location.hash, localStorage.getItem('plansync.memberships')]",
+    )
+    .await;
+    assert_eq!(
+        state,
+        serde_json::json!([true, true]),
+        "a viewer's plan is read-only: {debug}"
+    );
+    // The owner sees the viewer among the participants.
+    goto_hash(&owner, &url, &outline(doc)).await;
+    goto_hash(&owner, &url, &format!("#/plan/{doc}/people")).await;
+    wait_js(
+        &owner,
+        "the viewer in the list",
+        "return [...document.querySelectorAll('tr.participant')].map(r => r.textContent).join('|')",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("Panel member") && s.contains("Police and Crime Panel"))
+        },
+    )
+    .await;
 }

@@ -224,7 +224,14 @@ async fn protocol_handshake_errors_unknown_types_and_oversized_frames_over_a_raw
         .await
         .unwrap();
     match recv(&mut ws).await {
-        Some(Ok(Ws::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1009),
+        Some(Ok(Ws::Close(Some(frame)))) => {
+            assert_eq!(u16::from(frame.code), 1009);
+            assert!(
+                frame.reason.contains("limit of 65536 bytes"),
+                "{}",
+                frame.reason
+            );
+        }
         other => panic!("expected a close with 1009, got {other:?}"),
     }
 
@@ -290,7 +297,7 @@ impl samod::Dialer for WsDialer {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn samod_round_trip_finds_the_demo_plan_edits_sees_rust_edits_and_creates_a_document() {
+async fn samod_round_trip_finds_the_demo_plan_edits_sees_rust_edits_and_cannot_create_a_document() {
     use plansync_shared::automerge::transaction::Transactable;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("plans.db"), &[]);
@@ -349,15 +356,16 @@ async fn samod_round_trip_finds_the_demo_plan_edits_sees_rust_edits_and_creates_
     tx.commit();
     let created = repo.create(fresh).await.unwrap();
     let created_id: DocumentId = created.document_id().to_string().parse().unwrap();
-    rust.find(created_id).await;
-    assert_eq!(title_of(&rust.document(created_id)), "Made by samod");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Only the server's own plan creation makes documents: a client's is refused.
+    rust.find_unavailable(created_id).await;
     tokio::time::timeout(WAIT, repo.stop())
         .await
         .expect("samod stops");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_creates_a_document() {
+async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_cannot_create_a_document() {
     let js_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
     assert!(
         js_dir
@@ -416,11 +424,8 @@ async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_creates_a_d
     );
     let created = next("created");
     let created_id = DocumentId::from_url(created["url"].as_str().unwrap()).unwrap();
-    rust.find(created_id).await;
-    assert_eq!(
-        title_of(&rust.document(created_id)),
-        "Made by the JS client"
-    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rust.find_unavailable(created_id).await;
     drop(node.stdin.take());
     for _ in 0..100 {
         if node.try_wait().unwrap().is_some() {
@@ -430,4 +435,44 @@ async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_creates_a_d
     }
     let _ = node.kill();
     let _ = node.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_js_client_as_a_viewer_reads_the_plan_but_its_change_is_refused() {
+    let js_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let doc = server.demo_plan().await;
+    let (_, viewer) = server.join_as("viewer", "Scrutiny member");
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new("node")
+            .arg(js_dir.join("interop.mjs"))
+            .arg(server.sync_url_with(&viewer))
+            .arg(doc.url())
+            .arg("viewer")
+            .current_dir(&js_dir)
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("the JS client ends in time")
+    .expect("node runs");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        out.contains("\"found\""),
+        "the viewer reads the plan: {out}"
+    );
+    assert!(
+        out.contains("[VIEWER] "),
+        "the JS client made its change locally: {out}"
+    );
+    assert!(out.contains("\"disconnected\""), "{out}");
+    let rust = RustClient::connect(&server.sync_url(), "owner").await;
+    rust.find(doc).await;
+    assert_eq!(
+        title_of(&rust.document(doc)),
+        DEMO_PLAN_TITLE,
+        "the plan is unchanged"
+    );
 }

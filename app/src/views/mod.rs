@@ -1,7 +1,9 @@
 //! What the user sees: one module per view, and the frame around them.
 
 mod action;
+mod join;
 mod outline;
+mod people;
 mod plans;
 mod text;
 mod tracker;
@@ -36,9 +38,11 @@ pub fn App() -> impl IntoView {
         <main id="main">
             {move || match model.route.get() {
                 Route::Plans => view! { <plans::PlansPage /> }.into_any(),
+                Route::Join(code) => view! { <join::JoinPage code=code.clone() /> }.into_any(),
                 Route::Outline(_) => view! { <PlanGate><outline::OutlinePage /></PlanGate> }.into_any(),
                 Route::Tracker(_, v) => view! { <PlanGate><tracker::TrackerPage view=v.clone() /></PlanGate> }.into_any(),
                 Route::Action(_, id) => view! { <PlanGate><action::ActionPage id=id.clone() /></PlanGate> }.into_any(),
+                Route::People(_) => view! { <people::PeoplePage /> }.into_any(),
             }}
         </main>
     }
@@ -50,7 +54,13 @@ fn PlanGate(children: ChildrenFn) -> impl IntoView {
     let model = expect_context::<Model>();
     move || {
         match model.opening.get() {
-        Opening::Ready => children().into_any(),
+        Opening::Ready => view! {
+            {move || (!model.can_edit()).then(|| view! {
+                <p class="notice view-only">"View only: you are a viewer of this plan. Ask an owner for the editor role to change it."</p>
+            })}
+            // A viewer's controls are disabled; the model refuses their edits too.
+            <fieldset class="plan-body" disabled=move || !model.can_edit()>{children()}</fieldset>
+        }.into_any(),
         Opening::Unavailable => view! {
             <p class="notice">"This plan is not in this browser and the server does not have it. Check the link, or open a plan from the list."</p>
         }.into_any(),
@@ -75,13 +85,16 @@ fn PlanTabs() -> impl IntoView {
             .unwrap_or_default();
         let outline = Route::Outline(doc);
         let tracker = Route::Tracker(doc, TrackerView::default());
+        let people = Route::People(doc);
         let on_outline = matches!(route, Route::Outline(_));
         let on_tracker = matches!(route, Route::Tracker(..));
+        let on_people = matches!(route, Route::People(_));
         Some(view! {
             <nav class="tabs" aria-label="Plan views">
                 <span class="plan-name">{title}</span>
                 <a href=outline.href() aria-current=on_outline.then_some("page")>"Outline"</a>
                 <a href=tracker.href() aria-current=on_tracker.then_some("page")>"Action tracker"</a>
+                <a href=people.href() aria-current=on_people.then_some("page")>"People"</a>
             </nav>
         })
     }

@@ -46,8 +46,10 @@ pub fn PlansPage() -> impl IntoView {
                     <PlanRow plan=row.0 on_server=row.1 />
                 </For>
             </ul>
-            {move || (server.get().is_some() && merged().is_empty()).then(|| view! { <p>"No plans yet: create one below."</p> })}
-            <NewPlanForm />
+            {move || (server.get().is_some() && merged().is_empty()).then(|| view! {
+                <p class="notice">"You are not in any plan on this server yet: open the invitation link an owner of a plan gave you, or type its code on the "<a href="#/join">"join page"</a>"."</p>
+            })}
+            {move || { model.local_plans.track(); crate::membership::all().iter().any(|m| m.is_owner()) }.then(|| view! { <NewPlanForm /> })}
         </section>
     }
 }
@@ -74,6 +76,7 @@ fn PlanRow(plan: PlanEntry, on_server: bool) -> impl IntoView {
 /// Creates an empty plan with a title, or a copy of the demo plan.
 #[component]
 fn NewPlanForm() -> impl IntoView {
+    let model = expect_context::<Model>();
     let title = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -81,8 +84,11 @@ fn NewPlanForm() -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             match create_plan(t).await {
-                Ok(p) => match DocumentId::from_url(&p.url) {
-                    Ok(d) => route::go(&Route::Outline(d)),
+                Ok(joined) => match DocumentId::from_url(&joined.plan.url) {
+                    Ok(d) => {
+                        model.memberships_changed();
+                        route::go(&Route::Outline(d))
+                    }
                     Err(_) => error.set(Some(
                         "The server gave a plan address this app cannot read.".into(),
                     )),

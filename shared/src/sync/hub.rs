@@ -25,6 +25,20 @@ pub struct HubConfig {
     pub load_from_storage: bool,
     /// Emit `Persist` for every change to a document.
     pub persist: bool,
+    /// Serve a peer only the documents granted to its connection ([`Event::Grant`]), refuse
+    /// changes from read-only grants, and accept no document storage does not hold.
+    pub guarded: bool,
+    /// On a guarded hub, refuse changes that would grow a document past this many bytes.
+    pub max_document_bytes: usize,
+}
+
+/// What a connection may do with one document on a guarded hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Sync it, but send no changes (a viewer).
+    Read,
+    /// Sync it and change it.
+    Write,
 }
 
 impl HubConfig {
@@ -36,6 +50,8 @@ impl HubConfig {
             max_message_bytes: 8 << 20,
             load_from_storage: true,
             persist: true,
+            guarded: true,
+            max_document_bytes: 64 << 20,
         }
     }
 
@@ -47,6 +63,8 @@ impl HubConfig {
             max_message_bytes: 64 << 20,
             load_from_storage: false,
             persist: false,
+            guarded: false,
+            max_document_bytes: usize::MAX,
         }
     }
 }
@@ -119,6 +137,14 @@ pub enum Event {
         /// CBOR payload.
         data: Vec<u8>,
     },
+    /// Sets the documents a connection may sync on a guarded hub, replacing earlier grants;
+    /// documents no longer granted stop syncing on it at once.
+    Grant {
+        /// The connection.
+        conn: ConnId,
+        /// Each document it may sync, and how.
+        grants: BTreeMap<DocumentId, Access>,
+    },
     /// Time passed.
     Tick,
 }
@@ -152,6 +178,10 @@ pub enum Effect {
         doc: DocumentId,
         /// Changes since the last persist.
         chunk: Vec<u8>,
+        /// The hashes of those changes.
+        changes: Vec<ChangeHash>,
+        /// The connection that sent them, or `None` for local changes.
+        from: Option<ConnId>,
     },
     /// A document's content changed (from a peer or locally).
     Changed {
@@ -192,6 +222,7 @@ pub enum Effect {
 struct Conn {
     dialer: bool,
     remote: Option<PeerId>,
+    grants: BTreeMap<DocumentId, Access>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -211,6 +242,8 @@ struct DocEntry {
     peers: BTreeMap<ConnId, sync::State>,
     pending: Vec<(ConnId, Message)>,
     persisted: Vec<ChangeHash>,
+    /// Stored size: the bytes loaded plus every chunk persisted since.
+    bytes: usize,
 }
 
 impl DocEntry {
@@ -221,6 +254,7 @@ impl DocEntry {
             peers: BTreeMap::new(),
             pending: Vec::new(),
             persisted: Vec::new(),
+            bytes: 0,
         }
     }
 }
@@ -326,6 +360,7 @@ impl Hub {
                     Conn {
                         dialer,
                         remote: None,
+                        grants: BTreeMap::new(),
                     },
                 );
                 if dialer {
@@ -345,7 +380,7 @@ impl Hub {
             Event::Loaded { doc, result } => self.on_loaded(doc, result, &mut out),
             Event::LocalChange { doc } => {
                 if self.docs.contains_key(&doc) {
-                    self.after_change(doc, &mut out);
+                    self.after_change(doc, None, &mut out);
                     self.sync_all(doc, &mut out);
                 }
             }
@@ -395,9 +430,55 @@ impl Hub {
                     });
                 }
             }
+            Event::Grant { conn, grants } => self.grant(conn, grants, &mut out),
             Event::Tick => {}
         }
         out
+    }
+
+    /// Replaces a connection's grants; documents it loses stop syncing with it and it is
+    /// told they are unavailable, the answer it would get had it never had them.
+    fn grant(&mut self, conn: ConnId, grants: BTreeMap<DocumentId, Access>, out: &mut Vec<Effect>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let lost: Vec<DocumentId> = c
+            .grants
+            .keys()
+            .filter(|d| !grants.contains_key(d))
+            .copied()
+            .collect();
+        c.grants = grants;
+        for doc in lost {
+            if let Some(entry) = self.docs.get_mut(&doc) {
+                entry.peers.remove(&conn);
+                entry.pending.retain(|(c, _)| *c != conn);
+            }
+            self.send_unavailable(conn, doc, out);
+        }
+    }
+
+    /// What `conn` may do with `doc`: everything on an unguarded hub, its grant otherwise.
+    fn access(&self, conn: ConnId, doc: &DocumentId) -> Option<Access> {
+        if !self.config.guarded {
+            return Some(Access::Write);
+        }
+        self.conns.get(&conn)?.grants.get(doc).copied()
+    }
+
+    fn send_unavailable(&self, conn: ConnId, doc: DocumentId, out: &mut Vec<Effect>) {
+        let Some(target_id) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else {
+            return;
+        };
+        self.send(
+            conn,
+            &Message::DocUnavailable {
+                sender_id: self.config.peer_id.clone(),
+                target_id,
+                document_id: doc,
+            },
+            out,
+        );
     }
 
     /// Holds a document (merging it into our copy if we have one) and syncs it with the
@@ -430,7 +511,7 @@ impl Hub {
             }
         }
         self.link_dialed(doc);
-        self.after_change(doc, out);
+        self.after_change(doc, None, out);
         self.sync_all(doc, out);
     }
 
@@ -620,11 +701,23 @@ impl Hub {
                 return;
             }
             Message::Ephemeral(e) => {
-                self.on_ephemeral(conn, e.clone(), out);
+                if self.access(conn, &e.document_id).is_some() {
+                    self.on_ephemeral(conn, e.clone(), out);
+                }
                 return;
             }
             _ => return,
         };
+        if self.access(conn, &doc).is_none() {
+            out.push(Effect::Warn {
+                conn: Some(conn),
+                message: format!(
+                    "answered doc-unavailable for document {doc}: not granted to this connection"
+                ),
+            });
+            self.send_unavailable(conn, doc, out);
+            return;
+        }
         match self.docs.get_mut(&doc) {
             None if self.config.load_from_storage => {
                 let mut entry = DocEntry::new(AutoCommit::new(), DocState::Loading);
@@ -654,6 +747,10 @@ impl Hub {
         if entry.state != DocState::Loading {
             return;
         }
+        let bytes_len = result
+            .as_ref()
+            .map(|b| b.as_ref().map_or(0, Vec::len))
+            .unwrap_or(0);
         let loaded = match result {
             Ok(Some(bytes)) => AutoCommit::load(&bytes)
                 .map(Some)
@@ -663,6 +760,7 @@ impl Hub {
         };
         match loaded {
             Ok(Some(mut d)) => {
+                entry.bytes = bytes_len;
                 entry.persisted = d.get_heads();
                 entry.doc = d;
                 entry.state = DocState::Ready;
@@ -693,6 +791,7 @@ impl Hub {
             _ => return,
         };
         let doc = m.document_id;
+        let access = self.access(conn, &doc);
         let Some(entry) = self.docs.get_mut(&doc) else {
             return;
         };
@@ -708,6 +807,47 @@ impl Hub {
                 );
                 return;
             }
+        };
+        let carries_changes = decoded.changes.iter().any(|c| !c.is_empty());
+        if carries_changes && self.config.guarded {
+            let incoming: usize = decoded.changes.iter().map(<[u8]>::len).sum();
+            let refusal = match access {
+                None => Some(None),
+                Some(Access::Read) => Some(Some(format!("changes to document {doc} refused: you can view this plan but not change it; ask an owner for the editor role"))),
+                Some(Access::Write) if entry.state == DocState::Absent => Some(None),
+                Some(Access::Write) if entry.bytes.saturating_add(incoming) > self.config.max_document_bytes => Some(Some(format!(
+                    "changes to document {doc} refused: it would grow past the server's limit of {} bytes per document; ask the server's operator",
+                    self.config.max_document_bytes
+                ))),
+                Some(Access::Write) => None,
+            };
+            match refusal {
+                None => {}
+                Some(None) => {
+                    // Clients cannot create documents here: only the server's plan creation can.
+                    self.docs.get_mut(&doc).map(|e| e.peers.remove(&conn));
+                    out.push(Effect::Warn {
+                        conn: Some(conn),
+                        message: format!(
+                            "refused changes to document {doc}, which this server does not hold"
+                        ),
+                    });
+                    self.send_unavailable(conn, doc, out);
+                    return;
+                }
+                Some(Some(reason)) => {
+                    self.send_error(conn, reason.clone(), out);
+                    out.push(Effect::Close { conn, reason });
+                    self.drop_conn(conn);
+                    return;
+                }
+            }
+        }
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
+        let Some(state) = entry.peers.get_mut(&conn) else {
+            return;
         };
         let before = entry.doc.get_heads();
         let received = entry
@@ -732,7 +872,7 @@ impl Hub {
             if entry.state == DocState::Absent && !after.is_empty() {
                 entry.state = DocState::Ready;
             }
-            self.after_change(doc, out);
+            self.after_change(doc, Some(conn), out);
             self.sync_all(doc, out);
         } else {
             self.sync_one(doc, conn, out);
@@ -754,8 +894,9 @@ impl Hub {
         }
     }
 
-    /// Persist (if configured) and report a change to a document's heads.
-    fn after_change(&mut self, doc: DocumentId, out: &mut Vec<Effect>) {
+    /// Persist (if configured) and report a change to a document's heads; `from` is the
+    /// connection that sent the change.
+    fn after_change(&mut self, doc: DocumentId, from: Option<ConnId>, out: &mut Vec<Effect>) {
         let persist = self.config.persist;
         let Some(entry) = self.docs.get_mut(&doc) else {
             return;
@@ -766,7 +907,19 @@ impl Hub {
         }
         if persist {
             let chunk = entry.doc.save_after(&entry.persisted);
-            out.push(Effect::Persist { doc, chunk });
+            let changes = entry
+                .doc
+                .get_changes(&entry.persisted)
+                .iter()
+                .map(|c| c.hash())
+                .collect();
+            entry.bytes = entry.bytes.saturating_add(chunk.len());
+            out.push(Effect::Persist {
+                doc,
+                chunk,
+                changes,
+                from,
+            });
         }
         entry.persisted = heads;
         out.push(Effect::Changed { doc });

@@ -4,7 +4,7 @@
 mod hub;
 mod wire;
 
-pub use hub::{ConnId, Effect, Event, Hub, HubConfig};
+pub use hub::{Access, ConnId, Effect, Event, Hub, HubConfig};
 pub use wire::{
     decode_message, encode_message, DocMessage, DocumentId, Ephemeral, Message, PeerId,
     PeerMetadata, WireError, PROTOCOL_VERSION,

@@ -208,6 +208,8 @@ struct Node {
     errors: Vec<String>,
     sent: Vec<Message>,
     closed: Vec<ConnId>,
+    /// Every persist: the changes and the connection they came from.
+    authors: Vec<(Vec<automerge::ChangeHash>, Option<ConnId>)>,
 }
 
 /// Nodes joined by links; messages are delivered in order, one at a time.
@@ -243,11 +245,21 @@ impl Net {
             errors: vec![],
             sent: vec![],
             closed: vec![],
+            authors: vec![],
         });
         self.nodes.len() - 1
     }
 
+    /// A server that trusts every peer (unguarded), as a partner's own relay might: the
+    /// sync mechanics are tested on it; access is tested on [`Net::guarded_server`].
     fn server(&mut self) -> usize {
+        let mut config = HubConfig::server(PeerId("server".into()), "server-storage".into());
+        config.guarded = false;
+        self.add(config, 0)
+    }
+
+    /// A server as Plansync runs it: it serves only granted documents.
+    fn guarded_server(&mut self) -> usize {
         self.add(
             HubConfig::server(PeerId("server".into()), "server-storage".into()),
             0,
@@ -351,8 +363,14 @@ impl Net {
                             },
                         ));
                     }
-                    Effect::Persist { doc, chunk } => {
+                    Effect::Persist {
+                        doc,
+                        chunk,
+                        changes,
+                        from,
+                    } => {
                         let n = &mut self.nodes[node];
+                        n.authors.push((changes, from));
                         if n.fail_persist {
                             skip_sends = true;
                             self.queue.push_front((
@@ -937,4 +955,263 @@ fn a_restored_document_is_not_persisted_again_but_is_synced_and_later_changes_ar
         "a new change is persisted"
     );
     assert_eq!(net.plan(s, &doc).title, "Renamed");
+}
+
+// ---------------------------------------------------------------- access on a guarded server
+
+/// A guarded server holding the demo plan (added by the server itself), and clients
+/// connected to it with the given grants on that plan.
+fn guarded(grants: &[(&str, Option<Access>)]) -> (Net, usize, DocumentId, Vec<(usize, ConnId)>) {
+    let mut net = Net::new();
+    let s = net.guarded_server();
+    let (doc, d) = demo();
+    net.event(
+        s,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
+    let mut clients = vec![];
+    for (name, access) in grants {
+        let c = net.client(name);
+        let (_, sc) = net.connect(c, s);
+        net.run_until_quiescent();
+        if let Some(access) = access {
+            net.event(
+                s,
+                Event::Grant {
+                    conn: sc,
+                    grants: [(doc, *access)].into(),
+                },
+            );
+        }
+        clients.push((c, sc));
+    }
+    (net, s, doc, clients)
+}
+
+#[test]
+fn a_connection_without_a_grant_is_told_unavailable_and_nothing_is_loaded_for_it() {
+    let (mut net, s, doc, clients) = guarded(&[("stranger", None)]);
+    let (c, _) = clients[0];
+    // Make the server forget the plan so that a request would have to load it.
+    net.nodes[s].hub = {
+        let mut h = Hub::new(
+            HubConfig::server(PeerId("server".into()), "server-storage".into()),
+            &mut StdRng::seed_from_u64(0),
+        );
+        h.handle(
+            0,
+            Event::Connected {
+                conn: clients[0].1,
+                dialer: false,
+            },
+        );
+        h
+    };
+    let (c2, _) = net.connect(c, s);
+    net.run_until_quiescent();
+    let _ = c2;
+    let effects_before = net.nodes[s].authors.len();
+    net.event(c, Event::Find { doc });
+    assert!(net.nodes[c].unavailable.contains(&doc));
+    assert!(!net.nodes[c].hub.has_content(&doc));
+    assert!(
+        net.nodes[s].hub.documents().is_empty(),
+        "nothing loaded for a stranger"
+    );
+    assert_eq!(net.nodes[s].authors.len(), effects_before);
+}
+
+#[test]
+fn a_viewer_that_sends_changes_is_refused_and_closed_and_the_plan_is_unchanged() {
+    let (mut net, s, doc, clients) = guarded(&[
+        ("viewer", Some(Access::Read)),
+        ("editor", Some(Access::Write)),
+    ]);
+    let (v, vs) = clients[0];
+    let (e, _) = clients[1];
+    net.event(v, Event::Find { doc });
+    net.event(e, Event::Find { doc });
+    assert!(
+        net.nodes[v].hub.has_content(&doc),
+        "a viewer reads the plan"
+    );
+    let before = net.nodes[s].hub.document_mut(&doc).unwrap().get_heads();
+    let stored_before = net.nodes[s].storage.as_ref().unwrap()[&doc].clone();
+    let act = first_action(&net.plan(v, &doc));
+    net.edit(v, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "Forged")
+            .unwrap()
+    });
+    assert!(
+        net.nodes[s].closed.contains(&vs),
+        "the viewer's connection is closed"
+    );
+    assert_eq!(
+        net.nodes[s].hub.document_mut(&doc).unwrap().get_heads(),
+        before
+    );
+    assert_eq!(net.nodes[s].storage.as_ref().unwrap()[&doc], stored_before);
+    assert_ne!(
+        net.plan(e, &doc).themes[0].objectives[0].actions[0].title,
+        "Forged"
+    );
+    assert!(
+        net.nodes[v]
+            .errors
+            .iter()
+            .any(|m| m.contains("you can view this plan but not change it")),
+        "{:?}",
+        net.nodes[v].errors
+    );
+}
+
+#[test]
+fn an_editor_changes_reach_others_and_each_persist_names_the_connection_that_sent_it() {
+    let (mut net, s, doc, clients) = guarded(&[
+        ("editor", Some(Access::Write)),
+        ("viewer", Some(Access::Read)),
+    ]);
+    let (e, es) = clients[0];
+    let (v, _) = clients[1];
+    net.event(e, Event::Find { doc });
+    net.event(v, Event::Find { doc });
+    let act = first_action(&net.plan(e, &doc));
+    net.edit(e, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "Edited")
+            .unwrap()
+    });
+    assert_eq!(
+        net.plan(v, &doc).themes[0].objectives[0].actions[0].title,
+        "Edited"
+    );
+    let editor_heads = net.nodes[e].hub.document_mut(&doc).unwrap().get_heads();
+    let (changes, from) = net.nodes[s].authors.last().unwrap().clone();
+    assert_eq!(from, Some(es));
+    assert_eq!(
+        changes, editor_heads,
+        "the one new change is the editor's head"
+    );
+    // The plan the server added itself is attributed to nobody.
+    assert_eq!(net.nodes[s].authors[0].1, None);
+}
+
+#[test]
+fn clients_cannot_create_documents_on_a_guarded_server_even_with_a_grant() {
+    let (mut net, s, _, clients) = guarded(&[("editor", Some(Access::Write))]);
+    let (e, es) = clients[0];
+    let (other, d) = {
+        let mut r = StdRng::seed_from_u64(7);
+        let plan = demo_plan(&mut r).unwrap();
+        (DocumentId::random(&mut r), plan.into_automerge())
+    };
+    net.event(
+        s,
+        Event::Grant {
+            conn: es,
+            grants: [(other, Access::Write)].into(),
+        },
+    );
+    net.event(
+        e,
+        Event::Add {
+            doc: other,
+            document: Box::new(d),
+        },
+    );
+    assert!(!net.nodes[s].storage.as_ref().unwrap().contains_key(&other));
+    assert!(!net.nodes[s].hub.has_content(&other));
+    assert!(net.nodes[e].unavailable.contains(&other));
+}
+
+#[test]
+fn a_withdrawn_grant_stops_sync_at_once_on_the_open_connection() {
+    let (mut net, s, doc, clients) = guarded(&[
+        ("editor", Some(Access::Write)),
+        ("other", Some(Access::Write)),
+    ]);
+    let (e, es) = clients[0];
+    let (o, _) = clients[1];
+    net.event(e, Event::Find { doc });
+    net.event(o, Event::Find { doc });
+    net.event(
+        s,
+        Event::Grant {
+            conn: es,
+            grants: Default::default(),
+        },
+    );
+    assert!(net.nodes[e].unavailable.contains(&doc), "told at once");
+    let before = net.nodes[s].hub.document_mut(&doc).unwrap().get_heads();
+    let act = first_action(&net.plan(e, &doc));
+    net.edit(e, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "After revoke")
+            .unwrap()
+    });
+    assert_eq!(
+        net.nodes[s].hub.document_mut(&doc).unwrap().get_heads(),
+        before
+    );
+    net.edit(o, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "Still editing")
+            .unwrap()
+    });
+    assert_ne!(
+        net.plan(e, &doc).themes[0].objectives[0].actions[0].title,
+        "Still editing",
+        "a withdrawn connection hears nothing more"
+    );
+}
+
+#[test]
+fn changes_that_would_grow_a_document_past_the_limit_are_refused_with_a_clear_error() {
+    let (mut net, s, doc, clients) = guarded(&[("editor", Some(Access::Write))]);
+    let (e, es) = clients[0];
+    net.event(e, Event::Find { doc });
+    let stored = net.nodes[s].storage.as_ref().unwrap()[&doc].len();
+    // Reload the server with a limit just above what it holds.
+    let mut config = HubConfig::server(PeerId("server".into()), "server-storage".into());
+    config.max_document_bytes = stored + 64;
+    let mut hub = Hub::new(config, &mut StdRng::seed_from_u64(0));
+    hub.handle(
+        0,
+        Event::Connected {
+            conn: es,
+            dialer: false,
+        },
+    );
+    net.nodes[s].hub = hub;
+    net.nodes[e]
+        .hub
+        .handle(0, Event::Disconnected { conn: ConnId(1) });
+    let (_, es2) = net.connect(e, s);
+    net.run_until_quiescent();
+    net.event(
+        s,
+        Event::Grant {
+            conn: es2,
+            grants: [(doc, Access::Write)].into(),
+        },
+    );
+    net.event(e, Event::Find { doc });
+    let act = first_action(&net.plan(e, &doc));
+    net.edit(e, doc, |p| {
+        p.set_text(
+            &TextField::ActionTitle(act.clone()),
+            &"long text ".repeat(50),
+        )
+        .unwrap()
+    });
+    assert_eq!(
+        net.nodes[s].storage.as_ref().unwrap()[&doc].len(),
+        stored,
+        "nothing stored"
+    );
+    assert!(
+        net.nodes[e].errors.iter().any(|m| m.contains("limit of")),
+        "{:?}",
+        net.nodes[e].errors
+    );
 }

@@ -10,7 +10,7 @@
 use fantoccini::{Client, Locator};
 use plansync_shared::automerge::AutoCommit;
 use plansync_shared::{
-    ActionId, DocumentId, NewPlan, PlanDoc, ProgressState, Rag, ReportingPeriod, TextField,
+    ActionId, DocumentId, PlanDoc, ProgressState, Rag, ReportingPeriod, TextField,
 };
 use plansync_tests::page::{eval, press, wait_js};
 use plansync_tests::{app_dir, Browser, RustClient, Server};
@@ -27,18 +27,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// A plan with 5 themes × 20 objectives × 20 actions, each with a lead board, a lead, a due
 /// date, a RAG for two periods and a progress update.
-fn big_plan(rng: &mut rand::rngs::StdRng) -> (PlanDoc, Vec<ActionId>) {
-    let mut plan = PlanDoc::create(
-        &NewPlan {
-            title: "Generated plan with 2,000 actions".into(),
-            area: "Benchmark City".into(),
-            period_start: 2025,
-            period_end: 2028,
-            owning_body: "Police and Crime Board".into(),
-        },
-        rng,
-    )
-    .unwrap();
+fn big_plan(plan: &mut PlanDoc, rng: &mut rand::rngs::StdRng) -> Vec<ActionId> {
+    plan.set_text(&TextField::PlanTitle, "Generated plan with 2,000 actions")
+        .unwrap();
     let agency = plan.add_agency(rng, "City Council").unwrap();
     let person = plan
         .add_person(rng, "Community Safety Manager", "Manager", Some(&agency))
@@ -83,7 +74,7 @@ fn big_plan(rng: &mut rand::rngs::StdRng) -> (PlanDoc, Vec<ActionId>) {
             plan.commit();
         }
     }
-    (plan, actions)
+    actions
 }
 
 /// Spans recorded under `name` as (start, end) in ms.
@@ -162,15 +153,57 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&dir.path().join("bench.db"), &[]);
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    let (plan, actions) = big_plan(&mut rng);
-    let doc = DocumentId::random(&mut rng);
-    let rust = RustClient::connect(&server.sync_url(), "bench").await;
-    rust.add(doc, plan.into_automerge());
+    // The server makes plans; its owner (this client) fills it with 2,000 actions.
+    let (status, created) = server.request(
+        "POST",
+        "/api/plans",
+        Some(&serde_json::json!({"title": "Generated plan"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let doc = DocumentId::from_url(created["plan"]["url"].as_str().unwrap()).unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let rust = RustClient::connect(&server.sync_url_with(&token), "bench").await;
+    rust.find(doc).await;
+    let actions = rust.edit(doc, |p| big_plan(p, &mut rng));
     rust.wait_server_has_all(doc).await;
+    let (status, inv) = plansync_tests::http_blocking(
+        &server.addr(),
+        "POST",
+        &format!("/api/plans/{doc}/invitations"),
+        Some(&token),
+        Some(&serde_json::json!({"role": "editor", "expires_hours": 1, "uses": 5})),
+    );
+    assert_eq!(status, 201, "{inv}");
+    let code = inv["code"].as_str().unwrap().to_string();
     let saved = rust.document(doc).save().len();
 
     let browser = Browser::start().await;
     let page = browser.session().await;
+    // Join the plan as an editor, as a person does with an invitation link.
+    page.goto(&server.url).await.unwrap();
+    eval(
+        &page,
+        "localStorage.setItem('plansync.identity', JSON.stringify({name: 'Analyst', agency: 'Police'})); return true",
+    )
+    .await;
+    page.goto(&format!("{}#/join/{code}", server.url))
+        .await
+        .unwrap();
+    page.wait()
+        .at_most(plansync_tests::WAIT)
+        .for_element(Locator::Css("button.join-button"))
+        .await
+        .expect("the join page")
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &page,
+        "the plan after joining",
+        "return location.hash",
+        |v| v.as_str().is_some_and(|h| h.starts_with("#/plan/")),
+    )
+    .await;
     let tracker_url = format!("{}#/plan/{doc}/tracker", server.url);
     let row_js = "return document.querySelectorAll('tr.row').length";
 

@@ -1,0 +1,201 @@
+//! A plan's people: participants with their roles, and invitations (code, link and QR code
+//! for the room's projector). Owners change roles, revoke access and invite; others look.
+
+use crate::api::{self, InvitationView, Participant};
+use crate::membership;
+use crate::model::Model;
+use leptos::prelude::*;
+
+/// The people page of the open plan.
+#[component]
+pub fn PeoplePage() -> impl IntoView {
+    let model = expect_context::<Model>();
+    let plan = move || model.doc.get().map(|d| d.to_string()).unwrap_or_default();
+    let is_owner = move || model.role.get().as_deref() == Some("owner");
+    let bump = RwSignal::new(0u32);
+    let error = RwSignal::new(None::<String>);
+    let people = LocalResource::new(move || {
+        bump.track();
+        let plan = plan();
+        async move { api::participants(&plan).await }
+    });
+    let invitations = LocalResource::new(move || {
+        bump.track();
+        let plan = plan();
+        let owner = is_owner();
+        async move {
+            if owner {
+                api::invitations(&plan).await
+            } else {
+                Ok(Vec::new())
+            }
+        }
+    });
+    let me = move || membership::of(&plan()).map(|m| m.participant);
+    let act = move |f: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>| {
+        leptos::task::spawn_local(async move {
+            match f.await {
+                Ok(()) => {
+                    error.set(None);
+                    bump.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="people">
+            <h1>"People"</h1>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || match people.get() {
+                None => view! { <p>"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="notice">{e}</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <table class="participants">
+                        <thead><tr><th>"Name"</th><th>"Agency"</th><th>"Role"</th><th></th></tr></thead>
+                        <tbody>
+                            <For each=move || list.clone() key=|p: &Participant| (p.id, p.role.clone()) let:p>
+                                <ParticipantRow p=p.clone() owner=is_owner() me=me() act=act plan=plan() />
+                            </For>
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+            <Show when=is_owner>
+                <InviteForm plan=plan() on_done=move || bump.update(|n| *n += 1) />
+                {move || invitations.get().and_then(Result::ok).map(|list| view! {
+                    <ul class="invitations">
+                        <For each=move || list.clone() key=|i: &InvitationView| i.id let:i>
+                            <InvitationCard inv=i.clone() plan=plan() act=act />
+                        </For>
+                    </ul>
+                })}
+            </Show>
+        </section>
+    }
+}
+
+/// One participant, with role and revoke controls for owners.
+#[component]
+fn ParticipantRow(
+    p: Participant,
+    owner: bool,
+    me: Option<i64>,
+    act: impl Fn(std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>)
+        + Copy
+        + 'static,
+    plan: String,
+) -> impl IntoView {
+    let id = p.id;
+    let mine = me == Some(id);
+    let plan2 = plan.clone();
+    let on_role = move |ev: web_sys::Event| {
+        let role = event_target_value(&ev);
+        let plan = plan.clone();
+        act(Box::pin(async move {
+            api::set_role(&plan, id, &role).await.map(|_| ())
+        }));
+    };
+    let on_revoke = move |_| {
+        let plan = plan2.clone();
+        act(Box::pin(
+            async move { api::revoke(&plan, id).await.map(|_| ()) },
+        ));
+    };
+    let role = p.role.clone();
+    view! {
+        <tr class="participant" data-participant=id>
+            <td>{p.name.clone()}{mine.then_some(" (you)")}</td>
+            <td>{p.agency.clone()}</td>
+            <td>
+                {if owner {
+                    view! {
+                        <select class="role" aria-label="Role" on:change=on_role>
+                            {["viewer", "editor", "owner"].into_iter().map(|r| view! { <option value=r selected=role == r>{r}</option> }).collect_view()}
+                        </select>
+                    }.into_any()
+                } else {
+                    view! { <span class="role">{role.clone()}</span> }.into_any()
+                }}
+            </td>
+            <td>{owner.then(|| view! { <button type="button" class="revoke" on:click=on_revoke>"Remove access"</button> })}</td>
+        </tr>
+    }
+}
+
+/// Creates an invitation: role, how long it lasts, how many people may use it.
+#[component]
+fn InviteForm(plan: String, on_done: impl Fn() + Copy + 'static) -> impl IntoView {
+    let role = RwSignal::new("editor".to_string());
+    let hours = RwSignal::new("24".to_string());
+    let uses = RwSignal::new("10".to_string());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        let (Ok(h), Ok(u)) = (
+            hours.get_untracked().trim().parse::<i64>(),
+            uses.get_untracked().trim().parse::<i64>(),
+        ) else {
+            error.set(Some(
+                "Give the hours and the number of people as whole numbers.".into(),
+            ));
+            return;
+        };
+        let plan = plan.clone();
+        let r = role.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::invite(&plan, &r, h, u).await {
+                Ok(_) => {
+                    error.set(None);
+                    on_done();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <form class="invite" on:submit=submit>
+            <h2>"Invite people"</h2>
+            <label>"Role "
+                <select name="role" on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="viewer">"viewer (reads the plan)"</option>
+                    <option value="editor" selected=true>"editor (changes the plan)"</option>
+                    <option value="owner">"owner (also manages people)"</option>
+                </select>
+            </label>
+            <label>"Lasts (hours) " <input name="hours" bind:value=hours inputmode="numeric" /></label>
+            <label>"People who may join " <input name="uses" bind:value=uses inputmode="numeric" /></label>
+            <button type="submit">"Create invitation"</button>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </form>
+    }
+}
+
+/// One invitation: code, link, QR code, and a button to withdraw it.
+#[component]
+fn InvitationCard(
+    inv: InvitationView,
+    plan: String,
+    act: impl Fn(std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>)
+        + Copy
+        + 'static,
+) -> impl IntoView {
+    let id = inv.id;
+    let expires = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(inv.expires))
+        .to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED);
+    let withdraw = move |_| {
+        let plan = plan.clone();
+        act(Box::pin(async move { api::withdraw(&plan, id).await }));
+    };
+    view! {
+        <li class="invitation">
+            <div class="qr" inner_html=inv.qr_svg.clone()></div>
+            <div>
+                <p class="code">{inv.code.clone()}</p>
+                <p>{format!("{} · {} use(s) left · until {}", inv.role, inv.uses_left, String::from(expires))}</p>
+                <p><a href=inv.link.clone()>{inv.link.clone()}</a></p>
+                <button type="button" on:click=withdraw>"Withdraw"</button>
+            </div>
+        </li>
+    }
+}
