@@ -447,6 +447,12 @@ impl RustClient {
             .await;
     }
 
+    /// Whether the server's last heads include every change of our replica of `doc` (the
+    /// server persists before it advertises heads, so these changes are durable).
+    pub fn server_has_all(&self, doc: DocumentId) -> bool {
+        self.state.lock().unwrap().hub.peer_has_all(self.conn, &doc)
+    }
+
     /// Whether the socket is open.
     pub fn is_connected(&self) -> bool {
         self.state.lock().unwrap().out.is_some()

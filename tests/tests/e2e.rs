@@ -68,46 +68,117 @@ async fn two_rust_clients_edit_the_demo_plan_concurrently_and_converge() {
     assert!(rag == Rag::Green || rag == Rag::Red);
 }
 
+/// Rounds of load and SIGKILL in the crash test.
+const CRASH_ROUNDS: usize = 20;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_killed_with_sigkill_keeps_every_edit_clients_saw_in_its_heads() {
+async fn sigkill_at_random_moments_under_load_loses_no_change_the_server_had_acknowledged() {
+    use rand::Rng;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plans.db");
     let mut server = Server::start(&db, &[]);
     let doc = server.demo_plan().await;
-    let mut expected: Vec<String> = Vec::new();
-    for round in 0..3 {
-        let a = RustClient::connect(&server.sync_url(), "a").await;
-        let b = RustClient::connect(&server.sync_url(), "b").await;
-        a.find(doc).await;
-        b.find(doc).await;
-        for (who, c) in [("a", &a), ("b", &b)] {
-            for i in 0..5 {
-                let mark = format!("<{who}{round}.{i}>");
-                c.edit(doc, |p| {
-                    let o = p.read().unwrap().themes[2].objectives[0].id.clone();
-                    p.add_action(&mut rand::rng(), &o, &mark, None).unwrap();
-                });
-                expected.push(mark);
-            }
-        }
-        a.wait_server_has_all(doc).await;
-        b.wait_server_has_all(doc).await;
-        server.kill();
-        server = Server::start(&db, &[]);
-        let c = RustClient::connect(&server.sync_url(), "checker").await;
+    let mut clients = Vec::new();
+    for name in ["police", "council", "probation"] {
+        let c = RustClient::connect(&server.sync_url(), name).await;
         c.find(doc).await;
-        let titles: Vec<String> = c.plan(doc).themes[2].objectives[0]
-            .actions
-            .iter()
-            .map(|a| a.title.clone())
-            .collect();
-        for mark in &expected {
+        clients.push((name, c));
+    }
+    let action = clients[0].1.plan(doc).themes[2].objectives[0].actions[0]
+        .id
+        .clone();
+    // Every mark each client made, and those it saw in the server's heads.
+    let made: Arc<Mutex<Vec<String>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut rng = rand::rng();
+    for round in 0..CRASH_ROUNDS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut load = Vec::new();
+        for (name, c) in &clients {
+            let (c, name, stop) = (c.clone(), *name, stop.clone());
+            let (made, acked, action) = (made.clone(), acked.clone(), action.clone());
+            load.push(tokio::spawn(async move {
+                let mut mine: Vec<String> = Vec::new();
+                for i in 0..10_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let mark = format!("<{name}{round}.{i}>");
+                    c.edit(doc, |p| {
+                        p.splice_text(&TextField::ActionTitle(action.clone()), 0, 0, &mark)
+                            .unwrap()
+                    });
+                    mine.push(mark);
+                    tokio::time::sleep(Duration::from_millis(8)).await;
+                    if c.server_has_all(doc) {
+                        acked.lock().unwrap().extend(mine.iter().cloned());
+                    }
+                }
+                made.lock().unwrap().extend(mine);
+            }));
+        }
+        let delay = rng.random_range(50..400);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        server.kill();
+        stop.store(true, Ordering::Relaxed);
+        for l in load {
+            l.await.unwrap();
+        }
+        server = Server::start(&db, &[]);
+        let checker = RustClient::connect(&server.sync_url(), "checker").await;
+        checker.find(doc).await;
+        let title = checker.plan(doc).themes[2].objectives[0].actions[0]
+            .title
+            .clone();
+        let acked_now = acked.lock().unwrap().clone();
+        for mark in &acked_now {
             assert!(
-                titles.contains(mark),
-                "round {round}: {mark} lost after SIGKILL; have {titles:?}"
+                title.contains(mark.as_str()),
+                "round {round} (killed after {delay} ms): {mark} was in the server's heads but is lost"
             );
         }
+        for (_, c) in &clients {
+            c.reconnect(&server.sync_url()).await;
+            c.find(doc).await;
+        }
     }
+    // Every client's edits, acknowledged or not, reach the server and everyone converges.
+    for (_, c) in &clients {
+        c.wait_server_has_all(doc).await;
+    }
+    let checker = RustClient::connect(&server.sync_url(), "final").await;
+    checker.find(doc).await;
+    let want = checker.document(doc).get_heads();
+    for (name, c) in &clients {
+        let mut same = false;
+        for _ in 0..(WAIT.as_millis() / 50) {
+            if c.document(doc).get_heads() == want {
+                same = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(same, "{name} converged with the server");
+        assert_eq!(c.plan(doc), checker.plan(doc));
+    }
+    let title = checker.plan(doc).themes[2].objectives[0].actions[0]
+        .title
+        .clone();
+    let made = made.lock().unwrap().clone();
+    assert!(
+        made.len() > CRASH_ROUNDS * 3,
+        "load ran: {} edits",
+        made.len()
+    );
+    for mark in &made {
+        assert!(title.contains(mark.as_str()), "{mark} lost");
+    }
+    assert!(
+        !acked.lock().unwrap().is_empty(),
+        "some edits were acknowledged before a kill"
+    );
     assert_eq!(
         server.plans().await.as_array().unwrap().len(),
         1,
@@ -475,4 +546,93 @@ async fn official_js_client_as_a_viewer_reads_the_plan_but_its_change_is_refused
         DEMO_PLAN_TITLE,
         "the plan is unchanged"
     );
+}
+
+/// The HTTP status of a refused WebSocket upgrade, or `None` if it was accepted.
+async fn upgrade_status(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Option<u16> {
+    match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+        .await
+        .expect("an answer in time")
+    {
+        Ok(_) => None,
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Some(resp.status().as_u16()),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_refuses_missing_tokens_foreign_origins_too_many_sockets_and_message_floods() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("plans.db"),
+        &[
+            "--max-connections-per-address",
+            "3",
+            "--max-messages-per-second",
+            "5",
+        ],
+    );
+    let base = server.sync_url().split('?').next().unwrap().to_string();
+    // No token, a wrong token: 401.
+    for url in [base.clone(), format!("{base}?token=00ff")] {
+        let req = url.into_client_request().unwrap();
+        assert_eq!(upgrade_status(req).await, Some(401));
+    }
+    // A page from another origin: 403; from the server's own origin: accepted.
+    let mut req = server.sync_url().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    assert_eq!(upgrade_status(req).await, Some(403));
+    // Three sockets from one address are allowed, a fourth is not.
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let (ws, _) = tokio_tungstenite::connect_async(server.sync_url())
+            .await
+            .expect("within the per-address limit");
+        open.push(ws);
+    }
+    let req = server.sync_url().into_client_request().unwrap();
+    assert_eq!(upgrade_status(req).await, Some(429));
+    // A flood of messages on one socket: an error naming the limit, then a close.
+    let mut ws = open.pop().unwrap();
+    let join = encode_message(&Message::Join {
+        sender_id: PeerId("flood".into()),
+        peer_metadata: PeerMetadata::default(),
+        supported_protocol_versions: Some(vec!["1".into()]),
+    });
+    for _ in 0..40 {
+        if ws.send(Ws::Binary(join.clone().into())).await.is_err() {
+            break;
+        }
+    }
+    let mut told = false;
+    for _ in 0..100 {
+        match recv(&mut ws).await {
+            Some(Ok(Ws::Binary(b))) => {
+                told |= matches!(decode_message(&b, 1 << 20), Ok(Message::Error { message, .. }) if message.contains("more than 5 per second"));
+            }
+            Some(Ok(Ws::Close(_))) | None | Some(Err(_)) => break,
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(told, "the flood is told the limit");
+    drop(ws);
+    drop(open);
+    // Closed sockets free their places: a new one, from a page of the server's own origin,
+    // is accepted (bounded retries while the server notices the closes).
+    let own = server.url.trim_end_matches('/').to_string();
+    let mut accepted = false;
+    for _ in 0..50 {
+        let mut req = server.sync_url().into_client_request().unwrap();
+        req.headers_mut().insert("origin", own.parse().unwrap());
+        if upgrade_status(req).await.is_none() {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(accepted, "places are given back when sockets close");
 }
