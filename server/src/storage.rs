@@ -14,6 +14,14 @@ pub enum StorageError {
     /// SQLite reported an error (disk full, read-only file system, I/O error, ...).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The file cannot be opened or created (missing folder, read-only file system, ...).
+    #[error("could not open or create the database {path} ({reason}): check that its folder exists and is writable")]
+    Open {
+        /// The file.
+        path: String,
+        /// What SQLite said.
+        reason: String,
+    },
     /// The file is not a usable Plansync database.
     #[error("{path} is not a usable Plansync database: {reason}")]
     Corrupt {
@@ -39,13 +47,9 @@ pub struct PlanRow {
     pub updated: i64,
 }
 
-/// The changes in an appended chunk and who sent them.
-pub struct Changes<'a> {
-    /// Their hashes.
-    pub hashes: &'a [ChangeHash],
-    /// The participant who sent them, `None` for the server's own.
-    pub by: Option<ParticipantId>,
-}
+/// The changes in an appended chunk, each with the participant who sent it (`None` for
+/// the server's own).
+pub type Changes = Vec<(ChangeHash, Option<ParticipantId>)>;
 
 /// Compact a document once it has this many chunks, whatever their size (loading cost)...
 const COMPACT_MAX_CHUNKS: i64 = 128;
@@ -64,7 +68,10 @@ impl Storage {
             path: path.display().to_string(),
             reason,
         };
-        let conn = Connection::open(path)?;
+        let conn = Connection::open(path).map_err(|e| StorageError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         let check: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(|e| corrupt(e.to_string()))?;
@@ -134,7 +141,7 @@ impl Storage {
         &mut self,
         doc: &DocumentId,
         chunk: &[u8],
-        changes: &Changes<'_>,
+        changes: &Changes,
         plan: Option<&PlanSummary>,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
@@ -153,13 +160,8 @@ impl Storage {
             let mut author = tx.prepare_cached(
                 "INSERT OR IGNORE INTO change_authors (doc_id, hash, participant_id, received_ms) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for hash in changes.hashes {
-                author.execute(params![
-                    id,
-                    hash.to_string(),
-                    changes.by.map(|p| p.0),
-                    now_ms
-                ])?;
+            for (hash, by) in changes {
+                author.execute(params![id, hash.to_string(), by.map(|p| p.0), now_ms])?;
             }
         }
         if let Some(p) = plan {
@@ -252,11 +254,9 @@ mod tests {
             let chunk = plan.automerge_mut().save_after(&heads);
             heads = plan.automerge_mut().get_heads();
             let summary = plan_summary(plan.automerge());
-            let none = Changes {
-                hashes: &[],
-                by: None,
-            };
-            if s.append(&doc, &chunk, &none, summary.as_ref(), i).unwrap() {
+            if s.append(&doc, &chunk, &vec![], summary.as_ref(), i)
+                .unwrap()
+            {
                 s.compact(&doc, &plan.automerge_mut().save()).unwrap();
                 compacted = true;
             }
@@ -284,6 +284,20 @@ mod tests {
             err.to_string().contains("not a usable Plansync database"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_database_on_a_read_only_file_system_is_a_clear_error_at_start() {
+        // procfs refuses new files even to root: a real read-only file system.
+        let err = Storage::open(Path::new("/proc/plansync-test.db"))
+            .err()
+            .expect("must refuse");
+        let text = err.to_string();
+        assert!(
+            text.contains("could not open or create the database /proc/plansync-test.db"),
+            "{text}"
+        );
+        assert!(text.contains("writable"), "{text}");
     }
 
     #[test]

@@ -102,7 +102,7 @@ enum Command {
 /// A cheap handle to the sync service, shared by HTTP handlers and socket tasks.
 #[derive(Clone)]
 pub struct SyncHandle {
-    tx: mpsc::UnboundedSender<Command>,
+    tx: std::sync::mpsc::Sender<Command>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -123,7 +123,7 @@ impl SyncHandle {
         config.max_message_bytes = limits.max_message_bytes;
         config.max_document_bytes = limits.max_document_bytes;
         let hub = Hub::new(config, &mut rng);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("plansync-sync".into())
             .spawn(move || {
@@ -184,6 +184,15 @@ impl SyncHandle {
             Ok(found)
         })
         .await?
+    }
+
+    /// Runs `f` on the service's storage (tests use it to make the disk fail).
+    #[cfg(test)]
+    pub(crate) async fn with_storage<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Storage) -> T + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        self.call(move |svc| f(&mut svc.storage)).await
     }
 
     /// Exchanges an invitation code for a new participant and their token.
@@ -352,6 +361,11 @@ impl SyncHandle {
     }
 }
 
+/// Flush once commands pause this long...
+const QUIET: std::time::Duration = std::time::Duration::from_millis(5);
+/// ...or this long after the first change held back, whichever comes first.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(40);
+
 /// How long the owner link printed at start works.
 const OWNER_LINK_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -367,8 +381,47 @@ struct Service {
 }
 
 impl Service {
-    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
-        while let Some(cmd) = rx.blocking_recv() {
+    /// Handles commands until every handle is dropped. Changes from peers are persisted and
+    /// fanned out together ([`Event::Flush`]) once commands pause for [`QUIET`], or at the
+    /// latest [`COALESCE`] after the first: a room reconnecting is stored in few SQLite
+    /// transactions and each peer gets few messages, at a cost of at most that much latency.
+    fn run(mut self, rx: std::sync::mpsc::Receiver<Command>) {
+        use std::sync::mpsc::RecvTimeoutError;
+        use std::time::Instant;
+        let mut first_unflushed: Option<Instant> = None;
+        loop {
+            let cmd = match first_unflushed {
+                None => match rx.recv() {
+                    Ok(cmd) => Some(cmd),
+                    Err(_) => break,
+                },
+                Some(since) => {
+                    let left = COALESCE.saturating_sub(since.elapsed()).min(QUIET);
+                    match rx.recv_timeout(left) {
+                        Ok(cmd) => Some(cmd),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            };
+            let paused = cmd.is_none();
+            if let Some(cmd) = cmd {
+                self.command(cmd);
+                if self.hub.has_unflushed() {
+                    first_unflushed.get_or_insert_with(Instant::now);
+                }
+            }
+            if first_unflushed.is_some_and(|t| paused || t.elapsed() >= COALESCE) {
+                self.event(Event::Flush);
+                first_unflushed = None;
+            }
+        }
+        self.event(Event::Flush);
+        tracing::info!("sync service stopped");
+    }
+
+    fn command(&mut self, cmd: Command) {
+        {
             match cmd {
                 Command::Connect {
                     conn,
@@ -393,10 +446,9 @@ impl Service {
                     self.conns.remove(&conn);
                     self.event(Event::Disconnected { conn });
                 }
-                Command::Call(f) => f(&mut self),
+                Command::Call(f) => f(self),
             }
         }
-        tracing::info!("sync service stopped");
     }
 
     /// Gives a participant's open connections their new role, or takes the plan away from
@@ -502,20 +554,21 @@ impl Service {
                     doc,
                     chunk,
                     changes,
-                    from,
                 } => {
                     let summary = self.hub.document(&doc).and_then(plan_summary);
-                    let by = from.and_then(|c| {
-                        let link = self.conns.get(&c)?;
-                        link.grants
-                            .iter()
-                            .find(|g| g.doc == doc)
-                            .map(|g| g.participant)
-                    });
-                    let changes = Changes {
-                        hashes: &changes,
-                        by,
-                    };
+                    let changes: Changes = changes
+                        .iter()
+                        .map(|(hash, from)| {
+                            let by = from.and_then(|c| {
+                                let link = self.conns.get(&c)?;
+                                link.grants
+                                    .iter()
+                                    .find(|g| g.doc == doc)
+                                    .map(|g| g.participant)
+                            });
+                            (*hash, by)
+                        })
+                        .collect();
                     match self.storage.append(
                         &doc,
                         &chunk,

@@ -562,3 +562,184 @@ async fn an_editors_change_is_attributed_to_them_and_revoking_stops_their_open_c
     }
     assert!(told, "told the plan is unavailable, then closed");
 }
+
+/// A server made once for the HTTP fuzz target, with its runtime, plan and owner token.
+fn fuzz_server() -> &'static (tokio::runtime::Runtime, AppState, String, String) {
+    static SERVER: std::sync::OnceLock<(tokio::runtime::Runtime, AppState, String, String)> =
+        std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
+        let (s, plan, token) = rt.block_on(async {
+            let s = state(dir).await;
+            let (plan, token) = owner(&s).await;
+            (s, plan, token)
+        });
+        (rt, s, plan, token)
+    })
+}
+
+/// A JSON body with the API's field names and odd values, or raw bytes.
+fn http_body() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let value = prop_oneof![
+        Just(serde_json::json!(null)),
+        any::<i64>().prop_map(|n| serde_json::json!(n)),
+        any::<bool>().prop_map(|b| serde_json::json!(b)),
+        "\\PC{0,40}".prop_map(|t| serde_json::json!(t)),
+        prop::sample::select(vec!["viewer", "editor", "owner", "ACDE-FHJK-MN", ""])
+            .prop_map(|t| serde_json::json!(t)),
+    ];
+    let keys = prop::sample::select(vec![
+        "code",
+        "name",
+        "agency",
+        "role",
+        "expires_hours",
+        "uses",
+        "title",
+        "demo",
+        "x",
+    ]);
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..200),
+        prop::collection::btree_map(keys, value, 0..5).prop_map(|m| {
+            serde_json::to_vec(
+                &m.into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect::<serde_json::Map<_, _>>(),
+            )
+            .unwrap()
+        }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
+    ))]
+    #[test]
+    fn fuzz_every_http_body_gets_a_clear_answer_never_a_5xx(
+        endpoint in 0usize..5,
+        body in http_body(),
+        with_token in proptest::prelude::any::<bool>(),
+    ) {
+        let (rt, s, plan, token) = fuzz_server();
+        let (method, path) = [
+            ("POST", "/api/join".to_string()),
+            ("POST", "/api/plans".to_string()),
+            ("POST", format!("/api/plans/{plan}/invitations")),
+            ("PATCH", format!("/api/plans/{plan}/participants/1")),
+            ("PATCH", format!("/api/plans/{plan}/participants/999")),
+        ][endpoint].clone();
+        let mut req = Request::builder().method(method).uri(&path).header("content-type", "application/json");
+        if with_token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = req.body(Body::from(body)).unwrap();
+        let resp = rt.block_on(app(s.clone()).oneshot(req)).unwrap();
+        let status = resp.status();
+        proptest::prop_assert!(!status.is_server_error(), "{} {} answered {}", method, path, status);
+        if status.is_client_error() {
+            let bytes = rt.block_on(resp.into_body().collect()).unwrap().to_bytes();
+            let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            proptest::prop_assert!(json["error"].as_str().is_some_and(|e| e.len() > 10), "a clear message: {}", json);
+        }
+    }
+}
+
+/// Makes the disk fail with `fault` (SQL run on the service's own connection) once an
+/// editor is connected, then sends edits until the server refuses one; returns what it said.
+async fn edit_until_refused(s: &AppState, plan: &str, token: &str, fault: String) -> String {
+    let (editor, _) = participant(s, plan, token, "editor").await;
+    let doc = plan.parse().unwrap();
+    let mut pipe = Pipe::open(s, vec![Grant::of(&editor).unwrap()], "editor-peer").await;
+    s.sync
+        .with_storage(move |st| st.conn.execute_batch(&fault))
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..200 {
+        use plansync_shared::automerge::{sync, transaction::Transactable, ROOT};
+        let mut d = plansync_shared::automerge::AutoCommit::new();
+        d.put(ROOT, format!("k{i}"), "x".repeat(4000)).unwrap();
+        let change = d.get_last_local_change().unwrap().raw_bytes().to_vec();
+        let msg = sync::Message {
+            heads: d.get_heads(),
+            need: vec![],
+            have: vec![],
+            changes: vec![change].into(),
+            flags: None,
+            version: sync::MessageVersion::V1,
+        };
+        pipe.send(&Wire::Sync(plansync_shared::DocMessage {
+            sender_id: PeerId("editor-peer".into()),
+            target_id: PeerId("server".into()),
+            document_id: doc,
+            data: msg.encode(),
+        }));
+        match pipe.next().await {
+            Some(Wire::Error { message, .. }) => return message,
+            Some(_) => {}
+            None => return "closed without a word".into(),
+        }
+    }
+    panic!("200 edits of 4 KB fitted on a disk that was meant to be full");
+}
+
+/// Every change the server recorded as accepted is in the document it has stored.
+async fn every_accepted_change_is_stored(s: &AppState, plan: &str) -> usize {
+    let authors = s.sync.change_authors(plan.to_string()).await.unwrap();
+    let doc: plansync_shared::DocumentId = plan.parse().unwrap();
+    let bytes = s
+        .sync
+        .with_storage(move |st| st.load(&doc))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let mut d = plansync_shared::automerge::AutoCommit::load(&bytes).unwrap();
+    for (hash, _) in &authors {
+        let h: plansync_shared::automerge::ChangeHash = hash.parse().unwrap();
+        assert!(
+            d.get_change_by_hash(&h).is_some(),
+            "accepted change {hash} is stored"
+        );
+    }
+    authors.len()
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_the_change_with_a_clear_error_and_loses_nothing_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let pages: i64 = s
+        .sync
+        .with_storage(|st| st.conn.query_row("PRAGMA page_count", [], |r| r.get(0)))
+        .await
+        .unwrap()
+        .unwrap();
+    // The file may grow by a few pages only: SQLite then reports "database or disk is full".
+    let fault = format!("PRAGMA max_page_count = {};", pages + 8);
+    let said = edit_until_refused(&s, &plan, &token, fault).await;
+    assert!(
+        said.contains("could not save changes") && said.contains("full"),
+        "{said}"
+    );
+    let accepted = every_accepted_change_is_stored(&s, &plan).await;
+    assert!(accepted > 1, "some edits fitted before the disk filled");
+}
+
+#[tokio::test]
+async fn a_file_system_turned_read_only_refuses_the_change_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let said = edit_until_refused(&s, &plan, &token, "PRAGMA query_only = ON;".into()).await;
+    assert!(
+        said.contains("could not save changes") && said.contains("readonly"),
+        "{said}"
+    );
+    every_accepted_change_is_stored(&s, &plan).await;
+}

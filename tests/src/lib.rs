@@ -167,6 +167,11 @@ impl Server {
             .to_string()
     }
 
+    /// The server's process id (for reading its memory and CPU time from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process with SIGKILL (no clean shutdown) and waits for it.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -111,7 +111,10 @@ async fn sigkill_at_random_moments_under_load_loses_no_change_the_server_had_ack
                             .unwrap()
                     });
                     mine.push(mark);
-                    tokio::time::sleep(Duration::from_millis(8)).await;
+                    // Every fifth edit, a pause long enough for the server to store and
+                    // acknowledge what it has (it batches for up to 40 ms).
+                    let pause = if i % 5 == 4 { 80 } else { 8 };
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
                     if c.server_has_all(doc) {
                         acked.lock().unwrap().extend(mine.iter().cloned());
                     }
@@ -167,6 +170,11 @@ async fn sigkill_at_random_moments_under_load_loses_no_change_the_server_had_ack
         .title
         .clone();
     let made = made.lock().unwrap().clone();
+    eprintln!(
+        "crash test: {CRASH_ROUNDS} kills, {} edits, {} seen in the server's heads before a kill",
+        made.len(),
+        acked.lock().unwrap().len()
+    );
     assert!(
         made.len() > CRASH_ROUNDS * 3,
         "load ran: {} edits",

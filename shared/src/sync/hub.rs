@@ -6,7 +6,7 @@
 use super::wire::*;
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Identifies one connection (one socket) to a peer, chosen by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,6 +30,10 @@ pub struct HubConfig {
     pub guarded: bool,
     /// On a guarded hub, refuse changes that would grow a document past this many bytes.
     pub max_document_bytes: usize,
+    /// Hold back persisting and fanning out changes from peers until [`Event::Flush`], so a
+    /// burst of changes (a room reconnecting) is stored in one chunk and sent to each peer
+    /// in one message rather than one per change per peer.
+    pub batch: bool,
 }
 
 /// What a connection may do with one document on a guarded hub.
@@ -52,6 +56,7 @@ impl HubConfig {
             persist: true,
             guarded: true,
             max_document_bytes: 64 << 20,
+            batch: true,
         }
     }
 
@@ -65,6 +70,7 @@ impl HubConfig {
             persist: false,
             guarded: false,
             max_document_bytes: usize::MAX,
+            batch: false,
         }
     }
 }
@@ -145,6 +151,9 @@ pub enum Event {
         /// Each document it may sync, and how.
         grants: BTreeMap<DocumentId, Access>,
     },
+    /// Persist and fan out the changes held back since the last flush (see
+    /// [`HubConfig::batch`]); the caller sends it when it has no more events waiting.
+    Flush,
     /// Time passed.
     Tick,
 }
@@ -178,10 +187,9 @@ pub enum Effect {
         doc: DocumentId,
         /// Changes since the last persist.
         chunk: Vec<u8>,
-        /// The hashes of those changes.
-        changes: Vec<ChangeHash>,
-        /// The connection that sent them, or `None` for local changes.
-        from: Option<ConnId>,
+        /// The hash of each of those changes and the connection that sent it (`None` for
+        /// local changes).
+        changes: Vec<(ChangeHash, Option<ConnId>)>,
     },
     /// A document's content changed (from a peer or locally).
     Changed {
@@ -244,6 +252,8 @@ struct DocEntry {
     persisted: Vec<ChangeHash>,
     /// Stored size: the bytes loaded plus every chunk persisted since.
     bytes: usize,
+    /// Who sent each change not yet persisted.
+    senders: HashMap<ChangeHash, ConnId>,
 }
 
 impl DocEntry {
@@ -255,6 +265,7 @@ impl DocEntry {
             pending: Vec::new(),
             persisted: Vec::new(),
             bytes: 0,
+            senders: HashMap::new(),
         }
     }
 }
@@ -270,6 +281,8 @@ pub struct Hub {
     session_id: String,
     ephemeral_count: u64,
     ephemeral_seen: HashMap<(PeerId, String), u64>,
+    /// Documents with changes held back until [`Event::Flush`].
+    dirty: BTreeSet<DocumentId>,
 }
 
 impl Hub {
@@ -283,6 +296,7 @@ impl Hub {
             session_id: format!("{:016x}", rng.next_u64()),
             ephemeral_count: 0,
             ephemeral_seen: HashMap::new(),
+            dirty: BTreeSet::new(),
         }
     }
 
@@ -338,6 +352,11 @@ impl Hub {
             return false;
         };
         entry.doc.get_missing_deps(&theirs).is_empty() && entry.doc.get_changes(&theirs).is_empty()
+    }
+
+    /// Whether changes are held back waiting for [`Event::Flush`].
+    pub fn has_unflushed(&self) -> bool {
+        !self.dirty.is_empty()
     }
 
     /// Connections whose handshake finished.
@@ -396,6 +415,7 @@ impl Hub {
             Event::PersistFailed { doc, reason } => {
                 // The change is not durable: forget the in-memory copy (storage still has
                 // everything acknowledged) and make its peers reconnect and resend.
+                self.dirty.remove(&doc);
                 if let Some(entry) = self.docs.remove(&doc) {
                     for conn in entry.peers.keys() {
                         self.send_error(*conn, format!("the server could not save changes to document {doc} ({reason}); nothing you sent was lost on your side: reconnect to send it again"), &mut out);
@@ -431,6 +451,12 @@ impl Hub {
                 }
             }
             Event::Grant { conn, grants } => self.grant(conn, grants, &mut out),
+            Event::Flush => {
+                for doc in std::mem::take(&mut self.dirty) {
+                    self.after_change(doc, None, &mut out);
+                    self.sync_all(doc, &mut out);
+                }
+            }
             Event::Tick => {}
         }
         out
@@ -546,8 +572,10 @@ impl Hub {
         // A hub that loads from storage keeps only documents someone is syncing: the rest
         // are durable (every change was persisted) and load again when next asked for.
         if self.config.load_from_storage {
-            self.docs
-                .retain(|_, e| !e.peers.is_empty() || e.state == DocState::Loading);
+            let dirty = &self.dirty;
+            self.docs.retain(|id, e| {
+                !e.peers.is_empty() || e.state == DocState::Loading || dirty.contains(id)
+            });
         }
     }
 
@@ -872,9 +900,23 @@ impl Hub {
             if entry.state == DocState::Absent && !after.is_empty() {
                 entry.state = DocState::Ready;
             }
-            self.after_change(doc, Some(conn), out);
-            self.sync_all(doc, out);
-        } else {
+            let new: Vec<ChangeHash> = entry
+                .doc
+                .get_changes(&before)
+                .iter()
+                .map(|c| c.hash())
+                .collect();
+            for hash in new {
+                entry.senders.insert(hash, conn);
+            }
+            if self.config.batch {
+                self.dirty.insert(doc);
+            } else {
+                self.after_change(doc, Some(conn), out);
+                self.sync_all(doc, out);
+            }
+        } else if !self.dirty.contains(&doc) {
+            // (A dirty document's heads are not durable yet: the flush answers this peer.)
             self.sync_one(doc, conn, out);
         }
         let Some(entry) = self.docs.get(&doc) else {
@@ -907,20 +949,24 @@ impl Hub {
         }
         if persist {
             let chunk = entry.doc.save_after(&entry.persisted);
-            let changes = entry
+            let hashes: Vec<ChangeHash> = entry
                 .doc
                 .get_changes(&entry.persisted)
                 .iter()
                 .map(|c| c.hash())
+                .collect();
+            let changes = hashes
+                .into_iter()
+                .map(|h| (h, entry.senders.get(&h).copied().or(from)))
                 .collect();
             entry.bytes = entry.bytes.saturating_add(chunk.len());
             out.push(Effect::Persist {
                 doc,
                 chunk,
                 changes,
-                from,
             });
         }
+        entry.senders.clear();
         entry.persisted = heads;
         out.push(Effect::Changed { doc });
     }

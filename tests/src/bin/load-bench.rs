@@ -1,0 +1,443 @@
+//! Load generator: N clients (each its own sync core and socket) open one plan on a real
+//! release `plansync` server and make M edits each at a bounded total rate; then half go
+//! offline, make M edits each, and all reconnect at once. Prints, for each N: propagation
+//! latency to the last receiver (p50/p95/p99/max), time for every replica to hold every
+//! edit after the reconnect, bytes on the wire during the reconnect against the size of the
+//! changes that had to move, the server's peak RSS and CPU seconds (from /proc), and lost
+//! edits (must be 0).
+//!
+//! Run: `cargo build --release -p plansync-server && cargo run --release -p plansync-tests --bin load-bench [N ...]`
+
+use futures_util::{SinkExt, StreamExt};
+use plansync_shared::automerge::legacy::Key as LegacyKey;
+use plansync_shared::automerge::{transaction::Transactable, ROOT};
+use plansync_shared::{ConnId, DocumentId, Effect, Event, Hub, HubConfig, PeerId};
+use plansync_tests::Server;
+use rand::SeedableRng;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Edits each client makes online, and again offline.
+const EDITS: usize = 4;
+/// Edits per second across all clients while online.
+const TOTAL_RATE: f64 = 100.0;
+/// How long any phase may take before the bench gives up.
+const PHASE_LIMIT: Duration = Duration::from_secs(180);
+
+static MSGS_UP: AtomicU64 = AtomicU64::new(0);
+static MSGS_DOWN: AtomicU64 = AtomicU64::new(0);
+
+/// Where a client reports what it sees and moves.
+#[derive(Clone)]
+struct Meters {
+    seen: mpsc::UnboundedSender<Seen>,
+    wire: Arc<AtomicU64>,
+    offline_bytes: Arc<AtomicU64>,
+}
+
+enum Cmd {
+    Edit(String),
+    GoOffline,
+    GoOnline,
+    Heads(oneshot::Sender<Vec<String>>),
+}
+
+/// A key reached a client at a moment.
+struct Seen {
+    key: String,
+    at: Instant,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+type Sink = futures_util::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Message,
+>;
+
+struct Client {
+    hub: Hub,
+    doc: DocumentId,
+    conn: u64,
+    sink: Option<Sink>,
+    heads: Option<Vec<plansync_shared::automerge::ChangeHash>>,
+    seen: mpsc::UnboundedSender<Seen>,
+    wire: Arc<AtomicU64>,
+    offline_bytes: Arc<AtomicU64>,
+}
+
+impl Client {
+    async fn carry_out(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Send { frame, .. } => {
+                    self.wire.fetch_add(frame.len() as u64, Ordering::Relaxed);
+                    MSGS_UP.fetch_add(1, Ordering::Relaxed);
+                    if let Some(s) = self.sink.as_mut() {
+                        let _ = s.send(Message::Binary(frame.into())).await;
+                    }
+                }
+                Effect::Ready { .. } if !self.hub.has_content(&self.doc) => {
+                    let more = self.hub.handle(now_ms(), Event::Find { doc: self.doc });
+                    Box::pin(self.carry_out(more)).await;
+                }
+                Effect::Changed { doc } if doc == self.doc => self.report(),
+                _ => {}
+            }
+        }
+    }
+
+    /// Reports the bench keys that arrived since the last look, read from the new changes'
+    /// operations (cheap: proportional to what arrived, not to the plan).
+    fn report(&mut self) {
+        let Some(d) = self.hub.document_mut(&self.doc) else {
+            return;
+        };
+        let now = d.get_heads();
+        let Some(before) = self.heads.replace(now) else {
+            return; // the plan itself arriving: nothing to time
+        };
+        let at = Instant::now();
+        for change in d.get_changes(&before) {
+            for op in change.decode().operations {
+                if let LegacyKey::Map(key) = op.key {
+                    if key.starts_with("bench-") {
+                        let _ = self.seen.send(Seen {
+                            key: key.to_string(),
+                            at,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn run_client(
+    url: String,
+    doc: DocumentId,
+    seed: u64,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    meters: Meters,
+    ready: oneshot::Sender<()>,
+) {
+    let Meters {
+        seen,
+        wire,
+        offline_bytes,
+    } = meters;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let hub = Hub::new(HubConfig::client(PeerId(format!("load-{seed}"))), &mut rng);
+    let mut c = Client {
+        hub,
+        doc,
+        conn: 0,
+        sink: None,
+        heads: None,
+        seen,
+        wire,
+        offline_bytes,
+    };
+    let mut ready = Some(ready);
+    let mut stream = None;
+    let mut online = true;
+    loop {
+        if online && stream.is_none() {
+            let (ws, _) = tokio_tungstenite::connect_async(&url)
+                .await
+                .expect("connect");
+            let (sink, s) = ws.split();
+            c.sink = Some(sink);
+            stream = Some(s);
+            c.conn += 1;
+            let e = c.hub.handle(
+                now_ms(),
+                Event::Connected {
+                    conn: ConnId(c.conn),
+                    dialer: true,
+                },
+            );
+            c.carry_out(e).await;
+        }
+        tokio::select! {
+            frame = async { stream.as_mut().unwrap().next().await }, if stream.is_some() => match frame {
+                Some(Ok(Message::Binary(b))) => {
+                    c.wire.fetch_add(b.len() as u64, Ordering::Relaxed);
+                    MSGS_DOWN.fetch_add(1, Ordering::Relaxed);
+                    let e = c.hub.handle(now_ms(), Event::Received { conn: ConnId(c.conn), frame: b.to_vec() });
+                    c.carry_out(e).await;
+                    if ready.is_some() && c.hub.has_content(&doc) {
+                        if c.heads.is_none() {
+                            c.heads = c.hub.document_mut(&doc).map(|d| d.get_heads());
+                        }
+                        if let Some(r) = ready.take() { let _ = r.send(()); }
+                    }
+                }
+                Some(Ok(_)) => {}
+                // The server stopped (the bench is over) or closed us: a phase that still
+                // waits for this client then reports it.
+                _ => break,
+            },
+            cmd = cmds.recv() => match cmd {
+                None => break,
+                Some(Cmd::Edit(key)) => {
+                    let d = c.hub.document_mut(&doc).expect("plan held");
+                    d.put(ROOT, key, now_ms() as i64).unwrap();
+                    d.commit();
+                    if !online {
+                        let size = d.get_last_local_change().map_or(0, |ch| ch.raw_bytes().len());
+                        c.offline_bytes.fetch_add(size as u64, Ordering::Relaxed);
+                    }
+                    c.heads = Some(d.get_heads());
+                    let e = c.hub.handle(now_ms(), Event::LocalChange { doc });
+                    c.carry_out(e).await;
+                }
+                Some(Cmd::GoOffline) => {
+                    online = false;
+                    if let Some(mut s) = c.sink.take() { let _ = s.close().await; }
+                    stream = None;
+                    c.hub.handle(now_ms(), Event::Disconnected { conn: ConnId(c.conn) });
+                }
+                Some(Cmd::GoOnline) => online = true,
+                Some(Cmd::Heads(reply)) => {
+                    let h = c.hub.document_mut(&doc).map(|d| d.get_heads()).unwrap_or_default();
+                    let _ = reply.send(h.iter().map(|h| h.to_string()).collect());
+                }
+            },
+        }
+    }
+}
+
+/// Peak resident memory (VmHWM) in MB and CPU seconds (user + system) of a process.
+fn proc_stats(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (hwm_kb / 1024.0, ticks / 100.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+struct Row {
+    n: usize,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+    converge_s: f64,
+    wire_ratio: f64,
+    wire_kb: f64,
+    rss_mb: f64,
+    cpu_s: f64,
+    lost: usize,
+}
+
+/// Waits until every client has seen every key in `keys` (or the phase limit passes);
+/// returns, per key, the moment its last receiver got it.
+async fn collect(
+    seen: &mut mpsc::UnboundedReceiver<Seen>,
+    keys: &[String],
+    receivers: usize,
+    have: &mut HashMap<String, (usize, Instant)>,
+) -> bool {
+    let deadline = Instant::now() + PHASE_LIMIT;
+    let complete = |have: &HashMap<String, (usize, Instant)>| {
+        keys.iter()
+            .all(|k| have.get(k).is_some_and(|(n, _)| *n >= receivers))
+    };
+    while !complete(have) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, seen.recv()).await {
+            Ok(Some(s)) => {
+                let e = have.entry(s.key).or_insert((0, s.at));
+                e.0 += 1;
+                e.1 = e.1.max(s.at);
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+async fn run(n: usize) -> Row {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(
+        &dir.path().join("load.db"),
+        &[
+            "--max-connections-per-address",
+            "5000",
+            "--max-messages-per-second",
+            "100000",
+        ],
+    );
+    let doc = server.demo_plan().await;
+    let url = server.sync_url();
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    let wire = Arc::new(AtomicU64::new(0));
+    let offline_bytes = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for i in 0..n {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        tokio::spawn(run_client(
+            url.clone(),
+            doc,
+            i as u64,
+            rx,
+            Meters {
+                seen: seen_tx.clone(),
+                wire: wire.clone(),
+                offline_bytes: offline_bytes.clone(),
+            },
+            ready_tx,
+        ));
+        tokio::time::timeout(PHASE_LIMIT, ready_rx)
+            .await
+            .expect("client opens the plan in time")
+            .unwrap();
+        clients.push(tx);
+    }
+    eprintln!("load-bench: N={n}: {n} clients hold the plan");
+
+    // Online: M edits each, spread evenly at TOTAL_RATE.
+    let gap = Duration::from_secs_f64(1.0 / TOTAL_RATE);
+    let mut sent: HashMap<String, Instant> = HashMap::new();
+    let mut online_keys = Vec::new();
+    for round in 0..EDITS {
+        for (i, c) in clients.iter().enumerate() {
+            let key = format!("bench-on-{i}-{round}");
+            sent.insert(key.clone(), Instant::now());
+            c.send(Cmd::Edit(key.clone())).unwrap();
+            online_keys.push(key);
+            tokio::time::sleep(gap).await;
+        }
+    }
+    let mut have = HashMap::new();
+    // A client's own edit is not reported back to it: n - 1 receivers per key.
+    let ok = collect(&mut seen, &online_keys, n - 1, &mut have).await;
+    assert!(
+        ok,
+        "N={n}: online edits did not reach everyone within {PHASE_LIMIT:?}"
+    );
+    let mut lat: Vec<f64> = online_keys
+        .iter()
+        .map(|k| (have[k].1 - sent[k]).as_secs_f64() * 1000.0)
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    eprintln!("load-bench: N={n}: online phase done");
+
+    // Offline: half go offline, edit, and everyone reconnects at once.
+    let offline: Vec<usize> = (0..n).step_by(2).collect();
+    for &i in &offline {
+        clients[i].send(Cmd::GoOffline).unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut offline_keys = Vec::new();
+    for round in 0..EDITS {
+        for &i in &offline {
+            let key = format!("bench-off-{i}-{round}");
+            clients[i].send(Cmd::Edit(key.clone())).unwrap();
+            offline_keys.push(key);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let wire_before = wire.load(Ordering::Relaxed);
+    let (up0, down0) = (
+        MSGS_UP.load(Ordering::Relaxed),
+        MSGS_DOWN.load(Ordering::Relaxed),
+    );
+    let start = Instant::now();
+    for &i in &offline {
+        clients[i].send(Cmd::GoOnline).unwrap();
+    }
+    let ok = collect(&mut seen, &offline_keys, n - 1, &mut have).await;
+    let converge_s = start.elapsed().as_secs_f64();
+    // Settle, then compare every replica's heads.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let wire_kb = (wire.load(Ordering::Relaxed) - wire_before) as f64 / 1024.0;
+    eprintln!(
+        "load-bench: N={n}: reconnect moved {} messages up, {} down; {} offline change bytes",
+        MSGS_UP.load(Ordering::Relaxed) - up0,
+        MSGS_DOWN.load(Ordering::Relaxed) - down0,
+        offline_bytes.load(Ordering::Relaxed)
+    );
+    // Each offline change goes up once and down to the n - 1 others.
+    let change_bytes = offline_bytes.load(Ordering::Relaxed) as usize;
+    let needed = (change_bytes * n) as f64 / 1024.0;
+    let mut heads = Vec::new();
+    for c in &clients {
+        let (tx, rx) = oneshot::channel();
+        c.send(Cmd::Heads(tx)).unwrap();
+        heads.push(rx.await.unwrap());
+    }
+    let all_keys: Vec<&String> = online_keys.iter().chain(offline_keys.iter()).collect();
+    let lost = all_keys
+        .iter()
+        .filter(|k| have.get(k.as_str()).is_none_or(|(c, _)| *c < n - 1))
+        .count()
+        + heads.iter().filter(|h| **h != heads[0]).count();
+    if !ok {
+        eprintln!("load-bench: N={n}: offline edits did not reach everyone within {PHASE_LIMIT:?}");
+    }
+    let (rss_mb, cpu_s) = proc_stats(server.pid());
+    drop(clients);
+    Row {
+        n,
+        p50: percentile(&lat, 0.5),
+        p95: percentile(&lat, 0.95),
+        p99: percentile(&lat, 0.99),
+        max: lat.last().copied().unwrap_or(f64::NAN),
+        converge_s,
+        wire_ratio: wire_kb / needed,
+        wire_kb,
+        rss_mb,
+        cpu_s,
+        lost,
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let ns: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let ns = if ns.is_empty() {
+        vec![10, 50, 100, 500]
+    } else {
+        ns
+    };
+    println!("{EDITS} edits per client online at {TOTAL_RATE} edits/s in total, then half offline make {EDITS} each and all reconnect at once");
+    println!("|   N | latency to last receiver p50 / p95 / p99 / max (ms) | reconnect: all replicas hold every edit (s) | reconnect bytes on the wire (KB) | ÷ changes that had to move | server peak RSS (MB) | server CPU (s) | lost edits |");
+    println!("|----:|---|---:|---:|---:|---:|---:|---:|");
+    for n in ns {
+        let r = run(n).await;
+        println!(
+            "| {:>3} | {:.0} / {:.0} / {:.0} / {:.0} | {:.2} | {:.0} | {:.2}× | {:.1} | {:.2} | {} |",
+            r.n, r.p50, r.p95, r.p99, r.max, r.converge_s, r.wire_kb, r.wire_ratio, r.rss_mb, r.cpu_s, r.lost
+        );
+    }
+}
