@@ -399,11 +399,15 @@ pub fn qr_svg(text: &str) -> String {
     }
 }
 
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
+/// The `Host` the request was sent to.
+pub(crate) fn request_host(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = request_host(headers).unwrap_or("127.0.0.1:8080");
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())

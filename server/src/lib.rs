@@ -67,7 +67,7 @@ pub struct AppState {
 }
 
 /// Milliseconds since the Unix epoch, by the server's clock.
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use plansync_server::{join_link, new_code, Role, Settings, Storage};
+use plansync_server::{join_link, new_code, now_ms, Role, Settings, Storage};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -87,13 +87,6 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[tokio::main]

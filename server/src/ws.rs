@@ -73,10 +73,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else {
         return true;
     };
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
+    let host = crate::api::request_host(headers).unwrap_or("");
     let bare = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))

@@ -53,10 +53,12 @@ async fn answer_who_i_am(page: &Client, name: &str, agency: &str) {
 
 /// Opens a new invitation link for `role`, answers who-am-I and joins the plan.
 async fn join_page(page: &Client, server: &Server, role: &str, name: &str, agency: &str) {
-    let code = server.invite(role);
-    page.goto(&format!("{}#/join/{code}", server.url))
-        .await
-        .unwrap();
+    join_with_code(page, &server.url, &server.invite(role), name, agency).await;
+}
+
+/// Opens the invitation link for `code`, answers who-am-I and joins the plan.
+async fn join_with_code(page: &Client, url: &str, code: &str, name: &str, agency: &str) {
+    page.goto(&format!("{url}#/join/{code}")).await.unwrap();
     answer_who_i_am(page, name, agency).await;
     wait_js(
         page,
@@ -504,9 +506,14 @@ async fn an_owner_invites_with_a_qr_code_and_a_viewer_who_joins_sees_a_read_only
     let code = code.as_str().unwrap().to_string();
 
     let viewer = browser.session().await;
-    viewer.goto(&format!("{url}#/join/{code}")).await.unwrap();
-    answer_who_i_am(&viewer, "Panel member", "Police and Crime Panel").await;
-    click(&viewer, "button.join-button").await;
+    join_with_code(
+        &viewer,
+        &url,
+        &code,
+        "Panel member",
+        "Police and Crime Panel",
+    )
+    .await;
     let (_, actions) = first_objective(&plan);
     wait_js(&viewer, "the outline", &title_js(&actions[0]), |v| {
         v.is_string()

@@ -900,14 +900,11 @@ impl Hub {
             if entry.state == DocState::Absent && !after.is_empty() {
                 entry.state = DocState::Ready;
             }
-            let new: Vec<ChangeHash> = entry
-                .doc
-                .get_changes(&before)
-                .iter()
-                .map(|c| c.hash())
-                .collect();
-            for hash in new {
-                entry.senders.insert(hash, conn);
+            // Only a guarded hub names senders (for attribution): clients skip the work.
+            if self.config.guarded {
+                for change in entry.doc.get_changes(&before) {
+                    entry.senders.insert(change.hash(), conn);
+                }
             }
             if self.config.batch {
                 self.dirty.insert(doc);
@@ -923,16 +920,7 @@ impl Hub {
             return;
         };
         if is_request && entry.state == DocState::Absent {
-            let target_id = m.sender_id;
-            self.send(
-                conn,
-                &Message::DocUnavailable {
-                    sender_id: self.config.peer_id.clone(),
-                    target_id,
-                    document_id: doc,
-                },
-                out,
-            );
+            self.send_unavailable(conn, doc, out);
         }
     }
 
@@ -948,17 +936,15 @@ impl Hub {
             return;
         }
         if persist {
-            let chunk = entry.doc.save_after(&entry.persisted);
-            let hashes: Vec<ChangeHash> = entry
-                .doc
-                .get_changes(&entry.persisted)
-                .iter()
-                .map(|c| c.hash())
-                .collect();
-            let changes = hashes
-                .into_iter()
-                .map(|h| (h, entry.senders.get(&h).copied().or(from)))
-                .collect();
+            // One pass over the new changes gives the chunk (what `save_after` writes) and
+            // each change's sender.
+            let mut chunk = Vec::new();
+            let mut changes = Vec::new();
+            for c in entry.doc.get_changes(&entry.persisted) {
+                chunk.extend_from_slice(c.raw_bytes());
+                let h = c.hash();
+                changes.push((h, entry.senders.get(&h).copied().or(from)));
+            }
             entry.bytes = entry.bytes.saturating_add(chunk.len());
             out.push(Effect::Persist {
                 doc,
