@@ -4,24 +4,31 @@
 //! Nothing here opens a socket, reads a clock or touches a file: callers pass `now` and
 //! randomness in and carry out the effects that come back.
 
+mod compare;
 mod demo;
+mod direction;
 mod error;
+mod history;
 mod ids;
 mod period;
 mod plan;
 mod sync;
 
+pub use compare::{compare, word_diff, Change, Difference, ItemKind, WordChange, Words};
 pub use demo::{demo_plan, DEMO_PLAN_TITLE};
+pub use direction::{action_travel, indicator_travel, out_of_tolerance, Travel};
 pub use error::Error;
+pub use history::{history, HistoryEntry, MAX_DETAILS};
 pub use ids::{
     ActionId, AgencyId, BoardId, CommentId, IndicatorId, MilestoneId, ObjectiveId, PersonId,
     ThemeId, UpdateId,
 };
 pub use period::{parse_date, Quarter, ReportingPeriod};
 pub use plan::{
-    plan_summary, read_plan, Action, Agency, Board, Comment, CommentTarget, Decision, Indicator,
-    Milestone, NewPlan, Objective, Person, Plan, PlanDoc, PlanSummary, Polarity, ProgressState,
-    ProgressUpdate, Rag, Stage, TextField, Theme, WorkshopReview, SCHEMA,
+    plan_summary, read_plan, Action, Agency, Board, Comment, CommentTarget, Decision, Direction,
+    DirectionOverride, Indicator, Milestone, NewPlan, Objective, Person, Plan, PlanDoc,
+    PlanSummary, Polarity, ProgressState, ProgressUpdate, Rag, Stage, TextField, Theme, TravelItem,
+    WorkshopReview, SCHEMA,
 };
 pub use sync::{
     decode_message, encode_message, Access, ConnId, DocMessage, DocumentId, Effect, Ephemeral,

@@ -7,6 +7,9 @@ use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use rand::RngCore;
+use std::collections::BTreeMap;
+
+mod write;
 
 /// The layout version written at the root under `schema`; its presence marks a plan.
 pub const SCHEMA: i64 = 1;
@@ -44,6 +47,15 @@ pub enum TextField {
     BoardRemit(BoardId),
     /// A comment's text.
     CommentText(CommentId),
+}
+
+/// An item that has a direction of travel.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TravelItem {
+    /// An action (derived from its RAG).
+    Action(ActionId),
+    /// An indicator (derived from its values and polarity).
+    Indicator(IndicatorId),
 }
 
 /// One plan held in an automerge document, changed only through these operations.
@@ -634,6 +646,41 @@ impl PlanDoc {
         let obj = self.item("indicators", "indicator", id.as_str())?;
         let values = req_obj(&self.doc, &obj, "values")?;
         self.doc.put(&values, period.key().as_str(), value)?;
+        Ok(())
+    }
+
+    /// Sets (or with `None` clears) a lead's direction of travel for an action or indicator
+    /// in one reporting period, in place of the derived one.
+    pub fn set_direction_override(
+        &mut self,
+        item: &TravelItem,
+        period: ReportingPeriod,
+        set: Option<&DirectionOverride>,
+    ) -> Result<()> {
+        let obj = match item {
+            TravelItem::Action(a) => self.action(a)?,
+            TravelItem::Indicator(i) => self.item("indicators", "indicator", i.as_str())?,
+        };
+        let map = match get_obj(&self.doc, &obj, "direction")? {
+            Some(map) => map,
+            None => self.doc.put_object(&obj, "direction", ObjType::Map)?,
+        };
+        match set {
+            Some(o) => {
+                if o.reason.trim().is_empty() {
+                    return Err(Error::Invalid(
+                        "an override of the direction of travel needs a reason".into(),
+                    ));
+                }
+                let entry = self
+                    .doc
+                    .put_object(&map, period.key().as_str(), ObjType::Map)?;
+                self.doc.put(&entry, "direction", o.direction.as_str())?;
+                self.doc.put(&entry, "reason", o.reason.as_str())?;
+                self.doc.put(&entry, "by", o.by.as_str())?;
+            }
+            None => self.doc.delete(&map, period.key().as_str())?,
+        }
         Ok(())
     }
 

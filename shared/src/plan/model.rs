@@ -82,6 +82,15 @@ word_enum! {
         /// Proposed at the workshop.
         New = "new",
     }
+    /// Direction of travel of an action or indicator, this reporting period against the last.
+    Direction {
+        /// Better than last period.
+        Improving = "improving",
+        /// The same as last period.
+        Unchanged = "unchanged",
+        /// Worse than last period.
+        Worsening = "worsening",
+    }
     /// Whether lower or higher values of an indicator are better.
     Polarity {
         /// E.g. burglary counts.
@@ -240,6 +249,20 @@ pub struct Action {
     pub rag: BTreeMap<ReportingPeriod, Rag>,
     /// Dated progress updates, oldest first.
     pub updates: Vec<ProgressUpdate>,
+    /// Direction of travel set by a lead instead of the derived one, per reporting period.
+    #[serde(default)]
+    pub direction_overrides: BTreeMap<ReportingPeriod, DirectionOverride>,
+}
+
+/// A lead's own direction of travel for one reporting period, with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectionOverride {
+    /// The direction the lead sets.
+    pub direction: Direction,
+    /// Why the derived direction does not tell the story.
+    pub reason: String,
+    /// Who set it (name and agency, as stamped by the app).
+    pub by: String,
 }
 
 /// A dated progress update on an action.
@@ -274,6 +297,9 @@ pub struct Indicator {
     pub tolerance: f64,
     /// Value per reporting period.
     pub values: BTreeMap<ReportingPeriod, f64>,
+    /// Direction of travel set by a lead instead of the derived one, per reporting period.
+    #[serde(default)]
+    pub direction_overrides: BTreeMap<ReportingPeriod, DirectionOverride>,
 }
 
 /// What a comment is about.

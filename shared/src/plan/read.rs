@@ -212,7 +212,44 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
                 _ => None,
             })?,
             updates,
+            direction_overrides: self.overrides(f.entries.get("direction"))?,
         })
+    }
+
+    /// The direction-of-travel overrides under an item's `direction` map (absent in plans
+    /// written before overrides existed).
+    fn overrides(
+        &self,
+        map: Option<&(Value<'static>, ObjId)>,
+    ) -> Result<BTreeMap<ReportingPeriod, DirectionOverride>> {
+        let Some((Value::Object(ObjType::Map), map)) = map else {
+            return Ok(BTreeMap::new());
+        };
+        let mut out = BTreeMap::new();
+        for key in self.doc.keys(map).collect::<Vec<_>>() {
+            let Ok(period) = ReportingPeriod::from_key(&key) else {
+                continue;
+            };
+            let Some(o) = get_obj(self.doc, map, &key)? else {
+                continue;
+            };
+            let f = self.fields(&o);
+            let Some(direction) = f
+                .opt_str("direction")
+                .and_then(|d| Direction::parse(&d).ok())
+            else {
+                continue;
+            };
+            out.insert(
+                period,
+                DirectionOverride {
+                    direction,
+                    reason: f.str("reason"),
+                    by: f.str("by"),
+                },
+            );
+        }
+        Ok(out)
     }
 
     fn plan(&self) -> Result<Plan> {
@@ -344,6 +381,8 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
                         Value::Scalar(s) => s.as_f64().or_else(|| s.as_i64().map(|i| i as f64)),
                         _ => None,
                     })?,
+                    direction_overrides: self
+                        .overrides(self.fields(&i).entries.get("direction"))?,
                 })
             })
             .collect::<Result<_>>()?;

@@ -411,3 +411,87 @@ fn change_on_a_held_document_commits_or_rolls_back_as_one() {
         "not a plan"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// A snapshot taken after some edits and restored after more edits reads back exactly as
+    /// it was, and the restore is new history: the later edits are still in the document.
+    #[test]
+    fn restoring_a_snapshot_reads_back_equal_and_keeps_history(
+        before in prop::collection::vec(op(), 0..15),
+        after in prop::collection::vec(op(), 1..15),
+        seed in any::<u64>(),
+    ) {
+        let mut r = rng(seed);
+        let (mut p, ..) = small_plan(&mut r);
+        for op in &before { apply(&mut p, &mut r, op); }
+        let snapshot = p.read().unwrap();
+        let snapshot_heads = p.automerge_mut().get_heads();
+        for op in &after { apply(&mut p, &mut r, op); }
+        let changes_before_restore = p.automerge_mut().get_changes(&[]).len();
+        p.restore(&snapshot).unwrap();
+        p.commit();
+        prop_assert_eq!(&p.read().unwrap(), &snapshot);
+        prop_assert!(p.automerge_mut().get_changes(&[]).len() >= changes_before_restore);
+        // The snapshot's heads are still part of the history.
+        for h in &snapshot_heads {
+            prop_assert!(p.automerge_mut().get_change_by_hash(h).is_some());
+        }
+    }
+}
+
+#[test]
+fn restoring_the_plan_it_already_reads_writes_nothing() {
+    let mut r = rng(11);
+    let mut p = demo_plan(&mut r).unwrap();
+    let plan = p.read().unwrap();
+    p.restore(&plan).unwrap();
+    assert!(!p.commit(), "no operation when nothing differs");
+}
+
+#[test]
+fn a_plan_written_into_a_new_document_reads_back_equal_ids_and_all() {
+    let mut r = rng(12);
+    let mut demo = demo_plan(&mut r).unwrap();
+    let a = demo.read().unwrap().themes[0].objectives[0].actions[0]
+        .id
+        .clone();
+    demo.set_direction_override(
+        &TravelItem::Action(a),
+        Q2,
+        Some(&DirectionOverride {
+            direction: Direction::Improving,
+            reason: "Funding confirmed for the year".into(),
+            by: "Head of Service, City Council".into(),
+        }),
+    )
+    .unwrap();
+    demo.commit();
+    let plan = demo.read().unwrap();
+    assert!(!plan.themes[0].objectives[0].actions[0]
+        .direction_overrides
+        .is_empty());
+    let copy = PlanDoc::from_plan(&plan, &mut r).unwrap();
+    assert_eq!(copy.read().unwrap(), plan);
+}
+
+#[test]
+fn an_override_of_the_direction_of_travel_needs_a_reason() {
+    let mut r = rng(13);
+    let (mut p, _, _, a) = small_plan(&mut r);
+    let err = p
+        .set_direction_override(
+            &TravelItem::Action(a.clone()),
+            Q2,
+            Some(&DirectionOverride {
+                direction: Direction::Worsening,
+                reason: "  ".into(),
+                by: "Inspector, Police".into(),
+            }),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("needs a reason"));
+    p.set_direction_override(&TravelItem::Action(a.clone()), Q2, None)
+        .unwrap();
+}

@@ -1,0 +1,862 @@
+//! Comparing two versions of a plan (two snapshots, or a snapshot and now): what the Police
+//! and Crime Panel asks when it says "what changed since January".
+
+use crate::period::ReportingPeriod;
+use crate::plan::{Action, Plan, ProgressUpdate, Rag};
+use serde::{Deserialize, Serialize};
+use similar::{capture_diff_slices, Algorithm, ChangeTag, DiffOp, TextDiff};
+use std::collections::HashMap;
+
+/// What kind of item a difference is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// The plan itself (title, stage, ...).
+    Plan,
+    /// A theme.
+    Theme,
+    /// An objective.
+    Objective,
+    /// An action.
+    Action,
+    /// An indicator.
+    Indicator,
+    /// A milestone.
+    Milestone,
+}
+
+impl ItemKind {
+    /// The word used in sentences ("action").
+    pub fn word(self) -> &'static str {
+        match self {
+            ItemKind::Plan => "plan",
+            ItemKind::Theme => "theme",
+            ItemKind::Objective => "objective",
+            ItemKind::Action => "action",
+            ItemKind::Indicator => "indicator",
+            ItemKind::Milestone => "milestone",
+        }
+    }
+}
+
+/// Whether a run of words is in both versions, only the old one or only the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WordChange {
+    /// In both.
+    Same,
+    /// Only in the new version.
+    Added,
+    /// Only in the old version.
+    Removed,
+}
+
+/// A run of words and whether it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Words {
+    /// Same, added or removed.
+    pub change: WordChange,
+    /// The words, with their spacing.
+    pub text: String,
+}
+
+/// What changed about one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// New since the old version.
+    Added,
+    /// Gone in the new version.
+    Removed,
+    /// In another place: another parent (named), or another position among the same items.
+    Moved {
+        /// Where it was (the parent's name).
+        from: String,
+        /// Where it is.
+        to: String,
+    },
+    /// A text field reads differently; `words` marks what was added and removed.
+    Reworded {
+        /// Which field ("title", "aim", ...).
+        field: String,
+        /// The words of both versions, marked.
+        words: Vec<Words>,
+    },
+    /// An action's RAG for one period changed.
+    Rag {
+        /// The reporting period.
+        period: ReportingPeriod,
+        /// RAG in the old version.
+        before: Option<Rag>,
+        /// RAG in the new version.
+        after: Option<Rag>,
+    },
+    /// A progress update was added to an action.
+    ProgressUpdate {
+        /// The update.
+        update: ProgressUpdate,
+    },
+    /// An indicator's value for one period is new or changed.
+    IndicatorValue {
+        /// The reporting period.
+        period: ReportingPeriod,
+        /// Value in the old version.
+        before: Option<f64>,
+        /// Value in the new version.
+        after: Option<f64>,
+    },
+    /// Another field changed (lead, lead board, due date, progress state, decision, stage...).
+    Field {
+        /// Which field.
+        field: String,
+        /// Old value, in words ("" if not set).
+        before: String,
+        /// New value, in words.
+        after: String,
+    },
+}
+
+/// One difference between two versions of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    /// What kind of item.
+    pub kind: ItemKind,
+    /// Its id ("" for the plan).
+    pub id: String,
+    /// Its name (title, wording) in the newer version if it is there, else the older.
+    pub name: String,
+    /// The title of the theme it belongs to, for grouping.
+    pub theme: String,
+    /// What changed.
+    pub change: Change,
+}
+
+impl Difference {
+    /// The difference as one plain sentence, e.g. "Action 'Reduce repeat burglary': RAG for
+    /// 2026/27 Q2 amber → red".
+    pub fn describe(&self) -> String {
+        let what = if self.kind == ItemKind::Plan {
+            "The plan".to_string()
+        } else {
+            let mut w = self.kind.word().to_string();
+            w[..1].make_ascii_uppercase();
+            format!("{w} '{}'", self.name)
+        };
+        match &self.change {
+            Change::Added => format!("{what} added"),
+            Change::Removed => format!("{what} removed"),
+            Change::Moved { from, to } if from == to => format!("{what} moved within {to}"),
+            Change::Moved { from, to } => format!("{what} moved from {from} to {to}"),
+            Change::Reworded { field, words } => {
+                let removed = joined(words, WordChange::Removed);
+                let added = joined(words, WordChange::Added);
+                match (removed.is_empty(), added.is_empty()) {
+                    (true, _) => format!("{what}: {field} reworded, added \"{added}\""),
+                    (_, true) => format!("{what}: {field} reworded, removed \"{removed}\""),
+                    _ => format!("{what}: {field} reworded, \"{removed}\" → \"{added}\""),
+                }
+            }
+            Change::Rag {
+                period,
+                before,
+                after,
+            } => format!(
+                "{what}: RAG for {period} {} → {}",
+                before.map_or("not set", Rag::as_str),
+                after.map_or("not set", Rag::as_str)
+            ),
+            Change::ProgressUpdate { update } => format!(
+                "{what}: progress update by {} ({}) on {}: {}",
+                update.author, update.agency, update.date, update.text
+            ),
+            Change::IndicatorValue {
+                period,
+                before,
+                after,
+            } => format!(
+                "{what}: value for {period} {} → {}",
+                before.map_or("none".into(), |v| v.to_string()),
+                after.map_or("none".into(), |v| v.to_string())
+            ),
+            Change::Field {
+                field,
+                before,
+                after,
+            } => format!(
+                "{what}: {field} {} → {}",
+                if before.is_empty() { "not set" } else { before },
+                if after.is_empty() { "not set" } else { after }
+            ),
+        }
+    }
+}
+
+fn joined(words: &[Words], which: WordChange) -> String {
+    words
+        .iter()
+        .filter(|w| w.change == which)
+        .map(|w| w.text.trim())
+        .collect::<Vec<_>>()
+        .join(" … ")
+}
+
+/// The words of `old` and `new`, each run marked same, added or removed.
+pub fn word_diff(old: &str, new: &str) -> Vec<Words> {
+    let diff = TextDiff::from_words(old, new);
+    let mut out: Vec<Words> = Vec::new();
+    for c in diff.iter_all_changes() {
+        let change = match c.tag() {
+            ChangeTag::Equal => WordChange::Same,
+            ChangeTag::Insert => WordChange::Added,
+            ChangeTag::Delete => WordChange::Removed,
+        };
+        match out.last_mut() {
+            Some(last) if last.change == change => last.text.push_str(c.value()),
+            _ => out.push(Words {
+                change,
+                text: c.value().to_string(),
+            }),
+        }
+    }
+    out
+}
+
+/// Where each item sits in one version: its parent's id and name, and its position.
+struct Placed<'a, T> {
+    item: &'a T,
+    parent: &'a str,
+    parent_name: &'a str,
+    theme: &'a str,
+}
+
+struct Index<'a> {
+    themes: Vec<(&'a str, Placed<'a, crate::plan::Theme>)>,
+    objectives: Vec<(&'a str, Placed<'a, crate::plan::Objective>)>,
+    actions: Vec<(&'a str, Placed<'a, Action>)>,
+    people: HashMap<&'a str, &'a str>,
+    boards: HashMap<&'a str, &'a str>,
+}
+
+fn index(plan: &Plan) -> Index<'_> {
+    let mut ix = Index {
+        themes: vec![],
+        objectives: vec![],
+        actions: vec![],
+        people: plan
+            .people
+            .iter()
+            .map(|p| (p.id.as_str(), p.name.as_str()))
+            .collect(),
+        boards: plan
+            .boards
+            .iter()
+            .map(|b| (b.id.as_str(), b.name.as_str()))
+            .collect(),
+    };
+    for t in &plan.themes {
+        ix.themes.push((
+            t.id.as_str(),
+            Placed {
+                item: t,
+                parent: "",
+                parent_name: "the plan",
+                theme: &t.title,
+            },
+        ));
+        for o in &t.objectives {
+            ix.objectives.push((
+                o.id.as_str(),
+                Placed {
+                    item: o,
+                    parent: t.id.as_str(),
+                    parent_name: &t.title,
+                    theme: &t.title,
+                },
+            ));
+            for a in &o.actions {
+                ix.actions.push((
+                    a.id.as_str(),
+                    Placed {
+                        item: a,
+                        parent: o.id.as_str(),
+                        parent_name: &o.text,
+                        theme: &t.title,
+                    },
+                ));
+            }
+        }
+    }
+    ix
+}
+
+/// Items present in both versions that changed parent, or whose order among the items that
+/// stayed in the same parent changed (the fewest such items that explain the new order).
+fn moved<'a, T>(
+    old: &[(&'a str, Placed<'a, T>)],
+    new: &[(&'a str, Placed<'a, T>)],
+) -> Vec<&'a str> {
+    let old_parent: HashMap<&str, &str> = old.iter().map(|(id, p)| (*id, p.parent)).collect();
+    let new_parent: HashMap<&str, &str> = new.iter().map(|(id, p)| (*id, p.parent)).collect();
+    let mut out = vec![];
+    let stayed = |id: &&str| {
+        old_parent
+            .get(id)
+            .is_some_and(|p| new_parent.get(id) == Some(p))
+    };
+    for (id, p) in new {
+        if old_parent.get(id).is_some_and(|op| *op != p.parent) {
+            out.push(*id);
+        }
+    }
+    let a: Vec<(&str, &str)> = old
+        .iter()
+        .map(|(id, p)| (*id, p.parent))
+        .filter(|(id, _)| stayed(id))
+        .collect();
+    let b: Vec<(&str, &str)> = new
+        .iter()
+        .map(|(id, p)| (*id, p.parent))
+        .filter(|(id, _)| stayed(id))
+        .collect();
+    for op in capture_diff_slices(Algorithm::Myers, &a, &b) {
+        if let DiffOp::Insert {
+            new_index, new_len, ..
+        }
+        | DiffOp::Replace {
+            new_index, new_len, ..
+        } = op
+        {
+            out.extend(b[new_index..new_index + new_len].iter().map(|(id, _)| *id));
+        }
+    }
+    out
+}
+
+/// Every difference from `old` to `new`, in plan order (the plan, then themes, objectives
+/// and actions as they stand in `new`, removed items after, then indicators and milestones).
+pub fn compare(old: &Plan, new: &Plan) -> Vec<Difference> {
+    let (oi, ni) = (index(old), index(new));
+    let mut out = Vec::new();
+    let mut push = |kind, id: &str, name: &str, theme: &str, change| {
+        out.push(Difference {
+            kind,
+            id: id.to_string(),
+            name: name.to_string(),
+            theme: theme.to_string(),
+            change,
+        })
+    };
+    let field = |f: &str, b: String, a: String| Change::Field {
+        field: f.into(),
+        before: b,
+        after: a,
+    };
+    let reworded = |f: &str, b: &str, a: &str| Change::Reworded {
+        field: f.into(),
+        words: word_diff(b, a),
+    };
+
+    for (f, b, a) in [
+        ("title", &old.title, &new.title),
+        ("area", &old.area, &new.area),
+        ("owning body", &old.owning_body, &new.owning_body),
+    ] {
+        if b != a {
+            push(ItemKind::Plan, "", &new.title, "", reworded(f, b, a));
+        }
+    }
+    if old.stage != new.stage {
+        push(
+            ItemKind::Plan,
+            "",
+            &new.title,
+            "",
+            field("stage", old.stage.to_string(), new.stage.to_string()),
+        );
+    }
+
+    let person = |ix: &Index, p: &Option<crate::PersonId>| {
+        p.as_ref()
+            .map(|p| {
+                ix.people
+                    .get(p.as_str())
+                    .copied()
+                    .unwrap_or(p.as_str())
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let board = |ix: &Index, b: &Option<crate::BoardId>| {
+        b.as_ref()
+            .map(|b| {
+                ix.boards
+                    .get(b.as_str())
+                    .copied()
+                    .unwrap_or(b.as_str())
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+
+    // Themes.
+    let old_themes: HashMap<&str, &Placed<_>> = oi.themes.iter().map(|(i, p)| (*i, p)).collect();
+    let moved_themes = moved(&oi.themes, &ni.themes);
+    for (id, p) in &ni.themes {
+        let t = p.item;
+        let Some(o) = old_themes.get(id) else {
+            push(ItemKind::Theme, id, &t.title, &t.title, Change::Added);
+            continue;
+        };
+        if moved_themes.contains(id) {
+            push(
+                ItemKind::Theme,
+                id,
+                &t.title,
+                &t.title,
+                Change::Moved {
+                    from: "the plan".into(),
+                    to: "the plan".into(),
+                },
+            );
+        }
+        let o = o.item;
+        for (f, b, a) in [("title", &o.title, &t.title), ("aim", &o.aim, &t.aim)] {
+            if b != a {
+                push(ItemKind::Theme, id, &t.title, &t.title, reworded(f, b, a));
+            }
+        }
+        if o.outcomes != t.outcomes {
+            push(
+                ItemKind::Theme,
+                id,
+                &t.title,
+                &t.title,
+                reworded(
+                    "shared outcomes",
+                    &o.outcomes.join("\n"),
+                    &t.outcomes.join("\n"),
+                ),
+            );
+        }
+        if o.lead != t.lead {
+            push(
+                ItemKind::Theme,
+                id,
+                &t.title,
+                &t.title,
+                field("theme lead", person(&oi, &o.lead), person(&ni, &t.lead)),
+            );
+        }
+    }
+
+    // Objectives.
+    let old_obj: HashMap<&str, &Placed<_>> = oi.objectives.iter().map(|(i, p)| (*i, p)).collect();
+    let moved_obj = moved(&oi.objectives, &ni.objectives);
+    for (id, p) in &ni.objectives {
+        let n = p.item;
+        let Some(op) = old_obj.get(id) else {
+            push(ItemKind::Objective, id, &n.text, p.theme, Change::Added);
+            continue;
+        };
+        if moved_obj.contains(id) {
+            push(
+                ItemKind::Objective,
+                id,
+                &n.text,
+                p.theme,
+                Change::Moved {
+                    from: format!("theme '{}'", op.parent_name),
+                    to: format!("theme '{}'", p.parent_name),
+                },
+            );
+        }
+        let o = op.item;
+        if o.text != n.text {
+            push(
+                ItemKind::Objective,
+                id,
+                &n.text,
+                p.theme,
+                reworded("wording", &o.text, &n.text),
+            );
+        }
+        if o.review.decision != n.review.decision {
+            push(
+                ItemKind::Objective,
+                id,
+                &n.text,
+                p.theme,
+                field(
+                    "workshop decision",
+                    o.review.decision.to_string(),
+                    n.review.decision.to_string(),
+                ),
+            );
+        }
+        for (f, b, a) in [
+            ("working group", &o.review.group, &n.review.group),
+            ("proposed wording", &o.review.proposed, &n.review.proposed),
+            ("workshop comments", &o.review.comments, &n.review.comments),
+        ] {
+            if b != a {
+                push(ItemKind::Objective, id, &n.text, p.theme, reworded(f, b, a));
+            }
+        }
+    }
+
+    // Actions.
+    let old_act: HashMap<&str, &Placed<_>> = oi.actions.iter().map(|(i, p)| (*i, p)).collect();
+    let moved_act = moved(&oi.actions, &ni.actions);
+    for (id, p) in &ni.actions {
+        let n = p.item;
+        let Some(op) = old_act.get(id) else {
+            push(ItemKind::Action, id, &n.title, p.theme, Change::Added);
+            continue;
+        };
+        let name = n.title.as_str();
+        let mut add = |change| push(ItemKind::Action, id, name, p.theme, change);
+        if moved_act.contains(id) {
+            add(Change::Moved {
+                from: format!("objective '{}'", op.parent_name),
+                to: format!("objective '{}'", p.parent_name),
+            });
+        }
+        let o = op.item;
+        for (f, b, a) in [
+            ("title", &o.title, &n.title),
+            ("description", &o.description, &n.description),
+            ("target", &o.target, &n.target),
+        ] {
+            if b != a {
+                add(reworded(f, b, a));
+            }
+        }
+        if o.lead != n.lead {
+            add(field("lead", person(&oi, &o.lead), person(&ni, &n.lead)));
+        }
+        if o.lead_board != n.lead_board {
+            add(field(
+                "lead board",
+                board(&oi, &o.lead_board),
+                board(&ni, &n.lead_board),
+            ));
+        }
+        if o.contributing_boards != n.contributing_boards {
+            let names = |ix: &Index, bs: &[crate::BoardId]| {
+                bs.iter()
+                    .map(|b| board(ix, &Some(b.clone())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            add(field(
+                "contributing boards",
+                names(&oi, &o.contributing_boards),
+                names(&ni, &n.contributing_boards),
+            ));
+        }
+        if o.due != n.due {
+            add(field(
+                "due",
+                o.due.clone().unwrap_or_default(),
+                n.due.clone().unwrap_or_default(),
+            ));
+        }
+        if o.state != n.state {
+            add(field("progress", o.state.to_string(), n.state.to_string()));
+        }
+        let periods: std::collections::BTreeSet<_> = o.rag.keys().chain(n.rag.keys()).collect();
+        for period in periods {
+            let (b, a) = (o.rag.get(period).copied(), n.rag.get(period).copied());
+            if b != a {
+                add(Change::Rag {
+                    period: *period,
+                    before: b,
+                    after: a,
+                });
+            }
+        }
+        for u in &n.updates {
+            if !o.updates.iter().any(|x| x.id == u.id) {
+                add(Change::ProgressUpdate { update: u.clone() });
+            }
+        }
+        let periods: std::collections::BTreeSet<_> = o
+            .direction_overrides
+            .keys()
+            .chain(n.direction_overrides.keys())
+            .collect();
+        for period in periods {
+            let show = |x: Option<&crate::DirectionOverride>| {
+                x.map(|d| format!("{} ({})", d.direction, d.reason))
+                    .unwrap_or_default()
+            };
+            let (b, a) = (
+                o.direction_overrides.get(period),
+                n.direction_overrides.get(period),
+            );
+            if b != a {
+                add(field(
+                    &format!("direction of travel for {period}"),
+                    show(b),
+                    show(a),
+                ));
+            }
+        }
+    }
+
+    // Removed items, biggest first.
+    let nt: std::collections::HashSet<&str> = ni.themes.iter().map(|(i, _)| *i).collect();
+    for (id, p) in &oi.themes {
+        if !nt.contains(id) {
+            push(ItemKind::Theme, id, &p.item.title, p.theme, Change::Removed);
+        }
+    }
+    let no: std::collections::HashSet<&str> = ni.objectives.iter().map(|(i, _)| *i).collect();
+    for (id, p) in &oi.objectives {
+        if !no.contains(id) {
+            push(
+                ItemKind::Objective,
+                id,
+                &p.item.text,
+                p.theme,
+                Change::Removed,
+            );
+        }
+    }
+    let na: std::collections::HashSet<&str> = ni.actions.iter().map(|(i, _)| *i).collect();
+    for (id, p) in &oi.actions {
+        if !na.contains(id) {
+            push(
+                ItemKind::Action,
+                id,
+                &p.item.title,
+                p.theme,
+                Change::Removed,
+            );
+        }
+    }
+
+    // Indicators.
+    for n in &new.indicators {
+        let Some(o) = old.indicators.iter().find(|o| o.id == n.id) else {
+            push(
+                ItemKind::Indicator,
+                n.id.as_str(),
+                &n.name,
+                "",
+                Change::Added,
+            );
+            continue;
+        };
+        if o.name != n.name {
+            push(
+                ItemKind::Indicator,
+                n.id.as_str(),
+                &n.name,
+                "",
+                reworded("name", &o.name, &n.name),
+            );
+        }
+        for (f, b, a) in [
+            ("target", o.target, n.target),
+            ("tolerance", o.tolerance, n.tolerance),
+        ] {
+            if b != a {
+                push(
+                    ItemKind::Indicator,
+                    n.id.as_str(),
+                    &n.name,
+                    "",
+                    field(f, b.to_string(), a.to_string()),
+                );
+            }
+        }
+        let periods: std::collections::BTreeSet<_> =
+            o.values.keys().chain(n.values.keys()).collect();
+        for period in periods {
+            let (b, a) = (o.values.get(period).copied(), n.values.get(period).copied());
+            if b != a {
+                push(
+                    ItemKind::Indicator,
+                    n.id.as_str(),
+                    &n.name,
+                    "",
+                    Change::IndicatorValue {
+                        period: *period,
+                        before: b,
+                        after: a,
+                    },
+                );
+            }
+        }
+    }
+    for o in &old.indicators {
+        if !new.indicators.iter().any(|n| n.id == o.id) {
+            push(
+                ItemKind::Indicator,
+                o.id.as_str(),
+                &o.name,
+                "",
+                Change::Removed,
+            );
+        }
+    }
+
+    // Milestones.
+    for n in &new.milestones {
+        match old.milestones.iter().find(|o| o.id == n.id) {
+            None => push(
+                ItemKind::Milestone,
+                n.id.as_str(),
+                &n.name,
+                "",
+                Change::Added,
+            ),
+            Some(o) => {
+                if o.done != n.done {
+                    let word = |d: bool| if d { "done" } else { "not done" }.to_string();
+                    push(
+                        ItemKind::Milestone,
+                        n.id.as_str(),
+                        &n.name,
+                        "",
+                        field("status", word(o.done), word(n.done)),
+                    );
+                }
+                if o.due != n.due {
+                    push(
+                        ItemKind::Milestone,
+                        n.id.as_str(),
+                        &n.name,
+                        "",
+                        field(
+                            "due",
+                            o.due.clone().unwrap_or_default(),
+                            n.due.clone().unwrap_or_default(),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for o in &old.milestones {
+        if !new.milestones.iter().any(|n| n.id == o.id) {
+            push(
+                ItemKind::Milestone,
+                o.id.as_str(),
+                &o.name,
+                "",
+                Change::Removed,
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::period::Quarter;
+    use crate::{demo_plan, TextField};
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    const Q2: ReportingPeriod = ReportingPeriod {
+        year: 2026,
+        quarter: Quarter::Q2,
+    };
+
+    #[test]
+    fn word_diff_marks_only_the_words_that_changed() {
+        let w = word_diff(
+            "Reduce repeat burglary in the city",
+            "Reduce burglary in the city centre",
+        );
+        let removed: Vec<_> = w
+            .iter()
+            .filter(|w| w.change == WordChange::Removed)
+            .map(|w| w.text.trim())
+            .collect();
+        let added: Vec<_> = w
+            .iter()
+            .filter(|w| w.change == WordChange::Added)
+            .map(|w| w.text.trim())
+            .collect();
+        assert_eq!(removed, vec!["repeat"]);
+        assert_eq!(added, vec!["centre"]);
+        let rebuilt_new: String = w
+            .iter()
+            .filter(|w| w.change != WordChange::Removed)
+            .map(|w| w.text.as_str())
+            .collect();
+        assert_eq!(rebuilt_new, "Reduce burglary in the city centre");
+    }
+
+    #[test]
+    fn compare_finds_added_removed_moved_reworded_rag_updates_and_values() {
+        let mut r = StdRng::seed_from_u64(5);
+        let mut doc = demo_plan(&mut r).unwrap();
+        let old = doc.read().unwrap();
+        let t0 = &old.themes[0];
+        let (o0, o1) = (&t0.objectives[0], &t0.objectives[1]);
+        let (a0, a1, gone) = (&o0.actions[0], &o0.actions[1], &o1.actions[0]);
+        let new_action = doc
+            .add_action(&mut r, &o1.id, "Trial a victims' hub", None)
+            .unwrap();
+        doc.remove_action(&gone.id).unwrap();
+        doc.move_action(&a1.id, &o1.id, 0).unwrap();
+        doc.set_text(
+            &TextField::ActionTitle(a0.id.clone()),
+            &format!("{} faster", a0.title),
+        )
+        .unwrap();
+        doc.set_rag(&a0.id, Q2, Rag::Red).unwrap();
+        doc.add_progress_update(
+            &mut r,
+            &a0.id,
+            "Inspector",
+            "Police",
+            "2026-08-01",
+            "Started",
+        )
+        .unwrap();
+        let ind = &old.indicators[0];
+        doc.set_indicator_value(&ind.id, Q2, 4242.0).unwrap();
+        doc.commit();
+        let new = doc.read().unwrap();
+        let diffs = compare(&old, &new);
+        let has = |id: &str, f: &dyn Fn(&Change) -> bool| {
+            diffs.iter().any(|d| d.id == id && f(&d.change))
+        };
+        assert!(has(new_action.as_str(), &|c| *c == Change::Added));
+        assert!(has(gone.id.as_str(), &|c| *c == Change::Removed));
+        assert!(has(a1.id.as_str(), &|c| matches!(c, Change::Moved { .. })));
+        assert!(has(
+            a0.id.as_str(),
+            &|c| matches!(c, Change::Reworded { words, .. } if words.iter().any(|w| w.change == WordChange::Added && w.text.trim() == "faster"))
+        ));
+        assert!(has(a0.id.as_str(), &|c| matches!(
+            c,
+            Change::Rag {
+                after: Some(Rag::Red),
+                ..
+            }
+        )));
+        assert!(has(
+            a0.id.as_str(),
+            &|c| matches!(c, Change::ProgressUpdate { update } if update.text == "Started")
+        ));
+        assert!(has(
+            ind.id.as_str(),
+            &|c| matches!(c, Change::IndicatorValue { after: Some(v), .. } if *v == 4242.0)
+        ));
+        // Nothing else moved: the other actions of both objectives kept their order.
+        let moved: Vec<_> = diffs
+            .iter()
+            .filter(|d| matches!(d.change, Change::Moved { .. }))
+            .collect();
+        assert_eq!(moved.len(), 1, "{moved:?}");
+        assert!(compare(&new, &new).is_empty());
+        assert!(diffs.iter().all(|d| !d.describe().is_empty()));
+    }
+}
