@@ -88,7 +88,10 @@ pub fn request_tokens(headers: &HeaderMap) -> Vec<String> {
 const NO_TOKEN: &str = "This needs a participant's access: open the invitation link an owner of the plan gave you, or ask them for one.";
 
 /// The participants the request's tokens belong to; at least one, or 401.
-async fn callers(state: &AppState, headers: &HeaderMap) -> Result<Vec<Participant>, AppError> {
+pub(crate) async fn callers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Vec<Participant>, AppError> {
     let found = state.sync.authenticate(request_tokens(headers)).await?;
     if found.is_empty() {
         return Err(AppError::Unauthorized(NO_TOKEN.into()));
@@ -97,7 +100,7 @@ async fn callers(state: &AppState, headers: &HeaderMap) -> Result<Vec<Participan
 }
 
 /// The caller's participant in `plan`, at least `min` in role.
-async fn member(
+pub(crate) async fn member(
     state: &AppState,
     headers: &HeaderMap,
     plan: &str,

@@ -3,6 +3,9 @@
 
 mod access;
 mod api;
+pub mod export;
+mod history;
+mod papers;
 mod storage;
 mod sync_service;
 mod ws;
@@ -11,6 +14,10 @@ pub use access::{
     hash_token, new_code, normalize_code, Invitation, JoinError, Participant, ParticipantId, Role,
 };
 pub use api::{join_link, qr_svg, AppError};
+pub use history::{parse_heads, ChangeAuthor, Snapshot};
+pub use papers::{
+    current_period, document_from_file, made_now, tracker_table, ExportJob, MAX_IMPORT_BYTES,
+};
 pub use storage::{Changes, PlanRow, Storage, StorageError};
 pub use sync_service::{Grant, Limits, Outbound, PlanKind, ServiceError, SyncHandle};
 pub use ws::{serve_socket, RateLimit};
@@ -102,7 +109,25 @@ pub fn app(state: AppState) -> Router {
             "/api/plans/{plan}/invitations/{id}",
             axum::routing::delete(api::revoke_invitation),
         )
+        .route("/api/plans/{plan}/history", get(papers::plan_history))
+        .route(
+            "/api/plans/{plan}/snapshots",
+            get(papers::list_snapshots).post(papers::take_snapshot),
+        )
+        .route("/api/plans/{plan}/plan", get(papers::plan_at))
+        .route("/api/plans/{plan}/compare", get(papers::compare_versions))
+        .route("/api/plans/{plan}/restore", post(papers::restore))
+        .route("/api/plans/{plan}/exports", get(papers::list_exports))
+        .route("/api/plans/{plan}/exports/{name}", get(papers::export_file))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .route(
+            "/api/plans/import",
+            post(papers::import_plan).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
+        .route(
+            "/api/plans/{plan}/import/tracker",
+            post(papers::import_tracker).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
         .route("/sync", get(ws::sync_socket));
     let app_dir = state.settings.app_dir.clone();
     let index = app_dir.join("index.html");

@@ -87,6 +87,100 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    /// Names the plan as it is now ("Draft for Panel, January"); works while the server runs.
+    Snapshot {
+        /// The SQLite database file.
+        #[arg(long, default_value = "plansync.db")]
+        db: PathBuf,
+        /// The plan's id.
+        #[arg(long)]
+        plan: String,
+        /// The snapshot's name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Writes an export of a plan (plan.html, plan.md, plan.docx, tracker.csv, tracker.xlsx,
+    /// exceptions.html, exceptions.docx, workshop.html, workshop.docx, compare.html,
+    /// compare.docx, plan.json, plan.automerge); works while the server runs.
+    Export {
+        /// The SQLite database file.
+        #[arg(long, default_value = "plansync.db")]
+        db: PathBuf,
+        /// The plan's id.
+        #[arg(long)]
+        plan: String,
+        /// Which export, by file name.
+        name: String,
+        /// The plan as at this snapshot (by name) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+        /// For compare.html/.docx: the snapshot (by name) to compare from.
+        #[arg(long)]
+        from: Option<String>,
+        /// For exception reports: the board (id); the whole partnership if absent.
+        #[arg(long)]
+        board: Option<String>,
+        /// The reporting period, e.g. 2026-Q2 (now's if absent).
+        #[arg(long)]
+        period: Option<String>,
+        /// Where to write it (default: the export's name in this folder).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Opens the database and reads a plan's document, with a clear error for a wrong id.
+fn open_plan(
+    db: &std::path::Path,
+    plan: &str,
+) -> anyhow::Result<(Storage, plansync_shared::automerge::AutoCommit)> {
+    let storage = Storage::open(db)
+        .with_context(|| format!("could not open the database {}", db.display()))?;
+    let plans = storage.plans()?;
+    if !plans.iter().any(|p| p.id == plan) {
+        anyhow::bail!(
+            "there is no plan {plan} in {}: the plans are {}",
+            db.display(),
+            plans
+                .iter()
+                .map(|p| format!("{} ({})", p.id, p.title))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let id = plan
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{plan} is not a plan id"))?;
+    let bytes = storage
+        .load(&id)?
+        .ok_or_else(|| anyhow::anyhow!("the plan {plan} has no stored document"))?;
+    let doc = plansync_shared::automerge::AutoCommit::load(&bytes)
+        .context("the stored plan could not be read")?;
+    Ok((storage, doc))
+}
+
+/// A snapshot of a plan by name, or a clear error listing the names there are.
+fn named_snapshot(
+    storage: &Storage,
+    plan: &str,
+    name: &str,
+) -> anyhow::Result<plansync_server::Snapshot> {
+    storage.snapshot_named(plan, name)?.ok_or_else(|| {
+        let names: Vec<String> = storage
+            .snapshots(plan)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| format!("\"{}\"", s.name))
+            .collect();
+        anyhow::anyhow!(
+            "the plan has no snapshot called \"{name}\"; its snapshots are: {}",
+            if names.is_empty() {
+                "none yet".into()
+            } else {
+                names.join(", ")
+            }
+        )
+    })
 }
 
 #[tokio::main]
@@ -145,6 +239,62 @@ async fn main() -> anyhow::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
+            Ok(())
+        }
+        Command::Snapshot { db, plan, name } => {
+            anyhow::ensure!(
+                !name.trim().is_empty() && name.chars().count() <= 200,
+                "--name must be 1 to 200 characters"
+            );
+            let (mut storage, mut doc) = open_plan(&db, &plan)?;
+            let snap =
+                storage.add_snapshot(&plan, name.trim(), &doc.get_heads(), None, now_ms())?;
+            println!(
+                "Snapshot \"{}\" of plan {plan} taken (id {}).",
+                snap.name, snap.id
+            );
+            Ok(())
+        }
+        Command::Export {
+            db,
+            plan,
+            name,
+            at,
+            from,
+            board,
+            period,
+            out,
+        } => {
+            let (storage, mut doc) = open_plan(&db, &plan)?;
+            let at = at
+                .map(|n| named_snapshot(&storage, &plan, &n))
+                .transpose()?;
+            let from = from
+                .map(|n| named_snapshot(&storage, &plan, &n))
+                .transpose()?;
+            let period = period
+                .map(|p| plansync_shared::ReportingPeriod::from_key(&p))
+                .transpose()?;
+            let job = plansync_server::ExportJob::prepare(
+                &name,
+                &mut doc,
+                at.as_ref(),
+                from.as_ref(),
+                board,
+                period,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let path = out.unwrap_or_else(|| PathBuf::from(&name));
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("could not create {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            job.write(&mut w)?;
+            std::io::Write::flush(&mut w)?;
+            println!(
+                "Wrote {} ({} bytes).",
+                path.display(),
+                std::fs::metadata(&path)?.len()
+            );
             Ok(())
         }
         Command::Invite {

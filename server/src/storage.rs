@@ -98,6 +98,7 @@ impl Storage {
                  updated_ms INTEGER NOT NULL);",
         )?;
         conn.execute_batch(crate::access::SCHEMA)?;
+        conn.execute_batch(crate::history::SCHEMA)?;
         Ok(Self { conn })
     }
 

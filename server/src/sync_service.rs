@@ -5,6 +5,7 @@
 use crate::access::{
     hash_token, new_code, new_token, Invitation, JoinError, Participant, ParticipantId, Role,
 };
+use crate::history::{parse_heads, ChangeAuthor, Snapshot};
 use crate::storage::{Changes, PlanRow, Storage, StorageError};
 use plansync_shared::{
     automerge::AutoCommit, demo_plan, plan_summary, ConnId, DocumentId, Effect, Event, Hub,
@@ -29,6 +30,8 @@ pub enum Outbound {
 pub enum PlanKind {
     /// An empty plan with this title.
     Empty(String),
+    /// A plan read from a file (a JSON export or an automerge backup).
+    Import(Box<AutoCommit>),
     /// The demo plan.
     Demo,
 }
@@ -48,6 +51,15 @@ pub enum ServiceError {
     /// The service thread has stopped.
     #[error("the sync service has stopped")]
     Stopped,
+    /// A background task failed.
+    #[error("a background task failed: {0}")]
+    Io(String),
+    /// No such plan on this server.
+    #[error("no such plan on this server")]
+    NoPlan,
+    /// A snapshot named versions of the plan this server has not received.
+    #[error("the server has not received every change this version names yet")]
+    UnknownHeads,
 }
 
 /// One plan a connection may sync, and as whom.
@@ -340,6 +352,86 @@ impl SyncHandle {
         .await?
     }
 
+    /// A copy of a plan's document as the server holds it now (`None` if it has no such plan).
+    pub async fn document(&self, plan: DocumentId) -> Result<Option<AutoCommit>, ServiceError> {
+        self.call(move |svc| Ok(svc.held(&plan)?.map(|d| d.fork())))
+            .await?
+    }
+
+    /// Applies plan operations on the server's copy of a plan as one change made on behalf of
+    /// `by`, stores it and sends it to everyone syncing the plan.
+    pub async fn change_plan<T: Send + 'static>(
+        &self,
+        plan: DocumentId,
+        by: ParticipantId,
+        message: Option<String>,
+        f: impl FnOnce(&mut PlanDoc) -> plansync_shared::Result<T> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        self.call(move |svc| {
+            let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
+            let before = doc.get_heads();
+            let commit = plansync_shared::Commit {
+                time_secs: Some(now_ms() as i64 / 1000),
+                message,
+            };
+            let out = PlanDoc::change_with(doc, commit, f)?;
+            let after = doc.get_heads();
+            if after != before {
+                if !svc.event(Event::LocalChange { doc: plan }) {
+                    return Err(ServiceError::NotSaved);
+                }
+                for hash in after {
+                    svc.storage
+                        .attribute(&plan.to_string(), &hash, by, now_ms() as i64)?;
+                }
+            }
+            Ok(out)
+        })
+        .await?
+    }
+
+    /// Records a named snapshot of a plan at `heads` (the server's heads if `None`).
+    pub async fn snapshot(
+        &self,
+        plan: DocumentId,
+        name: String,
+        heads: Option<Vec<String>>,
+        by: Option<ParticipantId>,
+    ) -> Result<Snapshot, ServiceError> {
+        self.call(move |svc| {
+            let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
+            let heads = match heads {
+                None => doc.get_heads(),
+                Some(h) => {
+                    let h = parse_heads(&h).ok_or(ServiceError::UnknownHeads)?;
+                    if h.is_empty() || h.iter().any(|x| doc.get_change_by_hash(x).is_none()) {
+                        return Err(ServiceError::UnknownHeads);
+                    }
+                    h
+                }
+            };
+            Ok(svc
+                .storage
+                .add_snapshot(&plan.to_string(), &name, &heads, by, now_ms() as i64)?)
+        })
+        .await?
+    }
+
+    /// A plan's snapshots, newest first.
+    pub async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>, ServiceError> {
+        self.call(move |svc| Ok(svc.storage.snapshots(&plan)?))
+            .await?
+    }
+
+    /// Who sent each change of a plan, by change hash.
+    pub async fn authors(
+        &self,
+        plan: String,
+    ) -> Result<HashMap<String, ChangeAuthor>, ServiceError> {
+        self.call(move |svc| Ok(svc.storage.authors(&plan)?))
+            .await?
+    }
+
     /// Hands a received frame to the core.
     pub fn frame(&self, conn: ConnId, frame: Vec<u8>) {
         let _ = self.tx.send(Command::Frame { conn, frame });
@@ -492,10 +584,28 @@ impl Service {
         }
     }
 
+    /// The sync core's copy of a document, loaded from storage if the core does not hold it;
+    /// `None` if storage has no such document.
+    fn held(&mut self, doc: &DocumentId) -> Result<Option<&mut AutoCommit>, ServiceError> {
+        if self.hub.document(doc).is_none() {
+            let Some(bytes) = self.storage.load(doc)? else {
+                return Ok(None);
+            };
+            let document =
+                Box::new(AutoCommit::load(&bytes).map_err(plansync_shared::Error::from)?);
+            self.event(Event::Restore {
+                doc: *doc,
+                document,
+            });
+        }
+        Ok(self.hub.document_mut(doc))
+    }
+
     fn create_plan(&mut self, kind: PlanKind) -> Result<PlanRow, ServiceError> {
         let mut rng = rand::rng();
         let plan = match kind {
             PlanKind::Demo => demo_plan(&mut rng)?,
+            PlanKind::Import(doc) => PlanDoc::from_automerge(*doc)?,
             PlanKind::Empty(title) => {
                 let mut p = PlanDoc::create(
                     &NewPlan {

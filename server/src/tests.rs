@@ -743,3 +743,221 @@ async fn a_file_system_turned_read_only_refuses_the_change_with_a_clear_error() 
     );
     every_accepted_change_is_stored(&s, &plan).await;
 }
+
+/// Sends a request with a raw body; returns status and body bytes.
+async fn call_raw(
+    s: &AppState,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let resp = app(s.clone())
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    (
+        status,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn snapshots_history_compare_restore_and_exports_work_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let t = Some(token.as_str());
+    let (status, snap) = call(
+        &s,
+        "POST",
+        &format!("/api/plans/{plan}/snapshots"),
+        t,
+        Some(r#"{"name":"Draft for Panel, January"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{snap}");
+    assert_eq!(snap["author"], "Chair, Office of the PCC");
+    let snap_id = snap["id"].as_i64().unwrap();
+    let (_, before) = call(&s, "GET", &format!("/api/plans/{plan}/plan"), t, None).await;
+    let action = before["themes"][0]["objectives"][0]["actions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // An edit made as the owner.
+    let me = s
+        .sync
+        .authenticate(vec![token.clone()])
+        .await
+        .unwrap()
+        .remove(0);
+    let a = plansync_shared::ActionId::new(action.clone());
+    s.sync
+        .change_plan(plan.parse().unwrap(), me.id, None, move |p| {
+            p.set_text(
+                &plansync_shared::TextField::ActionTitle(a),
+                "Renamed at the workshop",
+            )
+        })
+        .await
+        .unwrap();
+    let (status, history) = call(&s, "GET", &format!("/api/plans/{plan}/history"), t, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(history[0]["name"], "Chair");
+    assert_eq!(history[0]["agency"], "Office of the PCC");
+    assert_eq!(
+        history[0]["summary"],
+        "edited the title of action 'Renamed at the workshop'"
+    );
+    let (_, none) = call(
+        &s,
+        "GET",
+        &format!("/api/plans/{plan}/history?agency=probation"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(none.as_array().unwrap().len(), 0);
+    let (_, cmp) = call(
+        &s,
+        "GET",
+        &format!("/api/plans/{plan}/compare?from={snap_id}"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(cmp["from"], "Draft for Panel, January");
+    assert_eq!(cmp["differences"][0]["change"]["type"], "reworded");
+    // Export links carry the token in the query.
+    let (status, json) = call_raw(
+        &s,
+        "GET",
+        &format!("/api/plans/{plan}/exports/plan.json?at={snap_id}&token={token}"),
+        None,
+        vec![],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let exported = crate::export::plan_from_json(&json).unwrap();
+    assert_eq!(serde_json::to_value(&exported).unwrap(), before);
+    let (status, _) = call_raw(
+        &s,
+        "GET",
+        &format!("/api/plans/{plan}/exports/plan.pdf?token={token}"),
+        None,
+        vec![],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call_raw(
+        &s,
+        "GET",
+        &format!("/api/plans/{plan}/exports/plan.json"),
+        None,
+        vec![],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Restore is a new change: the plan reads as at the snapshot, history grows.
+    let (status, r) = call(
+        &s,
+        "POST",
+        &format!("/api/plans/{plan}/restore"),
+        t,
+        Some(&format!(r#"{{"snapshot":{snap_id}}}"#)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (_, after) = call(&s, "GET", &format!("/api/plans/{plan}/plan"), t, None).await;
+    assert_eq!(after, before);
+    let (_, history2) = call(&s, "GET", &format!("/api/plans/{plan}/history"), t, None).await;
+    assert_eq!(
+        history2.as_array().unwrap().len(),
+        history.as_array().unwrap().len() + 1
+    );
+    assert_eq!(
+        history2[0]["summary"],
+        "restored the plan as at the snapshot \"Draft for Panel, January\""
+    );
+    // Import the JSON as a new plan: it reads the same.
+    let (status, imported) = call_raw(&s, "POST", "/api/plans/import", t, json.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&imported)
+    );
+    let imported: serde_json::Value = serde_json::from_slice(&imported).unwrap();
+    let (new_plan, new_token) = (
+        imported["id"].as_str().unwrap(),
+        imported["token"].as_str().unwrap(),
+    );
+    let (_, copy) = call(
+        &s,
+        "GET",
+        &format!("/api/plans/{new_plan}/plan"),
+        Some(new_token),
+        None,
+    )
+    .await;
+    assert_eq!(copy, before);
+    let (status, bad) = call_raw(&s, "POST", "/api/plans/import", t, b"not a plan".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&bad)
+        .contains("neither a Plansync JSON export nor an automerge file"));
+}
+
+#[tokio::test]
+async fn a_tracker_import_previews_refuses_bad_rows_whole_and_then_creates_the_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let t = Some(token.as_str());
+    let csv_bad = "Theme,Objective,Action,Due,RAG\nNight-time economy,Safer streets,Taxi marshals,2027-03-31,green\nNight-time economy,Safer streets,Street pastors,soon,\n";
+    let url = format!("/api/plans/{plan}/import/tracker?format=csv");
+    let (status, preview) = call_raw(&s, "POST", &url, t, csv_bad.into()).await;
+    assert_eq!(status, StatusCode::OK);
+    let preview: serde_json::Value = serde_json::from_slice(&preview).unwrap();
+    assert_eq!(preview["header"][2], "Action");
+    assert_eq!(preview["mapping"]["action"], 2);
+    assert_eq!(preview["import"]["bad"][0]["row"], 3);
+    assert_eq!(preview["import"]["new_themes"][0], "Night-time economy");
+    let (_, before) = call(&s, "GET", &format!("/api/plans/{plan}/plan"), t, None).await;
+    let (status, refused) =
+        call_raw(&s, "POST", &format!("{url}&commit=true"), t, csv_bad.into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&refused).contains("nothing was imported"));
+    let (_, unchanged) = call(&s, "GET", &format!("/api/plans/{plan}/plan"), t, None).await;
+    assert_eq!(unchanged, before);
+    let csv_good = csv_bad.replace("soon", "31/03/2027");
+    let (status, done) = call_raw(
+        &s,
+        "POST",
+        &format!("{url}&commit=true&period=2026-Q2"),
+        t,
+        csv_good.into(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&done));
+    let (_, after) = call(&s, "GET", &format!("/api/plans/{plan}/plan"), t, None).await;
+    let theme = after["themes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["title"] == "Night-time economy")
+        .unwrap();
+    let acts = &theme["objectives"][0]["actions"];
+    assert_eq!(acts[0]["title"], "Taxi marshals");
+    assert_eq!(acts[0]["rag"]["2026-Q2"], "green");
+    assert_eq!(acts[1]["due"], "2027-03-31");
+}

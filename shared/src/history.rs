@@ -25,6 +25,8 @@ pub struct HistoryEntry {
     pub details: Vec<String>,
     /// The themes it touched (ids), for filtering.
     pub themes: Vec<String>,
+    /// The message the change was committed with (a restore or an import says what it was).
+    pub message: Option<String>,
 }
 
 /// The most sentences kept per entry; a plan created with all its content says it in its
@@ -352,6 +354,7 @@ pub fn history(doc: &mut AutoCommit) -> Result<Vec<HistoryEntry>> {
         let hash = change.hash().to_string();
         let actor = change.actor_id().to_hex_string();
         let time = change.timestamp();
+        let message = change.message().map(str::to_string);
         replay.apply_changes([change])?;
         let mut facts = facts(replay.diff_incremental());
         // Where lists say things are (objectives in themes, actions in objectives).
@@ -412,6 +415,8 @@ pub fn history(doc: &mut AutoCommit) -> Result<Vec<HistoryEntry>> {
         if let Some((last, last_facts)) = entries.last_mut() {
             let typing = |fs: &[Fact]| matches!(fs, [Fact::Edited(..)] | [Fact::PlanField(_)]);
             if typing(&facts)
+                && message.is_none()
+                && last.message.is_none()
                 && *last_facts == facts
                 && last.actor == actor
                 && (time - last.time).abs() <= TYPING_RUN_SECS
@@ -445,7 +450,10 @@ pub fn history(doc: &mut AutoCommit) -> Result<Vec<HistoryEntry>> {
             .take(MAX_DETAILS)
             .map(|f| sentence(f, &names))
             .collect();
-        let summary = summarise(&facts, &details);
+        let summary = match &message {
+            Some(m) => m.clone(),
+            None => summarise(&facts, &details),
+        };
         entries.push((
             HistoryEntry {
                 hashes: vec![hash],
@@ -454,6 +462,7 @@ pub fn history(doc: &mut AutoCommit) -> Result<Vec<HistoryEntry>> {
                 summary,
                 details,
                 themes,
+                message,
             },
             facts,
         ));

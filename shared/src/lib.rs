@@ -10,6 +10,7 @@ mod direction;
 mod error;
 mod history;
 mod ids;
+mod import;
 mod period;
 mod plan;
 mod sync;
@@ -23,10 +24,13 @@ pub use ids::{
     ActionId, AgencyId, BoardId, CommentId, IndicatorId, MilestoneId, ObjectiveId, PersonId,
     ThemeId, UpdateId,
 };
+pub use import::{
+    guess_mapping, plan_import, restore_item, BadRow, ImportPlan, ImportRow, Mapping, TrackerField,
+};
 pub use period::{parse_date, Quarter, ReportingPeriod};
 pub use plan::{
-    plan_summary, read_plan, Action, Agency, Board, Comment, CommentTarget, Decision, Direction,
-    DirectionOverride, Indicator, Milestone, NewPlan, Objective, Person, Plan, PlanDoc,
+    plan_summary, read_plan, Action, Agency, Board, Comment, CommentTarget, Commit, Decision,
+    Direction, DirectionOverride, Indicator, Milestone, NewPlan, Objective, Person, Plan, PlanDoc,
     PlanSummary, Polarity, ProgressState, ProgressUpdate, Rag, Stage, TextField, Theme, TravelItem,
     WorkshopReview, SCHEMA,
 };

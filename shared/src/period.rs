@@ -20,9 +20,8 @@ pub enum Quarter {
 }
 
 /// One reporting period: a quarter of the financial year that starts on 1 April of `year`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+/// In JSON it is its key, `"2026-Q2"`, so it can key a map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReportingPeriod {
     /// The calendar year in which the financial year starts (2025 for 2025/26).
     pub year: i32,
@@ -82,6 +81,19 @@ impl ReportingPeriod {
             _ => return Err(bad()),
         };
         Ok(Self { year, quarter })
+    }
+}
+
+impl serde::Serialize for ReportingPeriod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.key())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReportingPeriod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(d)?;
+        ReportingPeriod::from_key(&key).map_err(serde::de::Error::custom)
     }
 }
 

@@ -49,6 +49,15 @@ pub enum TextField {
     CommentText(CommentId),
 }
 
+/// How a change is stamped: the editor's clock and an optional message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// Seconds since 1970 by the editor's clock.
+    pub time_secs: Option<i64>,
+    /// What the change is, for the history ("restored the snapshot ...").
+    pub message: Option<String>,
+}
+
 /// An item that has a direction of travel.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TravelItem {
@@ -127,13 +136,30 @@ impl PlanDoc {
     /// Applies plan operations to a document held elsewhere (by the sync core, say) and
     /// commits them as one change; if `f` fails, its operations are rolled back.
     pub fn change<T>(doc: &mut AutoCommit, f: impl FnOnce(&mut PlanDoc) -> Result<T>) -> Result<T> {
+        Self::change_with(doc, Commit::default(), f)
+    }
+
+    /// [`PlanDoc::change`], stamping the change with a time and a message (the history
+    /// shows the message as the entry's summary, e.g. "restored the snapshot ...").
+    pub fn change_with<T>(
+        doc: &mut AutoCommit,
+        commit: Commit,
+        f: impl FnOnce(&mut PlanDoc) -> Result<T>,
+    ) -> Result<T> {
         check_schema(doc)?;
         let mut plan = PlanDoc {
             doc: std::mem::take(doc),
         };
         let result = f(&mut plan);
         if result.is_ok() {
-            plan.doc.commit();
+            let mut options = automerge::transaction::CommitOptions::default();
+            if let Some(m) = commit.message {
+                options = options.with_message(m);
+            }
+            if let Some(t) = commit.time_secs {
+                options = options.with_time(t);
+            }
+            plan.doc.commit_with(options);
         } else {
             plan.doc.rollback();
         }

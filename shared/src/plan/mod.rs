@@ -5,7 +5,7 @@ mod doc;
 mod model;
 mod read;
 
-pub use doc::{PlanDoc, TextField, TravelItem, SCHEMA};
+pub use doc::{Commit, PlanDoc, TextField, TravelItem, SCHEMA};
 pub use model::*;
 pub use read::{plan_summary, read_plan};
 

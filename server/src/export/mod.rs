@@ -1,0 +1,198 @@
+//! Exports for committee papers: the plan document, the action tracker, the quarterly
+//! exception report, the workshop outputs, a comparison of two versions, full JSON and the
+//! raw automerge file. Each report is built once as [`Block`]s (or tracker rows) and each
+//! format has its own module that writes them.
+
+mod blocks;
+mod docx;
+mod html;
+mod json;
+mod markdown;
+mod reports;
+mod sheet;
+
+pub use blocks::{Block, Cell, Inline};
+pub use json::{plan_from_json, PlanFile, JSON_FORMAT, JSON_VERSION};
+pub use reports::{tracker_rows, TrackerRow, TRACKER_COLUMNS};
+
+use plansync_shared::{BoardId, Plan, ReportingPeriod};
+use std::io::Write;
+
+/// Why an export could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The export name is not one we make.
+    #[error("there is no export called '{0}'; see the list of exports")]
+    Unknown(String),
+    /// Writing failed.
+    #[error("writing the export failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The Word writer failed.
+    #[error("writing the Word file failed: {0}")]
+    Docx(String),
+    /// The Excel writer failed.
+    #[error("writing the Excel file failed: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// The CSV writer failed.
+    #[error("writing the CSV file failed: {0}")]
+    Csv(#[from] csv::Error),
+    /// JSON failed.
+    #[error("writing JSON failed: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Which paper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// The plan document.
+    Plan,
+    /// The action tracker.
+    Tracker,
+    /// The quarterly exception report for a board.
+    Exceptions,
+    /// The workshop outputs.
+    Workshop,
+    /// What changed between two versions.
+    Compare,
+}
+
+/// Which file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Printable HTML.
+    Html,
+    /// Markdown.
+    Markdown,
+    /// Word.
+    Docx,
+    /// Comma-separated values.
+    Csv,
+    /// Excel.
+    Xlsx,
+    /// Full JSON.
+    Json,
+    /// The raw automerge document.
+    Automerge,
+}
+
+impl Format {
+    /// The media type to serve it with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Html => "text/html; charset=utf-8",
+            Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Docx => {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            }
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Json => "application/json",
+            Format::Automerge => "application/octet-stream",
+        }
+    }
+}
+
+/// One export: a report in a format, named like a file (`plan.docx`, `tracker.xlsx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Export {
+    /// The paper (`None` for the JSON and automerge files, which hold the whole plan).
+    pub report: Option<Report>,
+    /// The format.
+    pub format: Format,
+}
+
+/// Every export, by file name, with what it is.
+pub const EXPORTS: &[(&str, &str)] = &[
+    ("plan.html", "The plan document, printable to A4"),
+    ("plan.md", "The plan document as Markdown"),
+    ("plan.docx", "The plan document for Word"),
+    ("tracker.csv", "The action tracker as CSV"),
+    ("tracker.xlsx", "The action tracker for Excel"),
+    (
+        "exceptions.html",
+        "The quarterly exception report for a board",
+    ),
+    ("exceptions.docx", "The quarterly exception report for Word"),
+    ("workshop.html", "The workshop outputs"),
+    ("workshop.docx", "The workshop outputs for Word"),
+    ("compare.html", "What changed between two versions"),
+    (
+        "compare.docx",
+        "What changed between two versions, for Word",
+    ),
+    ("plan.json", "The whole plan as JSON (schema in EXPORTS.md)"),
+    (
+        "plan.automerge",
+        "The raw automerge file: a lossless backup",
+    ),
+];
+
+impl Export {
+    /// Parses an export's file name.
+    pub fn parse(name: &str) -> Result<Self, ExportError> {
+        use Format::*;
+        use Report::*;
+        let (report, format) = match name {
+            "plan.html" => (Some(Plan), Html),
+            "plan.md" => (Some(Plan), Markdown),
+            "plan.docx" => (Some(Plan), Docx),
+            "tracker.csv" => (Some(Tracker), Csv),
+            "tracker.xlsx" => (Some(Tracker), Xlsx),
+            "exceptions.html" => (Some(Exceptions), Html),
+            "exceptions.docx" => (Some(Exceptions), Docx),
+            "workshop.html" => (Some(Workshop), Html),
+            "workshop.docx" => (Some(Workshop), Docx),
+            "compare.html" => (Some(Compare), Html),
+            "compare.docx" => (Some(Compare), Docx),
+            "plan.json" => (None, Json),
+            "plan.automerge" => (None, Automerge),
+            _ => return Err(ExportError::Unknown(name.to_string())),
+        };
+        Ok(Self { report, format })
+    }
+}
+
+/// What an export is of and for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The reporting period RAG and direction of travel are shown for.
+    pub period: ReportingPeriod,
+    /// The board an exception report is for (`None`: the whole partnership).
+    pub board: Option<BoardId>,
+    /// Which version this is ("now", or a snapshot's name), printed on the paper.
+    pub version: String,
+    /// For a comparison: the older version and its label.
+    pub older: Option<(Plan, String)>,
+    /// When it was made (ISO date and time), printed on the paper.
+    pub made: String,
+}
+
+/// Writes an export of `plan` (and, for the automerge file, the document's `saved` bytes).
+pub fn write(
+    export: Export,
+    plan: &Plan,
+    saved: Option<&[u8]>,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> Result<(), ExportError> {
+    let blocks = |report| match report {
+        Report::Plan => reports::plan_document(plan, opts),
+        Report::Exceptions => reports::exceptions(plan, opts),
+        Report::Workshop => reports::workshop(plan, opts),
+        Report::Compare => reports::comparison(plan, opts),
+        Report::Tracker => reports::tracker_blocks(plan, opts),
+    };
+    match (export.report, export.format) {
+        (Some(Report::Tracker), Format::Csv) => sheet::csv(plan, opts, out),
+        (Some(Report::Tracker), Format::Xlsx) => sheet::xlsx(plan, opts, out),
+        (Some(r), Format::Html) => html::write(&blocks(r), out),
+        (Some(r), Format::Markdown) => markdown::write(&blocks(r), out),
+        (Some(r), Format::Docx) => docx::write(&blocks(r), out),
+        (_, Format::Json) => json::write(plan, opts, out),
+        (_, Format::Automerge) => Ok(out.write_all(saved.unwrap_or_default())?),
+        (r, f) => Err(ExportError::Unknown(format!("{r:?} as {f:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,480 @@
+//! What each paper says, as blocks: the plan document, the exception report, the workshop
+//! outputs, the comparison, and the action tracker's rows.
+
+use super::blocks::{Block, Cell, Inline};
+use super::Options;
+use plansync_shared::{
+    action_travel, compare, indicator_travel, out_of_tolerance, Action, Change, Direction,
+    Objective, Plan, Rag, Theme, WordChange,
+};
+use std::collections::HashMap;
+
+/// Names of people and boards, by id.
+pub(super) struct Names<'a> {
+    people: HashMap<&'a str, (&'a str, Option<&'a str>)>,
+    boards: HashMap<&'a str, &'a str>,
+    agencies: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Names<'a> {
+    pub(super) fn of(plan: &'a Plan) -> Self {
+        Self {
+            people: plan
+                .people
+                .iter()
+                .map(|p| {
+                    (
+                        p.id.as_str(),
+                        (p.name.as_str(), p.agency.as_ref().map(|a| a.as_str())),
+                    )
+                })
+                .collect(),
+            boards: plan
+                .boards
+                .iter()
+                .map(|b| (b.id.as_str(), b.name.as_str()))
+                .collect(),
+            agencies: plan
+                .agencies
+                .iter()
+                .map(|a| (a.id.as_str(), a.name.as_str()))
+                .collect(),
+        }
+    }
+
+    pub(super) fn person(&self, id: Option<&plansync_shared::PersonId>) -> String {
+        id.and_then(|p| self.people.get(p.as_str()))
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn agency_of(&self, id: Option<&plansync_shared::PersonId>) -> String {
+        id.and_then(|p| self.people.get(p.as_str()))
+            .and_then(|(_, a)| *a)
+            .and_then(|a| self.agencies.get(a))
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn board(&self, id: Option<&plansync_shared::BoardId>) -> String {
+        id.and_then(|b| self.boards.get(b.as_str()))
+            .map(|b| b.to_string())
+            .unwrap_or_default()
+    }
+}
+
+fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
+    vec![
+        Block::Heading(1, title),
+        Block::Para(vec![
+            Inline::Strong(plan.title.clone()),
+            Inline::Text(format!(
+                " · {} · {}/{:02} to {}/{:02} · stage: {}",
+                plan.area,
+                plan.period_start,
+                (plan.period_start + 1) % 100,
+                plan.period_end,
+                (plan.period_end + 1) % 100,
+                plan.stage
+            )),
+        ]),
+        Block::Para(vec![Inline::Text(format!(
+            "Version: {} · reporting period {} · made {}",
+            opts.version, opts.period, opts.made
+        ))]),
+    ]
+}
+
+fn action_cells(a: &Action, names: &Names, opts: &Options) -> Vec<Cell> {
+    let travel = action_travel(a, opts.period);
+    vec![
+        Cell::text(a.title.clone()),
+        Cell::text(names.board(a.lead_board.as_ref())),
+        Cell::text(names.person(a.lead.as_ref())),
+        Cell::text(a.due.clone().unwrap_or_default()),
+        Cell::rag(a.rag.get(&opts.period).copied()),
+        Cell::text(travel.describe()),
+    ]
+}
+
+const ACTION_HEADER: [&str; 6] = [
+    "Action",
+    "Lead board",
+    "Lead",
+    "Due",
+    "RAG",
+    "Direction of travel",
+];
+
+/// The plan document: headings per theme, aim and shared outcomes, a table of actions per
+/// objective, then the indicators.
+pub fn plan_document(plan: &Plan, opts: &Options) -> Vec<Block> {
+    let names = Names::of(plan);
+    let mut out = header(plan.title.clone(), plan, opts);
+    if !plan.owning_body.is_empty() {
+        out.push(Block::labelled("Owning body", plan.owning_body.clone()));
+    }
+    for t in &plan.themes {
+        out.push(Block::Heading(2, t.title.clone()));
+        if !t.aim.is_empty() {
+            out.push(Block::labelled("Aim", t.aim.clone()));
+        }
+        if t.lead.is_some() {
+            out.push(Block::labelled("Theme lead", names.person(t.lead.as_ref())));
+        }
+        if !t.outcomes.is_empty() {
+            out.push(Block::Para(vec![Inline::Strong("Shared outcomes".into())]));
+            out.push(Block::List(t.outcomes.clone()));
+        }
+        for o in &t.objectives {
+            out.push(Block::Heading(3, o.text.clone()));
+            if o.actions.is_empty() {
+                out.push(Block::para("No actions yet."));
+                continue;
+            }
+            out.push(Block::Table {
+                header: ACTION_HEADER.iter().map(|s| s.to_string()).collect(),
+                rows: o
+                    .actions
+                    .iter()
+                    .map(|a| action_cells(a, &names, opts))
+                    .collect(),
+            });
+        }
+    }
+    if !plan.indicators.is_empty() {
+        out.push(Block::Heading(2, "Indicators".into()));
+        out.push(Block::Table {
+            header: [
+                "Indicator",
+                "Unit",
+                "Polarity",
+                "Target",
+                "Tolerance",
+                "This period",
+                "Direction of travel",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: plan
+                .indicators
+                .iter()
+                .map(|i| {
+                    vec![
+                        Cell::text(i.name.clone()),
+                        Cell::text(i.unit.clone()),
+                        Cell::text(i.polarity.to_string()),
+                        Cell::text(i.target.to_string()),
+                        Cell::text(i.tolerance.to_string()),
+                        Cell::text(
+                            i.values
+                                .get(&opts.period)
+                                .map(|v| v.to_string())
+                                .unwrap_or_default(),
+                        ),
+                        Cell::text(indicator_travel(i, opts.period).describe()),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+fn actions_with_place(plan: &Plan) -> impl Iterator<Item = (&Theme, &Objective, &Action)> {
+    plan.themes.iter().flat_map(|t| {
+        t.objectives
+            .iter()
+            .flat_map(move |o| o.actions.iter().map(move |a| (t, o, a)))
+    })
+}
+
+/// Whether an action belongs in the exception report: red or amber this period, or
+/// worsening (as shown, overrides included).
+pub fn is_exception(a: &Action, opts: &Options) -> bool {
+    matches!(a.rag.get(&opts.period), Some(Rag::Red | Rag::Amber))
+        || action_travel(a, opts.period).shown() == Some(Direction::Worsening)
+}
+
+/// The quarterly exception report: the actions the board leads or contributes to that are
+/// red, amber or worsening, and the indicators out of tolerance, each with its latest
+/// progress update.
+pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
+    let names = Names::of(plan);
+    let board_name = opts
+        .board
+        .as_ref()
+        .map(|b| names.board(Some(b)))
+        .unwrap_or_else(|| "the whole partnership".into());
+    let mut out = header(
+        format!("Exception report: {board_name}, {}", opts.period),
+        plan,
+        opts,
+    );
+    let for_board = |a: &Action| match &opts.board {
+        None => true,
+        Some(b) => a.lead_board.as_ref() == Some(b) || a.contributing_boards.contains(b),
+    };
+    let selected: Vec<_> = actions_with_place(plan)
+        .filter(|(_, _, a)| for_board(a) && is_exception(a, opts))
+        .collect();
+    out.push(Block::Heading(2, "Actions by exception".into()));
+    if selected.is_empty() {
+        out.push(Block::para(
+            "No action this board leads or contributes to is red, amber or worsening.",
+        ));
+    } else {
+        let mut header: Vec<String> = ACTION_HEADER.iter().map(|s| s.to_string()).collect();
+        header.insert(1, "Theme".into());
+        header.push("Role".into());
+        header.push("Latest progress update".into());
+        out.push(Block::Table {
+            header,
+            rows: selected
+                .iter()
+                .map(|(t, _, a)| {
+                    let mut cells = action_cells(a, &names, opts);
+                    cells.insert(1, Cell::text(t.title.clone()));
+                    let role = match &opts.board {
+                        Some(b) if a.lead_board.as_ref() == Some(b) => "leads",
+                        Some(_) => "contributes",
+                        None => "",
+                    };
+                    cells.push(Cell::text(role));
+                    cells.push(Cell::text(latest_update(a)));
+                    cells
+                })
+                .collect(),
+        });
+    }
+    out.push(Block::Heading(2, "Indicators out of tolerance".into()));
+    let linked: Vec<_> = actions_with_place(plan)
+        .filter(|(_, _, a)| for_board(a))
+        .filter_map(|(_, _, a)| a.indicator.clone())
+        .collect();
+    let out_of: Vec<_> = plan
+        .indicators
+        .iter()
+        .filter(|i| opts.board.is_none() || linked.contains(&i.id))
+        .filter(|i| out_of_tolerance(i, opts.period))
+        .collect();
+    if out_of.is_empty() {
+        out.push(Block::para("No indicator is out of tolerance this period."));
+    } else {
+        out.push(Block::Table {
+            header: [
+                "Indicator",
+                "This period",
+                "Target",
+                "Tolerance",
+                "Direction of travel",
+                "Latest progress update",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: out_of
+                .iter()
+                .map(|i| {
+                    let update = actions_with_place(plan)
+                        .filter(|(_, _, a)| a.indicator.as_ref() == Some(&i.id))
+                        .filter_map(|(_, _, a)| a.updates.last())
+                        .max_by(|x, y| x.date.cmp(&y.date))
+                        .map(|u| format!("{} ({}, {}): {}", u.date, u.author, u.agency, u.text))
+                        .unwrap_or_default();
+                    vec![
+                        Cell::text(i.name.clone()),
+                        Cell::text(format!(
+                            "{} {}",
+                            i.values.get(&opts.period).copied().unwrap_or_default(),
+                            i.unit
+                        )),
+                        Cell::text(i.target.to_string()),
+                        Cell::text(i.tolerance.to_string()),
+                        Cell::text(indicator_travel(i, opts.period).describe()),
+                        Cell::text(update),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+/// The latest progress update of an action, as one line.
+pub fn latest_update(a: &Action) -> String {
+    a.updates
+        .iter()
+        .max_by(|x, y| x.date.cmp(&y.date))
+        .map(|u| format!("{} ({}, {}): {}", u.date, u.author, u.agency, u.text))
+        .unwrap_or_default()
+}
+
+/// The workshop outputs: per objective, the decision, working group, proposed wording and
+/// comments.
+pub fn workshop(plan: &Plan, opts: &Options) -> Vec<Block> {
+    let mut out = header("Workshop outputs".into(), plan, opts);
+    for t in &plan.themes {
+        out.push(Block::Heading(2, t.title.clone()));
+        for o in &t.objectives {
+            out.push(Block::Heading(3, o.text.clone()));
+            out.push(Block::labelled("Decision", o.review.decision.to_string()));
+            out.push(Block::labelled("Working group", o.review.group.clone()));
+            out.push(Block::labelled(
+                "Proposed wording",
+                o.review.proposed.clone(),
+            ));
+            out.push(Block::labelled("Comments", o.review.comments.clone()));
+            let threads: Vec<String> = plan
+                .comments
+                .iter()
+                .filter(|c| c.target == plansync_shared::CommentTarget::Objective(o.id.clone()))
+                .map(|c| {
+                    format!(
+                        "{} ({}, {}){}: {}",
+                        c.author,
+                        c.agency,
+                        c.date,
+                        if c.resolved { ", resolved" } else { "" },
+                        c.text
+                    )
+                })
+                .collect();
+            if !threads.is_empty() {
+                out.push(Block::List(threads));
+            }
+        }
+    }
+    out
+}
+
+/// What changed from `opts.older` to `plan`, grouped by theme, with reworded text marked.
+pub fn comparison(plan: &Plan, opts: &Options) -> Vec<Block> {
+    let (older, label) = match &opts.older {
+        Some((p, l)) => (p, l.as_str()),
+        None => (plan, opts.version.as_str()),
+    };
+    let mut out = header(
+        format!("Changes from {label} to {}", opts.version),
+        plan,
+        opts,
+    );
+    let diffs = compare(older, plan);
+    if diffs.is_empty() {
+        out.push(Block::para("Nothing changed."));
+        return out;
+    }
+    let mut theme: Option<&str> = None;
+    for d in &diffs {
+        if theme != Some(d.theme.as_str()) {
+            theme = Some(d.theme.as_str());
+            let title = if d.theme.is_empty() {
+                "The plan, indicators and milestones".to_string()
+            } else {
+                d.theme.clone()
+            };
+            out.push(Block::Heading(2, title));
+        }
+        match &d.change {
+            Change::Reworded { field, words } => {
+                let mut inlines = vec![Inline::Strong(format!(
+                    "{} '{}', {field} reworded: ",
+                    d.kind.word(),
+                    d.name
+                ))];
+                inlines.extend(words.iter().map(|w| match w.change {
+                    WordChange::Same => Inline::Text(w.text.clone()),
+                    WordChange::Added => Inline::Added(w.text.clone()),
+                    WordChange::Removed => Inline::Removed(w.text.clone()),
+                }));
+                out.push(Block::Para(inlines));
+            }
+            _ => out.push(Block::para(d.describe())),
+        }
+    }
+    out
+}
+
+/// The tracker's columns, in order.
+pub const TRACKER_COLUMNS: [&str; 13] = [
+    "Theme",
+    "Objective",
+    "Action",
+    "Lead board",
+    "Contributing boards",
+    "Lead",
+    "Agency",
+    "Due",
+    "Progress",
+    "RAG",
+    "Direction of travel",
+    "Latest progress update",
+    "Id",
+];
+
+/// One row of the action tracker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackerRow {
+    /// The cells, in [`TRACKER_COLUMNS`] order.
+    pub cells: Vec<String>,
+    /// The RAG this period (for colouring).
+    pub rag: Option<Rag>,
+}
+
+/// The action tracker: one row per action, in plan order.
+pub fn tracker_rows(plan: &Plan, opts: &Options) -> Vec<TrackerRow> {
+    let names = Names::of(plan);
+    actions_with_place(plan)
+        .map(|(t, o, a)| {
+            let rag = a.rag.get(&opts.period).copied();
+            TrackerRow {
+                cells: vec![
+                    t.title.clone(),
+                    o.text.clone(),
+                    a.title.clone(),
+                    names.board(a.lead_board.as_ref()),
+                    a.contributing_boards
+                        .iter()
+                        .map(|b| names.board(Some(b)))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    names.person(a.lead.as_ref()),
+                    names.agency_of(a.lead.as_ref()),
+                    a.due.clone().unwrap_or_default(),
+                    a.state.to_string(),
+                    rag.unwrap_or(Rag::NotRated).to_string(),
+                    action_travel(a, opts.period).describe(),
+                    latest_update(a),
+                    a.id.to_string(),
+                ],
+                rag,
+            }
+        })
+        .collect()
+}
+
+/// The tracker as one table (for the HTML and Word forms).
+pub fn tracker_blocks(plan: &Plan, opts: &Options) -> Vec<Block> {
+    let mut out = header("Action tracker".into(), plan, opts);
+    out.push(Block::Table {
+        header: TRACKER_COLUMNS.iter().map(|s| s.to_string()).collect(),
+        rows: tracker_rows(plan, opts)
+            .into_iter()
+            .map(|r| {
+                r.cells
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if i == 9 {
+                            Cell::rag(r.rag)
+                        } else {
+                            Cell::text(c)
+                        }
+                    })
+                    .collect()
+            })
+            .collect(),
+    });
+    out
+}
