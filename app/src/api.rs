@@ -80,6 +80,16 @@ pub struct InvitationView {
 const OFFLINE: &str = "The Plansync server cannot be reached just now.";
 
 async fn call(method: &str, path: &str, body: Option<String>) -> Result<String, String> {
+    request(method, path, body.map(|b| (b.into(), "application/json"))).await
+}
+
+/// Sends a request with any body (a file, as bytes) and my tokens; the answer's text, or
+/// the server's error in words.
+async fn request(
+    method: &str,
+    path: &str,
+    body: Option<(wasm_bindgen::JsValue, &str)>,
+) -> Result<String, String> {
     let offline = |_| OFFLINE.to_string();
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
@@ -91,11 +101,9 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<String, 
             .set("authorization", &format!("Bearer {}", tokens.join(",")))
             .map_err(offline)?;
     }
-    if let Some(body) = body {
-        init.set_body(&body.into());
-        headers
-            .set("content-type", "application/json")
-            .map_err(offline)?;
+    if let Some((body, content_type)) = body {
+        init.set_body(&body);
+        headers.set("content-type", content_type).map_err(offline)?;
     }
     init.set_headers(&headers);
     let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(offline)?;
@@ -221,4 +229,127 @@ pub async fn withdraw(plan: &str, id: i64) -> Result<(), String> {
     )
     .await?;
     Ok(())
+}
+
+/// A named version of a plan, as the server lists it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Snapshot {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The plan's heads then.
+    pub heads: Vec<String>,
+    /// Who took it.
+    pub author: Option<String>,
+    /// When, ms since 1970.
+    pub created_ms: f64,
+}
+
+/// `GET /api/plans/{plan}/snapshots`.
+pub async fn snapshots(plan: &str) -> Result<Vec<Snapshot>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/snapshots"), None).await?)
+}
+
+/// `POST /api/plans/{plan}/snapshots` naming this browser's heads.
+pub async fn take_snapshot(plan: &str, name: &str, heads: Vec<String>) -> Result<Snapshot, String> {
+    let body = serde_json::json!({ "name": name, "heads": heads }).to_string();
+    parse(&call("POST", &format!("/api/plans/{plan}/snapshots"), Some(body)).await?)
+}
+
+/// Who sent a change, as the server recorded it.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct Author {
+    /// The change hashes of the entry.
+    pub hashes: Vec<String>,
+    /// Participant's name.
+    pub name: Option<String>,
+    /// Their agency.
+    pub agency: Option<String>,
+    /// When the server received it, ms since 1970.
+    pub time_ms: f64,
+}
+
+/// `GET /api/plans/{plan}/history`: who sent each change (the app reads the changes
+/// themselves from its own copy).
+pub async fn authors(plan: &str) -> Result<Vec<Author>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/history"), None).await?)
+}
+
+/// `POST /api/plans/{plan}/restore`: the whole plan, or one item, as at a snapshot.
+pub async fn restore(plan: &str, snapshot: i64, item: Option<(&str, &str)>) -> Result<(), String> {
+    let body = match item {
+        None => serde_json::json!({ "snapshot": snapshot }),
+        Some((kind, id)) => {
+            serde_json::json!({ "snapshot": snapshot, "item": { "kind": kind, "id": id } })
+        }
+    };
+    call(
+        "POST",
+        &format!("/api/plans/{plan}/restore"),
+        Some(body.to_string()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The link of an export (the token goes in the query: a link cannot send a header).
+pub fn export_link(plan: &str, name: &str, query: &[(&str, String)]) -> String {
+    let token = crate::membership::of(plan)
+        .map(|m| m.token)
+        .unwrap_or_default();
+    let mut q: Vec<String> = query
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", String::from(js_sys::encode_uri_component(v))))
+        .collect();
+    q.push(format!(
+        "token={}",
+        String::from(js_sys::encode_uri_component(&token))
+    ));
+    format!("/api/plans/{plan}/exports/{name}?{}", q.join("&"))
+}
+
+/// `POST /api/plans/import`: a new plan from a JSON export or an automerge file; I become
+/// its owner.
+pub async fn import_plan(file: &web_sys::File) -> Result<Joined, String> {
+    let joined: Joined = parse(
+        &request(
+            "POST",
+            "/api/plans/import",
+            Some((
+                wasm_bindgen::JsValue::from(file.clone()),
+                "application/octet-stream",
+            )),
+        )
+        .await?,
+    )?;
+    joined.keep();
+    Ok(joined)
+}
+
+/// `POST /api/plans/{plan}/import/tracker`: the preview (or, with `commit`, the import) of
+/// an action tracker file, as the server's JSON.
+pub async fn import_tracker(
+    plan: &str,
+    file: &web_sys::File,
+    format: &str,
+    map: &str,
+    commit: bool,
+) -> Result<serde_json::Value, String> {
+    let path = format!(
+        "/api/plans/{plan}/import/tracker?format={format}&map={}&commit={commit}",
+        String::from(js_sys::encode_uri_component(map))
+    );
+    parse(
+        &request(
+            "POST",
+            &path,
+            Some((
+                wasm_bindgen::JsValue::from(file.clone()),
+                "application/octet-stream",
+            )),
+        )
+        .await?,
+    )
 }

@@ -60,6 +60,17 @@ pub struct Model {
     pub local_plans: RwSignal<u32>,
     /// My role in the open plan (`viewer`, `editor`, `owner`), if I am a participant.
     pub role: RwSignal<Option<String>>,
+    /// The snapshot being looked at instead of the plan as it is now (read-only).
+    pub viewing: RwSignal<Option<Viewing>>,
+}
+
+/// A snapshot shown in every view in place of the plan as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Viewing {
+    /// The snapshot's name.
+    pub name: String,
+    /// Who took it and when, in words.
+    pub taken: String,
 }
 
 #[derive(Default)]
@@ -92,6 +103,7 @@ impl Model {
             local_plans: RwSignal::new(0),
             started: RwSignal::new(false),
             role: RwSignal::new(None),
+            viewing: RwSignal::new(None),
         };
         let on_hash = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
             model.route.set(route::current());
@@ -136,9 +148,43 @@ impl Model {
         self.store.get_value()
     }
 
-    /// Whether I may change the open plan (a viewer may not).
+    /// Whether I may change the open plan (a viewer may not, nor anyone looking at a
+    /// snapshot).
     pub fn can_edit(&self) -> bool {
-        self.role.with(|r| r.as_deref() != Some("viewer"))
+        self.role.with(|r| r.as_deref() != Some("viewer")) && self.viewing.with(Option::is_none)
+    }
+
+    /// The connection to the server, once up.
+    pub fn connection(&self) -> Option<Connection> {
+        self.conn.get_value()
+    }
+
+    /// Shows the plan as it was at a snapshot in every view (read-only) until
+    /// [`Model::back_to_now`]; false if this browser does not hold that version yet.
+    pub fn view_snapshot(
+        &self,
+        name: String,
+        taken: String,
+        heads: &[String],
+    ) -> Result<(), String> {
+        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
+            return Err("the plan is not open".into());
+        };
+        match conn.plan_at(&doc, heads) {
+            None => Err("This browser has not received that version of the plan yet: wait until it is online and try again.".into()),
+            Some(Err(e)) => Err(format!("That version could not be read: {e}")),
+            Some(Ok(plan)) => {
+                self.viewing.set(Some(Viewing { name, taken }));
+                self.plan.set(Some(plan));
+                Ok(())
+            }
+        }
+    }
+
+    /// Goes back from a snapshot to the plan as it is now.
+    pub fn back_to_now(&self) {
+        self.viewing.set(None);
+        self.refresh_now();
     }
 
     /// Picks up memberships that changed (joined, created, role changed): the socket
@@ -156,6 +202,7 @@ impl Model {
     }
 
     fn open(self, doc: DocumentId) {
+        self.viewing.set(None);
         self.role
             .set(crate::membership::of(&doc.to_string()).map(|m| m.role));
         self.doc.set(Some(doc));
@@ -250,7 +297,10 @@ impl Model {
                     self.opening.set(Opening::Ready);
                 }
                 self.remember(&doc, &plan);
-                self.plan.set(Some(plan));
+                // While a snapshot is shown, the page keeps showing it.
+                if self.viewing.with_untracked(Option::is_none) {
+                    self.plan.set(Some(plan));
+                }
             }
             Some(Err(e)) => self.opening.set(Opening::Unreadable(e.to_string())),
         }
@@ -311,6 +361,12 @@ impl Model {
         f: impl FnOnce(&mut PlanDoc, &mut StdRng) -> plansync_shared::Result<T>,
     ) -> Option<T> {
         let (conn, doc) = (self.conn.get_value()?, self.doc.get_untracked()?);
+        if self.viewing.with_untracked(Option::is_some) {
+            self.problem.set(Some(
+                "You are looking at a snapshot, which cannot be changed: go back to the plan as it is now to edit it.".into(),
+            ));
+            return None;
+        }
         if !self.role.with_untracked(|r| r.as_deref() != Some("viewer")) {
             self.problem.set(Some(
                 "You can view this plan but not change it: ask an owner of the plan for the editor role."

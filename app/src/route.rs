@@ -91,6 +91,10 @@ pub enum Route {
     Action(DocumentId, String),
     /// A plan's participants and invitations.
     People(DocumentId),
+    /// `#/plan/ID/history`: snapshots and changes.
+    History(DocumentId),
+    /// `#/plan/ID/papers`: exports and imports.
+    Papers(DocumentId),
     /// Joining a plan with an invitation code.
     Join(String),
 }
@@ -170,6 +174,8 @@ impl Route {
             }
             ["plan", id, "action", action] => doc(id).map(|d| Route::Action(d, decode(action))),
             ["plan", id, "people"] => doc(id).map(Route::People),
+            ["plan", id, "history"] => doc(id).map(Route::History),
+            ["plan", id, "papers"] => doc(id).map(Route::Papers),
             ["join", code] => Some(Route::Join(decode(code))),
             ["join"] => Some(Route::Join(String::new())),
             _ => None,
@@ -192,6 +198,8 @@ impl Route {
             }
             Route::Action(d, a) => format!("#/plan/{d}/action/{}", encode(a)),
             Route::People(d) => format!("#/plan/{d}/people"),
+            Route::History(d) => format!("#/plan/{d}/history"),
+            Route::Papers(d) => format!("#/plan/{d}/papers"),
             Route::Join(code) => format!("#/join/{}", encode(code)),
         }
     }
@@ -200,9 +208,12 @@ impl Route {
     pub fn doc(&self) -> Option<DocumentId> {
         match self {
             Route::Plans | Route::Join(_) => None,
-            Route::Outline(d) | Route::Tracker(d, _) | Route::Action(d, _) | Route::People(d) => {
-                Some(*d)
-            }
+            Route::Outline(d)
+            | Route::Tracker(d, _)
+            | Route::Action(d, _)
+            | Route::People(d)
+            | Route::History(d)
+            | Route::Papers(d) => Some(*d),
         }
     }
 }

@@ -190,6 +190,49 @@ impl Connection {
         Some(read_plan(hub.document(doc)?))
     }
 
+    /// The history of our replica of a plan, newest first (works offline).
+    pub fn history(
+        &self,
+        doc: &DocumentId,
+    ) -> Option<Result<Vec<plansync_shared::HistoryEntry>, plansync_shared::Error>> {
+        let mut copy = self.inner.hub.borrow().document(doc)?.clone();
+        Some(plansync_shared::history(&mut copy))
+    }
+
+    /// Our replica's heads (hex), for naming a snapshot.
+    pub fn heads(&self, doc: &DocumentId) -> Vec<String> {
+        let mut hub = self.inner.hub.borrow_mut();
+        hub.document_mut(doc)
+            .map(|d| d.get_heads().iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// A plan as it was at `heads`, if this browser holds those changes.
+    pub fn plan_at(
+        &self,
+        doc: &DocumentId,
+        heads: &[String],
+    ) -> Option<Result<Plan, plansync_shared::Error>> {
+        let heads: Vec<ChangeHash> = heads
+            .iter()
+            .map(|h| h.parse().ok())
+            .collect::<Option<_>>()?;
+        let mut hub = self.inner.hub.borrow_mut();
+        let document = hub.document_mut(doc)?;
+        if heads
+            .iter()
+            .any(|h| document.get_change_by_hash(h).is_none())
+        {
+            return None;
+        }
+        Some(
+            document
+                .fork_at(&heads)
+                .map_err(plansync_shared::Error::from)
+                .and_then(|d| read_plan(&d)),
+        )
+    }
+
     /// Changes a plan through the shared plan operations, stores and syncs the change.
     pub fn edit<T>(
         &self,
@@ -202,7 +245,11 @@ impl Connection {
             let document = hub.document_mut(doc).ok_or_else(|| {
                 plansync_shared::Error::Invalid("this plan is not open yet".into())
             })?;
-            PlanDoc::change(document, |p| f(p, &mut rng))?
+            let commit = plansync_shared::Commit {
+                time_secs: Some((js_sys::Date::now() / 1000.0) as i64),
+                message: None,
+            };
+            PlanDoc::change_with(document, commit, |p| f(p, &mut rng))?
         };
         handle(&self.inner, Event::LocalChange { doc: *doc }, false);
         Ok(result)

@@ -3,7 +3,7 @@
 //! in `?token=` because a link cannot send a header.
 
 use crate::access::Role;
-use crate::api::{callers, member, AppError};
+use crate::api::{callers, member, AppError, Membership};
 use crate::export::{self, Export, Format, Options, EXPORTS};
 use crate::history::{parse_heads, Snapshot};
 use crate::sync_service::{PlanKind, ServiceError};
@@ -589,24 +589,13 @@ pub async fn export_file(
 
 // ---------------------------------------------------------------- imports
 
-/// A plan made from a file: the caller becomes its owner.
-#[derive(Debug, Serialize)]
-pub struct Imported {
-    /// The new plan's id.
-    pub id: String,
-    /// Its title.
-    pub title: String,
-    /// The caller's token for it.
-    pub token: String,
-}
-
 /// `POST /api/plans/import`: a new plan from a JSON export or a raw automerge file (by the
 /// first bytes). Only an owner of a plan on this server may start one, as for new plans.
 pub async fn import_plan(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Imported>), AppError> {
+) -> Result<(StatusCode, Json<Membership>), AppError> {
     let owner = callers(&state, &headers)
         .await?
         .into_iter()
@@ -620,7 +609,7 @@ pub async fn import_plan(
         .await
         .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))?
         .map_err(AppError::BadRequest)?;
-    let (plan, _participant, token) = state
+    let (plan, participant, token) = state
         .sync
         .create_plan_for(
             PlanKind::Import(Box::new(document)),
@@ -630,9 +619,9 @@ pub async fn import_plan(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(Imported {
-            id: plan.id,
-            title: plan.title,
+        Json(Membership {
+            plan,
+            participant,
             token,
         }),
     ))

@@ -548,3 +548,138 @@ async fn an_owner_invites_with_a_qr_code_and_a_viewer_who_joins_sees_a_read_only
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_takes_a_snapshot_compares_views_it_read_only_exports_and_restores_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let (_, actions) = first_objective(&plan);
+    let old_title = plan.themes[0].objectives[0].actions[0].title.clone();
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    join_page(
+        &page,
+        &server,
+        "owner",
+        "Community Safety Officer",
+        "City Council",
+    )
+    .await;
+    goto_hash(&page, &url, &format!("#/plan/{doc}/history")).await;
+    let name = page
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("form.snapshot-form input[name=snapshot-name]"))
+        .await
+        .expect("the snapshot form");
+    name.send_keys("Draft for Panel, January").await.unwrap();
+    click(&page, "form.snapshot-form button[type=submit]").await;
+    wait_js(
+        &page,
+        "the new snapshot in the list",
+        "return [...document.querySelectorAll('li.snapshot .snapshot-name')].map(e => e.textContent)",
+        |v| v.as_array().is_some_and(|a| a.iter().any(|n| n == "Draft for Panel, January")),
+    )
+    .await;
+
+    // Someone edits the first action's title.
+    let rust = RustClient::connect(&server.sync_url(), "editor").await;
+    rust.find(doc).await;
+    let a0 = plansync_shared::ActionId::new(actions[0].clone());
+    rust.edit(doc, |p| {
+        p.set_text(
+            &TextField::ActionTitle(a0.clone()),
+            &format!("{old_title} every week"),
+        )
+        .unwrap()
+    });
+    rust.wait_server_has_all(doc).await;
+    wait_js(
+        &page,
+        "the edit in the list of changes",
+        "return [...document.querySelectorAll('ol.changes li.change .summary')].map(e => e.textContent)",
+        |v| v.as_array().is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.starts_with("edited the title of action")))),
+    )
+    .await;
+
+    // Compare with now: the added words are marked.
+    click(&page, "li.snapshot button.compare-now").await;
+    wait_js(
+        &page,
+        "the comparison",
+        "return [...document.querySelectorAll('.comparison ins')].map(e => e.textContent.trim())",
+        |v| {
+            v.as_array()
+                .is_some_and(|a| a.iter().any(|s| s == "every week"))
+        },
+    )
+    .await;
+
+    // View the snapshot: the outline shows the old title, read-only, and says so.
+    click(&page, "li.snapshot button.view-snapshot").await;
+    wait_js(
+        &page,
+        "the snapshot's outline",
+        &title_js(&actions[0]),
+        |v| v.as_str() == Some(old_title.as_str()),
+    )
+    .await;
+    let state = eval(
+        &page,
+        "return [document.querySelector('.snapshot-banner')?.textContent.includes('Draft for Panel, January') ?? false, document.querySelector('fieldset.plan-body').disabled]",
+    )
+    .await;
+    assert_eq!(state, serde_json::json!([true, true]));
+    click(&page, "button.back-to-now").await;
+    wait_js(
+        &page,
+        "the plan as it is now",
+        &title_js(&actions[0]),
+        |v| v.as_str().is_some_and(|s| s.ends_with("every week")),
+    )
+    .await;
+
+    // The Word export of the snapshot downloads with the token in its link.
+    goto_hash(&page, &url, &format!("#/plan/{doc}/papers")).await;
+    let fetched = wait_js(
+        &page,
+        "the plan.docx link",
+        "const a = document.querySelector('a.export[data-export=\"plan.docx\"]'); if (!a) return null; return fetch(a.href).then(async r => [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength])",
+        |v| v.is_array(),
+    )
+    .await;
+    assert_eq!(fetched[0], 200);
+    assert!(fetched[1].as_str().unwrap().contains("wordprocessingml"));
+    assert!(fetched[2].as_u64().unwrap() > 5_000);
+
+    // Restore the snapshot: a new change, and every replica reads the old title again.
+    goto_hash(&page, &url, &format!("#/plan/{doc}/history")).await;
+    page.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("li.snapshot button.restore"))
+        .await
+        .unwrap();
+    eval(&page, "window.confirm = () => true; return true").await;
+    click(&page, "li.snapshot button.restore").await;
+    let want = old_title.clone();
+    rust.wait_doc(doc, "the restored title", |d| {
+        plansync_shared::read_plan(d)
+            .is_ok_and(|p| p.themes[0].objectives[0].actions[0].title == want)
+    })
+    .await;
+    wait_js(
+        &page,
+        "the restore in the history",
+        "return document.querySelector('ol.changes li.change .summary')?.textContent ?? ''",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.starts_with("restored the plan as at the snapshot"))
+        },
+    )
+    .await;
+    page.close().await.unwrap();
+}

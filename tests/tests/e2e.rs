@@ -644,3 +644,117 @@ async fn sync_refuses_missing_tokens_foreign_origins_too_many_sockets_and_messag
     }
     assert!(accepted, "places are given back when sockets close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_takes_a_snapshot_and_makes_every_export_of_the_demo_plan_while_the_server_runs()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plans.db");
+    let server = Server::start(&db, &[]);
+    let doc = server.demo_plan().await;
+    let plan = doc.to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(plansync_tests::plansync_binary())
+            .args(args)
+            .output()
+            .expect("run plansync");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let db_arg = db.to_str().unwrap();
+    let (ok, said) = run(&[
+        "snapshot",
+        "--db",
+        db_arg,
+        "--plan",
+        &plan,
+        "--name",
+        "Before the board",
+    ]);
+    assert!(ok, "{said}");
+    assert!(said.contains("Snapshot \"Before the board\""));
+    let rust = RustClient::connect(&server.sync_url(), "editor").await;
+    rust.find(doc).await;
+    rust.edit(doc, |p| {
+        p.set_text(&TextField::PlanTitle, "Renamed after the snapshot")
+            .unwrap()
+    });
+    rust.wait_server_has_all(doc).await;
+    for name in [
+        "plan.html",
+        "plan.md",
+        "plan.docx",
+        "tracker.csv",
+        "tracker.xlsx",
+        "exceptions.html",
+        "exceptions.docx",
+        "workshop.html",
+        "workshop.docx",
+        "compare.html",
+        "compare.docx",
+        "plan.json",
+        "plan.automerge",
+    ] {
+        let out = dir.path().join(name);
+        let (ok, said) = run(&[
+            "export",
+            "--db",
+            db_arg,
+            "--plan",
+            &plan,
+            name,
+            "--from",
+            "Before the board",
+            "--period",
+            "2026-Q2",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{name}: {said}");
+        assert!(
+            std::fs::metadata(&out).unwrap().len() > 200,
+            "{name} has content"
+        );
+    }
+    // The JSON is now's plan; the one at the snapshot has the old title.
+    let now: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("plan.json")).unwrap()).unwrap();
+    assert_eq!(now["plan"]["title"], "Renamed after the snapshot");
+    let at = dir.path().join("at.json");
+    let (ok, said) = run(&[
+        "export",
+        "--db",
+        db_arg,
+        "--plan",
+        &plan,
+        "plan.json",
+        "--at",
+        "Before the board",
+        "-o",
+        at.to_str().unwrap(),
+    ]);
+    assert!(ok, "{said}");
+    let then: serde_json::Value = serde_json::from_slice(&std::fs::read(&at).unwrap()).unwrap();
+    assert_eq!(then["plan"]["title"], DEMO_PLAN_TITLE);
+    let compare = std::fs::read_to_string(dir.path().join("compare.html")).unwrap();
+    assert!(
+        compare.contains("<ins>Renamed after the snapshot</ins>") || compare.contains("Renamed"),
+        "{compare}"
+    );
+    // Wrong names get clear errors.
+    let (ok, said) = run(&["export", "--db", db_arg, "--plan", &plan, "plan.pdf"]);
+    assert!(
+        !ok && said.contains("no export called 'plan.pdf'"),
+        "{said}"
+    );
+    let (ok, said) = run(&[
+        "export", "--db", db_arg, "--plan", &plan, "plan.md", "--at", "Nope",
+    ]);
+    assert!(
+        !ok && said.contains("its snapshots are: \"Before the board\""),
+        "{said}"
+    );
+}

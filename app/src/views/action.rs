@@ -151,7 +151,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
             </div>
             <h2>"RAG by reporting period"</h2>
             <table class="rag-table">
-                <thead><tr><th scope="col">"Period"</th><th scope="col">"RAG"</th><th scope="col">"Set"</th></tr></thead>
+                <thead><tr><th scope="col">"Period"</th><th scope="col">"RAG"</th><th scope="col">"Set"</th><th scope="col">"Direction of travel"</th></tr></thead>
                 <tbody>
                     {move || found.with(|a| a.as_ref().map(|(_, _, a)| periods(a)).unwrap_or_default()).into_iter().map(|period| {
                         let rag = move || found.with(|a| a.as_ref().and_then(|(_, _, a)| a.rag.get(&period).copied()));
@@ -169,11 +169,13 @@ pub fn ActionPage(id: String) -> impl IntoView {
                                     <option value="" selected=move || rag().is_none()>"—"</option>
                                     {Rag::ALL.iter().map(|r| view! { <option value=r.as_str() selected=move || rag() == Some(*r)>{r.as_str()}</option> }).collect_view()}
                                 </select></td>
+                                <td class="travel">{move || found.with(|a| a.as_ref().map(|(_, _, a)| plansync_shared::action_travel(a, period).describe()))}</td>
                             </tr>
                         }
                     }).collect_view()}
                 </tbody>
             </table>
+            <TravelOverride id=aid.clone() />
             <h2>"Progress updates"</h2>
             <ol class="updates">
                 {move || found.with(|a| a.as_ref().map(|(_, _, a)| a.updates.clone()).unwrap_or_default()).into_iter().rev().map(|u| view! {
@@ -228,6 +230,46 @@ fn AddStamped(
         <form class="stamped" on:submit=submit>
             <label>{label}<textarea rows="2" bind:value=text></textarea></label>
             <button type="submit">{label}</button>
+        </form>
+    }
+}
+
+/// A lead's own direction of travel for this period, with the reason (shown as such in
+/// every paper).
+#[component]
+fn TravelOverride(id: ActionId) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let direction = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let period = current_period();
+    let save = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        let by = model
+            .identity
+            .get_untracked()
+            .map(|i| format!("{}, {}", i.name, i.agency))
+            .unwrap_or_default();
+        let set = plansync_shared::Direction::parse(&direction.get_untracked())
+            .ok()
+            .map(|d| plansync_shared::DirectionOverride {
+                direction: d,
+                reason: reason.get_untracked(),
+                by,
+            });
+        let item = plansync_shared::TravelItem::Action(id.clone());
+        model.edit(move |p, _| p.set_direction_override(&item, period, set.as_ref()));
+    };
+    view! {
+        <form class="travel-override" on:submit=save>
+            <h3>{format!("Direction of travel for {period}")}</h3>
+            <label>"Set by a lead "
+                <select bind:value=direction>
+                    <option value="">"As derived from RAG"</option>
+                    {plansync_shared::Direction::ALL.iter().map(|d| view! { <option value=d.as_str()>{d.as_str()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>" because " <input name="reason" bind:value=reason placeholder="Why the RAG does not tell the story" /></label>
+            <button type="submit">"Save"</button>
         </form>
     }
 }

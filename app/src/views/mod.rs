@@ -1,8 +1,10 @@
 //! What the user sees: one module per view, and the frame around them.
 
 mod action;
+mod history;
 mod join;
 mod outline;
+mod papers;
 mod people;
 mod plans;
 mod text;
@@ -43,8 +45,32 @@ pub fn App() -> impl IntoView {
                 Route::Tracker(_, v) => view! { <PlanGate><tracker::TrackerPage view=v.clone() /></PlanGate> }.into_any(),
                 Route::Action(_, id) => view! { <PlanGate><action::ActionPage id=id.clone() /></PlanGate> }.into_any(),
                 Route::People(_) => view! { <people::PeoplePage /> }.into_any(),
+                Route::History(_) => view! { <PlanGate><history::HistoryPage /></PlanGate> }.into_any(),
+                Route::Papers(_) => view! { <PlanGate><papers::PapersPage /></PlanGate> }.into_any(),
             }}
         </main>
+    }
+}
+
+/// A request to the server, as a button starts it.
+pub type Request = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
+
+/// A request to the server started from a button: its error is shown in `error`, and on
+/// success `bump` changes so that the lists it affects are fetched again.
+pub fn server_action(
+    error: RwSignal<Option<String>>,
+    bump: RwSignal<u32>,
+) -> impl Fn(Request) + Copy {
+    move |f| {
+        leptos::task::spawn_local(async move {
+            match f.await {
+                Ok(()) => {
+                    error.set(None);
+                    bump.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
     }
 }
 
@@ -55,7 +81,14 @@ fn PlanGate(children: ChildrenFn) -> impl IntoView {
     move || {
         match model.opening.get() {
         Opening::Ready => view! {
-            {move || (!model.can_edit()).then(|| view! {
+            {move || model.viewing.get().map(|v| view! {
+                <p class="notice snapshot-banner" role="status">
+                    <strong>{format!("Snapshot \"{}\"", v.name)}</strong>
+                    {format!(" ({}): the plan as it was then, read-only. ", v.taken)}
+                    <button class="back-to-now" on:click=move |_| model.back_to_now()>"Back to the plan as it is now"</button>
+                </p>
+            })}
+            {move || (model.viewing.with(Option::is_none) && !model.can_edit()).then(|| view! {
                 <p class="notice view-only">"View only: you are a viewer of this plan. Ask an owner for the editor role to change it."</p>
             })}
             // A viewer's controls are disabled; the model refuses their edits too.
@@ -86,6 +119,10 @@ fn PlanTabs() -> impl IntoView {
         let outline = Route::Outline(doc);
         let tracker = Route::Tracker(doc, TrackerView::default());
         let people = Route::People(doc);
+        let history = Route::History(doc);
+        let papers = Route::Papers(doc);
+        let on_history = matches!(route, Route::History(_));
+        let on_papers = matches!(route, Route::Papers(_));
         let on_outline = matches!(route, Route::Outline(_));
         let on_tracker = matches!(route, Route::Tracker(..));
         let on_people = matches!(route, Route::People(_));
@@ -94,6 +131,8 @@ fn PlanTabs() -> impl IntoView {
                 <span class="plan-name">{title}</span>
                 <a href=outline.href() aria-current=on_outline.then_some("page")>"Outline"</a>
                 <a href=tracker.href() aria-current=on_tracker.then_some("page")>"Action tracker"</a>
+                <a href=history.href() aria-current=on_history.then_some("page")>"History"</a>
+                <a href=papers.href() aria-current=on_papers.then_some("page")>"Papers"</a>
                 <a href=people.href() aria-current=on_people.then_some("page")>"People"</a>
             </nav>
         })

@@ -32,17 +32,7 @@ pub fn PeoplePage() -> impl IntoView {
         }
     });
     let me = move || membership::of(&plan()).map(|m| m.participant);
-    let act = move |f: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>| {
-        leptos::task::spawn_local(async move {
-            match f.await {
-                Ok(()) => {
-                    error.set(None);
-                    bump.update(|n| *n += 1);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
+    let act = crate::views::server_action(error, bump);
     view! {
         <section class="people">
             <h1>"People"</h1>
@@ -81,9 +71,7 @@ fn ParticipantRow(
     p: Participant,
     owner: bool,
     me: Option<i64>,
-    act: impl Fn(std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>)
-        + Copy
-        + 'static,
+    act: impl Fn(crate::views::Request) + Copy + 'static,
     plan: String,
 ) -> impl IntoView {
     let id = p.id;
@@ -176,9 +164,7 @@ fn InviteForm(plan: String, on_done: impl Fn() + Copy + 'static) -> impl IntoVie
 fn InvitationCard(
     inv: InvitationView,
     plan: String,
-    act: impl Fn(std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>)
-        + Copy
-        + 'static,
+    act: impl Fn(crate::views::Request) + Copy + 'static,
 ) -> impl IntoView {
     let id = inv.id;
     let expires = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(inv.expires))

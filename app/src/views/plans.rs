@@ -84,18 +84,27 @@ fn NewPlanForm() -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             match create_plan(t).await {
-                Ok(joined) => match DocumentId::from_url(&joined.plan.url) {
-                    Ok(d) => {
-                        model.memberships_changed();
-                        route::go(&Route::Outline(d))
-                    }
-                    Err(_) => error.set(Some(
-                        "The server gave a plan address this app cannot read.".into(),
-                    )),
-                },
+                Ok(joined) => open_joined(model, error, &joined),
                 Err(e) => error.set(Some(format!(
                     "{e} Creating a plan needs the server; try again when online."
                 ))),
+            }
+            busy.set(false);
+        });
+    };
+    let import = move |ev: web_sys::Event| {
+        use wasm_bindgen::JsCast;
+        let file = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|i| i.files())
+            .and_then(|f| f.get(0));
+        let Some(file) = file else { return };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match crate::api::import_plan(&file).await {
+                Ok(joined) => open_joined(model, error, &joined),
+                Err(e) => error.set(Some(e)),
             }
             busy.set(false);
         });
@@ -115,7 +124,22 @@ fn NewPlanForm() -> impl IntoView {
             <label>"Title " <input name="title" bind:value=title placeholder="Police, Crime and Community Safety Plan 2028-31" /></label>
             <button type="submit" disabled=move || busy.get()>"Create empty plan"</button>
             <button type="button" disabled=move || busy.get() on:click=move |_| create(None)>"Create from the demo plan"</button>
+            <label class="import-plan">"Or import a plan from a file (a Plansync JSON export or an automerge backup) "
+                <input type="file" name="plan-file" accept=".json,.automerge" disabled=move || busy.get() on:change=import /></label>
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
         </form>
+    }
+}
+
+/// Opens a plan I just created or imported (my membership is already kept).
+fn open_joined(model: Model, error: RwSignal<Option<String>>, joined: &crate::api::Joined) {
+    match DocumentId::from_url(&joined.plan.url) {
+        Ok(d) => {
+            model.memberships_changed();
+            route::go(&Route::Outline(d))
+        }
+        Err(_) => error.set(Some(
+            "The server gave a plan address this app cannot read.".into(),
+        )),
     }
 }

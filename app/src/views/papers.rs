@@ -1,0 +1,276 @@
+//! Committee papers: every export as a link (now or at a snapshot, for a period and a
+//! board), and importing an existing action tracker with a column mapping and a preview.
+
+use crate::api::{self, Snapshot};
+use crate::model::Model;
+use crate::views::tracker::current_period;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+const EXPORTS: &[(&str, &str)] = &[
+    ("plan.html", "Plan document (printable, A4)"),
+    ("plan.docx", "Plan document (Word)"),
+    ("plan.md", "Plan document (Markdown)"),
+    ("tracker.xlsx", "Action tracker (Excel)"),
+    ("tracker.csv", "Action tracker (CSV)"),
+    (
+        "exceptions.html",
+        "Exception report for the board (printable)",
+    ),
+    ("exceptions.docx", "Exception report for the board (Word)"),
+    ("workshop.html", "Workshop outputs (printable)"),
+    ("workshop.docx", "Workshop outputs (Word)"),
+    (
+        "compare.html",
+        "What changed since the snapshot to compare from (printable)",
+    ),
+    (
+        "compare.docx",
+        "What changed since the snapshot to compare from (Word)",
+    ),
+    ("plan.json", "Whole plan (JSON)"),
+    ("plan.automerge", "Backup with all history (automerge)"),
+];
+
+/// The papers page of the open plan.
+#[component]
+pub fn PapersPage() -> impl IntoView {
+    let model = expect_context::<Model>();
+    let plan = move || model.doc.get().map(|d| d.to_string()).unwrap_or_default();
+    let snapshots = LocalResource::new(move || {
+        let plan = plan();
+        async move { api::snapshots(&plan).await.unwrap_or_default() }
+    });
+    let at = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let board = RwSignal::new(String::new());
+    let period = RwSignal::new(current_period().key());
+    let boards = move || {
+        model.plan.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.boards
+                        .iter()
+                        .map(|b| (b.id.to_string(), b.name.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let snapshot_options = move || {
+        snapshots
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s: Snapshot| view! { <option value=s.id.to_string()>{s.name}</option> })
+            .collect_view()
+    };
+    let link = move |name: &'static str| {
+        api::export_link(
+            &plan(),
+            name,
+            &[
+                ("at", at.get()),
+                ("from", from.get()),
+                ("board", board.get()),
+                ("period", period.get()),
+            ],
+        )
+    };
+    view! {
+        <section class="papers">
+            <h1>"Papers"</h1>
+            <form class="filters paper-options" on:submit=|ev| ev.prevent_default()>
+                <label>"Version "
+                    <select bind:value=at><option value="">"Now"</option>{snapshot_options}</select>
+                </label>
+                <label>"Reporting period " <input name="period" bind:value=period size="8" /></label>
+                <label>"Board (exception report) "
+                    <select bind:value=board>
+                        <option value="">"Whole partnership"</option>
+                        {move || boards().into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Compare from "
+                    <select bind:value=from><option value="">"—"</option>{snapshot_options}</select>
+                </label>
+            </form>
+            <ul class="exports">
+                {EXPORTS.iter().map(|(name, what)| {
+                    let html = name.ends_with(".html");
+                    view! {
+                        <li>
+                            <a class="export" data-export=*name href=move || link(name)
+                               target=html.then_some("_blank") download=(!html).then_some(*name)>{*what}</a>
+                            " " <span class="muted">{*name}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <TrackerImport />
+        </section>
+    }
+}
+
+fn file_of(ev: &web_sys::Event) -> Option<web_sys::File> {
+    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
+    input.files()?.get(0)
+}
+
+/// Import an existing action tracker: choose the file, check the mapping and the preview,
+/// then create it all in one change.
+#[component]
+fn TrackerImport() -> impl IntoView {
+    let model = expect_context::<Model>();
+    let file = StoredValue::new_local(None::<web_sys::File>);
+    let preview = RwSignal::new(None::<serde_json::Value>);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<String>);
+    let mapping = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
+    let run = move |commit: bool| {
+        let Some(f) = file.get_value() else { return };
+        let Some(plan) = model.doc.get_untracked().map(|d| d.to_string()) else {
+            return;
+        };
+        let format = if f.name().to_lowercase().ends_with(".xlsx") {
+            "xlsx"
+        } else {
+            "csv"
+        };
+        let map = mapping
+            .get_untracked()
+            .iter()
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(k, c)| format!("{k}:{c}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        leptos::task::spawn_local(async move {
+            match api::import_tracker(&plan, &f, format, &map, commit).await {
+                Ok(v) => {
+                    error.set(None);
+                    if let Some(m) = v["mapping"].as_object() {
+                        mapping.set(m.iter().map(|(k, c)| (k.clone(), c.to_string())).collect());
+                    }
+                    if v["imported"].as_bool() == Some(true) {
+                        done.set(Some(format!(
+                            "Imported {} actions.",
+                            v["import"]["new_actions"].as_u64().unwrap_or(0)
+                        )));
+                        preview.set(None);
+                    } else {
+                        preview.set(Some(v));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let on_file = move |ev: web_sys::Event| {
+        file.set_value(file_of(&ev));
+        mapping.set(Default::default());
+        done.set(None);
+        run(false);
+    };
+    view! {
+        <section class="tracker-import">
+            <h2>"Import an action tracker"</h2>
+            <p>"A spreadsheet with one action per row (CSV or Excel .xlsx). You choose which column is which and see what will be created before anything changes."</p>
+            <label>"Tracker file " <input type="file" name="tracker" accept=".csv,.xlsx" on:change=on_file disabled=move || !model.can_edit() /></label>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || done.get().map(|d| view! { <p class="notice" role="status">{d}</p> })}
+            {move || preview.get().map(|v| view! { <ImportPreview v=v mapping=mapping run=run /> })}
+        </section>
+    }
+}
+
+/// The mapping, the first rows, what will be created and the bad rows.
+#[component]
+fn ImportPreview(
+    v: serde_json::Value,
+    mapping: RwSignal<std::collections::BTreeMap<String, String>>,
+    run: impl Fn(bool) + Copy + 'static,
+) -> impl IntoView {
+    let header: Vec<String> = v["header"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .map(|c| c.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields: Vec<(String, String)> = v["fields"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|p| {
+                    (
+                        p[0].as_str().unwrap_or_default().to_string(),
+                        p[1].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows = v["first_rows"].as_array().cloned().unwrap_or_default();
+    let bad = v["import"]["bad"].as_array().cloned().unwrap_or_default();
+    let new_actions = v["import"]["new_actions"].as_u64().unwrap_or(0);
+    let strings = |x: &serde_json::Value| {
+        x.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| s.as_str().unwrap_or_default().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let (themes, objectives) = (
+        strings(&v["import"]["new_themes"]),
+        strings(&v["import"]["new_objectives"]),
+    );
+    let can_import = bad.is_empty() && new_actions > 0;
+    view! {
+        <div class="import-preview">
+            <h3>"Columns"</h3>
+            <div class="mapping">
+                {fields.into_iter().map(|(key, label)| {
+                    let k = key.clone();
+                    let none_key = key.clone();
+                    let header = header.clone();
+                    view! {
+                        <label>{label}" "
+                            <select data-field=key.clone() on:change=move |ev| {
+                                let c = event_target_value(&ev);
+                                mapping.update(|m| { m.insert(k.clone(), c); });
+                                run(false);
+                            }>
+                                <option value="" selected=move || mapping.with(|m| m.get(&none_key).is_none_or(String::is_empty))>"(none)"</option>
+                                {header.iter().enumerate().map(|(i, h)| {
+                                    let key = key.clone();
+                                    view! { <option value=i.to_string() selected=move || mapping.with(|m| m.get(&key) == Some(&i.to_string()))>{h.clone()}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+            <h3>"First rows"</h3>
+            <div class="table-wrap"><table>
+                <thead><tr>{header.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view()}</tr></thead>
+                <tbody>{rows.iter().map(|r| view! { <tr>{r.as_array().cloned().unwrap_or_default().iter().map(|c| view! { <td>{c.as_str().unwrap_or_default().to_string()}</td> }).collect_view()}</tr> }).collect_view()}</tbody>
+            </table></div>
+            <p class="import-summary">{format!(
+                "Will create {new_actions} actions, {} new themes{}, {} new objectives.",
+                themes.len(),
+                if themes.is_empty() { String::new() } else { format!(" ({})", themes.join(", ")) },
+                objectives.len()
+            )}</p>
+            {(!bad.is_empty()).then(|| view! {
+                <div class="bad-rows" role="alert">
+                    <p>{format!("{} rows cannot be imported; nothing will be imported until they are fixed in the file or the mapping:", bad.len())}</p>
+                    <ul>{bad.iter().map(|b| view! { <li>{format!("Row {}: {}", b["row"], b["reason"].as_str().unwrap_or_default())}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <button class="do-import" disabled=!can_import on:click=move |_| run(true)>{format!("Import {new_actions} actions")}</button>
+        </div>
+    }
+}
