@@ -899,7 +899,7 @@ async fn snapshots_history_compare_restore_and_exports_work_through_the_api() {
     );
     let imported: serde_json::Value = serde_json::from_slice(&imported).unwrap();
     let (new_plan, new_token) = (
-        imported["id"].as_str().unwrap(),
+        imported["plan"]["id"].as_str().unwrap(),
         imported["token"].as_str().unwrap(),
     );
     let (_, copy) = call(
@@ -960,4 +960,64 @@ async fn a_tracker_import_previews_refuses_bad_rows_whole_and_then_creates_the_a
     assert_eq!(acts[0]["title"], "Taxi marshals");
     assert_eq!(acts[0]["rag"]["2026-Q2"], "green");
     assert_eq!(acts[1]["due"], "2027-03-31");
+}
+
+#[test]
+fn our_own_tracker_xlsx_imports_as_a_tracker_with_the_mapping_guessed_from_its_header() {
+    let mut r = rand::rng();
+    let doc = plansync_shared::demo_plan(&mut r).unwrap();
+    let plan = doc.read().unwrap();
+    let opts = crate::export::Options {
+        period: plansync_shared::ReportingPeriod::from_key("2026-Q2").unwrap(),
+        board: None,
+        version: "now".into(),
+        older: None,
+        made: String::new(),
+    };
+    let mut xlsx = Vec::new();
+    crate::export::write(
+        crate::export::Export::parse("tracker.xlsx").unwrap(),
+        &plan,
+        None,
+        &opts,
+        &mut xlsx,
+    )
+    .unwrap();
+    let table = tracker_table("xlsx", &xlsx).unwrap();
+    let mapping = plansync_shared::guess_mapping(&table[0]);
+    for f in [
+        plansync_shared::TrackerField::Theme,
+        plansync_shared::TrackerField::Objective,
+        plansync_shared::TrackerField::Action,
+        plansync_shared::TrackerField::Due,
+        plansync_shared::TrackerField::Rag,
+    ] {
+        assert!(mapping.contains_key(&f), "{f:?} guessed");
+    }
+    let empty = plansync_shared::PlanDoc::create(
+        &plansync_shared::NewPlan {
+            title: "Next plan".into(),
+            area: String::new(),
+            period_start: 2029,
+            period_end: 2031,
+            owning_body: String::new(),
+        },
+        &mut r,
+    )
+    .unwrap()
+    .read()
+    .unwrap();
+    let import = plansync_shared::plan_import(&empty, &table[1..], &mapping);
+    assert!(import.bad.is_empty(), "{:?}", import.bad);
+    let actions: usize = plan
+        .themes
+        .iter()
+        .flat_map(|t| &t.objectives)
+        .map(|o| o.actions.len())
+        .sum();
+    assert_eq!(import.new_actions, actions);
+    assert_eq!(import.new_themes.len(), plan.themes.len());
+    assert!(tracker_table("xlsx", b"not a workbook")
+        .unwrap_err()
+        .contains("not an Excel"));
 }
