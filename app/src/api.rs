@@ -1,6 +1,7 @@
 //! Calls to the server's HTTP API.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -260,20 +261,18 @@ pub async fn take_snapshot(plan: &str, name: &str, heads: Vec<String>) -> Result
 /// Who sent a change, as the server recorded it.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 pub struct Author {
-    /// The change hashes of the entry.
-    pub hashes: Vec<String>,
-    /// Participant's name.
+    /// Participant's name (none for the server's own changes).
     pub name: Option<String>,
     /// Their agency.
     pub agency: Option<String>,
     /// When the server received it, ms since 1970.
-    pub time_ms: f64,
+    pub received_ms: f64,
 }
 
-/// `GET /api/plans/{plan}/history`: who sent each change (the app reads the changes
-/// themselves from its own copy).
-pub async fn authors(plan: &str) -> Result<Vec<Author>, String> {
-    parse(&call("GET", &format!("/api/plans/{plan}/history"), None).await?)
+/// `GET /api/plans/{plan}/authors`: who sent each change, by change hash (the app reads the
+/// changes themselves from its own copy).
+pub async fn authors(plan: &str) -> Result<HashMap<String, Author>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/authors"), None).await?)
 }
 
 /// `POST /api/plans/{plan}/restore`: the whole plan, or one item, as at a snapshot.
@@ -291,6 +290,20 @@ pub async fn restore(plan: &str, snapshot: i64, item: Option<(&str, &str)>) -> R
     )
     .await?;
     Ok(())
+}
+
+/// An export the server makes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ExportInfo {
+    /// Its file name, e.g. `plan.docx`.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+}
+
+/// `GET /api/plans/{plan}/exports`: the exports there are.
+pub async fn exports(plan: &str) -> Result<Vec<ExportInfo>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/exports"), None).await?)
 }
 
 /// The link of an export (the token goes in the query: a link cannot send a header).

@@ -159,26 +159,40 @@ impl Model {
         self.conn.get_value()
     }
 
-    /// Shows the plan as it was at a snapshot in every view (read-only) until
-    /// [`Model::back_to_now`]; false if this browser does not hold that version yet.
-    pub fn view_snapshot(
-        &self,
-        name: String,
-        taken: String,
-        heads: &[String],
-    ) -> Result<(), String> {
+    /// The open plan as this browser holds it at `heads` (a snapshot), or why not.
+    pub fn plan_at(&self, heads: &[String]) -> Result<Plan, String> {
         let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
             return Err("the plan is not open".into());
         };
         match conn.plan_at(&doc, heads) {
             None => Err("This browser has not received that version of the plan yet: wait until it is online and try again.".into()),
             Some(Err(e)) => Err(format!("That version could not be read: {e}")),
-            Some(Ok(plan)) => {
-                self.viewing.set(Some(Viewing { name, taken }));
-                self.plan.set(Some(plan));
-                Ok(())
-            }
+            Some(Ok(plan)) => Ok(plan),
         }
+    }
+
+    /// The open plan as it is now (even while a snapshot is shown), or why not.
+    pub fn plan_now(&self) -> Result<Plan, String> {
+        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
+            return Err("the plan is not open".into());
+        };
+        conn.plan(&doc)
+            .ok_or("the plan is not open")?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Shows the plan as it was at a snapshot in every view (read-only) until
+    /// [`Model::back_to_now`]; an error if this browser does not hold that version yet.
+    pub fn view_snapshot(
+        &self,
+        name: String,
+        taken: String,
+        heads: &[String],
+    ) -> Result<(), String> {
+        let plan = self.plan_at(heads)?;
+        self.viewing.set(Some(Viewing { name, taken }));
+        self.plan.set(Some(plan));
+        Ok(())
     }
 
     /// Goes back from a snapshot to the plan as it is now.

@@ -88,15 +88,29 @@ pub fn request_tokens(headers: &HeaderMap) -> Vec<String> {
 const NO_TOKEN: &str = "This needs a participant's access: open the invitation link an owner of the plan gave you, or ask them for one.";
 
 /// The participants the request's tokens belong to; at least one, or 401.
-pub(crate) async fn callers(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Vec<Participant>, AppError> {
+async fn callers(state: &AppState, headers: &HeaderMap) -> Result<Vec<Participant>, AppError> {
     let found = state.sync.authenticate(request_tokens(headers)).await?;
     if found.is_empty() {
         return Err(AppError::Unauthorized(NO_TOKEN.into()));
     }
     Ok(found)
+}
+
+/// The caller as an owner of some plan on this server: only owners may start plans (new,
+/// demo or imported).
+pub(crate) async fn any_owner(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Participant, AppError> {
+    callers(state, headers)
+        .await?
+        .into_iter()
+        .find(|p| p.role == Role::Owner)
+        .ok_or_else(|| {
+            AppError::Forbidden(
+                "Only an owner of a plan on this server can start a new plan.".into(),
+            )
+        })
 }
 
 /// The caller's participant in `plan`, at least `min` in role.
@@ -190,15 +204,7 @@ pub async fn create_plan(
     headers: HeaderMap,
     body: Result<Json<CreatePlan>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Membership>), AppError> {
-    let owner = callers(&state, &headers)
-        .await?
-        .into_iter()
-        .find(|p| p.role == Role::Owner)
-        .ok_or_else(|| {
-            AppError::Forbidden(
-                "Only an owner of a plan on this server can start a new plan.".into(),
-            )
-        })?;
+    let owner = any_owner(&state, &headers).await?;
     let Json(body) = body?;
     let kind = match (body.demo, body.title) {
         (true, None) => PlanKind::Demo,

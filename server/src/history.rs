@@ -74,9 +74,8 @@ impl Storage {
             params![plan, name, heads_text, by.map(|p| p.0), now_ms],
         )?;
         let id = self.conn.last_insert_rowid();
-        Ok(self
-            .snapshot(plan, id)?
-            .expect("the snapshot was just written"))
+        self.snapshot(plan, id)?
+            .ok_or(StorageError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
 
     fn snapshot_rows(

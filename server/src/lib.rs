@@ -110,6 +110,7 @@ pub fn app(state: AppState) -> Router {
             axum::routing::delete(api::revoke_invitation),
         )
         .route("/api/plans/{plan}/history", get(papers::plan_history))
+        .route("/api/plans/{plan}/authors", get(papers::change_authors))
         .route(
             "/api/plans/{plan}/snapshots",
             get(papers::list_snapshots).post(papers::take_snapshot),

@@ -3,7 +3,7 @@
 //! in `?token=` because a link cannot send a header.
 
 use crate::access::Role;
-use crate::api::{callers, member, AppError, Membership};
+use crate::api::{any_owner, member, AppError, Membership};
 use crate::export::{self, Export, Format, Options, EXPORTS};
 use crate::history::{parse_heads, Snapshot};
 use crate::sync_service::{PlanKind, ServiceError};
@@ -52,10 +52,8 @@ async fn document(state: &AppState, plan: &str) -> Result<AutoCommit, AppError> 
 async fn snapshot(state: &AppState, plan: &str, id: i64) -> Result<Snapshot, AppError> {
     state
         .sync
-        .snapshots(plan.to_string())
+        .snapshot_of(plan.to_string(), id)
         .await?
-        .into_iter()
-        .find(|s| s.id == id)
         .ok_or_else(|| {
             AppError::NotFound(format!(
                 "This plan has no snapshot {id}: pick one from the plan's list of snapshots."
@@ -63,21 +61,33 @@ async fn snapshot(state: &AppState, plan: &str, id: i64) -> Result<Snapshot, App
         })
 }
 
-/// The document as it was at a snapshot (or as it is, for `None`).
-fn at(doc: &mut AutoCommit, snap: Option<&Snapshot>) -> Result<AutoCommit, AppError> {
-    match snap {
-        None => Ok(doc.fork()),
-        Some(s) => {
-            let heads = parse_heads(&s.heads)
-                .ok_or_else(|| AppError::Conflict("the snapshot's record is damaged".into()))?;
-            doc.fork_at(&heads)
-                .map_err(|e| AppError::Service(ServiceError::Plan(plansync_shared::Error::from(e))))
-        }
+/// The snapshot a query names, if it names one.
+async fn named(
+    state: &AppState,
+    plan: &str,
+    id: Option<i64>,
+) -> Result<Option<Snapshot>, AppError> {
+    match id {
+        Some(id) => Ok(Some(snapshot(state, plan, id).await?)),
+        None => Ok(None),
     }
 }
 
-fn read(doc: &AutoCommit) -> Result<Plan, AppError> {
-    read_plan(doc).map_err(|e| AppError::Service(ServiceError::Plan(e)))
+/// The document as it was at a snapshot.
+fn version_at(doc: &mut AutoCommit, snap: &Snapshot) -> Result<AutoCommit, AppError> {
+    let heads = parse_heads(&snap.heads)
+        .ok_or_else(|| AppError::Conflict("the snapshot's record is damaged".into()))?;
+    doc.fork_at(&heads)
+        .map_err(|e| AppError::Service(ServiceError::Plan(plansync_shared::Error::from(e))))
+}
+
+/// The plan as it is (`None`) or was at a snapshot.
+fn read_at(doc: &mut AutoCommit, snap: Option<&Snapshot>) -> Result<Plan, AppError> {
+    let plan = match snap {
+        None => read_plan(doc),
+        Some(s) => read_plan(&version_at(doc, s)?),
+    };
+    plan.map_err(|e| AppError::Service(ServiceError::Plan(e)))
 }
 
 /// The reporting period now, by the server's clock.
@@ -87,15 +97,10 @@ pub fn current_period() -> ReportingPeriod {
 
 /// The time now, for papers: "2026-11-23 15:04 UTC".
 pub fn made_now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        now.year(),
-        now.month() as u8,
-        now.day(),
-        now.hour(),
-        now.minute()
-    )
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::now_utc()
+        .format(format)
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- history
@@ -129,9 +134,12 @@ pub struct Attributed {
     pub time_ms: i64,
 }
 
+/// The date (YYYY-MM-DD, UTC) of a time in ms since 1970.
 fn date_of_ms(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .map(|t| format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day()))
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(format).ok())
         .unwrap_or_default()
 }
 
@@ -190,6 +198,17 @@ pub async fn plan_history(
         })
         .collect();
     Ok(Json(out))
+}
+
+/// `GET /api/plans/{plan}/authors`: who sent each change and when, by change hash (what
+/// the app adds to the history it reads from its own copy).
+pub async fn change_authors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+) -> Result<Json<std::collections::HashMap<String, crate::history::ChangeAuthor>>, AppError> {
+    member(&state, &headers, &plan, Role::Viewer).await?;
+    Ok(Json(state.sync.authors(plan).await?))
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -270,11 +289,8 @@ pub async fn plan_at(
     let headers = with_query_token(&headers, &q.token);
     member(&state, &headers, &plan, Role::Viewer).await?;
     let mut doc = document(&state, &plan).await?;
-    let snap = match q.at {
-        Some(id) => Some(snapshot(&state, &plan, id).await?),
-        None => None,
-    };
-    Ok(Json(read(&at(&mut doc, snap.as_ref())?)?))
+    let snap = named(&state, &plan, q.at).await?;
+    Ok(Json(read_at(&mut doc, snap.as_ref())?))
 }
 
 /// A comparison, as the API answers it.
@@ -314,12 +330,9 @@ pub async fn compare_versions(
     };
     let mut doc = document(&state, &plan).await?;
     let older = snapshot(&state, &plan, from).await?;
-    let newer = match q.at {
-        Some(id) => Some(snapshot(&state, &plan, id).await?),
-        None => None,
-    };
-    let old_plan = read(&at(&mut doc, Some(&older))?)?;
-    let new_plan = read(&at(&mut doc, newer.as_ref())?)?;
+    let newer = named(&state, &plan, q.at).await?;
+    let old_plan = read_at(&mut doc, Some(&older))?;
+    let new_plan = read_at(&mut doc, newer.as_ref())?;
     Ok(Json(Comparison {
         from: older.name,
         to: newer.map_or("now".into(), |s| s.name),
@@ -366,7 +379,7 @@ pub async fn restore(
     let Json(body) = body?;
     let snap = snapshot(&state, &plan, body.snapshot).await?;
     let mut doc = document(&state, &plan).await?;
-    let then = read(&at(&mut doc, Some(&snap))?)?;
+    let then = read_at(&mut doc, Some(&snap))?;
     let item = body.item;
     let message = match &item {
         None => format!("restored the plan as at the snapshot \"{}\"", snap.name),
@@ -415,7 +428,7 @@ pub async fn list_exports(
     Ok(Json(
         EXPORTS
             .iter()
-            .map(|(name, description)| ExportLink { name, description })
+            .map(|(name, _, _, description)| ExportLink { name, description })
             .collect(),
     ))
 }
@@ -469,15 +482,14 @@ impl ExportJob {
         period: Option<ReportingPeriod>,
     ) -> Result<Self, AppError> {
         let export = Export::parse(name).map_err(|e| AppError::NotFound(e.to_string()))?;
-        let mut version = at(doc, snap)?;
-        let plan = read(&version)?;
+        let plan = read_at(doc, snap)?;
         let older = match (export.report, older) {
             (Some(export::Report::Compare), None) => {
                 return Err(AppError::BadRequest(
                     "a comparison needs the snapshot to compare from: ?from=SNAPSHOT_ID".into(),
                 ))
             }
-            (_, Some(o)) => Some((read(&at(doc, Some(o))?)?, o.name.clone())),
+            (_, Some(o)) => Some((read_at(doc, Some(o))?, o.name.clone())),
             (_, None) => None,
         };
         let board = board.filter(|b| !b.is_empty()).map(BoardId::new);
@@ -489,7 +501,11 @@ impl ExportJob {
             }
         }
         Ok(Self {
-            saved: (export.format == Format::Automerge).then(|| version.save()),
+            saved: match (export.format, snap) {
+                (Format::Automerge, None) => Some(doc.save()),
+                (Format::Automerge, Some(s)) => Some(version_at(doc, s)?.save()),
+                _ => None,
+            },
             options: Options {
                 period: period.unwrap_or_else(current_period),
                 board,
@@ -532,14 +548,8 @@ pub async fn export_file(
     let headers = with_query_token(&headers, &q.token);
     member(&state, &headers, &plan, Role::Viewer).await?;
     let mut doc = document(&state, &plan).await?;
-    let snap = match q.at {
-        Some(id) => Some(snapshot(&state, &plan, id).await?),
-        None => None,
-    };
-    let older = match q.from {
-        Some(id) => Some(snapshot(&state, &plan, id).await?),
-        None => None,
-    };
+    let snap = named(&state, &plan, q.at).await?;
+    let older = named(&state, &plan, q.from).await?;
     let period = parse_period(q.period.as_deref())?;
     let job = ExportJob::prepare(
         &name,
@@ -596,15 +606,7 @@ pub async fn import_plan(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Membership>), AppError> {
-    let owner = callers(&state, &headers)
-        .await?
-        .into_iter()
-        .find(|p| p.role == Role::Owner)
-        .ok_or_else(|| {
-            AppError::Forbidden(
-                "Only an owner of a plan on this server can start a new plan.".into(),
-            )
-        })?;
+    let owner = any_owner(&state, &headers).await?;
     let document = tokio::task::spawn_blocking(move || document_from_file(&body))
         .await
         .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))?
@@ -756,8 +758,8 @@ pub async fn import_tracker(
         _ => guess_mapping(header),
     };
     let period = parse_period(q.period.as_deref())?.unwrap_or_else(current_period);
-    let doc = document(&state, &plan).await?;
-    let import = plan_import(&read(&doc)?, rows, &mapping);
+    let mut doc = document(&state, &plan).await?;
+    let import = plan_import(&read_at(&mut doc, None)?, rows, &mapping);
     let mut imported = false;
     if q.commit {
         if !import.bad.is_empty() {

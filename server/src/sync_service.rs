@@ -417,6 +417,16 @@ impl SyncHandle {
         .await?
     }
 
+    /// One snapshot of a plan, if it has that one.
+    pub async fn snapshot_of(
+        &self,
+        plan: String,
+        id: i64,
+    ) -> Result<Option<Snapshot>, ServiceError> {
+        self.call(move |svc| Ok(svc.storage.snapshot(&plan, id)?))
+            .await?
+    }
+
     /// A plan's snapshots, newest first.
     pub async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>, ServiceError> {
         self.call(move |svc| Ok(svc.storage.snapshots(&plan)?))

@@ -819,6 +819,10 @@ async fn snapshots_history_compare_restore_and_exports_work_through_the_api() {
         history[0]["summary"],
         "edited the title of action 'Renamed at the workshop'"
     );
+    let (_, authors) = call(&s, "GET", &format!("/api/plans/{plan}/authors"), t, None).await;
+    let newest = history[0]["hashes"][0].as_str().unwrap();
+    assert_eq!(authors[newest]["name"], "Chair");
+    assert_eq!(authors[newest]["agency"], "Office of the PCC");
     let (_, none) = call(
         &s,
         "GET",

@@ -233,8 +233,6 @@ struct Index<'a> {
     themes: Vec<(&'a str, Placed<'a, crate::plan::Theme>)>,
     objectives: Vec<(&'a str, Placed<'a, crate::plan::Objective>)>,
     actions: Vec<(&'a str, Placed<'a, Action>)>,
-    people: HashMap<&'a str, &'a str>,
-    boards: HashMap<&'a str, &'a str>,
 }
 
 fn index(plan: &Plan) -> Index<'_> {
@@ -242,16 +240,6 @@ fn index(plan: &Plan) -> Index<'_> {
         themes: vec![],
         objectives: vec![],
         actions: vec![],
-        people: plan
-            .people
-            .iter()
-            .map(|p| (p.id.as_str(), p.name.as_str()))
-            .collect(),
-        boards: plan
-            .boards
-            .iter()
-            .map(|b| (b.id.as_str(), b.name.as_str()))
-            .collect(),
     };
     for t in &plan.themes {
         ix.themes.push((
@@ -332,6 +320,15 @@ fn moved<'a, T>(
     out
 }
 
+/// The items of `old` that are not in `new`.
+fn gone<'o, 'a, T>(
+    old: &'o [(&'a str, Placed<'a, T>)],
+    new: &[(&'a str, Placed<'a, T>)],
+) -> impl Iterator<Item = &'o (&'a str, Placed<'a, T>)> {
+    let kept: std::collections::HashSet<&str> = new.iter().map(|(i, _)| *i).collect();
+    old.iter().filter(move |(id, _)| !kept.contains(id))
+}
+
 /// Every difference from `old` to `new`, in plan order (the plan, then themes, objectives
 /// and actions as they stand in `new`, removed items after, then indicators and milestones).
 pub fn compare(old: &Plan, new: &Plan) -> Vec<Difference> {
@@ -374,29 +371,6 @@ pub fn compare(old: &Plan, new: &Plan) -> Vec<Difference> {
             field("stage", old.stage.to_string(), new.stage.to_string()),
         );
     }
-
-    let person = |ix: &Index, p: &Option<crate::PersonId>| {
-        p.as_ref()
-            .map(|p| {
-                ix.people
-                    .get(p.as_str())
-                    .copied()
-                    .unwrap_or(p.as_str())
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
-    let board = |ix: &Index, b: &Option<crate::BoardId>| {
-        b.as_ref()
-            .map(|b| {
-                ix.boards
-                    .get(b.as_str())
-                    .copied()
-                    .unwrap_or(b.as_str())
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
 
     // Themes.
     let old_themes: HashMap<&str, &Placed<_>> = oi.themes.iter().map(|(i, p)| (*i, p)).collect();
@@ -444,7 +418,11 @@ pub fn compare(old: &Plan, new: &Plan) -> Vec<Difference> {
                 id,
                 &t.title,
                 &t.title,
-                field("theme lead", person(&oi, &o.lead), person(&ni, &t.lead)),
+                field(
+                    "theme lead",
+                    old.person_name(o.lead.as_ref()),
+                    new.person_name(t.lead.as_ref()),
+                ),
             );
         }
     }
@@ -532,26 +510,24 @@ pub fn compare(old: &Plan, new: &Plan) -> Vec<Difference> {
             }
         }
         if o.lead != n.lead {
-            add(field("lead", person(&oi, &o.lead), person(&ni, &n.lead)));
+            add(field(
+                "lead",
+                old.person_name(o.lead.as_ref()),
+                new.person_name(n.lead.as_ref()),
+            ));
         }
         if o.lead_board != n.lead_board {
             add(field(
                 "lead board",
-                board(&oi, &o.lead_board),
-                board(&ni, &n.lead_board),
+                old.board_name(o.lead_board.as_ref()),
+                new.board_name(n.lead_board.as_ref()),
             ));
         }
         if o.contributing_boards != n.contributing_boards {
-            let names = |ix: &Index, bs: &[crate::BoardId]| {
-                bs.iter()
-                    .map(|b| board(ix, &Some(b.clone())))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
             add(field(
                 "contributing boards",
-                names(&oi, &o.contributing_boards),
-                names(&ni, &n.contributing_boards),
+                old.board_names(&o.contributing_boards, ", "),
+                new.board_names(&n.contributing_boards, ", "),
             ));
         }
         if o.due != n.due {
@@ -605,35 +581,26 @@ pub fn compare(old: &Plan, new: &Plan) -> Vec<Difference> {
     }
 
     // Removed items, biggest first.
-    let nt: std::collections::HashSet<&str> = ni.themes.iter().map(|(i, _)| *i).collect();
-    for (id, p) in &oi.themes {
-        if !nt.contains(id) {
-            push(ItemKind::Theme, id, &p.item.title, p.theme, Change::Removed);
-        }
+    for (id, p) in gone(&oi.themes, &ni.themes) {
+        push(ItemKind::Theme, id, &p.item.title, p.theme, Change::Removed);
     }
-    let no: std::collections::HashSet<&str> = ni.objectives.iter().map(|(i, _)| *i).collect();
-    for (id, p) in &oi.objectives {
-        if !no.contains(id) {
-            push(
-                ItemKind::Objective,
-                id,
-                &p.item.text,
-                p.theme,
-                Change::Removed,
-            );
-        }
+    for (id, p) in gone(&oi.objectives, &ni.objectives) {
+        push(
+            ItemKind::Objective,
+            id,
+            &p.item.text,
+            p.theme,
+            Change::Removed,
+        );
     }
-    let na: std::collections::HashSet<&str> = ni.actions.iter().map(|(i, _)| *i).collect();
-    for (id, p) in &oi.actions {
-        if !na.contains(id) {
-            push(
-                ItemKind::Action,
-                id,
-                &p.item.title,
-                p.theme,
-                Change::Removed,
-            );
-        }
+    for (id, p) in gone(&oi.actions, &ni.actions) {
+        push(
+            ItemKind::Action,
+            id,
+            &p.item.title,
+            p.theme,
+            Change::Removed,
+        );
     }
 
     // Indicators.

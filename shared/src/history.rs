@@ -53,19 +53,33 @@ enum Fact {
     Direction(&'static str, String, String),
 }
 
+/// Each collection of the document (LAYOUT.md) and the kind of item it holds.
+const COLLECTIONS: [(&str, &str); 9] = [
+    ("themes", "theme"),
+    ("objectives", "objective"),
+    ("actions", "action"),
+    ("indicators", "indicator"),
+    ("milestones", "milestone"),
+    ("agencies", "agency"),
+    ("people", "person"),
+    ("boards", "board"),
+    ("comments", "comment"),
+];
+
+/// The kind of item a collection holds.
 fn kind_of(collection: &str) -> Option<&'static str> {
-    Some(match collection {
-        "themes" => "theme",
-        "objectives" => "objective",
-        "actions" => "action",
-        "indicators" => "indicator",
-        "milestones" => "milestone",
-        "agencies" => "agency",
-        "people" => "person",
-        "boards" => "board",
-        "comments" => "comment",
-        _ => return None,
-    })
+    COLLECTIONS
+        .iter()
+        .find(|(c, _)| *c == collection)
+        .map(|(_, k)| *k)
+}
+
+/// The collection that holds a kind of item.
+fn collection_of(kind: &str) -> Option<&'static str> {
+    COLLECTIONS
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map(|(c, _)| *c)
 }
 
 fn name_key(kind: &str) -> &'static str {
@@ -222,16 +236,8 @@ struct Names {
 
 impl Names {
     fn refresh(&mut self, doc: &AutoCommit, kind: &'static str, id: &str) {
-        let coll = match kind {
-            "theme" => "themes",
-            "objective" => "objectives",
-            "action" => "actions",
-            "indicator" => "indicators",
-            "milestone" => "milestones",
-            "agency" => "agencies",
-            "person" => "people",
-            "board" => "boards",
-            _ => "comments",
+        let Some(coll) = collection_of(kind) else {
+            return;
         };
         let Ok(Some((Value::Object(_), map))) = doc.get(ROOT, coll) else {
             return;

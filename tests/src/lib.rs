@@ -15,6 +15,23 @@ use tokio_tungstenite::tungstenite::Message;
 /// How long any single wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(20);
 
+/// Every export `plansync export` makes (the server's `export::EXPORTS`), cheapest first.
+pub const EXPORT_NAMES: [&str; 13] = [
+    "plan.automerge",
+    "plan.json",
+    "plan.html",
+    "plan.md",
+    "plan.docx",
+    "tracker.csv",
+    "tracker.xlsx",
+    "exceptions.html",
+    "exceptions.docx",
+    "workshop.html",
+    "workshop.docx",
+    "compare.html",
+    "compare.docx",
+];
+
 /// The `plansync` binary built next to this test binary (`cargo test` builds it).
 pub fn plansync_binary() -> PathBuf {
     // Test binaries live in target/<profile>/deps, bench binaries in target/<profile>.

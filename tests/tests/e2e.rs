@@ -683,21 +683,7 @@ async fn the_shell_takes_a_snapshot_and_makes_every_export_of_the_demo_plan_whil
             .unwrap()
     });
     rust.wait_server_has_all(doc).await;
-    for name in [
-        "plan.html",
-        "plan.md",
-        "plan.docx",
-        "tracker.csv",
-        "tracker.xlsx",
-        "exceptions.html",
-        "exceptions.docx",
-        "workshop.html",
-        "workshop.docx",
-        "compare.html",
-        "compare.docx",
-        "plan.json",
-        "plan.automerge",
-    ] {
+    for name in plansync_tests::EXPORT_NAMES {
         let out = dir.path().join(name);
         let (ok, said) = run(&[
             "export",

@@ -24,7 +24,7 @@ fn local() -> Option<web_sys::Storage> {
 }
 
 /// Who sent each change (by hash), as last fetched from the server.
-fn cached_authors(plan: &str) -> Vec<Author> {
+fn cached_authors(plan: &str) -> HashMap<String, Author> {
     local()
         .and_then(|s| s.get_item(&authors_key(plan)).ok().flatten())
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -57,11 +57,11 @@ pub fn HistoryPage() -> impl IntoView {
         bump.track();
         let plan = plan();
         leptos::task::spawn_local(async move {
-            if let Ok(list) = api::authors(&plan).await {
-                if let (Some(s), Ok(t)) = (local(), serde_json::to_string(&list)) {
+            if let Ok(by_hash) = api::authors(&plan).await {
+                if let (Some(s), Ok(t)) = (local(), serde_json::to_string(&by_hash)) {
                     let _ = s.set_item(&authors_key(&plan), &t);
                 }
-                authors.set(list);
+                authors.set(by_hash);
             }
         });
     });
@@ -129,30 +129,6 @@ fn taken(s: &Snapshot) -> String {
     )
 }
 
-/// The plan as this browser holds it at a snapshot's heads.
-fn plan_at(model: &Model, heads: &[String]) -> Result<plansync_shared::Plan, String> {
-    let (Some(conn), Some(doc)) = (model.connection(), model.doc.get_untracked()) else {
-        return Err("the plan is not open".into());
-    };
-    match conn.plan_at(&doc, heads) {
-        Some(Ok(p)) => Ok(p),
-        Some(Err(e)) => Err(format!("That version could not be read: {e}")),
-        None => {
-            Err("This browser has not received that version yet: wait until it is online.".into())
-        }
-    }
-}
-
-/// The plan as it is now (not a snapshot being viewed).
-fn plan_now(model: &Model) -> Result<plansync_shared::Plan, String> {
-    let (Some(conn), Some(doc)) = (model.connection(), model.doc.get_untracked()) else {
-        return Err("the plan is not open".into());
-    };
-    conn.plan(&doc)
-        .ok_or("the plan is not open")?
-        .map_err(|e| e.to_string())
-}
-
 /// One snapshot with what can be done with it.
 #[component]
 fn SnapshotItem(
@@ -175,7 +151,7 @@ fn SnapshotItem(
         }
         Err(e) => error.set(Some(e)),
     };
-    let compare_now = move |_| match (plan_at(&model, &heads2), plan_now(&model)) {
+    let compare_now = move |_| match (model.plan_at(&heads2), model.plan_now()) {
         (Ok(old), Ok(now)) => comparison.set(Some(Shown {
             label: format!("Changes from \"{}\" to now", name2),
             from: Some(id),
@@ -234,10 +210,10 @@ fn CompareForm(
         };
         let to_id = to.get_untracked();
         let (new_plan, new_name) = match find(&to_id) {
-            Some(s) => (plan_at(&model, &s.heads), s.name),
-            None => (plan_now(&model), "now".to_string()),
+            Some(s) => (model.plan_at(&s.heads), s.name),
+            None => (model.plan_now(), "now".to_string()),
         };
-        match (plan_at(&model, &old.heads), new_plan) {
+        match (model.plan_at(&old.heads), new_plan) {
             (Ok(a), Ok(b)) => {
                 let to = if new_name == "now" {
                     "now".to_string()
@@ -356,7 +332,7 @@ fn change_word(c: &Change) -> &'static str {
 
 /// Every change, newest first, with filters.
 #[component]
-fn ChangeList(authors: RwSignal<Vec<Author>>) -> impl IntoView {
+fn ChangeList(authors: RwSignal<HashMap<String, Author>>) -> impl IntoView {
     let model = expect_context::<Model>();
     let person = RwSignal::new(String::new());
     let agency = RwSignal::new(String::new());
@@ -370,17 +346,6 @@ fn ChangeList(authors: RwSignal<Vec<Author>>) -> impl IntoView {
             return Vec::new();
         };
         conn.history(&doc).and_then(Result::ok).unwrap_or_default()
-    });
-    let by_hash = Memo::new(move |_| {
-        authors.with(|list| {
-            let mut m: HashMap<String, (Option<String>, Option<String>, f64)> = HashMap::new();
-            for a in list {
-                for h in &a.hashes {
-                    m.insert(h.clone(), (a.name.clone(), a.agency.clone(), a.time_ms));
-                }
-            }
-            m
-        })
     });
     let themes = move || {
         model.plan.with(|p| {
@@ -402,27 +367,33 @@ fn ChangeList(authors: RwSignal<Vec<Author>>) -> impl IntoView {
             from.get(),
             to.get(),
         );
-        let by_hash = by_hash.get();
+        let by_hash = authors.get();
         entries
             .get()
             .into_iter()
             .map(|e| {
                 let who = e.hashes.iter().find_map(|h| by_hash.get(h)).cloned();
-                let time = who.as_ref().map(|w| w.2).unwrap_or(e.time as f64 * 1000.0);
+                let time = e
+                    .hashes
+                    .iter()
+                    .filter_map(|h| by_hash.get(h))
+                    .map(|a| a.received_ms)
+                    .reduce(f64::max)
+                    .unwrap_or(e.time as f64 * 1000.0);
                 (e, who, time)
             })
             .filter(|(_, who, _)| {
                 person.is_empty()
                     || who
                         .as_ref()
-                        .and_then(|w| w.0.as_ref())
+                        .and_then(|w| w.name.as_ref())
                         .is_some_and(|n| n.to_lowercase().contains(&person))
             })
             .filter(|(_, who, _)| {
                 agency.is_empty()
                     || who
                         .as_ref()
-                        .and_then(|w| w.1.as_ref())
+                        .and_then(|w| w.agency.as_ref())
                         .is_some_and(|n| n.to_lowercase().contains(&agency))
             })
             .filter(|(e, _, _)| theme.is_empty() || e.themes.contains(&theme))
@@ -467,17 +438,17 @@ fn iso_date(ms: f64) -> String {
 
 /// One entry of the history.
 #[component]
-fn ChangeItem(
-    e: HistoryEntry,
-    who: Option<(Option<String>, Option<String>, f64)>,
-    time: f64,
-) -> impl IntoView {
-    let by = match &who {
-        Some((Some(n), a, _)) => format!(
+fn ChangeItem(e: HistoryEntry, who: Option<Author>, time: f64) -> impl IntoView {
+    let by = match who {
+        Some(Author {
+            name: Some(n),
+            agency,
+            ..
+        }) => format!(
             "{n}{}",
-            a.as_ref().map(|a| format!(", {a}")).unwrap_or_default()
+            agency.map(|a| format!(", {a}")).unwrap_or_default()
         ),
-        Some((None, _, _)) => "the server (from another server or the shell)".into(),
+        Some(_) => "the server (from another server or the shell)".into(),
         None => "not yet on the server".into(),
     };
     let at = if time > 0.0 {

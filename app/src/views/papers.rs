@@ -7,31 +7,6 @@ use crate::views::tracker::current_period;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-const EXPORTS: &[(&str, &str)] = &[
-    ("plan.html", "Plan document (printable, A4)"),
-    ("plan.docx", "Plan document (Word)"),
-    ("plan.md", "Plan document (Markdown)"),
-    ("tracker.xlsx", "Action tracker (Excel)"),
-    ("tracker.csv", "Action tracker (CSV)"),
-    (
-        "exceptions.html",
-        "Exception report for the board (printable)",
-    ),
-    ("exceptions.docx", "Exception report for the board (Word)"),
-    ("workshop.html", "Workshop outputs (printable)"),
-    ("workshop.docx", "Workshop outputs (Word)"),
-    (
-        "compare.html",
-        "What changed since the snapshot to compare from (printable)",
-    ),
-    (
-        "compare.docx",
-        "What changed since the snapshot to compare from (Word)",
-    ),
-    ("plan.json", "Whole plan (JSON)"),
-    ("plan.automerge", "Backup with all history (automerge)"),
-];
-
 /// The papers page of the open plan.
 #[component]
 pub fn PapersPage() -> impl IntoView {
@@ -40,6 +15,10 @@ pub fn PapersPage() -> impl IntoView {
     let snapshots = LocalResource::new(move || {
         let plan = plan();
         async move { api::snapshots(&plan).await.unwrap_or_default() }
+    });
+    let exports = LocalResource::new(move || {
+        let plan = plan();
+        async move { api::exports(&plan).await }
     });
     let at = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
@@ -65,7 +44,7 @@ pub fn PapersPage() -> impl IntoView {
             .map(|s: Snapshot| view! { <option value=s.id.to_string()>{s.name}</option> })
             .collect_view()
     };
-    let link = move |name: &'static str| {
+    let link = move |name: &str| {
         api::export_link(
             &plan(),
             name,
@@ -95,18 +74,25 @@ pub fn PapersPage() -> impl IntoView {
                     <select bind:value=from><option value="">"—"</option>{snapshot_options}</select>
                 </label>
             </form>
-            <ul class="exports">
-                {EXPORTS.iter().map(|(name, what)| {
-                    let html = name.ends_with(".html");
-                    view! {
-                        <li>
-                            <a class="export" data-export=*name href=move || link(name)
-                               target=html.then_some("_blank") download=(!html).then_some(*name)>{*what}</a>
-                            " " <span class="muted">{*name}</span>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
+            {move || match exports.get() {
+                None => view! { <p>"Loading the list of exports…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="notice">{format!("{e} Exports are made by the server.")}</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <ul class="exports">
+                        {list.into_iter().map(|x| {
+                            let html = x.name.ends_with(".html");
+                            let name = x.name.clone();
+                            view! {
+                                <li>
+                                    <a class="export" data-export=x.name.clone() href=move || link(&name)
+                                       target=html.then_some("_blank") download=(!html).then(|| x.name.clone())>{x.description.clone()}</a>
+                                    " " <span class="muted">{x.name.clone()}</span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
             <TrackerImport />
         </section>
     }

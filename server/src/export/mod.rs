@@ -101,54 +101,99 @@ pub struct Export {
     pub format: Format,
 }
 
-/// Every export, by file name, with what it is.
-pub const EXPORTS: &[(&str, &str)] = &[
-    ("plan.html", "The plan document, printable to A4"),
-    ("plan.md", "The plan document as Markdown"),
-    ("plan.docx", "The plan document for Word"),
-    ("tracker.csv", "The action tracker as CSV"),
-    ("tracker.xlsx", "The action tracker for Excel"),
+/// Every export: its file name, paper, format and what it is.
+pub const EXPORTS: &[(&str, Option<Report>, Format, &str)] = &[
+    (
+        "plan.html",
+        Some(Report::Plan),
+        Format::Html,
+        "The plan document, printable to A4",
+    ),
+    (
+        "plan.md",
+        Some(Report::Plan),
+        Format::Markdown,
+        "The plan document as Markdown",
+    ),
+    (
+        "plan.docx",
+        Some(Report::Plan),
+        Format::Docx,
+        "The plan document for Word",
+    ),
+    (
+        "tracker.csv",
+        Some(Report::Tracker),
+        Format::Csv,
+        "The action tracker as CSV",
+    ),
+    (
+        "tracker.xlsx",
+        Some(Report::Tracker),
+        Format::Xlsx,
+        "The action tracker for Excel",
+    ),
     (
         "exceptions.html",
-        "The quarterly exception report for a board",
+        Some(Report::Exceptions),
+        Format::Html,
+        "The quarterly exception report for a board, printable",
     ),
-    ("exceptions.docx", "The quarterly exception report for Word"),
-    ("workshop.html", "The workshop outputs"),
-    ("workshop.docx", "The workshop outputs for Word"),
-    ("compare.html", "What changed between two versions"),
+    (
+        "exceptions.docx",
+        Some(Report::Exceptions),
+        Format::Docx,
+        "The quarterly exception report for a board, for Word",
+    ),
+    (
+        "workshop.html",
+        Some(Report::Workshop),
+        Format::Html,
+        "The workshop outputs, printable",
+    ),
+    (
+        "workshop.docx",
+        Some(Report::Workshop),
+        Format::Docx,
+        "The workshop outputs for Word",
+    ),
+    (
+        "compare.html",
+        Some(Report::Compare),
+        Format::Html,
+        "What changed since the snapshot to compare from, printable",
+    ),
     (
         "compare.docx",
-        "What changed between two versions, for Word",
+        Some(Report::Compare),
+        Format::Docx,
+        "What changed since the snapshot to compare from, for Word",
     ),
-    ("plan.json", "The whole plan as JSON (schema in EXPORTS.md)"),
+    (
+        "plan.json",
+        None,
+        Format::Json,
+        "The whole plan as JSON (schema in EXPORTS.md)",
+    ),
     (
         "plan.automerge",
-        "The raw automerge file: a lossless backup",
+        None,
+        Format::Automerge,
+        "The raw automerge file: a lossless backup with all history",
     ),
 ];
 
 impl Export {
     /// Parses an export's file name.
     pub fn parse(name: &str) -> Result<Self, ExportError> {
-        use Format::*;
-        use Report::*;
-        let (report, format) = match name {
-            "plan.html" => (Some(Plan), Html),
-            "plan.md" => (Some(Plan), Markdown),
-            "plan.docx" => (Some(Plan), Docx),
-            "tracker.csv" => (Some(Tracker), Csv),
-            "tracker.xlsx" => (Some(Tracker), Xlsx),
-            "exceptions.html" => (Some(Exceptions), Html),
-            "exceptions.docx" => (Some(Exceptions), Docx),
-            "workshop.html" => (Some(Workshop), Html),
-            "workshop.docx" => (Some(Workshop), Docx),
-            "compare.html" => (Some(Compare), Html),
-            "compare.docx" => (Some(Compare), Docx),
-            "plan.json" => (None, Json),
-            "plan.automerge" => (None, Automerge),
-            _ => return Err(ExportError::Unknown(name.to_string())),
-        };
-        Ok(Self { report, format })
+        EXPORTS
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, report, format, _)| Self {
+                report: *report,
+                format: *format,
+            })
+            .ok_or_else(|| ExportError::Unknown(name.to_string()))
     }
 }
 

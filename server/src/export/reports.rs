@@ -5,63 +5,8 @@ use super::blocks::{Block, Cell, Inline};
 use super::Options;
 use plansync_shared::{
     action_travel, compare, indicator_travel, out_of_tolerance, Action, Change, Direction,
-    Objective, Plan, Rag, Theme, WordChange,
+    Objective, Plan, ProgressUpdate, Rag, Theme, WordChange,
 };
-use std::collections::HashMap;
-
-/// Names of people and boards, by id.
-pub(super) struct Names<'a> {
-    people: HashMap<&'a str, (&'a str, Option<&'a str>)>,
-    boards: HashMap<&'a str, &'a str>,
-    agencies: HashMap<&'a str, &'a str>,
-}
-
-impl<'a> Names<'a> {
-    pub(super) fn of(plan: &'a Plan) -> Self {
-        Self {
-            people: plan
-                .people
-                .iter()
-                .map(|p| {
-                    (
-                        p.id.as_str(),
-                        (p.name.as_str(), p.agency.as_ref().map(|a| a.as_str())),
-                    )
-                })
-                .collect(),
-            boards: plan
-                .boards
-                .iter()
-                .map(|b| (b.id.as_str(), b.name.as_str()))
-                .collect(),
-            agencies: plan
-                .agencies
-                .iter()
-                .map(|a| (a.id.as_str(), a.name.as_str()))
-                .collect(),
-        }
-    }
-
-    pub(super) fn person(&self, id: Option<&plansync_shared::PersonId>) -> String {
-        id.and_then(|p| self.people.get(p.as_str()))
-            .map(|(n, _)| n.to_string())
-            .unwrap_or_default()
-    }
-
-    pub(super) fn agency_of(&self, id: Option<&plansync_shared::PersonId>) -> String {
-        id.and_then(|p| self.people.get(p.as_str()))
-            .and_then(|(_, a)| *a)
-            .and_then(|a| self.agencies.get(a))
-            .map(|a| a.to_string())
-            .unwrap_or_default()
-    }
-
-    pub(super) fn board(&self, id: Option<&plansync_shared::BoardId>) -> String {
-        id.and_then(|b| self.boards.get(b.as_str()))
-            .map(|b| b.to_string())
-            .unwrap_or_default()
-    }
-}
 
 fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
     vec![
@@ -85,12 +30,12 @@ fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
     ]
 }
 
-fn action_cells(a: &Action, names: &Names, opts: &Options) -> Vec<Cell> {
+fn action_cells(a: &Action, plan: &Plan, opts: &Options) -> Vec<Cell> {
     let travel = action_travel(a, opts.period);
     vec![
         Cell::text(a.title.clone()),
-        Cell::text(names.board(a.lead_board.as_ref())),
-        Cell::text(names.person(a.lead.as_ref())),
+        Cell::text(plan.board_name(a.lead_board.as_ref())),
+        Cell::text(plan.person_name(a.lead.as_ref())),
         Cell::text(a.due.clone().unwrap_or_default()),
         Cell::rag(a.rag.get(&opts.period).copied()),
         Cell::text(travel.describe()),
@@ -109,7 +54,6 @@ const ACTION_HEADER: [&str; 6] = [
 /// The plan document: headings per theme, aim and shared outcomes, a table of actions per
 /// objective, then the indicators.
 pub fn plan_document(plan: &Plan, opts: &Options) -> Vec<Block> {
-    let names = Names::of(plan);
     let mut out = header(plan.title.clone(), plan, opts);
     if !plan.owning_body.is_empty() {
         out.push(Block::labelled("Owning body", plan.owning_body.clone()));
@@ -120,7 +64,10 @@ pub fn plan_document(plan: &Plan, opts: &Options) -> Vec<Block> {
             out.push(Block::labelled("Aim", t.aim.clone()));
         }
         if t.lead.is_some() {
-            out.push(Block::labelled("Theme lead", names.person(t.lead.as_ref())));
+            out.push(Block::labelled(
+                "Theme lead",
+                plan.person_name(t.lead.as_ref()),
+            ));
         }
         if !t.outcomes.is_empty() {
             out.push(Block::Para(vec![Inline::Strong("Shared outcomes".into())]));
@@ -137,7 +84,7 @@ pub fn plan_document(plan: &Plan, opts: &Options) -> Vec<Block> {
                 rows: o
                     .actions
                     .iter()
-                    .map(|a| action_cells(a, &names, opts))
+                    .map(|a| action_cells(a, plan, opts))
                     .collect(),
             });
         }
@@ -201,11 +148,10 @@ pub fn is_exception(a: &Action, opts: &Options) -> bool {
 /// red, amber or worsening, and the indicators out of tolerance, each with its latest
 /// progress update.
 pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
-    let names = Names::of(plan);
     let board_name = opts
         .board
         .as_ref()
-        .map(|b| names.board(Some(b)))
+        .map(|b| plan.board_name(Some(b)))
         .unwrap_or_else(|| "the whole partnership".into());
     let mut out = header(
         format!("Exception report: {board_name}, {}", opts.period),
@@ -234,7 +180,7 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
             rows: selected
                 .iter()
                 .map(|(t, _, a)| {
-                    let mut cells = action_cells(a, &names, opts);
+                    let mut cells = action_cells(a, plan, opts);
                     cells.insert(1, Cell::text(t.title.clone()));
                     let role = match &opts.board {
                         Some(b) if a.lead_board.as_ref() == Some(b) => "leads",
@@ -279,9 +225,9 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
                 .map(|i| {
                     let update = actions_with_place(plan)
                         .filter(|(_, _, a)| a.indicator.as_ref() == Some(&i.id))
-                        .filter_map(|(_, _, a)| a.updates.last())
+                        .filter_map(|(_, _, a)| latest(a))
                         .max_by(|x, y| x.date.cmp(&y.date))
-                        .map(|u| format!("{} ({}, {}): {}", u.date, u.author, u.agency, u.text))
+                        .map(update_line)
                         .unwrap_or_default();
                     vec![
                         Cell::text(i.name.clone()),
@@ -302,13 +248,19 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
     out
 }
 
+/// An action's latest progress update.
+fn latest(a: &Action) -> Option<&ProgressUpdate> {
+    a.updates.iter().max_by(|x, y| x.date.cmp(&y.date))
+}
+
+/// A progress update as one line: "date (author, agency): text".
+fn update_line(u: &ProgressUpdate) -> String {
+    format!("{} ({}, {}): {}", u.date, u.author, u.agency, u.text)
+}
+
 /// The latest progress update of an action, as one line.
 pub fn latest_update(a: &Action) -> String {
-    a.updates
-        .iter()
-        .max_by(|x, y| x.date.cmp(&y.date))
-        .map(|u| format!("{} ({}, {}): {}", u.date, u.author, u.agency, u.text))
-        .unwrap_or_default()
+    latest(a).map(update_line).unwrap_or_default()
 }
 
 /// The workshop outputs: per objective, the decision, working group, proposed wording and
@@ -424,7 +376,6 @@ pub struct TrackerRow {
 
 /// The action tracker: one row per action, in plan order.
 pub fn tracker_rows(plan: &Plan, opts: &Options) -> Vec<TrackerRow> {
-    let names = Names::of(plan);
     actions_with_place(plan)
         .map(|(t, o, a)| {
             let rag = a.rag.get(&opts.period).copied();
@@ -433,14 +384,10 @@ pub fn tracker_rows(plan: &Plan, opts: &Options) -> Vec<TrackerRow> {
                     t.title.clone(),
                     o.text.clone(),
                     a.title.clone(),
-                    names.board(a.lead_board.as_ref()),
-                    a.contributing_boards
-                        .iter()
-                        .map(|b| names.board(Some(b)))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    names.person(a.lead.as_ref()),
-                    names.agency_of(a.lead.as_ref()),
+                    plan.board_name(a.lead_board.as_ref()),
+                    plan.board_names(&a.contributing_boards, "; "),
+                    plan.person_name(a.lead.as_ref()),
+                    plan.agency_of(a.lead.as_ref()),
                     a.due.clone().unwrap_or_default(),
                     a.state.to_string(),
                     rag.unwrap_or(Rag::NotRated).to_string(),

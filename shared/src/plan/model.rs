@@ -131,6 +131,45 @@ pub struct Plan {
     pub comments: Vec<Comment>,
 }
 
+impl Plan {
+    /// A person's name ("" if not set; the id if the person is no longer in the plan).
+    pub fn person_name(&self, id: Option<&PersonId>) -> String {
+        let Some(id) = id else { return String::new() };
+        self.people
+            .iter()
+            .find(|p| &p.id == id)
+            .map_or_else(|| id.to_string(), |p| p.name.clone())
+    }
+
+    /// The name of a person's agency ("" if not known).
+    pub fn agency_of(&self, id: Option<&PersonId>) -> String {
+        let agency = id
+            .and_then(|id| self.people.iter().find(|p| &p.id == id))
+            .and_then(|p| p.agency.as_ref());
+        agency
+            .and_then(|a| self.agencies.iter().find(|x| &x.id == a))
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// A board's name ("" if not set; the id if the board is no longer in the plan).
+    pub fn board_name(&self, id: Option<&BoardId>) -> String {
+        let Some(id) = id else { return String::new() };
+        self.boards
+            .iter()
+            .find(|b| &b.id == id)
+            .map_or_else(|| id.to_string(), |b| b.name.clone())
+    }
+
+    /// Board names, joined with `sep`.
+    pub fn board_names(&self, ids: &[BoardId], sep: &str) -> String {
+        ids.iter()
+            .map(|b| self.board_name(Some(b)))
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+}
+
 /// A lifecycle milestone (workshop, panel review, approval, publication).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Milestone {

@@ -4,25 +4,10 @@
 //!
 //! `cargo build --release -p plansync-server && cargo run --release -p plansync-tests --bin export-bench`
 
-use plansync_tests::{plansync_binary, Server};
+use plansync_tests::{plansync_binary, Server, EXPORT_NAMES};
 use std::process::Command;
 use std::time::Instant;
 
-const NAMES: [&str; 13] = [
-    "plan.automerge",
-    "plan.json",
-    "plan.html",
-    "plan.md",
-    "plan.docx",
-    "tracker.csv",
-    "tracker.xlsx",
-    "exceptions.html",
-    "exceptions.docx",
-    "workshop.html",
-    "workshop.docx",
-    "compare.html",
-    "compare.docx",
-];
 const RUNS: usize = 10;
 
 #[tokio::main]
@@ -44,7 +29,7 @@ async fn main() {
     println!("| export | bytes | median of {RUNS} (ms) | × raw automerge export |");
     println!("|---|---:|---:|---:|");
     let mut baseline = None;
-    for name in NAMES {
+    for name in EXPORT_NAMES {
         let out = dir.path().join(name);
         let mut times = Vec::new();
         for _ in 0..RUNS {
