@@ -871,6 +871,7 @@ impl Hub {
                 }
             }
         }
+        let held_back = self.config.batch && self.dirty.contains(&doc);
         let Some(entry) = self.docs.get_mut(&doc) else {
             return;
         };
@@ -878,11 +879,19 @@ impl Hub {
             return;
         };
         let before = entry.doc.get_heads();
+        let sent_before = state.last_sent_heads.clone();
         let received = entry
             .doc
             .sync()
             .receive_sync_message(state, decoded)
             .map_err(|e| e.to_string());
+        // A message with no changes whose heads equal ours makes automerge note those heads
+        // as sent to the peer. While changes are held back for the flush, our heads are not
+        // ones we have told anybody: keep the heads we really sent, so that the flush still
+        // answers this peer (otherwise it never learns that its change is on the server).
+        if held_back {
+            state.last_sent_heads = sent_before;
+        }
         if let Err(e) = received {
             *state = sync::State::new();
             self.send_error(

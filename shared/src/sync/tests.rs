@@ -1528,3 +1528,85 @@ proptest! {
         let _ = decode_message(&cbor_frame(&pairs), 1 << 20);
     }
 }
+
+/// The frames a batch of effects sends, by connection.
+fn sends(effects: Vec<Effect>) -> Vec<(ConnId, Vec<u8>)> {
+    effects
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Send { conn, frame } => Some((conn, frame)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_peer_that_acknowledges_while_its_change_is_held_back_still_hears_the_servers_heads() {
+    let (mut net, s, doc, clients) =
+        guarded(&[("a", Some(Access::Write)), ("b", Some(Access::Write))]);
+    for (c, _) in &clients {
+        net.event(*c, Event::Find { doc });
+    }
+    let act = first_action(&net.plan(clients[0].0, &doc));
+    let (a, sa) = clients[0];
+    let (b, sb) = clients[1];
+    let (_, b_conn) = net.other_end(s, sb).unwrap();
+    let edit = |net: &mut Net, node: usize, text: &str| {
+        let d = net.nodes[node].hub.document_mut(&doc).unwrap();
+        PlanDoc::change(d, |p| {
+            p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, text)
+        })
+        .unwrap();
+        sends(net.nodes[node].hub.handle(200, Event::LocalChange { doc }))
+    };
+    // A's change reaches the server and is flushed: B is sent it with the server's heads {X}.
+    let from_a = edit(&mut net, a, "<a>");
+    for (_, f) in from_a {
+        net.nodes[s]
+            .hub
+            .handle(201, Event::Received { conn: sa, frame: f });
+    }
+    let to_b: Vec<_> = sends(net.nodes[s].hub.handle(202, Event::Flush))
+        .into_iter()
+        .filter(|(c, _)| *c == sb)
+        .collect();
+    assert!(!to_b.is_empty());
+    // Meanwhile B changed the plan (message 1: its change), then took in A's change and
+    // acknowledged with heads {X, Y} and no changes (message 2).
+    let mut from_b = edit(&mut net, b, "<b>");
+    for (_, f) in to_b {
+        from_b.extend(sends(net.nodes[b].hub.handle(
+            203,
+            Event::Received {
+                conn: b_conn,
+                frame: f,
+            },
+        )));
+    }
+    assert!(from_b.len() >= 2, "a change and an acknowledgement");
+    // Both arrive before the server flushes.
+    for (_, f) in from_b {
+        net.nodes[s]
+            .hub
+            .handle(204, Event::Received { conn: sb, frame: f });
+    }
+    let flushed = sends(net.nodes[s].hub.handle(205, Event::Flush));
+    let for_b: Vec<_> = flushed.into_iter().filter(|(c, _)| *c == sb).collect();
+    assert!(
+        !for_b.is_empty(),
+        "the flush tells B the server's new heads"
+    );
+    for (_, f) in for_b {
+        net.nodes[b].hub.handle(
+            206,
+            Event::Received {
+                conn: b_conn,
+                frame: f,
+            },
+        );
+    }
+    assert!(
+        net.nodes[b].hub.peer_has_all(b_conn, &doc),
+        "B knows its change is on the server"
+    );
+}
