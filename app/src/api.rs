@@ -91,6 +91,20 @@ async fn request(
     path: &str,
     body: Option<(wasm_bindgen::JsValue, &str)>,
 ) -> Result<String, String> {
+    let resp = send(method, path, body).await?;
+    JsFuture::from(resp.text().map_err(|_| OFFLINE.to_string())?)
+        .await
+        .map(|t| t.as_string().unwrap_or_default())
+        .map_err(|_| OFFLINE.to_string())
+}
+
+/// Sends a request with my tokens in the `Authorization` header; the response if the
+/// server took it, or its error in words.
+async fn send(
+    method: &str,
+    path: &str,
+    body: Option<(wasm_bindgen::JsValue, &str)>,
+) -> Result<web_sys::Response, String> {
     let offline = |_| OFFLINE.to_string();
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
@@ -114,19 +128,19 @@ async fn request(
     let resp: web_sys::Response = resp
         .dyn_into()
         .map_err(|_| "unexpected response".to_string())?;
-    let text = JsFuture::from(resp.text().map_err(offline)?)
-        .await
-        .map_err(offline)?
-        .as_string()
-        .unwrap_or_default();
     if !resp.ok() {
+        let text = JsFuture::from(resp.text().map_err(offline)?)
+            .await
+            .map_err(offline)?
+            .as_string()
+            .unwrap_or_default();
         let detail = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
             .unwrap_or_else(|| format!("HTTP {}", resp.status()));
         return Err(format!("The server refused: {detail}."));
     }
-    Ok(text)
+    Ok(resp)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
@@ -306,21 +320,25 @@ pub async fn exports(plan: &str) -> Result<Vec<ExportInfo>, String> {
     parse(&call("GET", &format!("/api/plans/{plan}/exports"), None).await?)
 }
 
-/// The link of an export (the token goes in the query: a link cannot send a header).
-pub fn export_link(plan: &str, name: &str, query: &[(&str, String)]) -> String {
-    let token = crate::membership::of(plan)
-        .map(|m| m.token)
-        .unwrap_or_default();
-    let mut q: Vec<String> = query
+/// `GET /api/plans/{plan}/exports/{name}?...`: an export, as a file in the browser's memory.
+/// The token goes in the header, so no address anywhere opens the plan.
+pub async fn export_file(
+    plan: &str,
+    name: &str,
+    query: &[(&str, String)],
+) -> Result<web_sys::Blob, String> {
+    let q: Vec<String> = query
         .iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| format!("{k}={}", String::from(js_sys::encode_uri_component(v))))
         .collect();
-    q.push(format!(
-        "token={}",
-        String::from(js_sys::encode_uri_component(&token))
-    ));
-    format!("/api/plans/{plan}/exports/{name}?{}", q.join("&"))
+    let path = format!("/api/plans/{plan}/exports/{name}?{}", q.join("&"));
+    let resp = send("GET", &path, None).await?;
+    let blob = JsFuture::from(resp.blob().map_err(|_| OFFLINE.to_string())?)
+        .await
+        .map_err(|_| OFFLINE.to_string())?;
+    blob.dyn_into()
+        .map_err(|_| "the export could not be read".to_string())
 }
 
 /// `POST /api/plans/import`: a new plan from a JSON export or an automerge file; I become

@@ -6,12 +6,15 @@ use crate::access::{normalize_code, Invitation, JoinError, Participant, Particip
 use crate::storage::PlanRow;
 use crate::sync_service::{PlanKind, ServiceError};
 use crate::AppState;
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 
 /// An error answered to an HTTP client: a plain message for the user, details in the log.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,9 @@ pub enum AppError {
     /// The request body is over the limit.
     #[error("{0}")]
     TooLarge(String),
+    /// Too many attempts: try again after this many seconds.
+    #[error("{0}")]
+    TooMany(String, u64),
     /// Something failed on the server.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -57,6 +63,16 @@ impl IntoResponse for AppError {
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
             AppError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
+            AppError::TooMany(m, secs) => {
+                let mut r = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(serde_json::json!({ "error": m })),
+                )
+                    .into_response();
+                r.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, (*secs).into());
+                return r;
+            }
             AppError::Service(e) => {
                 tracing::error!(error = %e, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "The server could not do that; nothing was changed. The server's log has the details.".to_string())
@@ -65,6 +81,9 @@ impl IntoResponse for AppError {
         (status, Json(serde_json::json!({ "error": message }))).into_response()
     }
 }
+
+/// What a join with a code that does not open a plan is told, whatever the reason.
+pub const WRONG_CODE: &str = "that code does not open a plan: it may be mistyped, expired or used up. Check it with the person who invited you, or ask an owner of the plan for a new invitation";
 
 /// `GET /health`
 pub async fn health() -> Json<serde_json::Value> {
@@ -266,24 +285,46 @@ fn checked_text(what: &str, value: &str) -> Result<String, AppError> {
 /// `POST /api/join`: exchanges an invitation code for a participant token.
 pub async fn join(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Json<Join>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Membership>), AppError> {
+    let ip = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    let now = std::time::Instant::now();
+    let throttled = state
+        .join_throttle
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .check(ip, now);
+    if let Err(t) = throttled {
+        let minutes = t.retry_after_secs.div_ceil(60);
+        let message = if t.everyone {
+            format!("too many wrong invitation codes have been tried on this server: try again in {minutes} minutes, or ask an owner of the plan for a link")
+        } else {
+            format!("too many wrong invitation codes from your device: try again in {minutes} minutes, or ask an owner of the plan for a link")
+        };
+        return Err(AppError::TooMany(message, t.retry_after_secs));
+    }
     let Json(body) = body?;
-    let code = normalize_code(&body.code).ok_or_else(|| {
-        AppError::BadRequest(
-            "that is not an invitation code: a code has ten letters and digits, like ACDE-FHJK-MN"
-                .into(),
-        )
-    })?;
+    let wrong = |state: &AppState| {
+        let n = state
+            .join_throttle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .wrong(ip, now);
+        let addr = ip.map(|i| i.to_string()).unwrap_or_default();
+        tracing::warn!(address = %addr, wrong_codes_in_window = n, "a join with a wrong, expired or used-up invitation code was refused");
+        // One answer for every way a code can be wrong, so guessing learns nothing.
+        AppError::BadRequest(WRONG_CODE.into())
+    };
+    let Some(code) = normalize_code(&body.code) else {
+        return Err(wrong(&state));
+    };
     let name = checked_text("name", &body.name)?;
     let agency = checked_text("agency", &body.agency)?;
     let (participant, token) = match state.sync.join(code, name, agency).await? {
         Ok(joined) => joined,
         Err(JoinError::Storage(e)) => return Err(ServiceError::from(e).into()),
-        Err(e) => {
-            tracing::info!(error = %e, "a join was refused");
-            return Err(AppError::BadRequest(e.to_string()));
-        }
+        Err(_) => return Err(wrong(&state)),
     };
     let plan = state
         .sync
@@ -415,18 +456,8 @@ pub(crate) fn request_host(headers: &HeaderMap) -> Option<&str> {
         .and_then(|h| h.to_str().ok())
 }
 
-fn base_url(headers: &HeaderMap) -> String {
-    let host = request_host(headers).unwrap_or("127.0.0.1:8080");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|s| *s == "https")
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
-}
-
-fn view(headers: &HeaderMap, invitation: Invitation) -> InvitationView {
-    let link = join_link(&base_url(headers), &invitation.code);
+fn view(state: &AppState, headers: &HeaderMap, invitation: Invitation) -> InvitationView {
+    let link = join_link(&state.public_url(headers), &invitation.code);
     InvitationView {
         qr_svg: qr_svg(&link),
         link,
@@ -442,7 +473,11 @@ pub async fn list_invitations(
 ) -> Result<Json<Vec<InvitationView>>, AppError> {
     member(&state, &headers, &plan, Role::Owner).await?;
     let list = state.sync.invitations(plan).await?;
-    Ok(Json(list.into_iter().map(|i| view(&headers, i)).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|i| view(&state, &headers, i))
+            .collect(),
+    ))
 }
 
 /// Body of `POST /api/plans/{plan}/invitations`.
@@ -481,7 +516,7 @@ pub async fn create_invitation(
         .sync
         .invite(plan, body.role, expires, body.uses)
         .await?;
-    Ok((StatusCode::CREATED, Json(view(&headers, inv))))
+    Ok((StatusCode::CREATED, Json(view(&state, &headers, inv))))
 }
 
 /// `DELETE /api/plans/{plan}/invitations/{id}`: an owner withdraws an invitation.

@@ -3,23 +3,30 @@
 
 mod access;
 mod api;
+mod connections;
 pub mod export;
+mod headers;
 mod history;
 mod papers;
+mod spreadsheet;
 mod storage;
 mod sync_service;
+mod throttle;
 mod ws;
 
 pub use access::{
     hash_token, new_code, normalize_code, Invitation, JoinError, Participant, ParticipantId, Role,
 };
 pub use api::{join_link, qr_svg, AppError};
+pub use connections::{fit_to_file_limit, serve, ConnectionLimits, ConnectionSlot};
 pub use history::{parse_heads, ChangeAuthor, Snapshot};
-pub use papers::{
-    current_period, document_from_file, made_now, tracker_table, ExportJob, MAX_IMPORT_BYTES,
-};
+pub use papers::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
+pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
 pub use storage::{Changes, PlanRow, Storage, StorageError};
-pub use sync_service::{Grant, Limits, Outbound, PlanKind, ServiceError, SyncHandle};
+pub use sync_service::{
+    Grant, Limits, Outbound, OutboundQueue, PlanKind, ServiceError, SyncHandle,
+};
+pub use throttle::{JoinLimits, JoinThrottle, Throttled};
 pub use ws::{serve_socket, RateLimit};
 
 use axum::extract::DefaultBodyLimit;
@@ -47,6 +54,19 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Where the built app is.
     pub app_dir: PathBuf,
+    /// Unsent bytes a connection may hold before it is closed as not reading.
+    pub max_queued_bytes: usize,
+    /// The address people open (`http://192.168.1.20:8080`), for invitation links; `None`
+    /// uses the listen address.
+    pub public_url: Option<String>,
+    /// The address the server listens on (its port resolved).
+    pub listen: std::net::SocketAddr,
+    /// Connections held open per address and in all, and the header timeout.
+    pub connections: ConnectionLimits,
+    /// Wrong invitation codes allowed per address and in all.
+    pub join: JoinLimits,
+    /// How much of a tracker file an import reads.
+    pub import: ImportLimits,
 }
 
 impl Default for Settings {
@@ -58,6 +78,12 @@ impl Default for Settings {
             max_connections_per_address: 64,
             allowed_origins: Vec::new(),
             app_dir: PathBuf::from("dist"),
+            max_queued_bytes: Limits::default().max_queued_bytes,
+            public_url: None,
+            listen: ([127, 0, 0, 1], 8080).into(),
+            connections: ConnectionLimits::default(),
+            join: JoinLimits::default(),
+            import: ImportLimits::default(),
         }
     }
 }
@@ -71,6 +97,30 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Open sync connections per client address.
     pub open_per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// Wrong invitation codes per address.
+    pub join_throttle: Arc<Mutex<JoinThrottle>>,
+}
+
+impl AppState {
+    /// The address invitation links start with: `--public-url`, else the listen address.
+    /// A server listening on every interface (`0.0.0.0`) uses the address the request was
+    /// sent to when it is an IP address with our port, never a host name from the request.
+    pub fn public_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.settings.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let listen = self.settings.listen;
+        if listen.ip().is_unspecified() {
+            let asked = api::request_host(headers)
+                .and_then(|h| h.parse::<std::net::SocketAddr>().ok())
+                .filter(|a| a.port() == listen.port());
+            if let Some(a) = asked {
+                return format!("http://{a}");
+            }
+            return format!("http://127.0.0.1:{}", listen.port());
+        }
+        format!("http://{listen}")
+    }
 }
 
 /// Milliseconds since the Unix epoch, by the server's clock.
@@ -132,6 +182,7 @@ pub fn app(state: AppState) -> Router {
         .route("/sync", get(ws::sync_socket));
     let app_dir = state.settings.app_dir.clone();
     let index = app_dir.join("index.html");
+    let policy: Arc<str> = headers::app_policy(&index).into();
     let router = if index.is_file() {
         api.fallback_service(ServeDir::new(&app_dir).fallback(ServeFile::new(index)))
     } else {
@@ -139,7 +190,17 @@ pub fn app(state: AppState) -> Router {
     };
     router
         .with_state(state)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(move |req, next| {
+            headers::secure(policy.clone(), req, next)
+        }))
+        .layer(
+            // The path only: query strings carry tokens and must never reach the log.
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                },
+            ),
+        )
 }
 
 /// The title of the plan a fresh server starts with when not asked for the demo plan.
@@ -154,6 +215,8 @@ pub async fn start(db: &Path, demo: bool, settings: Settings) -> anyhow::Result<
         Limits {
             max_message_bytes: settings.max_message_bytes,
             max_document_bytes: settings.max_document_bytes,
+            max_queued_bytes: settings.max_queued_bytes,
+            ..Limits::default()
         },
     )?;
     if sync.plans().await?.is_empty() {
@@ -167,6 +230,7 @@ pub async fn start(db: &Path, demo: bool, settings: Settings) -> anyhow::Result<
     }
     Ok(AppState {
         sync,
+        join_throttle: Arc::new(Mutex::new(JoinThrottle::new(settings.join.clone()))),
         settings: Arc::new(settings),
         open_per_address: Arc::default(),
     })

@@ -2,7 +2,10 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use plansync_server::{join_link, new_code, now_ms, Role, Settings, Storage};
+use plansync_server::{
+    fit_to_file_limit, join_link, new_code, now_ms, ConnectionLimits, ImportLimits, JoinLimits,
+    Role, Settings, Storage,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -28,6 +31,34 @@ impl From<RoleArg> for Role {
             RoleArg::Viewer => Role::Viewer,
             RoleArg::Editor => Role::Editor,
             RoleArg::Owner => Role::Owner,
+        }
+    }
+}
+
+/// Limits on tracker imports (a council tracker has hundreds of rows, not millions).
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Rows a tracker import reads at most.
+    #[arg(long, default_value_t = ImportLimits::default().max_rows)]
+    max_import_rows: usize,
+    /// Columns a tracker import reads at most.
+    #[arg(long, default_value_t = ImportLimits::default().max_columns)]
+    max_import_columns: usize,
+    /// Non-empty cells a tracker import reads at most.
+    #[arg(long, default_value_t = ImportLimits::default().max_cells)]
+    max_import_cells: usize,
+    /// Bytes an .xlsx tracker may unpack to at most.
+    #[arg(long, default_value_t = ImportLimits::default().max_unpacked_bytes)]
+    max_import_unpacked_bytes: u64,
+}
+
+impl ImportArgs {
+    fn limits(&self) -> ImportLimits {
+        ImportLimits {
+            max_rows: self.max_import_rows.max(2),
+            max_columns: self.max_import_columns.max(1),
+            max_cells: self.max_import_cells.max(1),
+            max_unpacked_bytes: self.max_import_unpacked_bytes.max(1 << 16),
         }
     }
 }
@@ -65,6 +96,30 @@ enum Command {
         /// repeat for several.
         #[arg(long)]
         allow_origin: Vec<String>,
+        /// The address people open, for invitation links (e.g. http://192.168.1.20:8080);
+        /// the listen address if absent.
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Unsent bytes a connection may hold before it is closed as not reading.
+        #[arg(long, default_value_t = 4 << 20)]
+        max_queued_bytes: usize,
+        /// Open HTTP and WebSocket connections allowed from one IP address.
+        #[arg(long, default_value_t = 128)]
+        max_http_connections_per_address: usize,
+        /// Open HTTP and WebSocket connections allowed in all (kept under the open-file limit).
+        #[arg(long, default_value_t = 4096)]
+        max_http_connections: usize,
+        /// Seconds a connection may take to send a request's headers.
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Wrong invitation codes allowed from one IP address per 10 minutes.
+        #[arg(long, default_value_t = 10)]
+        max_wrong_codes_per_address: u32,
+        /// Wrong invitation codes allowed from all addresses together per 10 minutes.
+        #[arg(long, default_value_t = 200)]
+        max_wrong_codes: u32,
+        #[command(flatten)]
+        import: ImportArgs,
     },
     /// Prints an invitation link and code for a plan (the server may be running).
     Invite {
@@ -203,7 +258,38 @@ async fn main() -> anyhow::Result<()> {
             max_messages_per_second,
             max_connections_per_address,
             allow_origin,
+            public_url,
+            max_queued_bytes,
+            max_http_connections_per_address,
+            max_http_connections,
+            header_timeout_secs,
+            max_wrong_codes_per_address,
+            max_wrong_codes,
+            import,
         } => {
+            anyhow::ensure!(
+                max_queued_bytes >= 64 << 10,
+                "--max-queued-bytes must be at least 65536"
+            );
+            anyhow::ensure!(
+                header_timeout_secs >= 1,
+                "--header-timeout-secs must be at least 1"
+            );
+            if let Some(url) = &public_url {
+                anyhow::ensure!(
+                    url.starts_with("http://") || url.starts_with("https://"),
+                    "--public-url must start with http:// or https://"
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("could not listen on {listen}: is another server using that port? Try --listen 127.0.0.1:0"))?;
+            let addr = listener.local_addr()?;
+            let connections = ConnectionLimits {
+                per_address: max_http_connections_per_address.max(1),
+                total: fit_to_file_limit(max_http_connections.max(1)),
+                header_timeout: std::time::Duration::from_secs(header_timeout_secs),
+            };
             let settings = Settings {
                 max_message_bytes,
                 max_document_bytes,
@@ -211,14 +297,21 @@ async fn main() -> anyhow::Result<()> {
                 max_connections_per_address,
                 allowed_origins: allow_origin,
                 app_dir,
+                max_queued_bytes,
+                public_url,
+                listen: addr,
+                connections: connections.clone(),
+                join: JoinLimits {
+                    per_address: max_wrong_codes_per_address.max(1),
+                    total: max_wrong_codes.max(1),
+                    ..JoinLimits::default()
+                },
+                import: import.limits(),
             };
             let state = plansync_server::start(&db, demo, settings)
                 .await
                 .with_context(|| format!("could not start with the database {}", db.display()))?;
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("could not listen on {listen}: is another server using that port? Try --listen 127.0.0.1:0"))?;
-            let addr = listener.local_addr()?;
+            let links = state.public_url(&Default::default());
             println!(
                 "Plansync is running: open http://{addr}/ (database: {})",
                 db.display()
@@ -227,18 +320,14 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "Owner link for \"{}\" (works once, for 7 days): {} (code {})",
                     plan.title,
-                    join_link(&format!("http://{addr}"), &inv.code),
+                    join_link(&links, &inv.code),
                     inv.code
                 );
             }
-            axum::serve(
-                listener,
-                plansync_server::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
+            plansync_server::serve(listener, plansync_server::app(state), connections, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
-            .await?;
+            .await;
             Ok(())
         }
         Command::Snapshot { db, plan, name } => {

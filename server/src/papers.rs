@@ -1,16 +1,17 @@
 //! History, snapshots, comparison, restore, exports and imports over HTTP: the committee
-//! papers. Reads need a viewer's token, changes an editor's; export links carry the token
-//! in `?token=` because a link cannot send a header.
+//! papers. Reads need a viewer's token, changes an editor's; every token comes in the
+//! `Authorization` header.
 
 use crate::access::Role;
 use crate::api::{any_owner, member, AppError, Membership};
 use crate::export::{self, Export, Format, Options, EXPORTS};
 use crate::history::{parse_heads, Snapshot};
+use crate::spreadsheet::read_table;
 use crate::sync_service::{PlanKind, ServiceError};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use plansync_shared::automerge::AutoCommit;
@@ -23,17 +24,6 @@ use std::io::Write;
 
 /// Imports may be this large (a plan's JSON or automerge file, a tracker spreadsheet).
 pub const MAX_IMPORT_BYTES: usize = 32 << 20;
-
-/// Adds `?token=` to the request's tokens, for links.
-fn with_query_token(headers: &HeaderMap, token: &Option<String>) -> HeaderMap {
-    let mut h = headers.clone();
-    if let Some(t) = token {
-        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
-            h.append(header::AUTHORIZATION, v);
-        }
-    }
-    h
-}
 
 fn doc_id(plan: &str) -> Result<DocumentId, AppError> {
     plan.parse()
@@ -275,8 +265,6 @@ pub struct VersionQuery {
     pub board: Option<String>,
     /// The reporting period (`2026-Q2`); now's if absent.
     pub period: Option<String>,
-    /// A token, for links.
-    pub token: Option<String>,
 }
 
 /// `GET /api/plans/{plan}/plan?at=`: the plan as it is or was.
@@ -286,7 +274,6 @@ pub async fn plan_at(
     Path(plan): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> Result<Json<Plan>, AppError> {
-    let headers = with_query_token(&headers, &q.token);
     member(&state, &headers, &plan, Role::Viewer).await?;
     let mut doc = document(&state, &plan).await?;
     let snap = named(&state, &plan, q.at).await?;
@@ -537,15 +524,15 @@ fn parse_period(p: Option<&str>) -> Result<Option<ReportingPeriod>, AppError> {
         .map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
-/// `GET /api/plans/{plan}/exports/{name}?at=&from=&board=&period=&token=`: one export,
-/// streamed as it is written.
+/// `GET /api/plans/{plan}/exports/{name}?at=&from=&board=&period=`: one export, streamed as
+/// it is written. The token comes in the `Authorization` header only, never in the address,
+/// so no link to a paper opens the plan later (the app fetches the file and saves it).
 pub async fn export_file(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((plan, name)): Path<(String, String)>,
     Query(q): Query<VersionQuery>,
 ) -> Result<Response, AppError> {
-    let headers = with_query_token(&headers, &q.token);
     member(&state, &headers, &plan, Role::Viewer).await?;
     let mut doc = document(&state, &plan).await?;
     let snap = named(&state, &plan, q.at).await?;
@@ -591,6 +578,10 @@ pub async fn export_file(
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                crate::headers::PAPER_CSP.to_string(),
+            ),
         ],
         body,
     )
@@ -670,49 +661,19 @@ pub struct TrackerPreview {
     pub header: Vec<String>,
     /// The first ten rows after it.
     pub first_rows: Vec<Vec<String>>,
+    /// Rows in the file after the header.
+    pub rows_total: usize,
+    /// Rows that cannot be imported, in all (`import.bad` lists the first 50).
+    pub bad_total: usize,
     /// The mapping used (field -> column).
     pub mapping: Mapping,
     /// Every field that can be mapped, with its label.
     pub fields: Vec<(TrackerField, &'static str)>,
-    /// What the import does.
+    /// What the import does (`rows` lists the first 20 rows it reads, `bad` the first 50
+    /// it cannot).
     pub import: ImportPlan,
     /// Whether it was carried out.
     pub imported: bool,
-}
-
-/// Reads a tracker file into rows of text.
-pub fn tracker_table(format: &str, bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
-    match format {
-        "csv" => {
-            let mut r = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(bytes);
-            r.records()
-                .enumerate()
-                .map(|(i, rec)| {
-                    rec.map(|rec| rec.iter().map(str::to_string).collect())
-                        .map_err(|e| format!("row {} of the CSV file cannot be read: {e}", i + 1))
-                })
-                .collect()
-        }
-        "xlsx" => {
-            use calamine::Reader;
-            let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes))
-                .map_err(|e| format!("the file is not an Excel .xlsx workbook ({e})"))?;
-            let range = book
-                .worksheet_range_at(0)
-                .ok_or("the workbook has no sheets")?
-                .map_err(|e| format!("the first sheet cannot be read ({e})"))?;
-            Ok(range
-                .rows()
-                .map(|r| r.iter().map(|c| c.to_string()).collect())
-                .collect())
-        }
-        other => Err(format!(
-            "'{other}' is not a tracker format: use csv or xlsx"
-        )),
-    }
 }
 
 fn parse_mapping(s: &str) -> Result<Mapping, String> {
@@ -746,10 +707,14 @@ pub async fn import_tracker(
 ) -> Result<Json<TrackerPreview>, AppError> {
     let me = member(&state, &headers, &plan, Role::Editor).await?;
     let format = q.format.clone();
-    let table = tokio::task::spawn_blocking(move || tracker_table(&format, &body))
+    let limits = state.settings.import.clone();
+    let table = tokio::task::spawn_blocking(move || read_table(&format, &body, &limits))
         .await
         .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))?
-        .map_err(AppError::BadRequest)?;
+        .map_err(|e| {
+            tracing::info!(plan = %plan, error = %e, "a tracker import was refused");
+            AppError::BadRequest(e)
+        })?;
     let Some((header, rows)) = table.split_first() else {
         return Err(AppError::BadRequest("the file is empty".into()));
     };
@@ -759,7 +724,10 @@ pub async fn import_tracker(
     };
     let period = parse_period(q.period.as_deref())?.unwrap_or_else(current_period);
     let mut doc = document(&state, &plan).await?;
-    let import = plan_import(&read_at(&mut doc, None)?, rows, &mapping);
+    let now_plan = tokio::task::spawn_blocking(move || read_at(&mut doc, None))
+        .await
+        .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))??;
+    let mut import = plan_import(&now_plan, rows, &mapping);
     let mut imported = false;
     if q.commit {
         if !import.bad.is_empty() {
@@ -785,9 +753,14 @@ pub async fn import_tracker(
             .await?;
         imported = true;
     }
+    let (rows_total, bad_total) = (rows.len(), import.bad.len());
+    import.rows.truncate(20);
+    import.bad.truncate(50);
     Ok(Json(TrackerPreview {
         header: header.clone(),
         first_rows: rows.iter().take(10).cloned().collect(),
+        rows_total,
+        bad_total,
         mapping,
         fields: TrackerField::ALL.iter().map(|f| (*f, f.label())).collect(),
         import,

@@ -12,9 +12,9 @@ use plansync_shared::{
     HubConfig, NewPlan, PeerId, PlanDoc,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// What the service sends to one connection's socket task.
 #[derive(Debug)]
@@ -23,6 +23,63 @@ pub enum Outbound {
     Frame(Vec<u8>),
     /// Close the socket with this reason.
     Close(String),
+}
+
+/// What one connection's queue holds and how it is told to stop: the service adds frames
+/// and counts their bytes; the socket task takes them. A queue past its limit (a client that
+/// stopped reading) is cut off at once, without waiting behind the frames it holds.
+#[derive(Debug, Default)]
+struct Outbox {
+    bytes: AtomicUsize,
+    frames: AtomicUsize,
+    cut: Mutex<Option<String>>,
+    wake: Notify,
+}
+
+/// The receiving end of one connection's queue, held by its socket task.
+#[derive(Debug)]
+pub struct OutboundQueue {
+    rx: mpsc::UnboundedReceiver<Outbound>,
+    outbox: Arc<Outbox>,
+}
+
+impl OutboundQueue {
+    /// The next thing to send: a frame, or a close (also when the queue was cut off);
+    /// `None` when the service has let go of the connection.
+    pub async fn recv(&mut self) -> Option<Outbound> {
+        let outbox = self.outbox.clone();
+        tokio::select! {
+            biased;
+            reason = cut_off(&outbox) => Some(Outbound::Close(reason)),
+            out = self.rx.recv() => {
+                if let Some(Outbound::Frame(f)) = &out {
+                    self.outbox.bytes.fetch_sub(f.len(), Ordering::Relaxed);
+                    self.outbox.frames.fetch_sub(1, Ordering::Relaxed);
+                }
+                out
+            }
+        }
+    }
+
+    /// Resolves when the service cuts this connection off, with the reason.
+    pub async fn cut_off(&self) -> String {
+        cut_off(&self.outbox).await
+    }
+
+    /// Bytes waiting to be sent.
+    pub fn queued_bytes(&self) -> usize {
+        self.outbox.bytes.load(Ordering::Relaxed)
+    }
+}
+
+async fn cut_off(outbox: &Outbox) -> String {
+    outbox.wake.notified().await;
+    outbox.wake.notify_one(); // keep it signalled for any later wait
+    outbox
+        .cut
+        .lock()
+        .map(|r| r.clone().unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// What kind of plan to create.
@@ -91,6 +148,22 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Changes that would grow a plan's document past this many bytes are refused.
     pub max_document_bytes: usize,
+    /// A connection whose unsent frames pass this many bytes (beyond the one frame being
+    /// sent) is closed: its client has stopped reading.
+    pub max_queued_bytes: usize,
+    /// ...or this many frames.
+    pub max_queued_frames: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 8 << 20,
+            max_document_bytes: 64 << 20,
+            max_queued_bytes: 4 << 20,
+            max_queued_frames: 4_096,
+        }
+    }
 }
 
 type Call = Box<dyn FnOnce(&mut Service) + Send>;
@@ -99,6 +172,7 @@ enum Command {
     Connect {
         conn: ConnId,
         outbound: mpsc::UnboundedSender<Outbound>,
+        outbox: Arc<Outbox>,
         grants: Vec<Grant>,
     },
     Frame {
@@ -143,6 +217,7 @@ impl SyncHandle {
                     hub,
                     storage,
                     conns: HashMap::new(),
+                    limits,
                 }
                 .run(rx)
             })
@@ -155,15 +230,17 @@ impl SyncHandle {
 
     /// Registers a new socket that may sync the granted plans; frames for it arrive on the
     /// returned receiver.
-    pub fn connect(&self, grants: Vec<Grant>) -> (ConnId, mpsc::UnboundedReceiver<Outbound>) {
+    pub fn connect(&self, grants: Vec<Grant>) -> (ConnId, OutboundQueue) {
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         let (outbound, rx) = mpsc::unbounded_channel();
+        let outbox = Arc::new(Outbox::default());
         let _ = self.tx.send(Command::Connect {
             conn,
             outbound,
+            outbox: outbox.clone(),
             grants,
         });
-        (conn, rx)
+        (conn, OutboundQueue { rx, outbox })
     }
 
     /// Runs `f` on the service thread, which owns storage and the sync core.
@@ -359,7 +436,9 @@ impl SyncHandle {
     }
 
     /// Applies plan operations on the server's copy of a plan as one change made on behalf of
-    /// `by`, stores it and sends it to everyone syncing the plan.
+    /// `by`, stores it and sends it to everyone syncing the plan. The operations run on a
+    /// copy, on a blocking thread, so a large import or restore never holds up sync; only
+    /// merging the finished change back happens on the service thread.
     pub async fn change_plan<T: Send + 'static>(
         &self,
         plan: DocumentId,
@@ -367,27 +446,42 @@ impl SyncHandle {
         message: Option<String>,
         f: impl FnOnce(&mut PlanDoc) -> plansync_shared::Result<T> + Send + 'static,
     ) -> Result<T, ServiceError> {
-        self.call(move |svc| {
-            let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
-            let before = doc.get_heads();
+        let (mut copy, before) = self
+            .call(move |svc| {
+                let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
+                Ok::<_, ServiceError>((doc.fork(), doc.get_heads()))
+            })
+            .await??;
+        let (out, chunk, hashes) = tokio::task::spawn_blocking(move || {
             let commit = plansync_shared::Commit {
                 time_secs: Some(now_ms() as i64 / 1000),
                 message,
             };
-            let out = PlanDoc::change_with(doc, commit, f)?;
-            let after = doc.get_heads();
-            if after != before {
-                if !svc.event(Event::LocalChange { doc: plan }) {
-                    return Err(ServiceError::NotSaved);
-                }
-                for hash in after {
-                    svc.storage
-                        .attribute(&plan.to_string(), &hash, by, now_ms() as i64)?;
-                }
-            }
-            Ok(out)
+            let out = PlanDoc::change_with(&mut copy, commit, f)?;
+            let hashes: Vec<_> = copy.get_changes(&before).iter().map(|c| c.hash()).collect();
+            let chunk = copy.save_after(&before);
+            Ok::<_, ServiceError>((out, chunk, hashes))
         })
-        .await?
+        .await
+        .map_err(|e| ServiceError::Io(e.to_string()))??;
+        if hashes.is_empty() {
+            return Ok(out);
+        }
+        self.call(move |svc| {
+            let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
+            doc.load_incremental(&chunk)
+                .map_err(plansync_shared::Error::from)?;
+            if !svc.event(Event::LocalChange { doc: plan }) {
+                return Err(ServiceError::NotSaved);
+            }
+            for hash in hashes {
+                svc.storage
+                    .attribute(&plan.to_string(), &hash, by, now_ms() as i64)?;
+            }
+            Ok(())
+        })
+        .await??;
+        Ok(out)
     }
 
     /// Records a named snapshot of a plan at `heads` (the server's heads if `None`).
@@ -473,13 +567,41 @@ const OWNER_LINK_MS: i64 = 7 * 24 * 3600 * 1000;
 
 struct Link {
     outbound: mpsc::UnboundedSender<Outbound>,
+    outbox: Arc<Outbox>,
     grants: Vec<Grant>,
+}
+
+impl Link {
+    /// Queues a frame; false if that would put the queue over its limits (the frame is then
+    /// not queued). An empty queue always takes one frame, however large.
+    fn deliver(&self, frame: Vec<u8>, limits: &Limits) -> bool {
+        let bytes = self.outbox.bytes.load(Ordering::Relaxed);
+        let frames = self.outbox.frames.load(Ordering::Relaxed);
+        if frames > 0
+            && (bytes + frame.len() > limits.max_queued_bytes || frames >= limits.max_queued_frames)
+        {
+            return false;
+        }
+        self.outbox.bytes.fetch_add(frame.len(), Ordering::Relaxed);
+        self.outbox.frames.fetch_add(1, Ordering::Relaxed);
+        let _ = self.outbound.send(Outbound::Frame(frame));
+        true
+    }
+
+    /// Cuts the connection off: its socket task stops at once, dropping what is queued.
+    fn cut_off(&self, reason: String) {
+        if let Ok(mut r) = self.outbox.cut.lock() {
+            *r = Some(reason);
+        }
+        self.outbox.wake.notify_one();
+    }
 }
 
 struct Service {
     hub: Hub,
     storage: Storage,
     conns: HashMap<ConnId, Link>,
+    limits: Limits,
 }
 
 impl Service {
@@ -528,14 +650,24 @@ impl Service {
                 Command::Connect {
                     conn,
                     outbound,
+                    outbox,
                     grants,
                 } => {
                     let access = access_map(&grants);
-                    self.conns.insert(conn, Link { outbound, grants });
+                    let principals = grants.iter().map(|g| g.participant.0.to_string()).collect();
+                    self.conns.insert(
+                        conn,
+                        Link {
+                            outbound,
+                            outbox,
+                            grants,
+                        },
+                    );
                     self.event(Event::Connected {
                         conn,
                         dialer: false,
                     });
+                    self.event(Event::Identify { conn, principals });
                     self.event(Event::Grant {
                         conn,
                         grants: access,
@@ -652,10 +784,20 @@ impl Service {
         for effect in effects {
             match effect {
                 Effect::Send { conn, frame } => {
-                    if persisted {
-                        if let Some(link) = self.conns.get(&conn) {
-                            let _ = link.outbound.send(Outbound::Frame(frame));
+                    if !persisted {
+                        continue;
+                    }
+                    let Some(link) = self.conns.get(&conn) else {
+                        continue;
+                    };
+                    if !link.deliver(frame, &self.limits) {
+                        let queued = link.outbox.bytes.load(Ordering::Relaxed);
+                        let who: Vec<i64> = link.grants.iter().map(|g| g.participant.0).collect();
+                        tracing::warn!(conn = conn.0, participants = ?who, queued_bytes = queued, limit = self.limits.max_queued_bytes, "closing a connection that stopped reading: its queue is full");
+                        if let Some(link) = self.conns.remove(&conn) {
+                            link.cut_off(format!("closed: {} MiB of messages were waiting for your device to read them (the limit is {} MiB); reconnect", queued >> 20, self.limits.max_queued_bytes >> 20));
                         }
+                        self.event(Event::Disconnected { conn });
                     }
                 }
                 Effect::Close { conn, reason } => {

@@ -241,7 +241,15 @@ pub async fn serve_socket<S, R, E>(
             },
             out = outbound.recv() => match out {
                 Some(Outbound::Frame(frame)) => {
-                    if sink.send(Message::Binary(frame.into())).await.is_err() { break; }
+                    // A client that stopped reading blocks this send; the service then cuts
+                    // the connection off and the send is abandoned with what it holds.
+                    tokio::select! {
+                        sent = sink.send(Message::Binary(frame.into())) => if sent.is_err() { break },
+                        reason = outbound.cut_off() => {
+                            tracing::info!(conn = conn.0, %reason, "dropped a connection that stopped reading");
+                            break;
+                        }
+                    }
                 }
                 Some(Outbound::Close(reason)) => {
                     let mut reason = reason;

@@ -7,7 +7,7 @@ use crate::plan::{Plan, PlanDoc, ProgressState, Rag};
 use crate::{Error, Result};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A field of an action tracker row that a column can be mapped to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -301,30 +301,45 @@ impl PlanDoc {
                 b.reason
             )));
         }
+        // Read the plan once and keep every name found or created in a map, so each row
+        // costs the same however many came before it.
+        let key = |s: &str| s.trim().to_ascii_lowercase();
+        let plan = self.read()?;
+        let mut themes: HashMap<String, crate::ThemeId> = HashMap::new();
+        let mut objectives: HashMap<(crate::ThemeId, String), crate::ObjectiveId> = HashMap::new();
+        for t in &plan.themes {
+            themes.entry(key(&t.title)).or_insert_with(|| t.id.clone());
+            for o in &t.objectives {
+                objectives
+                    .entry((t.id.clone(), key(&o.text)))
+                    .or_insert_with(|| o.id.clone());
+            }
+        }
+        let mut boards: HashMap<String, crate::BoardId> = HashMap::new();
+        for b in &plan.boards {
+            boards.entry(key(&b.name)).or_insert_with(|| b.id.clone());
+        }
+        let mut people: HashMap<String, crate::PersonId> = HashMap::new();
+        for p in &plan.people {
+            people.entry(key(&p.name)).or_insert_with(|| p.id.clone());
+        }
         for r in &import.rows {
-            let plan = self.read()?;
-            let theme = match plan
-                .themes
-                .iter()
-                .find(|t| t.title.trim().eq_ignore_ascii_case(&r.theme))
-            {
-                Some(t) => t.id.clone(),
-                None => self.add_theme(rng, &r.theme, None)?,
+            let theme = match themes.get(&key(&r.theme)) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = self.add_theme(rng, &r.theme, None)?;
+                    themes.insert(key(&r.theme), t.clone());
+                    t
+                }
             };
-            let plan = self.read()?;
-            let objective = plan
-                .themes
-                .iter()
-                .find(|t| t.id == theme)
-                .and_then(|t| {
-                    t.objectives
-                        .iter()
-                        .find(|o| o.text.trim().eq_ignore_ascii_case(&r.objective))
-                })
-                .map(|o| o.id.clone());
-            let objective = match objective {
-                Some(o) => o,
-                None => self.add_objective(rng, &theme, &r.objective, None)?,
+            let objective_key = (theme.clone(), key(&r.objective));
+            let objective = match objectives.get(&objective_key) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = self.add_objective(rng, &theme, &r.objective, None)?;
+                    objectives.insert(objective_key, o.clone());
+                    o
+                }
             };
             let action = self.add_action(rng, &objective, &r.action, None)?;
             if !r.description.is_empty() {
@@ -337,24 +352,24 @@ impl PlanDoc {
                 self.set_text(&crate::TextField::ActionTarget(action.clone()), &r.target)?;
             }
             if !r.lead_board.is_empty() {
-                let board = match plan
-                    .boards
-                    .iter()
-                    .find(|b| b.name.trim().eq_ignore_ascii_case(&r.lead_board))
-                {
-                    Some(b) => b.id.clone(),
-                    None => self.add_board(rng, &r.lead_board, None, "")?,
+                let board = match boards.get(&key(&r.lead_board)) {
+                    Some(b) => b.clone(),
+                    None => {
+                        let b = self.add_board(rng, &r.lead_board, None, "")?;
+                        boards.insert(key(&r.lead_board), b.clone());
+                        b
+                    }
                 };
                 self.set_lead_board(&action, Some(&board))?;
             }
             if !r.lead.is_empty() {
-                let person = match plan
-                    .people
-                    .iter()
-                    .find(|p| p.name.trim().eq_ignore_ascii_case(&r.lead))
-                {
-                    Some(p) => p.id.clone(),
-                    None => self.add_person(rng, &r.lead, "", None)?,
+                let person = match people.get(&key(&r.lead)) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = self.add_person(rng, &r.lead, "", None)?;
+                        people.insert(key(&r.lead), p.clone());
+                        p
+                    }
                 };
                 self.set_lead(&action, Some(&person))?;
             }

@@ -35,8 +35,9 @@ pub use plan::{
     WorkshopReview, SCHEMA,
 };
 pub use sync::{
-    decode_message, encode_message, Access, ConnId, DocMessage, DocumentId, Effect, Ephemeral,
-    Event, Hub, HubConfig, Message, PeerId, PeerMetadata, WireError, PROTOCOL_VERSION,
+    decode_message, encode_message, loggable, valid_peer_id, Access, ConnId, DocMessage,
+    DocumentId, Effect, Ephemeral, Event, Hub, HubConfig, Message, PeerId, PeerMetadata, WireError,
+    MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES, PROTOCOL_VERSION,
 };
 
 /// Re-exported so that callers use the same automerge as the core.

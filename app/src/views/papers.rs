@@ -1,5 +1,6 @@
-//! Committee papers: every export as a link (now or at a snapshot, for a period and a
-//! board), and importing an existing action tracker with a column mapping and a preview.
+//! Committee papers: every export (now or at a snapshot, for a period and a board), fetched
+//! with the participant's token in a header and saved or shown; and importing an existing
+//! action tracker with a column mapping and a preview.
 
 use crate::api::{self, Snapshot};
 use crate::model::Model;
@@ -44,17 +45,43 @@ pub fn PapersPage() -> impl IntoView {
             .map(|s: Snapshot| view! { <option value=s.id.to_string()>{s.name}</option> })
             .collect_view()
     };
-    let link = move |name: &str| {
-        api::export_link(
-            &plan(),
-            name,
-            &[
-                ("at", at.get()),
-                ("from", from.get()),
-                ("board", board.get()),
-                ("period", period.get()),
-            ],
-        )
+    let failed = RwSignal::new(None::<String>);
+    let save = move |name: String, html: bool| {
+        // An HTML paper opens in a new window: open it now, while the click still counts
+        // as the person's own (a window opened after the download would be blocked).
+        let window = web_sys::window();
+        let shown = html
+            .then(|| {
+                window
+                    .as_ref()?
+                    .open_with_url_and_target("", "_blank")
+                    .ok()
+                    .flatten()
+            })
+            .flatten();
+        let query = [
+            ("at", at.get_untracked()),
+            ("from", from.get_untracked()),
+            ("board", board.get_untracked()),
+            ("period", period.get_untracked()),
+        ];
+        let plan = plan();
+        failed.set(None);
+        leptos::task::spawn_local(async move {
+            match api::export_file(&plan, &name, &query).await {
+                Ok(blob) => {
+                    if let Err(e) = show_or_save(&blob, &name, shown.as_ref()) {
+                        failed.set(Some(e));
+                    }
+                }
+                Err(e) => {
+                    if let Some(w) = shown {
+                        let _ = w.close();
+                    }
+                    failed.set(Some(format!("{name} could not be made: {e}")));
+                }
+            }
+        });
     };
     view! {
         <section class="papers">
@@ -84,8 +111,8 @@ pub fn PapersPage() -> impl IntoView {
                             let name = x.name.clone();
                             view! {
                                 <li>
-                                    <a class="export" data-export=x.name.clone() href=move || link(&name)
-                                       target=html.then_some("_blank") download=(!html).then(|| x.name.clone())>{x.description.clone()}</a>
+                                    <a class="export" data-export=x.name.clone() href="#"
+                                       on:click=move |ev| { ev.prevent_default(); save(name.clone(), html) }>{x.description.clone()}</a>
                                     " " <span class="muted">{x.name.clone()}</span>
                                 </li>
                             }
@@ -93,9 +120,43 @@ pub fn PapersPage() -> impl IntoView {
                     </ul>
                 }.into_any(),
             }}
+            {move || failed.get().map(|e| view! { <p class="notice" role="alert">{e}</p> })}
             <TrackerImport />
         </section>
     }
+}
+
+/// Shows a fetched paper in the window opened for it, or saves it as a download.
+fn show_or_save(
+    blob: &web_sys::Blob,
+    name: &str,
+    window: Option<&web_sys::Window>,
+) -> Result<(), String> {
+    let url = web_sys::Url::create_object_url_with_blob(blob)
+        .map_err(|_| format!("{name} could not be shown"))?;
+    if let Some(w) = window {
+        return w
+            .location()
+            .set_href(&url)
+            .map_err(|_| format!("{name} could not be shown"));
+    }
+    let a: web_sys::HtmlAnchorElement = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|a| a.dyn_into().ok())
+        .ok_or_else(|| format!("{name} could not be saved"))?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    // The browser has taken the file; give its memory back after a moment.
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
+    }
+    Ok(())
 }
 
 fn file_of(ev: &web_sys::Event) -> Option<web_sys::File> {

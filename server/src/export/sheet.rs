@@ -4,6 +4,7 @@
 use super::blocks::rag_fill;
 use super::reports::{tracker_rows, TRACKER_COLUMNS};
 use super::{ExportError, Options};
+use crate::spreadsheet::neutralize_cell;
 use plansync_shared::Plan;
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook};
 use std::io::Write;
@@ -13,7 +14,8 @@ pub fn csv(plan: &Plan, opts: &Options, out: &mut dyn Write) -> Result<(), Expor
     let mut w = csv::Writer::from_writer(out);
     w.write_record(TRACKER_COLUMNS)?;
     for row in tracker_rows(plan, opts) {
-        w.write_record(&row.cells)?;
+        // Text a spreadsheet would run as a formula is written as text (OWASP CSV injection).
+        w.write_record(row.cells.iter().map(|c| neutralize_cell(c).into_owned()))?;
     }
     w.flush()?;
     Ok(())

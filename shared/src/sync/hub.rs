@@ -34,6 +34,39 @@ pub struct HubConfig {
     /// burst of changes (a room reconnecting) is stored in one chunk and sent to each peer
     /// in one message rather than one per change per peer.
     pub batch: bool,
+    /// Ephemeral payloads (presence) over this many bytes are refused with an `error`.
+    pub max_ephemeral_bytes: usize,
+}
+
+/// The longest peer id or ephemeral session id a peer may use, in bytes.
+pub const MAX_PEER_ID_BYTES: usize = 128;
+
+/// How many ephemeral sessions a connection's de-duplication state remembers; past this the
+/// oldest is forgotten (a forgotten session's next message may be delivered twice).
+pub const MAX_EPHEMERAL_SESSIONS: usize = 32;
+
+/// Whether `id` may name a peer (or an ephemeral session): 1 to [`MAX_PEER_ID_BYTES`] bytes of
+/// ASCII letters, digits and `-_.:@+/=`, so it can be logged as it is and never forges a line.
+pub fn valid_peer_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_PEER_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@+/=".contains(&b))
+}
+
+/// Text from a peer as it may be logged or echoed: at most `max` characters, anything
+/// outside printable ASCII escaped (so a newline or a terminal code cannot forge a line).
+pub fn loggable(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .flat_map(char::escape_default)
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// What a connection may do with one document on a guarded hub.
@@ -57,6 +90,7 @@ impl HubConfig {
             guarded: true,
             max_document_bytes: 64 << 20,
             batch: true,
+            max_ephemeral_bytes: 64 << 10,
         }
     }
 
@@ -71,6 +105,7 @@ impl HubConfig {
             guarded: false,
             max_document_bytes: usize::MAX,
             batch: false,
+            max_ephemeral_bytes: usize::MAX,
         }
     }
 }
@@ -150,6 +185,16 @@ pub enum Event {
         conn: ConnId,
         /// Each document it may sync, and how.
         grants: BTreeMap<DocumentId, Access>,
+    },
+    /// Names who opened a connection (on the server: its participants). A `join` whose peer
+    /// id is live on another connection replaces that connection only if the two share a
+    /// principal; otherwise the new `join` is refused, so nobody can close someone else's
+    /// connection by borrowing their peer id.
+    Identify {
+        /// The connection.
+        conn: ConnId,
+        /// Who it belongs to.
+        principals: BTreeSet<String>,
     },
     /// Persist and fan out the changes held back since the last flush (see
     /// [`HubConfig::batch`]); the caller sends it when it has no more events waiting.
@@ -231,6 +276,10 @@ struct Conn {
     dialer: bool,
     remote: Option<PeerId>,
     grants: BTreeMap<DocumentId, Access>,
+    principals: BTreeSet<String>,
+    /// The last ephemeral count seen per (sender, session) on this connection, oldest first;
+    /// at most [`MAX_EPHEMERAL_SESSIONS`] entries, gone with the connection.
+    ephemeral_seen: Vec<((PeerId, String), u64)>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -280,7 +329,6 @@ pub struct Hub {
     docs: BTreeMap<DocumentId, DocEntry>,
     session_id: String,
     ephemeral_count: u64,
-    ephemeral_seen: HashMap<(PeerId, String), u64>,
     /// Documents with changes held back until [`Event::Flush`].
     dirty: BTreeSet<DocumentId>,
 }
@@ -295,7 +343,6 @@ impl Hub {
             docs: BTreeMap::new(),
             session_id: format!("{:016x}", rng.next_u64()),
             ephemeral_count: 0,
-            ephemeral_seen: HashMap::new(),
             dirty: BTreeSet::new(),
         }
     }
@@ -354,6 +401,11 @@ impl Hub {
         entry.doc.get_missing_deps(&theirs).is_empty() && entry.doc.get_changes(&theirs).is_empty()
     }
 
+    /// How many ephemeral sessions the de-duplication state remembers, over every connection.
+    pub fn ephemeral_sessions(&self) -> usize {
+        self.conns.values().map(|c| c.ephemeral_seen.len()).sum()
+    }
+
     /// Whether changes are held back waiting for [`Event::Flush`].
     pub fn has_unflushed(&self) -> bool {
         !self.dirty.is_empty()
@@ -380,6 +432,8 @@ impl Hub {
                         dialer,
                         remote: None,
                         grants: BTreeMap::new(),
+                        principals: BTreeSet::new(),
+                        ephemeral_seen: Vec::new(),
                     },
                 );
                 if dialer {
@@ -451,6 +505,11 @@ impl Hub {
                 }
             }
             Event::Grant { conn, grants } => self.grant(conn, grants, &mut out),
+            Event::Identify { conn, principals } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.principals = principals;
+                }
+            }
             Event::Flush => {
                 for doc in std::mem::take(&mut self.dirty) {
                     self.after_change(doc, None, &mut out);
@@ -610,6 +669,7 @@ impl Hub {
         let msg = match decode_message(frame, self.config.max_message_bytes) {
             Ok(m) => m,
             Err(e) => {
+                let e = loggable(&e.to_string(), 200);
                 self.send_error(conn, format!("message refused: {e}"), out);
                 return;
             }
@@ -633,15 +693,47 @@ impl Hub {
                     });
                     return;
                 }
-                let replaced: Vec<ConnId> = self
+                if remote.is_some() {
+                    self.send_error(
+                        conn,
+                        "this connection has already joined: send join once per connection".into(),
+                        out,
+                    );
+                    out.push(Effect::Close {
+                        conn,
+                        reason: "joined twice".into(),
+                    });
+                    return;
+                }
+                if !valid_peer_id(&sender_id.0) {
+                    self.send_error(conn, format!("a peer id must be 1 to {MAX_PEER_ID_BYTES} letters, digits or -_.:@+/=; reconnect with another"), out);
+                    out.push(Effect::Close {
+                        conn,
+                        reason: "invalid peer id".into(),
+                    });
+                    return;
+                }
+                let mine = c.principals.clone();
+                let live: Vec<(ConnId, bool)> = self
                     .conns
                     .iter()
                     .filter(|(id, c)| {
                         **id != conn && !c.dialer && c.remote.as_ref() == Some(&sender_id)
                     })
-                    .map(|(id, _)| *id)
+                    .map(|(id, c)| {
+                        let same = c.principals == mine || !c.principals.is_disjoint(&mine);
+                        (*id, same)
+                    })
                     .collect();
-                for old in replaced {
+                if live.iter().any(|(_, same)| !same) {
+                    self.send_error(conn, format!("the peer id {} is in use by another participant's connection: reconnect with a new peer id", loggable(&sender_id.0, 64)), out);
+                    out.push(Effect::Close {
+                        conn,
+                        reason: "peer id in use by someone else".into(),
+                    });
+                    return;
+                }
+                for (old, _) in live {
                     self.drop_conn(old);
                     out.push(Effect::Close {
                         conn: old,
@@ -691,7 +783,10 @@ impl Hub {
             Message::Unknown { kind } => {
                 out.push(Effect::Warn {
                     conn: Some(conn),
-                    message: format!("ignored a message of unknown type '{kind}'"),
+                    message: format!(
+                        "ignored a message of unknown type '{}'",
+                        loggable(&kind, 64)
+                    ),
                 });
             }
             msg => {
@@ -1010,15 +1105,41 @@ impl Hub {
     }
 
     fn on_ephemeral(&mut self, conn: ConnId, e: Ephemeral, out: &mut Vec<Effect>) {
-        let key = (e.sender_id.clone(), e.session_id.clone());
-        if self
-            .ephemeral_seen
-            .get(&key)
-            .is_some_and(|last| e.count <= *last)
-        {
+        if e.data.len() > self.config.max_ephemeral_bytes {
+            self.send_error(
+                conn,
+                format!(
+                    "ephemeral message refused: {} bytes is over the limit of {} bytes",
+                    e.data.len(),
+                    self.config.max_ephemeral_bytes
+                ),
+                out,
+            );
             return;
         }
-        self.ephemeral_seen.insert(key, e.count);
+        if !valid_peer_id(&e.session_id) || !valid_peer_id(&e.sender_id.0) {
+            self.send_error(
+                conn,
+                format!("ephemeral message refused: its sender and session ids must be 1 to {MAX_PEER_ID_BYTES} letters, digits or -_.:@+/="),
+                out,
+            );
+            return;
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let key = (e.sender_id.clone(), e.session_id.clone());
+        match c.ephemeral_seen.iter().position(|(k, _)| *k == key) {
+            Some(i) if e.count <= c.ephemeral_seen[i].1 => return,
+            Some(i) => {
+                c.ephemeral_seen.remove(i);
+            }
+            None if c.ephemeral_seen.len() >= MAX_EPHEMERAL_SESSIONS => {
+                c.ephemeral_seen.remove(0);
+            }
+            None => {}
+        }
+        c.ephemeral_seen.push((key, e.count));
         let Some(entry) = self.docs.get(&e.document_id) else {
             return;
         };

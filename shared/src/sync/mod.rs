@@ -4,7 +4,10 @@
 mod hub;
 mod wire;
 
-pub use hub::{Access, ConnId, Effect, Event, Hub, HubConfig};
+pub use hub::{
+    loggable, valid_peer_id, Access, ConnId, Effect, Event, Hub, HubConfig, MAX_EPHEMERAL_SESSIONS,
+    MAX_PEER_ID_BYTES,
+};
 pub use wire::{
     decode_message, encode_message, DocMessage, DocumentId, Ephemeral, Message, PeerId,
     PeerMetadata, WireError, PROTOCOL_VERSION,

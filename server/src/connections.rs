@@ -1,0 +1,205 @@
+//! The HTTP connection layer: accepts TCP connections within a cap per client address and a
+//! cap in total (kept below the process's open-file limit), gives every request its client
+//! address, and closes a connection whose request headers do not arrive in time. A
+//! WebSocket upgraded from a connection keeps its place until it closes, so idle or
+//! half-open sockets from one address can never take the server from everyone else.
+
+use axum::body::Body;
+use axum::extract::connect_info::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+/// How many connections the server holds open, and for how long it waits for headers.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Open connections (HTTP and WebSocket) from one client address.
+    pub per_address: usize,
+    /// Open connections in all (lowered at start to fit the open-file limit).
+    pub total: usize,
+    /// A request whose headers have not all arrived this long after the connection opened
+    /// (or after the previous response, on a kept-alive connection) is closed.
+    pub header_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            per_address: 128,
+            total: 4_096,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Files the server keeps for itself beyond connections: the database, its journal, the
+/// app's files being served, logs.
+const RESERVED_FILES: u64 = 64;
+
+/// Raises the soft open-file limit to the hard limit and returns the number of connections
+/// that fit under it (`wanted` or fewer).
+pub fn fit_to_file_limit(wanted: usize) -> usize {
+    let soft = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE)
+                .map(|(soft, _)| soft)
+                .unwrap_or(1_024)
+        }
+    };
+    let fits = soft.saturating_sub(RESERVED_FILES).max(16) as usize;
+    if fits < wanted {
+        tracing::warn!(
+            open_file_limit = soft,
+            connections = fits,
+            "the open-file limit allows fewer connections than asked; raise it (ulimit -n) for more"
+        );
+    }
+    wanted.min(fits)
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    total: usize,
+    per_address: HashMap<IpAddr, usize>,
+    refused: u64,
+    last_report: Option<Instant>,
+}
+
+/// One open connection's place; given back when the last holder drops it (the connection,
+/// and the WebSocket upgraded from it).
+#[derive(Debug)]
+pub struct ConnectionSlot {
+    ip: IpAddr,
+    counts: Arc<Mutex<Counts>>,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.total = c.total.saturating_sub(1);
+        if let Some(n) = c.per_address.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                c.per_address.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A place for a new connection from `ip`, or `None` when a cap is reached (the refusal is
+/// logged at most once a second, with how many were refused since).
+fn take_slot(
+    counts: &Arc<Mutex<Counts>>,
+    ip: IpAddr,
+    limits: &ConnectionLimits,
+) -> Option<ConnectionSlot> {
+    let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
+    let mine = c.per_address.get(&ip).copied().unwrap_or(0);
+    if c.total >= limits.total || mine >= limits.per_address {
+        c.refused += 1;
+        let now = Instant::now();
+        if c.last_report
+            .is_none_or(|t| now - t >= Duration::from_secs(1))
+        {
+            tracing::warn!(
+                %ip,
+                from_address = mine,
+                open = c.total,
+                per_address_limit = limits.per_address,
+                total_limit = limits.total,
+                refused = c.refused,
+                "refusing connections: too many open (from this address, or in all)"
+            );
+            c.last_report = Some(now);
+            c.refused = 0;
+        }
+        return None;
+    }
+    c.total += 1;
+    *c.per_address.entry(ip).or_insert(0) += 1;
+    Some(ConnectionSlot {
+        ip,
+        counts: counts.clone(),
+    })
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let counts = Arc::new(Mutex::new(Counts::default()));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of files or memory: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return,
+        };
+        let Some(slot) = take_slot(&counts, addr.ip(), &limits) else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let timeout = limits.header_timeout;
+        tokio::spawn(async move {
+            let slot = Arc::new(slot);
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(addr));
+                req.extensions_mut().insert(slot.clone());
+                app.clone().oneshot(req.map(Body::new))
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            if let Err(e) = conn.await {
+                tracing::debug!(%addr, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_are_capped_per_address_and_in_all_and_given_back_when_dropped() {
+        let counts = Arc::new(Mutex::new(Counts::default()));
+        let limits = ConnectionLimits {
+            per_address: 2,
+            total: 3,
+            header_timeout: Duration::from_secs(1),
+        };
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let a1 = take_slot(&counts, a, &limits).unwrap();
+        let _a2 = take_slot(&counts, a, &limits).unwrap();
+        assert!(take_slot(&counts, a, &limits).is_none(), "per address");
+        let _b1 = take_slot(&counts, b, &limits).unwrap();
+        assert!(take_slot(&counts, b, &limits).is_none(), "in all");
+        drop(a1);
+        assert!(take_slot(&counts, b, &limits).is_some(), "given back");
+    }
+}
