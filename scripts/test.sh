@@ -16,6 +16,15 @@ set +e
 cargo test --locked --workspace 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+# No browser may outlive the tests (each test stops its chromedriver's whole process group).
+sleep 1
+left=$(pgrep -f -- '--headless' -a | grep -i chrom || true)
+if [ -n "$left" ]; then
+  echo "test: headless Chromium processes were left running after the tests:" >&2
+  echo "$left" | head -20 >&2
+  pkill -KILL -f -- 'chromium.*--headless' || true
+  status=1
+fi
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

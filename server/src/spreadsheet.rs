@@ -286,4 +286,62 @@ mod tests {
         .unwrap_err();
         assert!(cells.contains("more than 5 filled cells"), "{cells}");
     }
+
+    /// A small real workbook (our own tracker export of the demo plan) to mutate.
+    fn seed_workbook() -> &'static [u8] {
+        static SEED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        SEED.get_or_init(|| {
+            let mut rng = rand::rng();
+            let plan = plansync_shared::demo_plan(&mut rng)
+                .unwrap()
+                .read()
+                .unwrap();
+            let mut out = Vec::new();
+            crate::export::write(
+                crate::export::Export::parse("tracker.xlsx").unwrap(),
+                &plan,
+                None,
+                &crate::export::Options {
+                    period: plansync_shared::ReportingPeriod::from_key("2026-Q2").unwrap(),
+                    board: None,
+                    version: "now".into(),
+                    older: None,
+                    made: String::new(),
+                },
+                &mut out,
+            )
+            .unwrap();
+            out
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+        ))]
+        #[test]
+        fn fuzz_tracker_import_reads_any_csv_or_xlsx_bytes_within_limits_never_panicking(
+            csv in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            flips in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 0..16),
+            cut in proptest::prelude::any::<usize>(),
+        ) {
+            let limits = ImportLimits { max_rows: 50, max_columns: 20, max_cells: 400, max_unpacked_bytes: 1 << 20 };
+            if let Ok(rows) = read_table("csv", &csv, &limits) {
+                proptest::prop_assert!(rows.len() <= limits.max_rows);
+                proptest::prop_assert!(rows.iter().all(|r| r.len() <= limits.max_columns));
+            }
+            let mut xlsx = seed_workbook().to_vec();
+            for (at, byte) in flips {
+                let n = xlsx.len();
+                xlsx[at % n] ^= byte;
+            }
+            if cut % 4 == 0 {
+                xlsx.truncate(cut % (xlsx.len() + 1));
+            }
+            if let Ok(rows) = read_table("xlsx", &xlsx, &limits) {
+                proptest::prop_assert!(rows.len() <= limits.max_rows);
+                proptest::prop_assert!(rows.iter().all(|r| r.len() <= limits.max_columns));
+            }
+        }
+    }
 }

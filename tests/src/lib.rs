@@ -58,6 +58,9 @@ pub fn app_dir() -> PathBuf {
 /// A running `plansync serve` process; killed when dropped.
 pub struct Server {
     child: Child,
+    /// What the server wrote to stderr (its log), when started with [`Server::start_with`]
+    /// and `capture_log`.
+    pub log: Arc<Mutex<String>>,
     /// `http://127.0.0.1:PORT/`
     pub url: String,
     /// The SQLite file.
@@ -75,16 +78,48 @@ impl Server {
 
     /// Starts the server listening on `listen`.
     pub fn start_on(db: &Path, listen: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(plansync_binary())
-            .args(["serve", "--demo", "--listen", listen, "--db"])
+        Self::start_with(db, listen, extra, &Launch::default())
+    }
+
+    /// Starts the server with its log captured, an environment and an open-file limit.
+    pub fn start_with(db: &Path, listen: &str, extra: &[&str], launch: &Launch) -> Self {
+        let mut cmd = Command::new(plansync_binary());
+        cmd.args(["serve", "--demo", "--listen", listen, "--db"])
             .arg(db)
             .arg("--app-dir")
             .arg(app_dir())
             .args(extra)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start plansync");
+            .stderr(if launch.capture_log {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            });
+        if let Some(soft) = launch.open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE)?;
+                    rlimit::setrlimit(rlimit::Resource::NOFILE, soft.min(hard), hard)
+                });
+            }
+        }
+        let mut child = cmd.spawn().expect("start plansync");
+        let log = Arc::new(Mutex::new(String::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    eprintln!("{line}");
+                    if let Ok(mut l) = log.lock() {
+                        l.push_str(&line);
+                        l.push('\n');
+                    }
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -119,10 +154,26 @@ impl Server {
         };
         Self {
             child,
+            log,
             url,
             db: db.to_path_buf(),
             token,
         }
+    }
+
+    /// The server's peak resident memory so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        proc_status_kib(self.pid(), "VmHWM:")
+    }
+
+    /// The server's resident memory now (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        proc_status_kib(self.pid(), "VmRSS:")
+    }
+
+    /// How long `GET /health` takes now (an error if no answer within 5 s).
+    pub fn health_latency(&self) -> Result<Duration, String> {
+        health_latency(&self.addr())
     }
 
     /// `ws://127.0.0.1:PORT/sync?token=OWNER`
@@ -216,6 +267,94 @@ impl Drop for Server {
     }
 }
 
+/// How to start a server beyond its arguments.
+#[derive(Debug, Default, Clone)]
+pub struct Launch {
+    /// Capture its stderr into [`Server::log`] (it is still echoed).
+    pub capture_log: bool,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Start it with this soft open-file limit.
+    pub open_files: Option<u64>,
+}
+
+/// A field of `/proc/PID/status` in KiB (0 if unreadable).
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How long `GET /health` takes at `addr`, or why it failed (no answer within 5 s).
+pub fn health_latency(addr: &str) -> Result<Duration, String> {
+    use std::io::{Read, Write};
+    let start = Instant::now();
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+    if !buf.starts_with(b"HTTP/1.1 200") {
+        return Err(format!(
+            "answered {:?}",
+            String::from_utf8_lossy(&buf[..buf.len().min(40)])
+        ));
+    }
+    Ok(start.elapsed())
+}
+
+/// Watches `/health` every 100 ms on a thread until stopped: the slowest answer and the
+/// number of failures seen.
+pub struct HealthWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<(Duration, usize, usize)>>,
+}
+
+impl HealthWatch {
+    /// Starts watching the server at `addr`.
+    pub fn start(addr: &str) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let addr = addr.to_string();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let (mut worst, mut failed, mut asked) = (Duration::ZERO, 0, 0);
+            // Bounded: at most 10 minutes of samples.
+            for _ in 0..6_000 {
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                asked += 1;
+                match health_latency(&addr) {
+                    Ok(d) => worst = worst.max(d),
+                    Err(_) => failed += 1,
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (worst, failed, asked)
+        });
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops watching: the slowest answer, how many failed, how many were asked.
+    pub fn finish(mut self) -> (Duration, usize, usize) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or((Duration::ZERO, 0, 0))
+    }
+}
+
 /// A minimal blocking HTTP/1.1 request over a TCP socket: status and JSON body (`null`
 /// when the body is not JSON). Bounded by [`WAIT`].
 pub fn http_blocking(
@@ -225,24 +364,77 @@ pub fn http_blocking(
     token: Option<&str>,
     body: Option<&serde_json::Value>,
 ) -> (u16, serde_json::Value) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a));
+    }
+    let r = http_raw(addr, method, path, &headers, body.as_bytes());
+    (
+        r.status,
+        serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// An HTTP answer: status, the head's lines (lower-cased names) and the body.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    /// Status code.
+    pub status: u16,
+    /// The response head, as sent.
+    pub head: String,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+}
+
+impl HttpAnswer {
+    /// A header's value (the first), by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A blocking HTTP/1.1 request with any headers and body; bounded by [`WAIT`].
+pub fn http_raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpAnswer {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(WAIT)).unwrap();
     s.set_write_timeout(Some(WAIT)).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n",
         body.len()
-    )
-    .unwrap();
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
     let mut buf = Vec::new();
-    s.read_to_end(&mut buf).expect("response in time");
-    let text = String::from_utf8_lossy(&buf);
-    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
+    let _ = s.read_to_end(&mut buf);
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("http response");
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let raw = &buf[split + 4..];
     let status: u16 = head
         .split_whitespace()
         .nth(1)
@@ -252,26 +444,25 @@ pub fn http_blocking(
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(body)
+        dechunk(raw)
     } else {
-        body.to_string()
+        raw.to_vec()
     };
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    )
+    HttpAnswer { status, head, body }
 }
 
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
+fn dechunk(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
     let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
+    while let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&rest[..nl]);
         let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
+        let after = &rest[nl + 2..];
+        if n == 0 || after.len() < n {
             break;
         }
-        out.push_str(&after[..n]);
-        rest = &after[n + 2..];
+        out.extend_from_slice(&after[..n]);
+        rest = &after[(n + 2).min(after.len())..];
     }
     out
 }
@@ -512,8 +703,12 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        use std::os::unix::process::CommandExt;
+        // Its own process group, which the browsers it starts join: dropping the Browser
+        // stops them all, also when a test fails.
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -556,6 +751,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The whole group: chromedriver and every chromium (and renderer) it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,0 +1,819 @@
+//! A hostile room: the attacks of the hostile-room issue, each against the real server
+//! process, each showing its bound holding while `/health` still answers (and, where it
+//! matters, another plan still syncs). Each prints the server's peak memory and the slowest
+//! `/health` answer during the attack, for the closing note's figures.
+
+use futures_util::{SinkExt, StreamExt};
+use plansync_shared::automerge::sync::{self, SyncDoc};
+use plansync_shared::automerge::AutoCommit;
+use plansync_shared::{
+    decode_message, encode_message, DocMessage, DocumentId, Ephemeral, Message, PeerId,
+    PeerMetadata, TextField,
+};
+use plansync_tests::{http_raw, HealthWatch, Launch, RustClient, Server, WAIT};
+use std::io::Write;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Prints one figure line for the closing note.
+fn figures(item: u32, server: &Server, watch: HealthWatch, rss_before_kib: u64) {
+    let (worst, failed, asked) = watch.finish();
+    println!(
+        "FIGURES item {item}: peak RSS {} MiB (at start {} MiB); /health slowest {} ms, {failed} of {asked} failed",
+        server.peak_rss_kib() / 1024,
+        rss_before_kib / 1024,
+        worst.as_millis()
+    );
+    assert_eq!(failed, 0, "/health answered throughout the attack");
+}
+
+/// The second plan of a server, started by its owner: (document, owner token).
+fn second_plan(server: &Server) -> (DocumentId, String) {
+    let (status, made) = server.request(
+        "POST",
+        "/api/plans",
+        Some(&serde_json::json!({"title": "Second partnership plan"})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let doc = DocumentId::from_url(made["plan"]["url"].as_str().unwrap()).unwrap();
+    (doc, made["token"].as_str().unwrap().to_string())
+}
+
+/// Edits another plan through a real client and waits until the server acknowledged it.
+async fn another_plan_still_syncs(server: &Server, other: &(DocumentId, String), text: &str) {
+    let c = RustClient::connect(&server.sync_url_with(&other.1), "bystander").await;
+    c.find(other.0).await;
+    let text = text.to_string();
+    c.edit(other.0, move |p| {
+        p.set_text(&TextField::PlanTitle, &text).unwrap();
+    });
+    c.wait_server_has_all(other.0).await;
+}
+
+async fn recv(ws: &mut Socket) -> Option<Result<Ws, tokio_tungstenite::tungstenite::Error>> {
+    tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("a frame or a close in time")
+}
+
+fn join_frame(peer: &str) -> Vec<u8> {
+    encode_message(&Message::Join {
+        sender_id: PeerId(peer.into()),
+        peer_metadata: PeerMetadata::default(),
+        supported_protocol_versions: Some(vec!["1".into()]),
+    })
+}
+
+/// Opens `/sync`, joins as `peer` and asks for `doc`; returns the socket and the server's
+/// peer id.
+async fn joined(url: &str, peer: &str, doc: Option<DocumentId>) -> (Socket, PeerId) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws.send(Ws::Binary(join_frame(peer).into())).await.unwrap();
+    let server = match recv(&mut ws).await {
+        Some(Ok(Ws::Binary(b))) => match decode_message(&b, 1 << 20).unwrap() {
+            Message::Peer { sender_id, .. } => sender_id,
+            other => panic!("expected peer, got {other:?}"),
+        },
+        other => panic!("expected peer, got {other:?}"),
+    };
+    if let Some(doc) = doc {
+        let mut state = sync::State::new();
+        let data = AutoCommit::new()
+            .sync()
+            .generate_sync_message(&mut state)
+            .unwrap()
+            .encode();
+        let req = Message::Request(DocMessage {
+            sender_id: PeerId(peer.into()),
+            target_id: server.clone(),
+            document_id: doc,
+            data,
+        });
+        ws.send(Ws::Binary(encode_message(&req).into()))
+            .await
+            .unwrap();
+    }
+    (ws, server)
+}
+
+/// Reads until an `error` message arrives (its text) or the socket closes (`None`).
+async fn next_error(ws: &mut Socket) -> Option<String> {
+    for _ in 0..200 {
+        match recv(ws).await {
+            Some(Ok(Ws::Binary(b))) => {
+                if let Ok(Message::Error { message, .. }) = decode_message(&b, 64 << 20) {
+                    return Some(message);
+                }
+            }
+            Some(Ok(Ws::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => {}
+        }
+    }
+    None
+}
+
+/// Whether the socket is closed by the server (reading what is buffered first; bounded).
+async fn closed_by_server(ws: &mut Socket) -> bool {
+    for _ in 0..100_000 {
+        match tokio::time::timeout(WAIT, ws.next()).await {
+            Err(_) => return false,
+            Ok(Some(Ok(Ws::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return true,
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+    false
+}
+
+/// An .xlsx workbook whose first sheet is `sheet_xml`, with optional shared strings.
+fn workbook(sheet_xml: &[u8], shared_strings: Option<&str>, level: Option<i64>) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(level);
+        let mut part = |name: &str, body: &[u8]| {
+            z.start_file(name, opts).unwrap();
+            z.write_all(body).unwrap();
+        };
+        part("[Content_Types].xml", br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#);
+        part("_rels/.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#);
+        part("xl/workbook.xml", br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Tracker" sheetId="1" r:id="rId1"/></sheets></workbook>"#);
+        part("xl/_rels/workbook.xml.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#);
+        if let Some(ss) = shared_strings {
+            part("xl/sharedStrings.xml", ss.as_bytes());
+        }
+        part("xl/worksheets/sheet1.xml", sheet_xml);
+        z.finish().unwrap();
+    }
+    out.into_inner()
+}
+
+fn sheet(cells: &str) -> Vec<u8> {
+    format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{cells}</sheetData></worksheet>"#).into_bytes()
+}
+
+fn import(server: &Server, plan: &str, format: &str, body: &[u8], commit: bool) -> (u16, String) {
+    let auth = format!("Bearer {}", server.token);
+    let r = http_raw(
+        &server.addr(),
+        "POST",
+        &format!("/api/plans/{plan}/import/tracker?format={format}&commit={commit}"),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/octet-stream"),
+        ],
+        body,
+    );
+    (r.status, r.text())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_1_2_a_far_away_cell_a_zip_bomb_or_a_huge_declared_count_in_an_xlsx_is_refused_and_the_server_stays_up(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let plan = server.demo_plan().await.to_string();
+    let other = second_plan(&server);
+    let start = server.rss_kib();
+    let watch = HealthWatch::start(&server.addr());
+    // 1. Two cells, A1 and XFD1048576: a 512 GB range if materialised.
+    let far = workbook(
+        &sheet(
+            r#"<row r="1"><c r="A1" t="inlineStr"><is><t>Action</t></is></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#,
+        ),
+        None,
+        None,
+    );
+    assert!(far.len() < 4_000, "a small file: {} bytes", far.len());
+    let (status, body) = import(&server, &plan, "xlsx", &far, false);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("more than 5000 rows"), "{body}");
+    // A shared-strings part that declares a hundred billion strings.
+    let declared = workbook(
+        &sheet(r#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#),
+        Some(
+            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="100000000000"><si><t>Action</t></si></sst>"#,
+        ),
+        None,
+    );
+    let (status, body) = import(&server, &plan, "xlsx", &declared, false);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("filled cells"), "{body}");
+    // 2. A zip bomb: a sheet that unpacks to 400 MB.
+    let mut bomb_xml = sheet("").to_vec();
+    bomb_xml.truncate(bomb_xml.len() - "</sheetData></worksheet>".len());
+    bomb_xml.extend(std::iter::repeat_n(b' ', 400 << 20));
+    bomb_xml.extend_from_slice(b"</sheetData></worksheet>");
+    let bomb = workbook(&bomb_xml, None, Some(9));
+    drop(bomb_xml);
+    assert!(
+        bomb.len() < 2 << 20,
+        "the bomb is small: {} bytes",
+        bomb.len()
+    );
+    let started = Instant::now();
+    let (status, body) = import(&server, &plan, "xlsx", &bomb, false);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("unpacks to more than 64 MB"), "{body}");
+    assert!(body.len() < 1_000, "a short answer");
+    println!("zip bomb refused in {} ms", started.elapsed().as_millis());
+    another_plan_still_syncs(&server, &other, "Still here after the workbooks").await;
+    figures(1, &server, watch, start);
+    assert!(
+        server.peak_rss_kib() < start + (300 << 10),
+        "memory stayed bounded: peak {} KiB from {start} KiB",
+        server.peak_rss_kib()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_3_a_thousand_row_import_commits_as_one_change_while_other_plans_sync_and_a_million_rows_are_refused(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let doc = server.demo_plan().await;
+    let plan = doc.to_string();
+    let other = second_plan(&server);
+    let start = server.rss_kib();
+    let watch = HealthWatch::start(&server.addr());
+    let mut csv = String::from("Theme,Objective,Action,Lead board,Lead,Due,RAG\n");
+    for i in 0..1_000 {
+        csv.push_str(&format!(
+            "Imported theme {},Objective {},Action number {i},Board {},Lead {},30/09/2026,{}\n",
+            i % 7,
+            i % 40,
+            i % 5,
+            i % 30,
+            ["Red", "Amber", "Green"][i % 3]
+        ));
+    }
+    let (status, body) = import(&server, &plan, "csv", csv.as_bytes(), false);
+    assert_eq!(status, 200, "{body}");
+    let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(preview["rows_total"], 1_000);
+    assert!(
+        preview["import"]["rows"].as_array().unwrap().len() <= 20,
+        "a summary, not the file"
+    );
+    assert!(body.len() < 64 << 10, "preview is {} bytes", body.len());
+    // The commit runs off the sync thread: another plan syncs meanwhile.
+    let addr = server.addr();
+    let token = server.token.clone();
+    let body = csv.clone().into_bytes();
+    let path = format!("/api/plans/{plan}/import/tracker?format=csv&commit=true");
+    let started = Instant::now();
+    let commit = std::thread::spawn(move || {
+        let auth = format!("Bearer {token}");
+        http_raw(&addr, "POST", &path, &[("Authorization", &auth)], &body)
+    });
+    another_plan_still_syncs(&server, &other, "Edited during the import").await;
+    let done = commit.join().unwrap();
+    let took = started.elapsed();
+    assert_eq!(done.status, 200, "{}", done.text());
+    println!(
+        "FIGURES item 3: 1,000-row import committed in {} ms",
+        took.as_millis()
+    );
+    let c = RustClient::connect(&server.sync_url(), "checker").await;
+    c.find(doc).await;
+    let actions: usize = c
+        .plan(doc)
+        .themes
+        .iter()
+        .flat_map(|t| &t.objectives)
+        .map(|o| o.actions.len())
+        .sum();
+    assert!(actions >= 1_000, "every row became an action: {actions}");
+    // A million rows (19 MB, under the body limit) are refused in words, quickly.
+    let mut big = String::with_capacity(20 << 20);
+    big.push_str("Action\n");
+    for i in 0..1_000_000 {
+        big.push_str(&format!("Row {i} of a huge file\n"));
+    }
+    let (status, body) = import(&server, &plan, "csv", big.as_bytes(), false);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("more than 5000 rows"), "{body}");
+    figures(3, &server, watch, start);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_4_sockets_that_never_read_are_closed_and_big_ephemeral_messages_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let doc = server.demo_plan().await;
+    let other = second_plan(&server);
+    let (_, viewer) = server.join_as("viewer", "Viewer on the room Wi-Fi");
+    let url = server.sync_url_with(&viewer);
+    let start = server.rss_kib();
+    let watch = HealthWatch::start(&server.addr());
+    // Twenty viewers ask for the plan and never read again.
+    let mut idle = Vec::new();
+    for i in 0..20 {
+        idle.push(joined(&url, &format!("idle-{i}"), Some(doc)).await.0);
+    }
+    let (mut loud, server_peer) = joined(&url, "loud", Some(doc)).await;
+    let ephemeral = |count: u64, bytes: usize| {
+        encode_message(&Message::Ephemeral(Ephemeral {
+            sender_id: PeerId("loud".into()),
+            target_id: server_peer.clone(),
+            count,
+            session_id: "loud-session".into(),
+            document_id: doc,
+            data: vec![0x41; bytes],
+        }))
+    };
+    // A 1 MiB presence message is refused in words.
+    loud.send(Ws::Binary(ephemeral(1, 1 << 20).into()))
+        .await
+        .unwrap();
+    let refused = next_error(&mut loud).await.expect("an error");
+    assert!(
+        refused.contains("over the limit of 65536 bytes"),
+        "{refused}"
+    );
+    // Messages under the limit are relayed to every idle socket until each one's queue is
+    // full: 40 MB each, far past what the kernel buffers.
+    let (tx, mut rx) = loud.split();
+    let drain = tokio::spawn(async move { while rx.next().await.is_some() {} });
+    let mut tx = tx;
+    for n in 0..640u64 {
+        if tx
+            .send(Ws::Binary(ephemeral(n + 2, 63 << 10).into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        // Under the rate limit of 200 a second.
+        tokio::time::sleep(Duration::from_millis(6)).await;
+    }
+    let mut cut = 0;
+    for ws in idle.iter_mut() {
+        if closed_by_server(ws).await {
+            cut += 1;
+        }
+    }
+    assert_eq!(cut, 20, "every socket that stopped reading was closed");
+    drop(tx);
+    drain.abort();
+    another_plan_still_syncs(&server, &other, "Edited after the idle sockets").await;
+    figures(4, &server, watch, start);
+    assert!(
+        server.peak_rss_kib() < start + (250 << 10),
+        "memory stayed bounded: peak {} KiB from {start} KiB",
+        server.peak_rss_kib()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_5_huge_or_endless_ephemeral_session_ids_leave_no_memory_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let doc = server.demo_plan().await;
+    let (_, viewer) = server.join_as("viewer", "Viewer on the room Wi-Fi");
+    let url = server.sync_url_with(&viewer);
+    let start = server.rss_kib();
+    let watch = HealthWatch::start(&server.addr());
+    let (mut ws, server_peer) = joined(&url, "sessions", Some(doc)).await;
+    let message = |count: u64, session: String| {
+        encode_message(&Message::Ephemeral(Ephemeral {
+            sender_id: PeerId("sessions".into()),
+            target_id: server_peer.clone(),
+            count,
+            session_id: session,
+            document_id: doc,
+            data: vec![0xa0],
+        }))
+    };
+    ws.send(Ws::Binary(message(1, "s".repeat(1 << 20)).into()))
+        .await
+        .unwrap();
+    let refused = next_error(&mut ws).await.expect("an error");
+    assert!(
+        refused.contains("session ids must be 1 to 128"),
+        "{refused}"
+    );
+    let (mut tx, mut rx) = ws.split();
+    let drain = tokio::spawn(async move { while rx.next().await.is_some() {} });
+    for i in 0..200u64 {
+        tx.send(Ws::Binary(
+            message(1, format!("{i}-{}", "s".repeat(1 << 20))).into(),
+        ))
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(6)).await;
+    }
+    for i in 0..300u64 {
+        tx.send(Ws::Binary(message(1, format!("session-{i}")).into()))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(6)).await;
+    }
+    drop(tx);
+    drain.abort();
+    let c = RustClient::connect(&server.sync_url(), "after").await;
+    c.find(doc).await;
+    figures(5, &server, watch, start);
+    assert!(
+        server.rss_kib() < start + (60 << 10),
+        "nothing stays behind: {} KiB from {start} KiB",
+        server.rss_kib()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_6_half_open_connections_beyond_the_file_limit_do_not_stop_service_and_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let _ = rlimit::increase_nofile_limit(4_096);
+    let server = Server::start_with(
+        &dir.path().join("plans.db"),
+        "127.0.0.1:0",
+        &["--header-timeout-secs", "2"],
+        &Launch {
+            open_files: Some(1_024),
+            ..Launch::default()
+        },
+    );
+    let other = second_plan(&server);
+    let start = server.rss_kib();
+    let watch = HealthWatch::start(&server.addr());
+    let target: std::net::SocketAddr = server.addr().parse().unwrap();
+    // 1,050 connections from another loopback address, each with half a request.
+    let mut held = Vec::new();
+    for _ in 0..1_050 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let Ok(Ok(mut s)) =
+            tokio::time::timeout(Duration::from_secs(2), socket.connect(target)).await
+        else {
+            continue;
+        };
+        use tokio::io::AsyncWriteExt;
+        let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
+        held.push(s);
+    }
+    // While they are held, everyone else is served.
+    let latency = server
+        .health_latency()
+        .expect("/health answers during the attack");
+    another_plan_still_syncs(&server, &other, "Edited beside half-open sockets").await;
+    // Past the per-address cap they were closed at once; the rest time out.
+    let mut closed = 0;
+    for s in held.iter_mut() {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 512];
+        // Closed (0 bytes or a reset), or a timeout answer: anything but silence.
+        if tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .is_ok()
+        {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, held.len(), "every half-open connection was closed");
+    println!(
+        "item 6: /health took {} ms with {} half-open connections held",
+        latency.as_millis(),
+        held.len()
+    );
+    figures(6, &server, watch, start);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_7_formula_cells_in_the_csv_tracker_are_written_as_text_and_import_back_as_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let doc = server.demo_plan().await;
+    let c = RustClient::connect(&server.sync_url(), "editor").await;
+    c.find(doc).await;
+    let titles = [
+        "=HYPERLINK(\"http://evil.example\",\"x\")",
+        "=1+1",
+        "@SUM(1)",
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "\tTabbed",
+    ];
+    let actions: Vec<_> = c
+        .plan(doc)
+        .themes
+        .iter()
+        .flat_map(|t| &t.objectives)
+        .flat_map(|o| &o.actions)
+        .take(titles.len())
+        .map(|a| a.id.clone())
+        .collect();
+    for (a, t) in actions.iter().zip(titles) {
+        let (a, t) = (a.clone(), t.to_string());
+        c.edit(doc, move |p| {
+            p.set_text(&TextField::ActionTitle(a), &t).unwrap();
+        });
+    }
+    c.wait_server_has_all(doc).await;
+    let auth = format!("Bearer {}", server.token);
+    let csv = http_raw(
+        &server.addr(),
+        "GET",
+        &format!("/api/plans/{doc}/exports/tracker.csv"),
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(csv.status, 200);
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv.body.as_slice());
+    let cells: Vec<String> = reader
+        .records()
+        .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    for t in titles {
+        assert!(cells.contains(&format!("'{t}")), "{t:?} is written as text");
+        assert!(
+            !cells.contains(&t.to_string()),
+            "{t:?} is never written as it is"
+        );
+    }
+    // Imported back, each reads as the title that was typed.
+    let (status, body) = import(&server, &doc.to_string(), "csv", &csv.body, false);
+    assert_eq!(status, 200, "{body}");
+    let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let read: Vec<&str> = preview["import"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    for t in titles {
+        assert!(read.contains(&t.trim()), "{t:?} reads back: {read:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_8_9_a_borrowed_peer_id_cannot_close_another_participants_connection_and_bad_peer_ids_are_refused(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("plans.db"),
+        "127.0.0.1:0",
+        &[],
+        &Launch {
+            capture_log: true,
+            ..Launch::default()
+        },
+    );
+    let doc = server.demo_plan().await;
+    let (_, editor) = server.join_as("editor", "Editor of plan A");
+    let (_, thief_token) = second_plan(&server);
+    let (mut victim, _) = joined(&server.sync_url_with(&editor), "victim-peer", Some(doc)).await;
+    // Someone of plan B joins with the editor's peer id: refused, the editor stays.
+    let (mut thief, _) = tokio_tungstenite::connect_async(server.sync_url_with(&thief_token))
+        .await
+        .unwrap();
+    thief
+        .send(Ws::Binary(join_frame("victim-peer").into()))
+        .await
+        .unwrap();
+    let told = next_error(&mut thief).await.expect("an error");
+    assert!(
+        told.contains("in use by another participant's connection"),
+        "{told}"
+    );
+    assert!(closed_by_server(&mut thief).await);
+    victim.send(Ws::Ping(vec![1].into())).await.unwrap();
+    let mut alive = false;
+    for _ in 0..50 {
+        match recv(&mut victim).await {
+            Some(Ok(Ws::Pong(_))) => {
+                alive = true;
+                break;
+            }
+            Some(Ok(Ws::Close(_))) | None | Some(Err(_)) => break,
+            _ => {}
+        }
+    }
+    assert!(alive, "the editor's connection is still open");
+    // 9. A 4 MiB peer id, a forged log line, terminal codes: refused, closed, logged escaped.
+    for bad in [
+        "p".repeat(4 << 20),
+        "x\n2026-11-30T09:00:00.000000Z  INFO plansync: FORGED-LINE".to_string(),
+        "\u{1b}[2J\u{1b}[31mANSI-CODES".to_string(),
+    ] {
+        let (mut ws, _) = tokio_tungstenite::connect_async(server.sync_url_with(&editor))
+            .await
+            .unwrap();
+        ws.send(Ws::Binary(join_frame(&bad).into())).await.unwrap();
+        let told = next_error(&mut ws).await.expect("an error");
+        assert!(told.contains("a peer id must be 1 to 128"), "{told}");
+        assert!(closed_by_server(&mut ws).await);
+    }
+    // A second join on one socket is refused too.
+    let (mut twice, _) = joined(&server.sync_url_with(&editor), "twice", None).await;
+    twice
+        .send(Ws::Binary(join_frame("twice").into()))
+        .await
+        .unwrap();
+    assert!(next_error(&mut twice)
+        .await
+        .unwrap()
+        .contains("already joined"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("FORGED-LINE") && !l.contains("refused")),
+        "no forged line"
+    );
+    assert!(!log.contains('\u{1b}'), "no terminal codes in the log");
+    assert!(
+        !log.contains(&"p".repeat(1_000)),
+        "no 4 MiB peer id in the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_10_tokens_never_reach_the_log_even_at_debug_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("plans.db"),
+        "127.0.0.1:0",
+        &[],
+        &Launch {
+            capture_log: true,
+            env: vec![("RUST_LOG".into(), "debug".into())],
+            ..Launch::default()
+        },
+    );
+    let doc = server.demo_plan().await;
+    let (_, viewer) = server.join_as("viewer", "Scrutiny member");
+    let c = RustClient::connect(&server.sync_url_with(&viewer), "reader").await;
+    c.find(doc).await;
+    let owner = server.token.clone();
+    for token in [&owner, &viewer] {
+        let r = http_raw(
+            &server.addr(),
+            "GET",
+            &format!("/api/plans/{doc}/exports/plan.md?token={token}"),
+            &[],
+            b"",
+        );
+        assert_eq!(r.status, 401, "a token in the address opens nothing");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = server.log.lock().unwrap().clone();
+    assert!(log.contains("/sync"), "the debug log has the requests");
+    assert!(!log.contains(&owner), "the owner's token is not in the log");
+    assert!(
+        !log.contains(&viewer),
+        "the viewer's token is not in the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_11_guessing_join_codes_is_slowed_to_a_few_tries_and_every_wrong_code_reads_the_same()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("plans.db"),
+        "127.0.0.1:0",
+        &[],
+        &Launch {
+            capture_log: true,
+            ..Launch::default()
+        },
+    );
+    // Used up, and never issued: the same words.
+    let code = server.invite("viewer");
+    let join = |code: &str| {
+        plansync_tests::http_blocking(
+            &server.addr(),
+            "POST",
+            "/api/join",
+            None,
+            Some(&serde_json::json!({"code": code, "name": "Guest", "agency": "Room"})),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(join(&code).0, 201);
+    }
+    let (status, used_up) = join(&code);
+    assert_eq!(status, 400);
+    let (_, unknown) = join("ACDE-FHJK-MN");
+    assert_eq!(used_up, unknown, "no hint which codes exist");
+    // Guessing from one address: after ten wrong codes, 429 with when to try again.
+    let mut throttled = None;
+    for i in 0..30 {
+        let (status, body) = join("ACDE-FHJK-MP");
+        if status == 429 {
+            throttled = Some((i, body));
+            break;
+        }
+    }
+    let (after, body) = throttled.expect("guessing is stopped");
+    assert!(after <= 10, "stopped after {after} more tries");
+    assert!(
+        body["error"].as_str().unwrap().contains("try again in"),
+        "{body}"
+    );
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.contains("address=127.0.0.1"),
+        "the log names the address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_12_the_app_and_papers_carry_security_headers_links_use_the_public_url_and_markdown_has_no_raw_html(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("plans.db"),
+        &["--public-url", "http://room.example:8080"],
+    );
+    let doc = server.demo_plan().await;
+    let page = http_raw(&server.addr(), "GET", "/", &[], b"");
+    let csp = page
+        .header("content-security-policy")
+        .expect("a CSP on the app");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(
+        page.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(
+        page.header("referrer-policy").as_deref(),
+        Some("no-referrer")
+    );
+    let c = RustClient::connect(&server.sync_url(), "editor").await;
+    c.find(doc).await;
+    let action = c.plan(doc).themes[0].objectives[0].actions[0].id.clone();
+    c.edit(doc, move |p| {
+        p.set_text(
+            &TextField::ActionTitle(action),
+            "<script>alert(1)</script> ![t](http://x/p.gif)",
+        )
+        .unwrap();
+    });
+    c.wait_server_has_all(doc).await;
+    let auth = format!("Bearer {}", server.token);
+    let html = http_raw(
+        &server.addr(),
+        "GET",
+        &format!("/api/plans/{doc}/exports/plan.html"),
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(html.status, 200);
+    assert!(html
+        .header("content-security-policy")
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    assert_eq!(html.header("cache-control").as_deref(), Some("no-store"));
+    let md = http_raw(
+        &server.addr(),
+        "GET",
+        &format!("/api/plans/{doc}/exports/plan.md"),
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert!(!md.text().contains("<script>"), "no raw HTML in plan.md");
+    assert!(md.text().contains("&lt;script&gt;"));
+    let code = server.invite("editor");
+    let joined = http_raw(
+        &server.addr(),
+        "POST",
+        "/api/join",
+        &[("Content-Type", "application/json")],
+        serde_json::json!({"code": code, "name": "N", "agency": "A"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(joined.header("cache-control").as_deref(), Some("no-store"));
+    let plans: serde_json::Value = server.plans().await;
+    let plan = plans[0]["id"].as_str().unwrap();
+    let auth_owner = format!("Bearer {}", server.token);
+    let inv = http_raw(
+        &server.addr(),
+        "POST",
+        &format!("/api/plans/{plan}/invitations"),
+        &[
+            ("Authorization", &auth_owner),
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+        br#"{"role":"viewer","expires_hours":1,"uses":1}"#,
+    );
+    let inv: serde_json::Value = serde_json::from_slice(&inv.body).unwrap();
+    assert!(
+        inv["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://room.example:8080/#/join/"),
+        "{inv}"
+    );
+}
