@@ -18,7 +18,7 @@ status=${PIPESTATUS[0]}
 set -e
 # No browser may outlive the tests (each test stops its chromedriver's whole process group).
 sleep 1
-left=$(pgrep -f -- '--headless' -a | grep -i chrom || true)
+left=$(pgrep -af -- '--headless' | grep -i chrom || true)
 if [ -n "$left" ]; then
   echo "test: headless Chromium processes were left running after the tests:" >&2
   echo "$left" | head -20 >&2
