@@ -18,11 +18,11 @@ status=${PIPESTATUS[0]}
 set -e
 # No browser may outlive the tests (each test stops its chromedriver's whole process group).
 sleep 1
-left=$(pgrep -af -- '--headless' | grep -i chrom || true)
+left=$(pgrep -ax chromium | grep -- '--headless' || true)
 if [ -n "$left" ]; then
   echo "test: headless Chromium processes were left running after the tests:" >&2
   echo "$left" | head -20 >&2
-  pkill -KILL -f -- 'chromium.*--headless' || true
+  pkill -KILL -x chromium || true
   status=1
 fi
 # One closing line for the whole run, summed over every test binary.
