@@ -1,6 +1,8 @@
 //! Harness for end-to-end tests: starts the real `plansync` binary on a free loopback port
 //! with a temporary SQLite file, and drives real clients against it. Every wait is bounded.
 
+pub mod attack;
+
 use futures_util::{SinkExt, StreamExt};
 use plansync_shared::automerge::AutoCommit;
 use plansync_shared::{ConnId, DocumentId, Effect, Event, Hub, HubConfig, PeerId, PlanDoc};
@@ -32,8 +34,12 @@ pub const EXPORT_NAMES: [&str; 13] = [
     "compare.docx",
 ];
 
-/// The `plansync` binary built next to this test binary (`cargo test` builds it).
+/// The `plansync` binary built next to this test binary (`cargo test` builds it), or the
+/// one `PLANSYNC_BIN` names (benchmarks measure other builds with it).
 pub fn plansync_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("PLANSYNC_BIN") {
+        return PathBuf::from(bin);
+    }
     // Test binaries live in target/<profile>/deps, bench binaries in target/<profile>.
     let exe = std::env::current_exe().expect("test binary path");
     let here = exe.parent().expect("binary dir");
@@ -169,6 +175,18 @@ impl Server {
     /// The server's resident memory now (VmRSS), in KiB.
     pub fn rss_kib(&self) -> u64 {
         proc_status_kib(self.pid(), "VmRSS:")
+    }
+
+    /// Starts a new plan as the owner: its document and the token of its new owner.
+    pub fn new_plan(&self, title: &str) -> (DocumentId, String) {
+        let (status, made) = self.request(
+            "POST",
+            "/api/plans",
+            Some(&serde_json::json!({ "title": title })),
+        );
+        assert_eq!(status, 201, "{made}");
+        let doc = DocumentId::from_url(made["plan"]["url"].as_str().expect("url")).expect("id");
+        (doc, made["token"].as_str().expect("token").to_string())
     }
 
     /// How long `GET /health` takes now (an error if no answer within 5 s).
@@ -310,34 +328,48 @@ pub fn health_latency(addr: &str) -> Result<Duration, String> {
     Ok(start.elapsed())
 }
 
-/// Watches `/health` every 100 ms on a thread until stopped: the slowest answer and the
-/// number of failures seen.
+/// What a [`HealthWatch`] saw.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HealthReport {
+    /// The slowest `/health` answer.
+    pub slowest: Duration,
+    /// How many got no answer (within 5 s) or a wrong one.
+    pub failed: usize,
+    /// How many were asked.
+    pub asked: usize,
+    /// The server's peak resident memory (VmHWM) last seen, in KiB.
+    pub peak_rss_kib: u64,
+}
+
+/// Asks `/health` every 100 ms on a thread until stopped, and samples the server's peak
+/// memory (so it is known even if the process dies).
 pub struct HealthWatch {
     stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<(Duration, usize, usize)>>,
+    thread: Option<std::thread::JoinHandle<HealthReport>>,
 }
 
 impl HealthWatch {
-    /// Starts watching the server at `addr`.
-    pub fn start(addr: &str) -> Self {
+    /// Starts watching the server at `addr` whose process is `pid`.
+    pub fn start_watching(addr: &str, pid: u32) -> Self {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let addr = addr.to_string();
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let (mut worst, mut failed, mut asked) = (Duration::ZERO, 0, 0);
+            let mut seen = HealthReport::default();
             // Bounded: at most 10 minutes of samples.
             for _ in 0..6_000 {
                 if flag.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }
-                asked += 1;
+                seen.asked += 1;
                 match health_latency(&addr) {
-                    Ok(d) => worst = worst.max(d),
-                    Err(_) => failed += 1,
+                    Ok(d) => seen.slowest = seen.slowest.max(d),
+                    Err(_) => seen.failed += 1,
                 }
+                seen.peak_rss_kib = seen.peak_rss_kib.max(proc_status_kib(pid, "VmHWM:"));
                 std::thread::sleep(Duration::from_millis(100));
             }
-            (worst, failed, asked)
+            seen
         });
         Self {
             stop,
@@ -345,13 +377,13 @@ impl HealthWatch {
         }
     }
 
-    /// Stops watching: the slowest answer, how many failed, how many were asked.
-    pub fn finish(mut self) -> (Duration, usize, usize) {
+    /// Stops watching and says what it saw.
+    pub fn report(mut self) -> HealthReport {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.thread
             .take()
             .and_then(|t| t.join().ok())
-            .unwrap_or((Duration::ZERO, 0, 0))
+            .unwrap_or_default()
     }
 }
 

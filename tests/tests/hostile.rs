@@ -4,42 +4,33 @@
 //! `/health` answer during the attack, for the closing note's figures.
 
 use futures_util::{SinkExt, StreamExt};
-use plansync_shared::automerge::sync::{self, SyncDoc};
-use plansync_shared::automerge::AutoCommit;
-use plansync_shared::{
-    decode_message, encode_message, DocMessage, DocumentId, Ephemeral, Message, PeerId,
-    PeerMetadata, TextField,
+use plansync_shared::{DocumentId, TextField};
+use plansync_tests::attack::{
+    closed_by_server, declared_count_workbook, ephemeral, far_cell_workbook, half_open, import,
+    join_frame, joined, long_csv, next_error, recv, tracker_csv, zip_bomb,
 };
-use plansync_tests::{http_raw, HealthWatch, Launch, RustClient, Server, WAIT};
-use std::io::Write;
+use plansync_tests::{http_raw, HealthReport, HealthWatch, Launch, RustClient, Server};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Prints one figure line for the closing note.
-fn figures(item: u32, server: &Server, watch: HealthWatch, rss_before_kib: u64) {
-    let (worst, failed, asked) = watch.finish();
+/// Prints one figure line for the closing note and checks `/health` always answered.
+fn figures(item: u32, watch: HealthWatch, rss_before_kib: u64) -> HealthReport {
+    let seen = watch.report();
     println!(
-        "FIGURES item {item}: peak RSS {} MiB (at start {} MiB); /health slowest {} ms, {failed} of {asked} failed",
-        server.peak_rss_kib() / 1024,
+        "FIGURES item {item}: peak RSS {} MiB (at start {} MiB); /health slowest {} ms, {} of {} failed",
+        seen.peak_rss_kib / 1024,
         rss_before_kib / 1024,
-        worst.as_millis()
+        seen.slowest.as_millis(),
+        seen.failed,
+        seen.asked
     );
-    assert_eq!(failed, 0, "/health answered throughout the attack");
+    assert_eq!(seen.failed, 0, "/health answered throughout the attack");
+    seen
 }
 
-/// The second plan of a server, started by its owner: (document, owner token).
+/// The second plan of a server: (document, its owner's token).
 fn second_plan(server: &Server) -> (DocumentId, String) {
-    let (status, made) = server.request(
-        "POST",
-        "/api/plans",
-        Some(&serde_json::json!({"title": "Second partnership plan"})),
-    );
-    assert_eq!(status, 201, "{made}");
-    let doc = DocumentId::from_url(made["plan"]["url"].as_str().unwrap()).unwrap();
-    (doc, made["token"].as_str().unwrap().to_string())
+    server.new_plan("Second partnership plan")
 }
 
 /// Edits another plan through a real client and waits until the server acknowledged it.
@@ -53,124 +44,6 @@ async fn another_plan_still_syncs(server: &Server, other: &(DocumentId, String),
     c.wait_server_has_all(other.0).await;
 }
 
-async fn recv(ws: &mut Socket) -> Option<Result<Ws, tokio_tungstenite::tungstenite::Error>> {
-    tokio::time::timeout(WAIT, ws.next())
-        .await
-        .expect("a frame or a close in time")
-}
-
-fn join_frame(peer: &str) -> Vec<u8> {
-    encode_message(&Message::Join {
-        sender_id: PeerId(peer.into()),
-        peer_metadata: PeerMetadata::default(),
-        supported_protocol_versions: Some(vec!["1".into()]),
-    })
-}
-
-/// Opens `/sync`, joins as `peer` and asks for `doc`; returns the socket and the server's
-/// peer id.
-async fn joined(url: &str, peer: &str, doc: Option<DocumentId>) -> (Socket, PeerId) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    ws.send(Ws::Binary(join_frame(peer).into())).await.unwrap();
-    let server = match recv(&mut ws).await {
-        Some(Ok(Ws::Binary(b))) => match decode_message(&b, 1 << 20).unwrap() {
-            Message::Peer { sender_id, .. } => sender_id,
-            other => panic!("expected peer, got {other:?}"),
-        },
-        other => panic!("expected peer, got {other:?}"),
-    };
-    if let Some(doc) = doc {
-        let mut state = sync::State::new();
-        let data = AutoCommit::new()
-            .sync()
-            .generate_sync_message(&mut state)
-            .unwrap()
-            .encode();
-        let req = Message::Request(DocMessage {
-            sender_id: PeerId(peer.into()),
-            target_id: server.clone(),
-            document_id: doc,
-            data,
-        });
-        ws.send(Ws::Binary(encode_message(&req).into()))
-            .await
-            .unwrap();
-    }
-    (ws, server)
-}
-
-/// Reads until an `error` message arrives (its text) or the socket closes (`None`).
-async fn next_error(ws: &mut Socket) -> Option<String> {
-    for _ in 0..200 {
-        match recv(ws).await {
-            Some(Ok(Ws::Binary(b))) => {
-                if let Ok(Message::Error { message, .. }) = decode_message(&b, 64 << 20) {
-                    return Some(message);
-                }
-            }
-            Some(Ok(Ws::Close(_))) | None | Some(Err(_)) => return None,
-            Some(Ok(_)) => {}
-        }
-    }
-    None
-}
-
-/// Whether the socket is closed by the server (reading what is buffered first; bounded).
-async fn closed_by_server(ws: &mut Socket) -> bool {
-    for _ in 0..100_000 {
-        match tokio::time::timeout(WAIT, ws.next()).await {
-            Err(_) => return false,
-            Ok(Some(Ok(Ws::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return true,
-            Ok(Some(Ok(_))) => {}
-        }
-    }
-    false
-}
-
-/// An .xlsx workbook whose first sheet is `sheet_xml`, with optional shared strings.
-fn workbook(sheet_xml: &[u8], shared_strings: Option<&str>, level: Option<i64>) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut out);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(level);
-        let mut part = |name: &str, body: &[u8]| {
-            z.start_file(name, opts).unwrap();
-            z.write_all(body).unwrap();
-        };
-        part("[Content_Types].xml", br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#);
-        part("_rels/.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#);
-        part("xl/workbook.xml", br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Tracker" sheetId="1" r:id="rId1"/></sheets></workbook>"#);
-        part("xl/_rels/workbook.xml.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#);
-        if let Some(ss) = shared_strings {
-            part("xl/sharedStrings.xml", ss.as_bytes());
-        }
-        part("xl/worksheets/sheet1.xml", sheet_xml);
-        z.finish().unwrap();
-    }
-    out.into_inner()
-}
-
-fn sheet(cells: &str) -> Vec<u8> {
-    format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{cells}</sheetData></worksheet>"#).into_bytes()
-}
-
-fn import(server: &Server, plan: &str, format: &str, body: &[u8], commit: bool) -> (u16, String) {
-    let auth = format!("Bearer {}", server.token);
-    let r = http_raw(
-        &server.addr(),
-        "POST",
-        &format!("/api/plans/{plan}/import/tracker?format={format}&commit={commit}"),
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/octet-stream"),
-        ],
-        body,
-    );
-    (r.status, r.text())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_1_2_a_far_away_cell_a_zip_bomb_or_a_huge_declared_count_in_an_xlsx_is_refused_and_the_server_stays_up(
 ) {
@@ -179,37 +52,20 @@ async fn item_1_2_a_far_away_cell_a_zip_bomb_or_a_huge_declared_count_in_an_xlsx
     let plan = server.demo_plan().await.to_string();
     let other = second_plan(&server);
     let start = server.rss_kib();
-    let watch = HealthWatch::start(&server.addr());
+    let watch = HealthWatch::start_watching(&server.addr(), server.pid());
     // 1. Two cells, A1 and XFD1048576: a 512 GB range if materialised.
-    let far = workbook(
-        &sheet(
-            r#"<row r="1"><c r="A1" t="inlineStr"><is><t>Action</t></is></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#,
-        ),
-        None,
-        None,
-    );
+    let far = far_cell_workbook();
     assert!(far.len() < 4_000, "a small file: {} bytes", far.len());
     let (status, body) = import(&server, &plan, "xlsx", &far, false);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("more than 5000 rows"), "{body}");
     // A shared-strings part that declares a hundred billion strings.
-    let declared = workbook(
-        &sheet(r#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#),
-        Some(
-            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="100000000000"><si><t>Action</t></si></sst>"#,
-        ),
-        None,
-    );
+    let declared = declared_count_workbook();
     let (status, body) = import(&server, &plan, "xlsx", &declared, false);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("filled cells"), "{body}");
     // 2. A zip bomb: a sheet that unpacks to 400 MB.
-    let mut bomb_xml = sheet("").to_vec();
-    bomb_xml.truncate(bomb_xml.len() - "</sheetData></worksheet>".len());
-    bomb_xml.extend(std::iter::repeat_n(b' ', 400 << 20));
-    bomb_xml.extend_from_slice(b"</sheetData></worksheet>");
-    let bomb = workbook(&bomb_xml, None, Some(9));
-    drop(bomb_xml);
+    let bomb = zip_bomb(400 << 20);
     assert!(
         bomb.len() < 2 << 20,
         "the bomb is small: {} bytes",
@@ -222,11 +78,11 @@ async fn item_1_2_a_far_away_cell_a_zip_bomb_or_a_huge_declared_count_in_an_xlsx
     assert!(body.len() < 1_000, "a short answer");
     println!("zip bomb refused in {} ms", started.elapsed().as_millis());
     another_plan_still_syncs(&server, &other, "Still here after the workbooks").await;
-    figures(1, &server, watch, start);
+    let seen = figures(1, watch, start);
     assert!(
-        server.peak_rss_kib() < start + (300 << 10),
+        seen.peak_rss_kib < start + (300 << 10),
         "memory stayed bounded: peak {} KiB from {start} KiB",
-        server.peak_rss_kib()
+        seen.peak_rss_kib
     );
 }
 
@@ -239,18 +95,8 @@ async fn item_3_a_thousand_row_import_commits_as_one_change_while_other_plans_sy
     let plan = doc.to_string();
     let other = second_plan(&server);
     let start = server.rss_kib();
-    let watch = HealthWatch::start(&server.addr());
-    let mut csv = String::from("Theme,Objective,Action,Lead board,Lead,Due,RAG\n");
-    for i in 0..1_000 {
-        csv.push_str(&format!(
-            "Imported theme {},Objective {},Action number {i},Board {},Lead {},30/09/2026,{}\n",
-            i % 7,
-            i % 40,
-            i % 5,
-            i % 30,
-            ["Red", "Amber", "Green"][i % 3]
-        ));
-    }
+    let watch = HealthWatch::start_watching(&server.addr(), server.pid());
+    let csv = tracker_csv(1_000);
     let (status, body) = import(&server, &plan, "csv", csv.as_bytes(), false);
     assert_eq!(status, 200, "{body}");
     let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -289,15 +135,11 @@ async fn item_3_a_thousand_row_import_commits_as_one_change_while_other_plans_sy
         .sum();
     assert!(actions >= 1_000, "every row became an action: {actions}");
     // A million rows (19 MB, under the body limit) are refused in words, quickly.
-    let mut big = String::with_capacity(20 << 20);
-    big.push_str("Action\n");
-    for i in 0..1_000_000 {
-        big.push_str(&format!("Row {i} of a huge file\n"));
-    }
+    let big = long_csv(1_000_000);
     let (status, body) = import(&server, &plan, "csv", big.as_bytes(), false);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("more than 5000 rows"), "{body}");
-    figures(3, &server, watch, start);
+    figures(3, watch, start);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,25 +151,25 @@ async fn item_4_sockets_that_never_read_are_closed_and_big_ephemeral_messages_ar
     let (_, viewer) = server.join_as("viewer", "Viewer on the room Wi-Fi");
     let url = server.sync_url_with(&viewer);
     let start = server.rss_kib();
-    let watch = HealthWatch::start(&server.addr());
+    let watch = HealthWatch::start_watching(&server.addr(), server.pid());
     // Twenty viewers ask for the plan and never read again.
     let mut idle = Vec::new();
     for i in 0..20 {
         idle.push(joined(&url, &format!("idle-{i}"), Some(doc)).await.0);
     }
     let (mut loud, server_peer) = joined(&url, "loud", Some(doc)).await;
-    let ephemeral = |count: u64, bytes: usize| {
-        encode_message(&Message::Ephemeral(Ephemeral {
-            sender_id: PeerId("loud".into()),
-            target_id: server_peer.clone(),
+    let presence = |count: u64, bytes: usize| {
+        ephemeral(
+            "loud",
+            &server_peer,
+            doc,
             count,
-            session_id: "loud-session".into(),
-            document_id: doc,
-            data: vec![0x41; bytes],
-        }))
+            "loud-session".into(),
+            bytes,
+        )
     };
     // A 1 MiB presence message is refused in words.
-    loud.send(Ws::Binary(ephemeral(1, 1 << 20).into()))
+    loud.send(Ws::Binary(presence(1, 1 << 20).into()))
         .await
         .unwrap();
     let refused = next_error(&mut loud).await.expect("an error");
@@ -342,7 +184,7 @@ async fn item_4_sockets_that_never_read_are_closed_and_big_ephemeral_messages_ar
     let mut tx = tx;
     for n in 0..640u64 {
         if tx
-            .send(Ws::Binary(ephemeral(n + 2, 63 << 10).into()))
+            .send(Ws::Binary(presence(n + 2, 63 << 10).into()))
             .await
             .is_err()
         {
@@ -361,11 +203,11 @@ async fn item_4_sockets_that_never_read_are_closed_and_big_ephemeral_messages_ar
     drop(tx);
     drain.abort();
     another_plan_still_syncs(&server, &other, "Edited after the idle sockets").await;
-    figures(4, &server, watch, start);
+    let seen = figures(4, watch, start);
     assert!(
-        server.peak_rss_kib() < start + (250 << 10),
+        seen.peak_rss_kib < start + (250 << 10),
         "memory stayed bounded: peak {} KiB from {start} KiB",
-        server.peak_rss_kib()
+        seen.peak_rss_kib
     );
 }
 
@@ -377,18 +219,10 @@ async fn item_5_huge_or_endless_ephemeral_session_ids_leave_no_memory_behind() {
     let (_, viewer) = server.join_as("viewer", "Viewer on the room Wi-Fi");
     let url = server.sync_url_with(&viewer);
     let start = server.rss_kib();
-    let watch = HealthWatch::start(&server.addr());
+    let watch = HealthWatch::start_watching(&server.addr(), server.pid());
     let (mut ws, server_peer) = joined(&url, "sessions", Some(doc)).await;
-    let message = |count: u64, session: String| {
-        encode_message(&Message::Ephemeral(Ephemeral {
-            sender_id: PeerId("sessions".into()),
-            target_id: server_peer.clone(),
-            count,
-            session_id: session,
-            document_id: doc,
-            data: vec![0xa0],
-        }))
-    };
+    let message =
+        |count: u64, session: String| ephemeral("sessions", &server_peer, doc, count, session, 1);
     ws.send(Ws::Binary(message(1, "s".repeat(1 << 20)).into()))
         .await
         .unwrap();
@@ -417,7 +251,7 @@ async fn item_5_huge_or_endless_ephemeral_session_ids_leave_no_memory_behind() {
     drain.abort();
     let c = RustClient::connect(&server.sync_url(), "after").await;
     c.find(doc).await;
-    figures(5, &server, watch, start);
+    figures(5, watch, start);
     assert!(
         server.rss_kib() < start + (60 << 10),
         "nothing stays behind: {} KiB from {start} KiB",
@@ -440,22 +274,11 @@ async fn item_6_half_open_connections_beyond_the_file_limit_do_not_stop_service_
     );
     let other = second_plan(&server);
     let start = server.rss_kib();
-    let watch = HealthWatch::start(&server.addr());
+    let watch = HealthWatch::start_watching(&server.addr(), server.pid());
     let target: std::net::SocketAddr = server.addr().parse().unwrap();
     // 1,050 connections from another loopback address, each with half a request.
-    let mut held = Vec::new();
-    for _ in 0..1_050 {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
-        let Ok(Ok(mut s)) =
-            tokio::time::timeout(Duration::from_secs(2), socket.connect(target)).await
-        else {
-            continue;
-        };
-        use tokio::io::AsyncWriteExt;
-        let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
-        held.push(s);
-    }
+    let mut held = half_open(target, "127.0.0.2", 1_050).await;
+    assert!(held.len() > 1_000, "{} connected", held.len());
     // While they are held, everyone else is served.
     let latency = server
         .health_latency()
@@ -480,7 +303,7 @@ async fn item_6_half_open_connections_beyond_the_file_limit_do_not_stop_service_
         latency.as_millis(),
         held.len()
     );
-    figures(6, &server, watch, start);
+    figures(6, watch, start);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

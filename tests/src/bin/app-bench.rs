@@ -154,14 +154,7 @@ async fn main() {
     let server = Server::start(&dir.path().join("bench.db"), &[]);
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     // The server makes plans; its owner (this client) fills it with 2,000 actions.
-    let (status, created) = server.request(
-        "POST",
-        "/api/plans",
-        Some(&serde_json::json!({"title": "Generated plan"})),
-    );
-    assert_eq!(status, 201, "{created}");
-    let doc = DocumentId::from_url(created["plan"]["url"].as_str().unwrap()).unwrap();
-    let token = created["token"].as_str().unwrap().to_string();
+    let (doc, token) = server.new_plan("Generated plan");
     let rust = RustClient::connect(&server.sync_url_with(&token), "bench").await;
     rust.find(doc).await;
     let actions = rust.edit(doc, |p| big_plan(p, &mut rng));
