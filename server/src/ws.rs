@@ -183,14 +183,24 @@ async fn error_and_close<S: Sink<Message> + Unpin>(sink: &mut S, code: u16, mess
     let _ = sink
         .send(Message::Binary(encode_message(&err).into()))
         .await;
-    let mut reason = message;
-    reason.truncate(120);
-    let _ = sink
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })))
-        .await;
+    close_briefly(sink, code, message).await;
+}
+
+/// Sends a close frame with `code` and `reason` (clipped to what a close frame holds),
+/// giving up after a moment: a client that stopped reading may never take it.
+async fn close_briefly<S: Sink<Message> + Unpin>(sink: &mut S, code: u16, mut reason: String) {
+    if reason.len() > 120 {
+        let mut end = 120;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    let close = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), sink.send(close)).await;
 }
 
 /// Runs one connection, which may sync the `grants`' plans, until either side closes it.
@@ -247,14 +257,13 @@ pub async fn serve_socket<S, R, E>(
                         sent = sink.send(Message::Binary(frame.into())) => if sent.is_err() { break },
                         reason = outbound.cut_off() => {
                             tracing::info!(conn = conn.0, %reason, "dropped a connection that stopped reading");
+                            close_briefly(&mut sink, CLOSE_POLICY, reason).await;
                             break;
                         }
                     }
                 }
                 Some(Outbound::Close(reason)) => {
-                    let mut reason = reason;
-                    reason.truncate(120);
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code: CLOSE_POLICY, reason: reason.into() }))).await;
+                    close_briefly(&mut sink, CLOSE_POLICY, reason).await;
                     break;
                 }
                 None => break,

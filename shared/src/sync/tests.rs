@@ -807,27 +807,39 @@ fn malformed_frames_get_an_error_and_the_connection_keeps_working() {
     assert_eq!(net.plan(a, &doc), net.plan(b, &doc));
 }
 
-#[test]
-fn ephemeral_messages_reach_other_peers_once_and_never_echo_back() {
+/// A server and clients with these names, all syncing the demo plan (the first client
+/// adds it): the net, the server, the document, and each client with the server's end of
+/// its connection.
+fn sharing_the_demo(names: &[&str]) -> (Net, usize, DocumentId, Vec<(usize, ConnId)>) {
     let mut net = Net::new();
     let s = net.server();
-    let a = net.client("a");
-    let b = net.client("b");
-    let c = net.client("c");
-    for n in [a, b, c] {
-        net.connect(n, s);
-    }
+    let clients: Vec<(usize, ConnId)> = names
+        .iter()
+        .map(|name| {
+            let c = net.client(name);
+            let (_, sc) = net.connect(c, s);
+            (c, sc)
+        })
+        .collect();
     net.run_until_quiescent();
     let (doc, d) = demo();
     net.event(
-        a,
+        clients[0].0,
         Event::Add {
             doc,
             document: Box::new(d),
         },
     );
-    net.event(b, Event::Find { doc });
-    net.event(c, Event::Find { doc });
+    for (c, _) in &clients[1..] {
+        net.event(*c, Event::Find { doc });
+    }
+    (net, s, doc, clients)
+}
+
+#[test]
+fn ephemeral_messages_reach_other_peers_once_and_never_echo_back() {
+    let (mut net, _, doc, clients) = sharing_the_demo(&["a", "b", "c"]);
+    let [a, b, c] = [clients[0].0, clients[1].0, clients[2].0];
     net.event(
         a,
         Event::SendEphemeral {
@@ -1737,22 +1749,8 @@ fn a_second_join_on_one_connection_is_refused_and_closes_it() {
 
 #[test]
 fn ephemeral_messages_over_the_size_limit_are_refused_and_the_dedup_state_stays_bounded() {
-    let mut net = Net::new();
-    let s = net.server();
-    let a = net.client("a");
-    let b = net.client("b");
-    let (_, sa) = net.connect(a, s);
-    net.connect(b, s);
-    net.run_until_quiescent();
-    let (doc, d) = demo();
-    net.event(
-        a,
-        Event::Add {
-            doc,
-            document: Box::new(d),
-        },
-    );
-    net.event(b, Event::Find { doc });
+    let (mut net, s, doc, clients) = sharing_the_demo(&["a", "b"]);
+    let [(a, sa), (b, _)] = [clients[0], clients[1]];
     let limit = HubConfig::server(PeerId("x".into()), "y".into()).max_ephemeral_bytes;
     net.event(
         a,

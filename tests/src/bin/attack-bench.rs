@@ -139,8 +139,10 @@ async fn main() {
                 let addr = s.addr();
                 // The server may die: ask on a thread so a dead server cannot hang the bench.
                 let (status, body) = tokio::task::spawn_blocking(move || {
-                    std::panic::catch_unwind(|| attack::import(&s, &plan, "xlsx", &wb, false))
-                        .unwrap_or((0, "no answer".into()))
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        attack::import(&s, &plan, "xlsx", &wb, false)
+                    }))
+                    .unwrap_or((0, "no answer".into()))
                 })
                 .await
                 .unwrap_or((0, "no answer".into()));
@@ -159,8 +161,10 @@ async fn main() {
                 let bomb = attack::zip_bomb(1 << 30);
                 let size = bomb.len();
                 let (status, body) = tokio::task::spawn_blocking(move || {
-                    std::panic::catch_unwind(|| attack::import(&s, &plan, "xlsx", &bomb, false))
-                        .unwrap_or((0, "no answer".into()))
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        attack::import(&s, &plan, "xlsx", &bomb, false)
+                    }))
+                    .unwrap_or((0, "no answer".into()))
                 })
                 .await
                 .unwrap_or((0, "no answer".into()));
@@ -178,13 +182,29 @@ async fn main() {
                     let plan = s.demo_plan().await.to_string();
                     let csv = attack::tracker_csv(n);
                     let started = Instant::now();
-                    let (status, _) = tokio::task::spawn_blocking(move || {
-                        attack::import(&s, &plan, "csv", csv.as_bytes(), true)
+                    let importer = s.clone();
+                    let commit = tokio::task::spawn_blocking(move || {
+                        attack::import(&importer, &plan, "csv", csv.as_bytes(), true)
+                    });
+                    // Meanwhile, the list of plans (it reads through the sync service).
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let lister = s.clone();
+                    let listed = tokio::task::spawn_blocking(move || {
+                        let t = Instant::now();
+                        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            lister.request("GET", "/api/plans", None).0
+                        }));
+                        let ms = t.elapsed().as_millis();
+                        match answer {
+                            Ok(200) => format!("GET /api/plans meanwhile {ms} ms"),
+                            _ => format!("GET /api/plans meanwhile: no answer in {ms} ms"),
+                        }
                     })
                     .await
-                    .unwrap_or((0, String::new()));
+                    .unwrap_or_default();
+                    let (status, _) = commit.await.unwrap_or((0, String::new()));
                     format!(
-                        "{n} rows: HTTP {status} in {} ms",
+                        "{n} rows: HTTP {status} in {} ms; {listed}",
                         started.elapsed().as_millis()
                     )
                 },
