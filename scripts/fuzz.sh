@@ -16,7 +16,8 @@ for spec in \
     "plansync-shared sync::tests::fuzz_arbitrary_cbor_maps_never_panic_the_decoder" \
     "plansync-shared sync::tests::fuzz_sync_core_fed_arbitrary_message_sequences_never_panics_and_stores_only_valid_changes" \
     "plansync-server tests::fuzz_every_http_body_gets_a_clear_answer_never_a_5xx" \
-    "plansync-server spreadsheet::tests::fuzz_tracker_import_reads_any_csv_or_xlsx_bytes_within_limits_never_panicking"; do
+    "plansync-server spreadsheet::tests::fuzz_tracker_import_reads_any_csv_or_xlsx_bytes_within_limits_never_panicking" \
+    "plansync-server spreadsheet::tests::fuzz_tracker_import_reads_workbooks_with_cells_anywhere_within_limits"; do
     set -- $spec
     start=$(date +%s.%N)
     if PROPTEST_CASES="$cases" cargo test --release --locked -q -p "$1" --lib -- --exact "$2" >/tmp/plansync-fuzz.log 2>&1; then

@@ -343,5 +343,37 @@ mod tests {
                 proptest::prop_assert!(rows.iter().all(|r| r.len() <= limits.max_columns));
             }
         }
+
+        #[test]
+        fn fuzz_tracker_import_reads_workbooks_with_cells_anywhere_within_limits(
+            cells in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![0u32..60, 0u32..1_048_576],
+                    proptest::prop_oneof![0u16..25, 0u16..16_384],
+                    proptest::option::of(".{0,12}"),
+                ),
+                0..40,
+            ),
+        ) {
+            let limits = ImportLimits { max_rows: 50, max_columns: 20, max_cells: 30, max_unpacked_bytes: 1 << 20 };
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            for (row, col, text) in &cells {
+                let _ = match text {
+                    Some(t) => sheet.write_string(*row, *col, t.as_str()).map(|_| ()),
+                    None => sheet.write_number(*row, *col, f64::from(*row)).map(|_| ()),
+                };
+            }
+            let bytes = book.save_to_buffer().unwrap();
+            match read_table("xlsx", &bytes, &limits) {
+                Ok(rows) => {
+                    proptest::prop_assert!(rows.len() <= limits.max_rows);
+                    proptest::prop_assert!(rows.iter().all(|r| r.len() <= limits.max_columns));
+                    let filled: usize = rows.iter().map(|r| r.iter().filter(|c| !c.is_empty()).count()).sum();
+                    proptest::prop_assert!(filled <= limits.max_cells);
+                }
+                Err(e) => proptest::prop_assert!(e.contains("more than"), "{}", e),
+            }
+        }
     }
 }
