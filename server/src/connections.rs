@@ -27,6 +27,9 @@ pub struct ConnectionLimits {
     /// A request whose headers have not all arrived this long after the connection opened
     /// (or after the previous response, on a kept-alive connection) is closed.
     pub header_timeout: Duration,
+    /// A request not answered this long after its headers (a body that trickles in, say)
+    /// gets 408 and its connection's place back.
+    pub request_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -35,6 +38,7 @@ impl Default for ConnectionLimits {
             per_address: 128,
             total: 4_096,
             header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -191,6 +195,7 @@ mod tests {
             per_address: 2,
             total: 3,
             header_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
         };
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();

@@ -188,8 +188,13 @@ pub fn app(state: AppState) -> Router {
     } else {
         api.fallback(|| async { axum::response::Html(NOT_BUILT) })
     };
+    let request_timeout = state.settings.connections.request_timeout;
     router
         .with_state(state)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn(move |req, next| {
             headers::secure(policy.clone(), req, next)
         }))

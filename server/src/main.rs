@@ -112,6 +112,9 @@ enum Command {
         /// Seconds a connection may take to send a request's headers.
         #[arg(long, default_value_t = 10)]
         header_timeout_secs: u64,
+        /// Seconds a request may take after its headers (its body included) before 408.
+        #[arg(long, default_value_t = 60)]
+        request_timeout_secs: u64,
         /// Wrong invitation codes allowed from one IP address per 10 minutes.
         #[arg(long, default_value_t = 10)]
         max_wrong_codes_per_address: u32,
@@ -265,6 +268,7 @@ async fn main() -> anyhow::Result<()> {
             max_http_connections_per_address,
             max_http_connections,
             header_timeout_secs,
+            request_timeout_secs,
             max_wrong_codes_per_address,
             max_wrong_codes,
             import,
@@ -274,8 +278,8 @@ async fn main() -> anyhow::Result<()> {
                 "--max-queued-bytes must be at least 65536"
             );
             anyhow::ensure!(
-                header_timeout_secs >= 1,
-                "--header-timeout-secs must be at least 1"
+                header_timeout_secs >= 1 && request_timeout_secs >= 1,
+                "--header-timeout-secs and --request-timeout-secs must be at least 1"
             );
             if let Some(url) = &public_url {
                 anyhow::ensure!(
@@ -291,6 +295,7 @@ async fn main() -> anyhow::Result<()> {
                 per_address: max_http_connections_per_address.max(1),
                 total: fit_to_file_limit(max_http_connections.max(1)),
                 header_timeout: std::time::Duration::from_secs(header_timeout_secs),
+                request_timeout: std::time::Duration::from_secs(request_timeout_secs),
             };
             let settings = Settings {
                 max_message_bytes,

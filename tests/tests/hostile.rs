@@ -262,7 +262,7 @@ async fn item_6_half_open_connections_beyond_the_file_limit_do_not_stop_service_
     let server = Server::start_with(
         &dir.path().join("plans.db"),
         "127.0.0.1:0",
-        &["--header-timeout-secs", "2"],
+        &["--header-timeout-secs", "2", "--request-timeout-secs", "2"],
         &Launch {
             open_files: Some(1_024),
             ..Launch::default()
@@ -300,6 +300,27 @@ async fn item_6_half_open_connections_beyond_the_file_limit_do_not_stop_service_
         "item 6: /health took {} ms with {} half-open connections held",
         latency.as_millis(),
         held.len()
+    );
+    // A body that trickles in is answered 408 when the request timeout passes.
+    let trickle = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(server.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"POST /api/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"co")
+            .unwrap();
+        let started = Instant::now();
+        let mut answer = [0u8; 64];
+        let n = s.read(&mut answer).unwrap_or(0);
+        (
+            String::from_utf8_lossy(&answer[..n]).to_string(),
+            started.elapsed(),
+        )
+    };
+    assert!(trickle.0.starts_with("HTTP/1.1 408"), "{:?}", trickle.0);
+    assert!(
+        trickle.1 < Duration::from_secs(6),
+        "answered after {:?}",
+        trickle.1
     );
     figures(6, watch, start, 200);
 }
