@@ -74,21 +74,55 @@ pub fn fit_to_file_limit(wanted: usize) -> usize {
 struct Counts {
     total: usize,
     per_address: HashMap<IpAddr, usize>,
-    refused: u64,
-    last_report: Option<Instant>,
 }
 
-/// One open connection's place; given back when the last holder drops it (the connection,
-/// and the WebSocket upgraded from it).
+/// Open connections counted per client address and in all; each is held by a [`Place`]. The
+/// connection layer counts every connection with one, `/sync` its sockets with another.
+#[derive(Debug, Clone, Default)]
+pub struct Places(Arc<Mutex<Counts>>);
+
+/// Why no place was given: how many are open from that address and in all.
+#[derive(Debug, Clone, Copy)]
+pub struct Full {
+    /// Open from the address asking.
+    pub from_address: usize,
+    /// Open in all.
+    pub total: usize,
+}
+
+impl Places {
+    /// A place for a connection from `ip`, unless `per_address` are open from it or `total`
+    /// in all.
+    pub fn take(&self, ip: IpAddr, per_address: usize, total: usize) -> Result<Place, Full> {
+        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = c.per_address.get(&ip).copied().unwrap_or(0);
+        if c.total >= total || mine >= per_address {
+            return Err(Full {
+                from_address: mine,
+                total: c.total,
+            });
+        }
+        c.total += 1;
+        *c.per_address.entry(ip).or_insert(0) += 1;
+        Ok(Place {
+            ip,
+            places: self.clone(),
+        })
+    }
+}
+
+/// One open connection's place, given back when dropped. The connection layer hands its
+/// place to each request (as an `Arc<Place>` extension), so a WebSocket upgraded from the
+/// connection keeps it until the socket closes.
 #[derive(Debug)]
-pub struct ConnectionSlot {
+pub struct Place {
     ip: IpAddr,
-    counts: Arc<Mutex<Counts>>,
+    places: Places,
 }
 
-impl Drop for ConnectionSlot {
+impl Drop for Place {
     fn drop(&mut self) {
-        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = self.places.0.lock().unwrap_or_else(|p| p.into_inner());
         c.total = c.total.saturating_sub(1);
         if let Some(n) = c.per_address.get_mut(&self.ip) {
             *n = n.saturating_sub(1);
@@ -99,41 +133,32 @@ impl Drop for ConnectionSlot {
     }
 }
 
-/// A place for a new connection from `ip`, or `None` when a cap is reached (the refusal is
-/// logged at most once a second, with how many were refused since).
-fn take_slot(
-    counts: &Arc<Mutex<Counts>>,
-    ip: IpAddr,
-    limits: &ConnectionLimits,
-) -> Option<ConnectionSlot> {
-    let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
-    let mine = c.per_address.get(&ip).copied().unwrap_or(0);
-    if c.total >= limits.total || mine >= limits.per_address {
-        c.refused += 1;
+/// Logs refused connections at most once a second, with how many were refused since.
+#[derive(Debug, Default)]
+struct RefusalReport {
+    refused: u64,
+    last: Option<Instant>,
+}
+
+impl RefusalReport {
+    fn refused(&mut self, ip: IpAddr, full: Full, limits: &ConnectionLimits) {
+        self.refused += 1;
         let now = Instant::now();
-        if c.last_report
-            .is_none_or(|t| now - t >= Duration::from_secs(1))
-        {
-            tracing::warn!(
-                %ip,
-                from_address = mine,
-                open = c.total,
-                per_address_limit = limits.per_address,
-                total_limit = limits.total,
-                refused = c.refused,
-                "refusing connections: too many open (from this address, or in all)"
-            );
-            c.last_report = Some(now);
-            c.refused = 0;
+        if self.last.is_some_and(|t| now - t < Duration::from_secs(1)) {
+            return;
         }
-        return None;
+        tracing::warn!(
+            %ip,
+            from_address = full.from_address,
+            open = full.total,
+            per_address_limit = limits.per_address,
+            total_limit = limits.total,
+            refused = self.refused,
+            "refusing connections: too many open (from this address, or in all)"
+        );
+        self.last = Some(now);
+        self.refused = 0;
     }
-    c.total += 1;
-    *c.per_address.entry(ip).or_insert(0) += 1;
-    Some(ConnectionSlot {
-        ip,
-        counts: counts.clone(),
-    })
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.
@@ -143,7 +168,8 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let counts = Arc::new(Mutex::new(Counts::default()));
+    let places = Places::default();
+    let mut report = RefusalReport::default();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, addr) = tokio::select! {
@@ -158,18 +184,20 @@ pub async fn serve(
             },
             () = &mut shutdown => return,
         };
-        let Some(slot) = take_slot(&counts, addr.ip(), &limits) else {
-            drop(stream);
-            continue;
+        let place = match places.take(addr.ip(), limits.per_address, limits.total) {
+            Ok(p) => Arc::new(p),
+            Err(full) => {
+                report.refused(addr.ip(), full, &limits);
+                continue; // dropping the stream closes it
+            }
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let timeout = limits.header_timeout;
         tokio::spawn(async move {
-            let slot = Arc::new(slot);
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(addr));
-                req.extensions_mut().insert(slot.clone());
+                req.extensions_mut().insert(place.clone());
                 app.clone().oneshot(req.map(Body::new))
             });
             let conn = hyper::server::conn::http1::Builder::new()
@@ -190,21 +218,19 @@ mod tests {
 
     #[test]
     fn places_are_capped_per_address_and_in_all_and_given_back_when_dropped() {
-        let counts = Arc::new(Mutex::new(Counts::default()));
-        let limits = ConnectionLimits {
-            per_address: 2,
-            total: 3,
-            header_timeout: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(1),
-        };
+        let places = Places::default();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        let a1 = take_slot(&counts, a, &limits).unwrap();
-        let _a2 = take_slot(&counts, a, &limits).unwrap();
-        assert!(take_slot(&counts, a, &limits).is_none(), "per address");
-        let _b1 = take_slot(&counts, b, &limits).unwrap();
-        assert!(take_slot(&counts, b, &limits).is_none(), "in all");
+        let a1 = places.take(a, 2, 3).unwrap();
+        let _a2 = places.take(a, 2, 3).unwrap();
+        assert_eq!(
+            places.take(a, 2, 3).unwrap_err().from_address,
+            2,
+            "per address"
+        );
+        let _b1 = places.take(b, 2, 3).unwrap();
+        assert_eq!(places.take(b, 2, 3).unwrap_err().total, 3, "in all");
         drop(a1);
-        assert!(take_slot(&counts, b, &limits).is_some(), "given back");
+        assert!(places.take(b, 2, 3).is_ok(), "given back");
     }
 }

@@ -18,7 +18,7 @@ pub use access::{
     hash_token, new_code, normalize_code, Invitation, JoinError, Participant, ParticipantId, Role,
 };
 pub use api::{join_link, qr_svg, AppError};
-pub use connections::{fit_to_file_limit, serve, ConnectionLimits, ConnectionSlot};
+pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
 pub use history::{parse_heads, ChangeAuthor, Snapshot};
 pub use papers::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
 pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
@@ -32,8 +32,6 @@ pub use ws::{serve_socket, RateLimit};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post};
 use axum::Router;
-use std::collections::HashMap;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tower_http::services::{ServeDir, ServeFile};
@@ -95,8 +93,8 @@ pub struct AppState {
     pub sync: SyncHandle,
     /// Limits and paths.
     pub settings: Arc<Settings>,
-    /// Open sync connections per client address.
-    pub open_per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// Open sync sockets per client address.
+    pub sync_places: Places,
     /// Wrong invitation codes per address.
     pub join_throttle: Arc<Mutex<JoinThrottle>>,
 }
@@ -237,7 +235,7 @@ pub async fn start(db: &Path, demo: bool, settings: Settings) -> anyhow::Result<
         sync,
         join_throttle: Arc::new(Mutex::new(JoinThrottle::new(settings.join.clone()))),
         settings: Arc::new(settings),
-        open_per_address: Arc::default(),
+        sync_places: Places::default(),
     })
 }
 

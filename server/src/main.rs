@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use plansync_server::{
     fit_to_file_limit, join_link, new_code, now_ms, ConnectionLimits, ImportLimits, JoinLimits,
-    Role, Settings, Storage,
+    Limits, Role, Settings, Storage,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -101,25 +101,25 @@ enum Command {
         #[arg(long)]
         public_url: Option<String>,
         /// Unsent bytes a connection may hold before it is closed as not reading.
-        #[arg(long, default_value_t = 4 << 20)]
+        #[arg(long, default_value_t = Limits::default().max_queued_bytes)]
         max_queued_bytes: usize,
         /// Open HTTP and WebSocket connections allowed from one IP address.
-        #[arg(long, default_value_t = 128)]
+        #[arg(long, default_value_t = ConnectionLimits::default().per_address)]
         max_http_connections_per_address: usize,
         /// Open HTTP and WebSocket connections allowed in all (kept under the open-file limit).
-        #[arg(long, default_value_t = 4096)]
+        #[arg(long, default_value_t = ConnectionLimits::default().total)]
         max_http_connections: usize,
         /// Seconds a connection may take to send a request's headers.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
         header_timeout_secs: u64,
         /// Seconds a request may take after its headers (its body included) before 408.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = ConnectionLimits::default().request_timeout.as_secs())]
         request_timeout_secs: u64,
         /// Wrong invitation codes allowed from one IP address per 10 minutes.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = JoinLimits::default().per_address)]
         max_wrong_codes_per_address: u32,
         /// Wrong invitation codes allowed from all addresses together per 10 minutes.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = JoinLimits::default().total)]
         max_wrong_codes: u32,
         #[command(flatten)]
         import: ImportArgs,

@@ -25,6 +25,15 @@ use std::io::Write;
 /// Imports may be this large (a plan's JSON or automerge file, a tracker spreadsheet).
 pub const MAX_IMPORT_BYTES: usize = 32 << 20;
 
+/// Runs heavy work (automerge, spreadsheets) on a blocking thread, off the async runtime.
+async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))
+}
+
 fn doc_id(plan: &str) -> Result<DocumentId, AppError> {
     plan.parse()
         .map_err(|_| AppError::NotFound("There is no such plan on this server.".into()))
@@ -143,9 +152,8 @@ pub async fn plan_history(
     member(&state, &headers, &plan, Role::Viewer).await?;
     let mut doc = document(&state, &plan).await?;
     let authors = state.sync.authors(plan.clone()).await?;
-    let entries = tokio::task::spawn_blocking(move || history(&mut doc))
-        .await
-        .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))?
+    let entries = off_runtime(move || history(&mut doc))
+        .await?
         .map_err(|e| AppError::Service(ServiceError::Plan(e)))?;
     let lower = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_lowercase());
     let (person, agency) = (lower(&q.person), lower(&q.agency));
@@ -598,9 +606,8 @@ pub async fn import_plan(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Membership>), AppError> {
     let owner = any_owner(&state, &headers).await?;
-    let document = tokio::task::spawn_blocking(move || document_from_file(&body))
-        .await
-        .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))?
+    let document = off_runtime(move || document_from_file(&body))
+        .await?
         .map_err(AppError::BadRequest)?;
     let (plan, participant, token) = state
         .sync
@@ -708,9 +715,8 @@ pub async fn import_tracker(
     let me = member(&state, &headers, &plan, Role::Editor).await?;
     let format = q.format.clone();
     let limits = state.settings.import.clone();
-    let table = tokio::task::spawn_blocking(move || read_table(&format, &body, &limits))
-        .await
-        .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))?
+    let table = off_runtime(move || read_table(&format, &body, &limits))
+        .await?
         .map_err(|e| {
             tracing::info!(plan = %plan, error = %e, "a tracker import was refused");
             AppError::BadRequest(e)
@@ -724,9 +730,7 @@ pub async fn import_tracker(
     };
     let period = parse_period(q.period.as_deref())?.unwrap_or_else(current_period);
     let mut doc = document(&state, &plan).await?;
-    let now_plan = tokio::task::spawn_blocking(move || read_at(&mut doc, None))
-        .await
-        .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))??;
+    let now_plan = off_runtime(move || read_at(&mut doc, None)).await??;
     let mut import = plan_import(&now_plan, rows, &mapping);
     let mut imported = false;
     if q.commit {

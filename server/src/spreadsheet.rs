@@ -132,31 +132,29 @@ fn check_unpacked_size<R: Read + Seek>(zip: R, limits: &ImportLimits) -> Result<
             archive.len()
         ));
     }
+    let unpack_failed = |e: std::io::Error| format!("the workbook cannot be unpacked ({e})");
     let mut left = limits.max_unpacked_bytes;
     for i in 0..archive.len() {
         let mut part = archive.by_index(i).map_err(not_xlsx)?;
-        let mut read = 0;
-        if part
+        let shared_strings = part
             .name()
             .map_err(not_xlsx)?
-            .ends_with("sharedStrings.xml")
-        {
+            .ends_with("sharedStrings.xml");
+        let mut part = part.by_ref().take(left + 1);
+        let mut read = 0;
+        if shared_strings {
             // The reader reserves room for the count the file declares: check it first.
             let mut head = Vec::new();
-            read = (&mut part)
-                .take(4096.min(left + 1))
+            read = part
+                .by_ref()
+                .take(4096)
                 .read_to_end(&mut head)
-                .map_err(|e| format!("the workbook cannot be unpacked ({e})"))?
-                as u64;
+                .map_err(unpack_failed)? as u64;
             if declared_count(&head, "uniqueCount").is_some_and(|n| n > limits.max_cells as u64) {
                 return Err(too_many_cells(limits));
             }
         }
-        read += std::io::copy(
-            &mut (&mut part).take(left + 1 - read.min(left + 1)),
-            &mut std::io::sink(),
-        )
-        .map_err(|e| format!("the workbook cannot be unpacked ({e})"))?;
+        read += std::io::copy(&mut part, &mut std::io::sink()).map_err(unpack_failed)?;
         if read > left {
             return Err(format!(
                 "the workbook unpacks to more than {} MB, the most a tracker import reads: save only the tracker sheet, or export it as CSV",

@@ -13,7 +13,7 @@ use plansync_shared::{
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// What the service sends to one connection's socket task.
@@ -32,8 +32,18 @@ pub enum Outbound {
 struct Outbox {
     bytes: AtomicUsize,
     frames: AtomicUsize,
-    cut: Mutex<Option<String>>,
+    /// Why the connection was cut off, once it is.
+    cut: OnceLock<String>,
     wake: Notify,
+}
+
+impl Outbox {
+    /// Resolves when the service cuts the connection off, with the reason.
+    async fn cut_off(&self) -> String {
+        self.wake.notified().await;
+        self.wake.notify_one(); // keep it signalled for any later wait
+        self.cut.get().cloned().unwrap_or_default()
+    }
 }
 
 /// The receiving end of one connection's queue, held by its socket task.
@@ -47,14 +57,14 @@ impl OutboundQueue {
     /// The next thing to send: a frame, or a close (also when the queue was cut off);
     /// `None` when the service has let go of the connection.
     pub async fn recv(&mut self) -> Option<Outbound> {
-        let outbox = self.outbox.clone();
+        let Self { rx, outbox } = self;
         tokio::select! {
             biased;
-            reason = cut_off(&outbox) => Some(Outbound::Close(reason)),
-            out = self.rx.recv() => {
+            reason = outbox.cut_off() => Some(Outbound::Close(reason)),
+            out = rx.recv() => {
                 if let Some(Outbound::Frame(f)) = &out {
-                    self.outbox.bytes.fetch_sub(f.len(), Ordering::Relaxed);
-                    self.outbox.frames.fetch_sub(1, Ordering::Relaxed);
+                    outbox.bytes.fetch_sub(f.len(), Ordering::Relaxed);
+                    outbox.frames.fetch_sub(1, Ordering::Relaxed);
                 }
                 out
             }
@@ -63,23 +73,8 @@ impl OutboundQueue {
 
     /// Resolves when the service cuts this connection off, with the reason.
     pub async fn cut_off(&self) -> String {
-        cut_off(&self.outbox).await
+        self.outbox.cut_off().await
     }
-
-    /// Bytes waiting to be sent.
-    pub fn queued_bytes(&self) -> usize {
-        self.outbox.bytes.load(Ordering::Relaxed)
-    }
-}
-
-async fn cut_off(outbox: &Outbox) -> String {
-    outbox.wake.notified().await;
-    outbox.wake.notify_one(); // keep it signalled for any later wait
-    outbox
-        .cut
-        .lock()
-        .map(|r| r.clone().unwrap_or_default())
-        .unwrap_or_default()
 }
 
 /// What kind of plan to create.
@@ -590,9 +585,7 @@ impl Link {
 
     /// Cuts the connection off: its socket task stops at once, dropping what is queued.
     fn cut_off(&self, reason: String) {
-        if let Ok(mut r) = self.outbox.cut.lock() {
-            *r = Some(reason);
-        }
+        let _ = self.outbox.cut.set(reason);
         self.outbox.wake.notify_one();
     }
 }

@@ -3,6 +3,7 @@
 //! set WebSocket headers); then frames in go to the sync service and frames out come from
 //! it. The socket loop is generic over `Sink + Stream`, so it is tested with channels too.
 
+use crate::connections::Place;
 use crate::sync_service::{Grant, Outbound, SyncHandle};
 use crate::AppState;
 use axum::extract::connect_info::ConnectInfo;
@@ -13,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use plansync_shared::{encode_message, Message as WireMessage};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Close code for "message too big" (RFC 6455).
@@ -81,25 +83,6 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     (!host.is_empty() && bare == host) || allowed.iter().any(|a| a == origin)
 }
 
-/// Counts one open connection from an address until dropped.
-struct AddressSlot {
-    state: AppState,
-    ip: IpAddr,
-}
-
-impl Drop for AddressSlot {
-    fn drop(&mut self) {
-        if let Ok(mut open) = self.state.open_per_address.lock() {
-            if let Some(n) = open.get_mut(&self.ip) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    open.remove(&self.ip);
-                }
-            }
-        }
-    }
-}
-
 fn refuse(status: StatusCode, message: String) -> Response {
     (status, message).into_response()
 }
@@ -111,6 +94,7 @@ pub async fn sync_socket(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    connection: Option<Extension<Arc<Place>>>,
 ) -> Response {
     let settings = state.settings.clone();
     if !origin_allowed(&headers, &settings.allowed_origins) {
@@ -121,23 +105,19 @@ pub async fn sync_socket(
         tracing::warn!(%origin, "refused a sync connection from another web origin");
         return refuse(StatusCode::FORBIDDEN, format!("pages from {origin} may not sync with this server; the server's operator can allow it with --allow-origin"));
     }
-    let slot = match peer {
+    // The connection layer's place: the socket keeps it until it closes.
+    let connection = connection.map(|Extension(p)| p);
+    let sync_place = match peer {
         Some(Extension(ConnectInfo(addr))) => {
             let ip = addr.ip();
-            let mut open = match state.open_per_address.lock() {
-                Ok(o) => o,
-                Err(p) => p.into_inner(),
-            };
-            let n = open.entry(ip).or_insert(0);
-            if *n >= settings.max_connections_per_address {
-                tracing::warn!(%ip, limit = settings.max_connections_per_address, "refused a sync connection: too many from one address");
-                return refuse(StatusCode::TOO_MANY_REQUESTS, format!("too many open connections from {ip} (the limit is {}): close other tabs or devices, or ask the server's operator", settings.max_connections_per_address));
+            let limit = settings.max_connections_per_address;
+            match state.sync_places.take(ip, limit, usize::MAX) {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    tracing::warn!(%ip, limit, "refused a sync connection: too many from one address");
+                    return refuse(StatusCode::TOO_MANY_REQUESTS, format!("too many open connections from {ip} (the limit is {limit}): close other tabs or devices, or ask the server's operator"));
+                }
             }
-            *n += 1;
-            Some(AddressSlot {
-                state: state.clone(),
-                ip,
-            })
         }
         None => None,
     };
@@ -167,7 +147,7 @@ pub async fn sync_socket(
     ws.max_message_size(limit.saturating_mul(2))
         .max_frame_size(limit.saturating_mul(2))
         .on_upgrade(move |socket: WebSocket| async move {
-            let _slot = slot;
+            let _places = (sync_place, connection);
             let (sink, stream) = socket.split();
             serve_socket(sink, stream, state.sync, grants, limit, rate).await
         })

@@ -2,7 +2,7 @@
 //! (which show each bound holding) and `attack-bench` (which measures any server binary,
 //! before and after a change, with the same code).
 
-use crate::{http_raw, Server, WAIT};
+use crate::{Server, WAIT};
 use futures_util::{SinkExt, StreamExt};
 use plansync_shared::automerge::sync::{self, SyncDoc};
 use plansync_shared::automerge::AutoCommit;
@@ -114,15 +114,10 @@ pub fn import(
     body: &[u8],
     commit: bool,
 ) -> (u16, String) {
-    let auth = format!("Bearer {}", server.token);
-    let r = http_raw(
-        &server.addr(),
+    let r = server.owner_raw(
         "POST",
         &format!("/api/plans/{plan}/import/tracker?format={format}&commit={commit}"),
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/octet-stream"),
-        ],
+        &[("Content-Type", "application/octet-stream")],
         body,
     );
     (r.status, r.text())
@@ -227,6 +222,20 @@ pub async fn closed_by_server(ws: &mut Socket) -> bool {
     false
 }
 
+/// A TCP connection to `target` from the loopback address `from` (`127.0.0.2`, say), so the
+/// server sees another client address; `None` if it cannot be made within 2 s.
+pub async fn connect_from(
+    target: std::net::SocketAddr,
+    from: &str,
+) -> Option<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().ok()?;
+    socket.bind(format!("{from}:0").parse().ok()?).ok()?;
+    tokio::time::timeout(Duration::from_secs(2), socket.connect(target))
+        .await
+        .ok()?
+        .ok()
+}
+
 /// Opens `n` connections to `target` from the loopback address `from`, each sending half a
 /// request; returns those that connected.
 pub async fn half_open(
@@ -237,18 +246,7 @@ pub async fn half_open(
     use tokio::io::AsyncWriteExt;
     let mut held = Vec::new();
     for _ in 0..n {
-        let Ok(socket) = tokio::net::TcpSocket::new_v4() else {
-            break;
-        };
-        if socket
-            .bind(format!("{from}:0").parse().expect("an address"))
-            .is_err()
-        {
-            break;
-        }
-        let Ok(Ok(mut s)) =
-            tokio::time::timeout(Duration::from_secs(2), socket.connect(target)).await
-        else {
+        let Some(mut s) = connect_from(target, from).await else {
             continue;
         };
         let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;

@@ -217,6 +217,20 @@ impl Server {
         http_blocking(&self.addr(), method, path, Some(&self.token), body)
     }
 
+    /// An HTTP request as the owner with any headers and body: the whole answer.
+    pub fn owner_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpAnswer {
+        let auth = format!("Bearer {}", self.token);
+        let mut all = vec![("Authorization", auth.as_str())];
+        all.extend_from_slice(headers);
+        http_raw(&self.addr(), method, path, &all, body)
+    }
+
     /// A new invitation to the first plan: its code.
     pub fn invite(&self, role: &str) -> String {
         let plan = self.request("GET", "/api/plans", None).1[0]["id"]

@@ -6,8 +6,8 @@
 use futures_util::{SinkExt, StreamExt};
 use plansync_shared::{DocumentId, TextField};
 use plansync_tests::attack::{
-    closed_by_server, declared_count_workbook, ephemeral, far_cell_workbook, half_open, import,
-    join_frame, joined, long_csv, next_error, recv, tracker_csv, zip_bomb,
+    closed_by_server, connect_from, declared_count_workbook, ephemeral, far_cell_workbook,
+    half_open, import, join_frame, joined, long_csv, next_error, recv, tracker_csv, zip_bomb,
 };
 use plansync_tests::{http_raw, HealthReport, HealthWatch, Launch, RustClient, Server};
 use std::time::{Duration, Instant};
@@ -326,6 +326,56 @@ async fn item_6_half_open_connections_beyond_the_file_limit_do_not_stop_service_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_6_an_open_websocket_keeps_its_connections_place_until_it_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("plans.db"),
+        &["--max-http-connections-per-address", "3"],
+    );
+    let target: std::net::SocketAddr = server.addr().parse().unwrap();
+    // Three sync sockets from one address fill its places...
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        let tcp = connect_from(target, "127.0.0.3")
+            .await
+            .expect("a connection");
+        let (ws, _) = tokio_tungstenite::client_async(server.sync_url(), tcp)
+            .await
+            .expect("a sync socket");
+        sockets.push(ws);
+    }
+    // ...so a fourth connection from it is closed at once, with no answer.
+    let refused = |target| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Some(mut s) = connect_from(target, "127.0.0.3").await else {
+            return true;
+        };
+        let _ = s
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+        !answer.starts_with(b"HTTP/1.1 200")
+    };
+    assert!(refused(target).await, "the sockets hold their places");
+    assert!(
+        server.health_latency().is_ok(),
+        "other addresses are served"
+    );
+    // Closing one gives its place back (bounded retries while the server notices).
+    drop(sockets.pop());
+    let mut served = false;
+    for _ in 0..50 {
+        if !refused(target).await {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "a closed socket gives its place back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_7_formula_cells_in_the_csv_tracker_are_written_as_text_and_import_back_as_typed() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("plans.db"), &[]);
@@ -356,12 +406,10 @@ async fn item_7_formula_cells_in_the_csv_tracker_are_written_as_text_and_import_
         });
     }
     c.wait_server_has_all(doc).await;
-    let auth = format!("Bearer {}", server.token);
-    let csv = http_raw(
-        &server.addr(),
+    let csv = server.owner_raw(
         "GET",
         &format!("/api/plans/{doc}/exports/tracker.csv"),
-        &[("Authorization", &auth)],
+        &[],
         b"",
     );
     assert_eq!(csv.status, 200);
@@ -602,12 +650,10 @@ async fn item_12_the_app_and_papers_carry_security_headers_links_use_the_public_
         .unwrap();
     });
     c.wait_server_has_all(doc).await;
-    let auth = format!("Bearer {}", server.token);
-    let html = http_raw(
-        &server.addr(),
+    let html = server.owner_raw(
         "GET",
         &format!("/api/plans/{doc}/exports/plan.html"),
-        &[("Authorization", &auth)],
+        &[],
         b"",
     );
     assert_eq!(html.status, 200);
@@ -616,11 +662,10 @@ async fn item_12_the_app_and_papers_carry_security_headers_links_use_the_public_
         .unwrap()
         .starts_with("default-src 'none'"));
     assert_eq!(html.header("cache-control").as_deref(), Some("no-store"));
-    let md = http_raw(
-        &server.addr(),
+    let md = server.owner_raw(
         "GET",
         &format!("/api/plans/{doc}/exports/plan.md"),
-        &[("Authorization", &auth)],
+        &[],
         b"",
     );
     assert!(!md.text().contains("<script>"), "no raw HTML in plan.md");
@@ -638,13 +683,10 @@ async fn item_12_the_app_and_papers_carry_security_headers_links_use_the_public_
     assert_eq!(joined.header("cache-control").as_deref(), Some("no-store"));
     let plans: serde_json::Value = server.plans().await;
     let plan = plans[0]["id"].as_str().unwrap();
-    let auth_owner = format!("Bearer {}", server.token);
-    let inv = http_raw(
-        &server.addr(),
+    let inv = server.owner_raw(
         "POST",
         &format!("/api/plans/{plan}/invitations"),
         &[
-            ("Authorization", &auth_owner),
             ("Content-Type", "application/json"),
             ("X-Forwarded-Proto", "https"),
         ],

@@ -472,11 +472,7 @@ impl Hub {
                 self.dirty.remove(&doc);
                 if let Some(entry) = self.docs.remove(&doc) {
                     for conn in entry.peers.keys() {
-                        self.send_error(*conn, format!("the server could not save changes to document {doc} ({reason}); nothing you sent was lost on your side: reconnect to send it again"), &mut out);
-                        out.push(Effect::Close {
-                            conn: *conn,
-                            reason: "server storage error".into(),
-                        });
+                        self.refuse(*conn, format!("the server could not save changes to document {doc} ({reason}); nothing you sent was lost on your side: reconnect to send it again"), "server storage error", &mut out);
                     }
                 }
             }
@@ -645,6 +641,15 @@ impl Hub {
         });
     }
 
+    /// Tells the peer why in an `error`, then closes its connection.
+    fn refuse(&self, conn: ConnId, message: String, reason: &str, out: &mut Vec<Effect>) {
+        self.send_error(conn, message, out);
+        out.push(Effect::Close {
+            conn,
+            reason: reason.into(),
+        });
+    }
+
     fn send_error(&self, conn: ConnId, message: String, out: &mut Vec<Effect>) {
         out.push(Effect::Warn {
             conn: Some(conn),
@@ -686,31 +691,21 @@ impl Hub {
                     .as_ref()
                     .is_none_or(|v| v.iter().any(|v| v == PROTOCOL_VERSION));
                 if !speaks_1 {
-                    self.send_error(conn, "unsupported protocol version".into(), out);
-                    out.push(Effect::Close {
-                        conn,
-                        reason: "unsupported protocol version".into(),
-                    });
+                    let why = "unsupported protocol version";
+                    self.refuse(conn, why.into(), why, out);
                     return;
                 }
                 if remote.is_some() {
-                    self.send_error(
+                    self.refuse(
                         conn,
                         "this connection has already joined: send join once per connection".into(),
+                        "joined twice",
                         out,
                     );
-                    out.push(Effect::Close {
-                        conn,
-                        reason: "joined twice".into(),
-                    });
                     return;
                 }
                 if !valid_peer_id(&sender_id.0) {
-                    self.send_error(conn, format!("a peer id must be 1 to {MAX_PEER_ID_BYTES} letters, digits or -_.:@+/=; reconnect with another"), out);
-                    out.push(Effect::Close {
-                        conn,
-                        reason: "invalid peer id".into(),
-                    });
+                    self.refuse(conn, format!("a peer id must be 1 to {MAX_PEER_ID_BYTES} letters, digits or -_.:@+/=; reconnect with another"), "invalid peer id", out);
                     return;
                 }
                 let mine = c.principals.clone();
@@ -720,17 +715,16 @@ impl Hub {
                     .filter(|(id, c)| {
                         **id != conn && !c.dialer && c.remote.as_ref() == Some(&sender_id)
                     })
+                    // The same participant (or, unguarded, nobody in particular on both).
                     .map(|(id, c)| {
-                        let same = c.principals == mine || !c.principals.is_disjoint(&mine);
-                        (*id, same)
+                        (
+                            *id,
+                            c.principals == mine || !c.principals.is_disjoint(&mine),
+                        )
                     })
                     .collect();
                 if live.iter().any(|(_, same)| !same) {
-                    self.send_error(conn, format!("the peer id {} is in use by another participant's connection: reconnect with a new peer id", loggable(&sender_id.0, 64)), out);
-                    out.push(Effect::Close {
-                        conn,
-                        reason: "peer id in use by someone else".into(),
-                    });
+                    self.refuse(conn, format!("the peer id {} is in use by another participant's connection: reconnect with a new peer id", loggable(&sender_id.0, 64)), "peer id in use by someone else", out);
                     return;
                 }
                 for (old, _) in live {
@@ -959,8 +953,7 @@ impl Hub {
                     return;
                 }
                 Some(Some(reason)) => {
-                    self.send_error(conn, reason.clone(), out);
-                    out.push(Effect::Close { conn, reason });
+                    self.refuse(conn, reason.clone(), &reason, out);
                     self.drop_conn(conn);
                     return;
                 }

@@ -5,7 +5,8 @@
 
 use futures_util::{SinkExt, StreamExt};
 use plansync_tests::attack::{self, Socket};
-use plansync_tests::{HealthWatch, Launch, Server, WAIT};
+use plansync_tests::{HealthWatch, Launch, Server};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
@@ -31,11 +32,11 @@ fn alive(server: &Server) -> &'static str {
 
 async fn measure<F, Fut>(item: &'static str, launch: Launch, attack: F) -> Row
 where
-    F: FnOnce(std::sync::Arc<Server>) -> Fut,
+    F: FnOnce(Arc<Server>) -> Fut,
     Fut: std::future::Future<Output = String>,
 {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let server = std::sync::Arc::new(fresh(&dir, &launch));
+    let server = Arc::new(fresh(&dir, &launch));
     let start_kib = server.rss_kib();
     let watch = HealthWatch::start_watching(&server.addr(), server.pid());
     let started = Instant::now();
@@ -123,6 +124,25 @@ async fn session_ids(server: &Server) -> String {
     format!("RSS {} MiB after the socket closed", server.rss_kib() >> 10)
 }
 
+/// Posts a tracker file to the demo plan's import on a blocking thread, so a server that
+/// dies or stalls cannot hang the bench: status and body, `(0, "no answer")` if none came.
+async fn import(
+    s: Arc<Server>,
+    format: &'static str,
+    body: Vec<u8>,
+    commit: bool,
+) -> (u16, String) {
+    let plan = s.demo_plan().await.to_string();
+    tokio::task::spawn_blocking(move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            attack::import(&s, &plan, format, &body, commit)
+        }))
+        .unwrap_or((0, "no answer".into()))
+    })
+    .await
+    .unwrap_or((0, "no answer".into()))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let _ = rlimit::increase_nofile_limit(8_192);
@@ -134,19 +154,7 @@ async fn main() {
             "1 far-away cell .xlsx (1.6 KB) preview",
             Launch::default(),
             |s| async move {
-                let plan = s.demo_plan().await.to_string();
-                let wb = attack::far_cell_workbook();
-                let addr = s.addr();
-                // The server may die: ask on a thread so a dead server cannot hang the bench.
-                let (status, body) = tokio::task::spawn_blocking(move || {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        attack::import(&s, &plan, "xlsx", &wb, false)
-                    }))
-                    .unwrap_or((0, "no answer".into()))
-                })
-                .await
-                .unwrap_or((0, "no answer".into()));
-                let _ = addr;
+                let (status, body) = import(s, "xlsx", attack::far_cell_workbook(), false).await;
                 short(status, &body)
             },
         )
@@ -157,17 +165,9 @@ async fn main() {
             "2 zip bomb .xlsx (unpacks to 1 GB) preview",
             Launch::default(),
             |s| async move {
-                let plan = s.demo_plan().await.to_string();
                 let bomb = attack::zip_bomb(1 << 30);
                 let size = bomb.len();
-                let (status, body) = tokio::task::spawn_blocking(move || {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        attack::import(&s, &plan, "xlsx", &bomb, false)
-                    }))
-                    .unwrap_or((0, "no answer".into()))
-                })
-                .await
-                .unwrap_or((0, "no answer".into()));
+                let (status, body) = import(s, "xlsx", bomb, false).await;
                 format!("{size} bytes sent; {}", short(status, &body))
             },
         )
@@ -179,13 +179,9 @@ async fn main() {
                 "3 tracker import commit",
                 Launch::default(),
                 move |s| async move {
-                    let plan = s.demo_plan().await.to_string();
-                    let csv = attack::tracker_csv(n);
+                    let csv = attack::tracker_csv(n).into_bytes();
                     let started = Instant::now();
-                    let importer = s.clone();
-                    let commit = tokio::task::spawn_blocking(move || {
-                        attack::import(&importer, &plan, "csv", csv.as_bytes(), true)
-                    });
+                    let commit = tokio::spawn(import(s.clone(), "csv", csv, true));
                     // Meanwhile, the list of plans (it reads through the sync service).
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     let lister = s.clone();
@@ -217,13 +213,8 @@ async fn main() {
             "3 one-million-row CSV (19 MB) preview",
             Launch::default(),
             |s| async move {
-                let plan = s.demo_plan().await.to_string();
-                let csv = attack::long_csv(1_000_000);
-                let (status, body) = tokio::task::spawn_blocking(move || {
-                    attack::import(&s, &plan, "csv", csv.as_bytes(), false)
-                })
-                .await
-                .unwrap_or((0, String::new()));
+                let csv = attack::long_csv(1_000_000).into_bytes();
+                let (status, body) = import(s, "csv", csv, false).await;
                 short(status, &body)
             },
         )
@@ -267,7 +258,6 @@ async fn main() {
         )
         .await,
     );
-    let _ = WAIT;
     println!("| attack | outcome | RSS at start (MiB) | peak RSS (MiB) | slowest /health (ms) | /health failures |");
     println!("|---|---|---:|---:|---:|---:|");
     for r in rows {
