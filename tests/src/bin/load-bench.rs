@@ -287,7 +287,10 @@ async fn run(n: usize) -> Row {
     let server = Server::start(
         &dir.path().join("load.db"),
         &[
+            // Every client is on 127.0.0.1: lift the per-address caps of sync and HTTP.
             "--max-connections-per-address",
+            "5000",
+            "--max-http-connections-per-address",
             "5000",
             "--max-messages-per-second",
             "100000",
