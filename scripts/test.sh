@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: install what is missing, build the app, and run every check
 # and test: formatting, clippy, unit tests, end-to-end tests (server process, JS client,
-# samod, SIGKILL, headless chromium).
+# samod, SIGKILL, headless chromium), on SQLite and on PostgreSQL clusters the tests start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -23,6 +23,14 @@ if [ -n "$left" ]; then
   echo "test: headless Chromium processes were left running after the tests:" >&2
   echo "$left" | head -20 >&2
   pkill -KILL -x chromium || true
+  status=1
+fi
+# Nor may a test's PostgreSQL cluster (each is stopped when its test ends).
+left=$(pgrep -af 'postgres.*plansync-pg' || true)
+if [ -n "$left" ]; then
+  echo "test: PostgreSQL clusters of the tests were left running:" >&2
+  echo "$left" | head -20 >&2
+  pkill -KILL -f 'postgres.*plansync-pg' || true
   status=1
 fi
 # One closing line for the whole run, summed over every test binary.

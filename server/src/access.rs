@@ -1,11 +1,10 @@
-//! Who may do what: participants of a plan with a role, invitations that turn a short code
-//! into a participant token, and the SQLite tables behind them. Tokens are stored only as
+//! Who may do what: participants of a plan with a role, and invitations that turn a short
+//! code into a participant token (kept by [`crate::store`]). Tokens are stored only as
 //! SHA-256 hashes; codes use no look-alike characters.
 
-use crate::storage::{Storage, StorageError};
+use crate::store::{NewInvitation, NewParticipant, PlanRow, Store, StoreError};
 use plansync_shared::Access;
 use rand::Rng;
-use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -103,7 +102,7 @@ pub enum JoinError {
     UsedUp,
     /// Storage failed.
     #[error(transparent)]
-    Storage(#[from] StorageError),
+    Storage(#[from] StoreError),
 }
 
 /// Letters and digits that cannot be mistaken for one another when read off a projector
@@ -160,268 +159,102 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn participant(r: &Row) -> rusqlite::Result<Participant> {
-    let role: String = r.get(4)?;
-    Ok(Participant {
-        id: ParticipantId(r.get(0)?),
-        plan: r.get(1)?,
-        name: r.get(2)?,
-        agency: r.get(3)?,
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
-        joined: r.get(5)?,
-    })
+/// How long the owner link printed at start works.
+const OWNER_LINK_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The current participants whose tokens these are (unknown and revoked tokens are left out).
+pub async fn authenticate(
+    store: &Store,
+    tokens: Vec<String>,
+) -> Result<Vec<Participant>, StoreError> {
+    let mut found = Vec::new();
+    for t in tokens {
+        if let Some(p) = store.participant_by_token(hash_token(&t)).await? {
+            found.push(p);
+        }
+    }
+    Ok(found)
 }
 
-fn invitation(r: &Row) -> rusqlite::Result<Invitation> {
-    let role: String = r.get(2)?;
-    Ok(Invitation {
-        id: r.get(0)?,
-        plan: r.get(1)?,
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
-        code: r.get(3)?,
-        expires: r.get(4)?,
-        uses_left: r.get(5)?,
-    })
+/// Exchanges an invitation code for a new participant and their token.
+pub async fn redeem(
+    store: &Store,
+    code: String,
+    name: String,
+    agency: String,
+) -> Result<(Participant, String), JoinError> {
+    let token = new_token(&mut rand::rng());
+    let p = store
+        .redeem(code, name, agency, hash_token(&token), crate::now_ms())
+        .await?;
+    Ok((p, token))
 }
 
-const PARTICIPANT_COLUMNS: &str = "id, plan_id, name, agency, role, created_ms";
-const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left";
-
-/// The tables of this module, created with the database.
-pub(crate) const SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS participants (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        plan_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        agency TEXT NOT NULL,
-        role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')),
-        token_hash TEXT NOT NULL UNIQUE,
-        created_ms INTEGER NOT NULL,
-        revoked_ms INTEGER);
-    CREATE INDEX IF NOT EXISTS participants_by_plan ON participants (plan_id);
-    CREATE TABLE IF NOT EXISTS invitations (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        plan_id TEXT NOT NULL,
-        role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')),
-        code TEXT NOT NULL UNIQUE,
-        expires_ms INTEGER NOT NULL,
-        uses_left INTEGER NOT NULL,
-        created_ms INTEGER NOT NULL,
-        revoked_ms INTEGER);
-    CREATE TABLE IF NOT EXISTS change_authors (
-        doc_id TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        participant_id INTEGER,
-        received_ms INTEGER NOT NULL,
-        PRIMARY KEY (doc_id, hash)) WITHOUT ROWID;";
-
-impl Storage {
-    /// Adds a participant holding the token whose hash is given.
-    pub fn add_participant(
-        &mut self,
-        plan: &str,
-        name: &str,
-        agency: &str,
-        role: Role,
-        token_hash: &str,
-        now_ms: i64,
-    ) -> Result<Participant, StorageError> {
-        self.conn.execute(
-            "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![plan, name, agency, role.as_str(), token_hash, now_ms],
-        )?;
-        let id = ParticipantId(self.conn.last_insert_rowid());
-        Ok(Participant {
-            id,
-            plan: plan.to_string(),
-            name: name.to_string(),
-            agency: agency.to_string(),
-            role,
-            joined: now_ms,
-        })
-    }
-
-    /// The participant a token belongs to, unless it was revoked.
-    pub fn participant_by_token(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<Participant>, StorageError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE token_hash = ?1 AND revoked_ms IS NULL"),
-                [token_hash],
-                participant,
-            )
-            .optional()?)
-    }
-
-    /// The current (not revoked) participants of a plan, in the order they joined.
-    pub fn participants(&self, plan: &str) -> Result<Vec<Participant>, StorageError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE plan_id = ?1 AND revoked_ms IS NULL ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([plan], participant)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Changes a participant's role; false if there is no such current participant.
-    pub fn set_role(
-        &mut self,
-        plan: &str,
-        id: ParticipantId,
-        role: Role,
-    ) -> Result<bool, StorageError> {
-        Ok(self.conn.execute(
-            "UPDATE participants SET role = ?3 WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
-            params![plan, id.0, role.as_str()],
-        )? == 1)
-    }
-
-    /// Revokes a participant's token; false if there is no such current participant.
-    pub fn revoke_participant(
-        &mut self,
-        plan: &str,
-        id: ParticipantId,
-        now_ms: i64,
-    ) -> Result<bool, StorageError> {
-        Ok(self.conn.execute(
-            "UPDATE participants SET revoked_ms = ?3 WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
-            params![plan, id.0, now_ms],
-        )? == 1)
-    }
-
-    /// Creates an invitation.
-    pub fn create_invitation(
-        &mut self,
-        plan: &str,
-        role: Role,
-        code: &str,
-        expires_ms: i64,
-        uses: i64,
-        now_ms: i64,
-    ) -> Result<Invitation, StorageError> {
-        self.conn.execute(
-            "INSERT INTO invitations (plan_id, role, code, expires_ms, uses_left, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![plan, role.as_str(), code, expires_ms, uses, now_ms],
-        )?;
-        Ok(Invitation {
-            id: self.conn.last_insert_rowid(),
-            plan: plan.to_string(),
-            role,
-            code: code.to_string(),
-            expires: expires_ms,
-            uses_left: uses,
-        })
-    }
-
-    /// A plan's invitations that can still be used.
-    pub fn invitations(&self, plan: &str, now_ms: i64) -> Result<Vec<Invitation>, StorageError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations
-             WHERE plan_id = ?1 AND revoked_ms IS NULL AND uses_left > 0 AND expires_ms > ?2 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(params![plan, now_ms], invitation)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Withdraws an invitation; false if there is no such invitation.
-    pub fn revoke_invitation(
-        &mut self,
-        plan: &str,
-        id: i64,
-        now_ms: i64,
-    ) -> Result<bool, StorageError> {
-        Ok(self.conn.execute(
-            "UPDATE invitations SET revoked_ms = ?3 WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
-            params![plan, id, now_ms],
-        )? == 1)
-    }
-
-    /// Withdraws every unused owner invitation of a plan (before printing a new one).
-    pub fn revoke_owner_invitations(
-        &mut self,
-        plan: &str,
-        now_ms: i64,
-    ) -> Result<(), StorageError> {
-        self.conn.execute(
-            "UPDATE invitations SET revoked_ms = ?2 WHERE plan_id = ?1 AND role = 'owner' AND revoked_ms IS NULL",
-            params![plan, now_ms],
-        )?;
-        Ok(())
-    }
-
-    /// Whether a plan has a current owner.
-    pub fn has_owner(&self, plan: &str) -> Result<bool, StorageError> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM participants WHERE plan_id = ?1 AND role = 'owner' AND revoked_ms IS NULL)",
-            [plan],
-            |r| r.get(0),
-        )?)
-    }
-
-    /// Uses one place of the invitation with this code and adds the person as a participant
-    /// holding the token whose hash is given, in one transaction.
-    pub fn redeem(
-        &mut self,
-        code: &str,
-        name: &str,
-        agency: &str,
-        token_hash: &str,
-        now_ms: i64,
-    ) -> Result<Participant, JoinError> {
-        let tx = self.conn.transaction().map_err(StorageError::from)?;
-        let found = tx
-            .query_row(
-                &format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE code = ?1 AND revoked_ms IS NULL"),
-                [code],
-                invitation,
-            )
-            .optional()
-            .map_err(StorageError::from)?;
-        let inv = found.ok_or(JoinError::Unknown)?;
-        if inv.expires <= now_ms {
-            return Err(JoinError::Expired);
-        }
-        if inv.uses_left <= 0 {
-            return Err(JoinError::UsedUp);
-        }
-        tx.execute(
-            "UPDATE invitations SET uses_left = uses_left - 1 WHERE id = ?1",
-            [inv.id],
+/// Adds a participant with a fresh token; returns them and the token.
+pub async fn add_with_token(
+    store: &Store,
+    plan: String,
+    name: String,
+    agency: String,
+    role: Role,
+) -> Result<(Participant, String), StoreError> {
+    let token = new_token(&mut rand::rng());
+    let p = store
+        .add_participant(
+            NewParticipant {
+                plan,
+                name,
+                agency,
+                role,
+                token_hash: hash_token(&token),
+            },
+            crate::now_ms(),
         )
-        .map_err(StorageError::from)?;
-        tx.execute(
-            "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![inv.plan, name, agency, inv.role.as_str(), token_hash, now_ms],
-        )
-        .map_err(StorageError::from)?;
-        let id = ParticipantId(tx.last_insert_rowid());
-        tx.commit().map_err(StorageError::from)?;
-        Ok(Participant {
-            id,
-            plan: inv.plan,
-            name: name.to_string(),
-            agency: agency.to_string(),
-            role: inv.role,
-            joined: now_ms,
-        })
-    }
+        .await?;
+    Ok((p, token))
+}
 
-    /// Who sent each change of a document the server accepted (hash, participant; `None`
-    /// for the server's own changes), in the order they were received.
-    pub fn change_authors(
-        &self,
-        doc: &str,
-    ) -> Result<Vec<(String, Option<ParticipantId>)>, StorageError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT hash, participant_id FROM change_authors WHERE doc_id = ?1 ORDER BY received_ms, hash",
-        )?;
-        let rows = stmt.query_map([doc], |r| {
-            Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(ParticipantId)))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+/// Creates an invitation with a fresh code.
+pub async fn invite(
+    store: &Store,
+    plan: String,
+    role: Role,
+    expires_ms: i64,
+    uses: i64,
+) -> Result<Invitation, StoreError> {
+    let code = new_code(&mut rand::rng());
+    store
+        .create_invitation(
+            NewInvitation {
+                plan,
+                role,
+                code,
+                expires_ms,
+                uses,
+            },
+            crate::now_ms(),
+        )
+        .await
+}
+
+/// For every plan without an owner, a fresh one-use owner invitation valid for a week
+/// (earlier unused ones are withdrawn).
+pub async fn owner_invitations(store: &Store) -> Result<Vec<(PlanRow, Invitation)>, StoreError> {
+    let now = crate::now_ms();
+    let mut out = Vec::new();
+    for plan in store.plans().await? {
+        let inv = NewInvitation {
+            plan: plan.id.clone(),
+            role: Role::Owner,
+            code: new_code(&mut rand::rng()),
+            expires_ms: now + OWNER_LINK_MS,
+            uses: 1,
+        };
+        if let Some(inv) = store.replace_owner_invitation(inv, now).await? {
+            out.push((plan, inv));
+        }
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -441,77 +274,5 @@ mod tests {
         }
         assert_eq!(normalize_code("ABCD-0000-11"), None);
         assert_eq!(normalize_code("short"), None);
-    }
-
-    #[test]
-    fn tokens_are_256_bits_and_only_their_hash_is_stored() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.db");
-        let mut s = Storage::open(&path).unwrap();
-        let mut r = StdRng::seed_from_u64(4);
-        let token = new_token(&mut r);
-        assert_eq!(token.len(), 64);
-        s.add_participant(
-            "plan",
-            "Chair",
-            "Police",
-            Role::Owner,
-            &hash_token(&token),
-            1,
-        )
-        .unwrap();
-        drop(s);
-        let bytes = std::fs::read(&path).unwrap();
-        let wal = std::fs::read(dir.path().join("a.db-wal")).unwrap_or_default();
-        let needle = token.as_bytes();
-        for file in [&bytes, &wal] {
-            assert!(
-                !file.windows(needle.len()).any(|w| w == needle),
-                "the token is not stored"
-            );
-        }
-        let s = Storage::open(&path).unwrap();
-        assert_eq!(
-            s.participant_by_token(&hash_token(&token))
-                .unwrap()
-                .unwrap()
-                .role,
-            Role::Owner
-        );
-    }
-
-    #[test]
-    fn an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_refuse() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Storage::open(&dir.path().join("a.db")).unwrap();
-        let inv = s
-            .create_invitation("plan", Role::Editor, "AAAA-AAAA-AA", 100, 2, 1)
-            .unwrap();
-        for i in 0..2 {
-            let p = s
-                .redeem(&inv.code, "Analyst", "Council", &format!("h{i}"), 10)
-                .unwrap();
-            assert_eq!(p.role, Role::Editor);
-        }
-        assert!(matches!(
-            s.redeem(&inv.code, "x", "y", "h9", 10),
-            Err(JoinError::UsedUp)
-        ));
-        let late = s
-            .create_invitation("plan", Role::Viewer, "CCCC-CCCC-CC", 100, 5, 1)
-            .unwrap();
-        assert!(matches!(
-            s.redeem(&late.code, "x", "y", "h8", 100),
-            Err(JoinError::Expired)
-        ));
-        let gone = s
-            .create_invitation("plan", Role::Viewer, "DDDD-DDDD-DD", 100, 5, 1)
-            .unwrap();
-        assert!(s.revoke_invitation("plan", gone.id, 2).unwrap());
-        assert!(matches!(
-            s.redeem(&gone.code, "x", "y", "h7", 10),
-            Err(JoinError::Unknown)
-        ));
-        assert_eq!(s.participants("plan").unwrap().len(), 2);
     }
 }

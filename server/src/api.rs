@@ -3,7 +3,7 @@
 //! several, comma-separated, for the list of plans). Errors are [`AppError`]s.
 
 use crate::access::{normalize_code, Invitation, JoinError, Participant, ParticipantId, Role};
-use crate::storage::PlanRow;
+use crate::store::{PlanRow, RoleChange};
 use crate::sync_service::{PlanKind, ServiceError};
 use crate::AppState;
 use axum::extract::connect_info::ConnectInfo;
@@ -43,6 +43,12 @@ pub enum AppError {
     /// Something failed on the server.
     #[error(transparent)]
     Service(#[from] ServiceError),
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AppError::Service(e.into())
+    }
 }
 
 impl From<JsonRejection> for AppError {
@@ -108,7 +114,7 @@ const NO_TOKEN: &str = "This needs a participant's access: open the invitation l
 
 /// The participants the request's tokens belong to; at least one, or 401.
 async fn callers(state: &AppState, headers: &HeaderMap) -> Result<Vec<Participant>, AppError> {
-    let found = state.sync.authenticate(request_tokens(headers)).await?;
+    let found = crate::access::authenticate(&state.store, request_tokens(headers)).await?;
     if found.is_empty() {
         return Err(AppError::Unauthorized(NO_TOKEN.into()));
     }
@@ -177,7 +183,7 @@ pub async fn list_plans(
     headers: HeaderMap,
 ) -> Result<Json<Vec<MyPlan>>, AppError> {
     let me = callers(&state, &headers).await?;
-    let plans = state.sync.plans().await?;
+    let plans = state.store.plans().await?;
     Ok(Json(
         plans
             .into_iter()
@@ -216,6 +222,25 @@ pub struct Membership {
     pub token: String,
 }
 
+/// Creates a plan whose first owner is a new participant with the name and agency of
+/// `owner` (who started it); returns the plan, the owner and the owner's token.
+pub(crate) async fn create_plan_for(
+    state: &AppState,
+    kind: PlanKind,
+    owner: Participant,
+) -> Result<(PlanRow, Participant, String), AppError> {
+    let plan = state.sync.create_plan(kind).await?;
+    let (participant, token) = crate::access::add_with_token(
+        &state.store,
+        plan.id.clone(),
+        owner.name,
+        owner.agency,
+        Role::Owner,
+    )
+    .await?;
+    Ok((plan, participant, token))
+}
+
 /// `POST /api/plans`: an owner of any plan creates an empty plan (`{"title": ...}`) or the
 /// demo plan (`{"demo": true}`), and becomes its first owner.
 pub async fn create_plan(
@@ -246,10 +271,7 @@ pub async fn create_plan(
             ))
         }
     };
-    let (plan, participant, token) = state
-        .sync
-        .create_plan_for(kind, owner.name, owner.agency)
-        .await?;
+    let (plan, participant, token) = create_plan_for(&state, kind, owner).await?;
     Ok((
         StatusCode::CREATED,
         Json(Membership {
@@ -321,13 +343,13 @@ pub async fn join(
     };
     let name = checked_text("name", &body.name)?;
     let agency = checked_text("agency", &body.agency)?;
-    let (participant, token) = match state.sync.join(code, name, agency).await? {
+    let (participant, token) = match crate::access::redeem(&state.store, code, name, agency).await {
         Ok(joined) => joined,
-        Err(JoinError::Storage(e)) => return Err(ServiceError::from(e).into()),
+        Err(JoinError::Storage(e)) => return Err(e.into()),
         Err(_) => return Err(wrong(&state)),
     };
     let plan = state
-        .sync
+        .store
         .plans()
         .await?
         .into_iter()
@@ -353,7 +375,7 @@ pub async fn list_participants(
     Path(plan): Path<String>,
 ) -> Result<Json<Vec<Participant>>, AppError> {
     member(&state, &headers, &plan, Role::Viewer).await?;
-    Ok(Json(state.sync.participants(plan).await?))
+    Ok(Json(state.store.participants(plan).await?))
 }
 
 /// Body of `PATCH /api/plans/{plan}/participants/{id}`.
@@ -364,20 +386,17 @@ pub struct SetRole {
     pub role: Role,
 }
 
-/// Refuses a change that would leave the plan without an owner.
-async fn keep_an_owner(state: &AppState, plan: &str, id: ParticipantId) -> Result<(), AppError> {
-    let people = state.sync.participants(plan.to_string()).await?;
-    let target = people
-        .iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| AppError::NotFound("There is no such participant in this plan.".into()))?;
-    let owners = people.iter().filter(|p| p.role == Role::Owner).count();
-    if target.role == Role::Owner && owners == 1 {
-        return Err(AppError::Conflict(
+/// The answer to a role change or revocation that storage refused or did.
+fn role_change(outcome: RoleChange) -> Result<(), AppError> {
+    match outcome {
+        RoleChange::Changed => Ok(()),
+        RoleChange::NotFound => Err(AppError::NotFound(
+            "There is no such participant in this plan.".into(),
+        )),
+        RoleChange::LastOwner => Err(AppError::Conflict(
             "A plan needs at least one owner: make someone else an owner first.".into(),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// `PATCH /api/plans/{plan}/participants/{id}`: an owner changes someone's role; it takes
@@ -391,15 +410,9 @@ pub async fn set_role(
     member(&state, &headers, &plan, Role::Owner).await?;
     let Json(body) = body?;
     let id = ParticipantId(id);
-    if body.role != Role::Owner {
-        keep_an_owner(&state, &plan, id).await?;
-    }
-    if !state.sync.set_role(plan.clone(), id, body.role).await? {
-        return Err(AppError::NotFound(
-            "There is no such participant in this plan.".into(),
-        ));
-    }
-    Ok(Json(state.sync.participants(plan).await?))
+    role_change(state.store.set_role(plan.clone(), id, body.role).await?)?;
+    state.sync.regrant(id, Some(body.role)).await?;
+    Ok(Json(state.store.participants(plan).await?))
 }
 
 /// `DELETE /api/plans/{plan}/participants/{id}`: an owner revokes someone's token; their
@@ -411,13 +424,13 @@ pub async fn revoke_participant(
 ) -> Result<Json<Vec<Participant>>, AppError> {
     member(&state, &headers, &plan, Role::Owner).await?;
     let id = ParticipantId(id);
-    keep_an_owner(&state, &plan, id).await?;
-    if !state.sync.revoke(plan.clone(), id).await? {
-        return Err(AppError::NotFound(
-            "There is no such participant in this plan.".into(),
-        ));
-    }
-    Ok(Json(state.sync.participants(plan).await?))
+    let outcome = state
+        .store
+        .revoke_participant(plan.clone(), id, crate::now_ms())
+        .await?;
+    role_change(outcome)?;
+    state.sync.regrant(id, None).await?;
+    Ok(Json(state.store.participants(plan).await?))
 }
 
 /// An invitation as the app shows it: with its link and a QR code of the link.
@@ -472,7 +485,7 @@ pub async fn list_invitations(
     Path(plan): Path<String>,
 ) -> Result<Json<Vec<InvitationView>>, AppError> {
     member(&state, &headers, &plan, Role::Owner).await?;
-    let list = state.sync.invitations(plan).await?;
+    let list = state.store.invitations(plan, crate::now_ms()).await?;
     Ok(Json(
         list.into_iter()
             .map(|i| view(&state, &headers, i))
@@ -512,10 +525,7 @@ pub async fn create_invitation(
         ));
     }
     let expires = crate::now_ms() + body.expires_hours * 3_600_000;
-    let inv = state
-        .sync
-        .invite(plan, body.role, expires, body.uses)
-        .await?;
+    let inv = crate::access::invite(&state.store, plan, body.role, expires, body.uses).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &headers, inv))))
 }
 
@@ -526,7 +536,11 @@ pub async fn revoke_invitation(
     Path((plan, id)): Path<(String, i64)>,
 ) -> Result<StatusCode, AppError> {
     member(&state, &headers, &plan, Role::Owner).await?;
-    if !state.sync.revoke_invitation(plan, id).await? {
+    if !state
+        .store
+        .revoke_invitation(plan, id, crate::now_ms())
+        .await?
+    {
         return Err(AppError::NotFound(
             "There is no such invitation in this plan.".into(),
         ));

@@ -1,5 +1,5 @@
-//! The Plansync server: the sync core over WebSocket, SQLite storage, the HTTP API and the
-//! app's files. `main.rs` parses the command line; everything else is here, testable.
+//! The Plansync server: the sync core over WebSocket, storage (SQLite or PostgreSQL), the
+//! HTTP API and the app's files. `main.rs` parses the command line; everything else is here, testable.
 
 mod access;
 mod api;
@@ -9,20 +9,21 @@ mod headers;
 mod history;
 mod papers;
 mod spreadsheet;
-mod storage;
+pub mod store;
 mod sync_service;
 mod throttle;
 mod ws;
 
 pub use access::{
-    hash_token, new_code, normalize_code, Invitation, JoinError, Participant, ParticipantId, Role,
+    add_with_token, hash_token, invite, new_code, normalize_code, owner_invitations, Invitation,
+    JoinError, Participant, ParticipantId, Role,
 };
 pub use api::{join_link, qr_svg, AppError};
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
 pub use history::{parse_heads, ChangeAuthor, Snapshot};
 pub use papers::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
 pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
-pub use storage::{Changes, PlanRow, Storage, StorageError};
+pub use store::{Location, PlanRow, Store, StoreError};
 pub use sync_service::{
     Grant, Limits, Outbound, OutboundQueue, PlanKind, ServiceError, SyncHandle,
 };
@@ -32,7 +33,7 @@ pub use ws::{serve_socket, RateLimit};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post};
 use axum::Router;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -91,6 +92,8 @@ impl Default for Settings {
 pub struct AppState {
     /// The sync service.
     pub sync: SyncHandle,
+    /// Everything the server keeps.
+    pub store: Store,
     /// Limits and paths.
     pub settings: Arc<Settings>,
     /// Open sync sockets per client address.
@@ -211,18 +214,23 @@ pub const FIRST_PLAN_TITLE: &str = "Police, Crime and Community Safety Plan";
 
 /// Opens the database and starts the sync service. A database with no plans gets one: the
 /// demo plan if `demo`, otherwise an empty plan (its owner link is printed at start).
-pub async fn start(db: &Path, demo: bool, settings: Settings) -> anyhow::Result<AppState> {
-    let storage = Storage::open(db)?;
+pub async fn start(db: &Location, demo: bool, settings: Settings) -> anyhow::Result<AppState> {
+    start_on(store::open(db).await?, demo, settings).await
+}
+
+/// [`start`] on storage that is already open.
+pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::Result<AppState> {
     let sync = SyncHandle::start(
-        storage,
+        store.clone(),
         Limits {
             max_message_bytes: settings.max_message_bytes,
             max_document_bytes: settings.max_document_bytes,
             max_queued_bytes: settings.max_queued_bytes,
             ..Limits::default()
         },
-    )?;
-    if sync.plans().await?.is_empty() {
+    )
+    .await?;
+    if store.plans().await?.is_empty() {
         let kind = if demo {
             PlanKind::Demo
         } else {
@@ -233,6 +241,7 @@ pub async fn start(db: &Path, demo: bool, settings: Settings) -> anyhow::Result<
     }
     Ok(AppState {
         sync,
+        store,
         join_throttle: Arc::new(Mutex::new(JoinThrottle::new(settings.join.clone()))),
         settings: Arc::new(settings),
         sync_places: Places::default(),

@@ -3,8 +3,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use plansync_server::{
-    fit_to_file_limit, join_link, new_code, now_ms, ConnectionLimits, ImportLimits, JoinLimits,
-    Limits, Role, Settings, Storage,
+    fit_to_file_limit, join_link, now_ms, ConnectionLimits, ImportLimits, JoinLimits, Limits,
+    Location, Role, Settings, Store,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,14 +63,41 @@ impl ImportArgs {
     }
 }
 
+/// Where the plans are kept.
+#[derive(clap::Args)]
+struct DbArgs {
+    /// The SQLite file that holds the plans (created if missing).
+    #[arg(long, default_value = "plansync.db", conflicts_with = "database")]
+    db: PathBuf,
+    /// The database instead of --db: sqlite://FILE, or postgres://USER@HOST[:PORT]/DATABASE
+    /// for a central deployment (several servers on one database).
+    #[arg(long, value_parser = Location::parse)]
+    database: Option<Location>,
+}
+
+impl DbArgs {
+    fn location(&self) -> Location {
+        self.database
+            .clone()
+            .unwrap_or_else(|| Location::Sqlite(self.db.clone()))
+    }
+
+    /// Opens the storage, saying which on failure.
+    async fn open(&self) -> anyhow::Result<Store> {
+        let location = self.location();
+        plansync_server::store::open(&location)
+            .await
+            .with_context(|| format!("could not open the database {}", location.describe()))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Runs the sync server and the web app. Prints a one-time owner link for every plan
     /// that has no owner yet.
     Serve {
-        /// The SQLite file that holds the plans (created if missing).
-        #[arg(long, default_value = "plansync.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         /// Address and port to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -126,9 +153,8 @@ enum Command {
     },
     /// Prints an invitation link and code for a plan (the server may be running).
     Invite {
-        /// The SQLite file that holds the plans.
-        #[arg(long, default_value = "plansync.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         /// The plan's id (from the app's address bar or `/api/plans`).
         #[arg(long)]
         plan: String,
@@ -147,9 +173,8 @@ enum Command {
     },
     /// Names the plan as it is now ("Draft for Panel, January"); works while the server runs.
     Snapshot {
-        /// The SQLite database file.
-        #[arg(long, default_value = "plansync.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         /// The plan's id.
         #[arg(long)]
         plan: String,
@@ -161,9 +186,8 @@ enum Command {
     /// exceptions.html, exceptions.docx, workshop.html, workshop.docx, compare.html,
     /// compare.docx, plan.json, plan.automerge); works while the server runs.
     Export {
-        /// The SQLite database file.
-        #[arg(long, default_value = "plansync.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         /// The plan's id.
         #[arg(long)]
         plan: String,
@@ -188,57 +212,75 @@ enum Command {
 }
 
 /// Opens the database and reads a plan's document, with a clear error for a wrong id.
-fn open_plan(
-    db: &std::path::Path,
+async fn open_plan(
+    db: &DbArgs,
     plan: &str,
-) -> anyhow::Result<(Storage, plansync_shared::automerge::AutoCommit)> {
-    let storage = Storage::open(db)
-        .with_context(|| format!("could not open the database {}", db.display()))?;
-    let plans = storage.plans()?;
-    if !plans.iter().any(|p| p.id == plan) {
-        anyhow::bail!(
+) -> anyhow::Result<(Store, plansync_shared::automerge::AutoCommit)> {
+    let store = db.open().await?;
+    find_plan(&store, db, plan).await?;
+    let id = plan
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{plan} is not a plan id"))?;
+    let bytes = store
+        .load(id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the plan {plan} has no stored document"))?
+        .bytes;
+    let doc =
+        tokio::task::spawn_blocking(move || plansync_shared::automerge::AutoCommit::load(&bytes))
+            .await?
+            .context("the stored plan could not be read")?;
+    Ok((store, doc))
+}
+
+/// A plan's row, or a clear error listing the plans there are.
+async fn find_plan(
+    store: &Store,
+    db: &DbArgs,
+    plan: &str,
+) -> anyhow::Result<plansync_server::PlanRow> {
+    let plans = store.plans().await?;
+    match plans.iter().find(|p| p.id == plan) {
+        Some(row) => Ok(row.clone()),
+        None => anyhow::bail!(
             "there is no plan {plan} in {}: the plans are {}",
-            db.display(),
+            db.location().describe(),
             plans
                 .iter()
                 .map(|p| format!("{} ({})", p.id, p.title))
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        ),
     }
-    let id = plan
-        .parse()
-        .map_err(|_| anyhow::anyhow!("{plan} is not a plan id"))?;
-    let bytes = storage
-        .load(&id)?
-        .ok_or_else(|| anyhow::anyhow!("the plan {plan} has no stored document"))?;
-    let doc = plansync_shared::automerge::AutoCommit::load(&bytes)
-        .context("the stored plan could not be read")?;
-    Ok((storage, doc))
 }
 
 /// A snapshot of a plan by name, or a clear error listing the names there are.
-fn named_snapshot(
-    storage: &Storage,
+async fn named_snapshot(
+    store: &Store,
     plan: &str,
     name: &str,
 ) -> anyhow::Result<plansync_server::Snapshot> {
-    storage.snapshot_named(plan, name)?.ok_or_else(|| {
-        let names: Vec<String> = storage
-            .snapshots(plan)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| format!("\"{}\"", s.name))
-            .collect();
-        anyhow::anyhow!(
-            "the plan has no snapshot called \"{name}\"; its snapshots are: {}",
-            if names.is_empty() {
-                "none yet".into()
-            } else {
-                names.join(", ")
-            }
-        )
-    })
+    if let Some(s) = store
+        .snapshot_named(plan.to_string(), name.to_string())
+        .await?
+    {
+        return Ok(s);
+    }
+    let names: Vec<String> = store
+        .snapshots(plan.to_string())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| format!("\"{}\"", s.name))
+        .collect();
+    anyhow::bail!(
+        "the plan has no snapshot called \"{name}\"; its snapshots are: {}",
+        if names.is_empty() {
+            "none yet".into()
+        } else {
+            names.join(", ")
+        }
+    )
 }
 
 #[tokio::main]
@@ -315,15 +357,18 @@ async fn main() -> anyhow::Result<()> {
                 },
                 import: import.limits(),
             };
-            let state = plansync_server::start(&db, demo, settings)
+            let location = db.location();
+            let state = plansync_server::start(&location, demo, settings)
                 .await
-                .with_context(|| format!("could not start with the database {}", db.display()))?;
+                .with_context(|| {
+                    format!("could not start with the database {}", location.describe())
+                })?;
             let links = state.public_url(&Default::default());
             println!(
                 "Plansync is running: open http://{addr}/ (database: {})",
-                db.display()
+                location.describe()
             );
-            for (plan, inv) in state.sync.owner_invitations().await? {
+            for (plan, inv) in plansync_server::owner_invitations(&state.store).await? {
                 println!(
                     "Owner link for \"{}\" (works once, for 7 days): {} (code {})",
                     plan.title,
@@ -342,9 +387,16 @@ async fn main() -> anyhow::Result<()> {
                 !name.trim().is_empty() && name.chars().count() <= 200,
                 "--name must be 1 to 200 characters"
             );
-            let (mut storage, mut doc) = open_plan(&db, &plan)?;
-            let snap =
-                storage.add_snapshot(&plan, name.trim(), &doc.get_heads(), None, now_ms())?;
+            let (store, mut doc) = open_plan(&db, &plan).await?;
+            let snap = store
+                .add_snapshot(
+                    plan.clone(),
+                    name.trim().to_string(),
+                    doc.get_heads(),
+                    None,
+                    now_ms(),
+                )
+                .await?;
             println!(
                 "Snapshot \"{}\" of plan {plan} taken (id {}).",
                 snap.name, snap.id
@@ -361,13 +413,15 @@ async fn main() -> anyhow::Result<()> {
             period,
             out,
         } => {
-            let (storage, mut doc) = open_plan(&db, &plan)?;
-            let at = at
-                .map(|n| named_snapshot(&storage, &plan, &n))
-                .transpose()?;
-            let from = from
-                .map(|n| named_snapshot(&storage, &plan, &n))
-                .transpose()?;
+            let (store, mut doc) = open_plan(&db, &plan).await?;
+            let at = match at {
+                Some(n) => Some(named_snapshot(&store, &plan, &n).await?),
+                None => None,
+            };
+            let from = match from {
+                Some(n) => Some(named_snapshot(&store, &plan, &n).await?),
+                None => None,
+            };
             let period = period
                 .map(|p| plansync_shared::ReportingPeriod::from_key(&p))
                 .transpose()?;
@@ -406,30 +460,16 @@ async fn main() -> anyhow::Result<()> {
                 (1..=2160).contains(&expires_hours),
                 "--expires-hours must be 1 to 2160 (90 days)"
             );
-            let mut storage = Storage::open(&db)
-                .with_context(|| format!("could not open the database {}", db.display()))?;
-            let Some(row) = storage.plans()?.into_iter().find(|p| p.id == plan) else {
-                anyhow::bail!(
-                    "there is no plan {plan} in {}: the plans are {}",
-                    db.display(),
-                    storage
-                        .plans()?
-                        .iter()
-                        .map(|p| format!("{} ({})", p.id, p.title))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            };
-            let now = now_ms();
-            let code = new_code(&mut rand::rng());
-            let inv = storage.create_invitation(
-                &row.id,
+            let store = db.open().await?;
+            let row = find_plan(&store, &db, &plan).await?;
+            let inv = plansync_server::invite(
+                &store,
+                row.id.clone(),
                 role.into(),
-                &code,
-                now + expires_hours * 3_600_000,
+                now_ms() + expires_hours * 3_600_000,
                 uses,
-                now,
-            )?;
+            )
+            .await?;
             println!(
                 "Invitation to \"{}\" as {} ({} use(s), {} hours): {} (code {})",
                 row.title,

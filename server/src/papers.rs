@@ -50,8 +50,8 @@ async fn document(state: &AppState, plan: &str) -> Result<AutoCommit, AppError> 
 
 async fn snapshot(state: &AppState, plan: &str, id: i64) -> Result<Snapshot, AppError> {
     state
-        .sync
-        .snapshot_of(plan.to_string(), id)
+        .store
+        .snapshot(plan.to_string(), id)
         .await?
         .ok_or_else(|| {
             AppError::NotFound(format!(
@@ -151,7 +151,7 @@ pub async fn plan_history(
 ) -> Result<Json<Vec<Attributed>>, AppError> {
     member(&state, &headers, &plan, Role::Viewer).await?;
     let mut doc = document(&state, &plan).await?;
-    let authors = state.sync.authors(plan.clone()).await?;
+    let authors = state.store.authors(plan.clone()).await?;
     let entries = off_runtime(move || history(&mut doc))
         .await?
         .map_err(|e| AppError::Service(ServiceError::Plan(e)))?;
@@ -206,7 +206,7 @@ pub async fn change_authors(
     Path(plan): Path<String>,
 ) -> Result<Json<std::collections::HashMap<String, crate::history::ChangeAuthor>>, AppError> {
     member(&state, &headers, &plan, Role::Viewer).await?;
-    Ok(Json(state.sync.authors(plan).await?))
+    Ok(Json(state.store.authors(plan).await?))
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -228,7 +228,7 @@ pub async fn list_snapshots(
     Path(plan): Path<String>,
 ) -> Result<Json<Vec<Snapshot>>, AppError> {
     member(&state, &headers, &plan, Role::Viewer).await?;
-    Ok(Json(state.sync.snapshots(plan).await?))
+    Ok(Json(state.store.snapshots(plan).await?))
 }
 
 /// `POST /api/plans/{plan}/snapshots`: names the plan as it is (editors and owners).
@@ -247,12 +247,14 @@ pub async fn take_snapshot(
                 .into(),
         ));
     }
-    match state
-        .sync
-        .snapshot(doc_id(&plan)?, name.to_string(), body.heads, Some(me.id))
-        .await
-    {
-        Ok(s) => Ok((StatusCode::CREATED, Json(s))),
+    match state.sync.heads(doc_id(&plan)?, body.heads).await {
+        Ok(heads) => {
+            let s = state
+                .store
+                .add_snapshot(plan, name.to_string(), heads, Some(me.id), crate::now_ms())
+                .await?;
+            Ok((StatusCode::CREATED, Json(s)))
+        }
         Err(ServiceError::UnknownHeads) => Err(AppError::Conflict(
             "This browser has changes the server has not received yet. Wait until it says \"Online · all changes are on the server\" and take the snapshot again.".into(),
         )),
@@ -609,14 +611,8 @@ pub async fn import_plan(
     let document = off_runtime(move || document_from_file(&body))
         .await?
         .map_err(AppError::BadRequest)?;
-    let (plan, participant, token) = state
-        .sync
-        .create_plan_for(
-            PlanKind::Import(Box::new(document)),
-            owner.name,
-            owner.agency,
-        )
-        .await?;
+    let (plan, participant, token) =
+        crate::api::create_plan_for(&state, PlanKind::Import(Box::new(document)), owner).await?;
     Ok((
         StatusCode::CREATED,
         Json(Membership {

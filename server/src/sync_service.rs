@@ -1,12 +1,10 @@
-//! The sync service: one thread that owns the sync core ([`Hub`]) and the SQLite file, and
-//! carries out the core's effects in order. A `Persist` is committed to SQLite before any
+//! The sync service: one thread that owns the sync core ([`Hub`]) and carries out the
+//! core's effects in order on the server's [`Store`]. A `Persist` is committed before any
 //! later `Send`, so no peer is ever told about heads that are not durable.
 
-use crate::access::{
-    hash_token, new_code, new_token, Invitation, JoinError, Participant, ParticipantId, Role,
-};
-use crate::history::{parse_heads, ChangeAuthor, Snapshot};
-use crate::storage::{Changes, PlanRow, Storage, StorageError};
+use crate::access::{Participant, ParticipantId, Role};
+use crate::history::parse_heads;
+use crate::store::{Changes, ChunkId, Notice, PlanRow, Store, StoreError, Stored};
 use plansync_shared::{
     automerge::AutoCommit, demo_plan, plan_summary, ConnId, DocumentId, Effect, Event, Hub,
     HubConfig, NewPlan, PeerId, PlanDoc,
@@ -93,7 +91,7 @@ pub enum PlanKind {
 pub enum ServiceError {
     /// Storage failed.
     #[error(transparent)]
-    Storage(#[from] StorageError),
+    Storage(#[from] StoreError),
     /// The plan could not be built.
     #[error("plan: {0}")]
     Plan(#[from] plansync_shared::Error),
@@ -177,6 +175,7 @@ enum Command {
     Disconnect {
         conn: ConnId,
     },
+    Notice(Notice),
     Call(Call),
 }
 
@@ -192,11 +191,12 @@ fn now_ms() -> u64 {
 }
 
 impl SyncHandle {
-    /// Starts the service thread on an open database.
-    pub fn start(mut storage: Storage, limits: Limits) -> Result<Self, ServiceError> {
+    /// Starts the service thread on the server's storage.
+    pub async fn start(store: Store, limits: Limits) -> Result<Self, ServiceError> {
         let mut rng = rand::rng();
-        let storage_id =
-            storage.storage_id(|| format!("plansync-{:032x}", rand::random::<u128>()))?;
+        let storage_id = store
+            .storage_id(format!("plansync-{:032x}", rand::random::<u128>()))
+            .await?;
         let mut config = HubConfig::server(
             PeerId(format!("plansync-server-{:016x}", rand::random::<u64>())),
             storage_id,
@@ -205,12 +205,28 @@ impl SyncHandle {
         config.max_document_bytes = limits.max_document_bytes;
         let hub = Hub::new(config, &mut rng);
         let (tx, rx) = std::sync::mpsc::channel();
+        let rt = tokio::runtime::Handle::current();
+        let notices = store.notices();
+        let shared = notices.is_some();
+        if let Some(mut notices) = notices {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(n) = notices.recv().await {
+                    if tx.send(Command::Notice(n)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
         std::thread::Builder::new()
             .name("plansync-sync".into())
             .spawn(move || {
                 Service {
                     hub,
-                    storage,
+                    store,
+                    rt,
+                    shared,
+                    chunks: HashMap::new(),
                     conns: HashMap::new(),
                     limits,
                 }
@@ -238,7 +254,7 @@ impl SyncHandle {
         (conn, OutboundQueue { rx, outbox })
     }
 
-    /// Runs `f` on the service thread, which owns storage and the sync core.
+    /// Runs `f` on the service thread, which owns the sync core.
     async fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Service) -> T + Send + 'static,
@@ -252,182 +268,43 @@ impl SyncHandle {
         rx.await.map_err(|_| ServiceError::Stopped)
     }
 
-    /// The current participants whose tokens these are (unknown and revoked tokens are
-    /// left out).
-    pub async fn authenticate(
+    /// Gives a participant's open connections their new role, or takes the plan away from
+    /// them (`None`): call it after storage made the change.
+    pub async fn regrant(
         &self,
-        tokens: Vec<String>,
-    ) -> Result<Vec<Participant>, ServiceError> {
-        self.call(move |svc| {
-            let mut found = Vec::new();
-            for t in tokens {
-                if let Some(p) = svc.storage.participant_by_token(&hash_token(&t))? {
-                    found.push(p);
-                }
-            }
-            Ok(found)
-        })
-        .await?
-    }
-
-    /// Runs `f` on the service's storage (tests use it to make the disk fail).
-    #[cfg(test)]
-    pub(crate) async fn with_storage<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Storage) -> T + Send + 'static,
-    ) -> Result<T, ServiceError> {
-        self.call(move |svc| f(&mut svc.storage)).await
-    }
-
-    /// Exchanges an invitation code for a new participant and their token.
-    pub async fn join(
-        &self,
-        code: String,
-        name: String,
-        agency: String,
-    ) -> Result<Result<(Participant, String), JoinError>, ServiceError> {
-        self.call(move |svc| {
-            let token = new_token(&mut rand::rng());
-            svc.storage
-                .redeem(&code, &name, &agency, &hash_token(&token), now_ms() as i64)
-                .map(|p| (p, token))
-        })
-        .await
-    }
-
-    /// A plan's current participants.
-    pub async fn participants(&self, plan: String) -> Result<Vec<Participant>, ServiceError> {
-        self.call(move |svc| Ok(svc.storage.participants(&plan)?))
-            .await?
-    }
-
-    /// Changes a participant's role, on their open connections too; false if not found.
-    pub async fn set_role(
-        &self,
-        plan: String,
-        id: ParticipantId,
-        role: Role,
-    ) -> Result<bool, ServiceError> {
-        self.call(move |svc| {
-            let changed = svc.storage.set_role(&plan, id, role)?;
-            if changed {
-                svc.regrant(id, Some(role));
-            }
-            Ok(changed)
-        })
-        .await?
-    }
-
-    /// Revokes a participant's token; their open connections stop syncing the plan at once.
-    pub async fn revoke(&self, plan: String, id: ParticipantId) -> Result<bool, ServiceError> {
-        self.call(move |svc| {
-            let revoked = svc.storage.revoke_participant(&plan, id, now_ms() as i64)?;
-            if revoked {
-                svc.regrant(id, None);
-            }
-            Ok(revoked)
-        })
-        .await?
-    }
-
-    /// Creates an invitation to a plan.
-    pub async fn invite(
-        &self,
-        plan: String,
-        role: Role,
-        expires_ms: i64,
-        uses: i64,
-    ) -> Result<Invitation, ServiceError> {
-        self.call(move |svc| {
-            let code = new_code(&mut rand::rng());
-            Ok(svc.storage.create_invitation(
-                &plan,
-                role,
-                &code,
-                expires_ms,
-                uses,
-                now_ms() as i64,
-            )?)
-        })
-        .await?
-    }
-
-    /// A plan's usable invitations.
-    pub async fn invitations(&self, plan: String) -> Result<Vec<Invitation>, ServiceError> {
-        self.call(move |svc| Ok(svc.storage.invitations(&plan, now_ms() as i64)?))
-            .await?
-    }
-
-    /// Withdraws an invitation; false if not found.
-    pub async fn revoke_invitation(&self, plan: String, id: i64) -> Result<bool, ServiceError> {
-        self.call(move |svc| Ok(svc.storage.revoke_invitation(&plan, id, now_ms() as i64)?))
-            .await?
-    }
-
-    /// For every plan without an owner, a fresh one-use owner invitation valid for a week
-    /// (earlier unused ones are withdrawn).
-    pub async fn owner_invitations(&self) -> Result<Vec<(PlanRow, Invitation)>, ServiceError> {
-        self.call(|svc| {
-            let now = now_ms() as i64;
-            let mut out = Vec::new();
-            for plan in svc.storage.plans()? {
-                if svc.storage.has_owner(&plan.id)? {
-                    continue;
-                }
-                svc.storage.revoke_owner_invitations(&plan.id, now)?;
-                let code = new_code(&mut rand::rng());
-                let inv = svc.storage.create_invitation(
-                    &plan.id,
-                    Role::Owner,
-                    &code,
-                    now + OWNER_LINK_MS,
-                    1,
-                    now,
-                )?;
-                out.push((plan, inv));
-            }
-            Ok(out)
-        })
-        .await?
-    }
-
-    /// Who sent each accepted change of a document (see [`Storage::change_authors`]).
-    pub async fn change_authors(
-        &self,
-        doc: String,
-    ) -> Result<Vec<(String, Option<ParticipantId>)>, ServiceError> {
-        self.call(move |svc| Ok(svc.storage.change_authors(&doc)?))
-            .await?
-    }
-
-    /// Creates a plan whose first owner is a new participant with this name and agency;
-    /// returns the plan, the owner and the owner's token.
-    pub async fn create_plan_for(
-        &self,
-        kind: PlanKind,
-        name: String,
-        agency: String,
-    ) -> Result<(PlanRow, Participant, String), ServiceError> {
-        self.call(move |svc| {
-            let row = svc.create_plan(kind)?;
-            let token = new_token(&mut rand::rng());
-            let owner = svc.storage.add_participant(
-                &row.id,
-                &name,
-                &agency,
-                Role::Owner,
-                &hash_token(&token),
-                now_ms() as i64,
-            )?;
-            Ok((row, owner, token))
-        })
-        .await?
+        participant: ParticipantId,
+        role: Option<Role>,
+    ) -> Result<(), ServiceError> {
+        self.call(move |svc| svc.regrant(participant, role)).await
     }
 
     /// A copy of a plan's document as the server holds it now (`None` if it has no such plan).
     pub async fn document(&self, plan: DocumentId) -> Result<Option<AutoCommit>, ServiceError> {
         self.call(move |svc| Ok(svc.held(&plan)?.map(|d| d.fork())))
             .await?
+    }
+
+    /// The heads of a plan as the server holds it now, or the given ones if it has every
+    /// change they name.
+    pub async fn heads(
+        &self,
+        plan: DocumentId,
+        given: Option<Vec<String>>,
+    ) -> Result<Vec<plansync_shared::automerge::ChangeHash>, ServiceError> {
+        self.call(move |svc| {
+            let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
+            match given {
+                None => Ok(doc.get_heads()),
+                Some(h) => {
+                    let h = parse_heads(&h).ok_or(ServiceError::UnknownHeads)?;
+                    if h.is_empty() || h.iter().any(|x| doc.get_change_by_hash(x).is_none()) {
+                        return Err(ServiceError::UnknownHeads);
+                    }
+                    Ok(h)
+                }
+            }
+        })
+        .await?
     }
 
     /// Applies plan operations on the server's copy of a plan as one change made on behalf of
@@ -462,73 +339,21 @@ impl SyncHandle {
         if hashes.is_empty() {
             return Ok(out);
         }
-        self.call(move |svc| {
-            let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
-            doc.load_incremental(&chunk)
-                .map_err(plansync_shared::Error::from)?;
-            if !svc.event(Event::LocalChange { doc: plan }) {
-                return Err(ServiceError::NotSaved);
-            }
-            for hash in hashes {
-                svc.storage
-                    .attribute(&plan.to_string(), &hash, by, now_ms() as i64)?;
-            }
-            Ok(())
-        })
-        .await??;
-        Ok(out)
-    }
-
-    /// Records a named snapshot of a plan at `heads` (the server's heads if `None`).
-    pub async fn snapshot(
-        &self,
-        plan: DocumentId,
-        name: String,
-        heads: Option<Vec<String>>,
-        by: Option<ParticipantId>,
-    ) -> Result<Snapshot, ServiceError> {
-        self.call(move |svc| {
-            let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
-            let heads = match heads {
-                None => doc.get_heads(),
-                Some(h) => {
-                    let h = parse_heads(&h).ok_or(ServiceError::UnknownHeads)?;
-                    if h.is_empty() || h.iter().any(|x| doc.get_change_by_hash(x).is_none()) {
-                        return Err(ServiceError::UnknownHeads);
-                    }
-                    h
+        let store = self
+            .call(move |svc| {
+                let doc = svc.held(&plan)?.ok_or(ServiceError::NoPlan)?;
+                doc.load_incremental(&chunk)
+                    .map_err(plansync_shared::Error::from)?;
+                if !svc.event(Event::LocalChange { doc: plan }) {
+                    return Err(ServiceError::NotSaved);
                 }
-            };
-            Ok(svc
-                .storage
-                .add_snapshot(&plan.to_string(), &name, &heads, by, now_ms() as i64)?)
-        })
-        .await?
-    }
-
-    /// One snapshot of a plan, if it has that one.
-    pub async fn snapshot_of(
-        &self,
-        plan: String,
-        id: i64,
-    ) -> Result<Option<Snapshot>, ServiceError> {
-        self.call(move |svc| Ok(svc.storage.snapshot(&plan, id)?))
-            .await?
-    }
-
-    /// A plan's snapshots, newest first.
-    pub async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>, ServiceError> {
-        self.call(move |svc| Ok(svc.storage.snapshots(&plan)?))
-            .await?
-    }
-
-    /// Who sent each change of a plan, by change hash.
-    pub async fn authors(
-        &self,
-        plan: String,
-    ) -> Result<HashMap<String, ChangeAuthor>, ServiceError> {
-        self.call(move |svc| Ok(svc.storage.authors(&plan)?))
-            .await?
+                Ok(svc.store.clone())
+            })
+            .await??;
+        store
+            .attribute(plan.to_string(), hashes, by, now_ms() as i64)
+            .await?;
+        Ok(out)
     }
 
     /// Hands a received frame to the core.
@@ -545,20 +370,16 @@ impl SyncHandle {
     pub async fn create_plan(&self, kind: PlanKind) -> Result<PlanRow, ServiceError> {
         self.call(move |svc| svc.create_plan(kind)).await?
     }
-
-    /// Lists the plans on this server.
-    pub async fn plans(&self) -> Result<Vec<PlanRow>, ServiceError> {
-        self.call(|svc| Ok(svc.storage.plans()?)).await?
-    }
 }
+
+/// On a database other nodes share, every held document is also read for other nodes'
+/// changes this often, so a missed or failed announcement costs at most this much delay.
+const SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Flush once commands pause this long...
 const QUIET: std::time::Duration = std::time::Duration::from_millis(5);
 /// ...or this long after the first change held back, whichever comes first.
 const COALESCE: std::time::Duration = std::time::Duration::from_millis(40);
-
-/// How long the owner link printed at start works.
-const OWNER_LINK_MS: i64 = 7 * 24 * 3600 * 1000;
 
 struct Link {
     outbound: mpsc::UnboundedSender<Outbound>,
@@ -590,9 +411,34 @@ impl Link {
     }
 }
 
+/// The stored chunks a document's copy holds.
+#[derive(Debug, Default)]
+struct HeldChunks {
+    /// Every chunk read or written: what compaction may replace.
+    covered: Vec<ChunkId>,
+    /// The newest chunk read: every chunk stored before it is held too (a document's chunk
+    /// ids grow in commit order), so other nodes' later chunks are those after it.
+    read_up_to: ChunkId,
+}
+
+impl HeldChunks {
+    fn read(&mut self, stored: &Stored) {
+        self.covered.extend_from_slice(&stored.chunks);
+        if let Some(last) = stored.chunks.iter().max() {
+            self.read_up_to = self.read_up_to.max(*last);
+        }
+    }
+}
+
 struct Service {
     hub: Hub,
-    storage: Storage,
+    store: Store,
+    /// The runtime the store's calls run on (this thread blocks on them).
+    rt: tokio::runtime::Handle,
+    /// Whether other nodes share the database (their changes must be read).
+    shared: bool,
+    /// For each document held, which stored chunks its copy holds.
+    chunks: HashMap<DocumentId, HeldChunks>,
     conns: HashMap<ConnId, Link>,
     limits: Limits,
 }
@@ -606,8 +452,20 @@ impl Service {
         use std::sync::mpsc::RecvTimeoutError;
         use std::time::Instant;
         let mut first_unflushed: Option<Instant> = None;
+        let mut last_sweep = Instant::now();
         loop {
+            if self.shared && last_sweep.elapsed() >= SWEEP {
+                last_sweep = Instant::now();
+                for doc in self.hub.documents() {
+                    self.catch_up(doc, true);
+                }
+            }
             let cmd = match first_unflushed {
+                None if self.shared => match rx.recv_timeout(SWEEP) {
+                    Ok(cmd) => Some(cmd),
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
                 None => match rx.recv() {
                     Ok(cmd) => Some(cmd),
                     Err(_) => break,
@@ -673,6 +531,7 @@ impl Service {
                     self.conns.remove(&conn);
                     self.event(Event::Disconnected { conn });
                 }
+                Command::Notice(notice) => self.notice(notice),
                 Command::Call(f) => f(self),
             }
         }
@@ -723,7 +582,7 @@ impl Service {
     /// `None` if storage has no such document.
     fn held(&mut self, doc: &DocumentId) -> Result<Option<&mut AutoCommit>, ServiceError> {
         if self.hub.document(doc).is_none() {
-            let Some(bytes) = self.storage.load(doc)? else {
+            let Some(bytes) = self.load(doc)? else {
                 return Ok(None);
             };
             let document =
@@ -762,8 +621,92 @@ impl Service {
             return Err(ServiceError::NotSaved);
         }
         let id = doc.to_string();
-        let row = self.storage.plans()?.into_iter().find(|p| p.id == id);
-        row.ok_or(ServiceError::NotSaved)
+        let row = self.rt.block_on(self.store.plans())?;
+        row.into_iter()
+            .find(|p| p.id == id)
+            .ok_or(ServiceError::NotSaved)
+    }
+
+    /// A document's stored bytes (`None` if not stored), noting which chunks they were.
+    fn load(&mut self, doc: &DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+        let stored = self.rt.block_on(self.store.load(*doc))?;
+        Ok(stored.map(|s| {
+            let mut held = HeldChunks::default();
+            held.read(&s);
+            self.chunks.insert(*doc, held);
+            s.bytes
+        }))
+    }
+
+    /// Acts on another node's change: merges the chunks it stored into a document we hold,
+    /// or gives a participant's open connections their new access.
+    fn notice(&mut self, notice: Notice) {
+        match notice {
+            Notice::Document(doc) => self.catch_up(doc, false),
+            Notice::Participant(id) => self.refresh_access(id),
+            Notice::Resync => {
+                for doc in self.hub.documents() {
+                    self.catch_up(doc, false);
+                }
+                let mut people: Vec<ParticipantId> = self
+                    .conns
+                    .values()
+                    .flat_map(|l| l.grants.iter().map(|g| g.participant))
+                    .collect();
+                people.sort_by_key(|p| p.0);
+                people.dedup();
+                for id in people {
+                    self.refresh_access(id);
+                }
+            }
+        }
+    }
+
+    /// Reads the chunks other nodes stored since we last read a document we hold, and
+    /// sends them to its peers; `sweep` when no announcement asked for it (what it finds
+    /// then is logged: an announcement was missed).
+    fn catch_up(&mut self, doc: DocumentId, sweep: bool) {
+        if !self.hub.has_content(&doc) {
+            return;
+        }
+        let after = self
+            .chunks
+            .get(&doc)
+            .map(|h| h.read_up_to)
+            .unwrap_or_default();
+        match self.rt.block_on(self.store.load_after(doc, after)) {
+            Ok(stored) if !stored.chunks.is_empty() => {
+                if sweep {
+                    tracing::info!(%doc, chunks = stored.chunks.len(), "read changes another node stored that no announcement brought");
+                }
+                self.chunks.entry(doc).or_default().read(&stored);
+                self.event(Event::Stored {
+                    doc,
+                    chunk: stored.bytes,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(%doc, error = %e, "could not read another node's changes; they arrive with the next one")
+            }
+        }
+    }
+
+    /// Gives a participant's open connections the access storage now records for them.
+    fn refresh_access(&mut self, id: ParticipantId) {
+        let held = self
+            .conns
+            .values()
+            .any(|l| l.grants.iter().any(|g| g.participant == id));
+        if !held {
+            return;
+        }
+        match self.rt.block_on(self.store.participant(id)) {
+            Ok(p) => self.regrant(id, p.map(|p| p.role)),
+            Err(e) => {
+                tracing::warn!(participant = id.0, error = %e, "could not read a participant's access")
+            }
+        }
     }
 
     /// Handles one event and carries out its effects; false if a persist failed.
@@ -799,7 +742,7 @@ impl Service {
                     }
                 }
                 Effect::Load { doc } => {
-                    let result = self.storage.load(&doc).map_err(|e| {
+                    let result = self.load(&doc).map_err(|e| {
                         tracing::error!(%doc, error = %e, "loading a document failed");
                         e.to_string()
                     });
@@ -824,15 +767,21 @@ impl Service {
                             (*hash, by)
                         })
                         .collect();
-                    match self.storage.append(
-                        &doc,
-                        &chunk,
-                        &changes,
-                        summary.as_ref(),
+                    let appended = self.rt.block_on(self.store.append(
+                        doc,
+                        chunk,
+                        changes,
+                        summary,
                         now_ms() as i64,
-                    ) {
-                        Ok(compact) => {
-                            if compact {
+                    ));
+                    match appended {
+                        Ok(appended) => {
+                            self.chunks
+                                .entry(doc)
+                                .or_default()
+                                .covered
+                                .push(appended.chunk);
+                            if appended.compact {
                                 self.compact(&doc);
                             }
                         }
@@ -861,8 +810,22 @@ impl Service {
             return;
         };
         let snapshot = d.save();
-        match self.storage.compact(doc, &snapshot) {
-            Ok(()) => tracing::debug!(%doc, bytes = snapshot.len(), "compacted"),
+        let bytes = snapshot.len();
+        let covered = self
+            .chunks
+            .get(doc)
+            .map(|h| h.covered.clone())
+            .unwrap_or_default();
+        match self
+            .rt
+            .block_on(self.store.compact(*doc, snapshot, covered))
+        {
+            Ok(made) => {
+                // Only what we held is in the snapshot; what other nodes stored meanwhile is
+                // still read after `read_up_to`.
+                self.chunks.entry(*doc).or_default().covered = vec![made];
+                tracing::debug!(%doc, bytes, "compacted")
+            }
             Err(e) => {
                 tracing::warn!(%doc, error = %e, "compaction failed; the document is intact and will compact later")
             }

@@ -10,8 +10,17 @@ use plansync_shared::{decode_message, encode_message, Message as Wire, PeerId, P
 use tower::ServiceExt;
 
 async fn state(dir: &tempfile::TempDir) -> AppState {
-    start(
-        &dir.path().join("t.db"),
+    state_on(dir, sqlite(dir).await).await
+}
+
+/// The test database of `dir`, opened.
+async fn sqlite(dir: &tempfile::TempDir) -> store::Sqlite {
+    store::Sqlite::open(&dir.path().join("t.db")).await.unwrap()
+}
+
+async fn state_on(dir: &tempfile::TempDir, db: store::Sqlite) -> AppState {
+    start_on(
+        std::sync::Arc::new(db),
         true,
         Settings {
             max_message_bytes: 1 << 20,
@@ -25,13 +34,15 @@ async fn state(dir: &tempfile::TempDir) -> AppState {
 
 /// Joins the demo plan with its printed owner code; returns the plan id and the token.
 async fn owner(s: &AppState) -> (String, String) {
-    let (plan, inv) = s.sync.owner_invitations().await.unwrap().remove(0);
-    let (p, token) = s
-        .sync
-        .join(inv.code, "Chair".into(), "Office of the PCC".into())
-        .await
-        .unwrap()
-        .unwrap();
+    let (plan, inv) = owner_invitations(&s.store).await.unwrap().remove(0);
+    let (p, token) = access::redeem(
+        &s.store,
+        inv.code,
+        "Chair".into(),
+        "Office of the PCC".into(),
+    )
+    .await
+    .unwrap();
     assert_eq!(p.role, Role::Owner);
     (plan.id, token)
 }
@@ -81,7 +92,7 @@ async fn plans_need_a_token_and_list_the_callers_plans_with_their_role() {
     assert_eq!(plans[0]["role"], "owner");
     assert!(plans[0]["url"].as_str().unwrap().starts_with("automerge:"));
     assert!(
-        s.sync.owner_invitations().await.unwrap().is_empty(),
+        owner_invitations(&s.store).await.unwrap().is_empty(),
         "the plan has an owner now"
     );
 }
@@ -102,7 +113,7 @@ async fn creating_a_plan_with_a_bad_body_is_a_clear_400_and_creates_nothing() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert!(json["error"].as_str().unwrap().len() > 10);
     }
-    assert_eq!(s.sync.plans().await.unwrap().len(), 1);
+    assert_eq!(s.store.plans().await.unwrap().len(), 1);
     let (status, json) = call(&s, "POST", "/api/plans", None, Some("{\"title\": \"X\"}")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{json}");
     let (status, json) = call(
@@ -117,7 +128,7 @@ async fn creating_a_plan_with_a_bad_body_is_a_clear_400_and_creates_nothing() {
     assert_eq!(json["plan"]["title"], "Safer Streets 2027");
     assert_eq!(json["participant"]["role"], "owner");
     assert_eq!(json["participant"]["name"], "Chair");
-    assert_eq!(s.sync.plans().await.unwrap().len(), 2);
+    assert_eq!(s.store.plans().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -471,15 +482,14 @@ async fn participant(s: &AppState, plan: &str, owner: &str, role: &str) -> (Part
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    s.sync
-        .join(
-            inv["code"].as_str().unwrap().into(),
-            format!("A {role}"),
-            "Council".into(),
-        )
-        .await
-        .unwrap()
-        .unwrap()
+    access::redeem(
+        &s.store,
+        inv["code"].as_str().unwrap().into(),
+        format!("A {role}"),
+        "Council".into(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -489,7 +499,7 @@ async fn a_viewer_sending_a_hand_made_sync_frame_is_refused_and_closed_and_nothi
     let (plan, token) = owner(&s).await;
     let (viewer, _) = participant(&s, &plan, &token, "viewer").await;
     let doc = plan.parse().unwrap();
-    let before = s.sync.change_authors(plan.clone()).await.unwrap();
+    let before = s.store.change_authors(plan.clone()).await.unwrap();
     let mut pipe = Pipe::open(&s, vec![Grant::of(&viewer).unwrap()], "viewer-peer").await;
     let (frame, hash) = sync_with_a_change("viewer-peer", doc);
     pipe.send(&frame);
@@ -500,7 +510,7 @@ async fn a_viewer_sending_a_hand_made_sync_frame_is_refused_and_closed_and_nothi
         }
     }
     assert!(refused, "the viewer is told why");
-    let after = s.sync.change_authors(plan).await.unwrap();
+    let after = s.store.change_authors(plan).await.unwrap();
     assert_eq!(before, after, "no change was accepted");
     assert!(!after.iter().any(|(h, _)| *h == hash));
 }
@@ -520,12 +530,12 @@ async fn a_stranger_is_told_unavailable_and_cannot_create_a_document() {
         matches!(pipe.next().await, Some(Wire::DocUnavailable { document_id, .. }) if document_id == other)
     );
     assert!(s
-        .sync
+        .store
         .change_authors(other.to_string())
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(s.sync.plans().await.unwrap().len(), 1);
+    assert_eq!(s.store.plans().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -542,7 +552,7 @@ async fn an_editors_change_is_attributed_to_them_and_revoking_stops_their_open_c
         matches!(pipe.next().await, Some(Wire::Sync(_))),
         "the server answers the sync"
     );
-    let authors = s.sync.change_authors(plan.clone()).await.unwrap();
+    let authors = s.store.change_authors(plan.clone()).await.unwrap();
     assert!(authors.contains(&(hash, Some(editor.id))), "{authors:?}");
     let (status, _) = call(
         &s,
@@ -647,15 +657,17 @@ proptest::proptest! {
 
 /// Makes the disk fail with `fault` (SQL run on the service's own connection) once an
 /// editor is connected, then sends edits until the server refuses one; returns what it said.
-async fn edit_until_refused(s: &AppState, plan: &str, token: &str, fault: String) -> String {
+async fn edit_until_refused(
+    s: &AppState,
+    db: &store::Sqlite,
+    plan: &str,
+    token: &str,
+    fault: String,
+) -> String {
     let (editor, _) = participant(s, plan, token, "editor").await;
     let doc = plan.parse().unwrap();
     let mut pipe = Pipe::open(s, vec![Grant::of(&editor).unwrap()], "editor-peer").await;
-    s.sync
-        .with_storage(move |st| st.conn.execute_batch(&fault))
-        .await
-        .unwrap()
-        .unwrap();
+    db.execute_on_writer(fault).await.unwrap();
     for i in 0..200 {
         use plansync_shared::automerge::{sync, transaction::Transactable, ROOT};
         let mut d = plansync_shared::automerge::AutoCommit::new();
@@ -686,15 +698,9 @@ async fn edit_until_refused(s: &AppState, plan: &str, token: &str, fault: String
 
 /// Every change the server recorded as accepted is in the document it has stored.
 async fn every_accepted_change_is_stored(s: &AppState, plan: &str) -> usize {
-    let authors = s.sync.change_authors(plan.to_string()).await.unwrap();
+    let authors = s.store.change_authors(plan.to_string()).await.unwrap();
     let doc: plansync_shared::DocumentId = plan.parse().unwrap();
-    let bytes = s
-        .sync
-        .with_storage(move |st| st.load(&doc))
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let bytes = s.store.load(doc).await.unwrap().unwrap().bytes;
     let mut d = plansync_shared::automerge::AutoCommit::load(&bytes).unwrap();
     for (hash, _) in &authors {
         let h: plansync_shared::automerge::ChangeHash = hash.parse().unwrap();
@@ -709,17 +715,13 @@ async fn every_accepted_change_is_stored(s: &AppState, plan: &str) -> usize {
 #[tokio::test]
 async fn a_full_disk_refuses_the_change_with_a_clear_error_and_loses_nothing_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let s = state(&dir).await;
+    let db = sqlite(&dir).await;
+    let s = state_on(&dir, db.clone()).await;
     let (plan, token) = owner(&s).await;
-    let pages: i64 = s
-        .sync
-        .with_storage(|st| st.conn.query_row("PRAGMA page_count", [], |r| r.get(0)))
-        .await
-        .unwrap()
-        .unwrap();
+    let pages = db.page_count().await.unwrap();
     // The file may grow by a few pages only: SQLite then reports "database or disk is full".
     let fault = format!("PRAGMA max_page_count = {};", pages + 8);
-    let said = edit_until_refused(&s, &plan, &token, fault).await;
+    let said = edit_until_refused(&s, &db, &plan, &token, fault).await;
     assert!(
         said.contains("could not save changes") && said.contains("full"),
         "{said}"
@@ -731,9 +733,10 @@ async fn a_full_disk_refuses_the_change_with_a_clear_error_and_loses_nothing_acc
 #[tokio::test]
 async fn a_file_system_turned_read_only_refuses_the_change_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let s = state(&dir).await;
+    let db = sqlite(&dir).await;
+    let s = state_on(&dir, db.clone()).await;
     let (plan, token) = owner(&s).await;
-    let said = edit_until_refused(&s, &plan, &token, "PRAGMA query_only = ON;".into()).await;
+    let said = edit_until_refused(&s, &db, &plan, &token, "PRAGMA query_only = ON;".into()).await;
     assert!(
         said.contains("could not save changes") && said.contains("readonly"),
         "{said}"
@@ -792,9 +795,7 @@ async fn snapshots_history_compare_restore_and_exports_work_through_the_api() {
         .unwrap()
         .to_string();
     // An edit made as the owner.
-    let me = s
-        .sync
-        .authenticate(vec![token.clone()])
+    let me = access::authenticate(&s.store, vec![token.clone()])
         .await
         .unwrap()
         .remove(0);

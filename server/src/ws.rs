@@ -121,20 +121,17 @@ pub async fn sync_socket(
         }
         None => None,
     };
-    let participants = match state
-        .sync
-        .authenticate(query_tokens(query.as_deref()))
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "checking tokens failed");
-            return refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the server could not check your access; try again".into(),
-            );
-        }
-    };
+    let participants =
+        match crate::access::authenticate(&state.store, query_tokens(query.as_deref())).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "checking tokens failed");
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server could not check your access; try again".into(),
+                );
+            }
+        };
     let grants: Vec<Grant> = participants.iter().filter_map(Grant::of).collect();
     if grants.is_empty() {
         tracing::info!("refused a sync connection without a valid participant token");

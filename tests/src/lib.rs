@@ -2,6 +2,8 @@
 //! with a temporary SQLite file, and drives real clients against it. Every wait is bounded.
 
 pub mod attack;
+pub mod nginx;
+pub mod postgres;
 
 use futures_util::{SinkExt, StreamExt};
 use plansync_shared::automerge::AutoCommit;
@@ -90,9 +92,12 @@ impl Server {
     /// Starts the server with its log captured, an environment and an open-file limit.
     pub fn start_with(db: &Path, listen: &str, extra: &[&str], launch: &Launch) -> Self {
         let mut cmd = Command::new(plansync_binary());
-        cmd.args(["serve", "--demo", "--listen", listen, "--db"])
-            .arg(db)
-            .arg("--app-dir")
+        cmd.args(["serve", "--demo", "--listen", listen]);
+        match &launch.database {
+            Some(url) => cmd.args(["--database", url]),
+            None => cmd.arg("--db").arg(db),
+        };
+        cmd.arg("--app-dir")
             .arg(app_dir())
             .args(extra)
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
@@ -308,6 +313,70 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     /// Start it with this soft open-file limit.
     pub open_files: Option<u64>,
+    /// `--database URL` instead of `--db` (the path then only names the owner-token file).
+    pub database: Option<String>,
+}
+
+/// Where a test's servers keep their plans: an SQLite file in a temporary folder, or a
+/// database in a private PostgreSQL cluster that several nodes share.
+pub struct Backing {
+    dir: tempfile::TempDir,
+    database: Option<String>,
+    cluster: Option<postgres::Cluster>,
+}
+
+impl Backing {
+    /// A fresh SQLite file.
+    pub fn sqlite() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temp dir"),
+            database: None,
+            cluster: None,
+        }
+    }
+
+    /// A fresh database in a new PostgreSQL cluster.
+    pub fn postgres() -> Self {
+        let cluster = postgres::Cluster::start();
+        Self {
+            dir: tempfile::tempdir().expect("a temp dir"),
+            database: Some(cluster.database("plansync")),
+            cluster: Some(cluster),
+        }
+    }
+
+    /// Which backend, for messages.
+    pub fn name(&self) -> &'static str {
+        if self.database.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// The SQLite file (or, on PostgreSQL, the path the owner's token is kept beside).
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("plans.db")
+    }
+
+    /// The PostgreSQL cluster, if this backing is one.
+    pub fn cluster(&self) -> Option<&postgres::Cluster> {
+        self.cluster.as_ref()
+    }
+
+    /// Starts a server (a node, on PostgreSQL) on this backing with extra arguments.
+    pub fn start(&self, extra: &[&str]) -> Server {
+        self.start_with(extra, Launch::default())
+    }
+
+    /// Starts a server with `launch` (its database set from this backing).
+    pub fn start_with(&self, extra: &[&str], launch: Launch) -> Server {
+        let launch = Launch {
+            database: self.database.clone(),
+            ..launch
+        };
+        Server::start_with(&self.db(), "127.0.0.1:0", extra, &launch)
+    }
 }
 
 /// A field of `/proc/PID/status` in KiB (0 if unreadable).

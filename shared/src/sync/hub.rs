@@ -159,6 +159,15 @@ pub enum Event {
         /// Its content as stored.
         document: Box<AutoCommit>,
     },
+    /// Changes another writer to our storage already stored (another server node on the
+    /// same database): merged into our copy if we hold it, not persisted again, and sent
+    /// to its peers.
+    Stored {
+        /// The document.
+        doc: DocumentId,
+        /// The stored chunks, as automerge bytes.
+        chunk: Vec<u8>,
+    },
     /// We want a document we do not have: ask the peers we dialed.
     Find {
         /// Its id.
@@ -459,6 +468,7 @@ impl Hub {
             }
             Event::Add { doc, document } => self.hold(doc, *document, false, &mut out),
             Event::Restore { doc, document } => self.hold(doc, *document, true, &mut out),
+            Event::Stored { doc, chunk } => self.stored(doc, &chunk, &mut out),
             Event::Find { doc } => {
                 self.docs
                     .entry(doc)
@@ -593,6 +603,34 @@ impl Hub {
         }
         self.link_dialed(doc);
         self.after_change(doc, None, out);
+        self.sync_all(doc, out);
+    }
+
+    /// Merges changes that are already in storage: they count as persisted unless changes
+    /// of ours are waiting to be persisted (those then persist together, a harmless copy).
+    fn stored(&mut self, doc: DocumentId, chunk: &[u8], out: &mut Vec<Effect>) {
+        let waiting = self.dirty.contains(&doc);
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
+        if entry.state != DocState::Ready {
+            return;
+        }
+        let in_step = entry.persisted == entry.doc.get_heads() && !waiting;
+        if let Err(err) = entry.doc.load_incremental(chunk) {
+            out.push(Effect::Warn {
+                conn: None,
+                message: format!("could not merge stored changes of document {doc}: {err}"),
+            });
+            return;
+        }
+        entry.bytes = entry.bytes.saturating_add(chunk.len());
+        if in_step {
+            entry.persisted = entry.doc.get_heads();
+            out.push(Effect::Changed { doc });
+        } else {
+            self.after_change(doc, None, out);
+        }
         self.sync_all(doc, out);
     }
 

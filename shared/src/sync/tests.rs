@@ -976,6 +976,88 @@ fn a_restored_document_is_not_persisted_again_but_is_synced_and_later_changes_ar
     assert_eq!(net.plan(s, &doc).title, "Renamed");
 }
 
+#[test]
+fn changes_another_node_stored_reach_this_nodes_peers_and_are_not_stored_again() {
+    let mut net = Net::new();
+    let (s1, s2) = (net.server(), net.server());
+    let (doc, d) = demo();
+    let bytes = d.clone().save();
+    net.event(
+        s1,
+        Event::Add {
+            doc,
+            document: Box::new(d.clone()),
+        },
+    );
+    net.event(
+        s2,
+        Event::Restore {
+            doc,
+            document: Box::new(d),
+        },
+    );
+    let (a, b) = (net.client("a"), net.client("b"));
+    net.connect(a, s1);
+    net.connect(b, s2);
+    net.run_until_quiescent();
+    net.event(a, Event::Find { doc });
+    net.event(b, Event::Find { doc });
+    let stored_before = net.nodes[s1].storage.as_ref().unwrap()[&doc].len();
+    let d = net.nodes[a].hub.document_mut(&doc).unwrap();
+    PlanDoc::change(d, |p| {
+        p.set_text(&TextField::PlanTitle, "Renamed on node one")
+    })
+    .unwrap();
+    net.event(a, Event::LocalChange { doc });
+    net.event(s1, Event::Flush);
+    // Node two learns from the shared database what node one stored.
+    let chunk = net.nodes[s1].storage.as_ref().unwrap()[&doc][stored_before..].to_vec();
+    assert!(!chunk.is_empty(), "node one stored the change");
+    let authors_before = net.nodes[s2].authors.len();
+    net.event(s2, Event::Stored { doc, chunk });
+    net.event(s2, Event::Flush);
+    assert_eq!(net.plan(b, &doc).title, "Renamed on node one");
+    assert_eq!(
+        net.nodes[s2].authors.len(),
+        authors_before,
+        "nothing is stored twice"
+    );
+    assert!(!net.nodes[s2].storage.as_ref().unwrap().contains_key(&doc));
+    // Node two's own changes are stored, and only they.
+    let d = net.nodes[b].hub.document_mut(&doc).unwrap();
+    PlanDoc::change(d, |p| {
+        p.set_text(&TextField::PlanTitle, "Renamed on node two")
+    })
+    .unwrap();
+    net.event(b, Event::LocalChange { doc });
+    net.event(s2, Event::Flush);
+    assert_eq!(net.nodes[s2].authors.len(), authors_before + 1);
+    let mut both = bytes;
+    both.extend_from_slice(&net.nodes[s1].storage.as_ref().unwrap()[&doc]);
+    both.extend_from_slice(&net.nodes[s2].storage.as_ref().unwrap()[&doc]);
+    let merged = PlanDoc::from_automerge(automerge::AutoCommit::load(&both).unwrap()).unwrap();
+    assert_eq!(
+        merged.read().unwrap(),
+        net.plan(b, &doc),
+        "the database holds what node two shows"
+    );
+}
+
+#[test]
+fn stored_changes_for_a_document_not_held_are_ignored() {
+    let mut net = Net::new();
+    let s = net.server();
+    let (doc, mut d) = demo();
+    net.event(
+        s,
+        Event::Stored {
+            doc,
+            chunk: d.save(),
+        },
+    );
+    assert!(net.nodes[s].hub.documents().is_empty());
+}
+
 // ---------------------------------------------------------------- access on a guarded server
 
 /// A guarded server holding the demo plan (added by the server itself), and clients

@@ -1,0 +1,360 @@
+//! Everything the server keeps, behind one interface ([`Backend`]): documents as automerge
+//! chunks, the plans list, participants and their tokens, invitations, snapshots and who
+//! made each change. Two backends: SQLite (embedded, the default) and PostgreSQL (a
+//! central deployment of several nodes). Each backend's SQL lives in its own module and
+//! nothing else in the server names a database client.
+
+mod postgres;
+mod sqlite;
+
+pub use postgres::Postgres;
+pub use sqlite::Sqlite;
+
+use crate::access::{Invitation, JoinError, Participant, ParticipantId, Role};
+use crate::history::{ChangeAuthor, Snapshot};
+use plansync_shared::automerge::ChangeHash;
+use plansync_shared::{DocumentId, PlanSummary};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error (disk full, read-only file system, lost connection...).
+    #[error("database error: {0}")]
+    Database(String),
+    /// The database cannot be opened or reached.
+    #[error("could not open or create the database {place} ({reason}): {hint}")]
+    Open {
+        /// The file or server.
+        place: String,
+        /// What the database said.
+        reason: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// The database is not a usable Plansync database.
+    #[error("{place} is not a usable Plansync database: {reason}")]
+    Corrupt {
+        /// The file or server.
+        place: String,
+        /// What was found.
+        reason: String,
+    },
+    /// A blocking database task failed to finish.
+    #[error("a database task stopped: {0}")]
+    Task(String),
+}
+
+/// One plan as listed by the API.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlanRow {
+    /// The document id (bare, bs58check).
+    pub id: String,
+    /// The plan's title.
+    pub title: String,
+    /// `automerge:<id>`.
+    pub url: String,
+    /// Lifecycle stage.
+    pub stage: String,
+    /// Last change, milliseconds since the Unix epoch.
+    pub updated: i64,
+}
+
+impl PlanRow {
+    /// A row from its stored columns.
+    pub(crate) fn new(id: String, title: String, stage: String, updated: i64) -> Self {
+        Self {
+            url: format!("automerge:{id}"),
+            id,
+            title,
+            stage,
+            updated,
+        }
+    }
+}
+
+/// The changes in an appended chunk, each with the participant who sent it (`None` for
+/// the server's own).
+pub type Changes = Vec<(ChangeHash, Option<ParticipantId>)>;
+
+/// Identifies one stored chunk of a document; later chunks have larger ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChunkId(pub i64);
+
+/// A document as stored: its chunks concatenated (automerge loads them as one) and which
+/// chunks those were.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    /// The chunks' bytes, in order.
+    pub bytes: Vec<u8>,
+    /// The chunks read.
+    pub chunks: Vec<ChunkId>,
+}
+
+/// What appending a chunk did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Appended {
+    /// The new chunk.
+    pub chunk: ChunkId,
+    /// Whether the document should now be compacted.
+    pub compact: bool,
+}
+
+/// The outcome of changing a participant's role or revoking them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    /// Done.
+    Changed,
+    /// No such current participant of that plan.
+    NotFound,
+    /// Refused: the plan would be left without an owner.
+    LastOwner,
+}
+
+/// A change another node made, as the database announces it (PostgreSQL LISTEN/NOTIFY
+/// carries ids, never data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Another node stored changes to this document.
+    Document(DocumentId),
+    /// Another node changed this participant's role or revoked them.
+    Participant(ParticipantId),
+    /// The announcements were (re)connected: any sent meanwhile are lost, so catch up on
+    /// every document and participant held.
+    Resync,
+}
+
+/// Compact a document once it has this many chunks, whatever their size (loading cost)...
+pub(crate) const COMPACT_MAX_CHUNKS: i64 = 128;
+/// ...or once its increments outgrow its snapshot (file size), if it has at least this many.
+const COMPACT_MIN_CHUNKS: i64 = 16;
+
+/// Whether a document with `count` chunks, `increments` bytes of incremental chunks and
+/// `snapshots` bytes of snapshots should be compacted.
+fn should_compact(count: i64, increments: i64, snapshots: i64) -> bool {
+    count >= COMPACT_MAX_CHUNKS || (count >= COMPACT_MIN_CHUNKS && increments > snapshots)
+}
+
+/// Whether changing participant `id` (to a role that `stays_owner` or not) leaves the
+/// plan an owner, given its current participants and their roles; the backends lock those
+/// rows first, so the rule holds when two owners change each other at once.
+fn owner_rule(people: &[(i64, String)], id: ParticipantId, stays_owner: bool) -> RoleChange {
+    let Some((_, role)) = people.iter().find(|(p, _)| *p == id.0) else {
+        return RoleChange::NotFound;
+    };
+    let owners = people.iter().filter(|(_, r)| r == "owner").count();
+    if role == "owner" && owners == 1 && !stays_owner {
+        return RoleChange::LastOwner;
+    }
+    RoleChange::Changed
+}
+
+/// A participant about to be added.
+#[derive(Debug, Clone)]
+pub struct NewParticipant {
+    /// The plan (document id).
+    pub plan: String,
+    /// Their name.
+    pub name: String,
+    /// Their agency.
+    pub agency: String,
+    /// Their role.
+    pub role: Role,
+    /// The hash of their token ([`crate::hash_token`]).
+    pub token_hash: String,
+}
+
+/// An invitation about to be created.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    /// The plan (document id).
+    pub plan: String,
+    /// The role it gives.
+    pub role: Role,
+    /// Its code.
+    pub code: String,
+    /// When it stops working (ms since 1970).
+    pub expires_ms: i64,
+    /// How many people may join with it.
+    pub uses: i64,
+}
+
+/// The result type of storage calls.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything the server keeps. Rules that touch several rows (redeeming an invitation,
+/// keeping an owner, appending a chunk with its authors) hold in one transaction.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// This server's storage id, made once (from `fresh`) and kept.
+    async fn storage_id(&self, fresh: String) -> Result<String>;
+
+    /// Every stored chunk of a document, or `None` if the document is not stored.
+    async fn load(&self, doc: DocumentId) -> Result<Option<Stored>>;
+    /// The chunks stored after `after`, in order (what other nodes appended).
+    async fn load_after(&self, doc: DocumentId, after: ChunkId) -> Result<Stored>;
+    /// Durably appends changes to a document, who sent them, and its plan row, in one
+    /// transaction.
+    async fn append(
+        &self,
+        doc: DocumentId,
+        chunk: Vec<u8>,
+        changes: Changes,
+        plan: Option<PlanSummary>,
+        now_ms: i64,
+    ) -> Result<Appended>;
+    /// Replaces exactly the chunks `covered` with one snapshot holding (at least) their
+    /// changes, in one transaction; chunks appended meanwhile stay. Returns the new chunk.
+    async fn compact(
+        &self,
+        doc: DocumentId,
+        snapshot: Vec<u8>,
+        covered: Vec<ChunkId>,
+    ) -> Result<ChunkId>;
+    /// Number of chunks of a document (for tests of compaction).
+    async fn chunk_count(&self, doc: DocumentId) -> Result<i64>;
+    /// Every plan, most recently changed first.
+    async fn plans(&self) -> Result<Vec<PlanRow>>;
+
+    /// Announcements of what other nodes change, if other nodes can share this database
+    /// (`None` for SQLite, which one server owns). Each call starts a new listener.
+    fn notices(&self) -> Option<tokio::sync::mpsc::Receiver<Notice>>;
+
+    /// Adds a participant.
+    async fn add_participant(&self, p: NewParticipant, now_ms: i64) -> Result<Participant>;
+    /// The participant a token belongs to, unless it was revoked.
+    async fn participant_by_token(&self, token_hash: String) -> Result<Option<Participant>>;
+    /// A current (not revoked) participant by id.
+    async fn participant(&self, id: ParticipantId) -> Result<Option<Participant>>;
+    /// The current (not revoked) participants of a plan, in the order they joined.
+    async fn participants(&self, plan: String) -> Result<Vec<Participant>>;
+    /// Changes a participant's role, unless that leaves the plan without an owner.
+    async fn set_role(&self, plan: String, id: ParticipantId, role: Role) -> Result<RoleChange>;
+    /// Revokes a participant's token, unless that leaves the plan without an owner.
+    async fn revoke_participant(
+        &self,
+        plan: String,
+        id: ParticipantId,
+        now_ms: i64,
+    ) -> Result<RoleChange>;
+    /// Creates an invitation.
+    async fn create_invitation(&self, inv: NewInvitation, now_ms: i64) -> Result<Invitation>;
+    /// A plan's invitations that can still be used.
+    async fn invitations(&self, plan: String, now_ms: i64) -> Result<Vec<Invitation>>;
+    /// Withdraws an invitation; false if there is no such invitation.
+    async fn revoke_invitation(&self, plan: String, id: i64, now_ms: i64) -> Result<bool>;
+    /// If the plan has no current owner: withdraws its unused owner invitations and creates
+    /// `inv` (an owner invitation), in one transaction. `None` if it has an owner.
+    async fn replace_owner_invitation(
+        &self,
+        inv: NewInvitation,
+        now_ms: i64,
+    ) -> Result<Option<Invitation>>;
+    /// Uses one place of the invitation with this code and adds the person as a participant,
+    /// in one transaction.
+    async fn redeem(
+        &self,
+        code: String,
+        name: String,
+        agency: String,
+        token_hash: String,
+        now_ms: i64,
+    ) -> Result<Participant, JoinError>;
+
+    /// Who sent each accepted change of a document (hash, participant; `None` for the
+    /// server's own), in the order they were received.
+    async fn change_authors(&self, doc: String) -> Result<Vec<(String, Option<ParticipantId>)>>;
+    /// Names the participant behind changes the server made on their behalf.
+    async fn attribute(
+        &self,
+        doc: String,
+        hashes: Vec<ChangeHash>,
+        by: ParticipantId,
+        now_ms: i64,
+    ) -> Result<()>;
+    /// Who sent each change of a plan and when, by change hash.
+    async fn authors(&self, doc: String) -> Result<HashMap<String, ChangeAuthor>>;
+    /// Records a snapshot of a plan at `heads`.
+    async fn add_snapshot(
+        &self,
+        plan: String,
+        name: String,
+        heads: Vec<ChangeHash>,
+        by: Option<ParticipantId>,
+        now_ms: i64,
+    ) -> Result<Snapshot>;
+    /// A plan's snapshots, newest first.
+    async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>>;
+    /// One snapshot of a plan.
+    async fn snapshot(&self, plan: String, id: i64) -> Result<Option<Snapshot>>;
+    /// The newest snapshot of a plan with this name.
+    async fn snapshot_named(&self, plan: String, name: String) -> Result<Option<Snapshot>>;
+}
+
+/// A handle to the server's storage, cheap to clone.
+pub type Store = Arc<dyn Backend>;
+
+/// Where the server keeps its data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Location {
+    /// An SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database (`postgres://USER@HOST[:PORT]/DB`).
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads `--database`: `sqlite://FILE`, `postgres://...` (or `postgresql://...`), or a
+    /// bare file name (SQLite).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Some(path) = text.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file name, e.g. sqlite://plansync.db".into());
+            }
+            return Ok(Self::Sqlite(path.into()));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Self::Postgres(text.to_string()));
+        }
+        if text.contains("://") {
+            return Err(format!(
+                "{text}: the database must be sqlite://FILE or postgres://USER@HOST/DATABASE"
+            ));
+        }
+        Ok(Self::Sqlite(text.into()))
+    }
+
+    /// The location as it may be printed (no password).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(p) => p.display().to_string(),
+            Self::Postgres(url) => postgres::without_password(url),
+        }
+    }
+}
+
+/// Opens (creating and migrating if needed) the storage at `location`.
+pub async fn open(location: &Location) -> Result<Store> {
+    Ok(match location {
+        Location::Sqlite(path) => Arc::new(Sqlite::open(path).await?),
+        Location::Postgres(url) => Arc::new(Postgres::connect(url).await?),
+    })
+}
+
+/// The author of a snapshot as shown: "name, agency", or the name alone.
+fn author(name: Option<String>, agency: Option<String>) -> Option<String> {
+    name.map(|n| match agency {
+        Some(a) if !a.is_empty() => format!("{n}, {a}"),
+        _ => n,
+    })
+}
+
+/// Heads as stored: hex hashes separated by spaces.
+fn heads_text(heads: &[ChangeHash]) -> String {
+    heads
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

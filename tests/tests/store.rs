@@ -1,0 +1,646 @@
+//! The storage interface's tests, run against both backends: SQLite in a temporary file and
+//! PostgreSQL in a private cluster the test starts. Rules that need several rows are raced
+//! from several tasks at once.
+
+use plansync_server::store::{
+    self, ChunkId, Location, NewInvitation, NewParticipant, RoleChange, Store,
+};
+use plansync_server::{hash_token, JoinError, ParticipantId, Role};
+use plansync_shared::automerge::AutoCommit;
+use plansync_shared::{demo_plan, plan_summary, DocumentId, PlanDoc, TextField};
+use plansync_tests::postgres::Cluster;
+use rand::{rngs::StdRng, SeedableRng};
+
+/// An open store and what keeps it alive (its folder or cluster).
+struct Db {
+    location: Location,
+    store: Store,
+    _keep: Box<dyn std::any::Any + Send>,
+    cluster: Option<std::sync::Arc<Cluster>>,
+}
+
+impl Db {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Sqlite(dir.path().join("s.db"));
+        let store = store::open(&location).await.unwrap();
+        Self {
+            location,
+            store,
+            _keep: Box::new(dir),
+            cluster: None,
+        }
+    }
+
+    async fn postgres() -> Self {
+        let cluster =
+            std::sync::Arc::new(tokio::task::spawn_blocking(Cluster::start).await.unwrap());
+        let url = cluster.database("plansync");
+        let location = Location::Postgres(url);
+        let store = store::open(&location).await.unwrap();
+        Self {
+            location,
+            store,
+            _keep: Box::new(()),
+            cluster: Some(cluster),
+        }
+    }
+
+    /// A second, independent handle on the same database (another node).
+    async fn another_node(&self) -> Store {
+        store::open(&self.location).await.unwrap()
+    }
+}
+
+/// Runs each test body once on SQLite and once on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::Db::sqlite().await).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::Db::postgres().await).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    appended_chunks_load_back_and_compaction_keeps_every_change,
+    compaction_deletes_only_the_chunks_it_read_so_two_nodes_compacting_at_once_lose_nothing,
+    load_after_gives_only_the_chunks_appended_since,
+    a_plan_always_keeps_an_owner_even_when_two_owners_demote_each_other_at_once,
+    a_one_use_invitation_redeemed_by_many_at_once_admits_exactly_one,
+    an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_refuse,
+    tokens_are_found_by_their_hash_only_and_revoked_ones_not_at_all,
+    an_owner_invitation_is_made_only_for_a_plan_without_an_owner,
+    snapshots_and_change_authors_read_back_with_their_participants,
+    the_storage_id_is_made_once_and_kept_by_every_node,
+    a_database_with_a_newer_schema_is_refused_with_a_clear_error,
+);
+
+fn demo() -> (PlanDoc, DocumentId) {
+    let mut r = StdRng::seed_from_u64(1);
+    (demo_plan(&mut r).unwrap(), DocumentId::random(&mut r))
+}
+
+/// Makes one change to the plan and returns it as an appendable chunk.
+fn edit(
+    plan: &mut PlanDoc,
+    heads: &mut Vec<plansync_shared::automerge::ChangeHash>,
+    i: usize,
+) -> Vec<u8> {
+    let action = plan.read().unwrap().themes[0].objectives[0].actions[0]
+        .id
+        .clone();
+    plan.splice_text(&TextField::ActionTitle(action), 0, 0, &format!("{i} "))
+        .unwrap();
+    plan.commit();
+    let chunk = plan.automerge_mut().save_after(heads);
+    *heads = plan.automerge_mut().get_heads();
+    chunk
+}
+
+fn loads_as(bytes: &[u8], plan: &PlanDoc) {
+    let loaded = AutoCommit::load(bytes).unwrap();
+    assert_eq!(
+        PlanDoc::from_automerge(loaded).unwrap().read().unwrap(),
+        plan.read().unwrap()
+    );
+}
+
+async fn appended_chunks_load_back_and_compaction_keeps_every_change(db: Db) {
+    let s = &db.store;
+    let (mut plan, doc) = demo();
+    let mut heads = vec![];
+    let mut covered = vec![];
+    let mut compactions = 0;
+    for i in 0..150 {
+        let chunk = edit(&mut plan, &mut heads, i);
+        let summary = plan_summary(plan.automerge());
+        let appended = s
+            .append(doc, chunk, vec![], summary, i as i64)
+            .await
+            .unwrap();
+        covered.push(appended.chunk);
+        if appended.compact {
+            let made = s
+                .compact(
+                    doc,
+                    plan.automerge_mut().save(),
+                    std::mem::take(&mut covered),
+                )
+                .await
+                .unwrap();
+            covered.push(made);
+            compactions += 1;
+        }
+    }
+    assert!(compactions > 0, "150 increments must compact");
+    assert!(s.chunk_count(doc).await.unwrap() < 128);
+    loads_as(&s.load(doc).await.unwrap().unwrap().bytes, &plan);
+    let plans = s.plans().await.unwrap();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].url, format!("automerge:{doc}"));
+    assert_eq!(plans[0].updated, 149);
+    assert!(s
+        .load(DocumentId::random(&mut rand::rng()))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn compaction_deletes_only_the_chunks_it_read_so_two_nodes_compacting_at_once_lose_nothing(
+    db: Db,
+) {
+    let (a, b) = (db.store.clone(), db.another_node().await);
+    let (mut plan, doc) = demo();
+    let mut heads = vec![];
+    for i in 0..20 {
+        a.append(doc, edit(&mut plan, &mut heads, i), vec![], None, 1)
+            .await
+            .unwrap();
+    }
+    // Each node read everything so far and compacts it, while more changes arrive.
+    let read_a = a.load(doc).await.unwrap().unwrap();
+    let read_b = b.load(doc).await.unwrap().unwrap();
+    let snapshot_a = AutoCommit::load(&read_a.bytes).unwrap().save();
+    let snapshot_b = AutoCommit::load(&read_b.bytes).unwrap().save();
+    let late = edit(&mut plan, &mut heads, 99);
+    let (ra, rb, rl) = tokio::join!(
+        a.compact(doc, snapshot_a, read_a.chunks.clone()),
+        b.compact(doc, snapshot_b, read_b.chunks.clone()),
+        b.append(doc, late, vec![], None, 2),
+    );
+    ra.unwrap();
+    rb.unwrap();
+    rl.unwrap();
+    let stored = a.load(doc).await.unwrap().unwrap();
+    assert!(
+        stored.chunks.iter().all(|c| !read_a.chunks.contains(c)),
+        "the chunks read are gone"
+    );
+    loads_as(&stored.bytes, &plan);
+}
+
+async fn load_after_gives_only_the_chunks_appended_since(db: Db) {
+    let s = &db.store;
+    let (mut plan, doc) = demo();
+    let mut heads = vec![];
+    let first = s
+        .append(doc, edit(&mut plan, &mut heads, 0), vec![], None, 1)
+        .await
+        .unwrap();
+    let mut expected = vec![];
+    for i in 1..4 {
+        expected.push(
+            s.append(doc, edit(&mut plan, &mut heads, i), vec![], None, 1)
+                .await
+                .unwrap()
+                .chunk,
+        );
+    }
+    let after = s.load_after(doc, first.chunk).await.unwrap();
+    assert_eq!(after.chunks, expected);
+    assert!(expected.windows(2).all(|w| w[0] < w[1]));
+    let nothing = s.load_after(doc, *expected.last().unwrap()).await.unwrap();
+    assert!(nothing.chunks.is_empty() && nothing.bytes.is_empty());
+    assert!(s.load_after(doc, ChunkId(0)).await.unwrap().chunks.len() == 4);
+}
+
+async fn person(s: &Store, plan: &str, name: &str, role: Role) -> ParticipantId {
+    s.add_participant(
+        NewParticipant {
+            plan: plan.into(),
+            name: name.into(),
+            agency: "Council".into(),
+            role,
+            token_hash: hash_token(&format!("{plan}-{name}")),
+        },
+        1,
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn a_plan_always_keeps_an_owner_even_when_two_owners_demote_each_other_at_once(db: Db) {
+    let (a, b) = (db.store.clone(), db.another_node().await);
+    for round in 0..10 {
+        let plan = format!("plan-{round}");
+        let one = person(&a, &plan, "one", Role::Owner).await;
+        let two = person(&a, &plan, "two", Role::Owner).await;
+        let (x, y) = tokio::join!(
+            a.set_role(plan.clone(), one, Role::Editor),
+            if round % 2 == 0 {
+                b.set_role(plan.clone(), two, Role::Viewer)
+            } else {
+                b.revoke_participant(plan.clone(), two, 5)
+            },
+        );
+        let mut outcomes = [x.unwrap(), y.unwrap()];
+        outcomes.sort_by_key(|o| *o as u8);
+        assert_eq!(
+            outcomes,
+            [RoleChange::Changed, RoleChange::LastOwner],
+            "round {round}"
+        );
+        let owners = a
+            .participants(plan.clone())
+            .await
+            .unwrap()
+            .iter()
+            .filter(|p| p.role == Role::Owner)
+            .count();
+        assert_eq!(owners, 1, "round {round}");
+    }
+    let plan = "plan-0".to_string();
+    let ghost = ParticipantId(999_999);
+    assert_eq!(
+        a.set_role(plan.clone(), ghost, Role::Owner).await.unwrap(),
+        RoleChange::NotFound
+    );
+    // Promoting is always allowed, and then the other may step down.
+    let people = a.participants(plan.clone()).await.unwrap();
+    let demoted = people.iter().find(|p| p.role != Role::Owner).unwrap().id;
+    let owner = people.iter().find(|p| p.role == Role::Owner).unwrap().id;
+    assert_eq!(
+        a.set_role(plan.clone(), demoted, Role::Owner)
+            .await
+            .unwrap(),
+        RoleChange::Changed
+    );
+    assert_eq!(
+        a.revoke_participant(plan.clone(), owner, 9).await.unwrap(),
+        RoleChange::Changed
+    );
+}
+
+async fn a_one_use_invitation_redeemed_by_many_at_once_admits_exactly_one(db: Db) {
+    let node = db.another_node().await;
+    let inv = db
+        .store
+        .create_invitation(
+            NewInvitation {
+                plan: "p".into(),
+                role: Role::Editor,
+                code: "AAAA-AAAA-AA".into(),
+                expires_ms: 1_000,
+                uses: 1,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let tries = (0..8).map(|i| {
+        let s = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            node.clone()
+        };
+        let code = inv.code.clone();
+        tokio::spawn(async move {
+            s.redeem(code, format!("p{i}"), "Council".into(), format!("h{i}"), 10)
+                .await
+        })
+    });
+    let mut admitted = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Ok(_) => admitted += 1,
+            Err(JoinError::UsedUp) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(admitted, 1);
+    assert_eq!(db.store.participants("p".into()).await.unwrap().len(), 1);
+}
+
+async fn an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_refuse(db: Db) {
+    let s = &db.store;
+    let new = |code: &str, role, uses| NewInvitation {
+        plan: "plan".into(),
+        role,
+        code: code.into(),
+        expires_ms: 100,
+        uses,
+    };
+    let inv = s
+        .create_invitation(new("AAAA-AAAA-AA", Role::Editor, 2), 1)
+        .await
+        .unwrap();
+    for i in 0..2 {
+        let p = s
+            .redeem(
+                inv.code.clone(),
+                "Analyst".into(),
+                "Council".into(),
+                format!("h{i}"),
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(p.role, Role::Editor);
+    }
+    assert!(matches!(
+        s.redeem(inv.code.clone(), "x".into(), "y".into(), "h9".into(), 10)
+            .await,
+        Err(JoinError::UsedUp)
+    ));
+    let late = s
+        .create_invitation(new("CCCC-CCCC-CC", Role::Viewer, 5), 1)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.redeem(late.code, "x".into(), "y".into(), "h8".into(), 100)
+            .await,
+        Err(JoinError::Expired)
+    ));
+    let gone = s
+        .create_invitation(new("DDDD-DDDD-DD", Role::Viewer, 5), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.invitations("plan".into(), 10).await.unwrap().len(),
+        2,
+        "used-up ones are not listed"
+    );
+    assert!(s
+        .revoke_invitation("plan".into(), gone.id, 2)
+        .await
+        .unwrap());
+    assert!(!s
+        .revoke_invitation("plan".into(), gone.id, 2)
+        .await
+        .unwrap());
+    assert!(matches!(
+        s.redeem(gone.code, "x".into(), "y".into(), "h7".into(), 10)
+            .await,
+        Err(JoinError::Unknown)
+    ));
+    assert!(matches!(
+        s.redeem(
+            "EEEE-EEEE-EE".into(),
+            "x".into(),
+            "y".into(),
+            "h6".into(),
+            10
+        )
+        .await,
+        Err(JoinError::Unknown)
+    ));
+    assert_eq!(s.participants("plan".into()).await.unwrap().len(), 2);
+}
+
+async fn tokens_are_found_by_their_hash_only_and_revoked_ones_not_at_all(db: Db) {
+    let s = &db.store;
+    let token = "a".repeat(64);
+    let p = s
+        .add_participant(
+            NewParticipant {
+                plan: "plan".into(),
+                name: "Chair".into(),
+                agency: "Police".into(),
+                role: Role::Owner,
+                token_hash: hash_token(&token),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let other = person(s, "plan", "deputy", Role::Owner).await;
+    assert_eq!(
+        s.participant_by_token(hash_token(&token))
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        p.id
+    );
+    assert!(s
+        .participant_by_token(token.clone())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.revoke_participant("plan".into(), p.id, 5).await.unwrap(),
+        RoleChange::Changed
+    );
+    assert!(s
+        .participant_by_token(hash_token(&token))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(s.participants("plan".into()).await.unwrap()[0].id, other);
+    if let Location::Sqlite(path) = &db.location {
+        drop(db.store);
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
+        assert!(
+            !bytes.windows(64).any(|w| w == token.as_bytes()),
+            "the token is not stored"
+        );
+    }
+}
+
+async fn an_owner_invitation_is_made_only_for_a_plan_without_an_owner(db: Db) {
+    let s = &db.store;
+    let inv = |code: &str| NewInvitation {
+        plan: "plan".into(),
+        role: Role::Owner,
+        code: code.into(),
+        expires_ms: 1_000,
+        uses: 1,
+    };
+    let first = s
+        .replace_owner_invitation(inv("AAAA-AAAA-AA"), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = s
+        .replace_owner_invitation(inv("CCCC-CCCC-CC"), 2)
+        .await
+        .unwrap()
+        .unwrap();
+    let usable = s.invitations("plan".into(), 3).await.unwrap();
+    assert_eq!(
+        usable.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![second.id],
+        "the earlier link is withdrawn"
+    );
+    assert_ne!(first.id, second.id);
+    s.redeem(second.code, "Chair".into(), "Police".into(), "h".into(), 4)
+        .await
+        .unwrap();
+    assert!(s
+        .replace_owner_invitation(inv("DDDD-DDDD-DD"), 5)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn snapshots_and_change_authors_read_back_with_their_participants(db: Db) {
+    let s = &db.store;
+    let (mut plan, doc) = demo();
+    let id = doc.to_string();
+    let chair = person(s, &id, "Chair", Role::Owner).await;
+    let mut heads = vec![];
+    let chunk = edit(&mut plan, &mut heads, 0);
+    let hash = heads[0];
+    s.append(doc, chunk, vec![(hash, Some(chair))], None, 7)
+        .await
+        .unwrap();
+    let authors = s.authors(id.clone()).await.unwrap();
+    assert_eq!(authors[&hash.to_string()].name.as_deref(), Some("Chair"));
+    assert_eq!(authors[&hash.to_string()].received_ms, 7);
+    assert_eq!(
+        s.change_authors(id.clone()).await.unwrap(),
+        vec![(hash.to_string(), Some(chair))]
+    );
+    let other = person(s, &id, "Analyst", Role::Editor).await;
+    s.attribute(id.clone(), vec![hash], other, 8).await.unwrap();
+    assert_eq!(
+        s.change_authors(id.clone()).await.unwrap()[0].1,
+        Some(other)
+    );
+    let a = s
+        .add_snapshot(id.clone(), "Draft".into(), heads.clone(), Some(chair), 10)
+        .await
+        .unwrap();
+    let b = s
+        .add_snapshot(id.clone(), "Draft".into(), heads.clone(), None, 20)
+        .await
+        .unwrap();
+    assert_eq!(a.author.as_deref(), Some("Chair, Council"));
+    assert_eq!(a.heads, vec![hash.to_string()]);
+    assert_eq!(b.author, None);
+    let list = s.snapshots(id.clone()).await.unwrap();
+    assert_eq!(
+        list.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![b.id, a.id]
+    );
+    assert_eq!(
+        s.snapshot_named(id.clone(), "Draft".into())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        b.id
+    );
+    assert!(s
+        .snapshot_named(id.clone(), "Final".into())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(s.snapshot(id.clone(), a.id).await.unwrap().unwrap(), a);
+    assert!(s
+        .snapshot("another plan".into(), a.id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn the_storage_id_is_made_once_and_kept_by_every_node(db: Db) {
+    let first = db.store.storage_id("one".into()).await.unwrap();
+    let node = db.another_node().await;
+    let second = node.storage_id("two".into()).await.unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
+}
+
+async fn a_database_with_a_newer_schema_is_refused_with_a_clear_error(db: Db) {
+    // Opening again migrates nothing and works.
+    db.another_node().await;
+    match &db.location {
+        Location::Sqlite(path) => {
+            drop(db.store);
+            // user_version is the big-endian u32 at byte 60 of the file's header.
+            let mut bytes = std::fs::read(path).unwrap();
+            bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
+            std::fs::write(path, bytes).unwrap();
+        }
+        Location::Postgres(_) => {
+            let cluster = db.cluster.as_ref().unwrap();
+            cluster.psql("plansync", "INSERT INTO schema_migrations VALUES (99, 0)");
+        }
+    }
+    let err = store::open(&db.location).await.err().expect("refused");
+    let text = err.to_string();
+    assert!(text.contains("newer than this Plansync knows"), "{text}");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.db");
+    std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    let err = store::open(&Location::Sqlite(path))
+        .await
+        .err()
+        .expect("must refuse");
+    assert!(
+        err.to_string().contains("not a usable Plansync database"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_database_on_a_read_only_file_system_is_a_clear_error_at_start() {
+    // procfs refuses new files even to root: a real read-only file system.
+    let err = store::open(&Location::Sqlite("/proc/plansync-test.db".into()))
+        .await
+        .err()
+        .expect("must refuse");
+    let text = err.to_string();
+    assert!(
+        text.contains("could not open or create the database /proc/plansync-test.db"),
+        "{text}"
+    );
+    assert!(text.contains("writable"), "{text}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_a_clear_error_naming_the_server_without_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://plansync:secret@127.0.0.1:{port}/plansync");
+    let err = store::open(&Location::Postgres(url))
+        .await
+        .err()
+        .expect("must refuse");
+    let text = err.to_string();
+    assert!(text.contains("plansync:***@127.0.0.1"), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+    assert!(text.contains("check that PostgreSQL is running"), "{text}");
+}
+
+#[test]
+fn the_database_option_reads_sqlite_and_postgres_urls_and_refuses_others() {
+    assert_eq!(
+        Location::parse("plansync.db"),
+        Ok(Location::Sqlite("plansync.db".into()))
+    );
+    assert_eq!(
+        Location::parse("sqlite://a/b.db"),
+        Ok(Location::Sqlite("a/b.db".into()))
+    );
+    assert!(matches!(
+        Location::parse("postgres://u@h/db"),
+        Ok(Location::Postgres(_))
+    ));
+    assert!(matches!(
+        Location::parse("postgresql://u@h/db"),
+        Ok(Location::Postgres(_))
+    ));
+    assert!(Location::parse("mysql://u@h/db")
+        .unwrap_err()
+        .contains("sqlite://FILE or postgres://"));
+    assert!(Location::parse("sqlite://").is_err());
+}
