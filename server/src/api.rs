@@ -4,7 +4,7 @@
 
 use crate::access::{normalize_code, Invitation, JoinError, Participant, ParticipantId, Role};
 use crate::store::{PlanRow, RoleChange};
-use crate::sync_service::{PlanKind, ServiceError};
+use crate::sync::{PlanKind, ServiceError};
 use crate::AppState;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::rejection::JsonRejection;

@@ -10,7 +10,7 @@ mod history;
 mod papers;
 mod spreadsheet;
 pub mod store;
-mod sync_service;
+mod sync;
 mod throttle;
 mod ws;
 
@@ -24,9 +24,7 @@ pub use history::{parse_heads, ChangeAuthor, Snapshot};
 pub use papers::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
 pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
 pub use store::{Location, PlanRow, Store, StoreError};
-pub use sync_service::{
-    Grant, Limits, Outbound, OutboundQueue, PlanKind, ServiceError, SyncHandle,
-};
+pub use sync::{Grant, Limits, Outbound, OutboundQueue, PlanKind, ServiceError, SyncHandle};
 pub use throttle::{JoinLimits, JoinThrottle, Throttled};
 pub use ws::{serve_socket, RateLimit};
 
@@ -66,6 +64,10 @@ pub struct Settings {
     pub join: JoinLimits,
     /// How much of a tracker file an import reads.
     pub import: ImportLimits,
+    /// Commands one plan's sync actor holds before its senders wait.
+    pub max_document_queue: usize,
+    /// How long a plan's sync actor with no connections lives on.
+    pub document_idle: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -83,6 +85,8 @@ impl Default for Settings {
             connections: ConnectionLimits::default(),
             join: JoinLimits::default(),
             import: ImportLimits::default(),
+            max_document_queue: Limits::default().max_document_queue,
+            document_idle: Limits::default().document_idle,
         }
     }
 }
@@ -226,6 +230,8 @@ pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::R
             max_message_bytes: settings.max_message_bytes,
             max_document_bytes: settings.max_document_bytes,
             max_queued_bytes: settings.max_queued_bytes,
+            max_document_queue: settings.max_document_queue,
+            document_idle: settings.document_idle,
             ..Limits::default()
         },
     )

@@ -356,6 +356,8 @@ async fn main() -> anyhow::Result<()> {
                     ..JoinLimits::default()
                 },
                 import: import.limits(),
+                max_document_queue: Limits::default().max_document_queue,
+                document_idle: Limits::default().document_idle,
             };
             let location = db.location();
             let state = plansync_server::start(&location, demo, settings)

@@ -7,7 +7,7 @@ use crate::api::{any_owner, member, AppError, Membership};
 use crate::export::{self, Export, Format, Options, EXPORTS};
 use crate::history::{parse_heads, Snapshot};
 use crate::spreadsheet::read_table;
-use crate::sync_service::{PlanKind, ServiceError};
+use crate::sync::{PlanKind, ServiceError};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};

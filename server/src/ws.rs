@@ -4,7 +4,7 @@
 //! it. The socket loop is generic over `Sink + Stream`, so it is tested with channels too.
 
 use crate::connections::Place;
-use crate::sync_service::{Grant, Outbound, SyncHandle};
+use crate::sync::{Grant, Outbound, SyncHandle};
 use crate::AppState;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -204,7 +204,7 @@ pub async fn serve_socket<S, R, E>(
                         error_and_close(&mut sink, CLOSE_POLICY, format!("too many messages: more than {per_second} per second; reconnect and send less often")).await;
                         break;
                     }
-                    sync.frame(conn, bytes.to_vec())
+                    sync.frame(conn, bytes.to_vec()).await
                 }
                 Some(Ok(Message::Text(_))) => {
                     let err = WireMessage::Error { sender_id: None, target_id: None, message: "text frames are not part of the protocol: send binary CBOR messages".into() };
@@ -247,7 +247,7 @@ pub async fn serve_socket<S, R, E>(
             },
         }
     }
-    sync.disconnect(conn);
+    sync.disconnect(conn).await;
 }
 
 #[cfg(test)]

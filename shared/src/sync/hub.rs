@@ -120,6 +120,15 @@ pub enum Event {
         /// Whether we dialed.
         dialer: bool,
     },
+    /// A connection whose handshake another hub answered (a server with one hub per
+    /// document routes each document's messages to its own hub): it counts as joined by
+    /// `peer`, and nothing is sent.
+    Joined {
+        /// The connection (already [`Event::Connected`], not dialed).
+        conn: ConnId,
+        /// The peer that joined on it.
+        peer: PeerId,
+    },
     /// A binary frame arrived.
     Received {
         /// The connection.
@@ -455,6 +464,11 @@ impl Hub {
                         conn,
                         frame: encode_message(&join),
                     });
+                }
+            }
+            Event::Joined { conn, peer } => {
+                if let Some(c) = self.conns.get_mut(&conn).filter(|c| !c.dialer) {
+                    c.remote = Some(peer);
                 }
             }
             Event::Received { conn, frame } => self.on_frame(conn, &frame, &mut out),

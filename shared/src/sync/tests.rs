@@ -1044,6 +1044,65 @@ fn changes_another_node_stored_reach_this_nodes_peers_and_are_not_stored_again()
 }
 
 #[test]
+fn a_connection_joined_on_another_hub_syncs_a_document_with_no_handshake_of_its_own() {
+    let mut net = Net::new();
+    let (front, s) = (net.guarded_server(), net.guarded_server());
+    let (doc, d) = demo();
+    net.event(
+        s,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
+    let c = net.client("c");
+    let (cc, fc) = net.connect(c, front);
+    net.run_until_quiescent();
+    // The document's hub learns of the connection as already joined, with its grant.
+    let peer = net.nodes[c].hub.peer_id().clone();
+    let mut effects = net.nodes[s].hub.handle(
+        1,
+        Event::Connected {
+            conn: fc,
+            dialer: false,
+        },
+    );
+    effects.extend(net.nodes[s].hub.handle(1, Event::Joined { conn: fc, peer }));
+    effects.extend(net.nodes[s].hub.handle(
+        1,
+        Event::Grant {
+            conn: fc,
+            grants: [(doc, Access::Read)].into(),
+        },
+    ));
+    assert!(
+        effects.iter().all(|e| !matches!(e, Effect::Send { .. })),
+        "no second handshake: {effects:?}"
+    );
+    // The client's request, routed to the document's hub, is answered there with the plan.
+    let asked = net.nodes[c].hub.handle(2, Event::Find { doc });
+    let Some(Effect::Send { conn, frame }) =
+        asked.into_iter().find(|e| matches!(e, Effect::Send { .. }))
+    else {
+        panic!("the client asks");
+    };
+    assert_eq!(conn, cc);
+    let answer = net.nodes[s]
+        .hub
+        .handle(3, Event::Received { conn: fc, frame });
+    let synced = answer.iter().any(|e| match e {
+        Effect::Send { conn, frame } if *conn == fc => {
+            matches!(decode_message(frame, usize::MAX), Ok(Message::Sync(m)) if m.document_id == doc)
+        }
+        _ => false,
+    });
+    assert!(
+        synced,
+        "the document's hub answers the joined connection: {answer:?}"
+    );
+}
+
+#[test]
 fn stored_changes_for_a_document_not_held_are_ignored() {
     let mut net = Net::new();
     let s = net.server();

@@ -227,6 +227,17 @@ impl Message {
         }
     }
 
+    /// The document a document message (request, sync, doc-unavailable, ephemeral) is
+    /// about; `None` for the handshake, errors and gossip.
+    pub fn document(&self) -> Option<DocumentId> {
+        match self {
+            Message::Request(m) | Message::Sync(m) => Some(m.document_id),
+            Message::DocUnavailable { document_id, .. } => Some(*document_id),
+            Message::Ephemeral(e) => Some(e.document_id),
+            _ => None,
+        }
+    }
+
     /// The sender's peer id, where the message carries one.
     pub fn sender(&self) -> Option<&PeerId> {
         match self {

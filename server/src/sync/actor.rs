@@ -1,0 +1,470 @@
+//! One document's actor: a thread that owns the sync core for that document (a [`Hub`]
+//! holding it and the connections syncing it), takes commands from a bounded queue and
+//! carries out the core's effects in order, persisting before advertising.
+
+use super::outbox::Link;
+use super::{Grant, Limits, ServiceError};
+use crate::access::{ParticipantId, Role};
+use crate::store::{Changes, ChunkId, Store, StoreError, Stored};
+use plansync_shared::{
+    automerge::AutoCommit, plan_summary, ConnId, DocumentId, Effect, Event, Hub, HubConfig, PeerId,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Flush once commands pause this long...
+const QUIET: Duration = Duration::from_millis(5);
+/// ...or this long after the first change held back, whichever comes first.
+const COALESCE: Duration = Duration::from_millis(40);
+/// While a burst is coalesced, the queue is looked at this often.
+const POLL: Duration = Duration::from_millis(1);
+/// How often the router tells each actor that time passed.
+pub(super) const TICK: Duration = Duration::from_millis(500);
+/// On a database other nodes share, the document is also read for other nodes' changes
+/// this often, so a missed or failed announcement costs at most this much delay.
+const SWEEP: Duration = Duration::from_secs(5);
+
+/// Work for a document's actor, run on its thread.
+pub(super) type Call = Box<dyn FnOnce(&mut DocActor) + Send>;
+
+/// What a document's actor is asked to do.
+pub(super) enum Command {
+    /// A connection starts syncing this document (its handshake is done).
+    Attach {
+        conn: ConnId,
+        link: Link,
+        peer: PeerId,
+        principals: BTreeSet<String>,
+        grant: Grant,
+    },
+    /// A frame about this document from an attached connection.
+    Frame { conn: ConnId, frame: Vec<u8> },
+    /// A connection closed.
+    Detach { conn: ConnId },
+    /// A connection's participant has a new role (`None`: it lost this document).
+    Role { conn: ConnId, role: Option<Role> },
+    /// Another node stored changes: read them.
+    CatchUp,
+    /// Time passed (sent by the router about once a second).
+    Tick,
+    /// Run this on the actor.
+    Call(Call),
+}
+
+/// A running actor's queue, and which actor it is (a document's actor may stop and another
+/// start later).
+#[derive(Clone)]
+pub(super) struct Mailbox {
+    pub tx: mpsc::Sender<Command>,
+    pub id: u64,
+}
+
+/// The actors of the documents in use, by document.
+pub(super) type Registry = Arc<Mutex<HashMap<DocumentId, Mailbox>>>;
+
+static NEXT_ACTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// What every actor of this server shares.
+#[derive(Clone)]
+pub(super) struct Shared {
+    pub store: Store,
+    pub rt: tokio::runtime::Handle,
+    pub limits: Limits,
+    pub config: HubConfig,
+    /// Whether other nodes share the database.
+    pub shared_db: bool,
+    pub registry: Registry,
+}
+
+/// The stored chunks a document's copy holds.
+#[derive(Debug, Default)]
+struct HeldChunks {
+    /// Every chunk read or written: what compaction may replace.
+    covered: Vec<ChunkId>,
+    /// The newest chunk read: every chunk stored before it is held too (a document's chunk
+    /// ids grow in commit order), so other nodes' later chunks are those after it.
+    read_up_to: ChunkId,
+}
+
+impl HeldChunks {
+    fn read(&mut self, stored: &Stored) {
+        self.covered.extend_from_slice(&stored.chunks);
+        if let Some(last) = stored.chunks.iter().max() {
+            self.read_up_to = self.read_up_to.max(*last);
+        }
+    }
+}
+
+/// One document's sync core and the connections syncing it.
+pub(super) struct DocActor {
+    doc: DocumentId,
+    id: u64,
+    hub: Hub,
+    shared: Shared,
+    chunks: HeldChunks,
+    links: HashMap<ConnId, (Link, Grant)>,
+}
+
+/// Starts the actor of `doc` and returns its queue.
+pub(super) fn spawn(doc: DocumentId, shared: Shared) -> std::io::Result<Mailbox> {
+    let (tx, rx) = mpsc::channel(shared.limits.max_document_queue.max(1));
+    let hub = Hub::new(shared.config.clone(), &mut rand::rng());
+    let id = NEXT_ACTOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let actor = DocActor {
+        doc,
+        id,
+        hub,
+        shared,
+        chunks: HeldChunks::default(),
+        links: HashMap::new(),
+    };
+    std::thread::Builder::new()
+        .name(format!("plansync-doc-{}", &doc.to_string()[..8]))
+        .spawn(move || actor.run(rx))?;
+    Ok(Mailbox { tx, id })
+}
+
+fn now_ms() -> u64 {
+    crate::now_ms() as u64
+}
+
+impl DocActor {
+    /// Handles commands until the actor is idle with no connections (then it leaves the
+    /// registry, unless a command arrived meanwhile) or every sender is gone. Changes from
+    /// peers are persisted and fanned out together ([`Event::Flush`]) once commands pause
+    /// for [`QUIET`], or at the latest [`COALESCE`] after the first: a room reconnecting is
+    /// stored in few transactions and each peer gets few messages.
+    ///
+    /// The thread uses no timer of the async runtime: it blocks on its queue, polls it
+    /// while a burst is being coalesced, and learns that time passed from the router's
+    /// [`Command::Tick`] (for the sweep and for stopping when idle).
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        use tokio::sync::mpsc::error::TryRecvError;
+        let mut first_unflushed: Option<Instant> = None;
+        let mut last_command = Instant::now();
+        let mut last_sweep = Instant::now();
+        loop {
+            let cmd = match first_unflushed {
+                None => match rx.blocking_recv() {
+                    Some(cmd) => Some(cmd),
+                    None => break,
+                },
+                Some(since) => {
+                    let until = (since + COALESCE).min(Instant::now() + QUIET);
+                    loop {
+                        match rx.try_recv() {
+                            Ok(cmd) => break Some(cmd),
+                            Err(TryRecvError::Empty) if Instant::now() < until => {
+                                std::thread::sleep(POLL)
+                            }
+                            Err(TryRecvError::Empty) => break None,
+                            Err(TryRecvError::Disconnected) => break None,
+                        }
+                    }
+                }
+            };
+            let paused = cmd.is_none();
+            let mut ticked = false;
+            match cmd {
+                Some(Command::Tick) => ticked = true,
+                Some(cmd) => {
+                    last_command = Instant::now();
+                    self.command(cmd);
+                    if self.hub.has_unflushed() {
+                        first_unflushed.get_or_insert_with(Instant::now);
+                    }
+                }
+                None => {}
+            }
+            if first_unflushed.is_some_and(|t| paused || t.elapsed() >= COALESCE) {
+                self.event(Event::Flush);
+                first_unflushed = None;
+            }
+            if !ticked {
+                continue;
+            }
+            if self.shared.shared_db && last_sweep.elapsed() >= SWEEP {
+                last_sweep = Instant::now();
+                self.catch_up(true);
+            }
+            if first_unflushed.is_none()
+                && self.links.is_empty()
+                && last_command.elapsed() >= self.shared.limits.document_idle
+                && self.leave_registry(&rx)
+            {
+                break;
+            }
+        }
+        self.event(Event::Flush);
+        tracing::debug!(doc = %self.doc, "document actor stopped");
+    }
+
+    /// Leaves the registry if nothing is queued; senders send only while they find this
+    /// actor registered (under the registry's lock), so nothing is sent to it afterwards.
+    fn leave_registry(&self, rx: &mpsc::Receiver<Command>) -> bool {
+        let mut registry = self
+            .shared
+            .registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !rx.is_empty() {
+            return false;
+        }
+        if registry.get(&self.doc).is_some_and(|m| m.id == self.id) {
+            registry.remove(&self.doc);
+        }
+        true
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Attach {
+                conn,
+                link,
+                peer,
+                principals,
+                grant,
+            } => {
+                let access = BTreeMap::from([(self.doc, grant.role.access())]);
+                self.links.insert(conn, (link, grant));
+                self.event(Event::Connected {
+                    conn,
+                    dialer: false,
+                });
+                self.event(Event::Identify { conn, principals });
+                self.event(Event::Joined { conn, peer });
+                self.event(Event::Grant {
+                    conn,
+                    grants: access,
+                });
+            }
+            Command::Frame { conn, frame } => {
+                if self.links.contains_key(&conn) {
+                    self.event(Event::Received { conn, frame });
+                }
+            }
+            Command::Detach { conn } => {
+                if self.links.remove(&conn).is_some() {
+                    self.event(Event::Disconnected { conn });
+                }
+            }
+            Command::Role { conn, role } => {
+                let Some((_, grant)) = self.links.get_mut(&conn) else {
+                    return;
+                };
+                let grants = match role {
+                    Some(role) => {
+                        grant.role = role;
+                        BTreeMap::from([(self.doc, role.access())])
+                    }
+                    None => BTreeMap::new(),
+                };
+                self.event(Event::Grant { conn, grants });
+            }
+            Command::CatchUp => self.catch_up(false),
+            Command::Tick => {}
+            Command::Call(f) => f(self),
+        }
+    }
+
+    /// The core's copy of the document, loaded from storage if it does not hold it; `None`
+    /// if storage has no such document.
+    pub(super) fn held(&mut self) -> Result<Option<&mut AutoCommit>, ServiceError> {
+        if self.hub.document(&self.doc).is_none() {
+            let Some(bytes) = self.load()? else {
+                return Ok(None);
+            };
+            let document =
+                Box::new(AutoCommit::load(&bytes).map_err(plansync_shared::Error::from)?);
+            self.event(Event::Restore {
+                doc: self.doc,
+                document,
+            });
+        }
+        Ok(self.hub.document_mut(&self.doc))
+    }
+
+    /// Holds a new document (a plan just created) and stores it; false if storing failed.
+    pub(super) fn add(&mut self, document: AutoCommit) -> bool {
+        self.event(Event::Add {
+            doc: self.doc,
+            document: Box::new(document),
+        })
+    }
+
+    /// Merges a change made on a copy (`chunk`, from `save_after`) and stores it; false if
+    /// storing failed.
+    pub(super) fn merge_change(&mut self, chunk: &[u8]) -> Result<bool, ServiceError> {
+        let doc = self.held()?.ok_or(ServiceError::NoPlan)?;
+        doc.load_incremental(chunk)
+            .map_err(plansync_shared::Error::from)?;
+        Ok(self.event(Event::LocalChange { doc: self.doc }))
+    }
+
+    /// The stored bytes (`None` if not stored), noting which chunks they were.
+    fn load(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
+        let stored = self.shared.rt.block_on(self.shared.store.load(self.doc))?;
+        Ok(stored.map(|s| {
+            self.chunks = HeldChunks::default();
+            self.chunks.read(&s);
+            s.bytes
+        }))
+    }
+
+    /// Reads the chunks other nodes stored since we last read, and sends them to the peers;
+    /// `sweep` when no announcement asked for it (what it finds then is logged).
+    fn catch_up(&mut self, sweep: bool) {
+        if !self.hub.has_content(&self.doc) {
+            return;
+        }
+        let after = self.chunks.read_up_to;
+        let read = self
+            .shared
+            .rt
+            .block_on(self.shared.store.load_after(self.doc, after));
+        match read {
+            Ok(stored) if !stored.chunks.is_empty() => {
+                if sweep {
+                    tracing::info!(doc = %self.doc, chunks = stored.chunks.len(), "read changes another node stored that no announcement brought");
+                }
+                self.chunks.read(&stored);
+                self.event(Event::Stored {
+                    doc: self.doc,
+                    chunk: stored.bytes,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(doc = %self.doc, error = %e, "could not read another node's changes; the next sweep tries again")
+            }
+        }
+    }
+
+    /// Handles one event and carries out its effects; false if a persist failed.
+    pub(super) fn event(&mut self, event: Event) -> bool {
+        let effects = self.hub.handle(now_ms(), event);
+        self.carry_out(effects)
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>) -> bool {
+        let mut persisted = true;
+        for effect in effects {
+            match effect {
+                Effect::Send { conn, frame } => {
+                    if !persisted {
+                        continue;
+                    }
+                    let Some((link, grant)) = self.links.get(&conn) else {
+                        continue;
+                    };
+                    if !link.send_or_cut_off(
+                        frame,
+                        &self.shared.limits,
+                        std::slice::from_ref(grant),
+                    ) {
+                        self.links.remove(&conn);
+                        self.event(Event::Disconnected { conn });
+                    }
+                }
+                Effect::Close { conn, reason } => {
+                    if let Some((link, _)) = self.links.remove(&conn) {
+                        link.close(reason);
+                    }
+                }
+                Effect::Load { doc } => {
+                    let result = if doc == self.doc {
+                        self.load().map_err(|e| {
+                            tracing::error!(%doc, error = %e, "loading a document failed");
+                            e.to_string()
+                        })
+                    } else {
+                        Ok(None)
+                    };
+                    persisted &= self.event(Event::Loaded { doc, result });
+                }
+                Effect::Persist {
+                    doc,
+                    chunk,
+                    changes,
+                } => persisted &= self.persist(doc, chunk, changes),
+                Effect::Warn { conn, message } => {
+                    tracing::warn!(conn = conn.map(|c| c.0), "{message}")
+                }
+                Effect::Ready { .. }
+                | Effect::Changed { .. }
+                | Effect::Unavailable { .. }
+                | Effect::Ephemeral { .. } => {}
+            }
+        }
+        persisted
+    }
+
+    /// Stores a chunk with who sent each change; on failure the core is told (its peers are
+    /// refused and disconnected) and false is returned.
+    fn persist(
+        &mut self,
+        doc: DocumentId,
+        chunk: Vec<u8>,
+        changes: Vec<(plansync_shared::automerge::ChangeHash, Option<ConnId>)>,
+    ) -> bool {
+        let summary = self.hub.document(&doc).and_then(plan_summary);
+        let changes: Changes = changes
+            .iter()
+            .map(|(hash, from)| {
+                let by: Option<ParticipantId> =
+                    from.and_then(|c| self.links.get(&c).map(|(_, g)| g.participant));
+                (*hash, by)
+            })
+            .collect();
+        let appended = self.shared.rt.block_on(self.shared.store.append(
+            doc,
+            chunk,
+            changes,
+            summary,
+            now_ms() as i64,
+        ));
+        match appended {
+            Ok(appended) => {
+                self.chunks.covered.push(appended.chunk);
+                if appended.compact {
+                    self.compact();
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(%doc, error = %e, "saving changes failed; the change is refused and its peers disconnected");
+                self.event(Event::PersistFailed {
+                    doc,
+                    reason: e.to_string(),
+                });
+                false
+            }
+        }
+    }
+
+    fn compact(&mut self) {
+        let Some(d) = self.hub.document_mut(&self.doc) else {
+            return;
+        };
+        let snapshot = d.save();
+        let bytes = snapshot.len();
+        let covered = self.chunks.covered.clone();
+        let compacted = self
+            .shared
+            .rt
+            .block_on(self.shared.store.compact(self.doc, snapshot, covered));
+        match compacted {
+            Ok(made) => {
+                // Only what we held is in the snapshot; what other nodes stored meanwhile is
+                // still read after `read_up_to`.
+                self.chunks.covered = vec![made];
+                tracing::debug!(doc = %self.doc, bytes, "compacted")
+            }
+            Err(e) => {
+                tracing::warn!(doc = %self.doc, error = %e, "compaction failed; the document is intact and will compact later")
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The sync service: the sync core ([`plansync_shared::Hub`]) run as one actor per
+//! document, each on its own thread with its own queue, so one plan's import, restore or
+//! large first sync never delays a keystroke on another. A small front hub answers every
+//! connection's handshake; the [`SyncHandle`] routes each document message to its
+//! document's actor. Each actor carries out its core's effects in order on the server's
+//! [`crate::Store`]: a `Persist` is committed before any later `Send`, so no peer is ever
+//! told about heads that are not durable.
+
+mod actor;
+mod outbox;
+mod router;
+
+pub use outbox::{Outbound, OutboundQueue};
+pub use router::SyncHandle;
+
+use crate::access::{Participant, ParticipantId, Role};
+use crate::store::StoreError;
+use plansync_shared::{automerge::AutoCommit, DocumentId};
+
+/// What kind of plan to create.
+#[derive(Debug, Clone)]
+pub enum PlanKind {
+    /// An empty plan with this title.
+    Empty(String),
+    /// A plan read from a file (a JSON export or an automerge backup).
+    Import(Box<AutoCommit>),
+    /// The demo plan.
+    Demo,
+}
+
+/// Why the service could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+    /// The plan could not be built.
+    #[error("plan: {0}")]
+    Plan(#[from] plansync_shared::Error),
+    /// Storage refused the new plan; the log says why.
+    #[error("the new plan could not be saved")]
+    NotSaved,
+    /// The service thread has stopped.
+    #[error("the sync service has stopped")]
+    Stopped,
+    /// A background task failed.
+    #[error("a background task failed: {0}")]
+    Io(String),
+    /// No such plan on this server.
+    #[error("no such plan on this server")]
+    NoPlan,
+    /// A snapshot named versions of the plan this server has not received.
+    #[error("the server has not received every change this version names yet")]
+    UnknownHeads,
+}
+
+/// One plan a connection may sync, and as whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    /// The plan's document.
+    pub doc: DocumentId,
+    /// The participant whose token gave it.
+    pub participant: ParticipantId,
+    /// Their role.
+    pub role: Role,
+}
+
+impl Grant {
+    /// The grant a participant's token gives, if their plan id is a document id.
+    pub fn of(p: &Participant) -> Option<Self> {
+        Some(Self {
+            doc: p.plan.parse().ok()?,
+            participant: p.id,
+            role: p.role,
+        })
+    }
+}
+
+/// Limits the service enforces through the sync core.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Sync messages over this many bytes are refused.
+    pub max_message_bytes: usize,
+    /// Changes that would grow a plan's document past this many bytes are refused.
+    pub max_document_bytes: usize,
+    /// A connection whose unsent frames pass this many bytes (beyond the one frame being
+    /// sent) is closed: its client has stopped reading.
+    pub max_queued_bytes: usize,
+    /// ...or this many frames.
+    pub max_queued_frames: usize,
+    /// Commands a document's actor holds before senders wait (frames from its peers, calls
+    /// from HTTP handlers): a flood of one plan's messages slows its senders, not memory.
+    pub max_document_queue: usize,
+    /// A document's actor with no connections stops after this long without commands (its
+    /// document is durable; the next use loads it again).
+    pub document_idle: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 8 << 20,
+            max_document_bytes: 64 << 20,
+            max_queued_bytes: 4 << 20,
+            max_queued_frames: 4_096,
+            max_document_queue: 256,
+            document_idle: std::time::Duration::from_secs(30),
+        }
+    }
+}
