@@ -5,7 +5,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use plansync_shared::{DocumentId, Plan, TextField, DEMO_PLAN_TITLE};
 use plansync_tests::page::{eval, press, type_text, wait_js};
-use plansync_tests::{app_dir, Browser, RustClient, Server, WAIT};
+use plansync_tests::{app_dir, Backing, Browser, Launch, RustClient, Server, WAIT};
 
 /// Browser tests share two cores: one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -702,4 +702,94 @@ async fn an_owner_takes_a_snapshot_compares_views_it_read_only_exports_and_resto
     )
     .await;
     page.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_nginx_three_nodes_serve_two_browsers_on_different_nodes_that_see_each_others_edits(
+) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let backing = Backing::postgres();
+    let launch = Launch {
+        capture_log: true,
+        ..Launch::default()
+    };
+    let proxied = [
+        "--max-connections-per-address",
+        "4096",
+        "--max-http-connections-per-address",
+        "4096",
+    ];
+    let nodes: Vec<Server> = (0..3)
+        .map(|_| backing.start_with(&proxied, launch.clone()))
+        .collect();
+    let proxy =
+        plansync_tests::nginx::Nginx::start(&nodes.iter().map(Server::addr).collect::<Vec<_>>());
+    let (doc, plan) = demo(&nodes[0]).await;
+    let url = proxy.url.clone();
+    let (_, actions) = first_objective(&plan);
+    let action = &actions[0];
+    let browser = Browser::start().await;
+    let a = browser.session().await;
+    let b = browser.session().await;
+    join_with_code(&a, &url, &nodes[0].invite("editor"), "Analyst", "Police").await;
+    join_with_code(
+        &b,
+        &url,
+        &nodes[1].invite("editor"),
+        "Coordinator",
+        "Probation Service",
+    )
+    .await;
+    goto_hash(&a, &url, &outline(doc)).await;
+    goto_hash(&b, &url, &outline(doc)).await;
+    for page in [&a, &b] {
+        wait_js(page, "the action title", &title_js(action), |v| {
+            v.is_string()
+        })
+        .await;
+    }
+    // Each browser's socket is on its own node (least_conn sends the second elsewhere).
+    let browsers_on = |nodes: &[Server]| {
+        nodes
+            .iter()
+            .filter(|n| {
+                n.log
+                    .lock()
+                    .unwrap()
+                    .lines()
+                    .any(|l| l.contains("peer joined") && !l.contains("peer=reader"))
+            })
+            .count()
+    };
+    assert!(
+        browsers_on(&nodes) >= 2,
+        "the two browsers sync through different nodes"
+    );
+    let sel = format!("li.action[data-action=\"{action}\"] input.action-title");
+    a.find(Locator::Css(&sel))
+        .await
+        .unwrap()
+        .send_keys(" by March")
+        .await
+        .unwrap();
+    wait_js(
+        &b,
+        "A's edit in B, through another node",
+        &title_js(action),
+        |v| v.as_str().is_some_and(|s| s.ends_with(" by March")),
+    )
+    .await;
+    let end = format!("li.action[data-action=\"{action}\"] input.action-title");
+    b.find(Locator::Css(&end))
+        .await
+        .unwrap()
+        .send_keys(" (agreed)")
+        .await
+        .unwrap();
+    wait_js(&a, "B's edit in A", &title_js(action), |v| {
+        v.as_str()
+            .is_some_and(|s| s.ends_with(" by March (agreed)"))
+    })
+    .await;
 }
