@@ -2,12 +2,11 @@
 //! HTTP API and the app's files. `main.rs` parses the command line; everything else is here, testable.
 
 mod access;
-mod api;
 mod connections;
 pub mod export;
 mod headers;
 mod history;
-mod papers;
+mod http;
 mod spreadsheet;
 pub mod store;
 mod sync;
@@ -18,10 +17,10 @@ pub use access::{
     add_with_token, hash_token, invite, new_code, normalize_code, owner_invitations, Invitation,
     JoinError, Participant, ParticipantId, Role,
 };
-pub use api::{join_link, qr_svg, AppError};
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
 pub use history::{parse_heads, ChangeAuthor, Snapshot};
-pub use papers::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
+pub use http::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
+pub use http::{join_link, qr_svg, AppError};
 pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
 pub use store::{Location, PlanRow, Store, StoreError};
 pub use sync::{Grant, Limits, Outbound, OutboundQueue, PlanKind, ServiceError, SyncHandle};
@@ -116,7 +115,7 @@ impl AppState {
         }
         let listen = self.settings.listen;
         if listen.ip().is_unspecified() {
-            let asked = api::request_host(headers)
+            let asked = http::request_host(headers)
                 .and_then(|h| h.parse::<std::net::SocketAddr>().ok())
                 .filter(|a| a.port() == listen.port());
             if let Some(a) = asked {
@@ -145,44 +144,44 @@ or start the server with <code>--app-dir</code> pointing at a built app. The syn
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
-        .route("/health", get(api::health))
-        .route("/api/plans", get(api::list_plans).post(api::create_plan))
-        .route("/api/join", post(api::join))
+        .route("/health", get(http::health))
+        .route("/api/plans", get(http::list_plans).post(http::create_plan))
+        .route("/api/join", post(http::join))
         .route(
             "/api/plans/{plan}/participants",
-            get(api::list_participants),
+            get(http::list_participants),
         )
         .route(
             "/api/plans/{plan}/participants/{id}",
-            patch(api::set_role).delete(api::revoke_participant),
+            patch(http::set_role).delete(http::revoke_participant),
         )
         .route(
             "/api/plans/{plan}/invitations",
-            get(api::list_invitations).post(api::create_invitation),
+            get(http::list_invitations).post(http::create_invitation),
         )
         .route(
             "/api/plans/{plan}/invitations/{id}",
-            axum::routing::delete(api::revoke_invitation),
+            axum::routing::delete(http::revoke_invitation),
         )
-        .route("/api/plans/{plan}/history", get(papers::plan_history))
-        .route("/api/plans/{plan}/authors", get(papers::change_authors))
+        .route("/api/plans/{plan}/history", get(http::plan_history))
+        .route("/api/plans/{plan}/authors", get(http::change_authors))
         .route(
             "/api/plans/{plan}/snapshots",
-            get(papers::list_snapshots).post(papers::take_snapshot),
+            get(http::list_snapshots).post(http::take_snapshot),
         )
-        .route("/api/plans/{plan}/plan", get(papers::plan_at))
-        .route("/api/plans/{plan}/compare", get(papers::compare_versions))
-        .route("/api/plans/{plan}/restore", post(papers::restore))
-        .route("/api/plans/{plan}/exports", get(papers::list_exports))
-        .route("/api/plans/{plan}/exports/{name}", get(papers::export_file))
+        .route("/api/plans/{plan}/plan", get(http::plan_at))
+        .route("/api/plans/{plan}/compare", get(http::compare_versions))
+        .route("/api/plans/{plan}/restore", post(http::restore))
+        .route("/api/plans/{plan}/exports", get(http::list_exports))
+        .route("/api/plans/{plan}/exports/{name}", get(http::export_file))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .route(
             "/api/plans/import",
-            post(papers::import_plan).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+            post(http::import_plan).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
         )
         .route(
             "/api/plans/{plan}/import/tracker",
-            post(papers::import_tracker).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+            post(http::import_tracker).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
         )
         .route("/sync", get(ws::sync_socket));
     let app_dir = state.settings.app_dir.clone();

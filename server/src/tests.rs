@@ -165,7 +165,7 @@ async fn an_owner_invites_people_who_join_with_the_code_and_only_owners_manage()
     let (status, again) = call(&s, "POST", "/api/join", None, Some(&join)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        again["error"].as_str().unwrap() == crate::api::WRONG_CODE,
+        again["error"].as_str().unwrap() == crate::http::WRONG_CODE,
         "{again}"
     );
     let (status, bad) = call(

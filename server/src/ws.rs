@@ -75,7 +75,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else {
         return true;
     };
-    let host = crate::api::request_host(headers).unwrap_or("");
+    let host = crate::http::request_host(headers).unwrap_or("");
     let bare = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))

@@ -183,10 +183,9 @@ pub struct NewInvitation {
 /// The result type of storage calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Everything the server keeps. Rules that touch several rows (redeeming an invitation,
-/// keeping an owner, appending a chunk with its authors) hold in one transaction.
+/// Documents as automerge chunks and the plans list.
 #[async_trait::async_trait]
-pub trait Backend: Send + Sync + 'static {
+pub trait DocumentStore: Send + Sync + 'static {
     /// This server's storage id, made once (from `fresh`) and kept.
     async fn storage_id(&self, fresh: String) -> Result<String>;
 
@@ -220,7 +219,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Announcements of what other nodes change, if other nodes can share this database
     /// (`None` for SQLite, which one server owns). Each call starts a new listener.
     fn notices(&self) -> Option<tokio::sync::mpsc::Receiver<Notice>>;
+}
 
+/// Participants, their tokens and invitations. Rules that touch several rows (redeeming an
+/// invitation, keeping an owner) hold in one transaction.
+#[async_trait::async_trait]
+pub trait AccessStore: Send + Sync + 'static {
     /// Adds a participant.
     async fn add_participant(&self, p: NewParticipant, now_ms: i64) -> Result<Participant>;
     /// The participant a token belongs to, unless it was revoked.
@@ -261,7 +265,11 @@ pub trait Backend: Send + Sync + 'static {
         token_hash: String,
         now_ms: i64,
     ) -> Result<Participant, JoinError>;
+}
 
+/// Who made each change, and named snapshots.
+#[async_trait::async_trait]
+pub trait HistoryStore: Send + Sync + 'static {
     /// Who sent each accepted change of a document (hash, participant; `None` for the
     /// server's own), in the order they were received.
     async fn change_authors(&self, doc: String) -> Result<Vec<(String, Option<ParticipantId>)>>;
@@ -291,6 +299,12 @@ pub trait Backend: Send + Sync + 'static {
     /// The newest snapshot of a plan with this name.
     async fn snapshot_named(&self, plan: String, name: String) -> Result<Option<Snapshot>>;
 }
+
+/// Everything the server keeps: one storage interface in three parts, which each backend
+/// implements in its own folder.
+pub trait Backend: DocumentStore + AccessStore + HistoryStore {}
+
+impl<T: DocumentStore + AccessStore + HistoryStore> Backend for T {}
 
 /// A handle to the server's storage, cheap to clone.
 pub type Store = Arc<dyn Backend>;

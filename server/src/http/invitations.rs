@@ -1,0 +1,118 @@
+//! Invitations: an owner lists, creates and withdraws them; each has a link and a QR code.
+
+use super::{member, AppError};
+use crate::access::{Invitation, Role};
+use crate::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// An invitation as the app shows it: with its link and a QR code of the link.
+#[derive(Debug, Serialize)]
+pub struct InvitationView {
+    /// The invitation.
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The link that opens the app on the join page with the code filled in.
+    pub link: String,
+    /// The link as a QR code, SVG.
+    pub qr_svg: String,
+}
+
+/// The link a person opens to join with `code`, on the server the request reached.
+pub fn join_link(base: &str, code: &str) -> String {
+    format!("{}/#/join/{code}", base.trim_end_matches('/'))
+}
+
+/// An SVG QR code of `text`.
+pub fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
+fn view(state: &AppState, headers: &HeaderMap, invitation: Invitation) -> InvitationView {
+    let link = join_link(&state.public_url(headers), &invitation.code);
+    InvitationView {
+        qr_svg: qr_svg(&link),
+        link,
+        invitation,
+    }
+}
+
+/// `GET /api/plans/{plan}/invitations`: an owner lists the invitations still usable.
+pub async fn list_invitations(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+) -> Result<Json<Vec<InvitationView>>, AppError> {
+    member(&state, &headers, &plan, Role::Owner).await?;
+    let list = state.store.invitations(plan, crate::now_ms()).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|i| view(&state, &headers, i))
+            .collect(),
+    ))
+}
+
+/// Body of `POST /api/plans/{plan}/invitations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    /// The role it gives.
+    pub role: Role,
+    /// Hours until it expires (1 to 2,160, 90 days).
+    pub expires_hours: i64,
+    /// How many people may join with it (1 to 500).
+    pub uses: i64,
+}
+
+/// `POST /api/plans/{plan}/invitations`: an owner creates an invitation.
+pub async fn create_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+    body: Result<Json<Invite>, JsonRejection>,
+) -> Result<(StatusCode, Json<InvitationView>), AppError> {
+    member(&state, &headers, &plan, Role::Owner).await?;
+    let Json(body) = body?;
+    if !(1..=2160).contains(&body.expires_hours) {
+        return Err(AppError::BadRequest(
+            "an invitation lasts 1 to 2,160 hours (90 days)".into(),
+        ));
+    }
+    if !(1..=500).contains(&body.uses) {
+        return Err(AppError::BadRequest(
+            "an invitation can be used 1 to 500 times".into(),
+        ));
+    }
+    let expires = crate::now_ms() + body.expires_hours * 3_600_000;
+    let inv = crate::access::invite(&state.store, plan, body.role, expires, body.uses).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, &headers, inv))))
+}
+
+/// `DELETE /api/plans/{plan}/invitations/{id}`: an owner withdraws an invitation.
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((plan, id)): Path<(String, i64)>,
+) -> Result<StatusCode, AppError> {
+    member(&state, &headers, &plan, Role::Owner).await?;
+    if !state
+        .store
+        .revoke_invitation(plan, id, crate::now_ms())
+        .await?
+    {
+        return Err(AppError::NotFound(
+            "There is no such invitation in this plan.".into(),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

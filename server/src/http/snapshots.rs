@@ -1,0 +1,205 @@
+//! Snapshots: named versions of a plan, the plan as it was, comparisons and restores.
+
+use super::{doc_id, document, member, named, read_at, snapshot, AppError};
+use crate::access::Role;
+use crate::history::Snapshot;
+use crate::sync::ServiceError;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use plansync_shared::{compare, restore_item, Difference, ItemKind, Plan};
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /api/plans/{plan}/snapshots`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSnapshot {
+    /// E.g. "Draft for Panel, January".
+    pub name: String,
+    /// The heads to name (the app sends its own); the server's heads if absent.
+    pub heads: Option<Vec<String>>,
+}
+
+/// `GET /api/plans/{plan}/snapshots`
+pub async fn list_snapshots(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+) -> Result<Json<Vec<Snapshot>>, AppError> {
+    member(&state, &headers, &plan, Role::Viewer).await?;
+    Ok(Json(state.store.snapshots(plan).await?))
+}
+
+/// `POST /api/plans/{plan}/snapshots`: names the plan as it is (editors and owners).
+pub async fn take_snapshot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+    body: Result<Json<NewSnapshot>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Snapshot>), AppError> {
+    let me = member(&state, &headers, &plan, Role::Editor).await?;
+    let Json(body) = body?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::BadRequest(
+            "a snapshot's name must be 1 to 200 characters, e.g. \"Draft for Panel, January\""
+                .into(),
+        ));
+    }
+    match state.sync.heads(doc_id(&plan)?, body.heads).await {
+        Ok(heads) => {
+            let s = state
+                .store
+                .add_snapshot(plan, name.to_string(), heads, Some(me.id), crate::now_ms())
+                .await?;
+            Ok((StatusCode::CREATED, Json(s)))
+        }
+        Err(ServiceError::UnknownHeads) => Err(AppError::Conflict(
+            "This browser has changes the server has not received yet. Wait until it says \"Online · all changes are on the server\" and take the snapshot again.".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- versions and compare
+
+/// Which version: `?at=SNAPSHOT_ID` (absent: now).
+#[derive(Debug, Deserialize, Default)]
+pub struct VersionQuery {
+    /// Snapshot id.
+    pub at: Option<i64>,
+    /// For comparisons: the older snapshot.
+    pub from: Option<i64>,
+    /// The board of an exception report.
+    pub board: Option<String>,
+    /// The reporting period (`2026-Q2`); now's if absent.
+    pub period: Option<String>,
+}
+
+/// `GET /api/plans/{plan}/plan?at=`: the plan as it is or was.
+pub async fn plan_at(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Json<Plan>, AppError> {
+    member(&state, &headers, &plan, Role::Viewer).await?;
+    let mut doc = document(&state, &plan).await?;
+    let snap = named(&state, &plan, q.at).await?;
+    Ok(Json(read_at(&mut doc, snap.as_ref())?))
+}
+
+/// A comparison, as the API answers it.
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    /// The older version's name.
+    pub from: String,
+    /// The newer version's name ("now" or a snapshot's).
+    pub to: String,
+    /// Every difference, each with a sentence.
+    pub differences: Vec<Described>,
+}
+
+/// A difference and its sentence.
+#[derive(Debug, Serialize)]
+pub struct Described {
+    /// The difference.
+    #[serde(flatten)]
+    pub difference: Difference,
+    /// In words.
+    pub sentence: String,
+}
+
+/// `GET /api/plans/{plan}/compare?from=SNAP[&at=SNAP]`: what changed from one version to
+/// another (to now if `at` is absent).
+pub async fn compare_versions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Json<Comparison>, AppError> {
+    member(&state, &headers, &plan, Role::Viewer).await?;
+    let Some(from) = q.from else {
+        return Err(AppError::BadRequest(
+            "say which snapshot to compare from: ?from=SNAPSHOT_ID".into(),
+        ));
+    };
+    let mut doc = document(&state, &plan).await?;
+    let older = snapshot(&state, &plan, from).await?;
+    let newer = named(&state, &plan, q.at).await?;
+    let old_plan = read_at(&mut doc, Some(&older))?;
+    let new_plan = read_at(&mut doc, newer.as_ref())?;
+    Ok(Json(Comparison {
+        from: older.name,
+        to: newer.map_or("now".into(), |s| s.name),
+        differences: compare(&old_plan, &new_plan)
+            .into_iter()
+            .map(|d| Described {
+                sentence: d.describe(),
+                difference: d,
+            })
+            .collect(),
+    }))
+}
+
+/// Body of `POST /api/plans/{plan}/restore`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restore {
+    /// The snapshot to go back to.
+    pub snapshot: i64,
+    /// Only this item (a theme, objective or action, with what is under it); the whole
+    /// plan if absent.
+    pub item: Option<RestoreItem>,
+}
+
+/// One item to restore.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreItem {
+    /// theme, objective or action.
+    pub kind: ItemKind,
+    /// Its id.
+    pub id: String,
+}
+
+/// `POST /api/plans/{plan}/restore`: makes the plan (or one item) read as at a snapshot,
+/// as a new change on top of history (editors and owners).
+pub async fn restore(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+    body: Result<Json<Restore>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let me = member(&state, &headers, &plan, Role::Editor).await?;
+    let Json(body) = body?;
+    let snap = snapshot(&state, &plan, body.snapshot).await?;
+    let mut doc = document(&state, &plan).await?;
+    let then = read_at(&mut doc, Some(&snap))?;
+    let item = body.item;
+    let message = match &item {
+        None => format!("restored the plan as at the snapshot \"{}\"", snap.name),
+        Some(i) => format!(
+            "restored {} {} as at the snapshot \"{}\"",
+            i.kind.word(),
+            i.id,
+            snap.name
+        ),
+    };
+    let restored = state
+        .sync
+        .change_plan(doc_id(&plan)?, me.id, Some(message), move |p| {
+            let target = match &item {
+                None => then,
+                Some(i) => restore_item(&p.read()?, &then, i.kind, &i.id)?,
+            };
+            p.restore(&target)
+        })
+        .await;
+    match restored {
+        Ok(()) => Ok(Json(serde_json::json!({ "restored": snap.name }))),
+        Err(ServiceError::Plan(e)) => Err(AppError::BadRequest(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}

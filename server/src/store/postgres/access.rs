@@ -1,0 +1,200 @@
+//! Participants, tokens and invitations, on Postgres.
+
+use super::*;
+
+#[async_trait::async_trait]
+impl crate::store::AccessStore for Postgres {
+    async fn participant(&self, id: ParticipantId) -> Result<Option<Participant>> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE id = $1 AND revoked_ms IS NULL"),
+                &[&id.0],
+            )
+            .await?;
+        Ok(row.as_ref().map(participant))
+    }
+
+    async fn add_participant(&self, p: NewParticipant, now_ms: i64) -> Result<Participant> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_one(
+                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[&p.plan, &p.name, &p.agency, &p.role.as_str(), &p.token_hash, &now_ms],
+            )
+            .await?;
+        Ok(Participant {
+            id: ParticipantId(row.get(0)),
+            plan: p.plan,
+            name: p.name,
+            agency: p.agency,
+            role: p.role,
+            joined: now_ms,
+        })
+    }
+
+    async fn participant_by_token(&self, token_hash: String) -> Result<Option<Participant>> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE token_hash = $1 AND revoked_ms IS NULL"),
+                &[&token_hash],
+            )
+            .await?;
+        Ok(row.as_ref().map(participant))
+    }
+
+    async fn participants(&self, plan: String) -> Result<Vec<Participant>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE plan_id = $1 AND revoked_ms IS NULL ORDER BY id"),
+                &[&plan],
+            )
+            .await?;
+        Ok(rows.iter().map(participant).collect())
+    }
+
+    async fn set_role(&self, plan: String, id: ParticipantId, role: Role) -> Result<RoleChange> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let outcome = owner_rule(&tx, &plan, id, role == Role::Owner).await?;
+        if outcome == RoleChange::Changed {
+            tx.execute(
+                "UPDATE participants SET role = $3 WHERE plan_id = $1 AND id = $2 AND revoked_ms IS NULL",
+                &[&plan, &id.0, &role.as_str()],
+            )
+            .await?;
+            self.announce(&tx, ACCESS_CHANNEL, &id.0.to_string())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn revoke_participant(
+        &self,
+        plan: String,
+        id: ParticipantId,
+        now_ms: i64,
+    ) -> Result<RoleChange> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let outcome = owner_rule(&tx, &plan, id, false).await?;
+        if outcome == RoleChange::Changed {
+            tx.execute(
+                "UPDATE participants SET revoked_ms = $3 WHERE plan_id = $1 AND id = $2 AND revoked_ms IS NULL",
+                &[&plan, &id.0, &now_ms],
+            )
+            .await?;
+            self.announce(&tx, ACCESS_CHANNEL, &id.0.to_string())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn create_invitation(&self, inv: NewInvitation, now_ms: i64) -> Result<Invitation> {
+        let c = self.pool.get().await?;
+        insert_invitation(&c, inv, now_ms).await
+    }
+
+    async fn invitations(&self, plan: String, now_ms: i64) -> Result<Vec<Invitation>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {INVITATION_COLUMNS} FROM invitations
+                     WHERE plan_id = $1 AND revoked_ms IS NULL AND uses_left > 0 AND expires_ms > $2 ORDER BY id"
+                ),
+                &[&plan, &now_ms],
+            )
+            .await?;
+        Ok(rows.iter().map(invitation).collect())
+    }
+
+    async fn revoke_invitation(&self, plan: String, id: i64, now_ms: i64) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE invitations SET revoked_ms = $3 WHERE plan_id = $1 AND id = $2 AND revoked_ms IS NULL",
+            &[&plan, &id, &now_ms],
+        )
+        .await?
+            == 1)
+    }
+
+    async fn replace_owner_invitation(
+        &self,
+        inv: NewInvitation,
+        now_ms: i64,
+    ) -> Result<Option<Invitation>> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // Serializes with role changes, which lock the same rows.
+        let owners = tx
+            .query(
+                "SELECT id FROM participants WHERE plan_id = $1 AND role = 'owner' AND revoked_ms IS NULL FOR UPDATE",
+                &[&inv.plan],
+            )
+            .await?;
+        if !owners.is_empty() {
+            return Ok(None);
+        }
+        tx.execute(
+            "UPDATE invitations SET revoked_ms = $2 WHERE plan_id = $1 AND role = 'owner' AND revoked_ms IS NULL",
+            &[&inv.plan, &now_ms],
+        )
+        .await?;
+        let made = insert_invitation(&tx, inv, now_ms).await?;
+        tx.commit().await?;
+        Ok(Some(made))
+    }
+
+    async fn redeem(
+        &self,
+        code: String,
+        name: String,
+        agency: String,
+        token_hash: String,
+        now_ms: i64,
+    ) -> Result<Participant, JoinError> {
+        let mut c = self.pool.get().await.map_err(StoreError::from)?;
+        let tx = c.transaction().await.map_err(StoreError::from)?;
+        let found = tx
+            .query_opt(
+                &format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE code = $1 AND revoked_ms IS NULL FOR UPDATE"),
+                &[&code],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        let inv = found.as_ref().map(invitation).ok_or(JoinError::Unknown)?;
+        if inv.expires <= now_ms {
+            return Err(JoinError::Expired);
+        }
+        if inv.uses_left <= 0 {
+            return Err(JoinError::UsedUp);
+        }
+        tx.execute(
+            "UPDATE invitations SET uses_left = uses_left - 1 WHERE id = $1",
+            &[&inv.id],
+        )
+        .await
+        .map_err(StoreError::from)?;
+        let row = tx
+            .query_one(
+                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[&inv.plan, &name, &agency, &inv.role.as_str(), &token_hash, &now_ms],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Participant {
+            id: ParticipantId(row.get(0)),
+            plan: inv.plan,
+            name,
+            agency,
+            role: inv.role,
+            joined: now_ms,
+        })
+    }
+}

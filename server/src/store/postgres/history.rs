@@ -1,0 +1,125 @@
+//! Change authors and snapshots, on Postgres.
+
+use super::*;
+
+#[async_trait::async_trait]
+impl crate::store::HistoryStore for Postgres {
+    async fn change_authors(&self, doc: String) -> Result<Vec<(String, Option<ParticipantId>)>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT hash, participant_id FROM change_authors WHERE doc_id = $1 ORDER BY received_ms, hash",
+                &[&doc],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, Option<i64>>(1).map(ParticipantId)))
+            .collect())
+    }
+
+    async fn attribute(
+        &self,
+        doc: String,
+        hashes: Vec<ChangeHash>,
+        by: ParticipantId,
+        now_ms: i64,
+    ) -> Result<()> {
+        let hashes: Vec<String> = hashes.iter().map(ToString::to_string).collect();
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO change_authors (doc_id, hash, participant_id, received_ms)
+             SELECT $1, h, $3, $4 FROM unnest($2::text[]) AS t(h)
+             ON CONFLICT (doc_id, hash) DO UPDATE SET participant_id = excluded.participant_id",
+            &[&doc, &hashes, &by.0, &now_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn authors(&self, doc: String) -> Result<HashMap<String, ChangeAuthor>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT c.hash, p.name, p.agency, c.participant_id, c.received_ms
+                 FROM change_authors c LEFT JOIN participants p ON p.id = c.participant_id
+                 WHERE c.doc_id = $1",
+                &[&doc],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    ChangeAuthor {
+                        name: r.get(1),
+                        agency: r.get(2),
+                        participant: r.get(3),
+                        received_ms: r.get(4),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn add_snapshot(
+        &self,
+        plan: String,
+        name: String,
+        heads: Vec<ChangeHash>,
+        by: Option<ParticipantId>,
+        now_ms: i64,
+    ) -> Result<Snapshot> {
+        let c = self.pool.get().await?;
+        let id: i64 = c
+            .query_one(
+                "INSERT INTO snapshots (doc_id, name, heads, participant_id, created_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[&plan, &name, &heads_text(&heads), &by.map(|p| p.0), &now_ms],
+            )
+            .await?
+            .get(0);
+        let row = c
+            .query_one(
+                &format!("{SNAPSHOT_SELECT} WHERE s.doc_id = $1 AND s.id = $2"),
+                &[&plan, &id],
+            )
+            .await?;
+        Ok(snapshot(&row))
+    }
+
+    async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "{SNAPSHOT_SELECT} WHERE s.doc_id = $1 ORDER BY s.created_ms DESC, s.id DESC"
+                ),
+                &[&plan],
+            )
+            .await?;
+        Ok(rows.iter().map(snapshot).collect())
+    }
+
+    async fn snapshot(&self, plan: String, id: i64) -> Result<Option<Snapshot>> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                &format!("{SNAPSHOT_SELECT} WHERE s.doc_id = $1 AND s.id = $2"),
+                &[&plan, &id],
+            )
+            .await?;
+        Ok(row.as_ref().map(snapshot))
+    }
+
+    async fn snapshot_named(&self, plan: String, name: String) -> Result<Option<Snapshot>> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                &format!("{SNAPSHOT_SELECT} WHERE s.doc_id = $1 AND s.name = $2 ORDER BY s.created_ms DESC, s.id DESC LIMIT 1"),
+                &[&plan, &name],
+            )
+            .await?;
+        Ok(row.as_ref().map(snapshot))
+    }
+}

@@ -1,0 +1,199 @@
+//! Participants, tokens and invitations, on Sqlite.
+
+use super::*;
+
+#[async_trait::async_trait]
+impl crate::store::AccessStore for Sqlite {
+    async fn participant(&self, id: ParticipantId) -> Result<Option<Participant>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE id = ?1 AND revoked_ms IS NULL"),
+                [id.0],
+                participant,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn add_participant(&self, p: NewParticipant, now_ms: i64) -> Result<Participant> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![p.plan, p.name, p.agency, p.role.as_str(), p.token_hash, now_ms],
+            )?;
+            Ok(Participant {
+                id: ParticipantId(c.last_insert_rowid()),
+                plan: p.plan,
+                name: p.name,
+                agency: p.agency,
+                role: p.role,
+                joined: now_ms,
+            })
+        })
+        .await
+    }
+
+    async fn participant_by_token(&self, token_hash: String) -> Result<Option<Participant>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE token_hash = ?1 AND revoked_ms IS NULL"),
+                [token_hash],
+                participant,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn participants(&self, plan: String) -> Result<Vec<Participant>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE plan_id = ?1 AND revoked_ms IS NULL ORDER BY id"
+            ))?;
+            let rows = stmt.query_map([plan], participant)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn set_role(&self, plan: String, id: ParticipantId, role: Role) -> Result<RoleChange> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let outcome = owner_rule(&tx, &plan, id, role == Role::Owner)?;
+            if outcome == RoleChange::Changed {
+                tx.execute(
+                    "UPDATE participants SET role = ?3 WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
+                    params![plan, id.0, role.as_str()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn revoke_participant(
+        &self,
+        plan: String,
+        id: ParticipantId,
+        now_ms: i64,
+    ) -> Result<RoleChange> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let outcome = owner_rule(&tx, &plan, id, false)?;
+            if outcome == RoleChange::Changed {
+                tx.execute(
+                    "UPDATE participants SET revoked_ms = ?3 WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
+                    params![plan, id.0, now_ms],
+                )?;
+            }
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn create_invitation(&self, inv: NewInvitation, now_ms: i64) -> Result<Invitation> {
+        self.write(move |c| insert_invitation(c, inv, now_ms)).await
+    }
+
+    async fn invitations(&self, plan: String, now_ms: i64) -> Result<Vec<Invitation>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {INVITATION_COLUMNS} FROM invitations
+                 WHERE plan_id = ?1 AND revoked_ms IS NULL AND uses_left > 0 AND expires_ms > ?2 ORDER BY id"
+            ))?;
+            let rows = stmt.query_map(params![plan, now_ms], invitation)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_invitation(&self, plan: String, id: i64, now_ms: i64) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE invitations SET revoked_ms = ?3 WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
+                params![plan, id, now_ms],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn replace_owner_invitation(
+        &self,
+        inv: NewInvitation,
+        now_ms: i64,
+    ) -> Result<Option<Invitation>> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let has_owner: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM participants WHERE plan_id = ?1 AND role = 'owner' AND revoked_ms IS NULL)",
+                [&inv.plan],
+                |r| r.get(0),
+            )?;
+            if has_owner {
+                return Ok(None);
+            }
+            tx.execute(
+                "UPDATE invitations SET revoked_ms = ?2 WHERE plan_id = ?1 AND role = 'owner' AND revoked_ms IS NULL",
+                params![inv.plan, now_ms],
+            )?;
+            let made = insert_invitation(&tx, inv, now_ms)?;
+            tx.commit()?;
+            Ok(Some(made))
+        })
+        .await
+    }
+
+    async fn redeem(
+        &self,
+        code: String,
+        name: String,
+        agency: String,
+        token_hash: String,
+        now_ms: i64,
+    ) -> Result<Participant, JoinError> {
+        self.write(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let found = tx
+                .query_row(
+                    &format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE code = ?1 AND revoked_ms IS NULL"),
+                    [&code],
+                    invitation,
+                )
+                .optional()
+                .map_err(StoreError::from)?;
+            let inv = found.ok_or(JoinError::Unknown)?;
+            if inv.expires <= now_ms {
+                return Err(JoinError::Expired);
+            }
+            if inv.uses_left <= 0 {
+                return Err(JoinError::UsedUp);
+            }
+            tx.execute(
+                "UPDATE invitations SET uses_left = uses_left - 1 WHERE id = ?1",
+                [inv.id],
+            )
+            .map_err(StoreError::from)?;
+            tx.execute(
+                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![inv.plan, name, agency, inv.role.as_str(), token_hash, now_ms],
+            )
+            .map_err(StoreError::from)?;
+            let id = ParticipantId(tx.last_insert_rowid());
+            tx.commit().map_err(StoreError::from)?;
+            Ok(Participant {
+                id,
+                plan: inv.plan,
+                name,
+                agency,
+                role: inv.role,
+                joined: now_ms,
+            })
+        })
+        .await
+    }
+}
