@@ -34,6 +34,8 @@ const PHASE_LIMIT: Duration = Duration::from_secs(180);
 
 static MSGS_UP: AtomicU64 = AtomicU64::new(0);
 static MSGS_DOWN: AtomicU64 = AtomicU64::new(0);
+/// Times a client's socket was closed by the server and it reconnected.
+static CUT_OFF: AtomicU64 = AtomicU64::new(0);
 
 /// Where a client reports what it sees and moves.
 #[derive(Clone)]
@@ -156,9 +158,9 @@ async fn run_client(
     let mut online = true;
     loop {
         if online && stream.is_none() {
-            let (ws, _) = tokio_tungstenite::connect_async(&url)
-                .await
-                .expect("connect");
+            let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+                break; // the server is gone: the bench is over
+            };
             let (sink, s) = ws.split();
             c.sink = Some(sink);
             stream = Some(s);
@@ -187,9 +189,15 @@ async fn run_client(
                     }
                 }
                 Some(Ok(_)) => {}
-                // The server stopped (the bench is over) or closed us: a phase that still
-                // waits for this client then reports it.
-                _ => break,
+                // The server closed us (a client that fell behind is cut off, as the app
+                // would be): reconnect, as the app does, and count it.
+                _ => {
+                    CUT_OFF.fetch_add(1, Ordering::Relaxed);
+                    c.sink = None;
+                    stream = None;
+                    c.hub.handle(now_ms(), Event::Disconnected { conn: ConnId(c.conn) });
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             },
             cmd = cmds.recv() => match cmd {
                 None => break,
@@ -358,7 +366,7 @@ async fn run(n: usize, setup: Setup) -> Row {
         for (i, c) in clients.iter().enumerate() {
             let key = format!("bench-on-{i}-{round}");
             sent.insert(key.clone(), Instant::now());
-            c.send(Cmd::Edit(key.clone())).unwrap();
+            let _ = c.send(Cmd::Edit(key.clone()));
             online_keys.push(key);
             tokio::time::sleep(gap).await;
         }
@@ -377,19 +385,22 @@ async fn run(n: usize, setup: Setup) -> Row {
         })
         .collect();
     lat.sort_by(f64::total_cmp);
-    eprintln!("load-bench: N={n}: online phase done");
+    eprintln!(
+        "load-bench: N={n}: online phase done; {} sockets cut off by the server so far",
+        CUT_OFF.load(Ordering::Relaxed)
+    );
 
     // Offline: half go offline, edit, and everyone reconnects at once.
     let offline: Vec<usize> = (0..n).step_by(2).collect();
     for &i in &offline {
-        clients[i].send(Cmd::GoOffline).unwrap();
+        let _ = clients[i].send(Cmd::GoOffline);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut offline_keys = Vec::new();
     for round in 0..EDITS {
         for &i in &offline {
             let key = format!("bench-off-{i}-{round}");
-            clients[i].send(Cmd::Edit(key.clone())).unwrap();
+            let _ = clients[i].send(Cmd::Edit(key.clone()));
             offline_keys.push(key);
         }
     }
@@ -401,7 +412,7 @@ async fn run(n: usize, setup: Setup) -> Row {
     );
     let start = Instant::now();
     for &i in &offline {
-        clients[i].send(Cmd::GoOnline).unwrap();
+        let _ = clients[i].send(Cmd::GoOnline);
     }
     let ok = collect(&mut seen, &offline_keys, n - 1, &mut have).await;
     let converge_s = start.elapsed().as_secs_f64();
@@ -420,8 +431,8 @@ async fn run(n: usize, setup: Setup) -> Row {
     let mut heads = Vec::new();
     for c in &clients {
         let (tx, rx) = oneshot::channel();
-        c.send(Cmd::Heads(tx)).unwrap();
-        heads.push(rx.await.unwrap());
+        let _ = c.send(Cmd::Heads(tx));
+        heads.push(rx.await.unwrap_or_default());
     }
     let all_keys: Vec<&String> = online_keys.iter().chain(offline_keys.iter()).collect();
     let lost = all_keys
