@@ -150,6 +150,18 @@ fn owner_rule(people: &[(i64, String)], id: ParticipantId, stays_owner: bool) ->
     RoleChange::Changed
 }
 
+/// Whether an invitation found by its code may still be used at `now_ms`: the rule both
+/// backends apply inside their redeeming transaction.
+fn usable(inv: Invitation, now_ms: i64) -> Result<Invitation, JoinError> {
+    if inv.expires <= now_ms {
+        return Err(JoinError::Expired);
+    }
+    if inv.uses_left <= 0 {
+        return Err(JoinError::UsedUp);
+    }
+    Ok(inv)
+}
+
 /// A participant about to be added.
 #[derive(Debug, Clone)]
 pub struct NewParticipant {

@@ -3,11 +3,12 @@
 //! carries out the core's effects in order, persisting before advertising.
 
 use super::outbox::Link;
-use super::{Grant, Limits, ServiceError};
+use super::{lock, now_ms, Grant, Limits, ServiceError};
 use crate::access::{ParticipantId, Role};
 use crate::store::{Changes, ChunkId, Store, StoreError, Stored};
 use plansync_shared::{
-    automerge::AutoCommit, plan_summary, ConnId, DocumentId, Effect, Event, Hub, HubConfig, PeerId,
+    automerge::AutoCommit, plan_summary, ConnId, DocumentId, Effect, Event, Hub, HubConfig,
+    Message, PeerId,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -39,8 +40,8 @@ pub(super) enum Command {
         principals: BTreeSet<String>,
         grant: Grant,
     },
-    /// A frame about this document from an attached connection.
-    Frame { conn: ConnId, frame: Vec<u8> },
+    /// A message about this document from an attached connection (decoded by the router).
+    Message { conn: ConnId, message: Message },
     /// A connection closed.
     Detach { conn: ConnId },
     /// A connection's participant has a new role (`None`: it lost this document).
@@ -126,10 +127,6 @@ pub(super) fn spawn(doc: DocumentId, shared: Shared) -> std::io::Result<Mailbox>
     Ok(Mailbox { tx, id })
 }
 
-fn now_ms() -> u64 {
-    crate::now_ms() as u64
-}
-
 impl DocActor {
     /// Handles commands until the actor is idle with no connections (then it leaves the
     /// registry, unless a command arrived meanwhile) or every sender is gone. Changes from
@@ -204,11 +201,7 @@ impl DocActor {
     /// Leaves the registry if nothing is queued; senders send only while they find this
     /// actor registered (under the registry's lock), so nothing is sent to it afterwards.
     fn leave_registry(&self, rx: &mpsc::Receiver<Command>) -> bool {
-        let mut registry = self
-            .shared
-            .registry
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut registry = lock(&self.shared.registry);
         if !rx.is_empty() {
             return false;
         }
@@ -240,9 +233,9 @@ impl DocActor {
                     grants: access,
                 });
             }
-            Command::Frame { conn, frame } => {
+            Command::Message { conn, message } => {
                 if self.links.contains_key(&conn) {
-                    self.event(Event::Received { conn, frame });
+                    self.event(Event::Decoded { conn, message });
                 }
             }
             Command::Detach { conn } => {

@@ -16,6 +16,7 @@ pub use router::SyncHandle;
 use crate::access::{Participant, ParticipantId, Role};
 use crate::store::StoreError;
 use plansync_shared::{automerge::AutoCommit, DocumentId};
+use std::sync::{Mutex, MutexGuard};
 
 /// What kind of plan to create.
 #[derive(Debug, Clone)]
@@ -107,4 +108,14 @@ impl Default for Limits {
             document_idle: std::time::Duration::from_secs(30),
         }
     }
+}
+
+/// A lock that a panicked holder did not leave unusable (the data is plain bookkeeping).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The time the sync core is given, in milliseconds.
+fn now_ms() -> u64 {
+    crate::now_ms() as u64
 }

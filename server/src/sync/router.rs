@@ -5,17 +5,17 @@
 
 use super::actor::{self, Command, DocActor, Shared};
 use super::outbox::{Link, OutboundQueue};
-use super::{Grant, Limits, PlanKind, ServiceError};
+use super::{lock, now_ms, Grant, Limits, PlanKind, ServiceError};
 use crate::access::{ParticipantId, Role};
 use crate::store::{Notice, PlanRow, Store};
 use plansync_shared::{
     automerge::{AutoCommit, ChangeHash},
-    decode_message, demo_plan, ConnId, DocumentId, Effect, Event, Hub, HubConfig, NewPlan, PeerId,
-    PlanDoc,
+    decode_message, demo_plan, ConnId, DocumentId, Effect, Event, Hub, HubConfig, Message, NewPlan,
+    PeerId, PlanDoc,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// A cheap handle to the sync service, shared by HTTP handlers and socket tasks.
@@ -47,16 +47,9 @@ struct ConnEntry {
 enum Route {
     /// To the front hub: the handshake, errors, and anything not for a granted document.
     Front,
-    /// To a document's actor, attaching the connection first if this is its first message.
-    Doc(DocumentId, Option<Command>),
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn now_ms() -> u64 {
-    crate::now_ms() as u64
+    /// To a document's actor (decoded once, here), attaching the connection first if this
+    /// is its first message.
+    Doc(DocumentId, Option<Box<Command>>, Box<Message>),
 }
 
 /// The sync core's view of a connection's grants.
@@ -156,13 +149,14 @@ impl SyncHandle {
     pub async fn frame(&self, conn: ConnId, frame: Vec<u8>) {
         match self.route(conn, &frame) {
             Route::Front => self.front(Event::Received { conn, frame }),
-            Route::Doc(doc, attach) => {
+            Route::Doc(doc, attach, message) => {
                 if let Some(attach) = attach {
-                    if self.send(doc, attach).await.is_err() {
+                    if self.send(doc, *attach).await.is_err() {
                         return;
                     }
                 }
-                let _ = self.send(doc, Command::Frame { conn, frame }).await;
+                let message = *message;
+                let _ = self.send(doc, Command::Message { conn, message }).await;
             }
         }
     }
@@ -195,7 +189,7 @@ impl SyncHandle {
                 .collect(),
             grant,
         });
-        Route::Doc(doc, attach)
+        Route::Doc(doc, attach.map(Box::new), Box::new(msg))
     }
 
     /// Tells the front hub and every actor the connection synced that its socket closed.

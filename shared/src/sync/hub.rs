@@ -129,6 +129,15 @@ pub enum Event {
         /// The peer that joined on it.
         peer: PeerId,
     },
+    /// A message arrived that the caller already decoded from a frame (within
+    /// [`HubConfig::max_message_bytes`]): handled as [`Event::Received`], without decoding
+    /// it again.
+    Decoded {
+        /// The connection.
+        conn: ConnId,
+        /// The message.
+        message: Message,
+    },
     /// A binary frame arrived.
     Received {
         /// The connection.
@@ -472,6 +481,7 @@ impl Hub {
                 }
             }
             Event::Received { conn, frame } => self.on_frame(conn, &frame, &mut out),
+            Event::Decoded { conn, message } => self.on_message(conn, message, &mut out),
             Event::Disconnected { conn } => self.drop_conn(conn),
             Event::Loaded { doc, result } => self.on_loaded(doc, result, &mut out),
             Event::LocalChange { doc } => {
@@ -720,16 +730,21 @@ impl Hub {
     }
 
     fn on_frame(&mut self, conn: ConnId, frame: &[u8], out: &mut Vec<Effect>) {
-        let Some(c) = self.conns.get(&conn) else {
+        if !self.conns.contains_key(&conn) {
             return;
-        };
-        let msg = match decode_message(frame, self.config.max_message_bytes) {
-            Ok(m) => m,
+        }
+        match decode_message(frame, self.config.max_message_bytes) {
+            Ok(msg) => self.on_message(conn, msg, out),
             Err(e) => {
                 let e = loggable(&e.to_string(), 200);
                 self.send_error(conn, format!("message refused: {e}"), out);
-                return;
             }
+        }
+    }
+
+    fn on_message(&mut self, conn: ConnId, msg: Message, out: &mut Vec<Effect>) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
         };
         let dialer = c.dialer;
         let remote = c.remote.clone();

@@ -166,13 +166,7 @@ impl crate::store::AccessStore for Sqlite {
                 )
                 .optional()
                 .map_err(StoreError::from)?;
-            let inv = found.ok_or(JoinError::Unknown)?;
-            if inv.expires <= now_ms {
-                return Err(JoinError::Expired);
-            }
-            if inv.uses_left <= 0 {
-                return Err(JoinError::UsedUp);
-            }
+            let inv = crate::store::usable(found.ok_or(JoinError::Unknown)?, now_ms)?;
             tx.execute(
                 "UPDATE invitations SET uses_left = uses_left - 1 WHERE id = ?1",
                 [inv.id],
