@@ -283,6 +283,18 @@ pub struct Author {
     pub received_ms: f64,
 }
 
+impl plansync_shared::Attribution for Author {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn agency(&self) -> Option<&str> {
+        self.agency.as_deref()
+    }
+    fn received_ms(&self) -> i64 {
+        self.received_ms as i64
+    }
+}
+
 /// `GET /api/plans/{plan}/authors`: who sent each change, by change hash (the app reads the
 /// changes themselves from its own copy).
 pub async fn authors(plan: &str) -> Result<HashMap<String, Author>, String> {

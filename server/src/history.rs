@@ -35,6 +35,18 @@ pub struct ChangeAuthor {
     pub received_ms: i64,
 }
 
+impl plansync_shared::Attribution for ChangeAuthor {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn agency(&self) -> Option<&str> {
+        self.agency.as_deref()
+    }
+    fn received_ms(&self) -> i64 {
+        self.received_ms
+    }
+}
+
 /// Parses hex change hashes.
 pub fn parse_heads(heads: &[String]) -> Option<Vec<ChangeHash>> {
     heads.iter().map(|h| h.parse().ok()).collect()

@@ -288,7 +288,9 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+                // automerge instruments its loading with spans at INFO that format the
+                // document's whole change graph: at INFO they were most of a busy server's CPU.
+                .unwrap_or_else(|_| "info,tower_http=warn,automerge=warn".into()),
         )
         .with_writer(std::io::stderr)
         // Colours only on a terminal: a log file holds plain lines.

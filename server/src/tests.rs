@@ -1176,3 +1176,42 @@ async fn an_idle_plan_actor_stops_and_the_plan_loads_again_on_next_use() {
         "both changes are kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_runs_beside_the_plans_actor_and_loses_no_change_stored_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let (editor, _) = participant(&s, &plan, &token, "editor").await;
+    let doc: plansync_shared::DocumentId = plan.parse().unwrap();
+    let mut pipe = Pipe::open(&s, vec![Grant::of(&editor).unwrap()], "typist").await;
+    let mut hashes = Vec::new();
+    // Each change answered before the next: one chunk each, past the compaction threshold.
+    for _ in 0..(crate::store::COMPACT_MAX_CHUNKS + 40) {
+        let (change, hash) = sync_with_a_change("typist", doc);
+        pipe.send(&change);
+        assert!(matches!(pipe.next().await, Some(Wire::Sync(_))));
+        hashes.push(hash);
+    }
+    let chunks = || async { s.store.chunk_count(doc).await.unwrap() };
+    for _ in 0..100 {
+        if chunks().await < 64 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        chunks().await < 64,
+        "the plan was compacted: {} chunks",
+        chunks().await
+    );
+    let stored = s.store.load(doc).await.unwrap().unwrap();
+    let mut loaded = plansync_shared::automerge::AutoCommit::load(&stored.bytes).unwrap();
+    for h in &hashes {
+        let h: plansync_shared::automerge::ChangeHash = h.parse().unwrap();
+        assert!(
+            loaded.get_change_by_hash(&h).is_some(),
+            "change {h} is stored"
+        );
+    }
+}

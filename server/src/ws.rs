@@ -18,6 +18,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Each socket's read buffer, and how much it writes at once.
+const SOCKET_BUFFER: usize = 16 << 10;
+
 /// Close code for "message too big" (RFC 6455).
 const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code for "policy violation".
@@ -143,6 +146,10 @@ pub async fn sync_socket(
     let rate = settings.max_messages_per_second;
     ws.max_message_size(limit.saturating_mul(2))
         .max_frame_size(limit.saturating_mul(2))
+        // Small buffers (the default is 128 KiB each way, filled on every read): memory
+        // follows the number of sockets, and a room or a central server holds hundreds.
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket: WebSocket| async move {
             let _places = (sync_place, connection);
             let (sink, stream) = socket.split();
@@ -227,11 +234,14 @@ pub async fn serve_socket<S, R, E>(
                 }
             },
             out = outbound.recv() => match out {
-                Some(Outbound::Frame(frame)) => {
+                Some(Outbound::Frame(frame, receipt)) => {
                     // A client that stopped reading blocks this send; the service then cuts
                     // the connection off and the send is abandoned with what it holds.
                     tokio::select! {
-                        sent = sink.send(Message::Binary(frame.into())) => if sent.is_err() { break },
+                        sent = sink.send(Message::Binary(frame.into())) => match sent {
+                            Ok(()) => { if let Some(r) = receipt { r.written() } }
+                            Err(_) => break,
+                        },
                         reason = outbound.cut_off() => {
                             tracing::info!(conn = conn.0, %reason, "dropped a connection that stopped reading");
                             close_briefly(&mut sink, CLOSE_POLICY, reason).await;

@@ -9,6 +9,7 @@ mod demo;
 mod direction;
 mod error;
 mod history;
+mod history_filter;
 mod ids;
 mod import;
 mod period;
@@ -20,6 +21,7 @@ pub use demo::{demo_plan, DEMO_PLAN_TITLE};
 pub use direction::{action_travel, indicator_travel, out_of_tolerance, Travel};
 pub use error::Error;
 pub use history::{history, HistoryEntry, MAX_DETAILS};
+pub use history_filter::{attributed, date_of_ms, Attribution, HistoryFilter};
 pub use ids::{
     ActionId, AgencyId, BoardId, CommentId, IndicatorId, MilestoneId, ObjectiveId, PersonId,
     ThemeId, UpdateId,
@@ -27,12 +29,12 @@ pub use ids::{
 pub use import::{
     guess_mapping, plan_import, restore_item, BadRow, ImportPlan, ImportRow, Mapping, TrackerField,
 };
-pub use period::{parse_date, Quarter, ReportingPeriod};
+pub use period::{financial_year, parse_date, Quarter, ReportingPeriod};
 pub use plan::{
     plan_summary, read_plan, Action, Agency, Board, Comment, CommentTarget, Commit, Decision,
     Direction, DirectionOverride, Indicator, Milestone, NewPlan, Objective, Person, Plan, PlanDoc,
     PlanSummary, Polarity, ProgressState, ProgressUpdate, Rag, Stage, TextField, Theme, TravelItem,
-    WorkshopReview, SCHEMA,
+    WorkshopReview, REMOVED_BOARD, SCHEMA,
 };
 pub use sync::{
     decode_message, encode_message, loggable, valid_peer_id, Access, ConnId, DocMessage,

@@ -101,12 +101,16 @@ impl fmt::Display for ReportingPeriod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}/{:02} {:?}",
-            self.year,
-            (self.year + 1) % 100,
+            "{} {:?}",
+            financial_year(i64::from(self.year)),
             self.quarter
         )
     }
+}
+
+/// A financial year's label: "2025/26" for the year that starts in April 2025.
+pub fn financial_year(start: i64) -> String {
+    format!("{start}/{:02}", (start + 1).rem_euclid(100))
 }
 
 /// Parses an ISO date (`2025-04-01`), the form dates take in the document.
@@ -136,6 +140,13 @@ mod tests {
             Quarter::Q1
         );
         assert_eq!(p.to_string(), "2025/26 Q1");
+    }
+
+    #[test]
+    fn financial_years_are_labelled_with_two_digits_after_the_slash() {
+        assert_eq!(financial_year(2025), "2025/26");
+        assert_eq!(financial_year(2099), "2099/00");
+        assert_eq!(financial_year(2008), "2008/09");
     }
 
     #[test]

@@ -6,7 +6,9 @@ use crate::api::{self, Author, Snapshot};
 use crate::model::Model;
 use crate::route::Route;
 use leptos::prelude::*;
-use plansync_shared::{compare, Change, Difference, HistoryEntry, ItemKind, WordChange};
+use plansync_shared::{
+    attributed, compare, Change, Difference, HistoryEntry, HistoryFilter, ItemKind, WordChange,
+};
 use std::collections::HashMap;
 
 /// A date and time in the browser's words.
@@ -360,46 +362,23 @@ fn ChangeList(authors: RwSignal<HashMap<String, Author>>) -> impl IntoView {
         })
     };
     let shown = move || {
-        let (person, agency, theme, from, to) = (
-            person.get().to_lowercase(),
-            agency.get().to_lowercase(),
-            theme.get(),
-            from.get(),
-            to.get(),
-        );
+        let filter = HistoryFilter {
+            person: Some(person.get()),
+            agency: Some(agency.get()),
+            theme: Some(theme.get()),
+            from: Some(from.get()),
+            to: Some(to.get()),
+        };
         let by_hash = authors.get();
         entries
             .get()
             .into_iter()
-            .map(|e| {
-                let who = e.hashes.iter().find_map(|h| by_hash.get(h)).cloned();
-                let time = e
-                    .hashes
-                    .iter()
-                    .filter_map(|h| by_hash.get(h))
-                    .map(|a| a.received_ms)
-                    .reduce(f64::max)
-                    .unwrap_or(e.time as f64 * 1000.0);
-                (e, who, time)
-            })
-            .filter(|(_, who, _)| {
-                person.is_empty()
-                    || who
-                        .as_ref()
-                        .and_then(|w| w.name.as_ref())
-                        .is_some_and(|n| n.to_lowercase().contains(&person))
-            })
-            .filter(|(_, who, _)| {
-                agency.is_empty()
-                    || who
-                        .as_ref()
-                        .and_then(|w| w.agency.as_ref())
-                        .is_some_and(|n| n.to_lowercase().contains(&agency))
-            })
-            .filter(|(e, _, _)| theme.is_empty() || e.themes.contains(&theme))
-            .filter(|(_, _, t)| {
-                let d = iso_date(*t);
-                (from.is_empty() || d >= from) && (to.is_empty() || d <= to)
+            .filter_map(|e| {
+                let (who, time) = attributed(&e, |h| by_hash.get(h));
+                let who = who.cloned();
+                filter
+                    .matches(&e, who.as_ref(), time)
+                    .then_some((e, who, time as f64))
             })
             .take(300)
             .collect::<Vec<_>>()
@@ -421,19 +400,6 @@ fn ChangeList(authors: RwSignal<HashMap<String, Author>>) -> impl IntoView {
             {move || shown().into_iter().map(|(e, who, time)| view! { <ChangeItem e=e who=who time=time /> }).collect_view()}
         </ol>
     }
-}
-
-fn iso_date(ms: f64) -> String {
-    if ms <= 0.0 {
-        return String::new();
-    }
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date()
-    )
 }
 
 /// One entry of the history.

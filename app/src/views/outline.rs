@@ -68,12 +68,9 @@ pub fn OutlinePage() -> impl IntoView {
                         .map(|o| o.actions.len())
                         .sum();
                     format!(
-                        "{} · {}/{}–{}/{} · stage: {} · {} themes · {actions} actions",
+                        "{} · {} · stage: {} · {} themes · {actions} actions",
                         p.area,
-                        p.period_start,
-                        (p.period_start + 1) % 100,
-                        p.period_end,
-                        (p.period_end + 1) % 100,
+                        p.years(),
                         p.stage,
                         p.themes.len()
                     )

@@ -62,11 +62,6 @@ pub fn current_period() -> ReportingPeriod {
 
 /// Every action of a plan as rows, in plan order.
 pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
-    let boards: HashMap<&str, &str> = plan
-        .boards
-        .iter()
-        .map(|b| (b.id.as_str(), b.name.as_str()))
-        .collect();
     let people: HashMap<&str, (&str, Option<&str>)> = plan
         .people
         .iter()
@@ -94,13 +89,6 @@ pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
                         None => n.to_string(),
                     })
                     .unwrap_or_default();
-                let board_name = |id: &str| {
-                    boards
-                        .get(id)
-                        .copied()
-                        .unwrap_or("(removed board)")
-                        .to_string()
-                };
                 out.push(Row {
                     id: a.id.clone(),
                     order: out.len(),
@@ -109,30 +97,21 @@ pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
                     objective: o.text.clone(),
                     title: a.title.clone(),
                     lead_board_id: a.lead_board.as_ref().map(|b| b.as_str().to_string()),
-                    lead_board: a
-                        .lead_board
-                        .as_ref()
-                        .map(|b| board_name(b.as_str()))
-                        .unwrap_or_default(),
+                    lead_board: plan.board_name(a.lead_board.as_ref()),
                     boards: a
                         .lead_board
                         .iter()
                         .chain(&a.contributing_boards)
                         .map(|b| b.as_str().to_string())
                         .collect(),
-                    contributing: a
-                        .contributing_boards
-                        .iter()
-                        .map(|b| board_name(b.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    contributing: plan.board_names(&a.contributing_boards, ", "),
                     lead_id: a.lead.as_ref().map(|l| l.as_str().to_string()),
                     lead: lead_name,
                     agency_id,
                     due: a.due.clone(),
                     state: a.state,
                     rag: a.rag.get(&period).copied(),
-                    update: a.updates.last().map(|u| {
+                    update: a.latest_update().map(|u| {
                         (
                             u.date.clone(),
                             format!("{} ({}, {})", u.text, u.author, u.agency),

@@ -14,12 +14,9 @@ fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
         Block::Para(vec![
             Inline::Strong(plan.title.clone()),
             Inline::Text(format!(
-                " · {} · {}/{:02} to {}/{:02} · stage: {}",
+                " · {} · {} · stage: {}",
                 plan.area,
-                plan.period_start,
-                (plan.period_start + 1) % 100,
-                plan.period_end,
-                (plan.period_end + 1) % 100,
+                plan.years(),
                 plan.stage
             )),
         ]),
@@ -225,7 +222,7 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
                 .map(|i| {
                     let update = actions_with_place(plan)
                         .filter(|(_, _, a)| a.indicator.as_ref() == Some(&i.id))
-                        .filter_map(|(_, _, a)| latest(a))
+                        .filter_map(|(_, _, a)| a.latest_update())
                         .max_by(|x, y| x.date.cmp(&y.date))
                         .map(update_line)
                         .unwrap_or_default();
@@ -248,11 +245,6 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
     out
 }
 
-/// An action's latest progress update.
-fn latest(a: &Action) -> Option<&ProgressUpdate> {
-    a.updates.iter().max_by(|x, y| x.date.cmp(&y.date))
-}
-
 /// A progress update as one line: "date (author, agency): text".
 fn update_line(u: &ProgressUpdate) -> String {
     format!("{} ({}, {}): {}", u.date, u.author, u.agency, u.text)
@@ -260,7 +252,7 @@ fn update_line(u: &ProgressUpdate) -> String {
 
 /// The latest progress update of an action, as one line.
 pub fn latest_update(a: &Action) -> String {
-    latest(a).map(update_line).unwrap_or_default()
+    a.latest_update().map(update_line).unwrap_or_default()
 }
 
 /// The workshop outputs: per objective, the decision, working group, proposed wording and

@@ -7,23 +7,8 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use plansync_shared::history;
-use serde::{Deserialize, Serialize};
-
-/// Filters of `GET /api/plans/{plan}/history`.
-#[derive(Debug, Deserialize, Default)]
-pub struct HistoryQuery {
-    /// Only changes by this participant (name, case-insensitive).
-    pub person: Option<String>,
-    /// Only changes by people of this agency.
-    pub agency: Option<String>,
-    /// Only changes touching this theme (id).
-    pub theme: Option<String>,
-    /// Only changes on or after this date (YYYY-MM-DD).
-    pub from: Option<String>,
-    /// Only changes on or before this date (YYYY-MM-DD).
-    pub to: Option<String>,
-}
+use plansync_shared::{attributed, history, HistoryFilter};
+use serde::Serialize;
 
 /// One history entry with who sent it, as the server recorded.
 #[derive(Debug, Serialize)]
@@ -39,21 +24,12 @@ pub struct Attributed {
     pub time_ms: i64,
 }
 
-/// The date (YYYY-MM-DD, UTC) of a time in ms since 1970.
-fn date_of_ms(ms: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
-}
-
 /// `GET /api/plans/{plan}/history`: every change, newest first, with who and when.
 pub async fn plan_history(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(plan): Path<String>,
-    Query(q): Query<HistoryQuery>,
+    Query(q): Query<HistoryFilter>,
 ) -> Result<Json<Vec<Attributed>>, AppError> {
     member(&state, &headers, &plan, Role::Viewer).await?;
     let mut doc = document(&state, &plan).await?;
@@ -61,44 +37,16 @@ pub async fn plan_history(
     let entries = off_runtime(move || history(&mut doc))
         .await?
         .map_err(|e| AppError::Service(ServiceError::Plan(e)))?;
-    let lower = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_lowercase());
-    let (person, agency) = (lower(&q.person), lower(&q.agency));
     let out = entries
         .into_iter()
-        .map(|entry| {
-            let who = entry.hashes.iter().find_map(|h| authors.get(h));
-            let time_ms = entry
-                .hashes
-                .iter()
-                .filter_map(|h| authors.get(h))
-                .map(|a| a.received_ms)
-                .max()
-                .unwrap_or(entry.time * 1000);
-            Attributed {
+        .filter_map(|entry| {
+            let (who, time_ms) = attributed(&entry, |h| authors.get(h));
+            q.matches(&entry, who, time_ms).then(|| Attributed {
                 name: who.and_then(|a| a.name.clone()),
                 agency: who.and_then(|a| a.agency.clone()),
                 time_ms,
                 entry,
-            }
-        })
-        .filter(|a| {
-            person.as_ref().is_none_or(|p| {
-                a.name
-                    .as_ref()
-                    .is_some_and(|n| n.to_lowercase().contains(p))
             })
-        })
-        .filter(|a| {
-            agency.as_ref().is_none_or(|p| {
-                a.agency
-                    .as_ref()
-                    .is_some_and(|n| n.to_lowercase().contains(p))
-            })
-        })
-        .filter(|a| q.theme.as_ref().is_none_or(|t| a.entry.themes.contains(t)))
-        .filter(|a| {
-            let d = date_of_ms(a.time_ms);
-            q.from.as_ref().is_none_or(|f| d >= *f) && q.to.as_ref().is_none_or(|t| d <= *t)
         })
         .collect();
     Ok(Json(out))

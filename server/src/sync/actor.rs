@@ -2,7 +2,7 @@
 //! holding it and the connections syncing it), takes commands from a bounded queue and
 //! carries out the core's effects in order, persisting before advertising.
 
-use super::outbox::Link;
+use super::outbox::{Link, Receipt, Written};
 use super::{lock, now_ms, Grant, Limits, ServiceError};
 use crate::access::{ParticipantId, Role};
 use crate::store::{Changes, ChunkId, Store, StoreError, Stored};
@@ -19,6 +19,10 @@ use tokio::sync::mpsc;
 const QUIET: Duration = Duration::from_millis(5);
 /// ...or this long after the first change held back, whichever comes first.
 const COALESCE: Duration = Duration::from_millis(40);
+/// ...but no sooner than this after the last flush: a busy plan answers its peers at most
+/// this often (the reference JS server's 100 ms, halved), so each peer gets, and
+/// acknowledges, one message per round rather than one per change.
+const MIN_GAP: Duration = Duration::from_millis(50);
 /// While a burst is coalesced, the queue is looked at this often.
 const POLL: Duration = Duration::from_millis(1);
 /// How often the router tells each actor that time passed.
@@ -52,7 +56,36 @@ pub(super) enum Command {
     Tick,
     /// Run this on the actor.
     Call(Call),
+    /// Sync messages were written out (see [`Written`]).
+    Written,
 }
+
+impl Command {
+    /// What kind of command it is, for the log.
+    fn kind(&self) -> &'static str {
+        match self {
+            Command::Attach { .. } => "attach",
+            Command::Message { .. } => "message",
+            Command::Detach { .. } => "detach",
+            Command::Role { .. } => "role",
+            Command::CatchUp => "catch-up",
+            Command::Tick => "tick",
+            Command::Call(_) => "call",
+            Command::Written => "written",
+        }
+    }
+}
+
+/// Logs work on a document that held up its other work for long.
+fn slow(doc: DocumentId, what: &str, started: Instant) {
+    let took = started.elapsed();
+    if took >= SLOW {
+        tracing::warn!(%doc, what, ms = took.as_millis() as u64, "a document's work held up its other work");
+    }
+}
+
+/// Work on a document that takes this long is logged.
+const SLOW: Duration = Duration::from_millis(200);
 
 /// A running actor's queue, and which actor it is (a document's actor may stop and another
 /// start later).
@@ -106,6 +139,12 @@ pub(super) struct DocActor {
     shared: Shared,
     chunks: HeldChunks,
     links: HashMap<ConnId, (Link, Grant)>,
+    /// Its own queue, for work it hands to other threads to report back on.
+    me: Option<mpsc::WeakSender<Command>>,
+    /// Which connections' sync messages the socket tasks wrote out.
+    written: Arc<Written>,
+    /// Whether a compaction is running.
+    compacting: bool,
 }
 
 /// Starts the actor of `doc` and returns its queue.
@@ -120,6 +159,9 @@ pub(super) fn spawn(doc: DocumentId, shared: Shared) -> std::io::Result<Mailbox>
         shared,
         chunks: HeldChunks::default(),
         links: HashMap::new(),
+        me: Some(tx.downgrade()),
+        written: Written::new(tx.downgrade()),
+        compacting: false,
     };
     std::thread::Builder::new()
         .name(format!("plansync-doc-{}", &doc.to_string()[..8]))
@@ -131,8 +173,9 @@ impl DocActor {
     /// Handles commands until the actor is idle with no connections (then it leaves the
     /// registry, unless a command arrived meanwhile) or every sender is gone. Changes from
     /// peers are persisted and fanned out together ([`Event::Flush`]) once commands pause
-    /// for [`QUIET`], or at the latest [`COALESCE`] after the first: a room reconnecting is
-    /// stored in few transactions and each peer gets few messages.
+    /// for [`QUIET`], or at the latest [`COALESCE`] after the first, and no sooner than
+    /// [`MIN_GAP`] after the last flush: a room reconnecting is stored in few transactions
+    /// and each peer gets few messages.
     ///
     /// The thread uses no timer of the async runtime: it blocks on its queue, polls it
     /// while a burst is being coalesced, and learns that time passed from the router's
@@ -140,6 +183,9 @@ impl DocActor {
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         use tokio::sync::mpsc::error::TryRecvError;
         let mut first_unflushed: Option<Instant> = None;
+        let mut last_flush = Instant::now()
+            .checked_sub(MIN_GAP)
+            .unwrap_or_else(Instant::now);
         let mut last_command = Instant::now();
         let mut last_sweep = Instant::now();
         loop {
@@ -149,7 +195,9 @@ impl DocActor {
                     None => break,
                 },
                 Some(since) => {
-                    let until = (since + COALESCE).min(Instant::now() + QUIET);
+                    let until = (since + COALESCE)
+                        .min(Instant::now() + QUIET)
+                        .max(last_flush + MIN_GAP);
                     loop {
                         match rx.try_recv() {
                             Ok(cmd) => break Some(cmd),
@@ -168,16 +216,23 @@ impl DocActor {
                 Some(Command::Tick) => ticked = true,
                 Some(cmd) => {
                     last_command = Instant::now();
+                    let what = cmd.kind();
                     self.command(cmd);
+                    slow(self.doc, what, last_command);
                     if self.hub.has_unflushed() {
                         first_unflushed.get_or_insert_with(Instant::now);
                     }
                 }
                 None => {}
             }
-            if first_unflushed.is_some_and(|t| paused || t.elapsed() >= COALESCE) {
+            if first_unflushed.is_some_and(|t| paused || t.elapsed() >= COALESCE)
+                && last_flush.elapsed() >= MIN_GAP
+            {
+                let started = Instant::now();
                 self.event(Event::Flush);
+                slow(self.doc, "flush", started);
                 first_unflushed = None;
+                last_flush = Instant::now();
             }
             if !ticked {
                 continue;
@@ -257,8 +312,15 @@ impl DocActor {
                 self.event(Event::Grant { conn, grants });
             }
             Command::CatchUp => self.catch_up(false),
-            Command::Tick => {}
+            Command::Tick | Command::Written => {}
             Command::Call(f) => f(self),
+        }
+        // Peers whose last sync message was written may be sent the next one.
+        for conn in self.written.take() {
+            self.event(Event::Delivered {
+                conn,
+                doc: self.doc,
+            });
         }
     }
 
@@ -345,15 +407,21 @@ impl DocActor {
         let mut persisted = true;
         for effect in effects {
             match effect {
-                Effect::Send { conn, frame } => {
+                Effect::Send {
+                    conn,
+                    frame,
+                    delivered,
+                } => {
                     if !persisted {
                         continue;
                     }
                     let Some((link, grant)) = self.links.get(&conn) else {
                         continue;
                     };
+                    let receipt = delivered.map(|_| Receipt::new(conn, self.written.clone()));
                     if !link.send_or_cut_off(
                         frame,
+                        receipt,
                         &self.shared.limits,
                         std::slice::from_ref(grant),
                     ) {
@@ -437,27 +505,50 @@ impl DocActor {
         }
     }
 
+    /// Replaces the chunks this copy holds with one snapshot of it. The snapshot is saved
+    /// from a copy on a blocking thread (saving a large plan takes long enough to stall
+    /// every keystroke on it), and the actor then learns which chunk replaced which.
     fn compact(&mut self) {
-        let Some(d) = self.hub.document_mut(&self.doc) else {
+        if self.compacting {
+            return;
+        }
+        let Some(d) = self.hub.document(&self.doc) else {
             return;
         };
-        let snapshot = d.save();
-        let bytes = snapshot.len();
+        let mut copy = d.clone();
         let covered = self.chunks.covered.clone();
-        let compacted = self
-            .shared
-            .rt
-            .block_on(self.shared.store.compact(self.doc, snapshot, covered));
-        match compacted {
-            Ok(made) => {
-                // Only what we held is in the snapshot; what other nodes stored meanwhile is
-                // still read after `read_up_to`.
-                self.chunks.covered = vec![made];
-                tracing::debug!(doc = %self.doc, bytes, "compacted")
+        let (doc, store, rt, me) = (
+            self.doc,
+            self.shared.store.clone(),
+            self.shared.rt.clone(),
+            self.me.clone(),
+        );
+        self.compacting = true;
+        self.shared.rt.spawn_blocking(move || {
+            let snapshot = copy.save();
+            let bytes = snapshot.len();
+            let compacted = rt.block_on(store.compact(doc, snapshot, covered.clone()));
+            let done: Call = Box::new(move |actor: &mut DocActor| {
+                actor.compacting = false;
+                match compacted {
+                    Ok(made) => {
+                        // Chunks stored since the copy was taken stay as they are; what other
+                        // nodes stored meanwhile is still read after `read_up_to`.
+                        actor.chunks.covered.retain(|c| !covered.contains(c));
+                        if !actor.chunks.covered.contains(&made) {
+                            actor.chunks.covered.insert(0, made);
+                        }
+                        tracing::debug!(%doc, bytes, "compacted");
+                    }
+                    Err(e) => {
+                        tracing::warn!(%doc, error = %e, "compaction failed; the document is intact and will compact later")
+                    }
+                }
+            });
+            // An actor that stopped meanwhile loads afresh: its successor reads the result.
+            if let Some(tx) = me.as_ref().and_then(mpsc::WeakSender::upgrade) {
+                let _ = tx.blocking_send(Command::Call(done));
             }
-            Err(e) => {
-                tracing::warn!(doc = %self.doc, error = %e, "compaction failed; the document is intact and will compact later")
-            }
-        }
+        });
     }
 }

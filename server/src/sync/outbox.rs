@@ -2,16 +2,19 @@
 //! the socket task takes them. A queue past its limits (a client that stopped reading) is
 //! cut off at once, without waiting behind the frames it holds.
 
-use super::{Grant, Limits};
+use super::actor::Command;
+use super::{lock, Grant, Limits};
+use plansync_shared::ConnId;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, Notify};
 
 /// What the service sends to one connection's socket task.
 #[derive(Debug)]
 pub enum Outbound {
-    /// A binary frame.
-    Frame(Vec<u8>),
+    /// A binary frame, and whom to tell once it is written (a sync message under flow
+    /// control: its document's actor makes the peer's next one then).
+    Frame(Vec<u8>, Option<Receipt>),
     /// Close the socket with this reason.
     Close(String),
 }
@@ -53,7 +56,7 @@ impl OutboundQueue {
             biased;
             reason = outbox.cut_off() => Some(Outbound::Close(reason)),
             out = rx.recv() => {
-                if let Some(Outbound::Frame(f)) = &out {
+                if let Some(Outbound::Frame(f, _)) = &out {
                     outbox.bytes.fetch_sub(f.len(), Ordering::Relaxed);
                     outbox.frames.fetch_sub(1, Ordering::Relaxed);
                 }
@@ -78,7 +81,12 @@ pub(super) struct Link {
 impl Link {
     /// Queues a frame; false if that would put the queue over its limits (the frame is then
     /// not queued). An empty queue always takes one frame, however large.
-    pub(super) fn deliver(&self, frame: Vec<u8>, limits: &Limits) -> bool {
+    pub(super) fn deliver(
+        &self,
+        frame: Vec<u8>,
+        receipt: Option<Receipt>,
+        limits: &Limits,
+    ) -> bool {
         let bytes = self.outbox.bytes.load(Ordering::Relaxed);
         let frames = self.outbox.frames.load(Ordering::Relaxed);
         if frames > 0
@@ -88,7 +96,7 @@ impl Link {
         }
         self.outbox.bytes.fetch_add(frame.len(), Ordering::Relaxed);
         self.outbox.frames.fetch_add(1, Ordering::Relaxed);
-        let _ = self.outbound.send(Outbound::Frame(frame));
+        let _ = self.outbound.send(Outbound::Frame(frame, receipt));
         true
     }
 
@@ -128,10 +136,11 @@ impl Link {
     pub(super) fn send_or_cut_off(
         &self,
         frame: Vec<u8>,
+        receipt: Option<Receipt>,
         limits: &Limits,
         grants: &[Grant],
     ) -> bool {
-        if self.deliver(frame, limits) {
+        if self.deliver(frame, receipt, limits) {
             return true;
         }
         let queued = self.queued_bytes();
@@ -139,5 +148,58 @@ impl Link {
         tracing::warn!(participants = ?who, queued_bytes = queued, limit = limits.max_queued_bytes, "closing a connection that stopped reading: its queue is full");
         self.cut_off(format!("closed: {} MiB of messages were waiting for your device to read them (the limit is {} MiB); reconnect", queued >> 20, limits.max_queued_bytes >> 20));
         false
+    }
+}
+
+/// Where the socket tasks report which connections' sync messages for one document were
+/// written: the document's actor takes the list after each command it handles, and is woken
+/// by the first report into an empty list.
+#[derive(Debug)]
+pub(super) struct Written {
+    conns: Mutex<Vec<ConnId>>,
+    wake: mpsc::WeakSender<Command>,
+}
+
+impl Written {
+    /// An empty list for the actor whose queue `wake` is.
+    pub(super) fn new(wake: mpsc::WeakSender<Command>) -> Arc<Self> {
+        Arc::new(Self {
+            conns: Mutex::new(Vec::new()),
+            wake,
+        })
+    }
+
+    /// The connections reported since the last look.
+    pub(super) fn take(&self) -> Vec<ConnId> {
+        std::mem::take(&mut *lock(&self.conns))
+    }
+}
+
+/// A sync message's note to its document's actor that it was written to the socket.
+#[derive(Debug)]
+pub struct Receipt {
+    conn: ConnId,
+    to: Arc<Written>,
+}
+
+impl Receipt {
+    /// A note that a message to `conn` was written, for the actor that keeps `to`.
+    pub(super) fn new(conn: ConnId, to: Arc<Written>) -> Self {
+        Self { conn, to }
+    }
+
+    /// Reports the message written. Never waits: if the actor's queue is full, the actor
+    /// is busy and looks at the list after the command it is handling.
+    pub fn written(self) {
+        let first = {
+            let mut conns = lock(&self.to.conns);
+            conns.push(self.conn);
+            conns.len() == 1
+        };
+        if first {
+            if let Some(tx) = self.to.wake.upgrade() {
+                let _ = tx.try_send(Command::Written);
+            }
+        }
     }
 }

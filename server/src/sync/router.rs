@@ -207,10 +207,10 @@ impl SyncHandle {
         let mut conns = lock(&self.inner.conns);
         for effect in effects {
             match effect {
-                Effect::Send { conn, frame } => {
+                Effect::Send { conn, frame, .. } => {
                     if let Some(e) = conns.get(&conn) {
                         e.link
-                            .send_or_cut_off(frame, &self.inner.shared.limits, &e.grants);
+                            .send_or_cut_off(frame, None, &self.inner.shared.limits, &e.grants);
                     }
                 }
                 Effect::Close { conn, reason } => {

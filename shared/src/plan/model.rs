@@ -1,7 +1,7 @@
 //! The plan as typed Rust values, read out of the automerge document (see LAYOUT.md).
 
 use crate::ids::*;
-use crate::period::ReportingPeriod;
+use crate::period::{financial_year, ReportingPeriod};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -152,13 +152,23 @@ impl Plan {
             .unwrap_or_default()
     }
 
-    /// A board's name ("" if not set; the id if the board is no longer in the plan).
+    /// A board's name ("" if not set; [`REMOVED_BOARD`] if the board is no longer in the
+    /// plan).
     pub fn board_name(&self, id: Option<&BoardId>) -> String {
         let Some(id) = id else { return String::new() };
         self.boards
             .iter()
             .find(|b| &b.id == id)
-            .map_or_else(|| id.to_string(), |b| b.name.clone())
+            .map_or_else(|| REMOVED_BOARD.to_string(), |b| b.name.clone())
+    }
+
+    /// The years the plan covers, as "2025/26 to 2027/28".
+    pub fn years(&self) -> String {
+        format!(
+            "{} to {}",
+            financial_year(self.period_start),
+            financial_year(self.period_end)
+        )
     }
 
     /// Board names, joined with `sep`.
@@ -261,6 +271,9 @@ pub struct WorkshopReview {
     pub comments: String,
 }
 
+/// What a board no longer in the plan is called where something still names it.
+pub const REMOVED_BOARD: &str = "(removed board)";
+
 /// An action: who does what by when, and how it is going.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
@@ -291,6 +304,14 @@ pub struct Action {
     /// Direction of travel set by a lead instead of the derived one, per reporting period.
     #[serde(default)]
     pub direction_overrides: BTreeMap<ReportingPeriod, DirectionOverride>,
+}
+
+impl Action {
+    /// The latest progress update: the one with the latest date, and of those the one
+    /// added last.
+    pub fn latest_update(&self) -> Option<&ProgressUpdate> {
+        self.updates.iter().max_by(|x, y| x.date.cmp(&y.date))
+    }
 }
 
 /// A lead's own direction of travel for one reporting period, with the reason.

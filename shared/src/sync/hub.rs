@@ -3,8 +3,10 @@
 //! connection table. Events go in with `now`; effects come out, in the order the caller
 //! must carry them out: a `Persist` comes before any `Send` that advertises its heads.
 
+use super::flow::Flow;
+use super::peer_state;
 use super::wire::*;
-use automerge::sync::{self, SyncDoc};
+use automerge::sync;
 use automerge::{AutoCommit, ChangeHash};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -36,6 +38,10 @@ pub struct HubConfig {
     pub batch: bool,
     /// Ephemeral payloads (presence) over this many bytes are refused with an `error`.
     pub max_ephemeral_bytes: usize,
+    /// Flow control: at most one sync message per (document, connection) waits to be
+    /// written (the caller reports [`Event::Delivered`], see [`Effect::Send`]), and those
+    /// waiting stay under this many bytes together; `None` sends every message at once.
+    pub max_in_transit_bytes: Option<usize>,
 }
 
 /// The longest peer id or ephemeral session id a peer may use, in bytes.
@@ -91,6 +97,7 @@ impl HubConfig {
             max_document_bytes: 64 << 20,
             batch: true,
             max_ephemeral_bytes: 64 << 10,
+            max_in_transit_bytes: Some(16 << 20),
         }
     }
 
@@ -106,6 +113,7 @@ impl HubConfig {
             max_document_bytes: usize::MAX,
             batch: false,
             max_ephemeral_bytes: usize::MAX,
+            max_in_transit_bytes: None,
         }
     }
 }
@@ -228,6 +236,13 @@ pub enum Event {
     Flush,
     /// Time passed.
     Tick,
+    /// A sync message sent with [`Effect::Send`]'s `delivered` set was written out.
+    Delivered {
+        /// The connection.
+        conn: ConnId,
+        /// The document the message was about.
+        doc: DocumentId,
+    },
 }
 
 /// Something the caller must do, in order.
@@ -239,6 +254,9 @@ pub enum Effect {
         conn: ConnId,
         /// The frame.
         frame: Vec<u8>,
+        /// Under flow control, a sync message about this document: report
+        /// [`Event::Delivered`] once it is written out.
+        delivered: Option<DocumentId>,
     },
     /// Close a connection, giving the reason.
     Close {
@@ -358,6 +376,12 @@ pub struct Hub {
     ephemeral_count: u64,
     /// Documents with changes held back until [`Event::Flush`].
     dirty: BTreeSet<DocumentId>,
+    /// Peers whose messages brought no change, answered at the next [`Event::Flush`] (with
+    /// [`HubConfig::batch`]): a burst of acknowledgements from one peer gets one answer.
+    to_answer: BTreeSet<(DocumentId, ConnId)>,
+    /// Sync messages waiting to be written, and who is owed one (see
+    /// [`HubConfig::max_in_transit_bytes`]).
+    flow: Flow,
 }
 
 impl Hub {
@@ -371,6 +395,8 @@ impl Hub {
             session_id: format!("{:016x}", rng.next_u64()),
             ephemeral_count: 0,
             dirty: BTreeSet::new(),
+            to_answer: BTreeSet::new(),
+            flow: Flow::default(),
         }
     }
 
@@ -435,7 +461,7 @@ impl Hub {
 
     /// Whether changes are held back waiting for [`Event::Flush`].
     pub fn has_unflushed(&self) -> bool {
-        !self.dirty.is_empty()
+        !self.dirty.is_empty() || !self.to_answer.is_empty()
     }
 
     /// Connections whose handshake finished.
@@ -472,6 +498,7 @@ impl Hub {
                     out.push(Effect::Send {
                         conn,
                         frame: encode_message(&join),
+                        delivered: None,
                     });
                 }
             }
@@ -482,7 +509,16 @@ impl Hub {
             }
             Event::Received { conn, frame } => self.on_frame(conn, &frame, &mut out),
             Event::Decoded { conn, message } => self.on_message(conn, message, &mut out),
-            Event::Disconnected { conn } => self.drop_conn(conn),
+            Event::Disconnected { conn } => {
+                self.drop_conn(conn);
+                self.release_waiting(&mut out);
+            }
+            Event::Delivered { conn, doc } => {
+                if self.flow.delivered((doc, conn)) {
+                    self.sync_one(doc, conn, &mut out);
+                }
+                self.release_waiting(&mut out);
+            }
             Event::Loaded { doc, result } => self.on_loaded(doc, result, &mut out),
             Event::LocalChange { doc } => {
                 if self.docs.contains_key(&doc) {
@@ -531,6 +567,7 @@ impl Hub {
                     out.push(Effect::Send {
                         conn,
                         frame: encode_message(&msg),
+                        delivered: None,
                     });
                 }
             }
@@ -541,9 +578,15 @@ impl Hub {
                 }
             }
             Event::Flush => {
-                for doc in std::mem::take(&mut self.dirty) {
-                    self.after_change(doc, None, &mut out);
-                    self.sync_all(doc, &mut out);
+                let dirty = std::mem::take(&mut self.dirty);
+                for doc in &dirty {
+                    self.after_change(*doc, None, &mut out);
+                    self.sync_all(*doc, &mut out);
+                }
+                for (doc, conn) in std::mem::take(&mut self.to_answer) {
+                    if !dirty.contains(&doc) {
+                        self.sync_one(doc, conn, &mut out);
+                    }
                 }
             }
             Event::Tick => {}
@@ -682,6 +725,8 @@ impl Hub {
 
     fn drop_conn(&mut self, conn: ConnId) {
         self.conns.remove(&conn);
+        self.flow.forget(conn);
+        self.to_answer.retain(|(_, c)| *c != conn);
         for entry in self.docs.values_mut() {
             entry.peers.remove(&conn);
             entry.pending.retain(|(c, _)| *c != conn);
@@ -700,6 +745,7 @@ impl Hub {
         out.push(Effect::Send {
             conn,
             frame: encode_message(msg),
+            delivered: None,
         });
     }
 
@@ -1035,11 +1081,8 @@ impl Hub {
         };
         let before = entry.doc.get_heads();
         let sent_before = state.last_sent_heads.clone();
-        let received = entry
-            .doc
-            .sync()
-            .receive_sync_message(state, decoded)
-            .map_err(|e| e.to_string());
+        let received =
+            peer_state::receive(&mut entry.doc, state, decoded).map_err(|e| e.to_string());
         // A message with no changes whose heads equal ours makes automerge note those heads
         // as sent to the peer. While changes are held back for the flush, our heads are not
         // ones we have told anybody: keep the heads we really sent, so that the flush still
@@ -1076,8 +1119,11 @@ impl Hub {
                 self.after_change(doc, Some(conn), out);
                 self.sync_all(doc, out);
             }
-        } else if !self.dirty.contains(&doc) {
-            // (A dirty document's heads are not durable yet: the flush answers this peer.)
+        } else if self.config.batch {
+            // Answered at the flush, with any other message from this peer meanwhile (and
+            // a dirty document's heads are not durable before it anyway).
+            self.to_answer.insert((doc, conn));
+        } else {
             self.sync_one(doc, conn, out);
         }
         let Some(entry) = self.docs.get(&doc) else {
@@ -1143,7 +1189,14 @@ impl Hub {
         let Some(state) = entry.peers.get_mut(&conn) else {
             return;
         };
-        let Some(message) = entry.doc.sync().generate_sync_message(state) else {
+        if peer_state::nothing_to_send(&mut entry.doc, state) {
+            return;
+        }
+        let budget = self.config.max_in_transit_bytes;
+        if budget.is_some_and(|b| !self.flow.may_send((doc, conn), b)) {
+            return;
+        }
+        let Some(message) = peer_state::generate(&mut entry.doc, state) else {
             return;
         };
         let is_request = dialer && entry.state == DocState::Absent && message.heads.is_empty();
@@ -1158,10 +1211,25 @@ impl Hub {
         } else {
             Message::Sync(m)
         };
+        let frame = encode_message(&msg);
+        if budget.is_some() {
+            self.flow.sent((doc, conn), frame.len());
+        }
         out.push(Effect::Send {
             conn,
-            frame: encode_message(&msg),
+            frame,
+            delivered: budget.map(|_| doc),
         });
+    }
+
+    /// Sends the messages owed to peers that waited for the flow budget, while it has room.
+    fn release_waiting(&mut self, out: &mut Vec<Effect>) {
+        let Some(budget) = self.config.max_in_transit_bytes else {
+            return;
+        };
+        while let Some((doc, conn)) = self.flow.next_waiting(budget) {
+            self.sync_one(doc, conn, out);
+        }
     }
 
     fn on_ephemeral(&mut self, conn: ConnId, e: Ephemeral, out: &mut Vec<Effect>) {
@@ -1225,6 +1293,7 @@ impl Hub {
             out.push(Effect::Send {
                 conn: *peer,
                 frame: encode_message(&fwd),
+                delivered: None,
             });
         }
     }

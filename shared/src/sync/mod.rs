@@ -1,7 +1,9 @@
 //! The sans-IO sync core: the automerge-repo wire protocol "1" and a hub that syncs
 //! documents with connected peers. The caller owns sockets, clock and storage.
 
+mod flow;
 mod hub;
+mod peer_state;
 mod wire;
 
 pub use hub::{

@@ -219,6 +219,12 @@ struct Net {
     queue: VecDeque<(usize, Event)>,
     now: u64,
     next_conn: u64,
+    /// Sync messages sent under flow control and not yet reported written, per (node,
+    /// connection, document): never more than one.
+    in_transit: HashMap<(usize, ConnId, DocumentId), u32>,
+    /// Connections whose reader has stopped: their written-out reports wait here.
+    stalled: Vec<(usize, ConnId)>,
+    parked: Vec<(usize, Event)>,
 }
 
 impl Net {
@@ -229,6 +235,9 @@ impl Net {
             queue: VecDeque::new(),
             now: 0,
             next_conn: 1,
+            in_transit: HashMap::new(),
+            stalled: Vec::new(),
+            parked: Vec::new(),
         }
     }
 
@@ -331,6 +340,15 @@ impl Net {
                 return;
             };
             self.now += 1;
+            if let Event::Delivered { conn, doc } = &event {
+                if self.stalled.contains(&(node, *conn)) {
+                    self.parked.push((node, event));
+                    continue;
+                }
+                if let Some(n) = self.in_transit.get_mut(&(node, *conn, *doc)) {
+                    *n -= 1;
+                }
+            }
             // A batching server flushes whenever it has handled an event (its queue is
             // then empty in this harness, where events are delivered one at a time).
             let mut effects = self.nodes[node].hub.handle(self.now, event);
@@ -338,9 +356,20 @@ impl Net {
             let mut skip_sends = false;
             for effect in effects {
                 match effect {
-                    Effect::Send { conn, frame } => {
+                    Effect::Send {
+                        conn,
+                        frame,
+                        delivered,
+                    } => {
                         if skip_sends {
                             continue;
+                        }
+                        // Written out once the peer has it (flow control).
+                        if let Some(doc) = delivered {
+                            let n = self.in_transit.entry((node, conn, doc)).or_default();
+                            *n += 1;
+                            assert_eq!(*n, 1, "one sync message in transit per peer and document");
+                            self.queue.push_back((node, Event::Delivered { conn, doc }));
                         }
                         let m =
                             decode_message(&frame, usize::MAX).expect("hub sends decodable frames");
@@ -1081,17 +1110,19 @@ fn a_connection_joined_on_another_hub_syncs_a_document_with_no_handshake_of_its_
     );
     // The client's request, routed to the document's hub, is answered there with the plan.
     let asked = net.nodes[c].hub.handle(2, Event::Find { doc });
-    let Some(Effect::Send { conn, frame }) =
+    let Some(Effect::Send { conn, frame, .. }) =
         asked.into_iter().find(|e| matches!(e, Effect::Send { .. }))
     else {
         panic!("the client asks");
     };
     assert_eq!(conn, cc);
-    let answer = net.nodes[s]
+    let mut answer = net.nodes[s]
         .hub
         .handle(3, Event::Received { conn: fc, frame });
+    // (A batching hub answers at its next flush.)
+    answer.extend(net.nodes[s].hub.handle(4, Event::Flush));
     let synced = answer.iter().any(|e| match e {
-        Effect::Send { conn, frame } if *conn == fc => {
+        Effect::Send { conn, frame, .. } if *conn == fc => {
             matches!(decode_message(frame, usize::MAX), Ok(Message::Sync(m)) if m.document_id == doc)
         }
         _ => false,
@@ -1687,7 +1718,7 @@ fn sends(effects: Vec<Effect>) -> Vec<(ConnId, Vec<u8>)> {
     effects
         .into_iter()
         .filter_map(|e| match e {
-            Effect::Send { conn, frame } => Some((conn, frame)),
+            Effect::Send { conn, frame, .. } => Some((conn, frame)),
             _ => None,
         })
         .collect()
@@ -1732,6 +1763,12 @@ fn a_peer_that_acknowledges_while_its_change_is_held_back_still_hears_the_server
         .filter(|(c, _)| *c == sb)
         .collect();
     assert!(!to_b.is_empty());
+    // (Written out: under flow control the next message to B waits for that.)
+    for c in [sa, sb] {
+        net.nodes[s]
+            .hub
+            .handle(202, Event::Delivered { conn: c, doc });
+    }
     // Meanwhile B changed the plan (message 1: its change), then took in A's change and
     // acknowledged with heads {X, Y} and no changes (message 2).
     let mut from_b = edit(&mut net, b, "<b>");
@@ -1952,5 +1989,57 @@ fn ephemeral_messages_over_the_size_limit_are_refused_and_the_dedup_state_stays_
         net.nodes[s].hub.ephemeral_sessions(),
         0,
         "gone with the connection"
+    );
+}
+
+#[test]
+fn a_peer_that_stops_reading_is_sent_one_message_and_then_everything_in_one_when_it_reads_again() {
+    let (mut net, s, doc, clients) = guarded(&[
+        ("writer", Some(Access::Write)),
+        ("slow", Some(Access::Write)),
+    ]);
+    for (c, _) in &clients {
+        net.event(*c, Event::Find { doc });
+    }
+    let (w, _) = clients[0];
+    let (slow, sc) = clients[1];
+    let act = first_action(&net.plan(w, &doc));
+    net.stalled.push((s, sc));
+    let sent_before = net.nodes[s].sent.len();
+    let to_slow = |net: &Net| {
+        net.nodes[s].sent[sent_before..]
+            .iter()
+            .filter(|m| matches!(m, Message::Sync(d) if d.target_id.0 == "slow"))
+            .count()
+    };
+    for i in 0..30 {
+        net.edit(w, doc, |p| {
+            p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, &format!("{i} "))
+                .unwrap()
+        });
+    }
+    assert_eq!(
+        to_slow(&net),
+        1,
+        "while it does not read, one message waits for it"
+    );
+    assert_ne!(
+        net.plan(slow, &doc),
+        net.plan(w, &doc),
+        "it is behind meanwhile"
+    );
+    net.stalled.clear();
+    let parked = std::mem::take(&mut net.parked);
+    net.queue.extend(parked);
+    net.run_until_quiescent();
+    assert!(
+        to_slow(&net) <= 3,
+        "the rest in one message: {}",
+        to_slow(&net)
+    );
+    assert_eq!(
+        net.plan(slow, &doc),
+        net.plan(w, &doc),
+        "and it holds every change"
     );
 }

@@ -10,7 +10,11 @@
 //! starts) and `--nodes K` starts K servers on it, the clients spread over them round-robin
 //! (the CPU and peak RSS columns are then the nodes' total and the largest node's).
 //!
-//! Run: `cargo build --release -p plansync-server && cargo run --release -p plansync-tests --bin load-bench [--backend sqlite|postgres] [--nodes K] [N ...]`
+//! Then N official JS clients (`tests/js/load.mjs`; N ≤ 100 of those asked for) do the same
+//! against plansync and against the reference sync server (`tests/js/reference-server.mjs`),
+//! unless `--no-js` (`--js-only`: only those).
+//!
+//! Run: `cargo build --release -p plansync-server && cargo run --release -p plansync-tests --bin load-bench [--backend sqlite|postgres] [--nodes K] [--no-js | --js-only] [N ...]`
 
 use futures_util::{SinkExt, StreamExt};
 use plansync_shared::automerge::legacy::Key as LegacyKey;
@@ -29,11 +33,23 @@ use tokio_tungstenite::tungstenite::Message;
 const EDITS: usize = 4;
 /// Edits per second across all clients while online.
 const TOTAL_RATE: f64 = 100.0;
+/// Every client is on 127.0.0.1: lift the per-address caps of sync and HTTP.
+const SERVER_FLAGS: &[&str] = &[
+    "--max-connections-per-address",
+    "5000",
+    "--max-http-connections-per-address",
+    "5000",
+    "--max-messages-per-second",
+    "100000",
+];
 /// How long any phase may take before the bench gives up.
 const PHASE_LIMIT: Duration = Duration::from_secs(180);
 
 static MSGS_UP: AtomicU64 = AtomicU64::new(0);
 static MSGS_DOWN: AtomicU64 = AtomicU64::new(0);
+/// Messages down over 64 KiB (a whole document rather than changes), and their bytes.
+static BIG_DOWN: AtomicU64 = AtomicU64::new(0);
+static BIG_DOWN_BYTES: AtomicU64 = AtomicU64::new(0);
 /// Times a client's socket was closed by the server and it reconnected.
 static CUT_OFF: AtomicU64 = AtomicU64::new(0);
 
@@ -179,6 +195,10 @@ async fn run_client(
                 Some(Ok(Message::Binary(b))) => {
                     c.wire.fetch_add(b.len() as u64, Ordering::Relaxed);
                     MSGS_DOWN.fetch_add(1, Ordering::Relaxed);
+                    if b.len() > 64 << 10 {
+                        BIG_DOWN.fetch_add(1, Ordering::Relaxed);
+                        BIG_DOWN_BYTES.fetch_add(b.len() as u64, Ordering::Relaxed);
+                    }
                     let e = c.hub.handle(now_ms(), Event::Received { conn: ConnId(c.conn), frame: b.to_vec() });
                     c.carry_out(e).await;
                     if ready.is_some() && c.hub.has_content(&doc) {
@@ -191,8 +211,10 @@ async fn run_client(
                 Some(Ok(_)) => {}
                 // The server closed us (a client that fell behind is cut off, as the app
                 // would be): reconnect, as the app does, and count it.
-                _ => {
-                    CUT_OFF.fetch_add(1, Ordering::Relaxed);
+                other => {
+                    if CUT_OFF.fetch_add(1, Ordering::Relaxed) < 3 {
+                        eprintln!("load-bench: a client's socket ended: {other:?}");
+                    }
                     c.sink = None;
                     stream = None;
                     c.hub.handle(now_ms(), Event::Disconnected { conn: ConnId(c.conn) });
@@ -316,17 +338,7 @@ async fn run(n: usize, setup: Setup) -> Row {
         Backing::sqlite()
     };
     let servers: Vec<Server> = (0..setup.nodes)
-        .map(|_| {
-            backing.start(&[
-                // Every client is on 127.0.0.1: lift the per-address caps of sync and HTTP.
-                "--max-connections-per-address",
-                "5000",
-                "--max-http-connections-per-address",
-                "5000",
-                "--max-messages-per-second",
-                "100000",
-            ])
-        })
+        .map(|_| backing.start(SERVER_FLAGS))
         .collect();
     let doc = servers[0].demo_plan().await;
     let urls: Vec<String> = servers.iter().map(Server::sync_url).collect();
@@ -357,6 +369,17 @@ async fn run(n: usize, setup: Setup) -> Row {
         clients.push(tx);
     }
     eprintln!("load-bench: N={n}: {n} clients hold the plan");
+    // The online phase starts once the joins' traffic has settled (no message down for
+    // 500 ms, at most 30 s): its latencies are those of edits, not of 500 first syncs.
+    let settle = Instant::now();
+    loop {
+        let before = MSGS_DOWN.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if MSGS_DOWN.load(Ordering::Relaxed) == before || settle.elapsed() > Duration::from_secs(30)
+        {
+            break;
+        }
+    }
 
     // Online: M edits each, spread evenly at TOTAL_RATE.
     let gap = Duration::from_secs_f64(1.0 / TOTAL_RATE);
@@ -384,6 +407,20 @@ async fn run(n: usize, setup: Setup) -> Row {
                 .map(|(_, at)| (*at - sent[k]).as_secs_f64() * 1000.0)
         })
         .collect();
+    let mut slowest: Vec<(f64, &String)> = online_keys
+        .iter()
+        .filter_map(|k| {
+            have.get(k)
+                .map(|(_, at)| ((*at - sent[k]).as_secs_f64() * 1000.0, k))
+        })
+        .collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let slowest: Vec<String> = slowest
+        .iter()
+        .take(5)
+        .map(|(ms, k)| format!("{k} {ms:.0} ms"))
+        .collect();
+    eprintln!("load-bench: N={n}: slowest edits: {}", slowest.join(", "));
     lat.sort_by(f64::total_cmp);
     eprintln!(
         "load-bench: N={n}: online phase done; {} sockets cut off by the server so far",
@@ -406,9 +443,11 @@ async fn run(n: usize, setup: Setup) -> Row {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let wire_before = wire.load(Ordering::Relaxed);
-    let (up0, down0) = (
+    let (up0, down0, big0, big_bytes0) = (
         MSGS_UP.load(Ordering::Relaxed),
         MSGS_DOWN.load(Ordering::Relaxed),
+        BIG_DOWN.load(Ordering::Relaxed),
+        BIG_DOWN_BYTES.load(Ordering::Relaxed),
     );
     let start = Instant::now();
     for &i in &offline {
@@ -420,9 +459,11 @@ async fn run(n: usize, setup: Setup) -> Row {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let wire_kb = (wire.load(Ordering::Relaxed) - wire_before) as f64 / 1024.0;
     eprintln!(
-        "load-bench: N={n}: reconnect moved {} messages up, {} down; {} offline change bytes",
+        "load-bench: N={n}: reconnect moved {} messages up, {} down ({} over 64 KiB: {} KiB); {} offline change bytes",
         MSGS_UP.load(Ordering::Relaxed) - up0,
         MSGS_DOWN.load(Ordering::Relaxed) - down0,
+        BIG_DOWN.load(Ordering::Relaxed) - big0,
+        (BIG_DOWN_BYTES.load(Ordering::Relaxed) - big_bytes0) >> 10,
         offline_bytes.load(Ordering::Relaxed)
     );
     // Each offline change goes up once and down to the n - 1 others.
@@ -464,6 +505,132 @@ async fn run(n: usize, setup: Setup) -> Row {
     }
 }
 
+/// What N official JS clients saw and sent against one server (from `tests/js/load.mjs`).
+struct JsRow {
+    figures: serde_json::Value,
+    cpu_s: f64,
+    rss_mb: f64,
+}
+
+/// Runs `tests/js/load.mjs` with `args` and returns its figures line, or its error.
+async fn js_load(args: &[&str]) -> Result<serde_json::Value, String> {
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let out = tokio::time::timeout(
+        Duration::from_secs(900),
+        tokio::process::Command::new("node")
+            .arg(js.join("load.mjs"))
+            .args(args)
+            .current_dir(&js)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output(),
+    )
+    .await
+    .map_err(|_| "the JS load did not end in 15 minutes".to_string())?
+    .map_err(|e| format!("node did not run: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = text
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| format!("no figures from the JS load: {text}"))?;
+    if last["event"] == "figures" {
+        Ok(last)
+    } else {
+        Err(last["why"].as_str().unwrap_or("unknown").to_string())
+    }
+}
+
+/// The reference automerge-repo sync server (`tests/js/reference-server.mjs`): the child
+/// and its address.
+async fn reference_server(dir: &std::path::Path) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let mut child = tokio::process::Command::new("node")
+        .arg(js.join("reference-server.mjs"))
+        .arg(dir)
+        .current_dir(&js)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs the reference server");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the reference server starts within 30 s")
+        .unwrap()
+        .unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).expect("the reference server says its port");
+    (child, format!("ws://127.0.0.1:{}", v["port"]))
+}
+
+/// N official JS clients against our server (node 1 of `setup`) and then against the
+/// reference sync server, the same plan (copied onto it first) and the same edits.
+async fn run_js(n: usize, setup: Setup) -> (Result<JsRow, String>, Result<JsRow, String>) {
+    let backing = if setup.postgres {
+        Backing::postgres()
+    } else {
+        Backing::sqlite()
+    };
+    let ours = backing.start(SERVER_FLAGS);
+    let doc = ours.demo_plan().await;
+    let (url, plan) = (ours.sync_url(), doc.url());
+    let n_text = n.to_string();
+    let (cpu0, ours_pid) = (proc_stats(ours.pid()).1, ours.pid());
+    let ours_row = js_load(&[&url, &plan, &n_text]).await.map(|figures| {
+        let (rss_mb, cpu) = proc_stats(ours_pid);
+        JsRow {
+            figures,
+            cpu_s: cpu - cpu0,
+            rss_mb,
+        }
+    });
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (reference, ref_url) = reference_server(dir.path()).await;
+    let pid = reference.id().unwrap_or(0);
+    let reference_row = js_load(&[&ref_url, &plan, &n_text, "--seed-from", &url])
+        .await
+        .map(|figures| {
+            let (rss_mb, cpu_s) = proc_stats(pid);
+            JsRow {
+                figures,
+                cpu_s,
+                rss_mb,
+            }
+        });
+    drop(reference);
+    (ours_row, reference_row)
+}
+
+fn print_js(server: &str, n: usize, row: &Result<JsRow, String>) {
+    match row {
+        Ok(r) => {
+            let f = &r.figures;
+            let num = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "| {server} | {n:>3} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} | {:.1} |",
+                num("find_s"),
+                num("find_messages"),
+                num("find_bytes") / 1024.0,
+                num("online_messages"),
+                num("online_bytes") / 1024.0,
+                num("latency_p50_ms"),
+                num("latency_p99_ms"),
+                num("reconnect_s"),
+                num("reconnect_messages"),
+                num("reconnect_bytes") / 1024.0,
+                num("big_change_messages"),
+                num("big_change_bytes") / 1024.0,
+                r.cpu_s,
+                r.rss_mb,
+            );
+        }
+        Err(e) => println!("| {server} | {n:>3} | did not finish: {e} |"),
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut setup = Setup {
@@ -471,6 +638,8 @@ async fn main() {
         nodes: 1,
     };
     let mut ns: Vec<usize> = Vec::new();
+    let mut js = true;
+    let mut rust = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -486,6 +655,8 @@ async fn main() {
                     .filter(|k| *k >= 1)
                     .expect("--nodes K, K at least 1")
             }
+            "--no-js" => js = false,
+            "--js-only" => rust = false,
             n => ns.push(
                 n.parse()
                     .unwrap_or_else(|_| panic!("not a client count: {n}")),
@@ -504,11 +675,24 @@ async fn main() {
     );
     println!("|   N | latency to last receiver p50 / p95 / p99 / max (ms) | reconnect: all replicas hold every edit (s) | reconnect bytes on the wire (KB) | ÷ changes that had to move | server peak RSS per node (MB) | server CPU (s) | load generator CPU (s) | lost edits |");
     println!("|----:|---|---:|---:|---:|---:|---:|---:|---:|");
-    for n in ns {
+    for n in ns.iter().copied().filter(|_| rust) {
         let r = run(n, setup).await;
         println!(
             "| {:>3} | {:.0} / {:.0} / {:.0} / {:.0} | {:.2} | {:.0} | {:.2}× | {:.1} | {:.2} | {:.2} | {} |",
             r.n, r.p50, r.p95, r.p99, r.max, r.converge_s, r.wire_kb, r.wire_ratio, r.rss_mb, r.cpu_s, r.bench_cpu_s, r.lost
         );
+    }
+    let js_ns: Vec<usize> = ns.iter().copied().filter(|n| *n <= 100).collect();
+    if !js || js_ns.is_empty() {
+        return;
+    }
+    println!();
+    println!("The official JS client (@automerge/automerge-repo 2.5.6, N repos in one node process), the same load against plansync and against the reference sync server (tests/js/reference-server.mjs); the clients' messages and bytes are what they sent:");
+    println!("| server | N | first find() of every client (s) | find: messages / KB sent | online: messages / KB sent | latency to last receiver p50 / p99 (ms) | reconnect: all hold every edit (s) | reconnect: messages / KB sent | one 50 KB change: messages / KB sent | server CPU (s) | server peak RSS (MB) |");
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for n in js_ns {
+        let (ours, reference) = run_js(n, setup).await;
+        print_js("plansync", n, &ours);
+        print_js("reference", n, &reference);
     }
 }

@@ -1,0 +1,316 @@
+//! Receiving a peer's sync message, and knowing when there is nothing to answer it, at a
+//! cost that follows what changed rather than the document's whole history.
+//!
+//! automerge's `receive_sync_message` finds which changes it sent a peer are still missing
+//! there by visiting every ancestor of the peer's heads: the plan's whole history, for
+//! every message, even a bare acknowledgement. With 500 peers on one plan that walk was
+//! most of the server's CPU. [`receive`] makes the same update to the sync state, but
+//! finds those changes from the version clock (`get_changes_meta`), which costs what was
+//! added after the peer's heads. [`nothing_to_send`] answers, without building a message,
+//! the case where `generate_sync_message` would return `None` after building one: the
+//! peer has said it holds exactly our heads and we have told it so.
+//!
+//! Both follow automerge 0.12's `sync.rs`; the tests compare them with it step by step.
+
+use automerge::sync::SyncDoc;
+use automerge::sync::{self, Capability, MessageFlags, State};
+use automerge::{AutoCommit, AutomergeError, ChangeHash};
+use std::collections::{BTreeSet, HashSet};
+
+/// Applies a sync message from a peer to `doc` and to the peer's `state`, as
+/// `SyncDoc::receive_sync_message` does.
+pub(crate) fn receive(
+    doc: &mut AutoCommit,
+    state: &mut State,
+    message: sync::Message,
+) -> Result<(), AutomergeError> {
+    state.in_flight = false;
+    let before_heads = doc.get_heads();
+    let sync::Message {
+        heads,
+        need,
+        have,
+        changes,
+        flags,
+        ..
+    } = message;
+    if let Some(flags) = flags {
+        // A peer that sends flags supports version 2 messages.
+        let mut caps = vec![Capability::MessageV2];
+        if flags.contains(MessageFlags::SUPPORTS_SYNC_RESET) {
+            caps.push(Capability::SyncReset);
+        }
+        state.their_capabilities = Some(caps);
+        if flags.contains(MessageFlags::SYNC_RESET) {
+            state.sent_hashes.clear();
+        }
+        state.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
+    }
+    let changes_is_empty = changes.is_empty();
+    if !changes_is_empty && !state.read_only {
+        let joined: Vec<u8> = changes.iter().flatten().copied().collect();
+        doc.load_incremental(&joined)?;
+        let after = doc.get_heads();
+        state.shared_heads = advance_heads(&before_heads, &after, &state.shared_heads);
+    }
+    let known: Vec<ChangeHash> = heads
+        .iter()
+        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+        .copied()
+        .collect();
+    forget_sent_before(doc, &known, &mut state.sent_hashes);
+    if changes_is_empty && heads == before_heads {
+        state.last_sent_heads.clone_from(&heads);
+    }
+    if known.len() == heads.len() {
+        state.shared_heads.clone_from(&heads);
+        // A peer that lost all its data: start again from nothing.
+        if heads.is_empty() {
+            state.last_sent_heads = Vec::new();
+            state.sent_hashes = BTreeSet::new();
+        }
+    } else {
+        let mut shared: Vec<ChangeHash> =
+            state.shared_heads.iter().chain(&known).copied().collect();
+        shared.sort();
+        shared.dedup();
+        state.shared_heads = shared;
+    }
+    state.their_have = Some(have);
+    state.their_heads = Some(heads);
+    state.their_need = Some(need);
+    Ok(())
+}
+
+/// The next sync message for a peer, as `generate_sync_message` makes it, except that a
+/// peer already holding part of the document is sent the changes it lacks, never the whole
+/// document. (automerge sends the whole document, saved and compressed, whenever the changes
+/// to send are more than a third of the document's count: on a plan made in a few large
+/// changes that is every message for a while, a full save per peer per edit.) A peer holding
+/// nothing is still sent the whole document at once.
+pub(crate) fn generate(doc: &mut AutoCommit, state: &mut State) -> Option<sync::Message> {
+    let holds_some = state.their_heads.as_ref().is_some_and(|h| !h.is_empty());
+    let hidden = if holds_some {
+        state.their_capabilities.take()
+    } else {
+        None
+    };
+    let message = doc.sync().generate_sync_message(state);
+    if hidden.is_some() {
+        state.their_capabilities = hidden;
+    }
+    message
+}
+
+/// True when `generate_sync_message` would return `None` for this peer: we have answered
+/// it before, it holds exactly our heads, we told it those heads, it needs nothing, and no
+/// reset is due. (It then holds every change we have, so nothing is left to send.)
+pub(crate) fn nothing_to_send(doc: &mut AutoCommit, state: &State) -> bool {
+    if !state.have_responded || state.needs_reset {
+        return false;
+    }
+    if !state.their_need.as_ref().is_none_or(Vec::is_empty) {
+        return false;
+    }
+    let ours = doc.get_heads();
+    !ours.is_empty() && state.last_sent_heads == ours && state.their_heads.as_ref() == Some(&ours)
+}
+
+/// Drops from `sent` the changes that `heads` (all held by `doc`) already include.
+fn forget_sent_before(doc: &mut AutoCommit, heads: &[ChangeHash], sent: &mut BTreeSet<ChangeHash>) {
+    if sent.is_empty() || heads.is_empty() {
+        return;
+    }
+    let mut ours = doc.get_heads();
+    let mut theirs = heads.to_vec();
+    ours.sort();
+    theirs.sort();
+    theirs.dedup();
+    if ours == theirs {
+        // Every change sent came from `doc`, so all are ancestors of its heads.
+        sent.clear();
+        return;
+    }
+    let after: HashSet<ChangeHash> = doc
+        .get_changes_meta(heads)
+        .into_iter()
+        .map(|m| m.hash)
+        .collect();
+    sent.retain(|h| after.contains(h));
+}
+
+/// Our new heads and the shared heads we still hold, as automerge's `advance_heads`.
+fn advance_heads(
+    old_heads: &[ChangeHash],
+    new_heads: &[ChangeHash],
+    old_shared: &[ChangeHash],
+) -> Vec<ChangeHash> {
+    let old: HashSet<&ChangeHash> = old_heads.iter().collect();
+    let new: HashSet<&ChangeHash> = new_heads.iter().collect();
+    let mut heads: Vec<ChangeHash> = new_heads
+        .iter()
+        .filter(|h| !old.contains(h))
+        .chain(old_shared.iter().filter(|h| new.contains(h)))
+        .copied()
+        .collect();
+    heads.sort();
+    heads.dedup();
+    heads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::{CommitOptions, Transactable};
+    use automerge::ROOT;
+    use proptest::prelude::*;
+
+    /// One step of a random session between two peers.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Peer `0` or `1` edits its document.
+        Edit(usize, u8),
+        /// Peer `from` sends its next message to the other, which receives it.
+        Deliver(usize),
+        /// The message peer `from` would send is lost.
+        Drop(usize),
+        /// Peer 1 loses its sync state (a reconnect).
+        Reconnect,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0..2usize, any::<u8>()).prop_map(|(p, v)| Step::Edit(p, v)),
+            (0..2usize).prop_map(Step::Deliver),
+            (0..2usize).prop_map(Step::Drop),
+            Just(Step::Reconnect),
+        ]
+    }
+
+    fn edit(doc: &mut AutoCommit, v: u8) {
+        doc.put(ROOT, format!("k{}", v % 7), i64::from(v)).unwrap();
+        // A fixed time, so that the same edit on two copies makes the same change.
+        doc.commit_with(CommitOptions::default().with_time(0));
+    }
+
+    /// Peer 0 receives with automerge (its copy `a`) and with [`receive`] (its copy `b`),
+    /// which must agree on the document and the sync state after every step.
+    fn run(steps: &[Step]) -> Result<(), TestCaseError> {
+        let mut a = AutoCommit::new();
+        edit(&mut a, 0);
+        let mut b = a.fork().with_actor(a.get_actor().clone());
+        let mut peer = a.fork();
+        let (mut sa, mut sb) = (State::new(), State::new());
+        let mut sp = State::new();
+        for s in steps {
+            match s {
+                Step::Edit(0, v) => {
+                    // The same edit with the same actor on both copies: same change.
+                    edit(&mut a, *v);
+                    edit(&mut b, *v);
+                }
+                Step::Edit(_, v) => edit(&mut peer, *v),
+                Step::Deliver(0) | Step::Drop(0) => {
+                    let ma = a.sync().generate_sync_message(&mut sa);
+                    let mb = b.sync().generate_sync_message(&mut sb);
+                    prop_assert_eq!(
+                        ma.as_ref().map(|m| m.clone().encode()),
+                        mb.map(|m| m.encode())
+                    );
+                    if let (Some(m), Step::Deliver(_)) = (ma, s) {
+                        peer.sync().receive_sync_message(&mut sp, m).unwrap();
+                    }
+                }
+                Step::Deliver(_) | Step::Drop(_) => {
+                    let Some(m) = peer.sync().generate_sync_message(&mut sp) else {
+                        continue;
+                    };
+                    if matches!(s, Step::Deliver(_)) {
+                        a.sync().receive_sync_message(&mut sa, m.clone()).unwrap();
+                        receive(&mut b, &mut sb, m).unwrap();
+                    }
+                }
+                Step::Reconnect => sp = State::new(),
+            }
+            prop_assert_eq!(a.get_heads(), b.get_heads());
+            prop_assert_eq!(&sa, &sb);
+            if nothing_to_send(&mut a, &sa) {
+                prop_assert!(a.sync().generate_sync_message(&mut sa.clone()).is_none());
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn receive_updates_the_sync_state_exactly_as_automerge_does(steps in proptest::collection::vec(step(), 1..60)) {
+            run(&steps)?;
+        }
+    }
+
+    #[test]
+    fn a_peer_holding_part_of_a_young_document_is_sent_changes_not_the_whole_document() {
+        // A plan made in one large change, then small edits: each edit is a third or more
+        // of the document's changes, where automerge would send everything.
+        let mut server = AutoCommit::new();
+        // Text that does not compress away: the whole document is then clearly larger.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let text: String = (0..20_000)
+            .map(|_| char::from(b'a' + rng.random_range(0..26u8)))
+            .collect();
+        server.put(ROOT, "plan", text).unwrap();
+        server.commit();
+        let mut client = AutoCommit::new();
+        let (mut ss, mut sc) = (State::new(), State::new());
+        let mut largest = 0;
+        for _ in 0..4 {
+            if let Some(m) = generate(&mut server, &mut ss) {
+                largest = largest.max(m.clone().encode().len());
+                client.sync().receive_sync_message(&mut sc, m).unwrap();
+            }
+            if let Some(m) = client.sync().generate_sync_message(&mut sc) {
+                receive(&mut server, &mut ss, m).unwrap();
+            }
+        }
+        assert!(largest > 1_000, "a peer with nothing gets the document");
+        edit(&mut server, 1);
+        edit(&mut server, 2);
+        let m = generate(&mut server, &mut ss).expect("the edits are sent");
+        let size = m.clone().encode().len();
+        assert!(
+            size < 1_000,
+            "two small changes, not the document: {size} bytes"
+        );
+        client.sync().receive_sync_message(&mut sc, m).unwrap();
+        assert_eq!(client.get_heads(), server.get_heads());
+        assert!(
+            ss.their_capabilities.is_some(),
+            "the peer's capabilities are kept"
+        );
+    }
+
+    #[test]
+    fn an_acknowledgement_of_everything_sent_clears_the_sent_changes() {
+        let mut server = AutoCommit::new();
+        edit(&mut server, 1);
+        let mut client = AutoCommit::new();
+        let (mut ss, mut sc) = (State::new(), State::new());
+        for _ in 0..4 {
+            if let Some(m) = server.sync().generate_sync_message(&mut ss) {
+                client.sync().receive_sync_message(&mut sc, m).unwrap();
+            }
+            if let Some(m) = client.sync().generate_sync_message(&mut sc) {
+                receive(&mut server, &mut ss, m).unwrap();
+            }
+        }
+        assert_eq!(client.get_heads(), server.get_heads());
+        assert!(ss.sent_hashes.is_empty());
+        assert!(nothing_to_send(&mut server, &ss));
+        edit(&mut server, 2);
+        assert!(
+            !nothing_to_send(&mut server, &ss),
+            "a new change is to be sent"
+        );
+    }
+}
