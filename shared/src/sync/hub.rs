@@ -8,7 +8,7 @@ use super::peer_state;
 use super::wire::*;
 use automerge::sync;
 use automerge::{AutoCommit, ChangeHash};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Identifies one connection (one socket) to a peer, chosen by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -348,6 +348,9 @@ struct DocEntry {
     bytes: usize,
     /// Who sent each change not yet persisted.
     senders: HashMap<ChangeHash, ConnId>,
+    /// Changes merged from storage (another node stored them) while changes of our own were
+    /// waiting to be persisted: already durable, so not stored again.
+    already_stored: HashSet<ChangeHash>,
 }
 
 impl DocEntry {
@@ -360,6 +363,7 @@ impl DocEntry {
             persisted: Vec::new(),
             bytes: 0,
             senders: HashMap::new(),
+            already_stored: HashSet::new(),
         }
     }
 }
@@ -683,7 +687,8 @@ impl Hub {
         if entry.state != DocState::Ready {
             return;
         }
-        let in_step = entry.persisted == entry.doc.get_heads() && !waiting;
+        let before = entry.doc.get_heads();
+        let in_step = entry.persisted == before && !waiting;
         if let Err(err) = entry.doc.load_incremental(chunk) {
             out.push(Effect::Warn {
                 conn: None,
@@ -696,9 +701,24 @@ impl Hub {
             entry.persisted = entry.doc.get_heads();
             out.push(Effect::Changed { doc });
         } else {
-            self.after_change(doc, None, out);
+            // Our own changes wait to be persisted: these are durable already.
+            let merged: Vec<ChangeHash> = entry
+                .doc
+                .get_changes(&before)
+                .iter()
+                .map(|c| c.hash())
+                .collect();
+            entry.already_stored.extend(merged);
+            if !self.config.batch {
+                self.after_change(doc, None, out);
+            }
         }
-        self.sync_all(doc, out);
+        if self.config.batch {
+            // Fanned out at the flush, with whatever else arrives meanwhile.
+            self.dirty.insert(doc);
+        } else {
+            self.sync_all(doc, out);
+        }
     }
 
     fn metadata(&self) -> PeerMetadata {
@@ -1151,18 +1171,24 @@ impl Hub {
             let mut chunk = Vec::new();
             let mut changes = Vec::new();
             for c in entry.doc.get_changes(&entry.persisted) {
-                chunk.extend_from_slice(c.raw_bytes());
                 let h = c.hash();
+                if entry.already_stored.contains(&h) {
+                    continue;
+                }
+                chunk.extend_from_slice(c.raw_bytes());
                 changes.push((h, entry.senders.get(&h).copied().or(from)));
             }
-            entry.bytes = entry.bytes.saturating_add(chunk.len());
-            out.push(Effect::Persist {
-                doc,
-                chunk,
-                changes,
-            });
+            if !chunk.is_empty() {
+                entry.bytes = entry.bytes.saturating_add(chunk.len());
+                out.push(Effect::Persist {
+                    doc,
+                    chunk,
+                    changes,
+                });
+            }
         }
         entry.senders.clear();
+        entry.already_stored.clear();
         entry.persisted = heads;
         out.push(Effect::Changed { doc });
     }

@@ -2043,3 +2043,63 @@ fn a_peer_that_stops_reading_is_sent_one_message_and_then_everything_in_one_when
         "and it holds every change"
     );
 }
+
+#[test]
+fn changes_another_node_stored_while_ours_wait_for_the_flush_are_not_stored_again() {
+    let mut net = Net::new();
+    let (s1, s2) = (net.server(), net.server());
+    let (doc, d) = demo();
+    net.event(
+        s1,
+        Event::Add {
+            doc,
+            document: Box::new(d.clone()),
+        },
+    );
+    net.event(
+        s2,
+        Event::Restore {
+            doc,
+            document: Box::new(d),
+        },
+    );
+    let (a, b) = (net.client("a"), net.client("b"));
+    net.connect(a, s1);
+    let (_, bs) = net.connect(b, s2);
+    net.run_until_quiescent();
+    net.event(a, Event::Find { doc });
+    net.event(b, Event::Find { doc });
+    // Node one stores a change of A's.
+    let d = net.nodes[a].hub.document_mut(&doc).unwrap();
+    PlanDoc::change(d, |p| p.set_text(&TextField::PlanTitle, "From node one")).unwrap();
+    net.event(a, Event::LocalChange { doc });
+    let chunk = net.nodes[s1].storage.as_ref().unwrap()[&doc].clone();
+    // B's change reaches node two and waits there for the flush...
+    let d = net.nodes[b].hub.document_mut(&doc).unwrap();
+    PlanDoc::change(d, |p| p.set_text(&TextField::PlanArea, "From node two")).unwrap();
+    let ours = net.nodes[b].hub.document_mut(&doc).unwrap().get_heads();
+    for (_, frame) in sends(net.nodes[b].hub.handle(100, Event::LocalChange { doc })) {
+        let out = net.nodes[s2]
+            .hub
+            .handle(101, Event::Received { conn: bs, frame });
+        assert!(!out.iter().any(|e| matches!(e, Effect::Persist { .. })));
+    }
+    // ...when node two reads what node one stored.
+    let out = net.nodes[s2].hub.handle(102, Event::Stored { doc, chunk });
+    assert!(!out.iter().any(|e| matches!(e, Effect::Persist { .. })));
+    let flushed = net.nodes[s2].hub.handle(103, Event::Flush);
+    let persisted: Vec<_> = flushed
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Persist { changes, .. } => {
+                Some(changes.iter().map(|(h, _)| *h).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        persisted,
+        vec![ours],
+        "only node two's own change is stored"
+    );
+}

@@ -332,6 +332,8 @@ struct Setup {
 }
 
 async fn run(n: usize, setup: Setup) -> Row {
+    // (Sockets the previous run's servers reset as they were stopped are not this run's.)
+    CUT_OFF.store(0, Ordering::Relaxed);
     let backing = if setup.postgres {
         Backing::postgres()
     } else {
