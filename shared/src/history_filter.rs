@@ -55,37 +55,27 @@ impl HistoryFilter {
         time_ms: i64,
     ) -> bool {
         let contains = |wanted: &Option<String>, have: Option<&str>| {
-            let wanted = wanted.as_deref().map(str::trim).unwrap_or_default();
-            wanted.is_empty()
-                || have.is_some_and(|h| h.to_lowercase().contains(&wanted.to_lowercase()))
+            set(wanted)
+                .is_none_or(|w| have.is_some_and(|h| h.to_lowercase().contains(&w.to_lowercase())))
         };
-        let day = date_of_ms(time_ms);
+        let in_days = || {
+            let (from, to) = (set(&self.from), set(&self.to));
+            if from.is_none() && to.is_none() {
+                return true;
+            }
+            let day = date_of_ms(time_ms);
+            from.is_none_or(|f| day.as_str() >= f) && to.is_none_or(|t| day.as_str() <= t)
+        };
         contains(&self.person, who.and_then(A::name))
             && contains(&self.agency, who.and_then(A::agency))
             && set(&self.theme).is_none_or(|t| entry.themes.iter().any(|x| x == t))
-            && set(&self.from).is_none_or(|f| day.as_str() >= f)
-            && set(&self.to).is_none_or(|t| day.as_str() <= t)
+            && in_days()
     }
 }
 
 /// A filter's value, if it says anything.
 fn set(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-impl HistoryFilter {
-    /// Whether no filter is set.
-    pub fn is_empty(&self) -> bool {
-        [
-            &self.person,
-            &self.agency,
-            &self.theme,
-            &self.from,
-            &self.to,
-        ]
-        .into_iter()
-        .all(|v| set(v).is_none())
-    }
 }
 
 /// The day (YYYY-MM-DD, UTC) of a time in ms since 1970; "" if out of range.

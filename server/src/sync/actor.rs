@@ -140,7 +140,7 @@ pub(super) struct DocActor {
     chunks: HeldChunks,
     links: HashMap<ConnId, (Link, Grant)>,
     /// Its own queue, for work it hands to other threads to report back on.
-    me: Option<mpsc::WeakSender<Command>>,
+    me: mpsc::WeakSender<Command>,
     /// Which connections' sync messages the socket tasks wrote out.
     written: Arc<Written>,
     /// Whether a compaction is running.
@@ -159,7 +159,7 @@ pub(super) fn spawn(doc: DocumentId, shared: Shared) -> std::io::Result<Mailbox>
         shared,
         chunks: HeldChunks::default(),
         links: HashMap::new(),
-        me: Some(tx.downgrade()),
+        me: tx.downgrade(),
         written: Written::new(tx.downgrade()),
         compacting: false,
     };
@@ -546,7 +546,7 @@ impl DocActor {
                 }
             });
             // An actor that stopped meanwhile loads afresh: its successor reads the result.
-            if let Some(tx) = me.as_ref().and_then(mpsc::WeakSender::upgrade) {
+            if let Some(tx) = me.upgrade() {
                 let _ = tx.blocking_send(Command::Call(done));
             }
         });

@@ -1005,8 +1005,22 @@ fn a_restored_document_is_not_persisted_again_but_is_synced_and_later_changes_ar
     assert_eq!(net.plan(s, &doc).title, "Renamed");
 }
 
-#[test]
-fn changes_another_node_stored_reach_this_nodes_peers_and_are_not_stored_again() {
+/// Two server nodes holding the same plan (as over one database: node two restored it),
+/// client A on node one and client B on node two, both syncing it.
+struct TwoNodes {
+    net: Net,
+    s1: usize,
+    s2: usize,
+    doc: DocumentId,
+    /// The plan as both nodes started from.
+    bytes: Vec<u8>,
+    a: usize,
+    b: usize,
+    /// Node two's end of B's connection.
+    bs: ConnId,
+}
+
+fn two_nodes() -> TwoNodes {
     let mut net = Net::new();
     let (s1, s2) = (net.server(), net.server());
     let (doc, d) = demo();
@@ -1027,10 +1041,34 @@ fn changes_another_node_stored_reach_this_nodes_peers_and_are_not_stored_again()
     );
     let (a, b) = (net.client("a"), net.client("b"));
     net.connect(a, s1);
-    net.connect(b, s2);
+    let (_, bs) = net.connect(b, s2);
     net.run_until_quiescent();
     net.event(a, Event::Find { doc });
     net.event(b, Event::Find { doc });
+    TwoNodes {
+        net,
+        s1,
+        s2,
+        doc,
+        bytes,
+        a,
+        b,
+        bs,
+    }
+}
+
+#[test]
+fn changes_another_node_stored_reach_this_nodes_peers_and_are_not_stored_again() {
+    let TwoNodes {
+        mut net,
+        s1,
+        s2,
+        doc,
+        bytes,
+        a,
+        b,
+        ..
+    } = two_nodes();
     let stored_before = net.nodes[s1].storage.as_ref().unwrap()[&doc].len();
     let d = net.nodes[a].hub.document_mut(&doc).unwrap();
     PlanDoc::change(d, |p| {
@@ -2046,29 +2084,16 @@ fn a_peer_that_stops_reading_is_sent_one_message_and_then_everything_in_one_when
 
 #[test]
 fn changes_another_node_stored_while_ours_wait_for_the_flush_are_not_stored_again() {
-    let mut net = Net::new();
-    let (s1, s2) = (net.server(), net.server());
-    let (doc, d) = demo();
-    net.event(
+    let TwoNodes {
+        mut net,
         s1,
-        Event::Add {
-            doc,
-            document: Box::new(d.clone()),
-        },
-    );
-    net.event(
         s2,
-        Event::Restore {
-            doc,
-            document: Box::new(d),
-        },
-    );
-    let (a, b) = (net.client("a"), net.client("b"));
-    net.connect(a, s1);
-    let (_, bs) = net.connect(b, s2);
-    net.run_until_quiescent();
-    net.event(a, Event::Find { doc });
-    net.event(b, Event::Find { doc });
+        doc,
+        a,
+        b,
+        bs,
+        ..
+    } = two_nodes();
     // Node one stores a change of A's.
     let d = net.nodes[a].hub.document_mut(&doc).unwrap();
     PlanDoc::change(d, |p| p.set_text(&TextField::PlanTitle, "From node one")).unwrap();
