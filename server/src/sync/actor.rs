@@ -197,7 +197,7 @@ impl DocActor {
                 Some(since) => {
                     let until = (since + COALESCE)
                         .min(Instant::now() + QUIET)
-                        .max(last_flush + MIN_GAP);
+                        .max(self.next_flush(last_flush));
                     loop {
                         match rx.try_recv() {
                             Ok(cmd) => break Some(cmd),
@@ -226,7 +226,7 @@ impl DocActor {
                 None => {}
             }
             if first_unflushed.is_some_and(|t| paused || t.elapsed() >= COALESCE)
-                && last_flush.elapsed() >= MIN_GAP
+                && Instant::now() >= self.next_flush(last_flush)
             {
                 let started = Instant::now();
                 self.event(Event::Flush);
@@ -251,6 +251,17 @@ impl DocActor {
         }
         self.event(Event::Flush);
         tracing::debug!(doc = %self.doc, "document actor stopped");
+    }
+
+    /// The earliest moment of the next flush: [`MIN_GAP`] after the last one if changes are
+    /// to be fanned out; at once if it only answers acknowledgements (a first sync's round
+    /// trips are not slowed).
+    fn next_flush(&self, last_flush: Instant) -> Instant {
+        if self.hub.has_unflushed_changes() {
+            last_flush + MIN_GAP
+        } else {
+            last_flush
+        }
     }
 
     /// Leaves the registry if nothing is queued; senders send only while they find this

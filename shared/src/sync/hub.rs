@@ -463,7 +463,13 @@ impl Hub {
         self.conns.values().map(|c| c.ephemeral_seen.len()).sum()
     }
 
-    /// Whether changes are held back waiting for [`Event::Flush`].
+    /// Whether changes are held back waiting for [`Event::Flush`] (to persist and fan out).
+    pub fn has_unflushed_changes(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// Whether [`Event::Flush`] has anything to do: changes to persist and fan out, or
+    /// peers to answer.
     pub fn has_unflushed(&self) -> bool {
         !self.dirty.is_empty() || !self.to_answer.is_empty()
     }
