@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build-app.sh
 cargo build --release --locked -p plansync-server
-exec ./target/release/plansync serve --demo --db plansync.db --app-dir dist "$@"
+exec ./target/release/plansync serve --demo --db plansync.db "$@"

@@ -13,18 +13,16 @@ use axum::response::Response;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use std::path::Path;
 use std::sync::Arc;
 
 /// The policy of the HTML papers: their own inline styles, images inline, nothing else.
 pub const PAPER_CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// The app's Content-Security-Policy, allowing the inline scripts of `index.html` (Trunk's
-/// loader) by their SHA-256 and nothing inline besides.
-pub fn app_policy(index_html: &Path) -> String {
-    let html = std::fs::read_to_string(index_html).unwrap_or_default();
-    let hashes: Vec<String> = inline_scripts(&html)
+/// The app's Content-Security-Policy, allowing the inline scripts of its `index.html`
+/// (Trunk's loader) by their SHA-256 and nothing inline besides.
+pub fn app_policy(html: &str) -> String {
+    let hashes: Vec<String> = inline_scripts(html)
         .into_iter()
         .map(|s| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(s.as_bytes()))))
         .collect();

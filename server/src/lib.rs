@@ -2,6 +2,7 @@
 //! HTTP API and the app's files. `main.rs` parses the command line; everything else is here, testable.
 
 mod access;
+mod assets;
 mod connections;
 pub mod export;
 mod headers;
@@ -17,6 +18,7 @@ pub use access::{
     add_with_token, hash_token, invite, new_code, normalize_code, owner_invitations, Invitation,
     JoinError, Participant, ParticipantId, Role,
 };
+pub use assets::AppFiles;
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
 pub use history::{parse_heads, ChangeAuthor, Snapshot};
 pub use http::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
@@ -32,7 +34,6 @@ use axum::routing::{get, patch, post};
 use axum::Router;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use tower_http::services::{ServeDir, ServeFile};
 
 /// How the server runs: its limits and where the app is.
 #[derive(Debug, Clone)]
@@ -48,8 +49,8 @@ pub struct Settings {
     pub max_connections_per_address: usize,
     /// Web origins (`http://host:port`) allowed to open `/sync` besides the server's own.
     pub allowed_origins: Vec<String>,
-    /// Where the built app is.
-    pub app_dir: PathBuf,
+    /// A folder of the built app to serve instead of the app built into the binary.
+    pub app_dir: Option<PathBuf>,
     /// Unsent bytes a connection may hold before it is closed as not reading.
     pub max_queued_bytes: usize,
     /// The address people open (`http://192.168.1.20:8080`), for invitation links; `None`
@@ -77,7 +78,7 @@ impl Default for Settings {
             max_messages_per_second: 200,
             max_connections_per_address: 64,
             allowed_origins: Vec::new(),
-            app_dir: PathBuf::from("dist"),
+            app_dir: None,
             max_queued_bytes: Limits::default().max_queued_bytes,
             public_url: None,
             listen: ([127, 0, 0, 1], 8080).into(),
@@ -103,6 +104,8 @@ pub struct AppState {
     pub sync_places: Places,
     /// Wrong invitation codes per address.
     pub join_throttle: Arc<Mutex<JoinThrottle>>,
+    /// The web app's files.
+    pub app: AppFiles,
 }
 
 impl AppState {
@@ -184,11 +187,16 @@ pub fn app(state: AppState) -> Router {
             post(http::import_tracker).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
         )
         .route("/sync", get(ws::sync_socket));
-    let app_dir = state.settings.app_dir.clone();
-    let index = app_dir.join("index.html");
-    let policy: Arc<str> = headers::app_policy(&index).into();
-    let router = if index.is_file() {
-        api.fallback_service(ServeDir::new(&app_dir).fallback(ServeFile::new(index)))
+    let policy: Arc<str> = headers::app_policy(&state.app.index_html().unwrap_or_default()).into();
+    let router = if state.app.is_built() {
+        let files = state.app.clone();
+        api.fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap| async move {
+                files.respond(&method, uri.path(), &headers)
+            },
+        )
     } else {
         api.fallback(|| async { axum::response::Html(NOT_BUILT) })
     };
@@ -244,7 +252,17 @@ pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::R
         let plan = sync.create_plan(kind).await?;
         tracing::info!(id = %plan.id, title = %plan.title, "created the first plan");
     }
+    let app = match &settings.app_dir {
+        Some(dir) => AppFiles::from_dir(dir).unwrap_or_else(|e| {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not read the app's folder; serving a page that says so");
+            AppFiles::default()
+        }),
+        None => AppFiles::embedded(),
+    };
+    let compressing = app.clone();
+    tokio::task::spawn_blocking(move || compressing.compress());
     Ok(AppState {
+        app,
         sync,
         store,
         join_throttle: Arc::new(Mutex::new(JoinThrottle::new(settings.join.clone()))),

@@ -104,9 +104,10 @@ enum Command {
         /// Start a new database with the demo plan (otherwise with an empty plan).
         #[arg(long)]
         demo: bool,
-        /// Folder of the built web app.
-        #[arg(long, default_value = "dist")]
-        app_dir: PathBuf,
+        /// Serve the web app from this folder (e.g. `dist` while developing) instead of the
+        /// app built into this binary.
+        #[arg(long)]
+        app_dir: Option<PathBuf>,
         /// Largest sync message accepted, in bytes.
         #[arg(long, default_value_t = 8 << 20)]
         max_message_bytes: usize,

@@ -97,8 +97,9 @@ impl Server {
             Some(url) => cmd.args(["--database", url]),
             None => cmd.arg("--db").arg(db),
         };
-        cmd.arg("--app-dir")
-            .arg(app_dir())
+        // The app built into the binary, run from a folder with no `dist/` (as a partner
+        // runs the one file on a laptop).
+        cmd.current_dir(db.parent().unwrap_or(Path::new("/")))
             .args(extra)
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())

@@ -10,7 +10,7 @@ use plansync_shared::{
 use plansync_tests::{Backing, RustClient, Server, WAIT};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 const Q2: ReportingPeriod = ReportingPeriod {
@@ -804,5 +804,81 @@ async fn the_shell_takes_a_snapshot_and_makes_every_export_of_the_demo_plan_whil
     assert!(
         !ok && said.contains("its snapshots are: \"Before the board\""),
         "{said}"
+    );
+}
+
+#[test]
+fn the_binary_serves_its_built_in_app_compressed_and_cached_from_a_folder_with_no_dist() {
+    assert!(
+        plansync_tests::app_dir().join("index.html").is_file(),
+        "the app is not built: run scripts/build-app.sh (the test command does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!dir.path().join("dist").exists());
+    let server = Server::start(&dir.path().join("p.db"), &[]);
+    let addr = server.addr();
+    let page = plansync_tests::http_raw(&addr, "GET", "/", &[], b"");
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8_lossy(&page.body).to_string();
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-cache"));
+    let mut files: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|p| {
+            p.starts_with('/')
+                && (p.ends_with(".wasm") || p.ends_with(".js") || p.ends_with(".css"))
+        })
+        .map(str::to_string)
+        .collect();
+    files.sort();
+    files.dedup();
+    assert!(files.iter().any(|f| f.ends_with("_bg.wasm")), "{html}");
+    let (mut raw_total, mut br_total) = (html.len(), page.body.len());
+    for f in &files {
+        let on_disk = std::fs::read(plansync_tests::app_dir().join(&f[1..])).unwrap();
+        let plain = plansync_tests::http_raw(&addr, "GET", f, &[], b"");
+        assert_eq!(plain.body, on_disk, "{f} as built");
+        assert!(plain.header("content-encoding").is_none());
+        assert!(
+            plain.header("cache-control").unwrap().contains("immutable"),
+            "{f}"
+        );
+        // Compression runs in the background after start: bounded wait for it.
+        let started = Instant::now();
+        let br = loop {
+            let r =
+                plansync_tests::http_raw(&addr, "GET", f, &[("Accept-Encoding", "gzip, br")], b"");
+            if r.header("content-encoding").as_deref() == Some("br") || started.elapsed() > WAIT {
+                break r;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(br.header("content-encoding").as_deref(), Some("br"), "{f}");
+        let gz = plansync_tests::http_raw(&addr, "GET", f, &[("Accept-Encoding", "gzip")], b"");
+        assert_eq!(
+            gz.header("content-encoding").as_deref(),
+            Some("gzip"),
+            "{f}"
+        );
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&gz.body[..]),
+            &mut unzipped,
+        )
+        .unwrap();
+        assert_eq!(unzipped, on_disk, "{f} gzip round trip");
+        assert!(br.body.len() < on_disk.len(), "{f}");
+        raw_total += on_disk.len();
+        br_total += br.body.len();
+        eprintln!(
+            "{f}: {} bytes raw, {} gzip, {} brotli",
+            on_disk.len(),
+            gz.body.len(),
+            br.body.len()
+        );
+    }
+    eprintln!("first load: {br_total} bytes on the wire (brotli) against {raw_total} raw");
+    assert!(
+        br_total * 2 < raw_total,
+        "the app compresses to less than half"
     );
 }

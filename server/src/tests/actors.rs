@@ -9,7 +9,7 @@ async fn small_state(dir: &tempfile::TempDir) -> AppState {
         true,
         Settings {
             max_message_bytes: 1 << 20,
-            app_dir: dir.path().join("no-app"),
+            app_dir: Some(dir.path().join("no-app")),
             max_document_queue: 4,
             document_idle: std::time::Duration::from_millis(200),
             ..Settings::default()

@@ -31,7 +31,7 @@ async fn state_on(dir: &tempfile::TempDir, db: store::Sqlite) -> AppState {
         true,
         Settings {
             max_message_bytes: 1 << 20,
-            app_dir: dir.path().join("no-app"),
+            app_dir: Some(dir.path().join("no-app")),
             ..Settings::default()
         },
     )

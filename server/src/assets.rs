@@ -1,0 +1,379 @@
+//! The web app's files, served from memory: built into the binary (so one file carries the
+//! whole of Plansync into a room) or read from `--app-dir` at start for development. Each
+//! file is compressed once (brotli and gzip, in the background after start) and sent in the
+//! encoding the browser accepts; the files Trunk names by their content's hash are cached
+//! for a year, the rest (the page, the service worker) revalidated with an `ETag`.
+
+use axum::body::Body;
+use axum::http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
+};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// The app as built when the binary was compiled (empty if it was not built then).
+#[derive(rust_embed::RustEmbed)]
+#[folder = "$PLANSYNC_APP_FOLDER"]
+struct Embedded;
+
+/// How a file may be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+impl Encoding {
+    fn token(self) -> Option<&'static str> {
+        match self {
+            Encoding::Brotli => Some("br"),
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Identity => None,
+        }
+    }
+}
+
+/// One file of the app.
+#[derive(Debug)]
+struct AppFile {
+    raw: Bytes,
+    mime: HeaderValue,
+    /// The hash of the raw bytes, quoted, without the encoding.
+    tag: String,
+    /// Named by its content's hash: never changes under this name.
+    immutable: bool,
+    /// Set once compressed (`None` inside: compressing did not make it smaller).
+    brotli: OnceLock<Option<Bytes>>,
+    gzip: OnceLock<Option<Bytes>>,
+}
+
+/// The web app's files by path (`index.html`, `plansync-app-….wasm`, …).
+#[derive(Debug, Clone, Default)]
+pub struct AppFiles {
+    files: Arc<HashMap<String, AppFile>>,
+}
+
+/// Files under this size are sent as they are.
+const COMPRESS_FROM: usize = 1024;
+
+/// Whether `name` carries a content hash as Trunk writes it (`name-0123456789abcdef.ext`,
+/// `name-0123456789abcdef_bg.wasm`).
+fn hashed(name: &str) -> bool {
+    name.split(['-', '_', '.'])
+        .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn compressible(mime: &str) -> bool {
+    mime.starts_with("text/")
+        || mime.contains("javascript")
+        || mime.contains("json")
+        || mime.contains("wasm")
+        || mime.contains("svg")
+        || mime.contains("xml")
+}
+
+impl AppFiles {
+    /// The app built into this binary.
+    pub fn embedded() -> Self {
+        Self::from_files(
+            Embedded::iter().filter_map(|name| {
+                Some((name.to_string(), Embedded::get(&name)?.data.into_owned()))
+            }),
+        )
+    }
+
+    /// The app in a folder (its files read now; subfolders included).
+    pub fn from_dir(dir: &Path) -> std::io::Result<Self> {
+        let mut found = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(rel) = path.strip_prefix(dir) {
+                    let name = rel.to_string_lossy().replace('\\', "/");
+                    found.push((name, std::fs::read(&path)?));
+                }
+            }
+        }
+        Ok(Self::from_files(found))
+    }
+
+    fn from_files(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
+        let files = files
+            .into_iter()
+            .map(|(name, raw)| {
+                let mime = mime_guess::from_path(&name).first_or_octet_stream();
+                let mime = match mime.essence_str() {
+                    m if m.starts_with("text/") || m.contains("javascript") => {
+                        format!("{m}; charset=utf-8")
+                    }
+                    m => m.to_string(),
+                };
+                let digest = Sha256::digest(&raw);
+                let tag = format!("\"{}\"", hex16(&digest[..8]));
+                let file = AppFile {
+                    mime: HeaderValue::from_str(&mime)
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                    tag,
+                    immutable: hashed(&name),
+                    raw: Bytes::from(raw),
+                    brotli: OnceLock::new(),
+                    gzip: OnceLock::new(),
+                };
+                (name, file)
+            })
+            .collect();
+        Self {
+            files: Arc::new(files),
+        }
+    }
+
+    /// Whether there is an app to serve (an `index.html`).
+    pub fn is_built(&self) -> bool {
+        self.files.contains_key("index.html")
+    }
+
+    /// The app's page, if built.
+    pub fn index_html(&self) -> Option<String> {
+        self.files
+            .get("index.html")
+            .map(|f| String::from_utf8_lossy(&f.raw).into_owned())
+    }
+
+    /// The files' names and raw sizes, largest first.
+    pub fn sizes(&self) -> Vec<(String, usize)> {
+        let mut v: Vec<_> = self
+            .files
+            .iter()
+            .map(|(n, f)| (n.clone(), f.raw.len()))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// Compresses every file worth it, once (slow: run it off the async threads). Until a
+    /// file is done it is sent as it is.
+    pub fn compress(&self) {
+        let started = std::time::Instant::now();
+        for file in self.files.values() {
+            let worth = file.raw.len() >= COMPRESS_FROM
+                && compressible(file.mime.to_str().unwrap_or_default());
+            file.gzip.get_or_init(|| {
+                worth
+                    .then(|| gzip(&file.raw))
+                    .flatten()
+                    .filter(|c| c.len() < file.raw.len())
+            });
+            file.brotli.get_or_init(|| {
+                worth
+                    .then(|| brotli(&file.raw))
+                    .filter(|c| c.len() < file.raw.len())
+            });
+        }
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            "compressed the app's files"
+        );
+    }
+
+    /// The response to a `GET` or `HEAD` of `path`: the file in the best encoding the
+    /// request accepts; the page itself for paths that name no file (the app's routes);
+    /// 404 for a missing file.
+    pub fn respond(&self, method: &Method, path: &str, headers: &HeaderMap) -> Response {
+        if method != Method::GET && method != Method::HEAD {
+            return (StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD").into_response();
+        }
+        let name = path.trim_start_matches('/');
+        let name = if name.is_empty() { "index.html" } else { name };
+        let file = match self.files.get(name) {
+            Some(f) => f,
+            None if !name.rsplit('/').next().unwrap_or("").contains('.') => {
+                match self.files.get("index.html") {
+                    Some(f) => f,
+                    None => return StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+            None => return (StatusCode::NOT_FOUND, "no such file in the app").into_response(),
+        };
+        let accepted = accepted_encodings(headers);
+        let (encoding, body) = [Encoding::Brotli, Encoding::Gzip]
+            .into_iter()
+            .filter(|e| accepted.contains(e))
+            .find_map(|e| {
+                let slot = match e {
+                    Encoding::Brotli => &file.brotli,
+                    _ => &file.gzip,
+                };
+                slot.get().cloned().flatten().map(|b| (e, b))
+            })
+            .unwrap_or((Encoding::Identity, file.raw.clone()));
+        let tag = match encoding.token() {
+            Some(t) => format!("{}-{t}\"", file.tag.trim_end_matches('"')),
+            None => file.tag.clone(),
+        };
+        let mut out = HeaderMap::new();
+        out.insert(CONTENT_TYPE, file.mime.clone());
+        out.insert(VARY, HeaderValue::from_static("accept-encoding"));
+        out.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static(if file.immutable {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            }),
+        );
+        if let Ok(v) = HeaderValue::from_str(&tag) {
+            out.insert(ETAG, v);
+        }
+        if let Some(t) = encoding.token() {
+            out.insert(CONTENT_ENCODING, HeaderValue::from_static(t));
+        }
+        let matches = headers
+            .get(IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+        if matches {
+            return (StatusCode::NOT_MODIFIED, out).into_response();
+        }
+        let body = if method == Method::HEAD {
+            Body::empty()
+        } else {
+            Body::from(body)
+        };
+        (out, body).into_response()
+    }
+}
+
+fn hex16(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The encodings a request accepts (`q=0` refuses one).
+fn accepted_encodings(headers: &HeaderMap) -> Vec<Encoding> {
+    let mut out = Vec::new();
+    for value in headers.get_all(ACCEPT_ENCODING) {
+        for item in value.to_str().unwrap_or_default().split(',') {
+            let mut parts = item.split(';');
+            let token = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
+            match token.as_str() {
+                "br" => out.push(Encoding::Brotli),
+                "gzip" => out.push(Encoding::Gzip),
+                "*" => out.extend([Encoding::Brotli, Encoding::Gzip]),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn gzip(raw: &[u8]) -> Option<Bytes> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(raw).ok()?;
+    enc.finish().ok().map(Bytes::from)
+}
+
+/// Brotli's quality: the best in a release build (the app's 4 MB take about 7 s of one core,
+/// once per start, in the background); quick in a debug build, which the tests start often.
+const BROTLI_QUALITY: i32 = if cfg!(debug_assertions) { 5 } else { 11 };
+
+fn brotli(raw: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(raw.len() / 3);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: BROTLI_QUALITY,
+        lgwin: 22,
+        ..Default::default()
+    };
+    let mut input = raw;
+    // Writing to a Vec cannot fail.
+    let _ = brotli::BrotliCompress(&mut input, &mut out, &params);
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files() -> AppFiles {
+        let wasm: Vec<u8> = (0..20_000u32).flat_map(|i| (i % 7).to_le_bytes()).collect();
+        let f = AppFiles::from_files([
+            (
+                "index.html".to_string(),
+                b"<!doctype html><title>t</title>".to_vec(),
+            ),
+            ("app-0123456789abcdef_bg.wasm".to_string(), wasm),
+        ]);
+        f.compress();
+        f
+    }
+
+    fn get(f: &AppFiles, path: &str, accept: &str) -> Response {
+        let mut h = HeaderMap::new();
+        h.insert(ACCEPT_ENCODING, HeaderValue::from_str(accept).unwrap());
+        f.respond(&Method::GET, path, &h)
+    }
+
+    #[test]
+    fn a_hashed_file_is_sent_in_the_best_accepted_encoding_and_cached_for_a_year() {
+        let f = files();
+        let r = get(&f, "/app-0123456789abcdef_bg.wasm", "gzip, deflate, br");
+        assert_eq!(r.headers()[CONTENT_ENCODING], "br");
+        assert!(r.headers()[CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable"));
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/wasm");
+        let r = get(&f, "/app-0123456789abcdef_bg.wasm", "gzip");
+        assert_eq!(r.headers()[CONTENT_ENCODING], "gzip");
+        let r = get(&f, "/app-0123456789abcdef_bg.wasm", "br;q=0, identity");
+        assert!(r.headers().get(CONTENT_ENCODING).is_none());
+    }
+
+    #[test]
+    fn the_page_is_revalidated_and_a_matching_etag_gets_not_modified() {
+        let f = files();
+        let r = get(&f, "/", "");
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-cache");
+        let tag = r.headers()[ETAG].clone();
+        let mut h = HeaderMap::new();
+        h.insert(IF_NONE_MATCH, tag);
+        let r = f.respond(&Method::GET, "/", &h);
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    }
+
+    #[test]
+    fn an_app_route_gets_the_page_and_a_missing_file_gets_404() {
+        let f = files();
+        assert_eq!(get(&f, "/plans/x", "").status(), StatusCode::OK);
+        assert_eq!(get(&f, "/missing.js", "").status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            f.respond(&Method::POST, "/", &HeaderMap::new()).status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+    }
+
+    #[test]
+    fn only_names_with_a_content_hash_count_as_hashed() {
+        assert!(hashed("plansync-app-3f293eb883663095_bg.wasm"));
+        assert!(hashed("style-efb9a8bdf14f09d5.css"));
+        assert!(!hashed("sw.js"));
+        assert!(!hashed("index.html"));
+    }
+}
