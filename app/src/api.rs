@@ -281,6 +281,9 @@ pub struct Author {
     pub agency: Option<String>,
     /// When the server received it, ms since 1970.
     pub received_ms: f64,
+    /// The relaying servers it came through, if any.
+    #[serde(default)]
+    pub via: Option<String>,
 }
 
 impl plansync_shared::Attribution for Author {
@@ -292,6 +295,9 @@ impl plansync_shared::Attribution for Author {
     }
     fn received_ms(&self) -> i64 {
         self.received_ms as i64
+    }
+    fn via(&self) -> Option<&str> {
+        self.via.as_deref()
     }
 }
 

@@ -49,6 +49,36 @@ impl Role {
     }
 }
 
+/// What kind of participant: a person, or a server that relays a room's work (a workshop
+/// laptop enrolled with `plansync enroll`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParticipantKind {
+    /// A person.
+    #[default]
+    Person,
+    /// A server relaying to this one.
+    Server,
+}
+
+impl ParticipantKind {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParticipantKind::Person => "person",
+            ParticipantKind::Server => "server",
+        }
+    }
+
+    /// Parses a stored name (anything unknown is a person).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "server" => ParticipantKind::Server,
+            _ => ParticipantKind::Person,
+        }
+    }
+}
+
 /// Identifies a participant (a row of `participants`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -69,6 +99,8 @@ pub struct Participant {
     pub role: Role,
     /// When they joined, milliseconds since the Unix epoch.
     pub joined: i64,
+    /// A person or a relaying server.
+    pub kind: ParticipantKind,
 }
 
 /// An invitation to join a plan.
@@ -197,6 +229,7 @@ pub async fn add_with_token(
     name: String,
     agency: String,
     role: Role,
+    kind: ParticipantKind,
 ) -> Result<(Participant, String), StoreError> {
     let token = new_token(&mut rand::rng());
     let p = store
@@ -206,12 +239,54 @@ pub async fn add_with_token(
                 name,
                 agency,
                 role,
+                kind,
                 token_hash: hash_token(&token),
             },
             crate::now_ms(),
         )
         .await?;
     Ok((p, token))
+}
+
+/// Why a server could not be enrolled.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollError {
+    /// The name is empty or too long.
+    #[error("a relaying server needs a name of 1 to 100 characters, such as \"Workshop laptop\"")]
+    Name,
+    /// Servers relay; they do not manage people.
+    #[error("a relaying server can be a viewer or an editor, not an owner")]
+    Owner,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+/// Enrolls a server that will relay to this one (a workshop laptop) as a participant of
+/// kind "server" with a fresh token; returns it and the token. Its changes show in the
+/// history by the people the relay reports, "via" its name.
+pub async fn enroll(
+    store: &Store,
+    plan: String,
+    name: &str,
+    role: Role,
+) -> Result<(Participant, String), EnrollError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(EnrollError::Name);
+    }
+    if role == Role::Owner {
+        return Err(EnrollError::Owner);
+    }
+    Ok(add_with_token(
+        store,
+        plan,
+        name.to_string(),
+        "Relaying server".to_string(),
+        role,
+        ParticipantKind::Server,
+    )
+    .await?)
 }
 
 /// Creates an invitation with a fresh code.

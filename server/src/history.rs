@@ -33,6 +33,9 @@ pub struct ChangeAuthor {
     pub participant: Option<i64>,
     /// When the server received it (ms since 1970).
     pub received_ms: i64,
+    /// The relaying servers it came through, when another server's relay reported who
+    /// made it ("Workshop laptop"; a chain is listed nearest first).
+    pub via: Option<String>,
 }
 
 impl plansync_shared::Attribution for ChangeAuthor {
@@ -44,6 +47,9 @@ impl plansync_shared::Attribution for ChangeAuthor {
     }
     fn received_ms(&self) -> i64 {
         self.received_ms
+    }
+    fn via(&self) -> Option<&str> {
+        self.via.as_deref()
     }
 }
 

@@ -8,6 +8,7 @@ pub mod export;
 mod headers;
 mod history;
 mod http;
+pub mod relay;
 mod spreadsheet;
 pub mod store;
 mod sync;
@@ -15,8 +16,8 @@ mod throttle;
 mod ws;
 
 pub use access::{
-    add_with_token, hash_token, invite, new_code, normalize_code, owner_invitations, Invitation,
-    JoinError, Participant, ParticipantId, Role,
+    add_with_token, enroll, hash_token, invite, new_code, normalize_code, owner_invitations,
+    Invitation, JoinError, Participant, ParticipantId, Role,
 };
 pub use assets::AppFiles;
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
@@ -106,6 +107,8 @@ pub struct AppState {
     pub join_throttle: Arc<Mutex<JoinThrottle>>,
     /// The web app's files.
     pub app: AppFiles,
+    /// What each relay to an upstream server has sent.
+    pub relays: relay::Relays,
 }
 
 impl AppState {
@@ -166,8 +169,17 @@ pub fn app(state: AppState) -> Router {
             "/api/plans/{plan}/invitations/{id}",
             axum::routing::delete(http::revoke_invitation),
         )
+        .route("/api/plans/{plan}/servers", post(http::enroll_server))
+        .route(
+            "/api/plans/{plan}/relayed-authors",
+            post(http::report_relayed_authors),
+        )
+        .route("/api/plans/{plan}/relay", get(http::relay_status))
         .route("/api/plans/{plan}/history", get(http::plan_history))
-        .route("/api/plans/{plan}/authors", get(http::change_authors))
+        .route(
+            "/api/plans/{plan}/authors",
+            get(http::change_authors).post(http::some_change_authors),
+        )
         .route(
             "/api/plans/{plan}/snapshots",
             get(http::list_snapshots).post(http::take_snapshot),
@@ -262,6 +274,7 @@ pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::R
     let compressing = app.clone();
     tokio::task::spawn_blocking(move || compressing.compress());
     Ok(AppState {
+        relays: relay::Relays::default(),
         app,
         sync,
         store,

@@ -151,6 +151,51 @@ enum Command {
         max_wrong_codes: u32,
         #[command(flatten)]
         import: ImportArgs,
+        /// Relay the plans this server shares with an upstream server (the partnership's
+        /// central server): http://HOST[:PORT]. Repeat for several, each with its token.
+        #[arg(long)]
+        upstream: Vec<String>,
+        /// The participant token the relay uses on the upstream (from `plansync enroll`
+        /// there), one per --upstream, in the same order.
+        #[arg(long)]
+        upstream_token: Vec<String>,
+        /// Longest wait, in seconds, between attempts to reach an upstream that cannot be
+        /// reached (plus up to half as much again, at random).
+        #[arg(long, default_value_t = plansync_server::relay::MAX_BACKOFF.as_secs())]
+        upstream_retry_secs: u64,
+    },
+    /// Enrolls a server that will relay to this one (a workshop laptop) in a plan and prints
+    /// its token, for `plansync pull` and `plansync serve --upstream-token` on that server.
+    Enroll {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The plan's id.
+        #[arg(long)]
+        plan: String,
+        /// What the relaying server is called; the history shows changes made on it "via"
+        /// this name.
+        #[arg(long)]
+        name: String,
+        /// Its role: editor (it sends changes) or viewer (it only receives).
+        #[arg(long, value_enum, default_value = "editor")]
+        role: RoleArg,
+    },
+    /// Fetches every plan an upstream server's token grants onto this server, with its
+    /// snapshots and who made each change, before a day with no network.
+    Pull {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The upstream server: http://HOST[:PORT].
+        #[arg(long)]
+        upstream: String,
+        /// The participant token to use there (from `plansync enroll`).
+        #[arg(long)]
+        upstream_token: String,
+    },
+    /// Says what each relay has sent to its upstream: all changes sent, or how many wait.
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Prints an invitation link and code for a plan (the server may be running).
     Invite {
@@ -284,6 +329,17 @@ async fn named_snapshot(
     )
 }
 
+/// A time as `plansync status` prints it: "16:42 UTC, 30 Nov 2026".
+fn utc_time(ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[hour]:[minute] UTC, [day padding:none] [month repr:short] [year]"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_else(|| "an unknown time".into())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -317,7 +373,19 @@ async fn main() -> anyhow::Result<()> {
             max_wrong_codes_per_address,
             max_wrong_codes,
             import,
+            upstream,
+            upstream_token,
+            upstream_retry_secs,
         } => {
+            anyhow::ensure!(
+                upstream.len() == upstream_token.len(),
+                "give one --upstream-token for each --upstream (in the same order)"
+            );
+            let upstreams = upstream
+                .iter()
+                .zip(&upstream_token)
+                .map(|(u, t)| plansync_server::relay::Upstream::new(u, t))
+                .collect::<Result<Vec<_>, _>>()?;
             anyhow::ensure!(
                 max_queued_bytes >= 64 << 10,
                 "--max-queued-bytes must be at least 65536"
@@ -363,7 +431,25 @@ async fn main() -> anyhow::Result<()> {
                 document_idle: Limits::default().document_idle,
             };
             let location = db.location();
-            let state = plansync_server::start(&location, demo, settings)
+            let store = plansync_server::store::open(&location)
+                .await
+                .with_context(|| format!("could not open the database {}", location.describe()))?;
+            // A new room server fetches its plans first (when it can reach the upstream), so
+            // the owner links below are for them.
+            if !upstreams.is_empty() && store.plans().await?.is_empty() {
+                let sync =
+                    plansync_server::SyncHandle::start(store.clone(), Limits::default()).await?;
+                for up in &upstreams {
+                    match plansync_server::relay::pull(&sync, &store, up).await {
+                        Ok(p) => println!("Fetched {} plan(s) from {}.", p.plans.len(), up.url),
+                        Err(e) => eprintln!(
+                            "Could not fetch plans from {} yet ({e}); the relay keeps trying.",
+                            up.url
+                        ),
+                    }
+                }
+            }
+            let state = plansync_server::start_on(store, demo && upstreams.is_empty(), settings)
                 .await
                 .with_context(|| {
                     format!("could not start with the database {}", location.describe())
@@ -381,10 +467,91 @@ async fn main() -> anyhow::Result<()> {
                     inv.code
                 );
             }
+            for up in upstreams {
+                println!(
+                    "Relaying to {} (plansync status shows what it has sent).",
+                    up.url
+                );
+                plansync_server::relay::spawn(
+                    state.sync.clone(),
+                    state.store.clone(),
+                    state.relays.clone(),
+                    up,
+                    std::time::Duration::from_secs(upstream_retry_secs),
+                );
+            }
             plansync_server::serve(listener, plansync_server::app(state), connections, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await;
+            Ok(())
+        }
+        Command::Enroll {
+            db,
+            plan,
+            name,
+            role,
+        } => {
+            let store = db.open().await?;
+            let row = find_plan(&store, &db, &plan).await?;
+            let (p, token) = plansync_server::enroll(&store, row.id.clone(), &name, role.into())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Enrolled \"{}\" in \"{}\" as a relaying server ({}). Its token (shown once; revoke it on the People page):\n{token}",
+                p.name,
+                row.title,
+                p.role.as_str()
+            );
+            Ok(())
+        }
+        Command::Pull {
+            db,
+            upstream,
+            upstream_token,
+        } => {
+            let up = plansync_server::relay::Upstream::new(&upstream, &upstream_token)?;
+            let store = db.open().await?;
+            let sync = plansync_server::SyncHandle::start(store.clone(), Limits::default()).await?;
+            let pulled = plansync_server::relay::pull(&sync, &store, &up)
+                .await
+                .with_context(|| format!("could not pull from {}", up.url))?;
+            for (id, title, new) in &pulled.plans {
+                println!(
+                    "{} \"{title}\" ({id}).",
+                    if *new {
+                        "Fetched"
+                    } else {
+                        "Brought up to date"
+                    }
+                );
+            }
+            println!(
+                "{} plan(s), {} snapshot(s) added, {} change author(s) recorded, into {}. Start the room with: plansync serve --db {} --listen 0.0.0.0:8080 --upstream {} --upstream-token …",
+                pulled.plans.len(),
+                pulled.snapshots,
+                pulled.authors,
+                db.location().describe(),
+                db.location().describe(),
+                up.url
+            );
+            Ok(())
+        }
+        Command::Status { db } => {
+            let store = db.open().await?;
+            let plans = store.plans().await?;
+            let rows = plansync_server::relay::offline_status(&store).await?;
+            if rows.is_empty() {
+                println!("This server has not relayed to an upstream server yet.");
+            }
+            for (p, waiting) in rows {
+                let title = plans
+                    .iter()
+                    .find(|r| r.id == p.plan)
+                    .map_or(p.plan.clone(), |r| r.title.clone());
+                let line = plansync_shared::relay_line(waiting, p.reached_ms, p.sent_ms, utc_time);
+                println!("{title} → {}: {line}", p.upstream);
+            }
             Ok(())
         }
         Command::Snapshot { db, plan, name } => {

@@ -12,6 +12,25 @@ pub trait Attribution {
     fn agency(&self) -> Option<&str>;
     /// When the server received the change (ms since 1970).
     fn received_ms(&self) -> i64;
+    /// The relaying servers the change came through ("Workshop laptop"), if another
+    /// server's relay reported who made it.
+    fn via(&self) -> Option<&str> {
+        None
+    }
+    /// Who, as shown: "name, agency", and "via" the relays it came through; `None` when no
+    /// participant is known (the server's own change).
+    fn described(&self) -> Option<String> {
+        let mut out = self.name()?.to_string();
+        if let Some(a) = self.agency().filter(|a| !a.is_empty()) {
+            out.push_str(", ");
+            out.push_str(a);
+        }
+        if let Some(v) = self.via().filter(|v| !v.is_empty()) {
+            out.push_str(" via ");
+            out.push_str(v);
+        }
+        Some(out)
+    }
 }
 
 /// Filters of a plan's history; a field left empty matches every entry.

@@ -14,6 +14,7 @@ mod ids;
 mod import;
 mod period;
 mod plan;
+mod relay_status;
 mod sync;
 
 pub use compare::{compare, word_diff, Change, Difference, ItemKind, WordChange, Words};
@@ -36,6 +37,7 @@ pub use plan::{
     PlanSummary, Polarity, ProgressState, ProgressUpdate, Rag, Stage, TextField, Theme, TravelItem,
     WorkshopReview, REMOVED_BOARD, SCHEMA,
 };
+pub use relay_status::relay_line;
 pub use sync::{
     decode_message, encode_message, loggable, valid_peer_id, Access, ConnId, DocMessage,
     DocumentId, Effect, Ephemeral, Event, Hub, HubConfig, Message, PeerId, PeerMetadata, WireError,

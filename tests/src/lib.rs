@@ -4,6 +4,7 @@
 pub mod attack;
 pub mod nginx;
 pub mod postgres;
+pub mod proxy;
 
 use futures_util::{SinkExt, StreamExt};
 use plansync_shared::automerge::AutoCommit;

@@ -405,16 +405,9 @@ fn ChangeList(authors: RwSignal<HashMap<String, Author>>) -> impl IntoView {
 /// One entry of the history.
 #[component]
 fn ChangeItem(e: HistoryEntry, who: Option<Author>, time: f64) -> impl IntoView {
-    let by = match who {
-        Some(Author {
-            name: Some(n),
-            agency,
-            ..
-        }) => format!(
-            "{n}{}",
-            agency.map(|a| format!(", {a}")).unwrap_or_default()
-        ),
-        Some(_) => "the server (from another server or the shell)".into(),
+    let by = match who.as_ref().map(plansync_shared::Attribution::described) {
+        Some(Some(who)) => who,
+        Some(None) => "the server (from another server or the shell)".into(),
         None => "not yet on the server".into(),
     };
     let at = if time > 0.0 {

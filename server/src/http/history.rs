@@ -7,7 +7,7 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use plansync_shared::{attributed, history, HistoryFilter};
+use plansync_shared::{attributed, history, Attribution, HistoryFilter};
 use serde::Serialize;
 
 /// One history entry with who sent it, as the server recorded.
@@ -20,6 +20,10 @@ pub struct Attributed {
     pub name: Option<String>,
     /// Their agency.
     pub agency: Option<String>,
+    /// The relaying servers it came through ("Workshop laptop"), if any.
+    pub via: Option<String>,
+    /// Who, as shown ("name, agency via Workshop laptop").
+    pub by: Option<String>,
     /// When: the server's receipt time, or the editor's clock (ms since 1970).
     pub time_ms: i64,
 }
@@ -44,6 +48,8 @@ pub async fn plan_history(
             q.matches(&entry, who, time_ms).then(|| Attributed {
                 name: who.and_then(|a| a.name.clone()),
                 agency: who.and_then(|a| a.agency.clone()),
+                via: who.and_then(|a| a.via.clone()),
+                by: who.and_then(|a| a.described()),
                 time_ms,
                 entry,
             })

@@ -10,6 +10,7 @@ mod imports;
 mod invitations;
 mod participants;
 mod plans;
+mod relay;
 mod snapshots;
 
 pub use exports::*;
@@ -18,6 +19,7 @@ pub use imports::*;
 pub use invitations::*;
 pub use participants::*;
 pub use plans::*;
+pub use relay::*;
 pub use snapshots::*;
 
 use crate::access::{Participant, Role};

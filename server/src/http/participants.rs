@@ -74,3 +74,44 @@ pub async fn revoke_participant(
     state.sync.regrant(id, None).await?;
     Ok(Json(state.store.participants(plan).await?))
 }
+
+/// Body of `POST /api/plans/{plan}/servers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollServer {
+    /// What the server is called ("Workshop laptop").
+    pub name: String,
+    /// Its role: editor (the default) or viewer.
+    #[serde(default = "editor")]
+    pub role: Role,
+}
+
+fn editor() -> Role {
+    Role::Editor
+}
+
+/// `POST /api/plans/{plan}/servers`: an owner enrolls a server that will relay to this one
+/// (a participant of kind "server"); the answer carries its token, shown once.
+pub async fn enroll_server(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+    body: Result<Json<EnrollServer>, axum::extract::rejection::JsonRejection>,
+) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), AppError> {
+    member(&state, &headers, &plan, Role::Owner).await?;
+    let Json(body) = body.map_err(|e| {
+        AppError::BadRequest(format!(
+            "send {{\"name\": \"Workshop laptop\", \"role\": \"editor\"}}: {e}"
+        ))
+    })?;
+    let (participant, token) = crate::access::enroll(&state.store, plan, &body.name, body.role)
+        .await
+        .map_err(|e| match e {
+            crate::access::EnrollError::Storage(s) => AppError::from(s),
+            e => AppError::BadRequest(e.to_string()),
+        })?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::json!({ "participant": participant, "token": token })),
+    ))
+}

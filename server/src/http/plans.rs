@@ -85,6 +85,7 @@ pub(crate) async fn create_plan_for(
         owner.name,
         owner.agency,
         Role::Owner,
+        crate::access::ParticipantKind::Person,
     )
     .await?;
     Ok((plan, participant, token))

@@ -173,6 +173,8 @@ pub struct NewParticipant {
     pub agency: String,
     /// Their role.
     pub role: Role,
+    /// A person or a relaying server.
+    pub kind: crate::access::ParticipantKind,
     /// The hash of their token ([`crate::hash_token`]).
     pub token_hash: String,
 }
@@ -310,6 +312,62 @@ pub trait HistoryStore: Send + Sync + 'static {
     async fn snapshot(&self, plan: String, id: i64) -> Result<Option<Snapshot>>;
     /// The newest snapshot of a plan with this name.
     async fn snapshot_named(&self, plan: String, name: String) -> Result<Option<Snapshot>>;
+    /// Records a snapshot another server took (fetched by `plansync pull`), unless one with
+    /// the same name and heads is here already; true if it was added.
+    async fn add_pulled_snapshot(&self, plan: String, snapshot: PulledSnapshot) -> Result<bool>;
+
+    /// Records who made changes on another server, as its relay (or, pulling, the server
+    /// pulled from) reported them; later reports of a change replace earlier ones.
+    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<()>;
+    /// How far each relay to an upstream got, per plan.
+    async fn relay_progress(&self) -> Result<Vec<RelayProgress>>;
+    /// Records how far a relay got with one plan.
+    async fn set_relay_progress(&self, progress: RelayProgress) -> Result<()>;
+}
+
+/// A snapshot as another server recorded it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PulledSnapshot {
+    /// Its name.
+    pub name: String,
+    /// The plan's heads (hex change hashes).
+    pub heads: Vec<String>,
+    /// Who took it, as shown there.
+    pub author: Option<String>,
+    /// When (ms since 1970).
+    pub created_ms: i64,
+}
+
+/// Who made one change on another server, as that server reported it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RelayedAuthor {
+    /// The change (hex hash).
+    pub hash: String,
+    /// The person's name.
+    pub name: String,
+    /// Their agency.
+    pub agency: String,
+    /// The relaying servers it came through, nearest first ("Partner laptop, Workshop
+    /// laptop"), if any.
+    pub via: Option<String>,
+}
+
+/// How far a relay got with one plan on one upstream server.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct RelayProgress {
+    /// The upstream server's address.
+    pub upstream: String,
+    /// The plan (document id).
+    pub plan: String,
+    /// The plan's heads as the upstream last said it holds them (hex change hashes).
+    pub upstream_heads: Vec<String>,
+    /// When the upstream was last reached (ms since 1970).
+    pub reached_ms: Option<i64>,
+    /// When the upstream last held every change this server had (ms since 1970).
+    pub sent_ms: Option<i64>,
+    /// How many of this server's change records (in the order received) have had their
+    /// authors reported to the upstream.
+    pub attributed: i64,
 }
 
 /// Everything the server keeps: one storage interface in three parts, which each backend

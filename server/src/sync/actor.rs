@@ -43,6 +43,8 @@ pub(super) enum Command {
         peer: PeerId,
         principals: BTreeSet<String>,
         grant: Grant,
+        /// We dialed it (a relay to an upstream server): we start syncing at once.
+        dialed: bool,
     },
     /// A message about this document from an attached connection (decoded by the router).
     Message { conn: ConnId, message: Message },
@@ -285,9 +287,22 @@ impl DocActor {
                 peer,
                 principals,
                 grant,
+                dialed,
             } => {
                 let access = BTreeMap::from([(self.doc, grant.role.access())]);
                 self.links.insert(conn, (link, grant));
+                if dialed {
+                    // Held first, so the core offers it to the upstream at once.
+                    if let Err(e) = self.held() {
+                        tracing::warn!(doc = %self.doc, error = %e, "could not load a plan to relay");
+                    }
+                    self.event(Event::Dialed {
+                        conn,
+                        peer,
+                        grants: access,
+                    });
+                    return;
+                }
                 self.event(Event::Connected {
                     conn,
                     dialer: false,
@@ -350,6 +365,26 @@ impl DocActor {
             });
         }
         Ok(self.hub.document_mut(&self.doc))
+    }
+
+    /// How far a peer we dialed (an upstream server) has our copy: the changes it lacks
+    /// and its heads, as it told us on `conn`, or else as `recorded`; `None` if we do not
+    /// hold the plan.
+    pub(super) fn upstream_lacks(
+        &mut self,
+        conn: Option<ConnId>,
+        recorded: Vec<String>,
+    ) -> Option<(usize, Vec<String>)> {
+        let told: Vec<String> = conn
+            .and_then(|c| self.hub.remote_heads(c, &self.doc))
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let theirs = if told.is_empty() { recorded } else { told };
+        self.held().ok()??;
+        let doc = self.hub.document_mut(&self.doc)?;
+        Some((crate::relay::changes_beyond(doc, &theirs), theirs))
     }
 
     /// Holds a new document (a plan just created) and stores it; false if storing failed.
@@ -486,7 +521,7 @@ impl DocActor {
             .iter()
             .map(|(hash, from)| {
                 let by: Option<ParticipantId> =
-                    from.and_then(|c| self.links.get(&c).map(|(_, g)| g.participant));
+                    from.and_then(|c| self.links.get(&c).and_then(|(_, g)| g.participant));
                 (*hash, by)
             })
             .collect();

@@ -60,8 +60,9 @@ pub enum ServiceError {
 pub struct Grant {
     /// The plan's document.
     pub doc: DocumentId,
-    /// The participant whose token gave it.
-    pub participant: ParticipantId,
+    /// The participant whose token gave it; `None` on a connection this server dialed to
+    /// an upstream server (the upstream's changes have no participant here).
+    pub participant: Option<ParticipantId>,
     /// Their role.
     pub role: Role,
 }
@@ -71,7 +72,7 @@ impl Grant {
     pub fn of(p: &Participant) -> Option<Self> {
         Some(Self {
             doc: p.plan.parse().ok()?,
-            participant: p.id,
+            participant: Some(p.id),
             role: p.role,
         })
     }

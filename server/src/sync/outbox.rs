@@ -144,7 +144,7 @@ impl Link {
             return true;
         }
         let queued = self.queued_bytes();
-        let who: Vec<i64> = grants.iter().map(|g| g.participant.0).collect();
+        let who: Vec<Option<i64>> = grants.iter().map(|g| g.participant.map(|p| p.0)).collect();
         tracing::warn!(participants = ?who, queued_bytes = queued, limit = limits.max_queued_bytes, "closing a connection that stopped reading: its queue is full");
         self.cut_off(format!("closed: {} MiB of messages were waiting for your device to read them (the limit is {} MiB); reconnect", queued >> 20, limits.max_queued_bytes >> 20));
         false

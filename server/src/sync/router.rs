@@ -52,6 +52,14 @@ enum Route {
     Doc(DocumentId, Option<Box<Command>>, Box<Message>),
 }
 
+/// Who a connection belongs to, for the sync core: its participants.
+fn principals(grants: &[Grant]) -> BTreeSet<String> {
+    grants
+        .iter()
+        .filter_map(|g| g.participant.map(|p| p.0.to_string()))
+        .collect()
+}
+
 /// The sync core's view of a connection's grants.
 fn access_map(grants: &[Grant]) -> BTreeMap<DocumentId, plansync_shared::Access> {
     grants.iter().map(|g| (g.doc, g.role.access())).collect()
@@ -122,7 +130,7 @@ impl SyncHandle {
         let conn = ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed));
         let (link, queue) = Link::new();
         let access = access_map(&grants);
-        let principals = grants.iter().map(|g| g.participant.0.to_string()).collect();
+        let principals = principals(&grants);
         lock(&self.inner.conns).insert(
             conn,
             ConnEntry {
@@ -142,6 +150,95 @@ impl SyncHandle {
             grants: access,
         });
         (conn, queue)
+    }
+
+    /// Registers a connection this server dialed to an upstream server whose handshake the
+    /// caller did (`peer` answered our `join`), to sync the `plans`; frames for it arrive on
+    /// the returned receiver, and frames from it go to [`SyncHandle::frame`].
+    pub async fn dial(&self, peer: PeerId, plans: &[DocumentId]) -> (ConnId, OutboundQueue) {
+        let conn = ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed));
+        let (link, queue) = Link::new();
+        let grants: Vec<Grant> = plans
+            .iter()
+            .map(|doc| Grant {
+                doc: *doc,
+                participant: None,
+                role: Role::Editor,
+            })
+            .collect();
+        let access = access_map(&grants);
+        lock(&self.inner.conns).insert(
+            conn,
+            ConnEntry {
+                link: link.clone(),
+                grants: grants.clone(),
+                peer: Some(peer.clone()),
+                attached: plans.iter().copied().collect(),
+            },
+        );
+        self.front(Event::Connected {
+            conn,
+            dialer: false,
+        });
+        self.front(Event::Joined {
+            conn,
+            peer: peer.clone(),
+        });
+        self.front(Event::Grant {
+            conn,
+            grants: access,
+        });
+        for grant in grants {
+            let attach = Command::Attach {
+                conn,
+                link: link.clone(),
+                peer: peer.clone(),
+                principals: BTreeSet::new(),
+                grant: grant.clone(),
+                dialed: true,
+            };
+            let _ = self.send(grant.doc, attach).await;
+        }
+        (conn, queue)
+    }
+
+    /// How much of a plan an upstream server lacks: the number of our changes it does not
+    /// have and its heads, as it told us on `conn` (see [`SyncHandle::dial`]) or else as
+    /// `recorded` earlier.
+    pub async fn upstream_lacks(
+        &self,
+        plan: DocumentId,
+        conn: Option<ConnId>,
+        recorded: Vec<String>,
+    ) -> Result<Option<(usize, Vec<String>)>, ServiceError> {
+        self.call(plan, move |a| a.upstream_lacks(conn, recorded))
+            .await
+    }
+
+    /// The server's own peer id (in `join` when it dials an upstream).
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.shared.config.peer_id.clone()
+    }
+
+    /// The server's storage id (in `join` when it dials an upstream).
+    pub fn storage_id(&self) -> Option<String> {
+        self.inner.shared.config.storage_id.clone()
+    }
+
+    /// Merges a plan fetched from another server into ours (creating it here if we do not
+    /// hold it) and stores it; the plan's row comes with it.
+    pub async fn merge_plan(&self, doc: DocumentId, plan: AutoCommit) -> Result<(), ServiceError> {
+        let added = self
+            .call(doc, move |a| {
+                // Our stored copy first, so the fetched one merges into it.
+                a.held()?;
+                Ok::<_, ServiceError>(a.add(plan))
+            })
+            .await??;
+        if !added {
+            return Err(ServiceError::NotSaved);
+        }
+        Ok(())
     }
 
     /// Hands a received frame to the front hub or to its document's actor (waiting while
@@ -182,12 +279,9 @@ impl SyncHandle {
             conn,
             link: entry.link.clone(),
             peer,
-            principals: entry
-                .grants
-                .iter()
-                .map(|g| g.participant.0.to_string())
-                .collect(),
+            principals: principals(&entry.grants),
             grant,
+            dialed: false,
         });
         Route::Doc(doc, attach.map(Box::new), Box::new(msg))
     }
@@ -304,7 +398,7 @@ impl SyncHandle {
                 let docs: Vec<DocumentId> = e
                     .grants
                     .iter()
-                    .filter(|g| g.participant == participant)
+                    .filter(|g| g.participant == Some(participant))
                     .map(|g| g.doc)
                     .collect();
                 if docs.is_empty() {
@@ -314,9 +408,9 @@ impl SyncHandle {
                     Some(role) => e
                         .grants
                         .iter_mut()
-                        .filter(|g| g.participant == participant)
+                        .filter(|g| g.participant == Some(participant))
                         .for_each(|g| g.role = role),
-                    None => e.grants.retain(|g| g.participant != participant),
+                    None => e.grants.retain(|g| g.participant != Some(participant)),
                 }
                 let attached: Vec<DocumentId> = docs
                     .into_iter()
@@ -358,7 +452,7 @@ impl SyncHandle {
                 }
                 let mut people: Vec<ParticipantId> = lock(&self.inner.conns)
                     .values()
-                    .flat_map(|e| e.grants.iter().map(|g| g.participant))
+                    .flat_map(|e| e.grants.iter().filter_map(|g| g.participant))
                     .collect();
                 people.sort_by_key(|p| p.0);
                 people.dedup();
@@ -373,7 +467,7 @@ impl SyncHandle {
     async fn refresh_access(&self, id: ParticipantId) {
         let connected = lock(&self.inner.conns)
             .values()
-            .any(|e| e.grants.iter().any(|g| g.participant == id));
+            .any(|e| e.grants.iter().any(|g| g.participant == Some(id)));
         if !connected {
             return;
         }

@@ -28,6 +28,7 @@ async fn second_plan(s: &AppState) -> (plansync_shared::DocumentId, Grant) {
         "Chair".into(),
         "Council".into(),
         Role::Owner,
+        Default::default(),
     )
     .await
     .unwrap();

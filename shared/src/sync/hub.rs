@@ -137,6 +137,18 @@ pub enum Event {
         /// The peer that joined on it.
         peer: PeerId,
     },
+    /// A connection we dialed whose handshake the caller did (a server relaying to an
+    /// upstream server sends `join` itself and hands each document's actor the answer): it
+    /// counts as joined by `peer`, nothing is sent for the handshake, and every document we
+    /// hold that it may sync ([`Event::Grant`] on a guarded hub) starts syncing with it.
+    Dialed {
+        /// The connection (not yet known to this hub).
+        conn: ConnId,
+        /// The peer that answered our `join`.
+        peer: PeerId,
+        /// What it may sync, on a guarded hub.
+        grants: BTreeMap<DocumentId, Access>,
+    },
     /// A message arrived that the caller already decoded from a frame (within
     /// [`HubConfig::max_message_bytes`]): handled as [`Event::Received`], without decoding
     /// it again.
@@ -517,6 +529,19 @@ impl Hub {
                     c.remote = Some(peer);
                 }
             }
+            Event::Dialed { conn, peer, grants } => {
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        dialer: true,
+                        remote: Some(peer),
+                        grants,
+                        principals: BTreeSet::new(),
+                        ephemeral_seen: Vec::new(),
+                    },
+                );
+                self.start_dialed(conn, &mut out);
+            }
             Event::Received { conn, frame } => self.on_frame(conn, &frame, &mut out),
             Event::Decoded { conn, message } => self.on_message(conn, message, &mut out),
             Event::Disconnected { conn } => {
@@ -734,12 +759,27 @@ impl Hub {
         }
     }
 
-    /// Dialed connections (to servers) sync every document we hold.
+    /// A dialed connection whose handshake is done starts syncing every document we hold
+    /// that it may sync.
+    fn start_dialed(&mut self, conn: ConnId, out: &mut Vec<Effect>) {
+        let docs: Vec<DocumentId> = self
+            .docs
+            .iter()
+            .filter(|(_, e)| e.state != DocState::Loading)
+            .map(|(id, _)| *id)
+            .collect();
+        for doc in docs {
+            self.link_dialed(doc);
+            self.sync_one(doc, conn, out);
+        }
+    }
+
+    /// Dialed connections (to servers) sync every document we hold that they may sync.
     fn link_dialed(&mut self, doc: DocumentId) {
         let dialed: Vec<ConnId> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.dialer && c.remote.is_some())
+            .filter(|(id, c)| c.dialer && c.remote.is_some() && self.access(**id, &doc).is_some())
             .map(|(id, _)| *id)
             .collect();
         if let Some(entry) = self.docs.get_mut(&doc) {
@@ -896,16 +936,7 @@ impl Hub {
                     conn,
                     peer: sender_id,
                 });
-                let docs: Vec<DocumentId> = self
-                    .docs
-                    .iter()
-                    .filter(|(_, e)| e.state != DocState::Loading)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for doc in docs {
-                    self.link_dialed(doc);
-                    self.sync_one(doc, conn, out);
-                }
+                self.start_dialed(conn, out);
             }
             Message::Error { message, .. } => {
                 out.push(Effect::Warn {

@@ -19,8 +19,8 @@ impl crate::store::AccessStore for Postgres {
         let c = self.pool.get().await?;
         let row = c
             .query_one(
-                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                &[&p.plan, &p.name, &p.agency, &p.role.as_str(), &p.token_hash, &now_ms],
+                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms, kind) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[&p.plan, &p.name, &p.agency, &p.role.as_str(), &p.token_hash, &now_ms, &p.kind.as_str()],
             )
             .await?;
         Ok(Participant {
@@ -30,6 +30,7 @@ impl crate::store::AccessStore for Postgres {
             agency: p.agency,
             role: p.role,
             joined: now_ms,
+            kind: p.kind,
         })
     }
 
@@ -190,6 +191,7 @@ impl crate::store::AccessStore for Postgres {
             agency,
             role: inv.role,
             joined: now_ms,
+            kind: ParticipantKind::Person,
         })
     }
 }

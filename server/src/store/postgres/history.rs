@@ -41,8 +41,9 @@ impl crate::store::HistoryStore for Postgres {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT c.hash, p.name, p.agency, c.participant_id, c.received_ms
+                "SELECT c.hash, COALESCE(r.name, p.name), COALESCE(r.agency, p.agency), c.participant_id, c.received_ms, r.via
                  FROM change_authors c LEFT JOIN participants p ON p.id = c.participant_id
+                 LEFT JOIN relayed_authors r ON r.doc_id = c.doc_id AND r.hash = c.hash
                  WHERE c.doc_id = $1",
                 &[&doc],
             )
@@ -57,6 +58,7 @@ impl crate::store::HistoryStore for Postgres {
                         agency: r.get(2),
                         participant: r.get(3),
                         received_ms: r.get(4),
+                        via: r.get(5),
                     },
                 )
             })
@@ -110,6 +112,78 @@ impl crate::store::HistoryStore for Postgres {
             )
             .await?;
         Ok(row.as_ref().map(snapshot))
+    }
+
+    async fn add_pulled_snapshot(&self, plan: String, s: PulledSnapshot) -> Result<bool> {
+        let c = self.pool.get().await?;
+        let heads = s.heads.join(" ");
+        let there: i64 = c
+            .query_one(
+                "SELECT COUNT(*) FROM snapshots WHERE doc_id = $1 AND name = $2 AND heads = $3",
+                &[&plan, &s.name, &heads],
+            )
+            .await?
+            .get(0);
+        if there > 0 {
+            return Ok(false);
+        }
+        c.execute(
+            "INSERT INTO snapshots (doc_id, name, heads, participant_id, created_ms, author) VALUES ($1, $2, $3, NULL, $4, $5)",
+            &[&plan, &s.name, &heads, &s.created_ms, &s.author],
+        )
+        .await?;
+        Ok(true)
+    }
+
+    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<()> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        for a in &authors {
+            tx.execute(
+                "INSERT INTO relayed_authors (doc_id, hash, name, agency, via) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (doc_id, hash) DO UPDATE SET name = excluded.name, agency = excluded.agency, via = excluded.via",
+                &[&doc, &a.hash, &a.name, &a.agency, &a.via],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn relay_progress(&self) -> Result<Vec<RelayProgress>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT upstream, doc_id, upstream_heads, reached_ms, sent_ms, attributed FROM relay_progress ORDER BY upstream, doc_id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let heads: &str = r.get(2);
+                RelayProgress {
+                    upstream: r.get(0),
+                    plan: r.get(1),
+                    upstream_heads: heads.split_whitespace().map(str::to_string).collect(),
+                    reached_ms: r.get(3),
+                    sent_ms: r.get(4),
+                    attributed: r.get(5),
+                }
+            })
+            .collect())
+    }
+
+    async fn set_relay_progress(&self, p: RelayProgress) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO relay_progress (upstream, doc_id, upstream_heads, reached_ms, sent_ms, attributed) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (upstream, doc_id) DO UPDATE SET upstream_heads = excluded.upstream_heads,
+               reached_ms = excluded.reached_ms, sent_ms = excluded.sent_ms, attributed = excluded.attributed",
+            &[&p.upstream, &p.plan, &p.upstream_heads.join(" "), &p.reached_ms, &p.sent_ms, &p.attributed],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn snapshot_named(&self, plan: String, name: String) -> Result<Option<Snapshot>> {

@@ -5,9 +5,10 @@
 
 use super::{
     author, heads_text, should_compact, Appended, Changes, ChunkId, NewInvitation, NewParticipant,
-    Notice, PlanRow, Result, RoleChange, StoreError, Stored,
+    Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange, StoreError,
+    Stored,
 };
-use crate::access::{Invitation, JoinError, Participant, ParticipantId, Role};
+use crate::access::{Invitation, JoinError, Participant, ParticipantId, ParticipantKind, Role};
 use crate::history::{ChangeAuthor, Snapshot};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use plansync_shared::automerge::ChangeHash;
@@ -77,7 +78,24 @@ const MIGRATIONS: &[&str] = &["
         heads TEXT NOT NULL,
         participant_id BIGINT,
         created_ms BIGINT NOT NULL);
-    CREATE INDEX snapshots_by_doc ON snapshots (doc_id, created_ms);"];
+    CREATE INDEX snapshots_by_doc ON snapshots (doc_id, created_ms);", "
+    ALTER TABLE participants ADD COLUMN kind TEXT NOT NULL DEFAULT 'person' CHECK (kind IN ('person', 'server'));
+    ALTER TABLE snapshots ADD COLUMN author TEXT;
+    CREATE TABLE relayed_authors (
+        doc_id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        name TEXT NOT NULL,
+        agency TEXT NOT NULL,
+        via TEXT,
+        PRIMARY KEY (doc_id, hash));
+    CREATE TABLE relay_progress (
+        upstream TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        upstream_heads TEXT NOT NULL,
+        reached_ms BIGINT,
+        sent_ms BIGINT,
+        attributed BIGINT NOT NULL,
+        PRIMARY KEY (upstream, doc_id));"];
 
 /// The advisory lock key that serializes schema migrations between nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x706c_616e_7379_6e63;
@@ -293,6 +311,7 @@ fn participant(r: &Row) -> Participant {
         agency: r.get(3),
         role: Role::parse(r.get(4)).unwrap_or(Role::Viewer),
         joined: r.get(5),
+        kind: ParticipantKind::parse(r.get(6)),
     }
 }
 
@@ -314,15 +333,15 @@ fn snapshot(r: &Row) -> Snapshot {
         plan: r.get(1),
         name: r.get(2),
         heads: heads.split_whitespace().map(str::to_string).collect(),
-        author: author(r.get(4), r.get(5)),
+        author: author(r.get(4), r.get(5)).or(r.get(7)),
         created_ms: r.get(6),
     }
 }
 
-const PARTICIPANT_COLUMNS: &str = "id, plan_id, name, agency, role, created_ms";
+const PARTICIPANT_COLUMNS: &str = "id, plan_id, name, agency, role, created_ms, kind";
 const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left";
 const SNAPSHOT_SELECT: &str =
-    "SELECT s.id, s.doc_id, s.name, s.heads, p.name, p.agency, s.created_ms
+    "SELECT s.id, s.doc_id, s.name, s.heads, p.name, p.agency, s.created_ms, s.author
     FROM snapshots s LEFT JOIN participants p ON p.id = s.participant_id";
 
 /// Takes the document's lock until the end of the transaction.

@@ -19,8 +19,8 @@ impl crate::store::AccessStore for Sqlite {
     async fn add_participant(&self, p: NewParticipant, now_ms: i64) -> Result<Participant> {
         self.write(move |c| {
             c.execute(
-                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![p.plan, p.name, p.agency, p.role.as_str(), p.token_hash, now_ms],
+                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![p.plan, p.name, p.agency, p.role.as_str(), p.token_hash, now_ms, p.kind.as_str()],
             )?;
             Ok(Participant {
                 id: ParticipantId(c.last_insert_rowid()),
@@ -29,6 +29,7 @@ impl crate::store::AccessStore for Sqlite {
                 agency: p.agency,
                 role: p.role,
                 joined: now_ms,
+                kind: p.kind,
             })
         })
         .await
@@ -186,6 +187,7 @@ impl crate::store::AccessStore for Sqlite {
                 agency,
                 role: inv.role,
                 joined: now_ms,
+                kind: ParticipantKind::Person,
             })
         })
         .await

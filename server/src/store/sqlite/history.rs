@@ -44,8 +44,9 @@ impl crate::store::HistoryStore for Sqlite {
     async fn authors(&self, doc: String) -> Result<HashMap<String, ChangeAuthor>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT c.hash, p.name, p.agency, c.participant_id, c.received_ms
+                "SELECT c.hash, COALESCE(r.name, p.name), COALESCE(r.agency, p.agency), c.participant_id, c.received_ms, r.via
                  FROM change_authors c LEFT JOIN participants p ON p.id = c.participant_id
+                 LEFT JOIN relayed_authors r ON r.doc_id = c.doc_id AND r.hash = c.hash
                  WHERE c.doc_id = ?1",
             )?;
             let rows = stmt.query_map([doc], |r| {
@@ -56,6 +57,7 @@ impl crate::store::HistoryStore for Sqlite {
                         agency: r.get(2)?,
                         participant: r.get(3)?,
                         received_ms: r.get(4)?,
+                        via: r.get(5)?,
                     },
                 ))
             })?;
@@ -97,6 +99,78 @@ impl crate::store::HistoryStore for Sqlite {
 
     async fn snapshot(&self, plan: String, id: i64) -> Result<Option<Snapshot>> {
         self.read(move |c| snapshot_by_id(c, &plan, id)).await
+    }
+
+    async fn add_pulled_snapshot(&self, plan: String, s: PulledSnapshot) -> Result<bool> {
+        self.write(move |c| {
+            let heads = s.heads.join(" ");
+            let there: i64 = c.query_row(
+                "SELECT COUNT(*) FROM snapshots WHERE doc_id = ?1 AND name = ?2 AND heads = ?3",
+                params![plan, s.name, heads],
+                |r| r.get(0),
+            )?;
+            if there > 0 {
+                return Ok(false);
+            }
+            c.execute(
+                "INSERT INTO snapshots (doc_id, name, heads, participant_id, created_ms, author) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+                params![plan, s.name, heads, s.created_ms, s.author],
+            )?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<()> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO relayed_authors (doc_id, hash, name, agency, via) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (doc_id, hash) DO UPDATE SET name = excluded.name, agency = excluded.agency, via = excluded.via",
+                )?;
+                for a in &authors {
+                    stmt.execute(params![doc, a.hash, a.name, a.agency, a.via])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn relay_progress(&self) -> Result<Vec<RelayProgress>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT upstream, doc_id, upstream_heads, reached_ms, sent_ms, attributed FROM relay_progress ORDER BY upstream, doc_id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let heads: String = r.get(2)?;
+                Ok(RelayProgress {
+                    upstream: r.get(0)?,
+                    plan: r.get(1)?,
+                    upstream_heads: heads.split_whitespace().map(str::to_string).collect(),
+                    reached_ms: r.get(3)?,
+                    sent_ms: r.get(4)?,
+                    attributed: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn set_relay_progress(&self, p: RelayProgress) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO relay_progress (upstream, doc_id, upstream_heads, reached_ms, sent_ms, attributed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (upstream, doc_id) DO UPDATE SET upstream_heads = excluded.upstream_heads,
+                   reached_ms = excluded.reached_ms, sent_ms = excluded.sent_ms, attributed = excluded.attributed",
+                params![p.upstream, p.plan, p.upstream_heads.join(" "), p.reached_ms, p.sent_ms, p.attributed],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn snapshot_named(&self, plan: String, name: String) -> Result<Option<Snapshot>> {

@@ -3,9 +3,10 @@
 
 use super::{
     author, heads_text, should_compact, Appended, Changes, ChunkId, NewInvitation, NewParticipant,
-    Notice, PlanRow, Result, RoleChange, StoreError, Stored,
+    Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange, StoreError,
+    Stored,
 };
-use crate::access::{Invitation, JoinError, Participant, ParticipantId, Role};
+use crate::access::{Invitation, JoinError, Participant, ParticipantId, ParticipantKind, Role};
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
 use plansync_shared::{DocumentId, PlanSummary};
@@ -68,7 +69,24 @@ const MIGRATIONS: &[&str] = &["
         heads TEXT NOT NULL,
         participant_id INTEGER,
         created_ms INTEGER NOT NULL);
-    CREATE INDEX IF NOT EXISTS snapshots_by_doc ON snapshots (doc_id, created_ms);"];
+    CREATE INDEX IF NOT EXISTS snapshots_by_doc ON snapshots (doc_id, created_ms);", "
+    ALTER TABLE participants ADD COLUMN kind TEXT NOT NULL DEFAULT 'person' CHECK (kind IN ('person', 'server'));
+    ALTER TABLE snapshots ADD COLUMN author TEXT;
+    CREATE TABLE relayed_authors (
+        doc_id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        name TEXT NOT NULL,
+        agency TEXT NOT NULL,
+        via TEXT,
+        PRIMARY KEY (doc_id, hash)) WITHOUT ROWID;
+    CREATE TABLE relay_progress (
+        upstream TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        upstream_heads TEXT NOT NULL,
+        reached_ms INTEGER,
+        sent_ms INTEGER,
+        attributed INTEGER NOT NULL,
+        PRIMARY KEY (upstream, doc_id)) WITHOUT ROWID;"];
 
 /// Reading connections kept open for reuse.
 const READERS: usize = 4;
@@ -207,6 +225,7 @@ fn participant(r: &Row) -> rusqlite::Result<Participant> {
         agency: r.get(3)?,
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         joined: r.get(5)?,
+        kind: ParticipantKind::parse(&r.get::<_, String>(6)?),
     })
 }
 
@@ -229,15 +248,15 @@ fn snapshot(r: &Row) -> rusqlite::Result<Snapshot> {
         plan: r.get(1)?,
         name: r.get(2)?,
         heads: heads.split_whitespace().map(str::to_string).collect(),
-        author: author(r.get(4)?, r.get(5)?),
+        author: author(r.get(4)?, r.get(5)?).or(r.get(7)?),
         created_ms: r.get(6)?,
     })
 }
 
-const PARTICIPANT_COLUMNS: &str = "id, plan_id, name, agency, role, created_ms";
+const PARTICIPANT_COLUMNS: &str = "id, plan_id, name, agency, role, created_ms, kind";
 const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left";
 const SNAPSHOT_SELECT: &str =
-    "SELECT s.id, s.doc_id, s.name, s.heads, p.name, p.agency, s.created_ms
+    "SELECT s.id, s.doc_id, s.name, s.heads, p.name, p.agency, s.created_ms, s.author
     FROM snapshots s LEFT JOIN participants p ON p.id = s.participant_id";
 
 fn chunks(conn: &Connection, doc: &str, after: i64) -> Result<Stored> {

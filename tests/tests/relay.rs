@@ -1,0 +1,423 @@
+//! The way home: a room server relays to a central server. Two real `plansync` processes, a
+//! proxy between them that cuts the room's link (the room has no internet) and counts the
+//! bytes, Rust clients on both sides. Every wait is bounded.
+
+use plansync_shared::{Decision, DocumentId, Quarter, Rag, ReportingPeriod, TextField};
+use plansync_tests::proxy::Proxy;
+use plansync_tests::{http_blocking, plansync_binary, RustClient, Server, WAIT};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const Q3: ReportingPeriod = ReportingPeriod {
+    year: 2026,
+    quarter: Quarter::Q3,
+};
+
+/// Enrolls a relaying server in `plan` on `central`: its participant id and token.
+fn enroll(central: &Server, plan: DocumentId, name: &str, role: &str) -> (i64, String) {
+    let body = serde_json::json!({ "name": name, "role": role });
+    let (status, made) =
+        central.request("POST", &format!("/api/plans/{plan}/servers"), Some(&body));
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["participant"]["kind"], "server");
+    (
+        made["participant"]["id"].as_i64().expect("id"),
+        made["token"].as_str().expect("token").to_string(),
+    )
+}
+
+/// Runs `plansync` with `args` to the end: its output (it must succeed).
+fn run(args: &[&str]) -> String {
+    let out = std::process::Command::new(plansync_binary())
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run plansync");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "plansync {args:?} failed: {text}");
+    text
+}
+
+/// `plansync pull` into `db`.
+fn pull(db: &Path, upstream: &str, token: &str) -> String {
+    run(&[
+        "pull",
+        "--db",
+        db.to_str().unwrap(),
+        "--upstream",
+        upstream,
+        "--upstream-token",
+        token,
+    ])
+}
+
+/// A room server on `db` relaying to `upstream`, retrying every second or so.
+fn room_server(db: &Path, upstream: &str, token: &str) -> Server {
+    Server::start(
+        db,
+        &[
+            "--upstream",
+            upstream,
+            "--upstream-token",
+            token,
+            "--upstream-retry-secs",
+            "1",
+        ],
+    )
+}
+
+/// Waits (bounded) until `ok` gives a value.
+async fn until<T>(what: &str, mut ok: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = ok() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "waited {WAIT:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Before the day: a central server with the demo plan, a laptop enrolled in it, the link
+/// between them (up), and where the laptop keeps its plans.
+struct Scene {
+    dir: tempfile::TempDir,
+    central: Server,
+    plan: DocumentId,
+    relay_id: i64,
+    token: String,
+    link: Proxy,
+    room_db: std::path::PathBuf,
+}
+
+async fn scene() -> Scene {
+    let dir = tempfile::tempdir().unwrap();
+    let central = Server::start(&dir.path().join("central.db"), &[]);
+    let plan = central.demo_plan().await;
+    let (relay_id, token) = enroll(&central, plan, "Workshop laptop", "editor");
+    let link = Proxy::start(&central.addr()).await;
+    let room_db = dir.path().join("room.db");
+    Scene {
+        dir,
+        central,
+        plan,
+        relay_id,
+        token,
+        link,
+        room_db,
+    }
+}
+
+/// The room server's relay state for `plan` (the first upstream's).
+fn relay_state(room: &Server, plan: DocumentId) -> serde_json::Value {
+    let (status, states) = room.request("GET", &format!("/api/plans/{plan}/relay"), None);
+    assert_eq!(status, 200, "{states}");
+    states[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_apart_from_the_central_server_and_desks_there_edit_one_plan_and_the_relay_brings_every_edit_home_by_person_via_the_laptop(
+) {
+    let Scene {
+        dir: _dir,
+        central,
+        plan,
+        token,
+        link,
+        room_db,
+        ..
+    } = scene().await;
+    // Before the day: the laptop holds the plan with no network at all.
+    let pulled = pull(&room_db, &link.url, &token);
+    assert!(pulled.contains("Fetched"), "{pulled}");
+    link.cut();
+    let room = room_server(&room_db, &link.url, &token);
+    assert_eq!(
+        room.demo_plan().await,
+        plan,
+        "the room serves the pulled plan"
+    );
+
+    // Apart: two people in the room and one at a desk edit the same plan.
+    let desk = RustClient::connect(&central.sync_url(), "desk").await;
+    desk.find(plan).await;
+    let (_, analyst) = room.join_as("editor", "Analyst");
+    let (_, facilitator) = room.join_as("editor", "Facilitator");
+    let a = RustClient::connect(&room.sync_url_with(&analyst), "analyst").await;
+    let b = RustClient::connect(&room.sync_url_with(&facilitator), "facilitator").await;
+    a.find(plan).await;
+    b.find(plan).await;
+    let first = a.plan(plan).themes[0].objectives[0].clone();
+    let act = first.actions[0].id.clone();
+    let ratings = first.actions[0].rag.len();
+    let mut rng = rand::rng();
+    a.edit(plan, |p| {
+        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Room: ")
+            .unwrap();
+        p.add_action(&mut rng, &first.id, "Added in the room", None)
+            .unwrap();
+    });
+    b.edit(plan, |p| {
+        p.set_rag(&act, Q3, Rag::Red).unwrap();
+        p.set_decision(&first.id, Decision::Amend).unwrap();
+    });
+    let end = first.actions[0].title.chars().count();
+    desk.edit(plan, |p| {
+        p.splice_text(&TextField::ActionTitle(act.clone()), end, 0, " (desk)")
+            .unwrap()
+    });
+    a.wait_server_has_all(plan).await;
+    b.wait_server_has_all(plan).await;
+    desk.wait_server_has_all(plan).await;
+
+    // The room says what waits; so does `plansync status`, from the database.
+    let waiting = until("the room to count the changes waiting", || {
+        let s = relay_state(&room, plan);
+        (s["waiting"].as_u64()? > 0 && s["connected"] == false).then_some(s)
+    })
+    .await;
+    assert!(waiting["waiting"].as_u64().unwrap() >= 2, "{waiting}");
+    let said = run(&["status", "--db", room_db.to_str().unwrap()]);
+    assert!(said.contains("waiting for the central server"), "{said}");
+
+    // Back online: everything goes home and comes back.
+    link.restore();
+    let has_all = |p: &plansync_shared::Plan| {
+        let o = &p.themes[0].objectives[0];
+        o.actions[0].title.starts_with("Room: ")
+            && o.actions[0].title.ends_with(" (desk)")
+            && o.actions[0].rag.len() == ratings + 1
+            && o.actions.iter().any(|x| x.title == "Added in the room")
+            && o.review.decision == Decision::Amend
+    };
+    let read = |d: &plansync_shared::automerge::AutoCommit| {
+        plansync_shared::PlanDoc::from_automerge(d.clone())
+            .and_then(|p| p.read())
+            .is_ok_and(|p| has_all(&p))
+    };
+    desk.wait_doc(plan, "the room's edits at the central server", read)
+        .await;
+    a.wait_doc(plan, "the desk's edit in the room", read).await;
+    b.wait_doc(plan, "the desk's edit in the room", read).await;
+    assert_eq!(a.plan(plan), desk.plan(plan));
+
+    // The central history names the people in the room, via the laptop.
+    let by = until("the central history to name the room's people", || {
+        let (_, h) = central.request("GET", &format!("/api/plans/{plan}/history"), None);
+        let by: Vec<String> = h
+            .as_array()?
+            .iter()
+            .filter_map(|e| e["by"].as_str().map(str::to_string))
+            .collect();
+        let named = |who: &str| {
+            by.iter()
+                .any(|b| b == &format!("{who}, Test agency via Workshop laptop"))
+        };
+        (named("Analyst") && named("Facilitator")).then_some(by)
+    })
+    .await;
+    assert!(
+        !by.iter().any(|b| b == "Workshop laptop, Relaying server"),
+        "{by:?}"
+    );
+    let sent = until("the room to say all changes are sent", || {
+        let s = relay_state(&room, plan);
+        (s["waiting"] == 0 && s["connected"] == true && s["sent_ms"].is_i64()).then_some(s)
+    })
+    .await;
+    assert!(sent["problem"].is_null(), "{sent}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_killed_mid_relay_resumes_loses_nothing_and_sends_little_twice() {
+    let Scene {
+        dir: _dir,
+        central,
+        plan,
+        token,
+        link,
+        room_db,
+        ..
+    } = scene().await;
+    pull(&room_db, &link.url, &token);
+    link.cut();
+    let room = room_server(&room_db, &link.url, &token);
+    let (_, person) = room.join_as("editor", "Analyst");
+    let a = RustClient::connect(&room.sync_url_with(&person), "analyst").await;
+    a.find(plan).await;
+    let before = a.document(plan).get_heads();
+    let act = a.plan(plan).themes[0].objectives[0].actions[0].id.clone();
+    // A morning's typing: 300 edits, each its own change.
+    for i in 0..300 {
+        a.edit(plan, |p| {
+            p.splice_text(
+                &TextField::ActionTitle(act.clone()),
+                0,
+                0,
+                &format!("{} ", i % 10),
+            )
+            .unwrap()
+        });
+    }
+    a.wait_server_has_all(plan).await;
+    let mut doc = a.document(plan);
+    let changes = doc.save_after(&before).len() as u64;
+    let heads = doc.get_heads();
+    drop(a);
+    // The link comes back; the room server dies as soon as the relay starts sending.
+    let (sent0, _) = link.bytes();
+    link.restore();
+    until("the relay to start sending", || {
+        (link.bytes().0 > sent0 + 200).then_some(())
+    })
+    .await;
+    let port = room.addr();
+    room.kill();
+    let room = Server::start_on(
+        &room_db,
+        &port,
+        &[
+            "--upstream",
+            &link.url,
+            "--upstream-token",
+            &token,
+            "--upstream-retry-secs",
+            "1",
+        ],
+    );
+    let desk = RustClient::connect(&central.sync_url(), "desk").await;
+    desk.find(plan).await;
+    desk.wait_doc(
+        plan,
+        "every change of the room at the central server",
+        |d| {
+            let mut d = d.clone();
+            heads.iter().all(|h| d.get_change_by_hash(h).is_some())
+        },
+    )
+    .await;
+    until("the room to say all changes are sent", || {
+        let s = relay_state(&room, plan);
+        (s["waiting"] == 0 && s["connected"] == true).then_some(())
+    })
+    .await;
+    let (up, down) = link.bytes();
+    let up = up - sent0;
+    eprintln!(
+        "relay after a kill: {up} bytes sent, {down} received, for {changes} bytes of changes"
+    );
+    // The protocol's heads, bloom filters and handshakes on top of the changes, at most
+    // once more after the kill: nothing like the whole history again.
+    assert!(
+        up < changes * 2 + 64 * 1024,
+        "sent {up} bytes for {changes} bytes of changes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_holds_on_every_hop_a_room_viewer_cannot_change_a_revoked_relay_stops_and_a_relay_gets_only_its_plans(
+) {
+    let Scene {
+        dir: _dir,
+        central,
+        plan,
+        relay_id,
+        token,
+        link,
+        room_db,
+    } = scene().await;
+    let (other, _) = central.new_plan("Another partnership's plan");
+    pull(&room_db, &link.url, &token);
+    let room = room_server(&room_db, &link.url, &token);
+    // Only the granted plan reached the room.
+    let (_, listed) = room.request("GET", "/api/plans", None);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids, [plan.to_string().as_str()]);
+    let (status, _) = http_blocking(
+        &central.addr(),
+        "GET",
+        &format!("/api/plans/{other}/exports/plan.automerge"),
+        Some(&token),
+        None,
+    );
+    assert_ne!(status, 200, "the relay's token cannot read another plan");
+
+    // A viewer in the room cannot change the plan, here or at the central server.
+    let (_, viewer) = room.join_as("viewer", "Scrutiny member");
+    let v = RustClient::connect(&room.sync_url_with(&viewer), "viewer").await;
+    v.find(plan).await;
+    let act = v.plan(plan).themes[0].objectives[0].actions[0].id.clone();
+    v.edit(plan, |p| {
+        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Viewer: ")
+            .unwrap()
+    });
+    let (_, editor) = room.join_as("editor", "Analyst");
+    let e = RustClient::connect(&room.sync_url_with(&editor), "editor").await;
+    e.find(plan).await;
+    e.edit(plan, |p| {
+        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Editor: ")
+            .unwrap()
+    });
+    e.wait_server_has_all(plan).await;
+    let desk = RustClient::connect(&central.sync_url(), "desk").await;
+    desk.find(plan).await;
+    desk.wait_doc(
+        plan,
+        "the room editor's change at the central server",
+        |d| {
+            plansync_shared::PlanDoc::from_automerge(d.clone())
+                .and_then(|p| p.read())
+                .is_ok_and(|p| {
+                    p.themes[0].objectives[0].actions[0]
+                        .title
+                        .starts_with("Editor: ")
+                })
+        },
+    )
+    .await;
+    assert!(
+        !desk.plan(plan).themes[0].objectives[0].actions[0]
+            .title
+            .contains("Viewer: "),
+        "a viewer's change never travels"
+    );
+
+    // Revoked at the central server: the relay is cut off at once and refused after.
+    let (status, left) = central.request(
+        "DELETE",
+        &format!("/api/plans/{plan}/participants/{relay_id}"),
+        None,
+    );
+    assert_eq!(status, 200, "{left}");
+    let refused = until("the room to say the relay was refused", || {
+        let s = relay_state(&room, plan);
+        (s["connected"] == false && s["problem"].is_string()).then_some(s)
+    })
+    .await;
+    assert!(
+        refused["problem"].as_str().unwrap().contains("token")
+            || refused["problem"].as_str().unwrap().contains("withdrawn"),
+        "{refused}"
+    );
+    e.edit(plan, |p| {
+        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "After: ")
+            .unwrap()
+    });
+    e.wait_server_has_all(plan).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !desk.plan(plan).themes[0].objectives[0].actions[0]
+            .title
+            .contains("After: "),
+        "nothing travels on a revoked token"
+    );
+}
