@@ -34,6 +34,9 @@ pub struct Participant {
     pub agency: String,
     /// viewer, editor or owner.
     pub role: String,
+    /// person, or server (a relaying server such as a workshop laptop).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// What joining or creating a plan gives.
@@ -401,4 +404,43 @@ pub async fn import_tracker(
         )
         .await?,
     )
+}
+
+/// How far one of the server's relays got with a plan.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RelayState {
+    /// The upstream's address.
+    pub upstream: String,
+    /// Connected now.
+    pub connected: bool,
+    /// Changes the upstream lacks.
+    pub waiting: usize,
+    /// Last reached, ms since 1970.
+    pub reached_ms: Option<f64>,
+    /// Last had every change, ms since 1970.
+    pub sent_ms: Option<f64>,
+    /// Why it cannot relay now.
+    pub problem: Option<String>,
+}
+
+/// `GET /api/plans/{plan}/relay`: the server's relays of this plan (none on most servers).
+pub async fn relay_status(plan: &str) -> Result<Vec<RelayState>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/relay"), None).await?)
+}
+
+/// `POST /api/plans/{plan}/servers`: enrolls a relaying server; its participant and token.
+pub async fn enroll_server(
+    plan: &str,
+    name: &str,
+    role: &str,
+) -> Result<(Participant, String), String> {
+    #[derive(Deserialize)]
+    struct Enrolled {
+        participant: Participant,
+        token: String,
+    }
+    let body = serde_json::json!({ "name": name, "role": role }).to_string();
+    let e: Enrolled =
+        parse(&call("POST", &format!("/api/plans/{plan}/servers"), Some(body)).await?)?;
+    Ok((e.participant, e.token))
 }

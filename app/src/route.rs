@@ -97,6 +97,10 @@ pub enum Route {
     Papers(DocumentId),
     /// Joining a plan with an invitation code.
     Join(String),
+    /// `#/plan/ID/room`: the room page for the projector (address, join code, who is here).
+    Room(DocumentId),
+    /// `#/plan/ID/workshop[/OBJECTIVE]`: workshop mode, one objective at a time.
+    Workshop(DocumentId, Option<String>),
 }
 
 fn decode(s: &str) -> String {
@@ -176,6 +180,9 @@ impl Route {
             ["plan", id, "people"] => doc(id).map(Route::People),
             ["plan", id, "history"] => doc(id).map(Route::History),
             ["plan", id, "papers"] => doc(id).map(Route::Papers),
+            ["plan", id, "room"] => doc(id).map(Route::Room),
+            ["plan", id, "workshop"] => doc(id).map(|d| Route::Workshop(d, None)),
+            ["plan", id, "workshop", o] => doc(id).map(|d| Route::Workshop(d, Some(decode(o)))),
             ["join", code] => Some(Route::Join(decode(code))),
             ["join"] => Some(Route::Join(String::new())),
             _ => None,
@@ -200,6 +207,9 @@ impl Route {
             Route::People(d) => format!("#/plan/{d}/people"),
             Route::History(d) => format!("#/plan/{d}/history"),
             Route::Papers(d) => format!("#/plan/{d}/papers"),
+            Route::Room(d) => format!("#/plan/{d}/room"),
+            Route::Workshop(d, None) => format!("#/plan/{d}/workshop"),
+            Route::Workshop(d, Some(o)) => format!("#/plan/{d}/workshop/{}", encode(o)),
             Route::Join(code) => format!("#/join/{}", encode(code)),
         }
     }
@@ -213,7 +223,9 @@ impl Route {
             | Route::Action(d, _)
             | Route::People(d)
             | Route::History(d)
-            | Route::Papers(d) => Some(*d),
+            | Route::Papers(d)
+            | Route::Room(d)
+            | Route::Workshop(d, _) => Some(*d),
         }
     }
 }

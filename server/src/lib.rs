@@ -23,7 +23,7 @@ pub use assets::AppFiles;
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
 pub use history::{parse_heads, ChangeAuthor, Snapshot};
 pub use http::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
-pub use http::{join_link, qr_svg, AppError};
+pub use http::{join_link, qr_svg, qr_text, room_addresses, AppError};
 pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
 pub use store::{Location, PlanRow, Store, StoreError};
 pub use sync::{Grant, Limits, Outbound, OutboundQueue, PlanKind, ServiceError, SyncHandle};

@@ -459,6 +459,12 @@ async fn main() -> anyhow::Result<()> {
                 "Plansync is running: open http://{addr}/ (database: {})",
                 location.describe()
             );
+            for (i, room) in plansync_server::room_addresses(addr).iter().enumerate() {
+                println!("Room address: {room} (people in the room open this)");
+                if i == 0 {
+                    println!("{}", plansync_server::qr_text(room));
+                }
+            }
             for (plan, inv) in plansync_server::owner_invitations(&state.store).await? {
                 println!(
                     "Owner link for \"{}\" (works once, for 7 days): {} (code {})",

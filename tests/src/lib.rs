@@ -137,6 +137,10 @@ impl Server {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // The address it runs at, then owner links (not room addresses).
+                if !(line.starts_with("Plansync is running") || line.starts_with("Owner link")) {
+                    continue;
+                }
                 if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
                     let _ = tx.send(url.to_string());
                 }
@@ -589,6 +593,10 @@ struct ClientState {
     out: Option<mpsc::UnboundedSender<Vec<u8>>>,
     unavailable: Vec<DocumentId>,
     errors: Vec<String>,
+    /// Ephemeral messages received: sender and payload.
+    ephemeral: Vec<(PeerId, Vec<u8>)>,
+    /// Which socket is the current one (each reconnect opens the next).
+    socket: u64,
 }
 
 /// A Rust client: our sync core over tokio-tungstenite, as the app drives it in the browser.
@@ -620,6 +628,8 @@ impl RustClient {
                 out: None,
                 unavailable: vec![],
                 errors: vec![],
+                ephemeral: vec![],
+                socket: 0,
             })),
             conn: ConnId(1),
             changed: Arc::new(tokio::sync::Notify::new()),
@@ -636,18 +646,22 @@ impl RustClient {
             .expect("connect");
         let (mut sink, mut stream) = ws.split();
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        {
+        let socket = {
             let mut st = self.state.lock().unwrap();
             st.hub
                 .handle(now_ms(), Event::Disconnected { conn: self.conn });
             st.out = Some(tx);
-        }
+            st.socket += 1;
+            st.socket
+        };
         tokio::spawn(async move {
             while let Some(frame) = rx.recv().await {
                 if sink.send(Message::Binary(frame.into())).await.is_err() {
                     break;
                 }
             }
+            // Closed by us ([`RustClient::close`]) or by the server: say so.
+            let _ = sink.close().await;
         });
         let state = self.state.clone();
         let changed = self.changed.clone();
@@ -656,6 +670,9 @@ impl RustClient {
             while let Some(Ok(msg)) = stream.next().await {
                 if let Message::Binary(b) = msg {
                     let mut st = state.lock().unwrap();
+                    if st.socket != socket {
+                        break; // replaced by a reconnect
+                    }
                     let frame = b.to_vec();
                     let effects = st.hub.handle(now_ms(), Event::Received { conn, frame });
                     st.carry_out(effects);
@@ -663,9 +680,12 @@ impl RustClient {
                 changed.notify_waiters();
             }
             {
+                // Only if it is still the current socket: a reconnect replaced it otherwise.
                 let mut st = state.lock().unwrap();
-                st.out = None;
-                st.hub.handle(now_ms(), Event::Disconnected { conn });
+                if st.socket == socket {
+                    st.out = None;
+                    st.hub.handle(now_ms(), Event::Disconnected { conn });
+                }
             }
             changed.notify_waiters();
         });
@@ -783,6 +803,52 @@ impl RustClient {
         self.state.lock().unwrap().hub.peer_has_all(self.conn, &doc)
     }
 
+    /// Our peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.state.lock().unwrap().hub.peer_id().clone()
+    }
+
+    /// Sends a presence message about `doc` to its other peers.
+    pub fn send_presence(&self, doc: DocumentId, message: &plansync_shared::PresenceMessage) {
+        self.event(Event::SendEphemeral {
+            doc,
+            data: plansync_shared::encode_presence(message),
+        });
+    }
+
+    /// The presence messages received so far: sender and message.
+    pub fn presence(&self) -> Vec<(PeerId, plansync_shared::PresenceMessage)> {
+        self.state
+            .lock()
+            .unwrap()
+            .ephemeral
+            .iter()
+            .filter_map(|(p, d)| Some((p.clone(), plansync_shared::parse_presence(d)?)))
+            .collect()
+    }
+
+    /// Waits until the presence received satisfies `ok`.
+    pub async fn wait_presence(
+        &self,
+        what: &str,
+        mut ok: impl FnMut(&[(PeerId, plansync_shared::PresenceMessage)]) -> bool,
+    ) {
+        self.wait_for(what, |c| {
+            let seen: Vec<_> = c
+                .ephemeral
+                .iter()
+                .filter_map(|(p, d)| Some((p.clone(), plansync_shared::parse_presence(d)?)))
+                .collect();
+            ok(&seen)
+        })
+        .await;
+    }
+
+    /// Closes the socket (the server sees it close).
+    pub fn close(&self) {
+        self.state.lock().unwrap().out = None;
+    }
+
     /// Whether the socket is open.
     pub fn is_connected(&self) -> bool {
         self.state.lock().unwrap().out.is_some()
@@ -800,6 +866,7 @@ impl ClientState {
                 }
                 Effect::Unavailable { doc } => self.unavailable.push(doc),
                 Effect::Warn { message, .. } => self.errors.push(message),
+                Effect::Ephemeral { sender, data, .. } => self.ephemeral.push((sender, data)),
                 _ => {}
             }
         }

@@ -7,6 +7,7 @@ mod outline;
 mod papers;
 mod people;
 mod plans;
+mod room;
 mod text;
 mod tracker;
 
@@ -32,6 +33,7 @@ pub fn App() -> impl IntoView {
             <div class="status">
                 <SyncBadge />
                 <IdentityChip />
+                <RelayLine />
             </div>
         </header>
         <NetworkNotice />
@@ -47,6 +49,8 @@ pub fn App() -> impl IntoView {
                 Route::People(_) => view! { <people::PeoplePage /> }.into_any(),
                 Route::History(_) => view! { <PlanGate><history::HistoryPage /></PlanGate> }.into_any(),
                 Route::Papers(_) => view! { <PlanGate><papers::PapersPage /></PlanGate> }.into_any(),
+                Route::Room(_) => view! { <PlanGate><room::RoomPage /></PlanGate> }.into_any(),
+                Route::Workshop(_, _) => view! { <PlanGate><p class="notice">"Workshop mode is coming."</p></PlanGate> }.into_any(),
             }}
         </main>
     }
@@ -121,6 +125,8 @@ fn PlanTabs() -> impl IntoView {
         let people = Route::People(doc);
         let history = Route::History(doc);
         let papers = Route::Papers(doc);
+        let room = Route::Room(doc);
+        let on_room = matches!(route, Route::Room(_));
         let on_history = matches!(route, Route::History(_));
         let on_papers = matches!(route, Route::Papers(_));
         let on_outline = matches!(route, Route::Outline(_));
@@ -134,6 +140,7 @@ fn PlanTabs() -> impl IntoView {
                 <a href=history.href() aria-current=on_history.then_some("page")>"History"</a>
                 <a href=papers.href() aria-current=on_papers.then_some("page")>"Papers"</a>
                 <a href=people.href() aria-current=on_people.then_some("page")>"People"</a>
+                <a href=room.href() aria-current=on_room.then_some("page")>"Room"</a>
             </nav>
         })
     }
@@ -174,6 +181,61 @@ fn SyncBadge() -> impl IntoView {
     };
     view! {
         <span class="badge" data-state=move || state().0 role="status" aria-live="polite">{move || state().1}</span>
+    }
+}
+
+/// How often the relay line asks the server how far its relays got.
+const RELAY_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// On a server that relays to a central server: a line under the badge saying whether all
+/// changes reached it ("Central server: all changes sent at 16:42") or how many wait.
+#[component]
+fn RelayLine() -> impl IntoView {
+    let model = expect_context::<Model>();
+    let tick = RwSignal::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(move || tick.update(|n| *n += 1), RELAY_POLL) {
+        on_cleanup(move || handle.clear());
+    }
+    let states = LocalResource::new(move || {
+        tick.track();
+        let plan = model.doc.get().map(|d| d.to_string());
+        let online = model.link.get() == Link::Online;
+        async move {
+            match plan {
+                Some(p) if online => crate::api::relay_status(&p).await.unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        }
+    });
+    move || {
+        let list = states.get().unwrap_or_default();
+        let s = list.first()?.clone();
+        let line = plansync_shared::relay_line(
+            s.waiting,
+            s.reached_ms.map(|t| t as i64),
+            s.sent_ms.map(|t| t as i64),
+            clock_time,
+        );
+        let line = match &s.problem {
+            Some(p) if !s.connected => format!("{line} · {p}"),
+            _ => line,
+        };
+        Some(view! { <p class="relay-line" role="status" aria-live="polite">{line}</p> })
+    }
+}
+
+/// A time as this browser's clock shows it: "16:42", with the day if not today.
+pub fn clock_time(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let now = js_sys::Date::new_0();
+    let hm = format!("{:02}:{:02}", d.get_hours(), d.get_minutes());
+    if d.to_date_string() == now.to_date_string() {
+        hm
+    } else {
+        format!(
+            "{hm} on {}",
+            String::from(d.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED))
+        )
     }
 }
 

@@ -52,7 +52,8 @@ pub fn PeoplePage() -> impl IntoView {
                 }.into_any(),
             }}
             <Show when=is_owner>
-                <InviteForm plan=plan() on_done=move || bump.update(|n| *n += 1) />
+                <InviteForm plan=plan() on_made=move |_| bump.update(|n| *n += 1) />
+                <EnrollServer plan=plan() on_done=move || bump.update(|n| *n += 1) />
                 {move || invitations.get().and_then(Result::ok).map(|list| view! {
                     <ul class="invitations">
                         <For each=move || list.clone() key=|i: &InvitationView| i.id let:i>
@@ -94,7 +95,7 @@ fn ParticipantRow(
     view! {
         <tr class="participant" data-participant=id>
             <td>{p.name.clone()}{mine.then_some(" (you)")}</td>
-            <td>{p.agency.clone()}</td>
+            <td>{if p.kind.as_deref() == Some("server") { "relaying server".to_string() } else { p.agency.clone() }}</td>
             <td>
                 {if owner {
                     view! {
@@ -113,7 +114,10 @@ fn ParticipantRow(
 
 /// Creates an invitation: role, how long it lasts, how many people may use it.
 #[component]
-fn InviteForm(plan: String, on_done: impl Fn() + Copy + 'static) -> impl IntoView {
+pub(super) fn InviteForm(
+    plan: String,
+    on_made: impl Fn(InvitationView) + Copy + 'static,
+) -> impl IntoView {
     let role = RwSignal::new("editor".to_string());
     let hours = RwSignal::new("24".to_string());
     let uses = RwSignal::new("10".to_string());
@@ -133,9 +137,9 @@ fn InviteForm(plan: String, on_done: impl Fn() + Copy + 'static) -> impl IntoVie
         let r = role.get_untracked();
         leptos::task::spawn_local(async move {
             match api::invite(&plan, &r, h, u).await {
-                Ok(_) => {
+                Ok(inv) => {
                     error.set(None);
-                    on_done();
+                    on_made(inv);
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -183,5 +187,48 @@ fn InvitationCard(
                 <button type="button" on:click=withdraw>"Withdraw"</button>
             </div>
         </li>
+    }
+}
+
+/// Enrolls a server that will relay to this one (a workshop laptop): its token is shown
+/// once, for `plansync pull` and `plansync serve --upstream-token` on that laptop.
+#[component]
+fn EnrollServer(plan: String, on_done: impl Fn() + Copy + 'static) -> impl IntoView {
+    let name = RwSignal::new("Workshop laptop".to_string());
+    let role = RwSignal::new("editor".to_string());
+    let token = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        let plan = plan.clone();
+        let (n, r) = (name.get_untracked(), role.get_untracked());
+        leptos::task::spawn_local(async move {
+            match api::enroll_server(&plan, &n, &r).await {
+                Ok((_, t)) => {
+                    error.set(None);
+                    token.set(Some(t));
+                    on_done();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <form class="enroll" on:submit=submit>
+            <h2>"Relaying servers"</h2>
+            <p>"A workshop laptop relays the room's work to this server. Enroll it here, then give its operator the token."</p>
+            <label>"Name " <input name="server-name" bind:value=name /></label>
+            <label>"Role "
+                <select name="server-role" on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="editor" selected=true>"editor (sends the room's changes)"</option>
+                    <option value="viewer">"viewer (only receives)"</option>
+                </select>
+            </label>
+            <button type="submit">"Enroll server"</button>
+            {move || token.get().map(|t| view! {
+                <p class="token" role="status">"Its token, shown once: " <code>{t}</code></p>
+            })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </form>
     }
 }

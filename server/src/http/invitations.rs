@@ -38,6 +38,46 @@ pub fn qr_svg(text: &str) -> String {
     }
 }
 
+/// A QR code of `text` for a terminal (light modules on the terminal's dark background).
+pub fn qr_text(text: &str) -> String {
+    use qrcode::render::unicode::Dense1x2;
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code
+            .render::<Dense1x2>()
+            .dark_color(Dense1x2::Light)
+            .light_color(Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The addresses people in the room open: for a server listening on every interface, each
+/// interface's address that is not loopback (IPv4 first); else the listen address. Empty
+/// for a loopback-only server (nobody else can reach it).
+pub fn room_addresses(listen: std::net::SocketAddr) -> Vec<String> {
+    let ip = listen.ip();
+    if ip.is_loopback() {
+        return Vec::new();
+    }
+    if !ip.is_unspecified() {
+        return vec![format!("http://{listen}")];
+    }
+    let mut found: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.ip())
+        .filter(|a| !a.is_loopback() && (a.is_ipv4() || listen.is_ipv6()))
+        .filter(|a| !matches!(a, std::net::IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80))
+        .collect();
+    found.sort_by_key(|a| (a.is_ipv6(), *a));
+    found.dedup();
+    found
+        .into_iter()
+        .map(|a| format!("http://{}", std::net::SocketAddr::new(a, listen.port())))
+        .collect()
+}
+
 fn view(state: &AppState, headers: &HeaderMap, invitation: Invitation) -> InvitationView {
     let link = join_link(&state.public_url(headers), &invitation.code);
     InvitationView {

@@ -290,6 +290,7 @@ impl DocActor {
                 dialed,
             } => {
                 let access = BTreeMap::from([(self.doc, grant.role.access())]);
+                let who = grant.who.clone();
                 self.links.insert(conn, (link, grant));
                 if dialed {
                     // Held first, so the core offers it to the upstream at once.
@@ -313,6 +314,9 @@ impl DocActor {
                     conn,
                     grants: access,
                 });
+                if let Some(who) = who {
+                    self.event(Event::Present { conn, who });
+                }
             }
             Command::Message { conn, message } => {
                 if self.links.contains_key(&conn) {

@@ -65,6 +65,8 @@ pub struct Grant {
     pub participant: Option<ParticipantId>,
     /// Their role.
     pub role: Role,
+    /// Who they are, as their presence is stamped (`None` on a connection we dialed).
+    pub who: Option<plansync_shared::Stamp>,
 }
 
 impl Grant {
@@ -74,6 +76,10 @@ impl Grant {
             doc: p.plan.parse().ok()?,
             participant: Some(p.id),
             role: p.role,
+            who: Some(plansync_shared::Stamp {
+                name: p.name.clone(),
+                agency: p.agency.clone(),
+            }),
         })
     }
 }

@@ -164,6 +164,7 @@ impl SyncHandle {
                 doc: *doc,
                 participant: None,
                 role: Role::Editor,
+                who: None,
             })
             .collect();
         let access = access_map(&grants);

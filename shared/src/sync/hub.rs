@@ -5,6 +5,7 @@
 
 use super::flow::Flow;
 use super::peer_state;
+use super::presence::{self, PresenceMessage, Stamp};
 use super::wire::*;
 use automerge::sync;
 use automerge::{AutoCommit, ChangeHash};
@@ -225,6 +226,15 @@ pub enum Event {
         /// CBOR payload.
         data: Vec<u8>,
     },
+    /// Names the participant a connection proved to be, for presence: on a guarded hub its
+    /// presence messages are stamped with it (and those of a connection never named are
+    /// not passed on).
+    Present {
+        /// The connection.
+        conn: ConnId,
+        /// Who it is.
+        who: Stamp,
+    },
     /// Sets the documents a connection may sync on a guarded hub, replacing earlier grants;
     /// documents no longer granted stop syncing on it at once.
     Grant {
@@ -337,7 +347,44 @@ struct Conn {
     /// The last ephemeral count seen per (sender, session) on this connection, oldest first;
     /// at most [`MAX_EPHEMERAL_SESSIONS`] entries, gone with the connection.
     ephemeral_seen: Vec<((PeerId, String), u64)>,
+    /// Who it is, for stamping presence (a guarded hub).
+    presence_as: Option<Stamp>,
+    /// The documents and senders it sent presence for: a goodbye goes out for each when it
+    /// closes.
+    present_in: BTreeSet<(DocumentId, PeerId)>,
+    /// Ephemeral messages it may still send now (a token bucket) and when it was filled.
+    ephemeral_tokens: (f64, u64),
 }
+
+impl Conn {
+    fn new(dialer: bool, remote: Option<PeerId>, grants: BTreeMap<DocumentId, Access>) -> Self {
+        Self {
+            dialer,
+            remote,
+            grants,
+            principals: BTreeSet::new(),
+            ephemeral_seen: Vec::new(),
+            presence_as: None,
+            present_in: BTreeSet::new(),
+            ephemeral_tokens: (EPHEMERAL_BURST, 0),
+        }
+    }
+
+    /// Takes one ephemeral message from the bucket at `now` (ms); false when empty.
+    fn allow_ephemeral(&mut self, now: u64) -> bool {
+        let (tokens, last) = self.ephemeral_tokens;
+        let refilled = (tokens + now.saturating_sub(last) as f64 * EPHEMERAL_PER_SECOND / 1000.0)
+            .min(EPHEMERAL_BURST);
+        let allowed = refilled >= 1.0;
+        self.ephemeral_tokens = (if allowed { refilled - 1.0 } else { refilled }, now);
+        allowed
+    }
+}
+
+/// On a guarded hub, ephemeral messages (presence) one connection may send per second...
+const EPHEMERAL_PER_SECOND: f64 = 10.0;
+/// ...and in a burst; the rest are dropped.
+const EPHEMERAL_BURST: f64 = 20.0;
 
 #[derive(Debug, PartialEq)]
 enum DocState {
@@ -501,16 +548,8 @@ impl Hub {
         let mut out = Vec::new();
         match event {
             Event::Connected { conn, dialer } => {
-                self.conns.insert(
-                    conn,
-                    Conn {
-                        dialer,
-                        remote: None,
-                        grants: BTreeMap::new(),
-                        principals: BTreeSet::new(),
-                        ephemeral_seen: Vec::new(),
-                    },
-                );
+                self.conns
+                    .insert(conn, Conn::new(dialer, None, BTreeMap::new()));
                 if dialer {
                     let join = Message::Join {
                         sender_id: self.config.peer_id.clone(),
@@ -530,21 +569,13 @@ impl Hub {
                 }
             }
             Event::Dialed { conn, peer, grants } => {
-                self.conns.insert(
-                    conn,
-                    Conn {
-                        dialer: true,
-                        remote: Some(peer),
-                        grants,
-                        principals: BTreeSet::new(),
-                        ephemeral_seen: Vec::new(),
-                    },
-                );
+                self.conns.insert(conn, Conn::new(true, Some(peer), grants));
                 self.start_dialed(conn, &mut out);
             }
             Event::Received { conn, frame } => self.on_frame(conn, &frame, &mut out),
             Event::Decoded { conn, message } => self.on_message(conn, message, &mut out),
             Event::Disconnected { conn } => {
+                self.say_goodbye(conn, &mut out);
                 self.drop_conn(conn);
                 self.release_waiting(&mut out);
             }
@@ -607,6 +638,11 @@ impl Hub {
                 }
             }
             Event::Grant { conn, grants } => self.grant(conn, grants, &mut out),
+            Event::Present { conn, who } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.presence_as = Some(who);
+                }
+            }
             Event::Identify { conn, principals } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.principals = principals;
@@ -1295,6 +1331,43 @@ impl Hub {
         }
     }
 
+    /// For a connection that closed: a presence goodbye on its behalf to everyone it was
+    /// present to (so they forget it at once rather than after a time-out).
+    fn say_goodbye(&mut self, conn: ConnId, out: &mut Vec<Effect>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let present = std::mem::take(&mut c.present_in);
+        let data = presence::encode_presence(&PresenceMessage::Goodbye);
+        for (doc, sender) in present {
+            let Some(entry) = self.docs.get(&doc) else {
+                continue;
+            };
+            for peer in entry.peers.keys().filter(|p| **p != conn) {
+                let Some(c) = self.conns.get(peer).filter(|c| !c.dialer) else {
+                    continue;
+                };
+                let Some(target) = c.remote.clone() else {
+                    continue;
+                };
+                self.ephemeral_count += 1;
+                let msg = Message::Ephemeral(Ephemeral {
+                    sender_id: sender.clone(),
+                    target_id: target,
+                    count: self.ephemeral_count,
+                    session_id: format!("{}-goodbye", self.session_id),
+                    document_id: doc,
+                    data: data.clone(),
+                });
+                out.push(Effect::Send {
+                    conn: *peer,
+                    frame: encode_message(&msg),
+                    delivered: None,
+                });
+            }
+        }
+    }
+
     fn on_ephemeral(&mut self, conn: ConnId, e: Ephemeral, out: &mut Vec<Effect>) {
         if e.data.len() > self.config.max_ephemeral_bytes {
             self.send_error(
@@ -1331,6 +1404,25 @@ impl Hub {
             None => {}
         }
         c.ephemeral_seen.push((key, e.count));
+        let mut e = e;
+        if self.config.guarded {
+            // A server passes on presence only from people it knows, stamped with who they
+            // are, at a bounded rate; nothing from or to an upstream server.
+            let now = self.now;
+            let (Some(who), false) = (c.presence_as.clone(), c.dialer) else {
+                return;
+            };
+            if !c.allow_ephemeral(now) {
+                return;
+            }
+            let Some(stamped) = presence::stamp(&e.data, &who) else {
+                return;
+            };
+            if presence::parse_presence(&e.data).is_some() {
+                c.present_in.insert((e.document_id, e.sender_id.clone()));
+            }
+            e.data = stamped;
+        }
         let Some(entry) = self.docs.get(&e.document_id) else {
             return;
         };
@@ -1341,6 +1433,9 @@ impl Hub {
         });
         for peer in entry.peers.keys() {
             if *peer == conn {
+                continue;
+            }
+            if self.config.guarded && self.conns.get(peer).is_some_and(|c| c.dialer) {
                 continue;
             }
             let Some(target) = self.conns.get(peer).and_then(|c| c.remote.clone()) else {

@@ -4,11 +4,16 @@
 mod flow;
 mod hub;
 mod peer_state;
+mod presence;
 mod wire;
 
 pub use hub::{
     loggable, valid_peer_id, Access, ConnId, Effect, Event, Hub, HubConfig, MAX_EPHEMERAL_SESSIONS,
     MAX_PEER_ID_BYTES,
+};
+pub use presence::{
+    encode_presence, parse_presence, read_stamp, PresenceMessage, Stamp, HEARTBEAT_MS, PARTICIPANT,
+    PEER_TTL_MS, PRESENCE_MARKER,
 };
 pub use wire::{
     decode_message, encode_message, DocMessage, DocumentId, Ephemeral, Message, PeerId,
