@@ -5,6 +5,7 @@ mod identity;
 mod membership;
 mod model;
 mod perf;
+mod presence;
 mod route;
 mod store;
 mod sync;

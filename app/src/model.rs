@@ -62,6 +62,12 @@ pub struct Model {
     pub role: RwSignal<Option<String>>,
     /// The snapshot being looked at instead of the plan as it is now (read-only).
     pub viewing: RwSignal<Option<Viewing>>,
+    /// The other people with the open plan in front of them.
+    pub here: RwSignal<Vec<crate::presence::PeerHere>>,
+    /// The item I am editing (an action or objective id), for presence.
+    pub editing: RwSignal<Option<String>>,
+    /// The objective I lead the workshop room to (an owner in workshop mode).
+    pub leading: RwSignal<Option<String>>,
 }
 
 /// A snapshot shown in every view in place of the plan as it is now.
@@ -85,6 +91,9 @@ struct Refresh {
     remote_since: Cell<Option<f64>>,
 }
 
+/// How often presence is looked after (time-outs; a heartbeat every few ticks).
+const PRESENCE_TICK_MS: u64 = 5_000;
+
 impl Model {
     /// Creates the model, opens this browser's store and connects to the server.
     pub fn start() -> Self {
@@ -104,6 +113,9 @@ impl Model {
             started: RwSignal::new(false),
             role: RwSignal::new(None),
             viewing: RwSignal::new(None),
+            here: RwSignal::new(Vec::new()),
+            editing: RwSignal::new(None),
+            leading: RwSignal::new(None),
         };
         let on_hash = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
             model.route.set(route::current());
@@ -129,6 +141,103 @@ impl Model {
             model.started.set(true);
         });
         model
+    }
+
+    /// Tells the others with the open plan where I am and what I edit, whenever that or the
+    /// link changes; says I am still here every heartbeat, forgets those gone quiet, and
+    /// says goodbye when the page goes away.
+    pub fn share_presence(self) {
+        Effect::new(move || {
+            let view = self.route.with(Route::label);
+            let editing = self.editing.get();
+            let leading = self.leading.get();
+            let online = self.link.get() == Link::Online;
+            if let (Some(doc), true) = (self.doc.get(), online) {
+                let _ = (view, editing, leading);
+                self.send_presence(doc);
+            }
+        });
+        // A new plan: nobody is known to be here yet.
+        Effect::new(move || {
+            self.doc.track();
+            self.here.set(Vec::new());
+        });
+        let ticks = std::cell::Cell::new(0u64);
+        let every = std::time::Duration::from_millis(PRESENCE_TICK_MS);
+        let _ = set_interval_with_handle(
+            move || {
+                ticks.set(ticks.get() + 1);
+                let now = js_sys::Date::now();
+                if self.here.with_untracked(|h| {
+                    h.iter()
+                        .any(|p| now - p.seen_ms >= plansync_shared::PEER_TTL_MS as f64)
+                }) {
+                    self.here.update(|h| {
+                        crate::presence::prune(h, now);
+                    });
+                }
+                if ticks
+                    .get()
+                    .is_multiple_of(plansync_shared::HEARTBEAT_MS / PRESENCE_TICK_MS)
+                {
+                    if let (Some(doc), Some(conn)) =
+                        (self.doc.get_untracked(), self.conn.get_value())
+                    {
+                        conn.send_ephemeral(doc, crate::presence::heartbeat());
+                    }
+                }
+            },
+            every,
+        );
+        let bye = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            if let (Some(doc), Some(conn)) = (self.doc.get_untracked(), self.conn.get_value()) {
+                conn.send_ephemeral(doc, crate::presence::goodbye());
+            }
+        });
+        // What is being edited: the item around the focused control.
+        let focus = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(
+            move |ev: web_sys::Event| {
+                let item = ev
+                    .target()
+                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+                    .and_then(|e| e.closest("[data-presence-item]").ok().flatten())
+                    .and_then(|e| e.get_attribute("data-presence-item"));
+                let item = if ev.type_() == "focusout" { None } else { item };
+                if self.editing.get_untracked() != item {
+                    self.editing.set(item);
+                }
+            },
+        );
+        if let Some(w) = web_sys::window() {
+            let _ = w.add_event_listener_with_callback(
+                "pagehide",
+                wasm_bindgen::JsCast::unchecked_ref(bye.as_ref()),
+            );
+            if let Some(d) = w.document() {
+                for kind in ["focusin", "focusout"] {
+                    let _ = d.add_event_listener_with_callback(
+                        kind,
+                        wasm_bindgen::JsCast::unchecked_ref(focus.as_ref()),
+                    );
+                }
+            }
+        }
+        bye.forget();
+        focus.forget();
+    }
+
+    /// Sends my whole presence (view, item edited, room led) to the others with `doc`.
+    fn send_presence(self, doc: DocumentId) {
+        let Some(conn) = self.conn.get_value() else {
+            return;
+        };
+        let view = self.route.with_untracked(Route::label);
+        let me = crate::presence::my_snapshot(
+            view,
+            self.editing.get_untracked().as_deref(),
+            self.leading.get_untracked().as_deref(),
+        );
+        conn.send_ephemeral(doc, me);
     }
 
     /// Opens whatever plan the address names, now and whenever the address changes.
@@ -271,6 +380,18 @@ impl Model {
                 self.opening.set(Opening::Unavailable);
             }
             Notice::StoreFailed(e) => self.problem.set(Some(e)),
+            Notice::Ephemeral { doc, sender, data } if Some(doc) == self.doc.get_untracked() => {
+                let new = self
+                    .here
+                    .with_untracked(|h| !h.iter().any(|p| p.peer == sender));
+                self.here.update(|h| {
+                    crate::presence::apply(h, &sender, &data, js_sys::Date::now());
+                });
+                // Someone new: tell them where I am (as the JS client announces itself).
+                if new {
+                    self.send_presence(doc);
+                }
+            }
             _ => {}
         }
     }

@@ -214,6 +214,22 @@ impl Route {
         }
     }
 
+    /// The view's name, as others see where I am.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Route::Plans => "Plans",
+            Route::Join(_) => "Joining",
+            Route::Outline(_) => "Outline",
+            Route::Tracker(..) => "Action tracker",
+            Route::Action(..) => "An action",
+            Route::People(_) => "People",
+            Route::History(_) => "History",
+            Route::Papers(_) => "Papers",
+            Route::Room(_) => "Room",
+            Route::Workshop(..) => "Workshop mode",
+        }
+    }
+
     /// The plan this route is about, if any.
     pub fn doc(&self) -> Option<DocumentId> {
         match self {

@@ -42,6 +42,15 @@ pub enum Notice {
     Unavailable(DocumentId),
     /// Saving to this browser failed.
     StoreFailed(String),
+    /// An ephemeral message (presence) from another peer of a document.
+    Ephemeral {
+        /// The document.
+        doc: DocumentId,
+        /// The peer that sent it.
+        sender: String,
+        /// Its payload.
+        data: Vec<u8>,
+    },
 }
 
 struct Handlers {
@@ -255,6 +264,13 @@ impl Connection {
         Ok(result)
     }
 
+    /// Sends an ephemeral payload (presence) about a document to its peers, if online.
+    pub fn send_ephemeral(&self, doc: DocumentId, data: Vec<u8>) {
+        if self.inner.ready.get().is_some() {
+            handle(&self.inner, Event::SendEphemeral { doc, data }, false);
+        }
+    }
+
     /// How many changes of ours the server has not yet got, by the last heads it told us;
     /// `None` if it has told us nothing about this plan yet.
     pub fn unsynced(&self, doc: &DocumentId) -> Option<usize> {
@@ -306,6 +322,11 @@ fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
             Effect::Changed { doc } => (inner.notify)(Notice::Changed { doc, remote }),
             Effect::Unavailable { doc } => (inner.notify)(Notice::Unavailable(doc)),
             Effect::Warn { message, .. } => web_sys::console::warn_1(&message.into()),
+            Effect::Ephemeral { doc, sender, data } => (inner.notify)(Notice::Ephemeral {
+                doc,
+                sender: sender.0,
+                data,
+            }),
             _ => {}
         }
     }

@@ -16,6 +16,7 @@ mod period;
 mod plan;
 mod relay_status;
 mod sync;
+mod workshop;
 
 pub use compare::{compare, word_diff, Change, Difference, ItemKind, WordChange, Words};
 pub use demo::{demo_plan, DEMO_PLAN_TITLE};
@@ -45,9 +46,13 @@ pub use sync::{
     MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES, PARTICIPANT, PEER_TTL_MS, PRESENCE_MARKER,
     PROTOCOL_VERSION,
 };
+pub use workshop::{workshop_tally, WorkshopTally, NO_GROUP};
 
 /// Re-exported so that callers use the same automerge as the core.
 pub use automerge;
+
+/// A CBOR value, as presence states hold them.
+pub use ciborium::Value as CborValue;
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

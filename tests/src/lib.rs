@@ -270,6 +270,20 @@ impl Server {
         )
     }
 
+    /// Enrolls a relaying server in `plan` (`POST /api/plans/{plan}/servers`): its
+    /// participant id and token.
+    pub fn enroll(&self, plan: DocumentId, name: &str, role: &str) -> (i64, String) {
+        let body = serde_json::json!({ "name": name, "role": role });
+        let (status, made) =
+            self.request("POST", &format!("/api/plans/{plan}/servers"), Some(&body));
+        assert_eq!(status, 201, "{made}");
+        assert_eq!(made["participant"]["kind"], "server");
+        (
+            made["participant"]["id"].as_i64().expect("id"),
+            made["token"].as_str().expect("token").to_string(),
+        )
+    }
+
     /// The `host:port` the server listens on.
     pub fn addr(&self) -> String {
         self.url
@@ -308,6 +322,50 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `plansync` with `args` to the end: its output (it must succeed).
+pub fn run_plansync(args: &[&str]) -> String {
+    let out = Command::new(plansync_binary())
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run plansync");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "plansync {args:?} failed: {text}");
+    text
+}
+
+/// `plansync pull` into `db` from `upstream` with `token`: its output.
+pub fn pull(db: &Path, upstream: &str, token: &str) -> String {
+    run_plansync(&[
+        "pull",
+        "--db",
+        db.to_str().expect("a UTF-8 path"),
+        "--upstream",
+        upstream,
+        "--upstream-token",
+        token,
+    ])
+}
+
+/// A room server on `db` relaying to `upstream` with `token`, retrying every second or so.
+pub fn room_server(db: &Path, upstream: &str, token: &str) -> Server {
+    Server::start(
+        db,
+        &[
+            "--upstream",
+            upstream,
+            "--upstream-token",
+            token,
+            "--upstream-retry-secs",
+            "1",
+        ],
+    )
 }
 
 /// How to start a server beyond its arguments.

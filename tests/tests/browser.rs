@@ -793,3 +793,339 @@ async fn through_nginx_three_nodes_serve_two_browsers_on_different_nodes_that_se
     })
     .await;
 }
+
+/// The text of the "who is here" list.
+const HERE_JS: &str = "return document.querySelector('.here')?.textContent ?? ''";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_windows_see_who_is_here_and_what_the_other_edits_and_one_that_leaves_is_gone_at_once()
+{
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let (_, actions) = first_objective(&plan);
+    let action = &actions[0];
+    let browser = Browser::start().await;
+    let a = browser.session().await;
+    let b = browser.session().await;
+    start_page(&a, &server, "Analyst", "Police").await;
+    start_page(&b, &server, "Coordinator", "Probation Service").await;
+    goto_hash(&a, &url, &outline(doc)).await;
+    goto_hash(&b, &url, &tracker(doc)).await;
+    // Each sees the other, named as the server knows them, with the view they are on.
+    wait_js(&a, "the coordinator here", HERE_JS, |v| {
+        v.as_str()
+            .is_some_and(|s| s.contains("Coordinator (Probation Service) · Action tracker"))
+    })
+    .await;
+    wait_js(&b, "the analyst here", HERE_JS, |v| {
+        v.as_str()
+            .is_some_and(|s| s.contains("Analyst (Police) · Outline"))
+    })
+    .await;
+    // The analyst starts editing an action's title: the coordinator's tracker marks it.
+    goto_hash(&b, &url, &outline(doc)).await;
+    wait_js(&b, "the action title", &title_js(action), |v| v.is_string()).await;
+    let sel = format!("li.action[data-action=\"{action}\"] input.action-title");
+    a.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&sel))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mark = format!("return document.querySelector('li.action[data-action=\"{action}\"] .editing-mark')?.textContent ?? ''");
+    wait_js(&b, "the analyst's editing mark", &mark, |v| {
+        v.as_str().is_some_and(|s| s.contains("Analyst"))
+    })
+    .await;
+    // The analyst leaves: gone from the coordinator's list at once, not after a time-out.
+    a.close().await.unwrap();
+    let left = std::time::Instant::now();
+    wait_js(&b, "the analyst gone", HERE_JS, |v| {
+        v.as_str().is_some_and(|s| !s.contains("Analyst"))
+    })
+    .await;
+    assert!(
+        left.elapsed() < std::time::Duration::from_secs(15),
+        "a goodbye, not the 45 s time-out"
+    );
+}
+
+/// The objectives in plan order.
+fn objectives(plan: &Plan) -> Vec<String> {
+    plan.themes
+        .iter()
+        .flat_map(|t| t.objectives.iter().map(|o| o.id.as_str().to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workshop_mode_the_facilitator_moves_the_room_and_a_phones_decision_shows_on_the_projector_and_in_the_tally(
+) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let stops = objectives(&plan);
+    let browser = Browser::start().await;
+    let projector = browser.session().await;
+    let phone = browser.session().await;
+    projector.set_window_size(1920, 1080).await.unwrap();
+    phone.set_window_size(360, 740).await.unwrap();
+    join_page(
+        &projector,
+        &server,
+        "owner",
+        "Facilitator",
+        "Office of the PCC",
+    )
+    .await;
+    join_page(&phone, &server, "editor", "Analyst", "Police").await;
+    let workshop = format!("#/plan/{doc}/workshop");
+    goto_hash(&projector, &url, &workshop).await;
+    goto_hash(&phone, &url, &workshop).await;
+    let heading = "return document.querySelector('.objective-now')?.textContent ?? ''";
+    for page in [&projector, &phone] {
+        wait_js(page, "the first objective", heading, |v| {
+            v.as_str().is_some_and(|s| !s.is_empty())
+        })
+        .await;
+    }
+    // Usable on a phone: nothing wider than the screen, the decision buttons large.
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth + 1";
+    let wide = "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join('; ')";
+    assert_eq!(
+        eval(&phone, fits).await,
+        true,
+        "no sideways scrolling at 360 px: {}",
+        eval(&phone, wide).await
+    );
+    let tall = "return Math.min(...[...document.querySelectorAll('.decisions button')].map(b => b.getBoundingClientRect().height))";
+    assert!(
+        eval(&phone, tall).await.as_f64().unwrap() >= 44.0,
+        "touch targets of at least 44 px"
+    );
+
+    // The facilitator leads the room to the next objective; the phone follows.
+    click(&projector, "button.lead").await;
+    wait_js(
+        &phone,
+        "the follow box",
+        "return !!document.querySelector('label.follow input')",
+        |v| v == true,
+    )
+    .await;
+    click(&projector, ".workshop-bar button.next").await;
+    let on = |o: &str| format!("#/plan/{doc}/workshop/{o}");
+    wait_js(
+        &projector,
+        "the projector on the second objective",
+        "return location.hash",
+        |v| v == on(&stops[1]).as_str(),
+    )
+    .await;
+    wait_js(
+        &phone,
+        "the phone following to the second objective",
+        "return location.hash",
+        |v| v == on(&stops[1]).as_str(),
+    )
+    .await;
+
+    // A decision made on the phone shows on the projector, and the tally counts it.
+    let count = "return document.querySelector('.by-decision li[data-decision=\"drop\"]')?.textContent ?? ''";
+    let before = eval(&projector, count)
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let n: usize = before
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    click(&phone, ".decisions button[data-decision=\"drop\"]").await;
+    let pressed = "return document.querySelector('.decisions button[data-decision=\"drop\"]')?.getAttribute('aria-pressed')";
+    wait_js(
+        &projector,
+        "the phone's decision on the projector",
+        pressed,
+        |v| v == "true",
+    )
+    .await;
+    wait_js(&projector, "the tally", count, |v| {
+        v.as_str() == Some(format!("drop: {}", n + 1).as_str())
+    })
+    .await;
+
+    // The phone steps away and stays where it is when the room moves on.
+    click(&phone, ".workshop-bar button.prev").await;
+    wait_js(
+        &phone,
+        "the phone back on the first objective",
+        "return location.hash",
+        |v| v == on(&stops[0]).as_str(),
+    )
+    .await;
+    click(&projector, ".workshop-bar button.next").await;
+    wait_js(
+        &projector,
+        "the projector on the third objective",
+        "return location.hash",
+        |v| v == on(&stops[2]).as_str(),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        eval(&phone, "return location.hash").await,
+        on(&stops[0]).as_str(),
+        "a screen that stepped away stays"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browsers_in_a_room_cut_off_from_the_central_server_edit_and_the_relay_brings_it_all_home(
+) {
+    use plansync_shared::{Decision, Rag};
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let central = Server::start(&dir.path().join("central.db"), &[]);
+    let (doc, plan) = demo(&central).await;
+    let (_, token) = central.enroll(doc, "Workshop laptop", "editor");
+    let link = plansync_tests::proxy::Proxy::start(&central.addr()).await;
+    let room_db = dir.path().join("room.db");
+    plansync_tests::pull(&room_db, &link.url, &token);
+    link.cut();
+    let room = plansync_tests::room_server(&room_db, &link.url, &token);
+    let url = room.url.clone();
+    let (objective, actions) = first_objective(&plan);
+    let action = &actions[0];
+
+    // At a desk, someone edits the same plan on the central server meanwhile.
+    let desk = RustClient::connect(&central.sync_url(), "desk").await;
+    desk.find(doc).await;
+    desk.edit(doc, |p| {
+        p.set_text(&TextField::PlanTitle, "Edited at a desk")
+            .unwrap()
+    });
+
+    let browser = Browser::start().await;
+    let a = browser.session().await;
+    let b = browser.session().await;
+    start_page(&a, &room, "Analyst", "Police").await;
+    start_page(&b, &room, "Facilitator", "Office of the PCC").await;
+    // Words typed into one sentence, and a new action, in one browser...
+    goto_hash(&a, &url, &outline(doc)).await;
+    let sel = format!("li.action[data-action=\"{action}\"] input.action-title");
+    a.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&sel))
+        .await
+        .unwrap()
+        .send_keys(" in the room")
+        .await
+        .unwrap();
+    let adds = "return document.querySelectorAll('li.objective button.add').length";
+    wait_js(&a, "the add-action buttons", adds, |v| {
+        v.as_i64().is_some_and(|n| n > 0)
+    })
+    .await;
+    click(&a, "li.objective button.add").await;
+    // ...a RAG rating and a workshop decision in the other.
+    goto_hash(&b, &url, &tracker(doc)).await;
+    let row = format!("tr.row[data-action=\"{action}\"] select.rag-select");
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&row))
+        .await
+        .unwrap()
+        .select_by_value("red")
+        .await
+        .unwrap();
+    wait_js(&b, "Red in the tracker", &rag_js(action), |v| v == "Red").await;
+    goto_hash(&b, &url, &format!("#/plan/{doc}/workshop/{objective}")).await;
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".decisions button[data-decision=\"amend\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The room's app says changes wait for the central server.
+    wait_js(
+        &a,
+        "the relay line",
+        "return document.querySelector('.relay-line')?.textContent ?? ''",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("waiting for the central server"))
+        },
+    )
+    .await;
+
+    // The link comes back: everything goes home, and the desk's edit reaches the room.
+    link.restore();
+    let has_all = |d: &plansync_shared::automerge::AutoCommit| {
+        plansync_shared::PlanDoc::from_automerge(d.clone())
+            .and_then(|p| p.read())
+            .is_ok_and(|p| {
+                let o = &p.themes[0].objectives[0];
+                o.actions[0].title.ends_with(" in the room")
+                    && o.actions.len() == actions.len() + 1
+                    && o.actions[0].rag.values().any(|r| *r == Rag::Red)
+                    && o.review.decision == Decision::Amend
+            })
+    };
+    desk.wait_doc(doc, "the room's edits at the central server", has_all)
+        .await;
+    for page in [&a, &b] {
+        wait_js(
+            page,
+            "the desk's edit in the room",
+            "return document.querySelector('.tabs .plan-name')?.textContent ?? ''",
+            |v| v == "Edited at a desk",
+        )
+        .await;
+    }
+    wait_js(
+        &a,
+        "all sent",
+        "return document.querySelector('.relay-line')?.textContent ?? ''",
+        |v| v.as_str().is_some_and(|s| s.contains("all changes sent")),
+    )
+    .await;
+    // The central history names the people in the room, via the laptop.
+    let start = std::time::Instant::now();
+    loop {
+        let (_, h) = central.request("GET", &format!("/api/plans/{doc}/history"), None);
+        let by: Vec<String> = h
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["by"].as_str().map(str::to_string))
+            .collect();
+        if by
+            .iter()
+            .any(|b| b == "Analyst, Police via Workshop laptop")
+            && by
+                .iter()
+                .any(|b| b == "Facilitator, Office of the PCC via Workshop laptop")
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "the central history names the room's people: {by:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -4,71 +4,15 @@
 
 use plansync_shared::{Decision, DocumentId, Quarter, Rag, ReportingPeriod, TextField};
 use plansync_tests::proxy::Proxy;
-use plansync_tests::{http_blocking, plansync_binary, RustClient, Server, WAIT};
-use std::path::Path;
+use plansync_tests::{
+    http_blocking, pull, room_server, run_plansync as run, RustClient, Server, WAIT,
+};
 use std::time::{Duration, Instant};
 
 const Q3: ReportingPeriod = ReportingPeriod {
     year: 2026,
     quarter: Quarter::Q3,
 };
-
-/// Enrolls a relaying server in `plan` on `central`: its participant id and token.
-fn enroll(central: &Server, plan: DocumentId, name: &str, role: &str) -> (i64, String) {
-    let body = serde_json::json!({ "name": name, "role": role });
-    let (status, made) =
-        central.request("POST", &format!("/api/plans/{plan}/servers"), Some(&body));
-    assert_eq!(status, 201, "{made}");
-    assert_eq!(made["participant"]["kind"], "server");
-    (
-        made["participant"]["id"].as_i64().expect("id"),
-        made["token"].as_str().expect("token").to_string(),
-    )
-}
-
-/// Runs `plansync` with `args` to the end: its output (it must succeed).
-fn run(args: &[&str]) -> String {
-    let out = std::process::Command::new(plansync_binary())
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run plansync");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "plansync {args:?} failed: {text}");
-    text
-}
-
-/// `plansync pull` into `db`.
-fn pull(db: &Path, upstream: &str, token: &str) -> String {
-    run(&[
-        "pull",
-        "--db",
-        db.to_str().unwrap(),
-        "--upstream",
-        upstream,
-        "--upstream-token",
-        token,
-    ])
-}
-
-/// A room server on `db` relaying to `upstream`, retrying every second or so.
-fn room_server(db: &Path, upstream: &str, token: &str) -> Server {
-    Server::start(
-        db,
-        &[
-            "--upstream",
-            upstream,
-            "--upstream-token",
-            token,
-            "--upstream-retry-secs",
-            "1",
-        ],
-    )
-}
 
 /// Waits (bounded) until `ok` gives a value.
 async fn until<T>(what: &str, mut ok: impl FnMut() -> Option<T>) -> T {
@@ -98,7 +42,7 @@ async fn scene() -> Scene {
     let dir = tempfile::tempdir().unwrap();
     let central = Server::start(&dir.path().join("central.db"), &[]);
     let plan = central.demo_plan().await;
-    let (relay_id, token) = enroll(&central, plan, "Workshop laptop", "editor");
+    let (relay_id, token) = central.enroll(plan, "Workshop laptop", "editor");
     let link = Proxy::start(&central.addr()).await;
     let room_db = dir.path().join("room.db");
     Scene {

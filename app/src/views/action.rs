@@ -90,7 +90,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
         aid.clone(),
     );
     view! {
-        <article class="action-detail">
+        <article class="action-detail" data-presence-item=id.clone()>
             <p><a href=back>"← Action tracker"</a></p>
             {move || (!exists()).then(|| view! { <p class="notice">"This action is no longer in the plan: someone removed it."</p> })}
             <p class="meta">{move || found.with(|a| a.as_ref().map(|(t, o, _)| format!("{t} › {o}")).unwrap_or_default())}</p>

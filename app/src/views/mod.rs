@@ -10,6 +10,7 @@ mod plans;
 mod room;
 mod text;
 mod tracker;
+mod workshop;
 
 use crate::identity::Identity;
 use crate::model::{Model, Opening};
@@ -25,6 +26,8 @@ pub fn App() -> impl IntoView {
     let model = Model::start();
     provide_context(model);
     model.follow_route();
+    model.share_presence();
+    provide_context(workshop::FollowRoom(RwSignal::new(true)));
     install_service_worker();
     view! {
         <header class="top">
@@ -36,6 +39,7 @@ pub fn App() -> impl IntoView {
                 <RelayLine />
             </div>
         </header>
+        <WhoIsHere />
         <NetworkNotice />
         <Problem />
         <IdentityPrompt />
@@ -50,7 +54,7 @@ pub fn App() -> impl IntoView {
                 Route::History(_) => view! { <PlanGate><history::HistoryPage /></PlanGate> }.into_any(),
                 Route::Papers(_) => view! { <PlanGate><papers::PapersPage /></PlanGate> }.into_any(),
                 Route::Room(_) => view! { <PlanGate><room::RoomPage /></PlanGate> }.into_any(),
-                Route::Workshop(_, _) => view! { <PlanGate><p class="notice">"Workshop mode is coming."</p></PlanGate> }.into_any(),
+                Route::Workshop(_, o) => view! { <PlanGate><workshop::WorkshopPage objective=o.clone() /></PlanGate> }.into_any(),
             }}
         </main>
     }
@@ -127,6 +131,8 @@ fn PlanTabs() -> impl IntoView {
         let papers = Route::Papers(doc);
         let room = Route::Room(doc);
         let on_room = matches!(route, Route::Room(_));
+        let workshop = Route::Workshop(doc, None);
+        let on_workshop = matches!(route, Route::Workshop(..));
         let on_history = matches!(route, Route::History(_));
         let on_papers = matches!(route, Route::Papers(_));
         let on_outline = matches!(route, Route::Outline(_));
@@ -141,6 +147,7 @@ fn PlanTabs() -> impl IntoView {
                 <a href=papers.href() aria-current=on_papers.then_some("page")>"Papers"</a>
                 <a href=people.href() aria-current=on_people.then_some("page")>"People"</a>
                 <a href=room.href() aria-current=on_room.then_some("page")>"Room"</a>
+                <a href=workshop.href() aria-current=on_workshop.then_some("page")>"Workshop mode"</a>
             </nav>
         })
     }
@@ -181,6 +188,45 @@ fn SyncBadge() -> impl IntoView {
     };
     view! {
         <span class="badge" data-state=move || state().0 role="status" aria-live="polite">{move || state().1}</span>
+    }
+}
+
+/// The others with this plan in front of them: name, agency and view.
+#[component]
+fn WhoIsHere() -> impl IntoView {
+    let model = expect_context::<Model>();
+    move || {
+        let here = model.here.get();
+        (!here.is_empty()).then(|| view! {
+            <section class="here" aria-label="Who is here">
+                <span class="here-count">{format!("{} here:", here.len())}</span>
+                <ul>
+                    {here.into_iter().map(|p| view! {
+                        <li class="here-peer" data-peer=p.peer.clone()>
+                            <strong>{p.name.clone()}</strong>{format!(" ({}) · {}", p.agency, p.view)}
+                            {p.editing.is_some().then_some(" · editing")}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })
+    }
+}
+
+/// Who (of the others here) is editing `item`: "✎ Analyst, Facilitator", for a mark beside it.
+#[component]
+pub fn EditingMark(item: String) -> impl IntoView {
+    let model = expect_context::<Model>();
+    move || {
+        let names: Vec<String> = model.here.with(|h| {
+            h.iter()
+                .filter(|p| p.editing.as_deref() == Some(item.as_str()))
+                .map(|p| p.name.clone())
+                .collect()
+        });
+        (!names.is_empty()).then(|| view! {
+            <span class="editing-mark" title="Editing now">{format!("✎ {}", names.join(", "))}</span>
+        })
     }
 }
 

@@ -317,13 +317,14 @@ fn ObjectiveBlock(id: ObjectiveId) -> impl IntoView {
         dragged.set(None);
     };
     view! {
-        <li class="objective" on:keydown=move |ev| { ev.stop_propagation(); alt_arrows(&ev, &up2, &down2) }
+        <li class="objective" data-presence-item=id.as_str().to_string() on:keydown=move |ev| { ev.stop_propagation(); alt_arrows(&ev, &up2, &down2) }
             on:dragover=move |ev: web_sys::DragEvent| if matches!(dragged.get_untracked(), Some(Dragged::Objective(_) | Dragged::Action(_))) { ev.prevent_default() }
             on:drop=move |ev: web_sys::DragEvent| { ev.stop_propagation(); on_drop(ev) }>
             <div class="item-head">
                 <span class="grip" draggable="true" title="Drag to reorder" aria-hidden="true"
                     on:dragstart=move |ev: web_sys::DragEvent| { ev.stop_propagation(); dragged.set(Some(Dragged::Objective(id_start.clone()))) }>"⠿"</span>
                 <CollabText field=TextField::ObjectiveText(id.clone()) value=text(|o| o.text.clone()) label="Objective" class="objective-text" multiline=true />
+                <super::EditingMark item=id.as_str().to_string() />
                 <ItemControls what="objective" up down remove />
             </div>
             <details class="review">
@@ -416,13 +417,14 @@ fn ActionLine(id: ActionId) -> impl IntoView {
         dragged.set(None);
     };
     view! {
-        <li class="action" data-action=id.as_str().to_string()
+        <li class="action" data-action=id.as_str().to_string() data-presence-item=id.as_str().to_string()
             on:keydown=move |ev| { ev.stop_propagation(); alt_arrows(&ev, &up2, &down2) }
             on:dragover=move |ev: web_sys::DragEvent| if matches!(dragged.get_untracked(), Some(Dragged::Action(_))) { ev.prevent_default() }
             on:drop=on_drop>
             <span class="grip" draggable="true" title="Drag to reorder" aria-hidden="true"
                 on:dragstart=move |ev: web_sys::DragEvent| { ev.stop_propagation(); dragged.set(Some(Dragged::Action(id_start.clone()))) }>"⠿"</span>
             <CollabText field=TextField::ActionTitle(id.clone()) value=title label="Action title" class="action-title" />
+            <super::EditingMark item=id.as_str().to_string() />
             {move || rag().map(|(period, r)| view! { <super::tracker::RagChip rag=r period /> })}
             <a class="small" href=detail>"Details"</a>
             <ItemControls what="action" up down remove />

@@ -481,12 +481,13 @@ fn TrackerRow(id: ActionId) -> impl IntoView {
     };
     let current_rag = move || row.with(|r| r.as_ref().and_then(|r| r.rag));
     let id_attr = id.as_str().to_string();
+    let id_mark = id_attr.clone();
     view! {
         <tbody node_ref=tr class="row-group">
             <tr class="row" tabindex="0" data-action=id_attr on:keydown=on_key
                 aria-label=move || row.with(|r| r.as_ref().map(|r| format!("Action: {}", r.title)).unwrap_or_default())>
                 <td class="where"><span class="theme-name">{cell(|r| r.theme.clone())}</span><span class="objective-name">{cell(|r| r.objective.clone())}</span></td>
-                <td class="title"><a href=detail tabindex="-1">{cell(|r| r.title.clone())}</a></td>
+                <td class="title"><a href=detail tabindex="-1">{cell(|r| r.title.clone())}</a><super::EditingMark item=id_mark.clone() /></td>
                 <td>{cell(|r| r.lead_board.clone())}</td>
                 <td>{cell(|r| r.contributing.clone())}</td>
                 <td>{cell(|r| r.lead.clone())}</td>

@@ -259,6 +259,26 @@ pub fn latest_update(a: &Action) -> String {
 /// comments.
 pub fn workshop(plan: &Plan, opts: &Options) -> Vec<Block> {
     let mut out = header("Workshop outputs".into(), plan, opts);
+    let tally = plansync_shared::workshop_tally(plan);
+    out.push(Block::para(format!(
+        "{} of {} objectives decided, {} undecided.",
+        tally.decided,
+        tally.decided + tally.undecided,
+        tally.undecided
+    )));
+    out.push(Block::List(
+        tally
+            .by_decision
+            .iter()
+            .map(|(d, n)| format!("{d}: {n}"))
+            .chain(
+                tally
+                    .by_group
+                    .iter()
+                    .map(|(g, decided, all)| format!("{g}: {decided} of {all} decided")),
+            )
+            .collect(),
+    ));
     for t in &plan.themes {
         out.push(Block::Heading(2, t.title.clone()));
         for o in &t.objectives {

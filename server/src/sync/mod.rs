@@ -79,6 +79,7 @@ impl Grant {
             who: Some(plansync_shared::Stamp {
                 name: p.name.clone(),
                 agency: p.agency.clone(),
+                role: p.role.as_str().to_string(),
             }),
         })
     }

@@ -26,6 +26,9 @@ pub struct Stamp {
     pub name: String,
     /// Their agency.
     pub agency: String,
+    /// Their role in the plan (viewer, editor, owner): an owner leads a workshop room.
+    #[serde(default)]
+    pub role: String,
 }
 
 /// What a presence message says.
@@ -108,6 +111,7 @@ fn stamp_value(who: &Stamp) -> Value {
     Value::Map(vec![
         (text("name"), text(&who.name)),
         (text("agency"), text(&who.agency)),
+        (text("role"), text(&who.role)),
     ])
 }
 
@@ -117,6 +121,10 @@ pub fn read_stamp(v: &Value) -> Option<Stamp> {
     Some(Stamp {
         name: get(m, "name")?.as_text()?.to_string(),
         agency: get(m, "agency")
+            .and_then(Value::as_text)
+            .unwrap_or("")
+            .to_string(),
+        role: get(m, "role")
             .and_then(Value::as_text)
             .unwrap_or("")
             .to_string(),
@@ -147,6 +155,7 @@ mod tests {
         Stamp {
             name: "Analyst".into(),
             agency: "Police".into(),
+            role: "editor".into(),
         }
     }
 
@@ -159,6 +168,7 @@ mod tests {
                 stamp_value(&Stamp {
                     name: "Chief Constable".into(),
                     agency: "Forged".into(),
+                    role: "owner".into(),
                 }),
             ),
         ]));

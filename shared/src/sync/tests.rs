@@ -2290,6 +2290,7 @@ fn present(names: &[&str]) -> (Net, usize, DocumentId, Vec<(usize, ConnId)>) {
                 who: Stamp {
                     name: format!("{name} (verified)"),
                     agency: "Police".into(),
+                    role: "editor".into(),
                 },
             },
         );
@@ -2411,6 +2412,7 @@ fn a_relaying_server_never_sends_its_rooms_presence_upstream() {
             who: Stamp {
                 name: "Workshop laptop".into(),
                 agency: String::new(),
+                role: "editor".into(),
             },
         },
     );
@@ -2431,6 +2433,7 @@ fn a_relaying_server_never_sends_its_rooms_presence_upstream() {
             who: Stamp {
                 name: "Analyst".into(),
                 agency: "Police".into(),
+                role: "editor".into(),
             },
         },
     );
