@@ -36,6 +36,9 @@ pub struct ChangeAuthor {
     /// The relaying servers it came through, when another server's relay reported who
     /// made it ("Workshop laptop"; a chain is listed nearest first).
     pub via: Option<String>,
+    /// Whether the participant that sent it is a relaying server (its changes are someone
+    /// else's: the relay's report, once here, names them).
+    pub relayed: bool,
 }
 
 impl plansync_shared::Attribution for ChangeAuthor {

@@ -17,7 +17,7 @@ mod ws;
 
 pub use access::{
     add_with_token, enroll, hash_token, invite, new_code, normalize_code, owner_invitations,
-    Invitation, JoinError, Participant, ParticipantId, Role,
+    EnrollError, Invitation, JoinError, Participant, ParticipantId, ParticipantKind, Role,
 };
 pub use assets::AppFiles;
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};

@@ -365,3 +365,73 @@ async fn access_holds_on_every_hop_a_room_viewer_cannot_change_a_revoked_relay_s
         "nothing travels on a revoked token"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_chain_a_partners_own_server_relays_to_the_room_which_relays_to_the_central_server()
+{
+    let Scene {
+        dir,
+        central,
+        plan,
+        token,
+        link,
+        room_db,
+        ..
+    } = scene().await;
+    pull(&room_db, &link.url, &token);
+    let room = room_server(&room_db, &link.url, &token);
+    // A partner's laptop relays to the room server with a token the room's owner made.
+    let (_, partner_token) = room.enroll(plan, "Partner laptop", "editor");
+    let partner_db = dir.path().join("partner.db");
+    pull(&partner_db, &room.url, &partner_token);
+    let partner = room_server(&partner_db, room.url.trim_end_matches('/'), &partner_token);
+    let (_, officer) = partner.join_as("editor", "Community safety officer");
+    let p = RustClient::connect(&partner.sync_url_with(&officer), "officer").await;
+    p.find(plan).await;
+    let act = p.plan(plan).themes[0].objectives[0].actions[0].id.clone();
+    p.edit(plan, |d| {
+        d.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Partner: ")
+            .unwrap()
+    });
+    p.wait_server_has_all(plan).await;
+    let desk = RustClient::connect(&central.sync_url(), "desk").await;
+    desk.find(plan).await;
+    desk.wait_doc(
+        plan,
+        "the partner's edit at the central server, two hops away",
+        |d| {
+            plansync_shared::PlanDoc::from_automerge(d.clone())
+                .and_then(|p| p.read())
+                .is_ok_and(|p| {
+                    p.themes[0].objectives[0].actions[0]
+                        .title
+                        .starts_with("Partner: ")
+                })
+        },
+    )
+    .await;
+    // A desk edit travels the other way, two hops down to the partner's laptop.
+    desk.edit(plan, |d| {
+        d.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Desk: ")
+            .unwrap()
+    });
+    p.wait_doc(plan, "the desk's edit on the partner's laptop", |d| {
+        plansync_shared::PlanDoc::from_automerge(d.clone())
+            .and_then(|p| p.read())
+            .is_ok_and(|p| {
+                p.themes[0].objectives[0].actions[0]
+                    .title
+                    .starts_with("Desk: Partner: ")
+            })
+    })
+    .await;
+    // The central history names the officer via both relays, nearest first.
+    until("the central history to name the partner's officer via both relays", || {
+        let (_, h) = central.request("GET", &format!("/api/plans/{plan}/history"), None);
+        h.as_array()?
+            .iter()
+            .any(|e| e["by"] == "Community safety officer, Test agency via Partner laptop, Workshop laptop")
+            .then_some(())
+    })
+    .await;
+}

@@ -82,6 +82,7 @@ on_both_backends!(
     snapshots_and_change_authors_read_back_with_their_participants,
     the_storage_id_is_made_once_and_kept_by_every_node,
     a_database_with_a_newer_schema_is_refused_with_a_clear_error,
+    relayed_authors_pulled_snapshots_and_relay_progress_read_back,
 );
 
 fn demo() -> (PlanDoc, DocumentId) {
@@ -545,6 +546,93 @@ async fn snapshots_and_change_authors_read_back_with_their_participants(db: Db) 
         .await
         .unwrap()
         .is_none());
+}
+
+async fn relayed_authors_pulled_snapshots_and_relay_progress_read_back(db: Db) {
+    use plansync_server::store::{PulledSnapshot, RelayProgress, RelayedAuthor};
+    let s = &db.store;
+    let (mut plan, doc) = demo();
+    let id = doc.to_string();
+    let laptop = s
+        .add_participant(
+            NewParticipant {
+                plan: id.clone(),
+                name: "Workshop laptop".into(),
+                agency: "Relaying server".into(),
+                role: Role::Editor,
+                kind: plansync_server::ParticipantKind::Server,
+                token_hash: hash_token("laptop"),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(laptop.kind, plansync_server::ParticipantKind::Server);
+    assert_eq!(
+        s.participant(laptop.id).await.unwrap().unwrap().kind,
+        laptop.kind
+    );
+    let mut heads = vec![];
+    let chunk = edit(&mut plan, &mut heads, 0);
+    let hash = heads[0].to_string();
+    s.append(doc, chunk, vec![(heads[0], Some(laptop.id))], None, 5)
+        .await
+        .unwrap();
+    let before = &s.authors(id.clone()).await.unwrap()[&hash];
+    assert!(before.relayed && before.via.is_none());
+    assert_eq!(before.name.as_deref(), Some("Workshop laptop"));
+    // The relay's report names the person; a later report replaces it.
+    for name in ["Analyst", "Senior analyst"] {
+        s.add_relayed(
+            id.clone(),
+            vec![RelayedAuthor {
+                hash: hash.clone(),
+                name: name.into(),
+                agency: "Police".into(),
+                via: Some("Workshop laptop".into()),
+            }],
+        )
+        .await
+        .unwrap();
+    }
+    let after = &s.authors(id.clone()).await.unwrap()[&hash];
+    assert_eq!(after.name.as_deref(), Some("Senior analyst"));
+    assert_eq!(after.agency.as_deref(), Some("Police"));
+    assert_eq!(after.via.as_deref(), Some("Workshop laptop"));
+    assert_eq!(
+        after.participant,
+        Some(laptop.id.0),
+        "still received from the laptop"
+    );
+    // A pulled snapshot keeps its author's words and is added once.
+    let pulled = PulledSnapshot {
+        name: "Draft for Panel".into(),
+        heads: vec![hash.clone()],
+        author: Some("Chair, Office of the PCC".into()),
+        created_ms: 9,
+    };
+    assert!(s
+        .add_pulled_snapshot(id.clone(), pulled.clone())
+        .await
+        .unwrap());
+    assert!(!s.add_pulled_snapshot(id.clone(), pulled).await.unwrap());
+    let snaps = s.snapshots(id.clone()).await.unwrap();
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].author.as_deref(), Some("Chair, Office of the PCC"));
+    // Relay progress is one row per upstream and plan, replaced in place.
+    let mut p = RelayProgress {
+        upstream: "http://central.example".into(),
+        plan: id.clone(),
+        upstream_heads: vec![hash.clone()],
+        reached_ms: Some(10),
+        sent_ms: None,
+        attributed: 1,
+    };
+    s.set_relay_progress(p.clone()).await.unwrap();
+    p.sent_ms = Some(11);
+    p.attributed = 2;
+    s.set_relay_progress(p.clone()).await.unwrap();
+    assert_eq!(s.relay_progress().await.unwrap(), vec![p]);
 }
 
 async fn the_storage_id_is_made_once_and_kept_by_every_node(db: Db) {

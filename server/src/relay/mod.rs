@@ -44,6 +44,10 @@ pub enum RelayError {
     Store(#[from] crate::StoreError),
 }
 
+/// How long a change that came through a relay to us waits for that relay's report of who
+/// made it before it is reported upstream without it.
+const WAIT_FOR_REPORT_MS: i64 = 120_000;
+
 /// How often a connected relay looks at how far the upstream has got.
 const CHECK: Duration = Duration::from_secs(1);
 /// The first wait before dialing again after a failure; it doubles up to [`MAX_BACKOFF`].
@@ -459,7 +463,19 @@ async fn report_authors(
         return Ok(());
     }
     let authors = store.authors(doc.to_string()).await?;
-    let fresh = &records[from..];
+    // A change a relay to us sent is reported once that relay has said who made it (its
+    // report follows the change within seconds), or after a while without one.
+    let now = crate::now_ms();
+    let waiting = |hash: &String| {
+        authors.get(hash).is_some_and(|a| {
+            a.relayed && a.via.is_none() && now - a.received_ms < WAIT_FOR_REPORT_MS
+        })
+    };
+    let end = records[from..]
+        .iter()
+        .position(|(h, _)| waiting(h))
+        .map_or(records.len(), |i| from + i);
+    let fresh = &records[from..end];
     let mut groups: BTreeMap<(String, String, Option<String>), Vec<String>> = BTreeMap::new();
     for (hash, _) in fresh.iter().filter(|(_, by)| by.is_some()) {
         let Some(a) = authors.get(hash) else { continue };
@@ -485,7 +501,7 @@ async fn report_authors(
     let stop = fresh
         .iter()
         .position(|(h, _)| unknown.contains(h))
-        .map_or(records.len(), |i| from + i);
+        .map_or(end, |i| from + i);
     p.attributed = stop as i64;
     Ok(())
 }

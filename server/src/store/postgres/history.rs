@@ -41,7 +41,7 @@ impl crate::store::HistoryStore for Postgres {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT c.hash, COALESCE(r.name, p.name), COALESCE(r.agency, p.agency), c.participant_id, c.received_ms, r.via
+                "SELECT c.hash, COALESCE(r.name, p.name), COALESCE(r.agency, p.agency), c.participant_id, c.received_ms, r.via, p.kind
                  FROM change_authors c LEFT JOIN participants p ON p.id = c.participant_id
                  LEFT JOIN relayed_authors r ON r.doc_id = c.doc_id AND r.hash = c.hash
                  WHERE c.doc_id = $1",
@@ -59,6 +59,7 @@ impl crate::store::HistoryStore for Postgres {
                         participant: r.get(3),
                         received_ms: r.get(4),
                         via: r.get(5),
+                        relayed: r.get::<_, Option<String>>(6).as_deref() == Some("server"),
                     },
                 )
             })

@@ -44,7 +44,7 @@ impl crate::store::HistoryStore for Sqlite {
     async fn authors(&self, doc: String) -> Result<HashMap<String, ChangeAuthor>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT c.hash, COALESCE(r.name, p.name), COALESCE(r.agency, p.agency), c.participant_id, c.received_ms, r.via
+                "SELECT c.hash, COALESCE(r.name, p.name), COALESCE(r.agency, p.agency), c.participant_id, c.received_ms, r.via, p.kind
                  FROM change_authors c LEFT JOIN participants p ON p.id = c.participant_id
                  LEFT JOIN relayed_authors r ON r.doc_id = c.doc_id AND r.hash = c.hash
                  WHERE c.doc_id = ?1",
@@ -58,6 +58,7 @@ impl crate::store::HistoryStore for Sqlite {
                         participant: r.get(3)?,
                         received_ms: r.get(4)?,
                         via: r.get(5)?,
+                        relayed: r.get::<_, Option<String>>(6)?.as_deref() == Some("server"),
                     },
                 ))
             })?;
