@@ -1,8 +1,9 @@
 //! The web app's files, served from memory: built into the binary (so one file carries the
 //! whole of Plansync into a room) or read from `--app-dir` at start for development. Each
-//! file is compressed once (brotli and gzip, in the background after start) and sent in the
-//! encoding the browser accepts; the files Trunk names by their content's hash are cached
-//! for a year, the rest (the page, the service worker) revalidated with an `ETag`.
+//! file is compressed once (brotli and gzip), in the background from the first time anyone
+//! asks for the app (a server nobody opens in a browser spends nothing on it), and sent in
+//! the encoding the browser accepts; the files Trunk names by their content's hash are
+//! cached for a year, the rest (the page, the service worker) revalidated with an `ETag`.
 
 use axum::body::Body;
 use axum::http::header::{
@@ -58,6 +59,8 @@ struct AppFile {
 #[derive(Debug, Clone, Default)]
 pub struct AppFiles {
     files: Arc<HashMap<String, AppFile>>,
+    /// Whether compressing has started.
+    compressing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Files under this size are sent as they are.
@@ -134,6 +137,7 @@ impl AppFiles {
             .collect();
         Self {
             files: Arc::new(files),
+            compressing: Arc::default(),
         }
     }
 
@@ -205,6 +209,17 @@ impl AppFiles {
             None => return (StatusCode::NOT_FOUND, "no such file in the app").into_response(),
         };
         let accepted = accepted_encodings(headers);
+        if !accepted.is_empty()
+            && !self
+                .compressing
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            let all = self.clone();
+            // A thread of its own: it takes seconds, and every other request goes on.
+            let _ = std::thread::Builder::new()
+                .name("plansync-compress".into())
+                .spawn(move || all.compress());
+        }
         let (encoding, body) = [Encoding::Brotli, Encoding::Gzip]
             .into_iter()
             .filter(|e| accepted.contains(e))

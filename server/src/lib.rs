@@ -271,8 +271,6 @@ pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::R
         }),
         None => AppFiles::embedded(),
     };
-    let compressing = app.clone();
-    tokio::task::spawn_blocking(move || compressing.compress());
     Ok(AppState {
         relays: relay::Relays::default(),
         app,

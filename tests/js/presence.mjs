@@ -1,12 +1,12 @@
 // The official automerge-repo JS client's Presence on a plansync server.
-// Usage: node presence.mjs WS_URL PLAN_URL
+// Usage: node presence.mjs WS_URL PLAN_URL [PEER_TTL_MS]
 // Starts presence with a short heartbeat and time-out, claims a name the server must
 // replace, and prints one JSON line per presence event (and every second, the peers it
 // holds). Stops when stdin closes. Every wait is bounded.
 import { Repo, Presence } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 
-const [wsUrl, planUrl] = process.argv.slice(2);
+const [wsUrl, planUrl, ttl = "2000"] = process.argv.slice(2);
 const say = (event) => console.log(JSON.stringify(event));
 setTimeout(() => { say({ event: "error", why: "timed out after 90 s" }); process.exit(1); }, 90_000).unref();
 
@@ -22,7 +22,7 @@ try {
   presence.start({
     initialState: { view: "outline", participant: { name: "Forged by JS", agency: "Nobody" } },
     heartbeatMs: 500,
-    peerTtlMs: 2_000,
+    peerTtlMs: Number(ttl),
   });
   await new Promise((resolve) => {
     process.stdin.on("data", () => {});

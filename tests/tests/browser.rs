@@ -798,8 +798,8 @@ async fn through_nginx_three_nodes_serve_two_browsers_on_different_nodes_that_se
 const HERE_JS: &str = "return document.querySelector('.here')?.textContent ?? ''";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_windows_see_who_is_here_and_what_the_other_edits_and_one_that_leaves_is_gone_at_once()
-{
+async fn two_windows_and_the_official_js_client_see_who_is_here_and_what_each_edits_and_one_that_leaves_is_gone_at_once(
+) {
     let _one = ONE_AT_A_TIME.lock().await;
     assert_app_built();
     let dir = tempfile::tempdir().unwrap();
@@ -815,6 +815,68 @@ async fn two_windows_see_who_is_here_and_what_the_other_edits_and_one_that_leave
     start_page(&b, &server, "Coordinator", "Probation Service").await;
     goto_hash(&a, &url, &outline(doc)).await;
     goto_hash(&b, &url, &tracker(doc)).await;
+    // The official JS client is here too (as the plan's owner, whatever name it claims).
+    let js_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let mut node = std::process::Command::new("node")
+        .arg(js_dir.join("presence.mjs"))
+        .arg(server.sync_url())
+        .arg(doc.url())
+        .arg("60000")
+        .current_dir(&js_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("node is installed");
+    let js_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    {
+        let out = node.stdout.take().unwrap();
+        let lines = js_lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&line) {
+                    lines.lock().unwrap().push(v);
+                }
+            }
+        });
+    }
+    let js_saw = |event: &str, name: &str| -> Option<String> {
+        let lines = js_lines.lock().unwrap();
+        let peer = lines
+            .iter()
+            .find(|v| v["event"] == "snapshot" && v["state"]["participant"]["name"] == name)?
+            ["peer"]
+            .as_str()?
+            .to_string();
+        (event == "snapshot"
+            || lines
+                .iter()
+                .any(|v| v["event"] == event && v["peer"] == peer.as_str()))
+        .then_some(peer)
+    };
+    for page in [&a, &b] {
+        wait_js(
+            page,
+            "the JS client here, stamped as the owner",
+            HERE_JS,
+            |v| {
+                v.as_str().is_some_and(|s| {
+                    s.contains("Test chair (Office of the PCC) · outline") && !s.contains("Forged")
+                })
+            },
+        )
+        .await;
+    }
+    let start = std::time::Instant::now();
+    while js_saw("snapshot", "Analyst").is_none() || js_saw("snapshot", "Coordinator").is_none() {
+        assert!(
+            start.elapsed() < WAIT,
+            "the JS client sees both browsers: {:?}",
+            js_lines.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     // Each sees the other, named as the server knows them, with the view they are on.
     wait_js(&a, "the coordinator here", HERE_JS, |v| {
         v.as_str()
@@ -854,6 +916,23 @@ async fn two_windows_see_who_is_here_and_what_the_other_edits_and_one_that_leave
         left.elapsed() < std::time::Duration::from_secs(15),
         "a goodbye, not the 45 s time-out"
     );
+    let start = std::time::Instant::now();
+    while js_saw("goodbye", "Analyst").is_none() {
+        assert!(
+            start.elapsed() < WAIT,
+            "the JS client hears the analyst leave: {:?}",
+            js_lines.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The JS client leaves: gone from the coordinator's list at once.
+    drop(node.stdin.take());
+    wait_js(&b, "the JS client gone", HERE_JS, |v| {
+        v.as_str().is_some_and(|s| !s.contains("Test chair"))
+    })
+    .await;
+    let _ = node.kill();
+    let _ = node.wait();
 }
 
 /// The objectives in plan order.
