@@ -148,12 +148,12 @@ impl Model {
     /// says goodbye when the page goes away.
     pub fn share_presence(self) {
         Effect::new(move || {
-            let view = self.route.with(Route::label);
-            let editing = self.editing.get();
-            let leading = self.leading.get();
+            // Again whenever the view, the item edited or the room led changes.
+            self.route.track();
+            self.editing.track();
+            self.leading.track();
             let online = self.link.get() == Link::Online;
             if let (Some(doc), true) = (self.doc.get(), online) {
-                let _ = (view, editing, leading);
                 self.send_presence(doc);
             }
         });

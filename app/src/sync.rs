@@ -281,15 +281,10 @@ impl Connection {
             }
         }
         let heads = self.inner.server_heads.borrow().get(doc).cloned()?;
-        let document = hub.document_mut(doc)?;
-        if document.get_heads() == heads {
-            return Some(0);
-        }
-        let known: Vec<ChangeHash> = heads
-            .into_iter()
-            .filter(|h| document.get_change_by_hash(h).is_some())
-            .collect();
-        Some(document.get_changes(&known).len())
+        Some(plansync_shared::changes_beyond(
+            hub.document_mut(doc)?,
+            &heads,
+        ))
     }
 }
 

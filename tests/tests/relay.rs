@@ -14,6 +14,22 @@ const Q3: ReportingPeriod = ReportingPeriod {
     quarter: Quarter::Q3,
 };
 
+/// The first action's title in a copy of the plan ("" if it cannot be read).
+fn first_title(d: &plansync_shared::automerge::AutoCommit) -> String {
+    plansync_shared::PlanDoc::from_automerge(d.clone())
+        .and_then(|p| p.read())
+        .map(|p| p.themes[0].objectives[0].actions[0].title.clone())
+        .unwrap_or_default()
+}
+
+/// Puts `words` at the start of an action's title, as a client.
+fn prefix_title(c: &RustClient, plan: DocumentId, action: &plansync_shared::ActionId, words: &str) {
+    c.edit(plan, |p| {
+        p.splice_text(&TextField::ActionTitle(action.clone()), 0, 0, words)
+            .unwrap()
+    });
+}
+
 /// Waits (bounded) until `ok` gives a value.
 async fn until<T>(what: &str, mut ok: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + WAIT;
@@ -300,32 +316,18 @@ async fn access_holds_on_every_hop_a_room_viewer_cannot_change_a_revoked_relay_s
     let v = RustClient::connect(&room.sync_url_with(&viewer), "viewer").await;
     v.find(plan).await;
     let act = v.plan(plan).themes[0].objectives[0].actions[0].id.clone();
-    v.edit(plan, |p| {
-        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Viewer: ")
-            .unwrap()
-    });
+    prefix_title(&v, plan, &act, "Viewer: ");
     let (_, editor) = room.join_as("editor", "Analyst");
     let e = RustClient::connect(&room.sync_url_with(&editor), "editor").await;
     e.find(plan).await;
-    e.edit(plan, |p| {
-        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Editor: ")
-            .unwrap()
-    });
+    prefix_title(&e, plan, &act, "Editor: ");
     e.wait_server_has_all(plan).await;
     let desk = RustClient::connect(&central.sync_url(), "desk").await;
     desk.find(plan).await;
     desk.wait_doc(
         plan,
         "the room editor's change at the central server",
-        |d| {
-            plansync_shared::PlanDoc::from_automerge(d.clone())
-                .and_then(|p| p.read())
-                .is_ok_and(|p| {
-                    p.themes[0].objectives[0].actions[0]
-                        .title
-                        .starts_with("Editor: ")
-                })
-        },
+        |d| first_title(d).starts_with("Editor: "),
     )
     .await;
     assert!(
@@ -352,10 +354,7 @@ async fn access_holds_on_every_hop_a_room_viewer_cannot_change_a_revoked_relay_s
             || refused["problem"].as_str().unwrap().contains("withdrawn"),
         "{refused}"
     );
-    e.edit(plan, |p| {
-        p.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "After: ")
-            .unwrap()
-    });
+    prefix_title(&e, plan, &act, "After: ");
     e.wait_server_has_all(plan).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
@@ -389,40 +388,20 @@ async fn relays_chain_a_partners_own_server_relays_to_the_room_which_relays_to_t
     let p = RustClient::connect(&partner.sync_url_with(&officer), "officer").await;
     p.find(plan).await;
     let act = p.plan(plan).themes[0].objectives[0].actions[0].id.clone();
-    p.edit(plan, |d| {
-        d.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Partner: ")
-            .unwrap()
-    });
+    prefix_title(&p, plan, &act, "Partner: ");
     p.wait_server_has_all(plan).await;
     let desk = RustClient::connect(&central.sync_url(), "desk").await;
     desk.find(plan).await;
     desk.wait_doc(
         plan,
         "the partner's edit at the central server, two hops away",
-        |d| {
-            plansync_shared::PlanDoc::from_automerge(d.clone())
-                .and_then(|p| p.read())
-                .is_ok_and(|p| {
-                    p.themes[0].objectives[0].actions[0]
-                        .title
-                        .starts_with("Partner: ")
-                })
-        },
+        |d| first_title(d).starts_with("Partner: "),
     )
     .await;
     // A desk edit travels the other way, two hops down to the partner's laptop.
-    desk.edit(plan, |d| {
-        d.splice_text(&TextField::ActionTitle(act.clone()), 0, 0, "Desk: ")
-            .unwrap()
-    });
+    prefix_title(&desk, plan, &act, "Desk: ");
     p.wait_doc(plan, "the desk's edit on the partner's laptop", |d| {
-        plansync_shared::PlanDoc::from_automerge(d.clone())
-            .and_then(|p| p.read())
-            .is_ok_and(|p| {
-                p.themes[0].objectives[0].actions[0]
-                    .title
-                    .starts_with("Desk: Partner: ")
-            })
+        first_title(d).starts_with("Desk: Partner: ")
     })
     .await;
     // The central history names the officer via both relays, nearest first.

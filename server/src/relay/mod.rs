@@ -531,12 +531,8 @@ pub async fn offline_status(store: &Store) -> Result<Vec<(RelayProgress, usize)>
     Ok(out)
 }
 
-/// How many changes `doc` has beyond `heads` (hex hashes; unknown ones are ignored).
+/// How many changes `doc` has beyond `heads` (hex hashes, as recorded).
 pub fn changes_beyond(doc: &mut AutoCommit, heads: &[String]) -> usize {
-    let known: Vec<ChangeHash> = heads
-        .iter()
-        .filter_map(|h| h.parse().ok())
-        .filter(|h| doc.get_change_by_hash(h).is_some())
-        .collect();
-    doc.get_changes(&known).len()
+    let heads: Vec<ChangeHash> = heads.iter().filter_map(|h| h.parse().ok()).collect();
+    plansync_shared::changes_beyond(doc, &heads)
 }

@@ -1418,10 +1418,10 @@ impl Hub {
             let Some(stamped) = presence::stamp(&e.data, &who) else {
                 return;
             };
-            if presence::parse_presence(&e.data).is_some() {
+            if stamped.presence {
                 c.present_in.insert((e.document_id, e.sender_id.clone()));
             }
-            e.data = stamped;
+            e.data = stamped.data;
         }
         let Some(entry) = self.docs.get(&e.document_id) else {
             return;

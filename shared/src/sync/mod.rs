@@ -11,6 +11,7 @@ pub use hub::{
     loggable, valid_peer_id, Access, ConnId, Effect, Event, Hub, HubConfig, MAX_EPHEMERAL_SESSIONS,
     MAX_PEER_ID_BYTES,
 };
+pub use peer_state::changes_beyond;
 pub use presence::{
     encode_presence, parse_presence, read_stamp, PresenceMessage, Stamp, HEARTBEAT_MS, PARTICIPANT,
     PEER_TTL_MS, PRESENCE_MARKER,

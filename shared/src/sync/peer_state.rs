@@ -158,6 +158,21 @@ fn advance_heads(
     heads
 }
 
+/// How many changes `doc` has beyond a peer's `heads` (hashes `doc` does not hold are
+/// ignored): what that peer still lacks. The app counts its changes the server has not got
+/// with it; a relay, those its upstream has not got.
+pub fn changes_beyond(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> usize {
+    if doc.get_heads() == heads {
+        return 0;
+    }
+    let known: Vec<automerge::ChangeHash> = heads
+        .iter()
+        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .copied()
+        .collect();
+    doc.get_changes(&known).len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

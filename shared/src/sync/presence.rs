@@ -131,19 +131,36 @@ pub fn read_stamp(v: &Value) -> Option<Stamp> {
     })
 }
 
+/// An ephemeral payload as a server passes it on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamped {
+    /// The payload to pass on.
+    pub data: Vec<u8>,
+    /// Whether it is presence (its sender is then present until it says goodbye).
+    pub presence: bool,
+}
+
 /// A presence payload as the server passes it on: a snapshot carries `who` in its
 /// [`PARTICIPANT`] channel (whatever the client put there); an update of that channel is
 /// dropped (`None`); anything else (heartbeats, goodbyes, other channels, ephemeral
 /// messages that are not presence) passes as it is.
-pub fn stamp(data: &[u8], who: &Stamp) -> Option<Vec<u8>> {
+pub fn stamp(data: &[u8], who: &Stamp) -> Option<Stamped> {
+    let passed = |presence| Stamped {
+        data: data.to_vec(),
+        presence,
+    };
     match parse_presence(data) {
         Some(PresenceMessage::Snapshot(mut state)) => {
             state.retain(|(k, _)| k != PARTICIPANT);
             state.push((PARTICIPANT.to_string(), stamp_value(who)));
-            Some(encode_presence(&PresenceMessage::Snapshot(state)))
+            Some(Stamped {
+                data: encode_presence(&PresenceMessage::Snapshot(state)),
+                presence: true,
+            })
         }
         Some(PresenceMessage::Update(channel, _)) if channel == PARTICIPANT => None,
-        _ => Some(data.to_vec()),
+        Some(_) => Some(passed(true)),
+        None => Some(passed(false)),
     }
 }
 
@@ -172,7 +189,7 @@ mod tests {
                 }),
             ),
         ]));
-        let out = stamp(&claimed, &who()).unwrap();
+        let out = stamp(&claimed, &who()).unwrap().data;
         let Some(PresenceMessage::Snapshot(state)) = parse_presence(&out) else {
             panic!("still a snapshot")
         };
@@ -194,12 +211,21 @@ mod tests {
             PresenceMessage::Update("view".into(), text("outline")),
         ] {
             let data = encode_presence(&m);
-            assert_eq!(stamp(&data, &who()), Some(data.clone()));
+            assert_eq!(
+                stamp(&data, &who()),
+                Some(Stamped {
+                    data: data.clone(),
+                    presence: true
+                })
+            );
             assert_eq!(parse_presence(&data), Some(m));
         }
         assert_eq!(
             stamp(b"\xa0", &who()),
-            Some(b"\xa0".to_vec()),
+            Some(Stamped {
+                data: b"\xa0".to_vec(),
+                presence: false
+            }),
             "not presence: as it is"
         );
     }
