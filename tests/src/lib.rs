@@ -935,6 +935,9 @@ impl ClientState {
 pub struct Browser {
     child: Child,
     port: u16,
+    /// chromedriver's TMPDIR: the profiles it makes there go with the Browser (a killed
+    /// chromedriver cannot remove them itself, and they are megabytes each).
+    _tmp: tempfile::TempDir,
 }
 
 impl Browser {
@@ -948,14 +951,20 @@ impl Browser {
         use std::os::unix::process::CommandExt;
         // Its own process group, which the browsers it starts join: dropping the Browser
         // stops them all, also when a test fails.
+        let tmp = tempfile::tempdir().expect("a temporary folder for chromedriver");
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TMPDIR", tmp.path())
             .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver is installed (apt-get install chromium-driver)");
-        let browser = Self { child, port };
+        let browser = Self {
+            child,
+            port,
+            _tmp: tmp,
+        };
         let start = Instant::now();
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
