@@ -1,5 +1,6 @@
 //! Where the user is, kept in the URL's fragment so that a link (or a reload) shows the
-//! same view: `#/`, `#/plan/ID`, `#/plan/ID/tracker?board=..&sort=..`, `#/plan/ID/action/AID`.
+//! same view: `#/`, `#/plan/ID` (the dashboard), `#/plan/ID/outline`,
+//! `#/plan/ID/tracker?board=..&sort=..`, `#/plan/ID/action/AID`, `#/plan/ID/board/BID`.
 
 use plansync_shared::DocumentId;
 
@@ -70,6 +71,12 @@ pub struct TrackerView {
     pub theme: Option<String>,
     /// Only actions past their due date and not complete.
     pub overdue: bool,
+    /// Direction of travel word for the period (`improving`, `unchanged`, `worsening`).
+    pub travel: Option<String>,
+    /// Only exceptions: red, amber or worsening.
+    pub exceptions: bool,
+    /// Only actions with unresolved comments.
+    pub comments: bool,
     /// Sort column.
     pub sort: SortKey,
     /// Descending.
@@ -83,8 +90,18 @@ pub struct TrackerView {
 pub enum Route {
     /// The plans on this server and in this browser.
     Plans,
-    /// One plan's outline.
+    /// `#/plan/ID`: the plan's first page, how it is doing this period.
+    Dashboard(DocumentId),
+    /// `#/plan/ID/outline`: one plan's outline.
     Outline(DocumentId),
+    /// `#/plan/ID/board/BID`: one board (sub-group), what it leads and contributes to.
+    Board(DocumentId, String),
+    /// `#/plan/ID/indicators[/IID]`: the indicators, and one indicator's values and chart.
+    Indicators(DocumentId, Option<String>),
+    /// `#/plan/ID/milestones`: the plan's stage and milestones.
+    Milestones(DocumentId),
+    /// `#/plan/ID/search?q=WORDS`: what in the plan contains the words.
+    Search(DocumentId, String),
     /// One plan's action tracker.
     Tracker(DocumentId, TrackerView),
     /// One action of a plan, with every field.
@@ -97,6 +114,8 @@ pub enum Route {
     Papers(DocumentId),
     /// Joining a plan with an invitation code.
     Join(String),
+    /// `#/accessibility`: the accessibility statement.
+    Accessibility,
     /// `#/plan/ID/room`: the room page for the projector (address, join code, who is here).
     Room(DocumentId),
     /// `#/plan/ID/workshop[/OBJECTIVE]`: workshop mode, one objective at a time.
@@ -128,6 +147,9 @@ impl TrackerView {
                 "rag" => view.rag = value,
                 "theme" => view.theme = value,
                 "overdue" => view.overdue = v == "1",
+                "travel" => view.travel = value,
+                "exceptions" => view.exceptions = v == "1",
+                "comments" => view.comments = v == "1",
                 "sort" => view.sort = SortKey::parse(&v),
                 "desc" => view.desc = v == "1",
                 "period" => view.period = value,
@@ -145,6 +167,7 @@ impl TrackerView {
             ("agency", &self.agency),
             ("rag", &self.rag),
             ("theme", &self.theme),
+            ("travel", &self.travel),
             ("period", &self.period),
         ] {
             if let Some(v) = v {
@@ -153,6 +176,12 @@ impl TrackerView {
         }
         if self.overdue {
             parts.push("overdue=1".into());
+        }
+        if self.exceptions {
+            parts.push("exceptions=1".into());
+        }
+        if self.comments {
+            parts.push("comments=1".into());
         }
         if self.sort != SortKey::Plan {
             parts.push(format!("sort={}", self.sort.word()));
@@ -172,7 +201,20 @@ impl Route {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let doc = |s: &str| DocumentId::from_url(&format!("automerge:{s}")).ok();
         match parts.as_slice() {
-            ["plan", id] => doc(id).map(Route::Outline),
+            ["plan", id] => doc(id).map(Route::Dashboard),
+            ["plan", id, "outline"] => doc(id).map(Route::Outline),
+            ["plan", id, "board", board] => doc(id).map(|d| Route::Board(d, decode(board))),
+            ["plan", id, "indicators"] => doc(id).map(|d| Route::Indicators(d, None)),
+            ["plan", id, "indicators", i] => doc(id).map(|d| Route::Indicators(d, Some(decode(i)))),
+            ["plan", id, "milestones"] => doc(id).map(Route::Milestones),
+            ["plan", id, "search"] => {
+                let q = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("q="))
+                    .map(decode)
+                    .unwrap_or_default();
+                doc(id).map(|d| Route::Search(d, q))
+            }
             ["plan", id, "tracker"] => {
                 doc(id).map(|d| Route::Tracker(d, TrackerView::parse(query)))
             }
@@ -185,6 +227,7 @@ impl Route {
             ["plan", id, "workshop", o] => doc(id).map(|d| Route::Workshop(d, Some(decode(o)))),
             ["join", code] => Some(Route::Join(decode(code))),
             ["join"] => Some(Route::Join(String::new())),
+            ["accessibility"] => Some(Route::Accessibility),
             _ => None,
         }
         .unwrap_or(Route::Plans)
@@ -194,7 +237,13 @@ impl Route {
     pub fn href(&self) -> String {
         match self {
             Route::Plans => "#/".into(),
-            Route::Outline(d) => format!("#/plan/{d}"),
+            Route::Dashboard(d) => format!("#/plan/{d}"),
+            Route::Outline(d) => format!("#/plan/{d}/outline"),
+            Route::Board(d, b) => format!("#/plan/{d}/board/{}", encode(b)),
+            Route::Indicators(d, None) => format!("#/plan/{d}/indicators"),
+            Route::Indicators(d, Some(i)) => format!("#/plan/{d}/indicators/{}", encode(i)),
+            Route::Milestones(d) => format!("#/plan/{d}/milestones"),
+            Route::Search(d, q) => format!("#/plan/{d}/search?q={}", encode(q)),
             Route::Tracker(d, v) => {
                 let q = v.query();
                 if q.is_empty() {
@@ -211,6 +260,7 @@ impl Route {
             Route::Workshop(d, None) => format!("#/plan/{d}/workshop"),
             Route::Workshop(d, Some(o)) => format!("#/plan/{d}/workshop/{}", encode(o)),
             Route::Join(code) => format!("#/join/{}", encode(code)),
+            Route::Accessibility => "#/accessibility".into(),
         }
     }
 
@@ -219,7 +269,14 @@ impl Route {
         match self {
             Route::Plans => "Plans",
             Route::Join(_) => "Joining",
+            Route::Accessibility => "Accessibility statement",
+            Route::Dashboard(_) => "Dashboard",
             Route::Outline(_) => "Outline",
+            Route::Board(..) => "A board",
+            Route::Indicators(_, None) => "Indicators",
+            Route::Indicators(_, Some(_)) => "An indicator",
+            Route::Milestones(_) => "Stage and milestones",
+            Route::Search(..) => "Search",
             Route::Tracker(..) => "Action tracker",
             Route::Action(..) => "An action",
             Route::People(_) => "People",
@@ -233,8 +290,13 @@ impl Route {
     /// The plan this route is about, if any.
     pub fn doc(&self) -> Option<DocumentId> {
         match self {
-            Route::Plans | Route::Join(_) => None,
-            Route::Outline(d)
+            Route::Plans | Route::Join(_) | Route::Accessibility => None,
+            Route::Dashboard(d)
+            | Route::Outline(d)
+            | Route::Board(d, _)
+            | Route::Indicators(d, _)
+            | Route::Milestones(d)
+            | Route::Search(d, _)
             | Route::Tracker(d, _)
             | Route::Action(d, _)
             | Route::People(d)

@@ -22,6 +22,8 @@ pub enum Link {
     Online,
     /// The socket closed; it will retry.
     Offline,
+    /// No plan joined in this browser: there is nothing to sync, so it does not dial.
+    NotJoined,
 }
 
 /// What the connection tells the app.
@@ -69,6 +71,10 @@ struct Inner {
     ready: Cell<Option<ConnId>>,
     attempts: Cell<u32>,
     server_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
+    /// Writes to IndexedDB under way; while there are any, frames wait in `held`.
+    persisting: Cell<usize>,
+    /// Frames to send once every write before them is in IndexedDB (persist before send).
+    held: RefCell<Vec<(ConnId, Vec<u8>)>>,
     notify: Box<dyn Fn(Notice)>,
 }
 
@@ -128,6 +134,8 @@ impl Connection {
             ready: Cell::new(None),
             attempts: Cell::new(0),
             server_heads: RefCell::new(HashMap::new()),
+            persisting: Cell::new(0),
+            held: RefCell::new(Vec::new()),
             notify: Box::new(notify),
         });
         connect(&inner);
@@ -288,25 +296,58 @@ impl Connection {
     }
 }
 
+/// Sends a frame on connection `conn` if it is still the open socket.
+fn send_now(inner: &Inner, conn: ConnId, frame: &[u8]) {
+    if inner.conn.get() != conn.0 {
+        return;
+    }
+    if let Some((ws, _)) = inner.socket.borrow().as_ref() {
+        let _ = ws.send_with_u8_array(frame);
+    }
+}
+
+/// Persist before send: a frame waits while any write to IndexedDB started before it is
+/// under way, so the server never holds a change this browser could still lose.
+fn send(inner: &Inner, conn: ConnId, frame: Vec<u8>) {
+    if inner.persisting.get() > 0 {
+        inner.held.borrow_mut().push((conn, frame));
+    } else {
+        send_now(inner, conn, &frame);
+    }
+}
+
+/// Writes a chunk to IndexedDB; when the last write under way ends, the held frames go out
+/// in order (also after a failed write: the user is told, and the server is then the only
+/// other copy).
+fn persist(inner: &Rc<Inner>, store: Store, doc: DocumentId, chunk: Vec<u8>) {
+    inner.persisting.set(inner.persisting.get() + 1);
+    let weak = Rc::downgrade(inner);
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = store.append(&doc, &chunk).await;
+        let Some(inner) = weak.upgrade() else { return };
+        if let Err(e) = result {
+            (inner.notify)(Notice::StoreFailed(e.0));
+        }
+        inner.persisting.set(inner.persisting.get() - 1);
+        if inner.persisting.get() == 0 {
+            let held = std::mem::take(&mut *inner.held.borrow_mut());
+            for (conn, frame) in held {
+                send_now(&inner, conn, &frame);
+            }
+        }
+    });
+}
+
 fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
-    let effects = inner.hub.borrow_mut().handle(now(), event);
+    let mut effects = inner.hub.borrow_mut().handle(now(), event);
+    // Writes first, so every frame of this batch waits for them.
+    effects.sort_by_key(|e| !matches!(e, Effect::Persist { .. }));
     for effect in effects {
         match effect {
-            Effect::Send { frame, .. } => {
-                if let Some((ws, _)) = inner.socket.borrow().as_ref() {
-                    let _ = ws.send_with_u8_array(&frame);
-                }
-            }
+            Effect::Send { conn, frame, .. } => send(inner, conn, frame),
             Effect::Persist { doc, chunk, .. } => {
                 if let Some(store) = inner.store.clone() {
-                    let weak = Rc::downgrade(inner);
-                    wasm_bindgen_futures::spawn_local(async move {
-                        if let Err(e) = store.append(&doc, &chunk).await {
-                            if let Some(inner) = weak.upgrade() {
-                                (inner.notify)(Notice::StoreFailed(e.0));
-                            }
-                        }
-                    });
+                    persist(inner, store, doc, chunk);
                 }
             }
             Effect::Ready { conn, .. } => {
@@ -334,8 +375,12 @@ fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
 }
 
 fn connect(inner: &Rc<Inner>) {
-    (inner.notify)(Notice::Link(Link::Connecting));
     let url = inner.url.borrow().clone();
+    if url.ends_with("token=") {
+        (inner.notify)(Notice::Link(Link::NotJoined));
+        return;
+    }
+    (inner.notify)(Notice::Link(Link::Connecting));
     let Ok(ws) = WebSocket::new(&url) else {
         retry_later(inner);
         return;

@@ -15,6 +15,8 @@ mod import;
 mod period;
 mod plan;
 mod relay_status;
+mod search;
+mod summary;
 mod sync;
 mod workshop;
 
@@ -39,6 +41,11 @@ pub use plan::{
     WorkshopReview, REMOVED_BOARD, SCHEMA,
 };
 pub use relay_status::relay_line;
+pub use search::{search, Hit, HitKind, HitTarget};
+pub use summary::{
+    board_takes_part, is_exception, is_overdue, summary, Counts, GroupCounts, RagCounts, Summary,
+    TravelCounts,
+};
 pub use sync::{
     changes_beyond, decode_message, encode_message, encode_presence, loggable, parse_presence,
     read_stamp, valid_peer_id, Access, ConnId, DocMessage, DocumentId, Effect, Ephemeral, Event,

@@ -931,6 +931,12 @@ impl ClientState {
     }
 }
 
+/// Whether a bench binary was asked for a smoke run (`--smoke`): the smallest sizes, once,
+/// so CI sees that it still runs; the figures of such a run mean nothing.
+pub fn smoke_run() -> bool {
+    std::env::args().skip(1).any(|a| a == "--smoke")
+}
+
 /// A chromedriver process driving Debian's headless chromium; killed when dropped.
 pub struct Browser {
     child: Child,
@@ -1015,7 +1021,7 @@ impl Drop for Browser {
 pub mod page {
     use super::WAIT;
     use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-    use fantoccini::Client;
+    use fantoccini::{Client, Locator};
     use serde_json::Value;
     use std::time::{Duration, Instant};
 
@@ -1056,7 +1062,101 @@ pub mod page {
         page.perform_actions(seq).await.unwrap();
     }
 
+    /// Types `text` on whatever has focus.
     pub async fn type_text(page: &Client, text: &str) {
         press(page, &text.chars().collect::<Vec<_>>()).await;
+    }
+
+    /// Clicks the first element `css` matches.
+    pub async fn click(page: &Client, css: &str) {
+        page.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Fills in the app's who-am-I form.
+    pub async fn answer_who_i_am(page: &Client, name: &str, agency: &str) {
+        let form = page
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("form.identity"))
+            .await
+            .expect("the app asks who I am");
+        for (field, value) in [("name", name), ("agency", agency)] {
+            form.find(Locator::Css(&format!("input[name={field}]")))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// The WCAG 2.0, 2.1 and 2.2 A and AA rules of axe-core (tests/js/node_modules, put
+    /// there by the test command's setup) run on the page as it is now: each violation as
+    /// "rule: help (where)".
+    pub async fn axe_violations(page: &Client) -> Vec<String> {
+        let axe = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("js/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe)
+            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh --test)", axe.display()));
+        let loaded = eval(page, &format!("{source}\n; return typeof axe")).await;
+        assert_eq!(loaded, "object", "axe-core did not load");
+        let result = tokio::time::timeout(
+            WAIT,
+            page.execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                   axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'] } })
+                      .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' +
+                          v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\s+/g, ' ')).join(' | ') +
+                          (v.nodes.length > 3 ? ' | and ' + (v.nodes.length - 3) + ' more' : '') + ')')))
+                      .catch(e => done(['axe failed: ' + e]));"#,
+                vec![],
+            ),
+        )
+        .await
+        .expect("axe-core finished within WAIT")
+        .expect("axe-core ran");
+        result
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Opens the invitation link for `code` in a fresh page, answers who-am-I and joins the
+    /// plan.
+    pub async fn join_with_code(page: &Client, url: &str, code: &str, name: &str, agency: &str) {
+        // From a blank page: a hash change alone would keep the app that is already open.
+        page.goto("about:blank").await.unwrap();
+        page.goto(&format!("{url}#/join/{code}")).await.unwrap();
+        answer_who_i_am(page, name, agency).await;
+        wait_js(
+            page,
+            "the identity chip",
+            "return document.querySelector('.who')?.textContent ?? ''",
+            |v| v.as_str().is_some_and(|s| s.contains(name)),
+        )
+        .await;
+        click(page, "button.join-button").await;
+        wait_js(
+            page,
+            "the plan opened after joining",
+            "return location.hash",
+            |v| v.as_str().is_some_and(|h| h.starts_with("#/plan/")),
+        )
+        .await;
     }
 }

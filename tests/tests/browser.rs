@@ -4,7 +4,7 @@
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use plansync_shared::{DocumentId, Plan, TextField, DEMO_PLAN_TITLE};
-use plansync_tests::page::{eval, press, type_text, wait_js};
+use plansync_tests::page::{click, eval, join_with_code, press, type_text, wait_js};
 use plansync_tests::{app_dir, Backing, Browser, Launch, RustClient, Server, WAIT};
 
 /// Browser tests share two cores: one at a time.
@@ -23,58 +23,9 @@ async fn start_page(page: &Client, server: &Server, name: &str, agency: &str) {
     page.goto(&server.url).await.unwrap();
 }
 
-/// Fills in the app's who-am-I form.
-async fn answer_who_i_am(page: &Client, name: &str, agency: &str) {
-    let form = page
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("form.identity"))
-        .await
-        .expect("the app asks who I am");
-    form.find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    form.find(Locator::Css("input[name=agency]"))
-        .await
-        .unwrap()
-        .send_keys(agency)
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 /// Opens a new invitation link for `role`, answers who-am-I and joins the plan.
 async fn join_page(page: &Client, server: &Server, role: &str, name: &str, agency: &str) {
     join_with_code(page, &server.url, &server.invite(role), name, agency).await;
-}
-
-/// Opens the invitation link for `code`, answers who-am-I and joins the plan.
-async fn join_with_code(page: &Client, url: &str, code: &str, name: &str, agency: &str) {
-    page.goto(&format!("{url}#/join/{code}")).await.unwrap();
-    answer_who_i_am(page, name, agency).await;
-    wait_js(
-        page,
-        "the identity chip",
-        "return document.querySelector('.who')?.textContent ?? ''",
-        |v| v.as_str().is_some_and(|s| s.contains(name)),
-    )
-    .await;
-    click(page, "button.join-button").await;
-    wait_js(
-        page,
-        "the plan opened after joining",
-        "return location.hash",
-        |v| v.as_str().is_some_and(|h| h.starts_with("#/plan/")),
-    )
-    .await;
 }
 
 async fn goto_hash(page: &Client, url: &str, hash: &str) {
@@ -82,7 +33,7 @@ async fn goto_hash(page: &Client, url: &str, hash: &str) {
 }
 
 fn outline(doc: DocumentId) -> String {
-    format!("#/plan/{doc}")
+    format!("#/plan/{doc}/outline")
 }
 
 fn tracker(doc: DocumentId) -> String {
@@ -129,15 +80,6 @@ async fn demo(server: &Server) -> (DocumentId, Plan) {
     (doc, rust.plan(doc))
 }
 
-async fn click(page: &Client, css: &str) {
-    page.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plans_page_lists_the_demo_plan_and_its_outline_shows_the_themes_and_live_edits() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -155,6 +97,15 @@ async fn the_plans_page_lists_the_demo_plan_and_its_outline_shows_the_themes_and
     )
     .await;
     click(&page, ".plan-link").await;
+    // The plan opens on its dashboard; the outline is a tab away.
+    wait_js(
+        &page,
+        "the dashboard",
+        "return document.querySelector('.dashboard h1')?.textContent ?? ''",
+        |v| v == "Dashboard",
+    )
+    .await;
+    click(&page, "nav.tabs a[href$='/outline']").await;
     let themes = wait_js(
         &page,
         "four themes",
@@ -515,6 +466,8 @@ async fn an_owner_invites_with_a_qr_code_and_a_viewer_who_joins_sees_a_read_only
     )
     .await;
     let (_, actions) = first_objective(&plan);
+    // Joining opens the dashboard; the outline is where the boxes are.
+    goto_hash(&viewer, &url, &outline(doc)).await;
     wait_js(&viewer, "the outline", &title_js(&actions[0]), |v| {
         v.is_string()
     })
@@ -1207,4 +1160,623 @@ async fn two_browsers_in_a_room_cut_off_from_the_central_server_edit_and_the_rel
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// Every action of a plan with its theme id, in plan order.
+fn all_actions(plan: &Plan) -> Vec<(&plansync_shared::ThemeId, &plansync_shared::Action)> {
+    plan.themes
+        .iter()
+        .flat_map(|t| {
+            t.objectives
+                .iter()
+                .flat_map(move |o| o.actions.iter().map(move |a| (&t.id, a)))
+        })
+        .collect()
+}
+
+/// The `data-action` ids of the elements `css` matches.
+async fn action_ids(page: &Client, css: &str) -> Vec<String> {
+    let v = eval(
+        page,
+        &format!("return [...document.querySelectorAll('{css}')].map(e => e.dataset.action)"),
+    )
+    .await;
+    let mut ids: Vec<String> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboards_counts_match_the_plan_and_the_tracker_and_a_board_view_splits_what_it_leads_from_what_it_contributes_to(
+) {
+    use plansync_shared::{Rag, ReportingPeriod};
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    start_page(&page, &server, "Analyst", "Police").await;
+    goto_hash(&page, &url, &format!("#/plan/{doc}")).await;
+    let key = wait_js(
+        &page,
+        "the dashboard's period",
+        "return document.querySelector('.dashboard select[name=period]')?.value || null",
+        |v| v.is_string(),
+    )
+    .await;
+    let period = ReportingPeriod::from_key(key.as_str().unwrap()).unwrap();
+    let actions = all_actions(&plan);
+    assert!(
+        actions
+            .iter()
+            .any(|(_, a)| matches!(a.rag.get(&period), Some(Rag::Red | Rag::Amber | Rag::Green))),
+        "the dashboard opens on a period with ratings, not on {period}"
+    );
+    // Each theme's counts, counted here from the plan.
+    let mut red_theme = None;
+    for theme in &plan.themes {
+        for rag in [Rag::Red, Rag::Amber, Rag::Green] {
+            let want = actions
+                .iter()
+                .filter(|(t, a)| **t == theme.id && a.rag.get(&period) == Some(&rag))
+                .count();
+            let css = format!(
+                "li.rag-group[data-kind=theme][data-id=\"{}\"] a[data-rag=\"{}\"]",
+                theme.id,
+                rag.as_str()
+            );
+            let shown = wait_js(
+                &page,
+                "a theme's count",
+                &format!("return document.querySelector('{css}')?.textContent ?? null"),
+                |v| v.is_string(),
+            )
+            .await;
+            assert_eq!(
+                shown.as_str().unwrap(),
+                format!("{want} {}", rag.as_str()),
+                "{} {rag}",
+                theme.title
+            );
+            if rag == Rag::Red && want > 0 && red_theme.is_none() {
+                red_theme = Some((theme.id.clone(), want, css));
+            }
+        }
+    }
+    // A red count opens the tracker filtered to exactly those actions.
+    let (theme, want, css) = red_theme.expect("the demo plan has a red action");
+    click(&page, &css).await;
+    wait_js(
+        &page,
+        "the tracker filtered to the theme's red actions",
+        "return document.querySelectorAll('tr.row').length",
+        |v| v.as_u64() == Some(want as u64),
+    )
+    .await;
+    let mut expected: Vec<String> = actions
+        .iter()
+        .filter(|(t, a)| **t == theme && a.rag.get(&period) == Some(&Rag::Red))
+        .map(|(_, a)| a.id.to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(action_ids(&page, "tr.row").await, expected);
+    assert!(
+        eval(&page, "return location.hash")
+            .await
+            .as_str()
+            .is_some_and(|h| h.contains(&format!("period={period}"))
+                || h.contains(&format!("period={}", period.key()))),
+        "the tracker shows the dashboard's period"
+    );
+
+    // A board's page: what it leads apart from what it only contributes to.
+    let board = plan
+        .boards
+        .iter()
+        .find(|b| {
+            actions.iter().any(|(_, a)| {
+                a.lead_board.as_ref() != Some(&b.id) && a.contributing_boards.contains(&b.id)
+            })
+        })
+        .expect("a board that contributes to some action");
+    goto_hash(&page, &url, &format!("#/plan/{doc}")).await;
+    click(
+        &page,
+        &format!(
+            "li.rag-group[data-kind=board][data-id=\"{}\"] a.group-name",
+            board.id
+        ),
+    )
+    .await;
+    wait_js(
+        &page,
+        "the board's page",
+        "return document.querySelector('.board-view h1')?.textContent ?? ''",
+        |v| v == board.name.as_str(),
+    )
+    .await;
+    let ids = |f: &dyn Fn(&plansync_shared::Action) -> bool| {
+        let mut v: Vec<String> = actions
+            .iter()
+            .filter(|(_, a)| f(a))
+            .map(|(_, a)| a.id.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let leads = ids(&|a| a.lead_board.as_ref() == Some(&board.id));
+    let contributes = ids(&|a| {
+        a.lead_board.as_ref() != Some(&board.id) && a.contributing_boards.contains(&board.id)
+    });
+    wait_js(
+        &page,
+        "the actions it leads",
+        "return document.querySelectorAll('section.leads li').length",
+        |v| v.as_u64() == Some(leads.len() as u64),
+    )
+    .await;
+    assert_eq!(action_ids(&page, "section.leads li").await, leads);
+    assert_eq!(
+        action_ids(&page, "section.contributes li").await,
+        contributes
+    );
+    let exceptions = ids(&|a| board_part(a, &board.id) && plansync_shared::is_exception(a, period));
+    assert_eq!(action_ids(&page, "ul.exceptions li").await, exceptions);
+}
+
+fn board_part(a: &plansync_shared::Action, b: &plansync_shared::BoardId) -> bool {
+    a.lead_board.as_ref() == Some(b) || a.contributing_boards.contains(b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_indicator_value_typed_in_the_grid_with_the_keyboard_shows_in_the_chart_and_in_the_exception_report(
+) {
+    use plansync_shared::Polarity;
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let indicator = plan.indicators[0].clone();
+    let (&period, _) = indicator.values.iter().next_back().expect("a value");
+    let next = plan.indicators[0]
+        .values
+        .keys()
+        .rev()
+        .nth(1)
+        .copied()
+        .expect("two values");
+    let value = match indicator.polarity {
+        Polarity::LowerIsBetter => indicator.target + 2.0 * indicator.tolerance + 7.0,
+        Polarity::HigherIsBetter => indicator.target - 2.0 * indicator.tolerance - 7.0,
+    };
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    start_page(&page, &server, "Analyst", "Police").await;
+    goto_hash(
+        &page,
+        &url,
+        &format!("#/plan/{doc}/indicators/{}", indicator.id),
+    )
+    .await;
+    let cell = |p: plansync_shared::ReportingPeriod| {
+        format!("tr[data-period=\"{}\"] input.value", p.key())
+    };
+    // The value before it, then Enter: the next quarter's box has focus.
+    page.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&cell(next)))
+        .await
+        .expect("the value grid")
+        .click()
+        .await
+        .unwrap();
+    press(&page, &[Key::Enter.into()]).await;
+    let focused = eval(
+        &page,
+        "return document.activeElement?.closest('tr')?.dataset.period ?? null",
+    )
+    .await;
+    assert_eq!(focused, period.key().as_str(), "Enter moves down the grid");
+    // Select what is there and type the new value.
+    eval(&page, "document.activeElement.select(); return null").await;
+    type_text(&page, &value.to_string()).await;
+    press(&page, &[Key::Enter.into()]).await;
+    wait_js(
+        &page,
+        "the row marked out of tolerance",
+        &format!(
+            "return document.querySelector('tr[data-period=\"{}\"]')?.dataset.out ?? null",
+            period.key()
+        ),
+        |v| v == "true",
+    )
+    .await;
+    let label = wait_js(
+        &page,
+        "the chart's text",
+        "return document.querySelector('svg.value-chart.large')?.getAttribute('aria-label') ?? ''",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains(&format!("{period} {value}")))
+        },
+    )
+    .await;
+    assert!(
+        label.as_str().unwrap().contains("out of tolerance"),
+        "{label}"
+    );
+    wait_badge(&page, "all changes are on the server").await;
+    let report = server.owner_raw(
+        "GET",
+        &format!(
+            "/api/plans/{doc}/exports/exceptions.html?period={}",
+            period.key()
+        ),
+        &[],
+        b"",
+    );
+    assert_eq!(report.status, 200);
+    let html = report.text();
+    let section = &html[html
+        .find("Indicators out of tolerance</h2>")
+        .expect("the section")..];
+    assert!(
+        section.contains(&indicator.name),
+        "the report lists the indicator"
+    );
+    assert!(
+        section.contains(&format!("{value} {}", indicator.unit)),
+        "with the typed value"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_on_an_indicator_added_in_one_window_shows_in_another_which_resolves_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let indicator = plan.indicators[0].id.clone();
+    let browser = Browser::start().await;
+    let (a, b) = (browser.session().await, browser.session().await);
+    start_page(&a, &server, "Analyst", "Police").await;
+    start_page(&b, &server, "Community Safety Manager", "City Council").await;
+    let hash = format!("#/plan/{doc}/indicators/{indicator}");
+    goto_hash(&a, &url, &hash).await;
+    goto_hash(&b, &url, &hash).await;
+    let text = "Q2 was counted on the new crime recording rules";
+    a.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".comment-thread textarea"))
+        .await
+        .expect("the comment box")
+        .send_keys(text)
+        .await
+        .unwrap();
+    click(&a, ".comment-thread form.stamped button[type=submit]").await;
+    let shown = wait_js(
+        &b,
+        "the comment in the other window",
+        "return document.querySelector('.comment-thread li.comment')?.textContent ?? ''",
+        |v| v.as_str().is_some_and(|s| s.contains(text)),
+    )
+    .await;
+    assert!(
+        shown.as_str().unwrap().contains("Analyst · Police"),
+        "{shown}"
+    );
+    click(&b, ".comment-thread li.comment button.resolve").await;
+    wait_js(
+        &a,
+        "the comment resolved in the first window",
+        "return document.querySelector('.comment-thread li.comment')?.dataset.resolved ?? ''",
+        |v| v == "true",
+    )
+    .await;
+    // The list of indicators counts it: one comment, none open.
+    goto_hash(&a, &url, &format!("#/plan/{doc}/indicators")).await;
+    wait_js(
+        &a,
+        "the comment count in the list",
+        &format!("return document.querySelector('tr[data-indicator=\"{indicator}\"] .comment-badge')?.textContent ?? ''"),
+        |v| v.as_str().is_some_and(|s| s.contains("1 comment, resolved")),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_milestone_added_with_a_past_date_is_marked_overdue_and_the_stage_shows_on_the_dashboard()
+{
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, _) = demo(&server).await;
+    let url = server.url.clone();
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    start_page(&page, &server, "Analyst", "Police").await;
+    goto_hash(&page, &url, &format!("#/plan/{doc}/milestones")).await;
+    let before = wait_js(
+        &page,
+        "the timeline",
+        "return document.querySelector('select[name=stage]') ? document.querySelectorAll('li.milestone').length : null",
+        |v| v.is_u64(),
+    )
+    .await
+    .as_u64()
+    .unwrap();
+    page.find(Locator::Css("input[name=milestone]"))
+        .await
+        .unwrap()
+        .send_keys("Police and Crime Panel")
+        .await
+        .unwrap();
+    // A date input takes the date typed in the browser's locale order; set it directly.
+    eval(
+        &page,
+        "const d = document.querySelector('input[name=new-due]'); d.value = '2020-01-15'; d.dispatchEvent(new Event('input', {bubbles: true})); return null",
+    )
+    .await;
+    click(&page, "form.add-milestone button[type=submit]").await;
+    wait_js(
+        &page,
+        "the new milestone, overdue",
+        "return [...document.querySelectorAll('li.milestone')].filter(m => m.dataset.state === 'overdue' && m.textContent.includes('Overdue')).map(m => m.querySelector('input').value)",
+        |v| v.as_array().is_some_and(|a| a.iter().any(|x| x == "Police and Crime Panel")),
+    )
+    .await;
+    assert_eq!(
+        eval(
+            &page,
+            "return document.querySelectorAll('li.milestone').length"
+        )
+        .await,
+        before + 1
+    );
+    eval(
+        &page,
+        "const s = document.querySelector('select[name=stage]'); s.value = 'panel review'; s.dispatchEvent(new Event('change', {bubbles: true})); return null",
+    )
+    .await;
+    goto_hash(&page, &url, &format!("#/plan/{doc}")).await;
+    wait_js(
+        &page,
+        "the stage on the dashboard",
+        "return document.querySelector('.stage-line')?.textContent ?? ''",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("Stage: panel review"))
+        },
+    )
+    .await;
+    wait_badge(&page, "all changes are on the server").await;
+    let rust = RustClient::connect(&server.sync_url(), "checker").await;
+    rust.find(doc).await;
+    let plan = rust.plan(doc);
+    assert_eq!(plan.stage, plansync_shared::Stage::PanelReview);
+    assert!(plan
+        .milestones
+        .iter()
+        .any(|m| m.name == "Police and Crime Panel" && m.due.as_deref() == Some("2020-01-15")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_of_the_demo_plan_passes_axe_cores_wcag_2_2_a_and_aa_rules() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let (status, snap) = server.request(
+        "POST",
+        &format!("/api/plans/{doc}/snapshots"),
+        Some(&serde_json::json!({"name": "Draft for Panel, January"})),
+    );
+    assert_eq!(status, 201, "{snap}");
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    // Before joining: the plans page, the who-am-I prompt and the join page.
+    page.goto(&url).await.unwrap();
+    let mut failures = Vec::new();
+    let mut check = |route: String, found: Vec<String>| {
+        if !found.is_empty() {
+            failures.push(format!("{route}:\n  {}", found.join("\n  ")));
+        }
+    };
+    wait_js(
+        &page,
+        "the app",
+        "return document.querySelector('main') !== null",
+        |v| v == true,
+    )
+    .await;
+    check(
+        "#/ (before joining)".into(),
+        plansync_tests::page::axe_violations(&page).await,
+    );
+    join_page(
+        &page,
+        &server,
+        "owner",
+        "Partnership Manager",
+        "City Council",
+    )
+    .await;
+    let action = &plan.themes[0].objectives[0].actions[0].id;
+    let board = &plan.boards[0].id;
+    let indicator = &plan.indicators[0].id;
+    let objective = &plan.themes[0].objectives[0].id;
+    let routes = [
+        "#/".to_string(),
+        "#/join".to_string(),
+        format!("#/plan/{doc}"),
+        format!("#/plan/{doc}/outline"),
+        format!("#/plan/{doc}/tracker"),
+        format!("#/plan/{doc}/action/{action}"),
+        format!("#/plan/{doc}/board/{board}"),
+        format!("#/plan/{doc}/indicators"),
+        format!("#/plan/{doc}/indicators/{indicator}"),
+        format!("#/plan/{doc}/milestones"),
+        format!("#/plan/{doc}/search?q=victims"),
+        format!("#/plan/{doc}/history"),
+        format!("#/plan/{doc}/papers"),
+        format!("#/plan/{doc}/people"),
+        format!("#/plan/{doc}/room"),
+        format!("#/plan/{doc}/workshop/{objective}"),
+        "#/accessibility".to_string(),
+    ];
+    for route in routes {
+        goto_hash(&page, &url, &route).await;
+        // Settled: the view's heading is there and the plan (if any) is open.
+        wait_js(
+            &page,
+            &format!("the heading of {route}"),
+            "return document.querySelector('main h1') !== null && !document.querySelector('main')?.textContent.includes('Opening the plan')",
+            |v| v == true,
+        )
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        check(route, plansync_tests::page::axe_violations(&page).await);
+    }
+    // A dialog: the progress update box of a tracker row.
+    goto_hash(&page, &url, &format!("#/plan/{doc}/tracker")).await;
+    wait_js(
+        &page,
+        "a tracker row",
+        "return document.querySelectorAll('tr.row').length",
+        |v| v.as_u64().unwrap_or(0) > 0,
+    )
+    .await;
+    eval(
+        &page,
+        "document.querySelector('tr.row').focus(); return null",
+    )
+    .await;
+    type_text(&page, "u").await;
+    wait_js(
+        &page,
+        "the update box",
+        "return document.activeElement?.classList.contains('update-text') ?? false",
+        |v| v == true,
+    )
+    .await;
+    check(
+        "the tracker's progress update box".into(),
+        plansync_tests::page::axe_violations(&page).await,
+    );
+    // A snapshot viewed read-only.
+    goto_hash(&page, &url, &format!("#/plan/{doc}/history")).await;
+    page.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("li.snapshot button.view-snapshot"))
+        .await
+        .expect("the snapshot")
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &page,
+        "the snapshot banner",
+        "return document.querySelector('.snapshot-banner') !== null",
+        |v| v == true,
+    )
+    .await;
+    check(
+        "a snapshot".into(),
+        plansync_tests::page::axe_violations(&page).await,
+    );
+    assert!(
+        failures.is_empty(),
+        "axe-core found:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_from_the_keyboard_finds_a_progress_updates_words_and_opens_the_action_also_offline()
+{
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, _) = demo(&server).await;
+    let url = server.url.clone();
+    // A progress update with words found nowhere else in the plan.
+    let rust = RustClient::connect(&server.sync_url(), "editor").await;
+    rust.find(doc).await;
+    let plan = rust.plan(doc);
+    let action = plan.themes[1].objectives[0].actions[0].clone();
+    let words = "Quarterly hotspot patrols extended to Eastgate";
+    let id = action.id.clone();
+    rust.edit(doc, |p| {
+        let mut r = rand::rng();
+        p.add_progress_update(&mut r, &id, "Inspector", "Police", "2026-10-01", words)
+            .unwrap();
+    });
+    rust.wait_server_has_all(doc).await;
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    start_page(&page, &server, "Analyst", "Police").await;
+    goto_hash(&page, &url, &format!("#/plan/{doc}")).await;
+    wait_js(
+        &page,
+        "the dashboard",
+        "return document.querySelector('.dashboard h1') !== null",
+        |v| v == true,
+    )
+    .await;
+    wait_badge(&page, "all changes are on the server").await;
+    // The server goes away: search reads this browser's copy.
+    server.kill();
+    wait_badge(&page, "Offline").await;
+    // "/" from anywhere but a text box goes to the search box.
+    eval(
+        &page,
+        "document.activeElement?.blur(); document.body.focus(); return null",
+    )
+    .await;
+    type_text(&page, "/").await;
+    let focused = eval(&page, "return document.activeElement?.id ?? null").await;
+    assert_eq!(focused, "search-plan");
+    type_text(&page, "hotspot EASTGATE").await;
+    press(&page, &[Key::Enter.into()]).await;
+    let hits = wait_js(
+        &page,
+        "the progress updates found",
+        "return [...document.querySelectorAll('.hit-group[data-kind=update] li.hit')].map(h => [h.querySelector('a').textContent, h.querySelector('a').getAttribute('href'), h.querySelector('.excerpt').textContent])",
+        |v| v.as_array().is_some_and(|a| !a.is_empty()),
+    )
+    .await;
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0][0], action.title.as_str());
+    assert!(hits[0][2].as_str().unwrap().contains(words), "{hits:?}");
+    click(&page, ".hit-group[data-kind=update] li.hit a").await;
+    wait_js(
+        &page,
+        "the action opened",
+        "return document.querySelector('input.detail-title')?.value ?? ''",
+        |v| v == action.title.as_str(),
+    )
+    .await;
+    assert!(eval(&page, "return location.hash")
+        .await
+        .as_str()
+        .is_some_and(|h| h.ends_with(&format!("/action/{}", action.id))));
 }

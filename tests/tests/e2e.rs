@@ -882,3 +882,44 @@ fn the_binary_serves_its_built_in_app_compressed_and_cached_from_a_folder_with_n
         "the app compresses to less than half"
     );
 }
+
+#[test]
+fn the_app_can_be_installed_its_manifest_names_it_and_its_icons_are_served_at_their_sizes() {
+    assert!(
+        plansync_tests::app_dir().join("index.html").is_file(),
+        "the app is not built: run scripts/build-app.sh (the test command does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("p.db"), &[]);
+    let addr = server.addr();
+    let html = plansync_tests::http_raw(&addr, "GET", "/", &[], b"").text();
+    assert!(
+        html.contains(r#"rel="manifest" href="/manifest.webmanifest""#),
+        "{html}"
+    );
+    let m = plansync_tests::http_raw(&addr, "GET", "/manifest.webmanifest", &[], b"");
+    assert_eq!(m.status, 200);
+    assert_eq!(
+        m.header("content-type").as_deref(),
+        Some("application/manifest+json")
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&m.body).expect("JSON");
+    assert_eq!(manifest["short_name"], "Plansync");
+    assert_eq!(manifest["start_url"], "/");
+    assert_eq!(manifest["display"], "standalone");
+    let icons = manifest["icons"].as_array().expect("icons");
+    for size in [192u32, 512] {
+        let icon = icons
+            .iter()
+            .find(|i| i["sizes"] == format!("{size}x{size}"))
+            .unwrap_or_else(|| panic!("a {size} icon"));
+        let png = plansync_tests::http_raw(&addr, "GET", icon["src"].as_str().unwrap(), &[], b"");
+        assert_eq!(png.status, 200);
+        assert_eq!(png.header("content-type").as_deref(), Some("image/png"));
+        assert!(png.body.starts_with(b"\x89PNG\r\n\x1a\n"));
+        // The IHDR chunk: width and height.
+        let w = u32::from_be_bytes(png.body[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(png.body[20..24].try_into().unwrap());
+        assert_eq!((w, h), (size, size));
+    }
+}

@@ -3,12 +3,13 @@
 
 use crate::model::{today, Model};
 use crate::route::{Route, TrackerView};
+use crate::views::comments::{AddStamped, CommentThread};
 use crate::views::tracker::{current_period, RagChip};
 use crate::views::CollabText;
 use leptos::prelude::*;
 use plansync_shared::{
     Action, ActionId, BoardId, CommentTarget, PersonId, Plan, ProgressState, Rag, ReportingPeriod,
-    TextField,
+    TextField, TravelItem,
 };
 
 fn find(plan: &Plan, id: &str) -> Option<(String, String, Action)> {
@@ -92,6 +93,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
     view! {
         <article class="action-detail" data-presence-item=id.clone()>
             <p><a href=back>"← Action tracker"</a></p>
+            <h1 class="visually-hidden" tabindex="-1">{move || format!("Action: {}", action(|a| a.title.clone()).get())}</h1>
             {move || (!exists()).then(|| view! { <p class="notice">"This action is no longer in the plan: someone removed it."</p> })}
             <p class="meta">{move || found.with(|a| a.as_ref().map(|(t, o, _)| format!("{t} › {o}")).unwrap_or_default())}</p>
             <CollabText field=TextField::ActionTitle(aid.clone()) value=action(|a| a.title.clone()) label="Action title" class="detail-title" />
@@ -175,7 +177,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <TravelOverride id=aid.clone() />
+            <TravelOverride item=TravelItem::Action(aid.clone()) />
             <h2>"Progress updates"</h2>
             <ol class="updates">
                 {move || found.with(|a| a.as_ref().map(|(_, _, a)| a.updates.clone()).unwrap_or_default()).into_iter().rev().map(|u| view! {
@@ -186,58 +188,15 @@ pub fn ActionPage(id: String) -> impl IntoView {
                 let id = a7.clone();
                 model.edit(move |p, rng| p.add_progress_update(rng, &id, &author, &agency, &today(), &text)).is_some()
             } />
-            <h2>"Comments"</h2>
-            <ol class="comments">
-                {
-                    let id = aid.clone();
-                    move || model.plan.with(|p| p.as_ref().map(|p| p.comments.iter().filter(|c| c.target == CommentTarget::Action(id.clone())).cloned().collect::<Vec<_>>()).unwrap_or_default()).into_iter().map(|c| view! {
-                        <li class="comment"><p class="by">{format!("{} · {} · {}", c.date, c.author, c.agency)}</p><p>{c.text}</p></li>
-                    }).collect_view()
-                }
-            </ol>
-            <AddStamped label="Add a comment" on_add=move |author, agency, text| {
-                let id = aid.clone();
-                model.edit(move |p, rng| p.add_comment(rng, &CommentTarget::Action(id), &author, &agency, &today(), &text)).is_some()
-            } />
+            <CommentThread target=CommentTarget::Action(aid.clone()) />
         </article>
-    }
-}
-
-/// A box to add text stamped with my name, agency and today's date.
-#[component]
-fn AddStamped(
-    label: &'static str,
-    on_add: impl Fn(String, String, String) -> bool + Send + Sync + 'static,
-) -> impl IntoView {
-    let model = expect_context::<Model>();
-    let text = RwSignal::new(String::new());
-    let submit = move |ev: web_sys::SubmitEvent| {
-        ev.prevent_default();
-        let words = text.get_untracked().trim().to_string();
-        if words.is_empty() {
-            return;
-        }
-        let (author, agency) = model
-            .identity
-            .get_untracked()
-            .map(|i| (i.name, i.agency))
-            .unwrap_or_else(|| ("Unknown".into(), "Unknown agency".into()));
-        if on_add(author, agency, words) {
-            text.set(String::new());
-        }
-    };
-    view! {
-        <form class="stamped" on:submit=submit>
-            <label>{label}<textarea rows="2" bind:value=text></textarea></label>
-            <button type="submit">{label}</button>
-        </form>
     }
 }
 
 /// A lead's own direction of travel for this period, with the reason (shown as such in
 /// every paper).
 #[component]
-fn TravelOverride(id: ActionId) -> impl IntoView {
+pub fn TravelOverride(item: TravelItem) -> impl IntoView {
     let model = expect_context::<Model>();
     let direction = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
@@ -256,7 +215,7 @@ fn TravelOverride(id: ActionId) -> impl IntoView {
                 reason: reason.get_untracked(),
                 by,
             });
-        let item = plansync_shared::TravelItem::Action(id.clone());
+        let item = item.clone();
         model.edit(move |p, _| p.set_direction_override(&item, period, set.as_ref()));
     };
     view! {

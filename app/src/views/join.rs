@@ -27,7 +27,7 @@ pub fn JoinPage(code: String) -> impl IntoView {
                 Ok(joined) => {
                     model.memberships_changed();
                     match DocumentId::from_url(&joined.plan.url) {
-                        Ok(d) => route::go(&Route::Outline(d)),
+                        Ok(d) => route::go(&Route::Dashboard(d)),
                         Err(_) => route::go(&Route::Plans),
                     }
                 }

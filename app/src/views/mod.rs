@@ -1,13 +1,21 @@
 //! What the user sees: one module per view, and the frame around them.
 
+mod accessibility;
 mod action;
+mod board;
+mod charts;
+mod comments;
+mod dashboard;
 mod history;
+mod indicators;
 mod join;
+mod milestones;
 mod outline;
 mod papers;
 mod people;
 mod plans;
 mod room;
+mod search;
 mod text;
 mod tracker;
 mod workshop;
@@ -29,10 +37,18 @@ pub fn App() -> impl IntoView {
     model.share_presence();
     provide_context(workshop::FollowRoom(RwSignal::new(true)));
     install_service_worker();
+    title_and_focus_follow_the_route(model);
+    search::slash_focuses_search();
     view! {
+        <a class="skip-link" href="#main" on:click=|ev| {
+            // The address holds the route: move focus without changing it.
+            ev.prevent_default();
+            focus_first("main");
+        }>"Skip to main content"</a>
         <header class="top">
             <a class="brand" href="#/">"Plansync"</a>
             <PlanTabs />
+            <search::SearchBox />
             <div class="status">
                 <SyncBadge />
                 <IdentityChip />
@@ -43,11 +59,17 @@ pub fn App() -> impl IntoView {
         <NetworkNotice />
         <Problem />
         <IdentityPrompt />
-        <main id="main">
+        <main id="main" tabindex="-1">
             {move || match model.route.get() {
                 Route::Plans => view! { <plans::PlansPage /> }.into_any(),
                 Route::Join(code) => view! { <join::JoinPage code=code.clone() /> }.into_any(),
+                Route::Accessibility => view! { <accessibility::AccessibilityPage /> }.into_any(),
+                Route::Dashboard(_) => view! { <PlanGate><dashboard::DashboardPage /></PlanGate> }.into_any(),
                 Route::Outline(_) => view! { <PlanGate><outline::OutlinePage /></PlanGate> }.into_any(),
+                Route::Board(_, b) => view! { <PlanGate><board::BoardPage id=b.clone() /></PlanGate> }.into_any(),
+                Route::Indicators(_, i) => view! { <PlanGate><indicators::IndicatorsPage id=i.clone() /></PlanGate> }.into_any(),
+                Route::Milestones(_) => view! { <PlanGate><milestones::MilestonesPage /></PlanGate> }.into_any(),
+                Route::Search(_, q) => view! { <PlanGate><search::SearchPage query=q.clone() /></PlanGate> }.into_any(),
                 Route::Tracker(_, v) => view! { <PlanGate><tracker::TrackerPage view=v.clone() /></PlanGate> }.into_any(),
                 Route::Action(_, id) => view! { <PlanGate><action::ActionPage id=id.clone() /></PlanGate> }.into_any(),
                 Route::People(_) => view! { <people::PeoplePage /> }.into_any(),
@@ -57,7 +79,50 @@ pub fn App() -> impl IntoView {
                 Route::Workshop(_, o) => view! { <PlanGate><workshop::WorkshopPage objective=o.clone() /></PlanGate> }.into_any(),
             }}
         </main>
+        <footer class="foot">
+            <a href=Route::Accessibility.href()>"Accessibility statement"</a>
+        </footer>
     }
+}
+
+/// Focuses the first element `css` matches (made focusable by script if it is not).
+fn focus_first(css: &str) {
+    let el = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(css).ok().flatten());
+    if let Some(el) = el {
+        if !el.has_attribute("tabindex") {
+            let _ = el.set_attribute("tabindex", "-1");
+        }
+        if let Ok(h) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
+            let _ = h.focus();
+        }
+    }
+}
+
+/// The page title names the view and the plan; on moving to another view, focus goes to
+/// its heading (so a screen reader starts there), but not on the first load.
+fn title_and_focus_follow_the_route(model: Model) {
+    Effect::new(move |previous: Option<std::mem::Discriminant<Route>>| {
+        let route = model.route.get();
+        let plan = model
+            .plan
+            .with(|p| p.as_ref().map(|p| p.title.clone()))
+            .filter(|_| route.doc().is_some());
+        let title = match plan {
+            Some(p) => format!("{} · {p} · Plansync", route.label()),
+            None => format!("{} · Plansync", route.label()),
+        };
+        if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+            d.set_title(&title);
+        }
+        let now = std::mem::discriminant(&route);
+        if previous.is_some_and(|p| p != now) {
+            // After the new view is drawn.
+            request_animation_frame(|| focus_first("main h1"));
+        }
+        now
+    });
 }
 
 /// A request to the server, as a button starts it.
@@ -113,7 +178,7 @@ fn PlanGate(children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// Links to the open plan's outline and tracker.
+/// Links to the open plan's views, the one shown marked.
 #[component]
 fn PlanTabs() -> impl IntoView {
     let model = expect_context::<Model>();
@@ -124,30 +189,28 @@ fn PlanTabs() -> impl IntoView {
             .plan
             .with(|p| p.as_ref().map(|p| p.title.clone()))
             .unwrap_or_default();
-        let outline = Route::Outline(doc);
-        let tracker = Route::Tracker(doc, TrackerView::default());
-        let people = Route::People(doc);
-        let history = Route::History(doc);
-        let papers = Route::Papers(doc);
-        let room = Route::Room(doc);
-        let on_room = matches!(route, Route::Room(_));
-        let workshop = Route::Workshop(doc, None);
-        let on_workshop = matches!(route, Route::Workshop(..));
-        let on_history = matches!(route, Route::History(_));
-        let on_papers = matches!(route, Route::Papers(_));
-        let on_outline = matches!(route, Route::Outline(_));
-        let on_tracker = matches!(route, Route::Tracker(..));
-        let on_people = matches!(route, Route::People(_));
+        let tabs = [
+            (Route::Dashboard(doc), "Dashboard"),
+            (Route::Outline(doc), "Outline"),
+            (
+                Route::Tracker(doc, TrackerView::default()),
+                "Action tracker",
+            ),
+            (Route::Indicators(doc, None), "Indicators"),
+            (Route::Milestones(doc), "Milestones"),
+            (Route::History(doc), "History"),
+            (Route::Papers(doc), "Papers"),
+            (Route::People(doc), "People"),
+            (Route::Room(doc), "Room"),
+            (Route::Workshop(doc, None), "Workshop mode"),
+        ];
         Some(view! {
             <nav class="tabs" aria-label="Plan views">
                 <span class="plan-name">{title}</span>
-                <a href=outline.href() aria-current=on_outline.then_some("page")>"Outline"</a>
-                <a href=tracker.href() aria-current=on_tracker.then_some("page")>"Action tracker"</a>
-                <a href=history.href() aria-current=on_history.then_some("page")>"History"</a>
-                <a href=papers.href() aria-current=on_papers.then_some("page")>"Papers"</a>
-                <a href=people.href() aria-current=on_people.then_some("page")>"People"</a>
-                <a href=room.href() aria-current=on_room.then_some("page")>"Room"</a>
-                <a href=workshop.href() aria-current=on_workshop.then_some("page")>"Workshop mode"</a>
+                {tabs.into_iter().map(|(r, label)| {
+                    let here = std::mem::discriminant(&r) == std::mem::discriminant(&route);
+                    view! { <a href=r.href() aria-current=here.then_some("page")>{label}</a> }
+                }).collect_view()}
             </nav>
         })
     }
@@ -174,6 +237,10 @@ fn SyncBadge() -> impl IntoView {
                 None => ("online", "Online".to_string()),
             },
             Link::Connecting => ("offline", "Connecting…".to_string()),
+            Link::NotJoined => (
+                "not-joined",
+                "Not joined yet · open an invitation link to take part".to_string(),
+            ),
             Link::Offline => match pending {
                 Some(n) if n > 0 => (
                     "offline",

@@ -3,10 +3,12 @@
 
 use crate::model::Model;
 use crate::route::Route;
+use crate::views::comments::{CommentBadge, CommentsDisclosure};
 use crate::views::CollabText;
 use leptos::prelude::*;
 use plansync_shared::{
-    Action, ActionId, Decision, Objective, ObjectiveId, Plan, TextField, Theme, ThemeId,
+    Action, ActionId, CommentTarget, Decision, Objective, ObjectiveId, Plan, TextField, Theme,
+    ThemeId,
 };
 
 /// What is being dragged in the outline.
@@ -83,6 +85,7 @@ pub fn OutlinePage() -> impl IntoView {
     };
     view! {
         <article class="outline">
+            <h1 class="visually-hidden" tabindex="-1">"Outline of the plan"</h1>
             <CollabText field=TextField::PlanTitle value=plan_text(model, |p| p.title.clone()) label="Plan title" class="plan-title" />
             <p class="meta">{meta}</p>
             <label class="inline">"Owning body "
@@ -239,6 +242,7 @@ fn ThemeCard(id: ThemeId) -> impl IntoView {
                 </ul>
                 <button class="add small" on:click=move |_| { let t = id_add_out.clone(); model.edit(move |p, _| p.add_outcome(&t, "", None)); }>"Add shared outcome"</button>
             </div>
+            <CommentsDisclosure target=CommentTarget::Theme(id.clone()) what="theme" />
             <ol class="objectives">
                 <For each=move || objective_ids.get() key=|id| id.clone() let:oid>
                     <ObjectiveBlock id=oid />
@@ -343,6 +347,7 @@ fn ObjectiveBlock(id: ObjectiveId) -> impl IntoView {
                 <label class="field">"Proposed wording" <CollabText field=TextField::ReviewProposed(id.clone()) value=text(|o| o.review.proposed.clone()) label="Proposed wording" multiline=true /></label>
                 <label class="field">"Comments" <CollabText field=TextField::ReviewComments(id.clone()) value=text(|o| o.review.comments.clone()) label="Workshop comments" multiline=true /></label>
             </details>
+            <CommentsDisclosure target=CommentTarget::Objective(id.clone()) what="objective" />
             <ul class="actions">
                 <For each=move || action_ids.get() key=|id| id.clone() let:aid>
                     <ActionLine id=aid />
@@ -425,6 +430,7 @@ fn ActionLine(id: ActionId) -> impl IntoView {
                 on:dragstart=move |ev: web_sys::DragEvent| { ev.stop_propagation(); dragged.set(Some(Dragged::Action(id_start.clone()))) }>"⠿"</span>
             <CollabText field=TextField::ActionTitle(id.clone()) value=title label="Action title" class="action-title" />
             <super::EditingMark item=id.as_str().to_string() />
+            <CommentBadge target=CommentTarget::Action(id.clone()) />
             {move || rag().map(|(period, r)| view! { <super::tracker::RagChip rag=r period /> })}
             <a class="small" href=detail>"Details"</a>
             <ItemControls what="action" up down remove />

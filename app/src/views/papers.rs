@@ -24,7 +24,18 @@ pub fn PapersPage() -> impl IntoView {
     let at = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
     let board = RwSignal::new(String::new());
-    let period = RwSignal::new(current_period().key());
+    // Until the user types one: the latest period with ratings (the current quarter may
+    // have none yet, and an exception report of it would be empty).
+    let chosen = RwSignal::new(None::<String>);
+    let period = move || {
+        chosen.get().unwrap_or_else(|| {
+            let now = current_period();
+            model
+                .plan
+                .with(|p| p.as_ref().map_or(now, |p| p.latest_rated_period(now)))
+                .key()
+        })
+    };
     let boards = move || {
         model.plan.with(|p| {
             p.as_ref()
@@ -46,42 +57,14 @@ pub fn PapersPage() -> impl IntoView {
             .collect_view()
     };
     let failed = RwSignal::new(None::<String>);
-    let save = move |name: String, html: bool| {
-        // An HTML paper opens in a new window: open it now, while the click still counts
-        // as the person's own (a window opened after the download would be blocked).
-        let window = web_sys::window();
-        let shown = html
-            .then(|| {
-                window
-                    .as_ref()?
-                    .open_with_url_and_target("", "_blank")
-                    .ok()
-                    .flatten()
-            })
-            .flatten();
-        let query = [
+    let save = move |name: String| {
+        let query = vec![
             ("at", at.get_untracked()),
             ("from", from.get_untracked()),
             ("board", board.get_untracked()),
-            ("period", period.get_untracked()),
+            ("period", untrack(period)),
         ];
-        let plan = plan();
-        failed.set(None);
-        leptos::task::spawn_local(async move {
-            match api::export_file(&plan, &name, &query).await {
-                Ok(blob) => {
-                    if let Err(e) = show_or_save(&blob, &name, shown.as_ref()) {
-                        failed.set(Some(e));
-                    }
-                }
-                Err(e) => {
-                    if let Some(w) = shown {
-                        let _ = w.close();
-                    }
-                    failed.set(Some(format!("{name} could not be made: {e}")));
-                }
-            }
-        });
+        open_paper(plan(), name, query, failed);
     };
     view! {
         <section class="papers">
@@ -90,7 +73,7 @@ pub fn PapersPage() -> impl IntoView {
                 <label>"Version "
                     <select bind:value=at><option value="">"Now"</option>{snapshot_options}</select>
                 </label>
-                <label>"Reporting period " <input name="period" bind:value=period size="8" /></label>
+                <label>"Reporting period " <input name="period" prop:value=period on:input=move |ev| chosen.set(Some(event_target_value(&ev))) size="8" /></label>
                 <label>"Board (exception report) "
                     <select bind:value=board>
                         <option value="">"Whole partnership"</option>
@@ -107,12 +90,11 @@ pub fn PapersPage() -> impl IntoView {
                 Some(Ok(list)) => view! {
                     <ul class="exports">
                         {list.into_iter().map(|x| {
-                            let html = x.name.ends_with(".html");
                             let name = x.name.clone();
                             view! {
                                 <li>
                                     <a class="export" data-export=x.name.clone() href="#"
-                                       on:click=move |ev| { ev.prevent_default(); save(name.clone(), html) }>{x.description.clone()}</a>
+                                       on:click=move |ev| { ev.prevent_default(); save(name.clone()) }>{x.description.clone()}</a>
                                     " " <span class="muted">{x.name.clone()}</span>
                                 </li>
                             }
@@ -124,6 +106,43 @@ pub fn PapersPage() -> impl IntoView {
             <TrackerImport />
         </section>
     }
+}
+
+/// Fetches a paper of `plan` (an export `name` with its query) and shows it in a new window
+/// (HTML) or saves it as a download; a failure is put in `failed`.
+pub fn open_paper(
+    plan: String,
+    name: String,
+    query: Vec<(&'static str, String)>,
+    failed: RwSignal<Option<String>>,
+) {
+    // An HTML paper opens in a new window: open it now, while the click still counts as the
+    // person's own (a window opened after the download would be blocked).
+    let shown = name
+        .ends_with(".html")
+        .then(|| {
+            web_sys::window()?
+                .open_with_url_and_target("", "_blank")
+                .ok()
+                .flatten()
+        })
+        .flatten();
+    failed.set(None);
+    leptos::task::spawn_local(async move {
+        match api::export_file(&plan, &name, &query).await {
+            Ok(blob) => {
+                if let Err(e) = show_or_save(&blob, &name, shown.as_ref()) {
+                    failed.set(Some(e));
+                }
+            }
+            Err(e) => {
+                if let Some(w) = shown {
+                    let _ = w.close();
+                }
+                failed.set(Some(format!("{name} could not be made: {e}")));
+            }
+        }
+    });
 }
 
 /// Shows a fetched paper in the window opened for it, or saves it as a download.

@@ -58,7 +58,7 @@ pub fn PlansPage() -> impl IntoView {
 #[component]
 fn PlanRow(plan: PlanEntry, on_server: bool) -> impl IntoView {
     let href = DocumentId::from_url(&plan.url)
-        .map(|d| Route::Outline(d).href())
+        .map(|d| Route::Dashboard(d).href())
         .unwrap_or_default();
     let tracker = DocumentId::from_url(&plan.url)
         .map(|d| Route::Tracker(d, Default::default()).href())

@@ -5,8 +5,12 @@
 use crate::model::{today, Model};
 use crate::perf;
 use crate::route::{self, Route, SortKey, TrackerView};
+use crate::views::comments::{comment_counts, CommentCount, CommentMark};
 use leptos::prelude::*;
-use plansync_shared::{ActionId, Plan, ProgressState, Rag, ReportingPeriod};
+use plansync_shared::{
+    action_travel, is_exception, ActionId, CommentTarget, Direction, Plan, ProgressState, Rag,
+    ReportingPeriod,
+};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -33,24 +37,23 @@ pub struct Row {
     due: Option<String>,
     state: ProgressState,
     rag: Option<Rag>,
+    travel: Option<Direction>,
+    exception: bool,
+    comments: CommentCount,
     update: Option<(String, String)>,
 }
 
-/// The period a tracker shows: the one in the URL, else the latest any action is rated
-/// for, else the current one.
+/// The period a tracker shows: the one in the URL, else the latest rated one up to now.
 pub fn period_of(plan: &Plan, view: &TrackerView) -> ReportingPeriod {
+    period_at(plan, view, current_period())
+}
+
+/// [`period_of`] with the current period given.
+fn period_at(plan: &Plan, view: &TrackerView, now: ReportingPeriod) -> ReportingPeriod {
     view.period
         .as_deref()
         .and_then(|k| ReportingPeriod::from_key(k).ok())
-        .or_else(|| {
-            plan.themes
-                .iter()
-                .flat_map(|t| &t.objectives)
-                .flat_map(|o| &o.actions)
-                .filter_map(|a| a.rag.keys().next_back().copied())
-                .max()
-        })
-        .unwrap_or_else(current_period)
+        .unwrap_or_else(|| plan.latest_rated_period(now))
 }
 
 /// The reporting period containing today.
@@ -77,6 +80,7 @@ pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
         .iter()
         .map(|a| (a.id.as_str(), a.name.as_str()))
         .collect();
+    let comments = comment_counts(plan);
     let mut out = Vec::new();
     for t in &plan.themes {
         for o in &t.objectives {
@@ -111,6 +115,12 @@ pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
                     due: a.due.clone(),
                     state: a.state,
                     rag: a.rag.get(&period).copied(),
+                    travel: action_travel(a, period).shown(),
+                    exception: is_exception(a, period),
+                    comments: comments
+                        .get(&CommentTarget::Action(a.id.clone()).key())
+                        .copied()
+                        .unwrap_or_default(),
                     update: a.latest_update().map(|u| {
                         (
                             u.date.clone(),
@@ -125,7 +135,7 @@ pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
 }
 
 fn is_overdue(r: &Row, today: &str) -> bool {
-    r.state != ProgressState::Complete && r.due.as_deref().is_some_and(|d| d < today)
+    plansync_shared::is_overdue(r.state, r.due.as_deref(), today)
 }
 
 fn rag_rank(r: Option<Rag>) -> u8 {
@@ -154,6 +164,13 @@ pub fn select(rows: &[Row], view: &TrackerView, today: &str) -> Vec<ActionId> {
                 .is_none_or(|w| r.rag.unwrap_or(Rag::NotRated).as_str() == w)
         })
         .filter(|r| !view.overdue || is_overdue(r, today))
+        .filter(|r| !view.exceptions || r.exception)
+        .filter(|r| !view.comments || r.comments.open > 0)
+        .filter(|r| {
+            view.travel
+                .as_deref()
+                .is_none_or(|w| r.travel.map(Direction::as_str) == Some(w))
+        })
         .collect();
     let key = |a: &Row, b: &Row| -> Ordering {
         match view.sort {
@@ -331,6 +348,7 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
                 {move || filter("Agency", "agency", view_now.get_value().agency, options(|p| p.agencies.iter().map(|a| (a.id.as_str().into(), a.name.clone())).collect()), |tv, x| tv.agency = x)}
                 {move || filter("Theme", "theme", view_now.get_value().theme, options(|p| p.themes.iter().map(|t| (t.id.as_str().into(), t.title.clone())).collect()), |tv, x| tv.theme = x)}
                 {move || filter("RAG", "rag", view_now.get_value().rag, Rag::ALL.iter().map(|r| (r.as_str().to_string(), r.as_str().to_string())).collect(), |tv, x| tv.rag = x)}
+                {move || filter("Direction", "travel", view_now.get_value().travel, Direction::ALL.iter().map(|d| (d.as_str().to_string(), d.as_str().to_string())).collect(), |tv, x| tv.travel = x)}
                 <label>"Period "
                     <select name="period" on:change=move |ev| { let v = event_target_value(&ev); set_view(&|tv| tv.period = Some(v.clone())); }>
                         {move || periods().into_iter().map(|p| view! { <option value=p.key() selected=move || period.get() == p>{p.to_string()}</option> }).collect_view()}
@@ -340,6 +358,14 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
                     let on = event_target_checked(&ev);
                     set_view(&|tv| tv.overdue = on);
                 } />" Overdue only"</label>
+                <label class="check"><input type="checkbox" name="exceptions" prop:checked=view.exceptions on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    set_view(&|tv| tv.exceptions = on);
+                } />" Exceptions only (red, amber or worsening)"</label>
+                <label class="check"><input type="checkbox" name="comments" prop:checked=view.comments on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    set_view(&|tv| tv.comments = on);
+                } />" With unresolved comments"</label>
             </form>
             <p class="meta">{move || format!("{} of {} actions · RAG for {} · keys on a row: R, A, G, N set the RAG; U adds a progress update; Enter opens the action; ↑ ↓ move between rows", shown.with(Vec::len), all.with(Vec::len), period.get())}</p>
             <div class="table-wrap">
@@ -487,7 +513,7 @@ fn TrackerRow(id: ActionId) -> impl IntoView {
             <tr class="row" tabindex="0" data-action=id_attr on:keydown=on_key
                 aria-label=move || row.with(|r| r.as_ref().map(|r| format!("Action: {}", r.title)).unwrap_or_default())>
                 <td class="where"><span class="theme-name">{cell(|r| r.theme.clone())}</span><span class="objective-name">{cell(|r| r.objective.clone())}</span></td>
-                <td class="title"><a href=detail tabindex="-1">{cell(|r| r.title.clone())}</a><super::EditingMark item=id_mark.clone() /></td>
+                <td class="title"><a href=detail tabindex="-1">{cell(|r| r.title.clone())}</a><super::EditingMark item=id_mark.clone() />{move || view! { <CommentMark count=row.with(|r| r.as_ref().map(|r| r.comments).unwrap_or_default()) /> }}</td>
                 <td>{cell(|r| r.lead_board.clone())}</td>
                 <td>{cell(|r| r.contributing.clone())}</td>
                 <td>{cell(|r| r.lead.clone())}</td>
@@ -587,7 +613,11 @@ mod tests {
     #[test]
     fn the_tracker_shows_every_action_once_in_plan_order() {
         let plan = demo();
-        let period = period_of(&plan, &TrackerView::default());
+        let period = period_at(
+            &plan,
+            &TrackerView::default(),
+            ReportingPeriod::from_key("2026-Q3").unwrap(),
+        );
         let all = rows(&plan, period);
         let count: usize = plan
             .themes
@@ -607,7 +637,11 @@ mod tests {
     #[test]
     fn filters_combine_and_sorting_by_rag_puts_red_first() {
         let plan = demo();
-        let period = period_of(&plan, &TrackerView::default());
+        let period = period_at(
+            &plan,
+            &TrackerView::default(),
+            ReportingPeriod::from_key("2026-Q3").unwrap(),
+        );
         let all = rows(&plan, period);
         let board = plan.boards[1].id.as_str().to_string();
         let view = TrackerView {
@@ -641,7 +675,14 @@ mod tests {
     #[test]
     fn overdue_means_past_due_and_not_complete() {
         let plan = demo();
-        let all = rows(&plan, period_of(&plan, &TrackerView::default()));
+        let all = rows(
+            &plan,
+            period_at(
+                &plan,
+                &TrackerView::default(),
+                ReportingPeriod::from_key("2026-Q3").unwrap(),
+            ),
+        );
         let view = TrackerView {
             overdue: true,
             ..Default::default()

@@ -4,8 +4,8 @@
 use super::blocks::{Block, Cell, Inline};
 use super::Options;
 use plansync_shared::{
-    action_travel, compare, indicator_travel, out_of_tolerance, Action, Change, Direction,
-    Objective, Plan, ProgressUpdate, Rag, Theme, WordChange,
+    action_travel, board_takes_part, compare, indicator_travel, is_exception, summary, Action,
+    Change, Counts, Objective, Plan, ProgressUpdate, Rag, Theme, WordChange,
 };
 
 fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
@@ -134,16 +134,10 @@ fn actions_with_place(plan: &Plan) -> impl Iterator<Item = (&Theme, &Objective, 
     })
 }
 
-/// Whether an action belongs in the exception report: red or amber this period, or
-/// worsening (as shown, overrides included).
-pub fn is_exception(a: &Action, opts: &Options) -> bool {
-    matches!(a.rag.get(&opts.period), Some(Rag::Red | Rag::Amber))
-        || action_travel(a, opts.period).shown() == Some(Direction::Worsening)
-}
-
-/// The quarterly exception report: the actions the board leads or contributes to that are
-/// red, amber or worsening, and the indicators out of tolerance, each with its latest
-/// progress update.
+/// The quarterly exception report: the counts a board reads first (red, amber and
+/// worsening by theme; indicators out of tolerance), then the actions the board leads or
+/// contributes to that are red, amber or worsening, and the indicators out of tolerance, each
+/// with its latest progress update.
 pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
     let board_name = opts
         .board
@@ -155,12 +149,38 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
         plan,
         opts,
     );
-    let for_board = |a: &Action| match &opts.board {
-        None => true,
-        Some(b) => a.lead_board.as_ref() == Some(b) || a.contributing_boards.contains(b),
+    let for_board = |a: &Action| opts.board.as_ref().is_none_or(|b| board_takes_part(a, b));
+    let today = opts.made.get(..10).unwrap_or(&opts.made);
+    let glance = summary(plan, opts.period, today, opts.board.as_ref());
+    out.push(Block::Heading(2, "Summary".into()));
+    let row = |name: String, c: &Counts| {
+        vec![
+            Cell::text(name),
+            Cell::text(c.rag.red.to_string()),
+            Cell::text(c.rag.amber.to_string()),
+            Cell::text(c.travel.worsening.to_string()),
+            Cell::text(c.rag.total().to_string()),
+        ]
     };
+    let mut rows: Vec<Vec<Cell>> = glance
+        .themes
+        .iter()
+        .map(|g| row(g.name.clone(), &g.counts))
+        .collect();
+    rows.push(row("All themes".into(), &glance.all));
+    out.push(Block::Table {
+        header: ["Theme", "Red", "Amber", "Worsening", "Actions"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows,
+    });
+    out.push(Block::para(format!(
+        "Indicators out of tolerance: {}.",
+        glance.indicators_out.len()
+    )));
     let selected: Vec<_> = actions_with_place(plan)
-        .filter(|(_, _, a)| for_board(a) && is_exception(a, opts))
+        .filter(|(_, _, a)| for_board(a) && is_exception(a, opts.period))
         .collect();
     out.push(Block::Heading(2, "Actions by exception".into()));
     if selected.is_empty() {
@@ -170,7 +190,10 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
     } else {
         let mut header: Vec<String> = ACTION_HEADER.iter().map(|s| s.to_string()).collect();
         header.insert(1, "Theme".into());
-        header.push("Role".into());
+        // Whether the board leads or contributes: only a board's report has a board.
+        if opts.board.is_some() {
+            header.push("Board's part".into());
+        }
         header.push("Latest progress update".into());
         out.push(Block::Table {
             header,
@@ -179,12 +202,14 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
                 .map(|(t, _, a)| {
                     let mut cells = action_cells(a, plan, opts);
                     cells.insert(1, Cell::text(t.title.clone()));
-                    let role = match &opts.board {
-                        Some(b) if a.lead_board.as_ref() == Some(b) => "leads",
-                        Some(_) => "contributes",
-                        None => "",
-                    };
-                    cells.push(Cell::text(role));
+                    if let Some(b) = &opts.board {
+                        let part = if a.lead_board.as_ref() == Some(b) {
+                            "leads"
+                        } else {
+                            "contributes"
+                        };
+                        cells.push(Cell::text(part));
+                    }
                     cells.push(Cell::text(latest_update(a)));
                     cells
                 })
@@ -192,15 +217,10 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
         });
     }
     out.push(Block::Heading(2, "Indicators out of tolerance".into()));
-    let linked: Vec<_> = actions_with_place(plan)
-        .filter(|(_, _, a)| for_board(a))
-        .filter_map(|(_, _, a)| a.indicator.clone())
-        .collect();
     let out_of: Vec<_> = plan
         .indicators
         .iter()
-        .filter(|i| opts.board.is_none() || linked.contains(&i.id))
-        .filter(|i| out_of_tolerance(i, opts.period))
+        .filter(|i| glance.indicators_out.contains(&i.id))
         .collect();
     if out_of.is_empty() {
         out.push(Block::para("No indicator is out of tolerance this period."));

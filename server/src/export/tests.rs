@@ -251,6 +251,61 @@ fn the_exception_report_lists_exactly_the_boards_red_amber_and_worsening_actions
 }
 
 #[test]
+fn the_exception_report_opens_with_red_amber_and_worsening_by_theme_counted_from_the_plan() {
+    let (_, plan) = demo();
+    let o = opts(None);
+    let html = String::from_utf8(make("exceptions.html", &plan, None, &o)).unwrap();
+    let (_, texts) = docx_texts(
+        &make("exceptions.docx", &plan, None, &o),
+        "word/document.xml",
+    );
+    let summary_at = html.find("Summary").expect("a summary");
+    assert!(summary_at < html.find("Actions by exception").unwrap());
+    for t in &plan.themes {
+        let mine: Vec<_> = t.objectives.iter().flat_map(|o| &o.actions).collect();
+        let red = mine
+            .iter()
+            .filter(|a| a.rag.get(&Q2) == Some(&Rag::Red))
+            .count();
+        let amber = mine
+            .iter()
+            .filter(|a| a.rag.get(&Q2) == Some(&Rag::Amber))
+            .count();
+        let worse = mine
+            .iter()
+            .filter(|a| action_travel(a, Q2).shown() == Some(Direction::Worsening))
+            .count();
+        let cells = [red, amber, worse, mine.len()]
+            .iter()
+            .map(|n| format!("<td>{n}</td>"))
+            .collect::<String>();
+        let row = format!("<td>{}</td>{cells}", html::escape(&t.title));
+        assert!(
+            html.replace(['\n', ' '], "")
+                .contains(&row.replace(' ', "")),
+            "no summary row {row}"
+        );
+        assert!(texts.contains(&t.title));
+    }
+    let out = plan
+        .indicators
+        .iter()
+        .filter(|i| out_of_tolerance(i, Q2))
+        .count();
+    let line = format!("Indicators out of tolerance: {out}.");
+    assert!(html.contains(&line) && texts.contains(&line), "{line}");
+    // The partnership's report has no board, so no column for the board's part.
+    assert!(!html.contains("Board&#x27;s part") && !html.contains("Board's part"));
+    assert!(!html.contains("<th>Role</th>"));
+    let board = opts(Some(plan.boards[0].id.clone()));
+    let html = String::from_utf8(make("exceptions.html", &plan, None, &board)).unwrap();
+    assert!(
+        html.contains("part</th>"),
+        "a board's report says whether it leads"
+    );
+}
+
+#[test]
 fn the_workshop_outputs_give_each_objectives_decision_group_and_wording() {
     let (_, plan) = demo();
     let o = opts(None);

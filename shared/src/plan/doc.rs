@@ -47,6 +47,10 @@ pub enum TextField {
     BoardRemit(BoardId),
     /// A comment's text.
     CommentText(CommentId),
+    /// A milestone's name.
+    MilestoneName(MilestoneId),
+    /// An indicator's name.
+    IndicatorName(IndicatorId),
 }
 
 /// How a change is stamped: the editor's clock and an optional message.
@@ -320,6 +324,25 @@ impl PlanDoc {
     pub fn set_milestone_done(&mut self, id: &MilestoneId, done: bool) -> Result<()> {
         let obj = self.item("milestones", "milestone", id.as_str())?;
         self.doc.put(&obj, "done", done)?;
+        Ok(())
+    }
+
+    /// Sets (or with `None` clears) a milestone's due date.
+    pub fn set_milestone_due(&mut self, id: &MilestoneId, due: Option<&str>) -> Result<()> {
+        if let Some(d) = due {
+            parse_date(d)?;
+        }
+        let obj = self.item("milestones", "milestone", id.as_str())?;
+        self.put_opt_str(&obj, "due", due)
+    }
+
+    /// Removes a milestone.
+    pub fn remove_milestone(&mut self, id: &MilestoneId) -> Result<()> {
+        self.item("milestones", "milestone", id.as_str())?;
+        let order = req_obj(&self.doc, &ROOT, "milestone_order")?;
+        self.unlink(&order, id.as_str())?;
+        let map = req_obj(&self.doc, &ROOT, "milestones")?;
+        self.doc.delete(&map, id.as_str())?;
         Ok(())
     }
 
@@ -675,6 +698,40 @@ impl PlanDoc {
         Ok(())
     }
 
+    /// Clears an indicator's value for one reporting period.
+    pub fn clear_indicator_value(
+        &mut self,
+        id: &IndicatorId,
+        period: ReportingPeriod,
+    ) -> Result<()> {
+        let obj = self.item("indicators", "indicator", id.as_str())?;
+        let values = req_obj(&self.doc, &obj, "values")?;
+        self.doc.delete(&values, period.key().as_str())?;
+        Ok(())
+    }
+
+    /// Sets an indicator's unit, polarity, target per quarter and tolerance.
+    pub fn set_indicator_measure(
+        &mut self,
+        id: &IndicatorId,
+        unit: &str,
+        polarity: Polarity,
+        target: f64,
+        tolerance: f64,
+    ) -> Result<()> {
+        if !target.is_finite() || !tolerance.is_finite() || tolerance < 0.0 {
+            return Err(Error::Invalid(
+                "a target is a number and a tolerance a number of at least 0".into(),
+            ));
+        }
+        let obj = self.item("indicators", "indicator", id.as_str())?;
+        self.doc.put(&obj, "unit", unit)?;
+        self.doc.put(&obj, "polarity", polarity.as_str())?;
+        self.doc.put(&obj, "target", target)?;
+        self.doc.put(&obj, "tolerance", tolerance)?;
+        Ok(())
+    }
+
     /// Sets (or with `None` clears) a lead's direction of travel for an action or indicator
     /// in one reporting period, in place of the derived one.
     pub fn set_direction_override(
@@ -710,7 +767,7 @@ impl PlanDoc {
         Ok(())
     }
 
-    /// Adds a comment on a theme, objective or action.
+    /// Adds a comment on a theme, objective, action or indicator.
     pub fn add_comment(
         &mut self,
         rng: &mut dyn RngCore,
@@ -721,20 +778,16 @@ impl PlanDoc {
         text: &str,
     ) -> Result<CommentId> {
         parse_date(date)?;
-        let target_key = match target {
-            CommentTarget::Theme(t) => {
-                self.theme(t)?;
-                format!("theme:{t}")
+        // What it is about must be in the plan.
+        match target {
+            CommentTarget::Theme(t) => self.theme(t).map(drop)?,
+            CommentTarget::Objective(o) => self.objective(o).map(drop)?,
+            CommentTarget::Action(a) => self.action(a).map(drop)?,
+            CommentTarget::Indicator(i) => {
+                self.item("indicators", "indicator", i.as_str()).map(drop)?
             }
-            CommentTarget::Objective(o) => {
-                self.objective(o)?;
-                format!("objective:{o}")
-            }
-            CommentTarget::Action(a) => {
-                self.action(a)?;
-                format!("action:{a}")
-            }
-        };
+        }
+        let target_key = target.key();
         let id = CommentId::random(rng);
         let obj = self.new_item("comments", id.as_str())?;
         self.doc.put(&obj, "target", target_key)?;
@@ -788,6 +841,8 @@ impl PlanDoc {
             ActionTarget(a) => (self.action(a)?, "target"),
             BoardRemit(b) => (self.item("boards", "board", b.as_str())?, "remit"),
             CommentText(c) => (self.item("comments", "comment", c.as_str())?, "text"),
+            MilestoneName(m) => (self.item("milestones", "milestone", m.as_str())?, "name"),
+            IndicatorName(i) => (self.item("indicators", "indicator", i.as_str())?, "name"),
         };
         match self.doc.get(&parent, key)? {
             Some((Value::Object(ObjType::Text), id)) => Ok(id),

@@ -127,7 +127,7 @@ pub struct Plan {
     pub themes: Vec<Theme>,
     /// Quantitative measures, in order.
     pub indicators: Vec<Indicator>,
-    /// Comments on themes, objectives and actions.
+    /// Comments on themes, objectives, actions and indicators.
     pub comments: Vec<Comment>,
 }
 
@@ -169,6 +169,21 @@ impl Plan {
             financial_year(self.period_start),
             financial_year(self.period_end)
         )
+    }
+
+    /// The period a reader wants first: the latest one, up to `now`, in which an action is
+    /// rated (red, amber or green); `now` if none is. A paper or dashboard opened on an
+    /// unrated current quarter would show nothing.
+    pub fn latest_rated_period(&self, now: ReportingPeriod) -> ReportingPeriod {
+        self.themes
+            .iter()
+            .flat_map(|t| &t.objectives)
+            .flat_map(|o| &o.actions)
+            .flat_map(|a| &a.rag)
+            .filter(|(p, r)| **p <= now && **r != Rag::NotRated)
+            .map(|(p, _)| *p)
+            .max()
+            .unwrap_or(now)
     }
 
     /// Board names, joined with `sep`.
@@ -371,9 +386,34 @@ pub enum CommentTarget {
     Objective(ObjectiveId),
     /// An action.
     Action(ActionId),
+    /// An indicator.
+    Indicator(IndicatorId),
 }
 
-/// A comment on a theme, objective or action.
+impl CommentTarget {
+    /// How the document stores it: `"action:<id>"`.
+    pub fn key(&self) -> String {
+        match self {
+            CommentTarget::Theme(t) => format!("theme:{t}"),
+            CommentTarget::Objective(o) => format!("objective:{o}"),
+            CommentTarget::Action(a) => format!("action:{a}"),
+            CommentTarget::Indicator(i) => format!("indicator:{i}"),
+        }
+    }
+
+    /// Reads a stored key; `None` for a kind this version does not know.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Some(match key.split_once(':')? {
+            ("theme", t) => CommentTarget::Theme(ThemeId::new(t)),
+            ("objective", o) => CommentTarget::Objective(ObjectiveId::new(o)),
+            ("action", a) => CommentTarget::Action(ActionId::new(a)),
+            ("indicator", i) => CommentTarget::Indicator(IndicatorId::new(i)),
+            _ => return None,
+        })
+    }
+}
+
+/// A comment on a theme, objective, action or indicator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comment {
     /// Stable id.

@@ -388,11 +388,8 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
             .collect::<Result<_>>()?;
         let mut comments = Vec::new();
         for (id, c) in self.all(&self.obj(&ROOT, "comments")?)? {
-            let target = match self.str(&c, "target")?.split_once(':') {
-                Some(("theme", t)) => CommentTarget::Theme(ThemeId::new(t)),
-                Some(("objective", o)) => CommentTarget::Objective(ObjectiveId::new(o)),
-                Some(("action", a)) => CommentTarget::Action(ActionId::new(a)),
-                _ => continue,
+            let Some(target) = CommentTarget::from_key(&self.str(&c, "target")?) else {
+                continue;
             };
             comments.push(Comment {
                 id: CommentId::new(id),

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::period::{Quarter, ReportingPeriod};
-use crate::{demo_plan, ActionId, ObjectiveId, ThemeId};
+use crate::{demo_plan, ActionId, IndicatorId, ObjectiveId, ThemeId};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -494,4 +494,110 @@ fn an_override_of_the_direction_of_travel_needs_a_reason() {
     assert!(err.to_string().contains("needs a reason"));
     p.set_direction_override(&TravelItem::Action(a.clone()), Q2, None)
         .unwrap();
+}
+
+#[test]
+fn latest_rated_period_is_the_last_rated_quarter_up_to_now_or_now_if_none_is() {
+    let mut r = rng(7);
+    let (mut p, _, _, a) = small_plan(&mut r);
+    let q1 = ReportingPeriod::from_key("2026-Q1").unwrap();
+    let q3 = ReportingPeriod::from_key("2026-Q3").unwrap();
+    let q4 = ReportingPeriod::from_key("2026-Q4").unwrap();
+    assert_eq!(
+        p.read().unwrap().latest_rated_period(q3),
+        q3,
+        "nothing rated"
+    );
+    p.set_rag(&a, q1, Rag::Amber).unwrap();
+    p.set_rag(&a, Q2, Rag::Red).unwrap();
+    // A rating ahead of now, and "not rated", do not count.
+    p.set_rag(&a, q4, Rag::Green).unwrap();
+    let plan = p.read().unwrap();
+    assert_eq!(plan.latest_rated_period(q3), Q2);
+    assert_eq!(plan.latest_rated_period(q4), q4);
+    p.set_rag(&a, Q2, Rag::NotRated).unwrap();
+    assert_eq!(p.read().unwrap().latest_rated_period(q3), q1);
+}
+
+#[test]
+fn milestones_are_renamed_redated_and_removed_and_a_bad_date_is_an_error_not_a_change() {
+    let mut r = rng(11);
+    let (mut p, _, _, _) = small_plan(&mut r);
+    let m = p
+        .add_milestone(&mut r, "Stakeholder workshop", Some("2026-10-01"))
+        .unwrap();
+    let keep = p.add_milestone(&mut r, "Panel review", None).unwrap();
+    p.set_text(&TextField::MilestoneName(m.clone()), "Partners' workshop")
+        .unwrap();
+    p.set_milestone_due(&m, Some("2026-10-08")).unwrap();
+    assert!(p.set_milestone_due(&m, Some("8 October")).is_err());
+    let plan = p.read().unwrap();
+    assert_eq!(plan.milestones[0].name, "Partners' workshop");
+    assert_eq!(plan.milestones[0].due.as_deref(), Some("2026-10-08"));
+    p.remove_milestone(&m).unwrap();
+    let plan = p.read().unwrap();
+    assert_eq!(plan.milestones.len(), 1);
+    assert_eq!(plan.milestones[0].id, keep);
+    assert!(p.remove_milestone(&m).is_err(), "already gone");
+}
+
+#[test]
+fn an_indicators_measure_values_and_comments_are_edited_and_read_back() {
+    let mut r = rng(12);
+    let (mut p, _, _, _) = small_plan(&mut r);
+    let i = p
+        .add_indicator(
+            &mut r,
+            "Burglaries",
+            "offences",
+            Polarity::LowerIsBetter,
+            400.0,
+            20.0,
+        )
+        .unwrap();
+    p.set_indicator_measure(&i, "per 1,000 homes", Polarity::HigherIsBetter, 5.5, 0.5)
+        .unwrap();
+    assert!(p
+        .set_indicator_measure(&i, "x", Polarity::HigherIsBetter, f64::NAN, 1.0)
+        .is_err());
+    assert!(p
+        .set_indicator_measure(&i, "x", Polarity::HigherIsBetter, 1.0, -1.0)
+        .is_err());
+    p.set_indicator_value(&i, Q2, 5.1).unwrap();
+    p.set_text(&TextField::IndicatorName(i.clone()), "Domestic burglaries")
+        .unwrap();
+    let c = p
+        .add_comment(
+            &mut r,
+            &CommentTarget::Indicator(i.clone()),
+            "Analyst",
+            "Police",
+            "2026-11-30",
+            "Recorded differently from Q2",
+        )
+        .unwrap();
+    let plan = p.read().unwrap();
+    let ind = &plan.indicators[0];
+    assert_eq!(ind.name, "Domestic burglaries");
+    assert_eq!(
+        (ind.unit.as_str(), ind.polarity),
+        ("per 1,000 homes", Polarity::HigherIsBetter)
+    );
+    assert_eq!((ind.target, ind.tolerance), (5.5, 0.5));
+    assert_eq!(ind.values.get(&Q2), Some(&5.1));
+    assert_eq!(plan.comments[0].id, c);
+    assert_eq!(plan.comments[0].target, CommentTarget::Indicator(i.clone()));
+    p.clear_indicator_value(&i, Q2).unwrap();
+    assert!(p.read().unwrap().indicators[0].values.is_empty());
+    let gone = IndicatorId::new("no-such-indicator");
+    assert!(p
+        .add_comment(
+            &mut r,
+            &CommentTarget::Indicator(gone),
+            "A",
+            "B",
+            "2026-11-30",
+            "x"
+        )
+        .is_err());
 }

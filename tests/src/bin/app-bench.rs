@@ -5,6 +5,8 @@
 //! WebDriver; each is the median of several runs, with a baseline measured in the same run
 //! (these machines are shared and noisy: compare ratios). Also prints the wasm size.
 //!
+//! `--smoke`: the smallest sizes, once each (CI runs it so the bench keeps working).
+//!
 //! Run: `bash scripts/build-app.sh && cargo build --release -p plansync-server && cargo run --release -p plansync-tests --bin app-bench`
 
 use fantoccini::{Client, Locator};
@@ -12,13 +14,47 @@ use plansync_shared::automerge::AutoCommit;
 use plansync_shared::{
     ActionId, DocumentId, PlanDoc, ProgressState, Rag, ReportingPeriod, TextField,
 };
-use plansync_tests::page::{eval, press, wait_js};
+use plansync_tests::page::{eval, join_with_code, press, wait_js};
 use plansync_tests::{app_dir, Browser, RustClient, Server};
 use rand::SeedableRng;
 use serde_json::Value;
 
-const ACTIONS: usize = 2000;
-const RUNS: usize = 7;
+/// How much the bench does: the full sizes, or the smallest (`--smoke`, CI's check that the
+/// bench still runs; its figures mean nothing).
+struct Sizes {
+    /// Actions in the generated plan (a multiple of 100).
+    actions: usize,
+    /// Measured navigations.
+    runs: usize,
+    /// Keystrokes timed.
+    keys: usize,
+    /// Rounds of remote changes.
+    merges: usize,
+    /// Remote changes arriving at once.
+    many: usize,
+}
+
+impl Sizes {
+    fn from_args() -> Self {
+        if plansync_tests::smoke_run() {
+            Self {
+                actions: 100,
+                runs: 1,
+                keys: 3,
+                merges: 1,
+                many: 20,
+            }
+        } else {
+            Self {
+                actions: 2000,
+                runs: 7,
+                keys: 30,
+                merges: 5,
+                many: 500,
+            }
+        }
+    }
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -27,9 +63,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// A plan with 5 themes × 20 objectives × 20 actions, each with a lead board, a lead, a due
 /// date, a RAG for two periods and a progress update.
-fn big_plan(plan: &mut PlanDoc, rng: &mut rand::rngs::StdRng) -> Vec<ActionId> {
-    plan.set_text(&TextField::PlanTitle, "Generated plan with 2,000 actions")
-        .unwrap();
+fn big_plan(plan: &mut PlanDoc, rng: &mut rand::rngs::StdRng, n: usize) -> Vec<ActionId> {
+    plan.set_text(
+        &TextField::PlanTitle,
+        &format!("Generated plan with {n} actions"),
+    )
+    .unwrap();
     let agency = plan.add_agency(rng, "City Council").unwrap();
     let person = plan
         .add_person(rng, "Community Safety Manager", "Manager", Some(&agency))
@@ -49,7 +88,7 @@ fn big_plan(plan: &mut PlanDoc, rng: &mut rand::rngs::StdRng) -> Vec<ActionId> {
             let objective = plan
                 .add_objective(rng, &theme, &format!("Objective {t}.{o}"), None)
                 .unwrap();
-            for a in 0..ACTIONS / 100 {
+            for a in 0..n / 100 {
                 let id = plan
                     .add_action(
                         rng,
@@ -144,6 +183,8 @@ async fn push_changes(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let size = Sizes::from_args();
+    let actions_n = size.actions;
     let wasm = std::fs::read_dir(app_dir())
         .expect("build the app first: bash scripts/build-app.sh")
         .filter_map(Result::ok)
@@ -153,11 +194,11 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&dir.path().join("bench.db"), &[]);
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    // The server makes plans; its owner (this client) fills it with 2,000 actions.
+    // The server makes plans; its owner (this client) fills it with the actions.
     let (doc, token) = server.new_plan("Generated plan");
     let rust = RustClient::connect(&server.sync_url_with(&token), "bench").await;
     rust.find(doc).await;
-    let actions = rust.edit(doc, |p| big_plan(p, &mut rng));
+    let actions = rust.edit(doc, |p| big_plan(p, &mut rng, size.actions));
     rust.wait_server_has_all(doc).await;
     let (status, inv) = plansync_tests::http_blocking(
         &server.addr(),
@@ -173,30 +214,7 @@ async fn main() {
     let browser = Browser::start().await;
     let page = browser.session().await;
     // Join the plan as an editor, as a person does with an invitation link.
-    page.goto(&server.url).await.unwrap();
-    eval(
-        &page,
-        "localStorage.setItem('plansync.identity', JSON.stringify({name: 'Analyst', agency: 'Police'})); return true",
-    )
-    .await;
-    page.goto(&format!("{}#/join/{code}", server.url))
-        .await
-        .unwrap();
-    page.wait()
-        .at_most(plansync_tests::WAIT)
-        .for_element(Locator::Css("button.join-button"))
-        .await
-        .expect("the join page")
-        .click()
-        .await
-        .unwrap();
-    wait_js(
-        &page,
-        "the plan after joining",
-        "return location.hash",
-        |v| v.as_str().is_some_and(|h| h.starts_with("#/plan/")),
-    )
-    .await;
+    join_with_code(&page, &server.url, &code, "Analyst", "Police").await;
     let tracker_url = format!("{}#/plan/{doc}/tracker", server.url);
     let row_js = "return document.querySelectorAll('tr.row').length";
 
@@ -204,7 +222,7 @@ async fn main() {
     let mut boot = Vec::new();
     let mut tracker = Vec::new();
     let mut tracker_all = Vec::new();
-    for run in 0..=RUNS {
+    for run in 0..=size.runs {
         eprintln!("bench: tracker run {run}");
         page.goto("about:blank").await.unwrap();
         page.goto(&server.url).await.unwrap();
@@ -222,8 +240,8 @@ async fn main() {
         .await;
         page.goto("about:blank").await.unwrap();
         page.goto(&tracker_url).await.unwrap();
-        wait_js(&page, "2,000 rows", row_js, |v| {
-            v.as_u64() == Some(ACTIONS as u64)
+        wait_js(&page, "every tracker row", row_js, |v| {
+            v.as_u64() == Some(actions_n as u64)
         })
         .await;
         let marks = wait_js(
@@ -261,14 +279,14 @@ async fn main() {
         .unwrap();
     title.click().await.unwrap();
     clear(&page, "keystroke").await;
-    for _ in 0..30 {
+    for _ in 0..size.keys {
         press(&page, &['x']).await;
     }
     wait_js(
         &page,
-        "30 keystroke marks",
+        "the keystroke marks",
         "return (window.plansyncPerf.keystroke || []).length",
-        |v| v.as_u64() == Some(30),
+        |v| v.as_u64() == Some(size.keys as u64),
     )
     .await;
     let keys: Vec<f64> = spans(&page, "keystroke")
@@ -282,14 +300,14 @@ async fn main() {
         i.addEventListener('keydown', () => { t0 = performance.now(); });
         i.addEventListener('input', () => { const s = t0; requestAnimationFrame(() => window.plainKeys.push(performance.now() - s)); });
         i.focus(); return null"#).await;
-    for _ in 0..30 {
+    for _ in 0..size.keys {
         press(&page, &['x']).await;
     }
     let plain = wait_js(
         &page,
-        "30 plain keystrokes",
+        "the plain keystrokes",
         "return window.plainKeys",
-        |v| v.as_array().is_some_and(|a| a.len() == 30),
+        |v| v.as_array().is_some_and(|a| a.len() == size.keys),
     )
     .await;
     let plain: Vec<f64> = plain
@@ -298,19 +316,19 @@ async fn main() {
         .iter()
         .filter_map(Value::as_f64)
         .collect();
-    let typed = rust_title(&rust, doc, &actions[0]).await;
+    let typed = rust_title(&rust, doc, &actions[0], size.keys).await;
 
     eprintln!("bench: remote changes");
     // Remote changes arriving at once, on the tracker; baseline: a single remote change.
     page.goto("about:blank").await.unwrap();
     page.goto(&tracker_url).await.unwrap();
-    wait_js(&page, "2,000 rows", row_js, |v| {
-        v.as_u64() == Some(ACTIONS as u64)
+    wait_js(&page, "every tracker row", row_js, |v| {
+        v.as_u64() == Some(actions_n as u64)
     })
     .await;
     let (mut many, mut one) = (Vec::new(), Vec::new());
-    for run in 0..5 {
-        for (n, out) in [(1usize, &mut one), (500usize, &mut many)] {
+    for run in 0..size.merges {
+        for (n, out) in [(1usize, &mut one), (size.many, &mut many)] {
             clear(&page, "merge").await;
             let tag = format!("[{run}/{n}] ");
             push_changes(&rust, doc, &actions, n, &tag).await;
@@ -340,7 +358,7 @@ async fn main() {
     let (k, p) = (median(keys), median(plain));
     let (m, o) = (median(many), median(one));
     println!(
-        "plan: {ACTIONS} actions, {saved} bytes saved; {}",
+        "plan: {actions_n} actions, {saved} bytes saved; {}",
         if typed {
             "keystrokes reached the server"
         } else {
@@ -353,28 +371,37 @@ async fn main() {
     );
     println!(
         "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
-        format!("navigation → tracker first rows ({RUNS} runs; baseline: plan list)"),
+        format!(
+            "navigation → tracker first rows ({} runs; baseline: plan list)",
+            size.runs
+        ),
         t,
         b,
         t / b
     );
     println!(
         "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
-        "navigation → all 2,000 tracker rows",
+        format!("navigation → all {actions_n} tracker rows"),
         ta,
         b,
         ta / b
     );
     println!(
         "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
-        "keystroke in action title → next frame (30; baseline: plain input)",
+        format!(
+            "keystroke in action title → next frame ({}; baseline: plain input)",
+            size.keys
+        ),
         k,
         p,
         k / p
     );
     println!(
         "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
-        "500 remote changes at once → rendered (5; baseline: 1 change)",
+        format!(
+            "{} remote changes at once → rendered ({}; baseline: 1 change)",
+            size.many, size.merges
+        ),
         m,
         o,
         m / o
@@ -387,7 +414,7 @@ async fn main() {
 }
 
 /// Whether the server has the typed keystrokes (the title ends with the typed x's).
-async fn rust_title(rust: &RustClient, doc: DocumentId, action: &ActionId) -> bool {
+async fn rust_title(rust: &RustClient, doc: DocumentId, action: &ActionId, keys: usize) -> bool {
     for _ in 0..100 {
         let plan = rust.plan(doc);
         let t = plan
@@ -398,7 +425,7 @@ async fn rust_title(rust: &RustClient, doc: DocumentId, action: &ActionId) -> bo
             .find(|a| &a.id == action)
             .map(|a| a.title.clone())
             .unwrap_or_default();
-        if t.ends_with(&"x".repeat(30)) {
+        if t.ends_with(&"x".repeat(keys)) {
             return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

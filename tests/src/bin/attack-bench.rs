@@ -2,6 +2,7 @@
 //! and prints, for each, what the server answered, its peak memory and the slowest `/health`
 //! answer during the attack. `PLANSYNC_BIN=/path/to/plansync` measures another build (an
 //! older one, for before/after figures) with the same code; it needs no flag newer than it.
+//! `--smoke`: smaller sizes (CI's check that the bench still runs).
 
 use futures_util::{SinkExt, StreamExt};
 use plansync_tests::attack::{self, Socket};
@@ -148,6 +149,15 @@ async fn main() {
     let _ = rlimit::increase_nofile_limit(8_192);
     let binary = plansync_tests::plansync_binary();
     println!("attack-bench on {}", binary.display());
+    // A smoke run (CI's check that the bench still runs): smaller imports and fewer
+    // half-open connections; its figures mean nothing.
+    let smoke = plansync_tests::smoke_run();
+    if smoke {
+        println!("smoke run: 100-row import, 10,000-row CSV, 100 half-open connections");
+    }
+    let tracker_rows: &[usize] = if smoke { &[100] } else { &[100, 300, 1_000] };
+    let long_rows = if smoke { 10_000 } else { 1_000_000 };
+    let half_open = if smoke { 100 } else { 1_050 };
     let mut rows = Vec::new();
     rows.push(
         measure(
@@ -173,7 +183,7 @@ async fn main() {
         )
         .await,
     );
-    for n in [100usize, 300, 1_000] {
+    for &n in tracker_rows {
         rows.push(
             measure(
                 "3 tracker import commit",
@@ -212,8 +222,8 @@ async fn main() {
         measure(
             "3 one-million-row CSV (19 MB) preview",
             Launch::default(),
-            |s| async move {
-                let csv = attack::long_csv(1_000_000).into_bytes();
+            move |s| async move {
+                let csv = attack::long_csv(long_rows).into_bytes();
                 let (status, body) = import(s, "csv", csv, false).await;
                 short(status, &body)
             },
@@ -243,9 +253,9 @@ async fn main() {
                 open_files: Some(1_024),
                 ..Launch::default()
             },
-            |s| async move {
+            move |s| async move {
                 let target: std::net::SocketAddr = s.addr().parse().expect("an address");
-                let held = attack::half_open(target, "127.0.0.2", 1_050).await;
+                let held = attack::half_open(target, "127.0.0.2", half_open).await;
                 let during = match s.health_latency() {
                     Ok(d) => format!("/health {} ms while held", d.as_millis()),
                     Err(e) => format!("/health FAILED while held ({e})"),

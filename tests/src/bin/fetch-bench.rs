@@ -3,6 +3,8 @@
 //! 20 runs and, as a baseline measured in the same run, the median connect + handshake
 //! alone (these machines are shared and noisy: compare the ratio, not the milliseconds).
 //!
+//! `--smoke`: two runs (CI's check that the bench still runs).
+//!
 //! Run: `cargo build --release -p plansync-server && cargo run --release -p plansync-tests --bin fetch-bench`
 
 use plansync_tests::{RustClient, Server};
@@ -18,7 +20,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&dir.path().join("bench.db"), &[]);
     let doc = server.demo_plan().await;
-    let runs = 20;
+    let runs = if plansync_tests::smoke_run() { 2 } else { 20 };
     let (mut fetch, mut handshake) = (Vec::new(), Vec::new());
     // One warm-up each, so the server has the plan in memory as it would in use.
     RustClient::connect(&server.sync_url(), "warm")

@@ -658,6 +658,8 @@ async fn main() {
                     .expect("--nodes K, K at least 1")
             }
             "--no-js" => js = false,
+            // The smallest run (CI's check that the bench still runs).
+            "--smoke" => ns.push(3),
             "--js-only" => rust = false,
             n => ns.push(
                 n.parse()

@@ -20,12 +20,16 @@ fn holds_all(d: &AutoCommit, heads: &[plansync_shared::automerge::ChangeHash]) -
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let edits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(500);
+    let mut args = std::env::args().skip(1).filter(|a| a != "--smoke");
+    let smoke = plansync_tests::smoke_run();
+    let edits: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(if smoke { 20 } else { 500 });
     let people: usize = args
         .next()
         .and_then(|a| a.parse().ok())
-        .unwrap_or(30)
+        .unwrap_or(if smoke { 3 } else { 30 })
         .max(1);
     let dir = tempfile::tempdir().expect("temp dir");
     let central = Server::start(&dir.path().join("central.db"), &[]);

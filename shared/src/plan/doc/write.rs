@@ -133,12 +133,7 @@ impl PlanDoc {
         let map = self.collection("comments", target.comments.iter().map(|c| c.id.as_str()))?;
         for c in &target.comments {
             let obj = self.sync_item(&map, c.id.as_str())?;
-            let target_key = match &c.target {
-                CommentTarget::Theme(t) => format!("theme:{t}"),
-                CommentTarget::Objective(o) => format!("objective:{o}"),
-                CommentTarget::Action(a) => format!("action:{a}"),
-            };
-            self.sync_scalar(&obj, "target", target_key.into())?;
+            self.sync_scalar(&obj, "target", c.target.key().into())?;
             self.sync_scalar(&obj, "author", c.author.as_str().into())?;
             self.sync_scalar(&obj, "agency", c.agency.as_str().into())?;
             self.sync_scalar(&obj, "date", c.date.as_str().into())?;
