@@ -1780,3 +1780,79 @@ async fn search_from_the_keyboard_finds_a_progress_updates_words_and_opens_the_a
         .as_str()
         .is_some_and(|h| h.ends_with(&format!("/action/{}", action.id))));
 }
+
+/// Presses Tab until the focused element matches `css` (at most `limit` times).
+async fn tab_to(page: &Client, css: &str, limit: usize) {
+    for _ in 0..limit {
+        press(page, &[Key::Tab.into()]).await;
+        let here = eval(
+            page,
+            &format!("return document.activeElement?.matches('{css}') ?? false"),
+        )
+        .await;
+        if here == true {
+            return;
+        }
+    }
+    panic!("Tab never reached {css} in {limit} presses");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_keyboard_alone_a_partner_goes_from_the_dashboard_to_a_board_and_to_one_of_its_actions(
+) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let board = &plan.boards[0];
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    start_page(&page, &server, "Analyst", "Police").await;
+    goto_hash(&page, &url, &format!("#/plan/{doc}")).await;
+    wait_js(
+        &page,
+        "the dashboard",
+        "return document.querySelectorAll('li.rag-group').length",
+        |v| v.as_u64().unwrap_or(0) > 0,
+    )
+    .await;
+    // The skip link comes first and lands in the main content.
+    eval(&page, "document.activeElement?.blur(); return null").await;
+    press(&page, &[Key::Tab.into()]).await;
+    let first = eval(&page, "return document.activeElement?.className ?? ''").await;
+    assert_eq!(first, "skip-link");
+    press(&page, &[Key::Enter.into()]).await;
+    let inside = eval(&page, "return document.activeElement?.id ?? ''").await;
+    assert_eq!(inside, "main");
+    tab_to(
+        &page,
+        &format!(
+            "li.rag-group[data-kind=board][data-id=\"{}\"] a.group-name",
+            board.id
+        ),
+        200,
+    )
+    .await;
+    press(&page, &[Key::Enter.into()]).await;
+    wait_js(
+        &page,
+        "the board's page, its heading focused",
+        "return document.activeElement?.tagName === 'H1' ? document.activeElement.textContent : ''",
+        |v| v == board.name.as_str(),
+    )
+    .await;
+    tab_to(&page, "section.leads li a", 200).await;
+    let action = eval(
+        &page,
+        "return document.activeElement.closest('li').dataset.action",
+    )
+    .await;
+    press(&page, &[Key::Enter.into()]).await;
+    wait_js(&page, "the action's page", "return location.hash", |v| {
+        v.as_str()
+            .is_some_and(|h| h.ends_with(&format!("/action/{}", action.as_str().unwrap_or("?"))))
+    })
+    .await;
+}

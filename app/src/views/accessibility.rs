@@ -15,7 +15,7 @@ pub fn AccessibilityPage() -> impl IntoView {
             <h2>"How it is tested"</h2>
             <ul>
                 <li>"Every view of a demonstration plan (the plans list, joining, the dashboard, outline, action tracker, an action, a board, the indicators and one indicator, stage and milestones, history, papers, people, the room page, workshop mode, this statement), the progress update box and a snapshot are checked with axe-core 4.14 against its WCAG 2.0, 2.1 and 2.2 A and AA rules, in Chromium, on every change to the app. The check must find nothing for a change to be accepted."</li>
-                <li>"Automated tests set a RAG rating and add a progress update in the action tracker, and type values into the indicator grid, with the keyboard alone."</li>
+                <li>"Automated tests use the keyboard alone to go from the dashboard to a board and one of its actions (starting with the skip link), to set a RAG rating and add a progress update in the action tracker, to type values into the indicator grid, and to search."</li>
                 <li>"Workshop mode is tested on a 360 pixel wide phone screen and on a projector-sized one."</li>
             </ul>
             <h2>"What you can expect"</h2>
