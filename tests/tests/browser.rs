@@ -1330,12 +1330,10 @@ async fn the_dashboards_counts_match_the_plan_and_the_tracker_and_a_board_view_s
         action_ids(&page, "section.contributes li").await,
         contributes
     );
-    let exceptions = ids(&|a| board_part(a, &board.id) && plansync_shared::is_exception(a, period));
+    let exceptions = ids(&|a| {
+        plansync_shared::board_takes_part(a, &board.id) && plansync_shared::is_exception(a, period)
+    });
     assert_eq!(action_ids(&page, "ul.exceptions li").await, exceptions);
-}
-
-fn board_part(a: &plansync_shared::Action, b: &plansync_shared::BoardId) -> bool {
-    a.lead_board.as_ref() == Some(b) || a.contributing_boards.contains(b)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,16 +44,7 @@ pub fn CommentBadge(target: CommentTarget) -> impl IntoView {
     move || {
         let n = model.plan.with(|p| {
             p.as_ref()
-                .map(|p| {
-                    p.comments.iter().filter(|c| c.target.key() == key).fold(
-                        CommentCount::default(),
-                        |mut n, c| {
-                            n.all += 1;
-                            n.open += usize::from(!c.resolved);
-                            n
-                        },
-                    )
-                })
+                .and_then(|p| comment_counts(p).get(&key).copied())
                 .unwrap_or_default()
         });
         view! { <CommentMark count=n /> }

@@ -301,24 +301,12 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
             </label>
         }
     };
+    // The same periods as the dashboard's picker.
     let periods = move || {
         model.plan.with(|p| {
-            let mut ps: Vec<ReportingPeriod> = p
-                .as_ref()
-                .map(|p| {
-                    p.themes
-                        .iter()
-                        .flat_map(|t| &t.objectives)
-                        .flat_map(|o| &o.actions)
-                        .flat_map(|a| a.rag.keys().copied())
-                        .collect()
-                })
-                .unwrap_or_default();
-            ps.push(current_period());
-            ps.sort();
-            ps.dedup();
-            ps.reverse();
-            ps
+            p.as_ref()
+                .map(crate::views::dashboard::periods)
+                .unwrap_or_default()
         })
     };
     let header = move |key: SortKey, label: &'static str| {
