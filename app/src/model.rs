@@ -9,13 +9,15 @@ use crate::route::{self, Route};
 use crate::store::Store;
 use crate::sync::{sync_url, Connection, Link, Notice};
 use leptos::prelude::*;
-use plansync_shared::{DocumentId, Plan, PlanDoc, TextField};
+use plansync_shared::{DocumentId, Plan, PlanDoc, PlanUpdate, TextField};
 use rand::rngs::StdRng;
 use std::cell::Cell;
 use std::rc::Rc;
 
 /// How long typing must pause before the rest of the page shows the new text.
 const TYPING_PAUSE_MS: u64 = 150;
+/// How long the plan must stay unchanged before its typed values are kept for a quick start.
+const KEEP_VIEW_AFTER_MS: u64 = 1_500;
 
 /// Where the open plan is, as the user sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +91,11 @@ struct Refresh {
     typed: Cell<u32>,
     /// When the first remote change since the last refresh arrived.
     remote_since: Cell<Option<f64>>,
+    /// Whether the page's plan is the open plan as last read, so only its changes since
+    /// need reading (not a snapshot, not another plan).
+    live: Cell<bool>,
+    /// Bumped by every change read; the plan is kept for a quick start once it stays put.
+    kept: Cell<u32>,
 }
 
 /// How often presence is looked after (time-outs; a heartbeat every few ticks).
@@ -299,6 +306,7 @@ impl Model {
         heads: &[String],
     ) -> Result<(), String> {
         let plan = self.plan_at(heads)?;
+        self.refresh.get_value().live.set(false);
         self.viewing.set(Some(Viewing { name, taken }));
         self.plan.set(Some(plan));
         Ok(())
@@ -329,6 +337,7 @@ impl Model {
         self.role
             .set(crate::membership::of(&doc.to_string()).map(|m| m.role));
         self.doc.set(Some(doc));
+        self.refresh.get_value().live.set(false);
         self.plan.set(None);
         self.unsynced.set(None);
         self.opening.set(Opening::Waiting);
@@ -340,7 +349,23 @@ impl Model {
             return;
         }
         let store = self.store();
+        let started = perf::now();
         leptos::task::spawn_local(async move {
+            let here = move || self.doc.get_untracked() == Some(doc);
+            // The plan as this browser last read it, shown before its document is loaded
+            // (loading a large plan's document takes a while); kept only if the document
+            // turns out to be at the same heads, else read again.
+            let mut shown_at = None;
+            if let Some(s) = &store {
+                if let Some((heads, plan)) = s.load_view(&doc).await {
+                    if here() && self.plan.with_untracked(Option::is_none) {
+                        self.opening.set(Opening::Ready);
+                        self.plan.set(Some(plan));
+                        shown_at = Some(heads);
+                        next_paint().await;
+                    }
+                }
+            }
             let local = match store {
                 Some(s) => s.load(&doc).await.unwrap_or_else(|e| {
                     self.problem.set(Some(e.0));
@@ -349,7 +374,14 @@ impl Model {
                 None => None,
             };
             conn.open_doc(doc, local);
-            if conn.has(&doc) {
+            perf::record("open", started);
+            if !here() || !conn.has(&doc) {
+                return;
+            }
+            if shown_at.is_some_and(|h| conn.track_from(&doc, &h)) {
+                self.refresh.get_value().live.set(true);
+                self.update_unsynced();
+            } else {
                 self.refresh_now();
             }
         });
@@ -425,24 +457,113 @@ impl Model {
         let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
             return;
         };
-        match conn.plan(&doc) {
-            None => {}
-            Some(Ok(plan)) => {
-                if self.opening.get_untracked() != Opening::Ready {
-                    self.opening.set(Opening::Ready);
+        // While a snapshot is shown, the page keeps showing it; the plan as it is now is
+        // read again on the way back.
+        if self.viewing.with_untracked(Option::is_some) {
+            r.live.set(false);
+        } else if r.live.get() && self.plan.with_untracked(Option::is_some) {
+            let before = self
+                .plan
+                .with_untracked(|p| p.as_ref().map(|p| (p.title.clone(), p.stage)));
+            let (mut failed, mut changed) = (false, false);
+            self.plan.maybe_update(|p| {
+                let Some(plan) = p.as_mut() else { return false };
+                match conn.update_plan(&doc, plan) {
+                    Some(Ok(PlanUpdate::Unchanged)) | None => {}
+                    Some(Ok(_)) => changed = true,
+                    Some(Err(_)) => failed = true,
                 }
-                self.remember(&doc, &plan);
-                // While a snapshot is shown, the page keeps showing it.
-                if self.viewing.with_untracked(Option::is_none) {
-                    self.plan.set(Some(plan));
+                changed
+            });
+            let after = self
+                .plan
+                .with_untracked(|p| p.as_ref().map(|p| (p.title.clone(), p.stage)));
+            if failed {
+                r.live.set(false);
+                self.read_whole(&conn, doc);
+            } else if changed {
+                self.keep_view_after(KEEP_VIEW_AFTER_MS);
+                if before != after {
+                    self.plan.with_untracked(|p| {
+                        if let Some(p) = p {
+                            self.remember(&doc, p);
+                        }
+                    });
                 }
             }
-            Some(Err(e)) => self.opening.set(Opening::Unreadable(e.to_string())),
+        } else {
+            self.read_whole(&conn, doc);
         }
         self.update_unsynced();
         if let Some(start) = r.remote_since.take() {
             request_animation_frame(move || perf::record("merge", start));
         }
+    }
+
+    /// Reads the open plan whole into the page (a plan just opened, or back from a
+    /// snapshot); later changes are read item by item.
+    fn read_whole(self, conn: &Connection, doc: DocumentId) {
+        let started = perf::now();
+        let read = conn.plan(&doc);
+        perf::record("open-read", started);
+        match read {
+            None => {}
+            Some(Ok(plan)) => {
+                if self.opening.get_untracked() != Opening::Ready {
+                    self.opening.set(Opening::Ready);
+                }
+                let changed = self.plan.with_untracked(|p| {
+                    p.as_ref()
+                        .is_none_or(|p| p.title != plan.title || p.stage != plan.stage)
+                });
+                if changed {
+                    self.remember(&doc, &plan);
+                }
+                self.plan.set(Some(plan));
+                self.refresh.get_value().live.set(true);
+                // A whole read is rare and slow: keep it at once for the next start.
+                self.keep_view_after(0);
+            }
+            Some(Err(e)) => self.opening.set(Opening::Unreadable(e.to_string())),
+        }
+    }
+
+    /// Keeps the open plan's typed values in this browser once it has stayed unchanged for
+    /// `ms`, so it opens at once next time.
+    fn keep_view_after(self, ms: u64) {
+        let r = self.refresh.get_value();
+        let mine = r.kept.get().wrapping_add(1);
+        r.kept.set(mine);
+        set_timeout(
+            move || {
+                let r = self.refresh.get_value();
+                if r.kept.get() != mine || !r.live.get() {
+                    return;
+                }
+                let (Some(conn), Some(doc), Some(store)) = (
+                    self.conn.get_value(),
+                    self.doc.get_untracked(),
+                    self.store(),
+                ) else {
+                    return;
+                };
+                // The heads the page's plan was read at, not the document's latest.
+                let Some(heads) = conn.plan_heads(&doc) else {
+                    return;
+                };
+                let Some(record) = self.plan.with_untracked(|p| {
+                    p.as_ref()
+                        .and_then(|p| crate::store::view_record(&heads, p))
+                }) else {
+                    return;
+                };
+                leptos::task::spawn_local(async move {
+                    // Only a quicker start is lost if this fails; the plan itself is kept.
+                    let _ = store.save_view(&doc, &record).await;
+                });
+            },
+            std::time::Duration::from_millis(ms),
+        );
     }
 
     fn update_unsynced(self) {
@@ -455,15 +576,8 @@ impl Model {
         }
     }
 
-    /// Keeps the plan's list entry in this browser when its title or stage changes.
+    /// Keeps the plan's list entry in this browser (its title or stage changed).
     fn remember(self, doc: &DocumentId, plan: &Plan) {
-        let same = self.plan.with_untracked(|p| {
-            p.as_ref()
-                .is_some_and(|p| p.title == plan.title && p.stage == plan.stage)
-        });
-        if same {
-            return;
-        }
         let Some(store) = self.store() else { return };
         let entry = PlanEntry {
             id: doc.to_string(),
@@ -529,4 +643,20 @@ pub fn today() -> String {
         d.get_month() + 1,
         d.get_date()
     )
+}
+
+/// Resolves after the browser has drawn the next frame (so what was just rendered shows
+/// before long work starts).
+async fn next_paint() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        request_animation_frame(move || {
+            set_timeout(
+                move || {
+                    let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+                },
+                std::time::Duration::ZERO,
+            );
+        });
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

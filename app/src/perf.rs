@@ -34,3 +34,16 @@ fn property(target: &JsValue, key: &str, make: impl FnOnce() -> JsValue) -> JsVa
             value
         })
 }
+
+thread_local! {
+    static RECORDED: std::cell::RefCell<std::collections::HashSet<&'static str>> =
+        Default::default();
+}
+
+/// Records, once per page load, the span from navigation to the next frame under `name`
+/// (a view first drawn with the plan).
+pub fn first_frame(name: &'static str) {
+    if RECORDED.with(|r| r.borrow_mut().insert(name)) {
+        leptos::prelude::request_animation_frame(move || record(name, 0.0));
+    }
+}

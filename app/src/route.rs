@@ -83,6 +83,9 @@ pub struct TrackerView {
     pub desc: bool,
     /// Reporting period key (`2026-Q2`); the latest rated one when absent.
     pub period: Option<String>,
+    /// Words to find (the app's search): only actions whose text, progress updates or
+    /// comments hold them all.
+    pub find: Option<String>,
 }
 
 /// A view of the app.
@@ -153,6 +156,7 @@ impl TrackerView {
                 "sort" => view.sort = SortKey::parse(&v),
                 "desc" => view.desc = v == "1",
                 "period" => view.period = value,
+                "find" => view.find = value,
                 _ => {}
             }
         }
@@ -169,6 +173,7 @@ impl TrackerView {
             ("theme", &self.theme),
             ("travel", &self.travel),
             ("period", &self.period),
+            ("find", &self.find),
         ] {
             if let Some(v) = v {
                 parts.push(format!("{k}={}", encode(v)));

@@ -4,7 +4,7 @@
 
 use crate::api::PlanEntry;
 use plansync_shared::automerge::AutoCommit;
-use plansync_shared::DocumentId;
+use plansync_shared::{DocumentId, Plan, PLAN_SHAPE};
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -12,6 +12,9 @@ use wasm_bindgen::JsValue;
 const DB_NAME: &str = "plansync";
 const CHUNKS: &str = "chunks";
 const PLANS: &str = "plans";
+/// Each plan's typed values as last read, with the heads they were read at, so a plan opens
+/// before its document is loaded.
+const VIEWS: &str = "views";
 /// A document stored as more chunks than this is rewritten as one on the next open.
 const COMPACT_AFTER: usize = 64;
 
@@ -61,9 +64,10 @@ impl Store {
     /// Opens (or creates) the browser's plan store.
     pub async fn open() -> Result<Self, StoreError> {
         let db = Rexie::builder(DB_NAME)
-            .version(1)
+            .version(2)
             .add_object_store(ObjectStore::new(CHUNKS))
             .add_object_store(ObjectStore::new(PLANS))
+            .add_object_store(ObjectStore::new(VIEWS))
             .build()
             .await?;
         Ok(Self { db: Rc::new(db) })
@@ -93,7 +97,10 @@ impl Store {
         for (_, value) in &chunks {
             bytes.extend(js_sys::Uint8Array::new(value).to_vec());
         }
-        let mut loaded = AutoCommit::load(&bytes).map_err(|e| {
+        let started = crate::perf::now();
+        let loaded = AutoCommit::load(&bytes);
+        crate::perf::record("open-load", started);
+        let mut loaded = loaded.map_err(|e| {
             StoreError(format!(
                 "This browser's copy of the plan could not be read ({e}); it will be fetched from the server again."
             ))
@@ -112,6 +119,41 @@ impl Store {
         }
         tx.done().await?;
         Ok(Some(loaded))
+    }
+
+    /// Keeps a plan's typed values (a [`view_record`]), replacing those kept before.
+    pub async fn save_view(&self, doc: &DocumentId, record: &[u8]) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[VIEWS], TransactionMode::ReadWrite)?;
+        let store = tx.store(VIEWS)?;
+        store
+            .put(
+                &js_sys::Uint8Array::from(record),
+                Some(&JsValue::from_str(&doc.to_string())),
+            )
+            .await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// A plan's typed values as kept by [`Store::save_view`], with the heads they were read
+    /// at; `None` if none are kept, or they were kept by a version of the app whose plan had
+    /// another shape.
+    pub async fn load_view(&self, doc: &DocumentId) -> Option<(Vec<String>, Plan)> {
+        let tx = self
+            .db
+            .transaction(&[VIEWS], TransactionMode::ReadOnly)
+            .ok()?;
+        let value = tx
+            .store(VIEWS)
+            .ok()?
+            .get(JsValue::from_str(&doc.to_string()))
+            .await
+            .ok()??;
+        let _ = tx.done().await;
+        let bytes = js_sys::Uint8Array::new(&value).to_vec();
+        let (shape, heads, plan): (u64, Vec<String>, Plan) =
+            ciborium::from_reader(&bytes[..]).ok()?;
+        (shape == PLAN_SHAPE).then_some((heads, plan))
     }
 
     /// Remembers a plan for the plan list.
@@ -140,4 +182,11 @@ impl Store {
             .filter_map(|v| serde_json::from_str(&v.as_string()?).ok())
             .collect())
     }
+}
+
+/// A plan's typed values as read at `heads` (hex), as [`Store::save_view`] keeps them.
+pub fn view_record(heads: &[String], plan: &Plan) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&(PLAN_SHAPE, heads, plan), &mut bytes).ok()?;
+    Some(bytes)
 }

@@ -4,7 +4,8 @@
 use crate::store::Store;
 use plansync_shared::automerge::{AutoCommit, ChangeHash};
 use plansync_shared::{
-    read_plan, ConnId, DocumentId, Effect, Event, Hub, HubConfig, PeerId, Plan, PlanDoc,
+    read_plan, read_plan_tracked, update_plan, ConnId, DocumentId, Effect, Event, Hub, HubConfig,
+    PeerId, Plan, PlanDoc, PlanUpdate,
 };
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 use std::cell::{Cell, RefCell};
@@ -198,13 +199,55 @@ impl Connection {
         self.inner.hub.borrow().has_content(doc)
     }
 
-    /// Our replica of a plan, read into typed values.
+    /// Our replica of a plan, read whole into typed values; from now on its changes are
+    /// recorded so [`Connection::update_plan`] can bring the result up to date cheaply.
     pub fn plan(&self, doc: &DocumentId) -> Option<Result<Plan, plansync_shared::Error>> {
-        let hub = self.inner.hub.borrow();
+        let mut hub = self.inner.hub.borrow_mut();
         if !hub.has_content(doc) {
             return None;
         }
-        Some(read_plan(hub.document(doc)?))
+        Some(read_plan_tracked(hub.document_mut(doc)?))
+    }
+
+    /// Brings `plan` (from [`Connection::plan`] or this) up to date with our replica,
+    /// reading again only what changed since.
+    pub fn update_plan(
+        &self,
+        doc: &DocumentId,
+        plan: &mut Plan,
+    ) -> Option<Result<PlanUpdate, plansync_shared::Error>> {
+        let mut hub = self.inner.hub.borrow_mut();
+        if !hub.has_content(doc) {
+            return None;
+        }
+        Some(update_plan(plan, hub.document_mut(doc)?))
+    }
+
+    /// The heads (hex) the typed plan kept by [`Connection::update_plan`] was last brought
+    /// up to, if it is kept.
+    pub fn plan_heads(&self, doc: &DocumentId) -> Option<Vec<String>> {
+        let hub = self.inner.hub.borrow();
+        let cursor = hub.document(doc)?.diff_cursor();
+        (!cursor.is_empty()).then(|| cursor.iter().map(ToString::to_string).collect())
+    }
+
+    /// Whether our replica of a plan is at exactly `heads` (hex): then a typed plan read at
+    /// `heads` is the plan now, and its changes from here on are recorded as after
+    /// [`Connection::plan`].
+    pub fn track_from(&self, doc: &DocumentId, heads: &[String]) -> bool {
+        let mut hub = self.inner.hub.borrow_mut();
+        let Some(d) = hub.document_mut(doc) else {
+            return false;
+        };
+        let mut now: Vec<String> = d.get_heads().iter().map(ToString::to_string).collect();
+        let mut kept = heads.to_vec();
+        now.sort();
+        kept.sort();
+        if now != kept || now.is_empty() {
+            return false;
+        }
+        d.update_diff_cursor();
+        true
     }
 
     /// The history of our replica of a plan, newest first (works offline).

@@ -4,7 +4,7 @@
 use crate::period::ReportingPeriod;
 use crate::plan::{Action, Plan, ProgressUpdate, Rag};
 use serde::{Deserialize, Serialize};
-use similar::{capture_diff_slices, Algorithm, ChangeTag, DiffOp, TextDiff};
+use similar::{capture_diff_slices, Algorithm, DiffOp};
 use std::collections::HashMap;
 
 /// What kind of item a difference is about.
@@ -202,21 +202,60 @@ fn joined(words: &[Words], which: WordChange) -> String {
 
 /// The words of `old` and `new`, each run marked same, added or removed.
 pub fn word_diff(old: &str, new: &str) -> Vec<Words> {
-    let diff = TextDiff::from_words(old, new);
+    let (a, b) = (words(old), words(new));
     let mut out: Vec<Words> = Vec::new();
-    for c in diff.iter_all_changes() {
-        let change = match c.tag() {
-            ChangeTag::Equal => WordChange::Same,
-            ChangeTag::Insert => WordChange::Added,
-            ChangeTag::Delete => WordChange::Removed,
-        };
-        match out.last_mut() {
-            Some(last) if last.change == change => last.text.push_str(c.value()),
-            _ => out.push(Words {
-                change,
-                text: c.value().to_string(),
-            }),
+    let mut push = |change: WordChange, parts: &[&str]| {
+        for part in parts {
+            match out.last_mut() {
+                Some(last) if last.change == change => last.text.push_str(part),
+                _ => out.push(Words {
+                    change,
+                    text: (*part).to_string(),
+                }),
+            }
         }
+    };
+    for op in capture_diff_slices(Algorithm::Myers, &a, &b) {
+        match op {
+            DiffOp::Equal { old_index, len, .. } => {
+                push(WordChange::Same, &a[old_index..old_index + len])
+            }
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => push(WordChange::Removed, &a[old_index..old_index + old_len]),
+            DiffOp::Insert {
+                new_index, new_len, ..
+            } => push(WordChange::Added, &b[new_index..new_index + new_len]),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
+                push(WordChange::Removed, &a[old_index..old_index + old_len]);
+                push(WordChange::Added, &b[new_index..new_index + new_len]);
+            }
+        }
+    }
+    out
+}
+
+/// `text` as runs of word characters and runs of whitespace, in order (together they are
+/// `text`).
+fn words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut was_space = None;
+    for (i, c) in text.char_indices() {
+        let space = c.is_whitespace();
+        if was_space.is_some_and(|w| w != space) {
+            out.push(&text[start..i]);
+            start = i;
+        }
+        was_space = Some(space);
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
     }
     out
 }

@@ -35,10 +35,11 @@ pub use import::{
 };
 pub use period::{financial_year, parse_date, Quarter, ReportingPeriod};
 pub use plan::{
-    plan_summary, read_plan, Action, Agency, Board, Comment, CommentTarget, Commit, Decision,
-    Direction, DirectionOverride, Indicator, Milestone, NewPlan, Objective, Person, Plan, PlanDoc,
-    PlanSummary, Polarity, ProgressState, ProgressUpdate, Rag, Stage, TextField, Theme, TravelItem,
-    WorkshopReview, REMOVED_BOARD, SCHEMA,
+    plan_summary, read_plan, read_plan_tracked, update_plan, Action, Agency, Board, Comment,
+    CommentTarget, Commit, Decision, Direction, DirectionOverride, Indicator, Milestone, NewPlan,
+    Objective, Person, Plan, PlanDoc, PlanSummary, PlanUpdate, Polarity, ProgressState,
+    ProgressUpdate, Rag, Stage, TextField, Theme, TravelItem, WorkshopReview, PLAN_SHAPE,
+    REMOVED_BOARD, SCHEMA,
 };
 pub use relay_status::relay_line;
 pub use search::{search, Hit, HitKind, HitTarget};

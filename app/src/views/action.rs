@@ -152,7 +152,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                 </label>
             </div>
             <h2>"RAG by reporting period"</h2>
-            <table class="rag-table">
+            <div class="scroll-x"><table class="rag-table">
                 <thead><tr><th scope="col">"Period"</th><th scope="col">"RAG"</th><th scope="col">"Set"</th><th scope="col">"Direction of travel"</th></tr></thead>
                 <tbody>
                     {move || found.with(|a| a.as_ref().map(|(_, _, a)| periods(a)).unwrap_or_default()).into_iter().map(|period| {
@@ -176,7 +176,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                         }
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
             <TravelOverride item=TravelItem::Action(aid.clone()) />
             <h2>"Progress updates"</h2>
             <ol class="updates">

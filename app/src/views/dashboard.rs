@@ -99,6 +99,11 @@ pub fn DashboardPage() -> impl IntoView {
             .with(|p| p.as_ref().map(|p| summary(p, period.get(), &today(), None)))
     });
     let doc = move || model.doc.get();
+    Effect::new(move || {
+        if glance.with(Option::is_some) {
+            crate::perf::first_frame("dashboard");
+        }
+    });
     view! {
         <section class="dashboard">
             <h1 tabindex="-1">"Dashboard"</h1>

@@ -249,7 +249,7 @@ fn ValueGrid(id: IndicatorId, found: Memo<Option<Indicator>>) -> impl IntoView {
     };
     view! {
         <div class="value-grid">
-            <table class="values">
+            <div class="scroll-x"><table class="values">
                 <caption>"Values by quarter (type a value; Enter or ↓ goes to the next quarter, ↑ to the one before)"</caption>
                 <thead><tr><th scope="col">"Quarter"</th><th scope="col">"Value"</th><th scope="col">"Status"</th><th scope="col">"Direction"</th></tr></thead>
                 <tbody>
@@ -287,7 +287,7 @@ fn ValueGrid(id: IndicatorId, found: Memo<Option<Indicator>>) -> impl IntoView {
                         }
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
             {move || bad.get().map(|e| view! { <p class="notice" role="alert">{e}</p> })}
             {move || found.get().map(|i| {
                 let p = latest_value_period(&i);

@@ -36,9 +36,18 @@ pub fn App() -> impl IntoView {
     model.follow_route();
     model.share_presence();
     provide_context(workshop::FollowRoom(RwSignal::new(true)));
+    provide_context(Announcer::default());
     install_service_worker();
     title_and_focus_follow_the_route(model);
     search::slash_focuses_search();
+    // The page to show: a new filter, sort or find in the tracker keeps its page (the page
+    // follows the address itself), so its rows and the focused box stay.
+    let page = Memo::new(move |_| {
+        model.route.with(|r| match r {
+            Route::Tracker(doc, _) => Route::Tracker(*doc, TrackerView::default()),
+            other => other.clone(),
+        })
+    });
     view! {
         <a class="skip-link" href="#main" on:click=|ev| {
             // The address holds the route: move focus without changing it.
@@ -59,8 +68,9 @@ pub fn App() -> impl IntoView {
         <NetworkNotice />
         <Problem />
         <IdentityPrompt />
+        <Announcements />
         <main id="main" tabindex="-1">
-            {move || match model.route.get() {
+            {move || match page.get() {
                 Route::Plans => view! { <plans::PlansPage /> }.into_any(),
                 Route::Join(code) => view! { <join::JoinPage code=code.clone() /> }.into_any(),
                 Route::Accessibility => view! { <accessibility::AccessibilityPage /> }.into_any(),
@@ -70,7 +80,7 @@ pub fn App() -> impl IntoView {
                 Route::Indicators(_, i) => view! { <PlanGate><indicators::IndicatorsPage id=i.clone() /></PlanGate> }.into_any(),
                 Route::Milestones(_) => view! { <PlanGate><milestones::MilestonesPage /></PlanGate> }.into_any(),
                 Route::Search(_, q) => view! { <PlanGate><search::SearchPage query=q.clone() /></PlanGate> }.into_any(),
-                Route::Tracker(_, v) => view! { <PlanGate><tracker::TrackerPage view=v.clone() /></PlanGate> }.into_any(),
+                Route::Tracker(..) => view! { <PlanGate><tracker::TrackerPage /></PlanGate> }.into_any(),
                 Route::Action(_, id) => view! { <PlanGate><action::ActionPage id=id.clone() /></PlanGate> }.into_any(),
                 Route::People(_) => view! { <people::PeoplePage /> }.into_any(),
                 Route::History(_) => view! { <PlanGate><history::HistoryPage /></PlanGate> }.into_any(),
@@ -456,4 +466,47 @@ fn install_service_worker() {
     }
     let container = window.navigator().service_worker();
     let _ = container.register("/sw.js");
+}
+
+/// How long the same announcement waits before it is made again (someone typing into the
+/// field I am in would otherwise be read out at every keystroke).
+const ANNOUNCE_AGAIN_MS: f64 = 8_000.0;
+
+/// Tells screen readers, politely, about changes others make to what I am reading.
+#[derive(Clone, Copy)]
+pub struct Announcer {
+    said: RwSignal<String>,
+    last: StoredValue<Option<(String, f64)>>,
+}
+
+impl Default for Announcer {
+    fn default() -> Self {
+        Announcer {
+            said: RwSignal::new(String::new()),
+            last: StoredValue::new(None),
+        }
+    }
+}
+
+impl Announcer {
+    /// Announces `message`, unless it was announced a moment ago.
+    pub fn say(&self, message: String) {
+        let now = js_sys::Date::now();
+        let recent = self.last.with_value(|l| {
+            l.as_ref()
+                .is_some_and(|(m, at)| *m == message && now - at < ANNOUNCE_AGAIN_MS)
+        });
+        if recent {
+            return;
+        }
+        self.last.set_value(Some((message.clone(), now)));
+        self.said.set(message);
+    }
+}
+
+/// The live region the [`Announcer`] speaks through.
+#[component]
+fn Announcements() -> impl IntoView {
+    let a = expect_context::<Announcer>();
+    view! { <div class="visually-hidden" id="announcements" role="status" aria-live="polite">{move || a.said.get()}</div> }
 }

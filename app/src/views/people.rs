@@ -41,14 +41,14 @@ pub fn PeoplePage() -> impl IntoView {
                 None => view! { <p>"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="notice">{e}</p> }.into_any(),
                 Some(Ok(list)) => view! {
-                    <table class="participants">
+                    <div class="scroll-x" role="region" aria-label="Participants" tabindex="0"><table class="participants">
                         <thead><tr><th>"Name"</th><th>"Agency"</th><th>"Role"</th><th></th></tr></thead>
                         <tbody>
                             <For each=move || list.clone() key=|p: &Participant| (p.id, p.role.clone()) let:p>
                                 <ParticipantRow p=p.clone() owner=is_owner() me=me() act=act plan=plan() />
                             </For>
                         </tbody>
-                    </table>
+                    </table></div>
                 }.into_any(),
             }}
             <Show when=is_owner>

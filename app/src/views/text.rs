@@ -104,6 +104,8 @@ pub fn CollabText(
     readonly: Signal<bool>,
 ) -> impl IntoView {
     let model = expect_context::<Model>();
+    let announcer = expect_context::<super::Announcer>();
+    let label_now = label.clone();
     let node = NodeRef::<leptos::html::Input>::new();
     let area = NodeRef::<leptos::html::Textarea>::new();
     // The document text the box shows now; what was typed is compared with it.
@@ -142,6 +144,11 @@ pub fn CollabText(
         );
         b.set(&text, focused, Some(sel));
         shown.set_value(text);
+        if focused {
+            announcer.say(format!(
+                "{label_now}: changed by someone else. Your cursor stays where you were."
+            ));
+        }
     });
     let apply = move || {
         let Some(b) = element().and_then(|el| TextBox::of(&el)) else {

@@ -8,12 +8,11 @@ use crate::route::{self, Route, SortKey, TrackerView};
 use crate::views::comments::{comment_counts, CommentCount, CommentMark};
 use leptos::prelude::*;
 use plansync_shared::{
-    action_travel, is_exception, ActionId, CommentTarget, Direction, Plan, ProgressState, Rag,
-    ReportingPeriod,
+    action_travel, is_exception, ActionId, CommentTarget, Direction, HitTarget, Plan,
+    ProgressState, Rag, ReportingPeriod,
 };
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::collections::{HashMap, HashSet};
 use wasm_bindgen::JsCast;
 
 /// One action as a tracker row.
@@ -210,22 +209,79 @@ pub fn RagChip(rag: Rag, #[prop(into)] period: String) -> impl IntoView {
     view! { <span class=class title=format!("RAG for {period}")>{word}</span> }
 }
 
-static RENDER_TIMED: AtomicBool = AtomicBool::new(false);
-static ALL_TIMED: AtomicBool = AtomicBool::new(false);
-/// Rows in the first render of the tracker.
-const FIRST_ROWS: usize = 60;
-/// Rows added per frame after that.
-const MORE_ROWS: usize = 150;
+/// Rows drawn beyond the screen, above and below, so scrolling and ↑ ↓ find rows there.
+const MARGIN_ROWS: usize = 15;
+/// A row's height before any is measured, in CSS pixels.
+const ROW_GUESS_PX: f64 = 80.0;
 
-/// The tracker for the open plan.
+/// Which of the selected rows are drawn: a screenful around where the page is scrolled, plus
+/// a margin. Space for the rest is kept above and below, so the page scrolls the whole table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Window {
+    /// The first row drawn.
+    first: usize,
+    /// How many rows are drawn.
+    count: usize,
+    /// The height given to each row not drawn, measured from those drawn.
+    row_px: f64,
+}
+
+impl Window {
+    /// The window that shows rows `top..top + on_screen` with a margin either side, or
+    /// this one if it already does with at least half a margin (so small scrolls move no
+    /// rows, and the rows drawn never chase each other).
+    fn showing(self, top: usize, on_screen: usize, len: usize) -> Self {
+        let count = on_screen + 2 * MARGIN_ROWS;
+        let low = if self.first == 0 {
+            0
+        } else {
+            self.first + MARGIN_ROWS / 2
+        };
+        let high = (self.first + self.count).saturating_sub(MARGIN_ROWS / 2);
+        let bottom = (top + on_screen).min(len);
+        let end_reached = self.first + self.count >= len;
+        if count <= self.count && top >= low && (bottom <= high || end_reached) {
+            return self;
+        }
+        Window {
+            first: top.min(len.saturating_sub(1)).saturating_sub(MARGIN_ROWS),
+            count,
+            ..self
+        }
+    }
+
+    /// The same window moved so it holds row `index`.
+    fn holding(self, index: usize) -> Self {
+        if index >= self.first && index < self.first + self.count {
+            return self;
+        }
+        Window {
+            first: index.saturating_sub(self.count / 2),
+            ..self
+        }
+    }
+
+    /// The range of rows drawn, of `len`.
+    fn range(&self, len: usize) -> std::ops::Range<usize> {
+        let first = self.first.min(len);
+        first..(first + self.count).min(len)
+    }
+}
+
+/// The tracker for the open plan, with the filter, sort and period in the address.
 #[component]
-pub fn TrackerPage(view: TrackerView) -> impl IntoView {
+pub fn TrackerPage() -> impl IntoView {
     let model = expect_context::<Model>();
-    let view_now = StoredValue::new(view.clone());
+    let view_now = Memo::new(move |_| {
+        model.route.with(|r| match r {
+            Route::Tracker(_, v) => v.clone(),
+            _ => TrackerView::default(),
+        })
+    });
     let period = Memo::new(move |_| {
         model.plan.with(|p| {
             p.as_ref()
-                .map(|p| period_of(p, &view_now.get_value()))
+                .map(|p| period_of(p, &view_now.get()))
                 .unwrap_or_else(current_period)
         })
     });
@@ -239,40 +295,142 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
     let by_id = Memo::new(move |_| {
         all.with(|rs| {
             rs.iter()
-                .map(|r| (r.id.clone(), r.clone()))
+                .enumerate()
+                .map(|(i, r)| (r.id.clone(), i))
                 .collect::<HashMap<_, _>>()
+        })
+    });
+    // Words to find, through the app's search: the actions any hit opens.
+    let found = Memo::new(move |_| {
+        view_now.with(|v| v.find.clone()).map(|q| {
+            model.plan.with(|p| {
+                p.as_ref()
+                    .map(|p| {
+                        plansync_shared::search(p, &q)
+                            .into_iter()
+                            .filter_map(|h| match h.target {
+                                HitTarget::Action(id) => Some(ActionId::new(id)),
+                                _ => None,
+                            })
+                            .collect::<HashSet<_>>()
+                    })
+                    .unwrap_or_default()
+            })
         })
     });
     let today = today();
     let t = today.clone();
-    let shown = Memo::new(move |_| all.with(|rs| select(rs, &view_now.get_value(), &t)));
+    let shown = Memo::new(move |_| {
+        all.with(|rs| {
+            found.with(|f| {
+                let mut ids = select(rs, &view_now.get(), &t);
+                if let Some(f) = f {
+                    ids.retain(|id| f.contains(id));
+                }
+                ids
+            })
+        })
+    });
+    let window = RwSignal::new(Window {
+        first: 0,
+        count: 40,
+        row_px: ROW_GUESS_PX,
+    });
+    let table = NodeRef::<leptos::html::Table>::new();
     let open_update = RwSignal::new(None::<ActionId>);
     provide_context(TrackerCtx {
+        all,
         by_id,
+        shown,
+        window,
         period,
         open_update,
         today: StoredValue::new(today),
     });
-    // Rows appear a screenful first, then the rest a batch per frame, so a long plan is
-    // usable at once and typing never waits for rows nobody sees yet.
-    let limit = RwSignal::new(FIRST_ROWS);
-    Effect::new(move || {
-        let (len, n) = (shown.with(Vec::len), limit.get());
-        if len == 0 {
+    // Follow the page's scrolling (and size): once a frame at most.
+    let pending = StoredValue::new(false);
+    let follow = move || {
+        if pending.get_value() {
             return;
         }
-        if !RENDER_TIMED.swap(true, AtomicOrdering::Relaxed) {
-            request_animation_frame(|| perf::record("tracker", 0.0));
+        pending.set_value(true);
+        request_animation_frame(move || {
+            pending.set_value(false);
+            let (Some(t), Some(w)) = (table.get_untracked(), web_sys::window()) else {
+                return;
+            };
+            let screen = w
+                .inner_height()
+                .ok()
+                .and_then(|h| h.as_f64())
+                .unwrap_or(800.0);
+            let now = window.get_untracked();
+            let len = shown.with_untracked(Vec::len);
+            // Rows are measured only while the first is drawn (no space kept above): a new
+            // height later would move every row under the reader.
+            let mut row_px = now.row_px;
+            if now.first == 0 {
+                if let Some(px) = measured_row_px(&t) {
+                    if (px - now.row_px).abs() > now.row_px * 0.15 {
+                        row_px = px;
+                    }
+                }
+            }
+            let on_screen = (screen / row_px).ceil() as usize;
+            let top = row_at_top(&t, now, len).unwrap_or(now.first);
+            let mut next = Window { row_px, ..now }.showing(top, on_screen, len);
+            next.row_px = row_px;
+            // Moving rows can take focus from the one focused: give it back.
+            let focused = focused_row();
+            if next != window.get_untracked() {
+                window.set(next);
+                if let Some(id) = focused {
+                    request_animation_frame(move || {
+                        if focused_row().is_none() {
+                            focus_drawn_row(&id);
+                        }
+                    });
+                }
+            }
+        });
+    };
+    let on_scroll = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(follow);
+    if let Some(w) = web_sys::window() {
+        for kind in ["scroll", "resize"] {
+            let _ = w.add_event_listener_with_callback(kind, on_scroll.as_ref().unchecked_ref());
         }
-        if n < len {
-            request_animation_frame(move || limit.set(n + MORE_ROWS));
-        } else if !ALL_TIMED.swap(true, AtomicOrdering::Relaxed) {
-            request_animation_frame(|| perf::record("tracker-all", 0.0));
+    }
+    let on_scroll = StoredValue::new_local(Some(on_scroll));
+    on_cleanup(move || {
+        on_scroll.update_value(|f| {
+            if let (Some(w), Some(f)) = (web_sys::window(), f.take()) {
+                for kind in ["scroll", "resize"] {
+                    let _ = w.remove_event_listener_with_callback(kind, f.as_ref().unchecked_ref());
+                }
+            }
+        });
+    });
+    // A new selection: the window follows where the page is.
+    Effect::new(move || {
+        let len = shown.with(Vec::len);
+        follow();
+        if len > 0 {
+            perf::first_frame("tracker");
         }
     });
-    let visible = move || shown.with(|s| s.iter().take(limit.get()).cloned().collect::<Vec<_>>());
+    let visible = move || {
+        let w = window.get();
+        shown.with(|s| s[w.range(s.len())].to_vec())
+    };
+    let space = move |above: bool| {
+        let w = window.get();
+        let len = shown.with(Vec::len);
+        let r = w.range(len);
+        let rows = if above { r.start } else { len - r.end };
+        format!("height: {}px", (rows as f64 * w.row_px).round())
+    };
     let set_view = move |f: &dyn Fn(&mut TrackerView)| {
-        let mut v = view_now.get_value();
+        let mut v = view_now.get_untracked();
         f(&mut v);
         if let Some(doc) = model.doc.get_untracked() {
             route::replace(&Route::Tracker(doc, v));
@@ -310,55 +468,69 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
         })
     };
     let header = move |key: SortKey, label: &'static str| {
-        let v = view_now.get_value();
-        let sorted = v.sort == key;
-        let aria = if !sorted {
-            "none"
-        } else if v.desc {
-            "descending"
-        } else {
-            "ascending"
+        let sorted = move || view_now.with(|v| v.sort == key);
+        let desc = move || view_now.with(|v| v.desc);
+        let aria = move || {
+            if !sorted() {
+                "none"
+            } else if desc() {
+                "descending"
+            } else {
+                "ascending"
+            }
         };
         view! {
             <th aria-sort=aria scope="col">
                 <button class="sort" on:click=move |_| set_view(&|tv| {
                     if tv.sort == key { tv.desc = !tv.desc } else { tv.sort = key; tv.desc = false }
-                })>{label}{if sorted { if v.desc { " ▼" } else { " ▲" } } else { "" }}</button>
+                })>{label}{move || if sorted() { if desc() { " ▼" } else { " ▲" } } else { "" }}</button>
             </th>
         }
     };
+    let check = move |name: &'static str,
+                      label: &'static str,
+                      get: fn(&TrackerView) -> bool,
+                      set: fn(&mut TrackerView, bool)| {
+        view! {
+            <label class="check"><input type="checkbox" name=name prop:checked=move || view_now.with(get) on:change=move |ev| {
+                let on = event_target_checked(&ev);
+                set_view(&|tv| set(tv, on));
+            } />{label}</label>
+        }
+    };
+    let find_now = view_now.get_untracked().find.unwrap_or_default();
     view! {
         <section class="tracker">
             <h1>"Action tracker"</h1>
             <form class="filters" aria-label="Filter actions" on:submit=|ev| ev.prevent_default()>
-                {move || filter("Board", "board", view_now.get_value().board, options(|p| p.boards.iter().map(|b| (b.id.as_str().into(), b.name.clone())).collect()), |tv, x| tv.board = x)}
-                {move || filter("Lead", "lead", view_now.get_value().lead, options(|p| p.people.iter().map(|x| (x.id.as_str().into(), x.name.clone())).collect()), |tv, x| tv.lead = x)}
-                {move || filter("Agency", "agency", view_now.get_value().agency, options(|p| p.agencies.iter().map(|a| (a.id.as_str().into(), a.name.clone())).collect()), |tv, x| tv.agency = x)}
-                {move || filter("Theme", "theme", view_now.get_value().theme, options(|p| p.themes.iter().map(|t| (t.id.as_str().into(), t.title.clone())).collect()), |tv, x| tv.theme = x)}
-                {move || filter("RAG", "rag", view_now.get_value().rag, Rag::ALL.iter().map(|r| (r.as_str().to_string(), r.as_str().to_string())).collect(), |tv, x| tv.rag = x)}
-                {move || filter("Direction", "travel", view_now.get_value().travel, Direction::ALL.iter().map(|d| (d.as_str().to_string(), d.as_str().to_string())).collect(), |tv, x| tv.travel = x)}
+                <label>"Find "
+                    <input type="search" name="find" value=find_now
+                        aria-describedby="find-help"
+                        on:input=move |ev| {
+                            let v = event_target_value(&ev);
+                            let v = v.trim().to_string();
+                            set_view(&|tv| tv.find = (!v.is_empty()).then(|| v.clone()));
+                        } />
+                </label>
+                {move || filter("Board", "board", view_now.get().board, options(|p| p.boards.iter().map(|b| (b.id.as_str().into(), b.name.clone())).collect()), |tv, x| tv.board = x)}
+                {move || filter("Lead", "lead", view_now.get().lead, options(|p| p.people.iter().map(|x| (x.id.as_str().into(), x.name.clone())).collect()), |tv, x| tv.lead = x)}
+                {move || filter("Agency", "agency", view_now.get().agency, options(|p| p.agencies.iter().map(|a| (a.id.as_str().into(), a.name.clone())).collect()), |tv, x| tv.agency = x)}
+                {move || filter("Theme", "theme", view_now.get().theme, options(|p| p.themes.iter().map(|t| (t.id.as_str().into(), t.title.clone())).collect()), |tv, x| tv.theme = x)}
+                {move || filter("RAG", "rag", view_now.get().rag, Rag::ALL.iter().map(|r| (r.as_str().to_string(), r.as_str().to_string())).collect(), |tv, x| tv.rag = x)}
+                {move || filter("Direction", "travel", view_now.get().travel, Direction::ALL.iter().map(|d| (d.as_str().to_string(), d.as_str().to_string())).collect(), |tv, x| tv.travel = x)}
                 <label>"Period "
                     <select name="period" on:change=move |ev| { let v = event_target_value(&ev); set_view(&|tv| tv.period = Some(v.clone())); }>
                         {move || periods().into_iter().map(|p| view! { <option value=p.key() selected=move || period.get() == p>{p.to_string()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label class="check"><input type="checkbox" name="overdue" prop:checked=view.overdue on:change=move |ev| {
-                    let on = event_target_checked(&ev);
-                    set_view(&|tv| tv.overdue = on);
-                } />" Overdue only"</label>
-                <label class="check"><input type="checkbox" name="exceptions" prop:checked=view.exceptions on:change=move |ev| {
-                    let on = event_target_checked(&ev);
-                    set_view(&|tv| tv.exceptions = on);
-                } />" Exceptions only (red, amber or worsening)"</label>
-                <label class="check"><input type="checkbox" name="comments" prop:checked=view.comments on:change=move |ev| {
-                    let on = event_target_checked(&ev);
-                    set_view(&|tv| tv.comments = on);
-                } />" With unresolved comments"</label>
+                {check("overdue", " Overdue only", |v| v.overdue, |v, on| v.overdue = on)}
+                {check("exceptions", " Exceptions only (red, amber or worsening)", |v| v.exceptions, |v, on| v.exceptions = on)}
+                {check("comments", " With unresolved comments", |v| v.comments, |v, on| v.comments = on)}
             </form>
-            <p class="meta">{move || format!("{} of {} actions · RAG for {} · keys on a row: R, A, G, N set the RAG; U adds a progress update; Enter opens the action; ↑ ↓ move between rows", shown.with(Vec::len), all.with(Vec::len), period.get())}</p>
+            <p class="meta" id="find-help" aria-live="polite">{move || format!("{} of {} actions · RAG for {} · Find looks in titles, descriptions, progress updates and comments · keys on a row: R, A, G, N set the RAG; U adds a progress update; Enter opens the action; ↑ ↓ move between rows, Home and End go to the first and last", shown.with(Vec::len), all.with(Vec::len), period.get())}</p>
             <div class="table-wrap">
-                <table class="tracker-table">
-                    <thead><tr>
+                <table class="tracker-table" node_ref=table aria-rowcount=move || shown.with(Vec::len) + 1>
+                    <thead><tr aria-rowindex="1">
                         {header(SortKey::Plan, "Theme / objective")}
                         {header(SortKey::Action, "Action")}
                         {header(SortKey::Board, "Lead board")}
@@ -369,42 +541,115 @@ pub fn TrackerPage(view: TrackerView) -> impl IntoView {
                         {header(SortKey::Rag, "RAG")}
                         {header(SortKey::Updated, "Last update")}
                     </tr></thead>
+                    <tbody class="space" aria-hidden="true"><tr><td colspan="9" style=move || space(true)></td></tr></tbody>
                     <For each=visible key=|id| id.clone() let:id>
                         <TrackerRow id />
                     </For>
+                    <tbody class="space" aria-hidden="true"><tr><td colspan="9" style=move || space(false)></td></tr></tbody>
                 </table>
             </div>
         </section>
     }
 }
 
+/// The index (among those selected) of the row at the top of the screen: exact when it is
+/// drawn, else estimated from the space kept for rows not drawn.
+fn row_at_top(table: &web_sys::Element, w: Window, len: usize) -> Option<usize> {
+    let rows = table.query_selector_all("tr.row").ok()?;
+    let drawn: Vec<(usize, web_sys::DomRect)> = (0..rows.length())
+        .filter_map(|i| rows.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+        .filter_map(|e| {
+            let index = e.get_attribute("aria-rowindex")?.parse::<usize>().ok()?;
+            Some((index.checked_sub(2)?, e.get_bounding_client_rect()))
+        })
+        .collect();
+    let (first, first_rect) = drawn.first()?;
+    let (last, last_rect) = drawn.last()?;
+    if first_rect.top() > 0.0 {
+        // The top of the screen is in the space above the rows drawn (or above the table).
+        let above = (first_rect.top() / w.row_px).ceil() as usize;
+        let table_top = table.get_bounding_client_rect().top();
+        return Some(if table_top >= 0.0 {
+            0
+        } else {
+            first.saturating_sub(above)
+        });
+    }
+    if last_rect.bottom() <= 0.0 {
+        // In the space below them.
+        let below = (-last_rect.bottom() / w.row_px) as usize;
+        return Some((last + 1 + below).min(len.saturating_sub(1)));
+    }
+    drawn
+        .iter()
+        .find(|(_, r)| r.bottom() > 0.0)
+        .map(|(i, _)| *i)
+}
+
+/// The action of the tracker row that has focus, if one has.
+fn focused_row() -> Option<ActionId> {
+    let active = web_sys::window()?.document()?.active_element()?;
+    if !active.class_list().contains("row") {
+        return None;
+    }
+    active.get_attribute("data-action").map(ActionId::new)
+}
+
+/// The mean height of the rows drawn in `table`, if any are.
+fn measured_row_px(table: &web_sys::Element) -> Option<f64> {
+    let rows = table.query_selector_all("tbody.row-group").ok()?;
+    let heights: Vec<f64> = (0..rows.length())
+        .filter_map(|i| rows.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+        .map(|e| e.get_bounding_client_rect().height())
+        .filter(|h| *h > 0.0)
+        .collect();
+    (!heights.is_empty()).then(|| heights.iter().sum::<f64>() / heights.len() as f64)
+}
+
 #[derive(Clone, Copy)]
 struct TrackerCtx {
-    by_id: Memo<HashMap<ActionId, Row>>,
+    all: Memo<Vec<Row>>,
+    by_id: Memo<HashMap<ActionId, usize>>,
+    shown: Memo<Vec<ActionId>>,
+    window: RwSignal<Window>,
     period: Memo<ReportingPeriod>,
     open_update: RwSignal<Option<ActionId>>,
     today: StoredValue<String>,
 }
 
-/// Focuses the row above or below `from` (each row sits in its own `<tbody>`).
-fn focus_sibling_row(from: &web_sys::Element, forward: bool) {
-    let step = |e: &web_sys::Element| {
-        if forward {
-            e.next_element_sibling()
-        } else {
-            e.previous_element_sibling()
-        }
-    };
-    let mut group = from.parent_element().and_then(|g| step(&g));
-    while let Some(g) = group {
-        if let Some(row) = g.query_selector("tr.row").ok().flatten() {
-            if let Some(h) = row.dyn_ref::<web_sys::HtmlElement>() {
-                let _ = h.focus();
-            }
+impl TrackerCtx {
+    /// Moves focus to the row at `index` of those selected (drawing it first if it is not).
+    fn focus_row(self, index: usize) {
+        let Some(id) = self.shown.with_untracked(|s| s.get(index).cloned()) else {
+            return;
+        };
+        // Drawn already: at once, so the next key goes to it.
+        if focus_drawn_row(&id) {
             return;
         }
-        group = step(&g);
+        let w = self.window.get_untracked();
+        self.window.set(w.holding(index));
+        // After the row is drawn.
+        request_animation_frame(move || {
+            focus_drawn_row(&id);
+        });
     }
+}
+
+/// Focuses the drawn row of `id` (focus scrolls it into view); `false` if it is not drawn.
+fn focus_drawn_row(id: &ActionId) -> bool {
+    let row = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector_all("tr.row").ok())
+        .and_then(|rows| {
+            (0..rows.length())
+                .filter_map(|i| rows.item(i))
+                .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+                .find(|e| e.get_attribute("data-action").as_deref() == Some(id.as_str()))
+        });
+    row.is_some_and(|r| r.focus().is_ok())
 }
 
 /// One action's row (and its progress-update form when open).
@@ -413,7 +658,15 @@ fn TrackerRow(id: ActionId) -> impl IntoView {
     let model = expect_context::<Model>();
     let ctx = expect_context::<TrackerCtx>();
     let rid = id.clone();
-    let row = Memo::new(move |_| ctx.by_id.with(|m| m.get(&rid).cloned()));
+    let row = Memo::new(move |_| {
+        ctx.by_id.with(|m| {
+            m.get(&rid)
+                .and_then(|&i| ctx.all.with(|rs| rs.get(i).cloned()))
+        })
+    });
+    let id_index = id.clone();
+    // Where the row is among those selected (1 is the header row), for screen readers.
+    let index = Memo::new(move |_| ctx.shown.with(|s| s.iter().position(|x| *x == id_index)));
     let tr = NodeRef::<leptos::html::Tbody>::new();
     let cell =
         move |f: fn(&Row) -> String| move || row.with(|r| r.as_ref().map(f).unwrap_or_default());
@@ -473,11 +726,16 @@ fn TrackerRow(id: ActionId) -> impl IntoView {
                     let _ = w.location().set_hash(&detail2);
                 }
             }
-            "ArrowDown" | "ArrowUp" => {
+            "ArrowDown" | "ArrowUp" | "Home" | "End" => {
                 ev.prevent_default();
-                if let Some(t) = &target {
-                    focus_sibling_row(t, ev.key() == "ArrowDown");
-                }
+                let last = ctx.shown.with_untracked(Vec::len).saturating_sub(1);
+                let here = index.get_untracked().unwrap_or_default();
+                ctx.focus_row(match ev.key().as_str() {
+                    "ArrowDown" => (here + 1).min(last),
+                    "ArrowUp" => here.saturating_sub(1),
+                    "Home" => 0,
+                    _ => last,
+                });
             }
             _ => {}
         }
@@ -499,6 +757,7 @@ fn TrackerRow(id: ActionId) -> impl IntoView {
     view! {
         <tbody node_ref=tr class="row-group">
             <tr class="row" tabindex="0" data-action=id_attr on:keydown=on_key
+                aria-rowindex=move || index.get().map(|i| i + 2)
                 aria-label=move || row.with(|r| r.as_ref().map(|r| format!("Action: {}", r.title)).unwrap_or_default())>
                 <td class="where"><span class="theme-name">{cell(|r| r.theme.clone())}</span><span class="objective-name">{cell(|r| r.objective.clone())}</span></td>
                 <td class="title"><a href=detail tabindex="-1">{cell(|r| r.title.clone())}</a><super::EditingMark item=id_mark.clone() />{move || view! { <CommentMark count=row.with(|r| r.as_ref().map(|r| r.comments).unwrap_or_default()) /> }}</td>

@@ -46,8 +46,9 @@ impl<D: ReadDoc> Fields<'_, D> {
     }
 }
 
-struct Reader<'a, D: ReadDoc> {
-    doc: &'a D,
+/// Reads typed values out of a plan document.
+pub(super) struct Reader<'a, D: ReadDoc> {
+    pub(super) doc: &'a D,
 }
 
 impl<'a, D: ReadDoc> Reader<'a, D> {
@@ -66,12 +67,12 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         }
     }
 
-    fn obj(&self, parent: &ObjId, key: &str) -> Result<ObjId> {
+    pub(super) fn obj(&self, parent: &ObjId, key: &str) -> Result<ObjId> {
         get_obj(self.doc, parent, key)?.ok_or_else(|| Error::Layout(format!("missing '{key}'")))
     }
 
     /// A text field: collaborative text, or a plain string written by another client.
-    fn text(&self, parent: &ObjId, key: &str) -> Result<String> {
+    pub(super) fn text(&self, parent: &ObjId, key: &str) -> Result<String> {
         Ok(match self.doc.get(parent, key)? {
             Some((Value::Object(ObjType::Text), id)) => self.doc.text(id)?,
             Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_string(),
@@ -175,7 +176,7 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         Ok(out)
     }
 
-    fn action(&self, id: String, obj: &ObjId) -> Result<Action> {
+    pub(super) fn action(&self, id: String, obj: &ObjId) -> Result<Action> {
         let f = self.fields(obj);
         let boards = f.obj("contributing_boards")?;
         let rag_map = f.obj("rag")?;
@@ -252,6 +253,49 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         Ok(out)
     }
 
+    /// An objective's workshop review.
+    pub(super) fn review(&self, objective: &ObjId) -> Result<WorkshopReview> {
+        let review = self.obj(objective, "review")?;
+        Ok(WorkshopReview {
+            decision: self.word(&review, "decision", Decision::parse, Decision::Undecided)?,
+            group: self.text(&review, "group")?,
+            proposed: self.text(&review, "proposed")?,
+            comments: self.text(&review, "comments")?,
+        })
+    }
+
+    pub(super) fn indicator(&self, id: String, i: &ObjId) -> Result<Indicator> {
+        Ok(Indicator {
+            id: IndicatorId::new(id),
+            name: self.text(i, "name")?,
+            unit: self.str(i, "unit")?,
+            polarity: self.word(i, "polarity", Polarity::parse, Polarity::LowerIsBetter)?,
+            target: self.f64(i, "target")?,
+            tolerance: self.f64(i, "tolerance")?,
+            values: self.periods(&self.obj(i, "values")?, |v| match v {
+                Value::Scalar(s) => s.as_f64().or_else(|| s.as_i64().map(|i| i as f64)),
+                _ => None,
+            })?,
+            direction_overrides: self.overrides(self.fields(i).entries.get("direction"))?,
+        })
+    }
+
+    /// A comment, or `None` if its target is not one this app knows.
+    pub(super) fn comment(&self, id: String, c: &ObjId) -> Result<Option<Comment>> {
+        let Some(target) = CommentTarget::from_key(&self.str(c, "target")?) else {
+            return Ok(None);
+        };
+        Ok(Some(Comment {
+            id: CommentId::new(id),
+            target,
+            author: self.str(c, "author")?,
+            agency: self.str(c, "agency")?,
+            date: self.str(c, "date")?,
+            text: self.text(c, "text")?,
+            resolved: self.bool(c, "resolved")?,
+        }))
+    }
+
     fn plan(&self) -> Result<Plan> {
         let mut seen = HashSet::new();
         let themes_map = self.obj(&ROOT, "themes")?;
@@ -274,7 +318,6 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
             for (oid, o) in
                 self.ordered(&self.obj(&t, "objectives")?, &objectives_map, &mut seen)?
             {
-                let review = self.obj(&o, "review")?;
                 let mut actions = Vec::new();
                 for (aid, a) in self.ordered(&self.obj(&o, "actions")?, &actions_map, &mut seen)? {
                     actions.push(self.action(aid, &a)?);
@@ -282,17 +325,7 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
                 objectives.push(Objective {
                     id: ObjectiveId::new(oid),
                     text: self.text(&o, "text")?,
-                    review: WorkshopReview {
-                        decision: self.word(
-                            &review,
-                            "decision",
-                            Decision::parse,
-                            Decision::Undecided,
-                        )?,
-                        group: self.text(&review, "group")?,
-                        proposed: self.text(&review, "proposed")?,
-                        comments: self.text(&review, "comments")?,
-                    },
+                    review: self.review(&o)?,
                     actions,
                 });
             }
@@ -364,44 +397,13 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
                 &mut seen,
             )?
             .into_iter()
-            .map(|(id, i)| {
-                Ok(Indicator {
-                    id: IndicatorId::new(id),
-                    name: self.text(&i, "name")?,
-                    unit: self.str(&i, "unit")?,
-                    polarity: self.word(
-                        &i,
-                        "polarity",
-                        Polarity::parse,
-                        Polarity::LowerIsBetter,
-                    )?,
-                    target: self.f64(&i, "target")?,
-                    tolerance: self.f64(&i, "tolerance")?,
-                    values: self.periods(&self.obj(&i, "values")?, |v| match v {
-                        Value::Scalar(s) => s.as_f64().or_else(|| s.as_i64().map(|i| i as f64)),
-                        _ => None,
-                    })?,
-                    direction_overrides: self
-                        .overrides(self.fields(&i).entries.get("direction"))?,
-                })
-            })
+            .map(|(id, i)| self.indicator(id, &i))
             .collect::<Result<_>>()?;
         let mut comments = Vec::new();
         for (id, c) in self.all(&self.obj(&ROOT, "comments")?)? {
-            let Some(target) = CommentTarget::from_key(&self.str(&c, "target")?) else {
-                continue;
-            };
-            comments.push(Comment {
-                id: CommentId::new(id),
-                target,
-                author: self.str(&c, "author")?,
-                agency: self.str(&c, "agency")?,
-                date: self.str(&c, "date")?,
-                text: self.text(&c, "text")?,
-                resolved: self.bool(&c, "resolved")?,
-            });
+            comments.extend(self.comment(id, &c)?);
         }
-        comments.sort_by(|a: &Comment, b| (&a.date, &a.id).cmp(&(&b.date, &b.id)));
+        sort_comments(&mut comments);
 
         Ok(Plan {
             title: self.text(&ROOT, "title")?,
@@ -436,4 +438,9 @@ pub fn plan_summary(doc: &impl ReadDoc) -> Option<PlanSummary> {
         title: r.text(&ROOT, "title").ok()?,
         stage: r.word(&ROOT, "stage", Stage::parse, Stage::Draft).ok()?,
     })
+}
+
+/// Comments in the order every view shows them: oldest first.
+pub(super) fn sort_comments(comments: &mut [Comment]) {
+    comments.sort_by(|a, b| (&a.date, &a.id).cmp(&(&b.date, &b.id)));
 }

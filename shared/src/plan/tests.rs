@@ -375,6 +375,30 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// A typed plan kept up to date from patches, as the app keeps it, reads the same as the
+    /// whole plan read afresh after every merge of random concurrent edits and every local one.
+    #[test]
+    fn a_plan_updated_from_patches_equals_a_fresh_read_after_every_merge(
+        ops in prop::collection::vec((0usize..3, op()), 1..30),
+        seed in any::<u64>(),
+    ) {
+        let mut r = rng(seed);
+        let (base, ..) = small_plan(&mut r);
+        let mut replicas: Vec<PlanDoc> = (0..3).map(|_| { let mut b = base.clone(); b.fork(&mut r) }).collect();
+        let mut tracked = replicas[0].clone();
+        let mut plan = read_plan_tracked(tracked.automerge_mut()).unwrap();
+        for (who, op) in &ops {
+            apply(&mut replicas[*who], &mut r, op);
+            tracked.merge(&mut replicas[*who].clone()).unwrap();
+            update_plan(&mut plan, tracked.automerge_mut()).unwrap();
+            prop_assert_eq!(&plan, &tracked.read().unwrap());
+        }
+    }
+}
+
 #[test]
 fn change_on_a_held_document_commits_or_rolls_back_as_one() {
     let mut rng = rng(7);

@@ -7,6 +7,9 @@
 //!
 //! `--smoke`: the smallest sizes, once each (CI runs it so the bench keeps working).
 //!
+//! `--before DIR`: also measure an older build of the app (its `dist/`), served with
+//! `--app-dir`, in the same run, for a before-and-after table.
+//!
 //! Run: `bash scripts/build-app.sh && cargo build --release -p plansync-server && cargo run --release -p plansync-tests --bin app-bench`
 
 use fantoccini::{Client, Locator};
@@ -181,18 +184,81 @@ async fn push_changes(
     rust.wait_server_has_all(doc).await;
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let size = Sizes::from_args();
-    let actions_n = size.actions;
-    let wasm = std::fs::read_dir(app_dir())
-        .expect("build the app first: bash scripts/build-app.sh")
-        .filter_map(Result::ok)
-        .find(|e| e.path().extension().is_some_and(|x| x == "wasm"))
-        .expect("a .wasm in dist/");
-    let wasm = std::fs::read(wasm.path()).unwrap();
+/// The figures of one app build (medians, in ms).
+struct Figures {
+    /// Navigation to the plan list drawn: the baseline for navigations.
+    boot: f64,
+    /// First open, plan fetched from the server: first rows drawn.
+    first_open: f64,
+    /// Navigation to the tracker's first rows drawn (plan from IndexedDB).
+    tracker: f64,
+    /// Navigation to every row reachable: the last row drawn after the first rows and a
+    /// jump to the end of the table.
+    all_rows: f64,
+    /// Navigation to the dashboard drawn.
+    dashboard: Option<f64>,
+    /// A keystroke in an action title to the next frame.
+    key: f64,
+    /// The same in a plain input: the keystroke baseline.
+    plain: f64,
+    /// One remote change to rendered.
+    one: f64,
+    /// Many remote changes at once to rendered.
+    many: f64,
+    /// Whether the keystrokes reached the server.
+    typed: bool,
+    /// Opening the plan from IndexedDB, in parts: (all of it, the document's load, the
+    /// typed read).
+    open: (f64, f64, f64),
+}
+
+/// The marks under `name` once the page has them.
+async fn first_mark(page: &Client, name: &str) -> Option<f64> {
+    let js = format!(
+        "return (window.plansyncPerf && window.plansyncPerf['{name}'] && window.plansyncPerf['{name}'][0][1]) || null"
+    );
+    for _ in 0..100 {
+        if let Some(v) = eval(page, &js).await.as_f64() {
+            return Some(v);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// Scrolls to the end of the page and waits (bounded) for the row of `last` to be drawn;
+/// the time from the scroll to the frame after it (ms), measured in the page.
+async fn jump_to_end(page: &Client, last: &ActionId) -> f64 {
+    let js = format!(
+        r#"const t0 = performance.now();
+        window.scrollTo(0, document.documentElement.scrollHeight);
+        return new Promise(done => {{
+            const check = () => {{
+                if (document.querySelector('tr.row[data-action="{last}"]'))
+                    requestAnimationFrame(() => done(performance.now() - t0));
+                else if (performance.now() - t0 > 10000) done(-1);
+                else requestAnimationFrame(check);
+            }};
+            check();
+        }})"#
+    );
+    let ms = eval(page, &js).await.as_f64().unwrap_or(-1.0);
+    assert!(
+        ms >= 0.0,
+        "the last row was not drawn 10 s after scrolling to the end"
+    );
+    ms
+}
+
+/// Runs every measure on the app in `app_dir` (the one built into the binary if `None`).
+async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start(&dir.path().join("bench.db"), &[]);
+    let app_arg = app_dir.map(|d| d.display().to_string());
+    let extra: Vec<&str> = match &app_arg {
+        Some(d) => vec!["--app-dir", d.as_str()],
+        None => vec![],
+    };
+    let server = Server::start(&dir.path().join("bench.db"), &extra);
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     // The server makes plans; its owner (this client) fills it with the actions.
     let (doc, token) = server.new_plan("Generated plan");
@@ -209,19 +275,20 @@ async fn main() {
     );
     assert_eq!(status, 201, "{inv}");
     let code = inv["code"].as_str().unwrap().to_string();
-    let saved = rust.document(doc).save().len();
 
     let browser = Browser::start().await;
     let page = browser.session().await;
     // Join the plan as an editor, as a person does with an invitation link.
     join_with_code(&page, &server.url, &code, "Analyst", "Police").await;
     let tracker_url = format!("{}#/plan/{doc}/tracker", server.url);
-    let row_js = "return document.querySelectorAll('tr.row').length";
+    let dashboard_url = format!("{}#/plan/{doc}", server.url);
+    let last = actions.last().expect("actions").clone();
 
     // Baseline: navigation to the plan list rendered (the app booting, no plan).
-    let mut boot = Vec::new();
-    let mut tracker = Vec::new();
-    let mut tracker_all = Vec::new();
+    let (mut boot, mut tracker, mut all_rows, mut dashboard) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut open = (Vec::new(), Vec::new(), Vec::new());
+    let mut first_open = 0.0;
     for run in 0..=size.runs {
         eprintln!("bench: tracker run {run}");
         page.goto("about:blank").await.unwrap();
@@ -240,29 +307,31 @@ async fn main() {
         .await;
         page.goto("about:blank").await.unwrap();
         page.goto(&tracker_url).await.unwrap();
-        wait_js(&page, "every tracker row", row_js, |v| {
-            v.as_u64() == Some(actions_n as u64)
-        })
-        .await;
-        let marks = wait_js(
-            &page,
-            "the tracker marks",
-            "return (window.plansyncPerf && window.plansyncPerf['tracker-all'] && window.plansyncPerf) || null",
-            |v| v.is_object(),
-        )
-        .await;
-        let all = marks["tracker-all"][0][1].as_f64().unwrap_or_default();
-        let s = &marks["tracker"];
+        let first = first_mark(&page, "tracker")
+            .await
+            .expect("the tracker's first rows drawn");
+        let end = jump_to_end(&page, &last).await;
         // Run 0 fetches the plan from the server; later runs open it from IndexedDB.
-        if run > 0 {
-            boot.push(t.as_f64().unwrap());
-            tracker.push(s[0][1].as_f64().unwrap());
-            tracker_all.push(all);
-        } else {
-            println!(
-                "first open (plan fetched from the server): first rows at {:.0} ms, all rows at {all:.0} ms",
-                s[0][1].as_f64().unwrap_or_else(|| panic!("tracker mark: {s}"))
-            );
+        if run == 0 {
+            first_open = first;
+            continue;
+        }
+        boot.push(t.as_f64().unwrap());
+        tracker.push(first);
+        for (name, out) in [
+            ("open", &mut open.0),
+            ("open-load", &mut open.1),
+            ("open-read", &mut open.2),
+        ] {
+            if let Some((s, e)) = spans(&page, name).await.first() {
+                out.push(e - s);
+            }
+        }
+        all_rows.push(first + end);
+        page.goto("about:blank").await.unwrap();
+        page.goto(&dashboard_url).await.unwrap();
+        if let Some(d) = first_mark(&page, "dashboard").await {
+            dashboard.push(d);
         }
     }
 
@@ -322,89 +391,156 @@ async fn main() {
     // Remote changes arriving at once, on the tracker; baseline: a single remote change.
     page.goto("about:blank").await.unwrap();
     page.goto(&tracker_url).await.unwrap();
-    wait_js(&page, "every tracker row", row_js, |v| {
-        v.as_u64() == Some(actions_n as u64)
-    })
-    .await;
+    first_mark(&page, "tracker")
+        .await
+        .expect("the tracker's first rows drawn");
     let (mut many, mut one) = (Vec::new(), Vec::new());
     for run in 0..size.merges {
         for (n, out) in [(1usize, &mut one), (size.many, &mut many)] {
             clear(&page, "merge").await;
             let tag = format!("[{run}/{n}] ");
             push_changes(&rust, doc, &actions, n, &tag).await;
+            // Every drawn row among the changed actions shows the change.
+            let changed: Vec<String> = actions.iter().take(n).map(|a| format!("\"{a}\"")).collect();
             let probe = format!(
-                "return [...document.querySelectorAll('tr.row td.title')].filter(t => t.textContent.startsWith('{tag}')).length"
+                "const changed = new Set([{}]);
+                 const rows = [...document.querySelectorAll('tr.row')].filter(r => changed.has(r.dataset.action));
+                 return rows.length > 0 && rows.every(r => r.querySelector('td.title').textContent.startsWith('{tag}'))",
+                changed.join(",")
             );
             wait_js(&page, "the remote changes rendered", &probe, |v| {
-                v.as_u64() == Some(n as u64)
+                v.as_bool() == Some(true)
             })
             .await;
-            let s = wait_js(
+            wait_js(
                 &page,
                 "merge marks",
                 "return (window.plansyncPerf.merge || []).length",
                 |v| v.as_u64().unwrap_or(0) > 0,
             )
             .await;
-            let _ = s;
             let sp = spans(&page, "merge").await;
             let first = sp.iter().map(|p| p.0).fold(f64::MAX, f64::min);
             let last = sp.iter().map(|p| p.1).fold(0.0, f64::max);
             out.push(last - first);
         }
     }
+    Figures {
+        boot: median(boot),
+        first_open,
+        tracker: median(tracker),
+        all_rows: median(all_rows),
+        dashboard: (!dashboard.is_empty()).then(|| median(dashboard)),
+        key: median(keys),
+        plain: median(plain),
+        one: median(one),
+        many: median(many),
+        typed,
+        open: (
+            median_or_nan(open.0),
+            median_or_nan(open.1),
+            median_or_nan(open.2),
+        ),
+    }
+}
 
-    let (b, t, ta) = (median(boot), median(tracker), median(tracker_all));
-    let (k, p) = (median(keys), median(plain));
-    let (m, o) = (median(many), median(one));
+fn median_or_nan(v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        median(v)
+    }
+}
+
+/// One line of the table: a measure, its baseline and ratio for each build measured.
+fn line(label: &str, builds: &[(f64, f64)]) {
+    let mut out = format!("{label:<52}");
+    for (v, base) in builds {
+        if v.is_nan() {
+            out.push_str(&format!(" {:>8} {:>8} {:>6}", "n/a", "", ""));
+        } else {
+            out.push_str(&format!(" {v:>8.1} {base:>8.1} {:>5.1}x", v / base));
+        }
+    }
+    println!("{out}");
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let size = Sizes::from_args();
+    let args: Vec<String> = std::env::args().collect();
+    // `--before DIR`: an older build of the app (a `dist/` folder), measured in the same run
+    // before the one built into the binary.
+    let before = args
+        .iter()
+        .position(|a| a == "--before")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let wasm = std::fs::read_dir(app_dir())
+        .expect("build the app first: bash scripts/build-app.sh")
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        .expect("a .wasm in dist/");
+    let wasm = std::fs::read(wasm.path()).unwrap();
+    let mut builds = Vec::new();
+    if let Some(dir) = &before {
+        eprintln!("bench: the app in {}", dir.display());
+        builds.push(("before", measure(&size, Some(dir)).await));
+    }
+    eprintln!("bench: the app built into the binary");
+    builds.push(("now", measure(&size, None).await));
+
+    let n = size.actions;
     println!(
-        "plan: {actions_n} actions, {saved} bytes saved; {}",
-        if typed {
+        "plan: {n} actions; {}",
+        if builds.iter().all(|(_, f)| f.typed) {
             "keystrokes reached the server"
         } else {
             "KEYSTROKES DID NOT REACH THE SERVER"
         }
     );
+    let mut head = format!("{:<52}", "measure (median ms; baseline; ratio)");
+    for (name, _) in &builds {
+        head.push_str(&format!(" {:>8} {:>8} {:>6}", name, "baseline", "ratio"));
+    }
+    println!("{head}");
+    let row = |label: &str, f: fn(&Figures) -> (f64, f64)| {
+        line(label, &builds.iter().map(|(_, b)| f(b)).collect::<Vec<_>>());
+    };
     println!(
-        "{:<58} {:>9} {:>9} {:>7}",
-        "measure (median)", "ms", "baseline", "ratio"
+        "navigations: {} runs; baseline: the plan list drawn",
+        size.runs
     );
-    println!(
-        "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
-        format!(
-            "navigation → tracker first rows ({} runs; baseline: plan list)",
-            size.runs
-        ),
-        t,
-        b,
-        t / b
+    row("first open (from the server) → first rows", |f| {
+        (f.first_open, f.boot)
+    });
+    row("navigation → tracker first rows", |f| (f.tracker, f.boot));
+    row(
+        &format!("navigation → all {n} rows reachable (last drawn)"),
+        |f| (f.all_rows, f.boot),
     );
+    row("navigation → dashboard drawn", |f| {
+        (f.dashboard.unwrap_or(f64::NAN), f.boot)
+    });
+    row("  of which: open the plan from IndexedDB", |f| {
+        (f.open.0, f.boot)
+    });
+    row("  of which: load the automerge document", |f| {
+        (f.open.1, f.boot)
+    });
+    row("  then: read the typed plan", |f| (f.open.2, f.boot));
+    println!("keystrokes: {}; baseline: a plain input", size.keys);
+    row("keystroke in action title → next frame", |f| {
+        (f.key, f.plain)
+    });
     println!(
-        "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
-        format!("navigation → all {actions_n} tracker rows"),
-        ta,
-        b,
-        ta / b
+        "remote changes: {} rounds; baseline: a plain input's keystroke frame, then 1 change",
+        size.merges
     );
-    println!(
-        "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
-        format!(
-            "keystroke in action title → next frame ({}; baseline: plain input)",
-            size.keys
-        ),
-        k,
-        p,
-        k / p
-    );
-    println!(
-        "{:<58} {:>9.1} {:>9.1} {:>6.1}x",
-        format!(
-            "{} remote changes at once → rendered ({}; baseline: 1 change)",
-            size.many, size.merges
-        ),
-        m,
-        o,
-        m / o
+    row("1 remote change → rendered", |f| (f.one, f.plain));
+    row(
+        &format!("{} remote changes at once → rendered", size.many),
+        |f| (f.many, f.one),
     );
     println!(
         "wasm: {} bytes raw, {} bytes gzip -9",
