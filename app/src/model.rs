@@ -504,7 +504,7 @@ impl Model {
     /// snapshot); later changes are read item by item.
     fn read_whole(self, conn: &Connection, doc: DocumentId) {
         let started = perf::now();
-        let read = conn.plan(&doc);
+        let read = conn.plan_tracked(&doc);
         perf::record("open-read", started);
         match read {
             None => {}

@@ -199,9 +199,19 @@ impl Connection {
         self.inner.hub.borrow().has_content(doc)
     }
 
+    /// Our replica of a plan, read into typed values (the page's own copy is kept by
+    /// [`Connection::plan_tracked`] and [`Connection::update_plan`]; this leaves it alone).
+    pub fn plan(&self, doc: &DocumentId) -> Option<Result<Plan, plansync_shared::Error>> {
+        let hub = self.inner.hub.borrow();
+        if !hub.has_content(doc) {
+            return None;
+        }
+        Some(read_plan(hub.document(doc)?))
+    }
+
     /// Our replica of a plan, read whole into typed values; from now on its changes are
     /// recorded so [`Connection::update_plan`] can bring the result up to date cheaply.
-    pub fn plan(&self, doc: &DocumentId) -> Option<Result<Plan, plansync_shared::Error>> {
+    pub fn plan_tracked(&self, doc: &DocumentId) -> Option<Result<Plan, plansync_shared::Error>> {
         let mut hub = self.inner.hub.borrow_mut();
         if !hub.has_content(doc) {
             return None;
@@ -209,7 +219,7 @@ impl Connection {
         Some(read_plan_tracked(hub.document_mut(doc)?))
     }
 
-    /// Brings `plan` (from [`Connection::plan`] or this) up to date with our replica,
+    /// Brings `plan` (from [`Connection::plan_tracked`] or this) up to date with our replica,
     /// reading again only what changed since.
     pub fn update_plan(
         &self,
@@ -233,7 +243,7 @@ impl Connection {
 
     /// Whether our replica of a plan is at exactly `heads` (hex): then a typed plan read at
     /// `heads` is the plan now, and its changes from here on are recorded as after
-    /// [`Connection::plan`].
+    /// [`Connection::plan_tracked`].
     pub fn track_from(&self, doc: &DocumentId, heads: &[String]) -> bool {
         let mut hub = self.inner.hub.borrow_mut();
         let Some(d) = hub.document_mut(doc) else {

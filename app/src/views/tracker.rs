@@ -527,7 +527,8 @@ pub fn TrackerPage() -> impl IntoView {
                 {check("exceptions", " Exceptions only (red, amber or worsening)", |v| v.exceptions, |v, on| v.exceptions = on)}
                 {check("comments", " With unresolved comments", |v| v.comments, |v, on| v.comments = on)}
             </form>
-            <p class="meta" id="find-help" aria-live="polite">{move || format!("{} of {} actions · RAG for {} · Find looks in titles, descriptions, progress updates and comments · keys on a row: R, A, G, N set the RAG; U adds a progress update; Enter opens the action; ↑ ↓ move between rows, Home and End go to the first and last", shown.with(Vec::len), all.with(Vec::len), period.get())}</p>
+            // How many actions a filter or find leaves is announced; the help is not.
+            <p class="meta" id="find-help"><span role="status">{move || format!("{} of {} actions", shown.with(Vec::len), all.with(Vec::len))}</span>{move || format!(" · RAG for {} · Find looks in titles, descriptions, progress updates and comments · keys on a row: R, A, G, N set the RAG; U adds a progress update; Enter opens the action; ↑ ↓ move between rows, Home and End go to the first and last", period.get())}</p>
             <div class="table-wrap">
                 <table class="tracker-table" node_ref=table aria-rowcount=move || shown.with(Vec::len) + 1>
                     <thead><tr aria-rowindex="1">
