@@ -1,10 +1,13 @@
 //! The web app's files, served from memory: built into the binary (so one file carries the
 //! whole of Plansync into a room) or read from `--app-dir` at start for development. Each
-//! file is compressed once (brotli and gzip), in the background from the first time anyone
-//! asks for the app (a server nobody opens in a browser spends nothing on it), and sent in
-//! the encoding the browser accepts; the files Trunk names by their content's hash are
-//! cached for a year, the rest (the page, the service worker) revalidated with an `ETag`.
+//! file is sent in the best encoding the browser accepts (brotli, gzip, or as it is). The
+//! built-in app was compressed when the binary was built (`build.rs`), so the first people
+//! in a room get it compressed too; an app from `--app-dir` is compressed once, in the
+//! background from the first time anyone asks for it (a server nobody opens in a browser
+//! spends nothing on it). The files Trunk names by their content's hash are cached for a
+//! year, the rest (the page, the service worker) revalidated with an `ETag`.
 
+use crate::compress;
 use axum::body::Body;
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
@@ -13,8 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -22,6 +25,12 @@ use std::sync::{Arc, OnceLock};
 #[derive(rust_embed::RustEmbed)]
 #[folder = "$PLANSYNC_APP_FOLDER"]
 struct Embedded;
+
+/// The same files compressed when the binary was compiled: `NAME.br` and `NAME.gz`, each
+/// only where it came out smaller.
+#[derive(rust_embed::RustEmbed)]
+#[folder = "$PLANSYNC_APP_COMPRESSED"]
+struct EmbeddedCompressed;
 
 /// How a file may be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +72,6 @@ pub struct AppFiles {
     compressing: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// Files under this size are sent as they are.
-const COMPRESS_FROM: usize = 1024;
-
 /// Whether `name` carries a content hash as Trunk writes it (`name-0123456789abcdef.ext`,
 /// `name-0123456789abcdef_bg.wasm`).
 fn hashed(name: &str) -> bool {
@@ -73,23 +79,22 @@ fn hashed(name: &str) -> bool {
         .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn compressible(mime: &str) -> bool {
-    mime.starts_with("text/")
-        || mime.contains("javascript")
-        || mime.contains("json")
-        || mime.contains("wasm")
-        || mime.contains("svg")
-        || mime.contains("xml")
-}
-
 impl AppFiles {
-    /// The app built into this binary.
+    /// The app built into this binary, with its files as compressed when it was built.
     pub fn embedded() -> Self {
-        Self::from_files(
-            Embedded::iter().filter_map(|name| {
-                Some((name.to_string(), Embedded::get(&name)?.data.into_owned()))
-            }),
-        )
+        let app =
+            Self::from_files(Embedded::iter().filter_map(|name| {
+                Some((name.to_string(), static_bytes(Embedded::get(&name)?.data)))
+            }));
+        let compressed = |name: &str| EmbeddedCompressed::get(name).map(|f| static_bytes(f.data));
+        for (name, file) in app.files.iter() {
+            let _ = file.brotli.set(compressed(&format!("{name}.br")));
+            let _ = file.gzip.set(compressed(&format!("{name}.gz")));
+        }
+        // Every file's encodings are known: nothing is left to compress at run time.
+        app.compressing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        app
     }
 
     /// The app in a folder (its files read now; subfolders included).
@@ -103,14 +108,14 @@ impl AppFiles {
                     stack.push(path);
                 } else if let Ok(rel) = path.strip_prefix(dir) {
                     let name = rel.to_string_lossy().replace('\\', "/");
-                    found.push((name, std::fs::read(&path)?));
+                    found.push((name, Bytes::from(std::fs::read(&path)?)));
                 }
             }
         }
         Ok(Self::from_files(found))
     }
 
-    fn from_files(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
+    fn from_files(files: impl IntoIterator<Item = (String, Bytes)>) -> Self {
         let files = files
             .into_iter()
             .map(|(name, raw)| {
@@ -128,7 +133,7 @@ impl AppFiles {
                         .unwrap_or(HeaderValue::from_static("application/octet-stream")),
                     tag,
                     immutable: hashed(&name),
-                    raw: Bytes::from(raw),
+                    raw,
                     brotli: OnceLock::new(),
                     gzip: OnceLock::new(),
                 };
@@ -164,23 +169,23 @@ impl AppFiles {
         v
     }
 
-    /// Compresses every file worth it, once (slow: run it off the async threads). Until a
-    /// file is done it is sent as it is.
+    /// Compresses every file worth it that is not compressed yet, once (slow: run it off
+    /// the async threads). Until a file is done it is sent as it is.
     pub fn compress(&self) {
         let started = std::time::Instant::now();
-        for file in self.files.values() {
-            let worth = file.raw.len() >= COMPRESS_FROM
-                && compressible(file.mime.to_str().unwrap_or_default());
+        for (name, file) in self.files.iter() {
+            let worth = compress::worth_compressing(name, file.raw.len());
             file.gzip.get_or_init(|| {
                 worth
-                    .then(|| gzip(&file.raw))
+                    .then(|| compress::gzip(&file.raw))
                     .flatten()
-                    .filter(|c| c.len() < file.raw.len())
+                    .map(Bytes::from)
             });
             file.brotli.get_or_init(|| {
                 worth
-                    .then(|| brotli(&file.raw))
-                    .filter(|c| c.len() < file.raw.len())
+                    .then(|| compress::brotli(&file.raw, RUN_TIME_BROTLI))
+                    .flatten()
+                    .map(Bytes::from)
             });
         }
         tracing::debug!(
@@ -299,27 +304,20 @@ fn accepted_encodings(headers: &HeaderMap) -> Vec<Encoding> {
     out
 }
 
-fn gzip(raw: &[u8]) -> Option<Bytes> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(raw).ok()?;
-    enc.finish().ok().map(Bytes::from)
-}
+/// Brotli's quality for an app compressed at run time (`--app-dir`): the best in a release
+/// build; quick in a debug build, which the tests start often.
+const RUN_TIME_BROTLI: i32 = if cfg!(debug_assertions) {
+    5
+} else {
+    compress::BROTLI_BEST
+};
 
-/// Brotli's quality: the best in a release build (the app's 4 MB take about 7 s of one core,
-/// once per start, in the background); quick in a debug build, which the tests start often.
-const BROTLI_QUALITY: i32 = if cfg!(debug_assertions) { 5 } else { 11 };
-
-fn brotli(raw: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(raw.len() / 3);
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: BROTLI_QUALITY,
-        lgwin: 22,
-        ..Default::default()
-    };
-    let mut input = raw;
-    // Writing to a Vec cannot fail.
-    let _ = brotli::BrotliCompress(&mut input, &mut out, &params);
-    Bytes::from(out)
+/// Bytes that borrow a file built into the binary instead of copying it.
+fn static_bytes(data: Cow<'static, [u8]>) -> Bytes {
+    match data {
+        Cow::Borrowed(b) => Bytes::from_static(b),
+        Cow::Owned(v) => Bytes::from(v),
+    }
 }
 
 #[cfg(test)]
@@ -331,9 +329,12 @@ mod tests {
         let f = AppFiles::from_files([
             (
                 "index.html".to_string(),
-                b"<!doctype html><title>t</title>".to_vec(),
+                Bytes::from_static(b"<!doctype html><title>t</title>"),
             ),
-            ("app-0123456789abcdef_bg.wasm".to_string(), wasm),
+            (
+                "app-0123456789abcdef_bg.wasm".to_string(),
+                Bytes::from(wasm),
+            ),
         ]);
         f.compress();
         f

@@ -3,6 +3,7 @@
 
 mod access;
 mod assets;
+mod compress;
 mod connections;
 pub mod export;
 mod headers;
