@@ -3,7 +3,8 @@
 //! bytes it carried each way.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -18,6 +19,8 @@ pub struct Proxy {
     pub sent: Arc<AtomicU64>,
     /// Bytes from the target to clients.
     pub received: Arc<AtomicU64>,
+    /// When the first connection since the link was last restored was let through.
+    reached: Arc<Mutex<Option<Instant>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -30,14 +33,20 @@ impl Proxy {
         let (cuts, _) = watch::channel(0u64);
         let sent = Arc::new(AtomicU64::new(0));
         let received = Arc::new(AtomicU64::new(0));
+        let reached = Arc::new(Mutex::new(None));
         let target = target.to_string();
         let (u, c, s, r) = (up.clone(), cuts.clone(), sent.clone(), received.clone());
+        let first = reached.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if !u.load(Ordering::SeqCst) {
                     drop(client);
                     continue;
                 }
+                first
+                    .lock()
+                    .expect("not poisoned")
+                    .get_or_insert_with(Instant::now);
                 let Ok(server) = TcpStream::connect(&target).await else {
                     continue;
                 };
@@ -51,6 +60,7 @@ impl Proxy {
             cuts,
             sent,
             received,
+            reached,
             task,
         }
     }
@@ -63,7 +73,14 @@ impl Proxy {
 
     /// Restores the link.
     pub fn restore(&self) {
+        *self.reached.lock().expect("not poisoned") = None;
         self.up.store(true, Ordering::SeqCst);
+    }
+
+    /// When the first connection since the link was last restored (or since the start) came
+    /// through, if one has.
+    pub fn reached_at(&self) -> Option<Instant> {
+        *self.reached.lock().expect("not poisoned")
     }
 
     /// Bytes carried so far: (to the target, from the target).
