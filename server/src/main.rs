@@ -455,8 +455,14 @@ async fn main() -> anyhow::Result<()> {
                     format!("could not start with the database {}", location.describe())
                 })?;
             let links = state.public_url(&Default::default());
+            // 0.0.0.0 is no address to open: on this computer it is localhost.
+            let local = if addr.ip().is_unspecified() {
+                format!("http://127.0.0.1:{}/ on this computer", addr.port())
+            } else {
+                format!("http://{addr}/")
+            };
             println!(
-                "Plansync is running: open http://{addr}/ (database: {})",
+                "Plansync is running: open {local} (database: {})",
                 location.describe()
             );
             for (i, room) in plansync_server::room_addresses(addr).iter().enumerate() {
