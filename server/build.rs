@@ -31,46 +31,31 @@ fn main() {
     let compressed = out.join("app-compressed");
     let _ = std::fs::remove_dir_all(&compressed);
     std::fs::create_dir_all(&compressed).expect("OUT_DIR is writable");
-    compress_all(&folder, &folder, &compressed);
+    let files = compress::read_folder(&folder).expect("the app's folder is readable");
+    for (name, raw) in files {
+        if !compress::worth_compressing(&name, raw.len()) {
+            continue;
+        }
+        let target = compressed.join(&name);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).expect("OUT_DIR is writable");
+        }
+        if let Some(br) = compress::brotli(&raw, compress::BROTLI_BEST) {
+            std::fs::write(with_extension(&target, ".br"), br).expect("OUT_DIR is writable");
+        }
+        if let Some(gz) = compress::gzip(&raw) {
+            std::fs::write(with_extension(&target, ".gz"), gz).expect("OUT_DIR is writable");
+        }
+    }
     println!(
         "cargo:rustc-env=PLANSYNC_APP_COMPRESSED={}",
         compressed.display()
     );
 }
 
-/// Writes `NAME.br` and `NAME.gz` under `to` for every file under `dir` worth compressing
-/// (each only when smaller than the file).
-fn compress_all(root: &Path, dir: &Path, to: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            compress_all(root, &path, to);
-            continue;
-        }
-        let Ok(raw) = std::fs::read(&path) else {
-            continue;
-        };
-        let rel = path.strip_prefix(root).expect("under the root");
-        if !compress::worth_compressing(&rel.to_string_lossy(), raw.len()) {
-            continue;
-        }
-        let target = to.join(rel);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).expect("OUT_DIR is writable");
-        }
-        let with = |ext: &str| {
-            let mut name = target.clone().into_os_string();
-            name.push(ext);
-            PathBuf::from(name)
-        };
-        if let Some(br) = compress::brotli(&raw, compress::BROTLI_BEST) {
-            std::fs::write(with(".br"), br).expect("OUT_DIR is writable");
-        }
-        if let Some(gz) = compress::gzip(&raw) {
-            std::fs::write(with(".gz"), gz).expect("OUT_DIR is writable");
-        }
-    }
+/// `path` with `ext` added to its name (`app.wasm` → `app.wasm.br`).
+fn with_extension(path: &Path, ext: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(ext);
+    PathBuf::from(name)
 }

@@ -99,20 +99,12 @@ impl AppFiles {
 
     /// The app in a folder (its files read now; subfolders included).
     pub fn from_dir(dir: &Path) -> std::io::Result<Self> {
-        let mut found = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d)? {
-                let path = entry?.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Ok(rel) = path.strip_prefix(dir) {
-                    let name = rel.to_string_lossy().replace('\\', "/");
-                    found.push((name, Bytes::from(std::fs::read(&path)?)));
-                }
-            }
-        }
-        Ok(Self::from_files(found))
+        let found = compress::read_folder(dir)?;
+        Ok(Self::from_files(
+            found
+                .into_iter()
+                .map(|(name, raw)| (name, Bytes::from(raw))),
+        ))
     }
 
     fn from_files(files: impl IntoIterator<Item = (String, Bytes)>) -> Self {

@@ -1,9 +1,29 @@
-//! Compressing the web app's files for the wire: which files are worth it, and gzip and
-//! brotli. The build script uses this module too (the app built into the binary is
-//! compressed when the binary is built); the server uses it for an app read from
-//! `--app-dir`, compressed at run time.
+//! The web app's files for the wire: reading them from a folder, which are worth
+//! compressing, and gzip and brotli. The build script uses this module too (the app built
+//! into the binary is compressed when the binary is built); the server uses it for an app
+//! read from `--app-dir`, compressed at run time.
 
 use std::io::Write;
+use std::path::Path;
+
+/// Every file under `dir` (subfolders included) by its path from `dir` with `/` between
+/// folders (`index.html`, `icons/icon-192.png`), and its bytes.
+pub fn read_folder(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                let name = rel.to_string_lossy().replace('\\', "/");
+                found.push((name, std::fs::read(&path)?));
+            }
+        }
+    }
+    Ok(found)
+}
 
 /// Files under this size are sent as they are.
 const COMPRESS_FROM: usize = 1024;
