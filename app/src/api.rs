@@ -444,3 +444,44 @@ pub async fn enroll_server(
         parse(&call("POST", &format!("/api/plans/{plan}/servers"), Some(body)).await?)?;
     Ok((e.participant, e.token))
 }
+
+/// `GET /api/plans/{plan}/links`: which plan people each participant is.
+pub async fn links(plan: &str) -> Result<Vec<plansync_shared::PersonLink>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/links"), None).await?)
+}
+
+/// `PUT /api/plans/{plan}/participants/{id}/people/{person}`: I say I am that person, or
+/// (an owner) link someone to them.
+pub async fn link_person(
+    plan: &str,
+    participant: i64,
+    person: &str,
+    shared: bool,
+) -> Result<Vec<plansync_shared::PersonLink>, String> {
+    let body = serde_json::to_string(&plansync_shared::LinkPerson { shared })
+        .map_err(|e| e.to_string())?;
+    parse(
+        &call(
+            "PUT",
+            &format!("/api/plans/{plan}/participants/{participant}/people/{person}"),
+            Some(body),
+        )
+        .await?,
+    )
+}
+
+/// `DELETE /api/plans/{plan}/participants/{id}/people/{person}`: the link is removed.
+pub async fn unlink_person(
+    plan: &str,
+    participant: i64,
+    person: &str,
+) -> Result<Vec<plansync_shared::PersonLink>, String> {
+    parse(
+        &call(
+            "DELETE",
+            &format!("/api/plans/{plan}/participants/{participant}/people/{person}"),
+            None,
+        )
+        .await?,
+    )
+}

@@ -77,6 +77,8 @@ pub struct TrackerView {
     pub exceptions: bool,
     /// Only actions with unresolved comments.
     pub comments: bool,
+    /// Only actions not updated for the plan's open reporting round.
+    pub outstanding: bool,
     /// Sort column.
     pub sort: SortKey,
     /// Descending.
@@ -153,6 +155,7 @@ impl TrackerView {
                 "travel" => view.travel = value,
                 "exceptions" => view.exceptions = v == "1",
                 "comments" => view.comments = v == "1",
+                "outstanding" => view.outstanding = v == "1",
                 "sort" => view.sort = SortKey::parse(&v),
                 "desc" => view.desc = v == "1",
                 "period" => view.period = value,
@@ -187,6 +190,9 @@ impl TrackerView {
         }
         if self.comments {
             parts.push("comments=1".into());
+        }
+        if self.outstanding {
+            parts.push("outstanding=1".into());
         }
         if self.sort != SortKey::Plan {
             parts.push(format!("sort={}", self.sort.word()));

@@ -3,7 +3,7 @@
 //! SHA-256 hashes; codes use no look-alike characters.
 
 use crate::store::{NewInvitation, NewParticipant, PlanRow, Store, StoreError};
-use plansync_shared::Access;
+use plansync_shared::{Access, PersonLink};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -101,6 +101,43 @@ pub struct Participant {
     pub joined: i64,
     /// A person or a relaying server.
     pub kind: ParticipantKind,
+}
+
+/// A link about to be made.
+#[derive(Debug, Clone)]
+pub struct NewPersonLink {
+    /// The plan (document id).
+    pub plan: String,
+    /// The participant it links.
+    pub participant: ParticipantId,
+    /// The plan person.
+    pub person: String,
+    /// Made or confirmed by an owner.
+    pub confirmed: bool,
+    /// An owner allows the person to be linked to other participants too.
+    pub shared: bool,
+}
+
+/// What linking a participant to a plan person did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// Linked (or the existing link updated).
+    Linked,
+    /// Refused: the person is linked to another participant (named), and no owner said
+    /// they may be linked to several.
+    Taken(String),
+    /// No such current participant of that plan.
+    NotFound,
+}
+
+/// The rule both backends apply inside their linking transaction: a person is linked to at
+/// most one participant at a time, unless an owner makes a shared link. `others` are the
+/// person's current links to other participants, each with that participant's name.
+pub fn link_rule(others: &[(PersonLink, String)], new: &NewPersonLink) -> LinkOutcome {
+    match others.first() {
+        Some((_, name)) if !(new.shared && new.confirmed) => LinkOutcome::Taken(name.clone()),
+        _ => LinkOutcome::Linked,
+    }
 }
 
 /// An invitation to join a plan.

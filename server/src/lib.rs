@@ -18,7 +18,8 @@ mod ws;
 
 pub use access::{
     add_with_token, enroll, hash_token, invite, new_code, normalize_code, owner_invitations,
-    EnrollError, Invitation, JoinError, Participant, ParticipantId, ParticipantKind, Role,
+    EnrollError, Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId,
+    ParticipantKind, Role,
 };
 pub use assets::AppFiles;
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
@@ -161,6 +162,11 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/plans/{plan}/participants/{id}",
             patch(http::set_role).delete(http::revoke_participant),
+        )
+        .route("/api/plans/{plan}/links", get(http::list_links))
+        .route(
+            "/api/plans/{plan}/participants/{id}/people/{person}",
+            axum::routing::put(http::link_person).delete(http::unlink_person),
         )
         .route(
             "/api/plans/{plan}/invitations",

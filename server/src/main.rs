@@ -228,9 +228,10 @@ enum Command {
         #[arg(long)]
         name: String,
     },
-    /// Writes an export of a plan (plan.html, plan.md, plan.docx, tracker.csv, tracker.xlsx,
-    /// exceptions.html, exceptions.docx, workshop.html, workshop.docx, compare.html,
-    /// compare.docx, plan.json, plan.automerge); works while the server runs.
+    /// Writes an export of a plan (plan.html, plan.md, plan.docx, plan.pdf, tracker.csv,
+    /// tracker.xlsx, exceptions.html, exceptions.docx, exceptions.pdf, workshop.html,
+    /// workshop.docx, workshop.pdf, compare.html, compare.docx, compare.pdf, plan.json,
+    /// plan.automerge); works while the server runs.
     Export {
         #[command(flatten)]
         db: DbArgs,

@@ -55,4 +55,6 @@ id_type! {
     MilestoneId = "ms";
     /// Identifies a progress update on an action.
     UpdateId = "up";
+    /// Identifies a reporting round (a quarter's call for updates).
+    RoundId = "rd";
 }

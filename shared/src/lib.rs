@@ -12,9 +12,11 @@ mod history;
 mod history_filter;
 mod ids;
 mod import;
+mod links;
 mod period;
 mod plan;
 mod relay_status;
+mod round;
 mod search;
 mod summary;
 mod sync;
@@ -28,20 +30,25 @@ pub use history::{history, HistoryEntry, MAX_DETAILS};
 pub use history_filter::{attributed, date_of_ms, Attribution, HistoryFilter};
 pub use ids::{
     ActionId, AgencyId, BoardId, CommentId, IndicatorId, MilestoneId, ObjectiveId, PersonId,
-    ThemeId, UpdateId,
+    RoundId, ThemeId, UpdateId,
 };
 pub use import::{
     guess_mapping, plan_import, restore_item, BadRow, ImportPlan, ImportRow, Mapping, TrackerField,
 };
-pub use period::{financial_year, parse_date, Quarter, ReportingPeriod};
+pub use links::{people_of, LinkPerson, PersonLink};
+pub use period::{financial_year, long_date, parse_date, Quarter, ReportingPeriod};
 pub use plan::{
     plan_summary, read_plan, read_plan_tracked, update_plan, Action, Agency, Board, Comment,
     CommentTarget, Commit, Decision, Direction, DirectionOverride, Indicator, Milestone, NewPlan,
     Objective, Person, Plan, PlanDoc, PlanSummary, PlanUpdate, Polarity, ProgressState,
-    ProgressUpdate, Rag, Stage, TextField, Theme, TravelItem, WorkshopReview, PLAN_SHAPE,
+    ProgressUpdate, Rag, Round, Stage, TextField, Theme, TravelItem, WorkshopReview, PLAN_SHAPE,
     REMOVED_BOARD, SCHEMA,
 };
 pub use relay_status::relay_line;
+pub use round::{
+    current_round, dated_in_round, missing, my_actions, round_line, round_progress, Missing,
+    Outstanding, RoundProgress,
+};
 pub use search::{search, Hit, HitKind, HitTarget};
 pub use summary::{
     board_takes_part, is_exception, is_overdue, summary, Counts, GroupCounts, RagCounts, Summary,

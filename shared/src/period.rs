@@ -113,6 +113,16 @@ pub fn financial_year(start: i64) -> String {
     format!("{start}/{:02}", (start + 1).rem_euclid(100))
 }
 
+/// An ISO date in words, as papers and reminders print it: "15 January 2027" (the text as
+/// given if it is not a date).
+pub fn long_date(iso: &str) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
+    parse_date(iso)
+        .ok()
+        .and_then(|d| d.format(&format).ok())
+        .unwrap_or_else(|| iso.to_string())
+}
+
 /// Parses an ISO date (`2025-04-01`), the form dates take in the document.
 pub fn parse_date(s: &str) -> Result<Date, Error> {
     let format = time::macros::format_description!("[year]-[month]-[day]");

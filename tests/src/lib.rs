@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// Every export `plansync export` makes (the server's `export::EXPORTS`), cheapest first.
-pub const EXPORT_NAMES: [&str; 13] = [
+pub const EXPORT_NAMES: [&str; 17] = [
     "plan.automerge",
     "plan.json",
     "plan.html",
@@ -35,6 +35,10 @@ pub const EXPORT_NAMES: [&str; 13] = [
     "workshop.docx",
     "compare.html",
     "compare.docx",
+    "plan.pdf",
+    "exceptions.pdf",
+    "workshop.pdf",
+    "compare.pdf",
 ];
 
 /// The `plansync` binary built next to this test binary (`cargo test` builds it), or the

@@ -2253,3 +2253,250 @@ async fn two_windows_offline_enter_an_indicator_value_and_a_comment_and_once_bac
         .await;
     }
 }
+
+/// Says, on the People page, which plan person the participant in this window is.
+async fn say_i_am(page: &Client, url: &str, doc: DocumentId, person: &str) {
+    goto_hash(page, url, &format!("#/plan/{doc}/people")).await;
+    let form = "form.link-person";
+    wait_js(
+        page,
+        "my row's I am form",
+        &format!("return [...document.querySelectorAll('{form}')].length"),
+        |v| v.as_u64().is_some_and(|n| n > 0),
+    )
+    .await;
+    // My own row is the one that offers "I am" (an editor's other rows offer nothing).
+    eval(
+        page,
+        &format!(
+            "const s = document.querySelector('{form} select[name=person]');
+             s.value = '{person}'; s.dispatchEvent(new Event('change', {{bubbles: true}}));
+             s.dispatchEvent(new Event('input', {{bubbles: true}})); return true"
+        ),
+    )
+    .await;
+    click(page, &format!("{form} button[type=submit]")).await;
+    wait_js(
+        page,
+        "my link shown",
+        &format!("return document.querySelector('ul.person-links li[data-person=\"{person}\"]')?.dataset.confirmed ?? null"),
+        |v| v == "false",
+    )
+    .await;
+}
+
+/// The action ids My actions lists.
+async fn my_actions_listed(page: &Client) -> Vec<String> {
+    action_ids(page, "section.my-actions li").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the_dashboard_lists_who_is_outstanding(
+) {
+    use plansync_shared::{round_progress, ReportingPeriod};
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let today = time::OffsetDateTime::now_utc().date();
+    let period = ReportingPeriod::containing(today);
+    let deadline = (today + time::Duration::days(30)).to_string();
+    // Two leads: the two people who lead the fewest actions (at least one each).
+    let actions = all_actions(&plan);
+    let led = |p: &plansync_shared::PersonId| -> Vec<String> {
+        let mut v: Vec<String> = actions
+            .iter()
+            .filter(|(_, a)| a.lead.as_ref() == Some(p))
+            .map(|(_, a)| a.id.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut leads: Vec<_> = plan
+        .people
+        .iter()
+        .map(|p| (led(&p.id).len(), p.id.clone()))
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    leads.sort();
+    let (one, two) = (leads[0].1.clone(), leads[1].1.clone());
+
+    let browser = Browser::start().await;
+    let owner = browser.session().await;
+    let a = browser.session().await;
+    let b = browser.session().await;
+    join_page(
+        &owner,
+        &server,
+        "owner",
+        "Community Safety Officer",
+        "City Council",
+    )
+    .await;
+    goto_hash(&owner, &url, &format!("#/plan/{doc}")).await;
+    wait_js(
+        &owner,
+        "the open-round form",
+        "return !!document.querySelector('form.open-round')",
+        |v| v == true,
+    )
+    .await;
+    eval(
+        &owner,
+        &format!(
+            "const d = document.querySelector('form.open-round input[name=round-deadline]');
+             d.value = '{deadline}'; d.dispatchEvent(new Event('input', {{bubbles: true}})); return true"
+        ),
+    )
+    .await;
+    click(&owner, "form.open-round button[type=submit]").await;
+    let line = wait_js(
+        &owner,
+        "the round's line",
+        "return document.querySelector('.round-line')?.textContent ?? null",
+        |v| v.is_string(),
+    )
+    .await;
+    let total = actions.len();
+    assert!(
+        line.as_str()
+            .unwrap()
+            .starts_with(&format!("0 of {total} actions updated for {period}")),
+        "{line}"
+    );
+
+    // Each lead says who they are, and sees their actions in My actions.
+    join_page(&a, &server, "editor", "Lead One", "Probation Service").await;
+    join_page(&b, &server, "editor", "Lead Two", "City Council").await;
+    say_i_am(&a, &url, doc, one.as_str()).await;
+    say_i_am(&b, &url, doc, two.as_str()).await;
+    for (page, person) in [(&a, &one), (&b, &two)] {
+        goto_hash(page, &url, &format!("#/plan/{doc}")).await;
+        let want = led(person);
+        wait_js(
+            page,
+            "My actions",
+            "return document.querySelectorAll('section.my-actions li').length",
+            |v| v.as_u64() == Some(want.len() as u64),
+        )
+        .await;
+        assert_eq!(my_actions_listed(page).await, want);
+        let said = eval(
+            page,
+            "return document.querySelector('section.my-actions p').textContent",
+        )
+        .await;
+        assert!(
+            said.as_str()
+                .unwrap()
+                .contains(&plansync_shared::long_date(&deadline)),
+            "the deadline is named: {said}"
+        );
+    }
+
+    // Lead one rates and updates each of theirs in the tracker, filtered to what they still
+    // owe the round; each drops off the list once done.
+    goto_hash(
+        &a,
+        &url,
+        &format!(
+            "#/plan/{doc}/tracker?lead={one}&outstanding=1&period={}",
+            period.key()
+        ),
+    )
+    .await;
+    for (i, action) in led(&one).iter().enumerate() {
+        wait_js(
+            &a,
+            "the row still owed",
+            &format!("return !!document.querySelector('tr.row[data-action=\"{action}\"]')"),
+            |v| v == true,
+        )
+        .await;
+        eval(
+            &a,
+            &format!(
+                "document.querySelector('tr.row[data-action=\"{action}\"]').focus(); return true"
+            ),
+        )
+        .await;
+        type_text(&a, "g").await;
+        wait_js(&a, "Green", &rag_js(action), |v| v == "Green").await;
+        type_text(&a, "u").await;
+        wait_js(
+            &a,
+            "the update box",
+            "return document.activeElement?.classList.contains('update-text') ?? false",
+            |v| v == true,
+        )
+        .await;
+        type_text(&a, &format!("On track for the quarter ({i})")).await;
+        press(&a, &[Key::Enter.into()]).await;
+        wait_js(
+            &a,
+            "the row drops off the outstanding list",
+            &format!("return !!document.querySelector('tr.row[data-action=\"{action}\"]')"),
+            |v| v == false,
+        )
+        .await;
+    }
+    wait_badge(&a, "all changes are on the server").await;
+    goto_hash(&a, &url, &format!("#/plan/{doc}")).await;
+    wait_js(
+        &a,
+        "My actions all done",
+        "return document.querySelector('section.my-actions .done')?.textContent ?? ''",
+        |v| v.as_str().is_some_and(|s| s.contains("are updated for")),
+    )
+    .await;
+
+    // The owner's dashboard counts it and lists who is outstanding, by board and by lead.
+    let done = led(&one).len();
+    let want_line = format!(
+        "{done} of {total} actions updated for {period} · deadline {} · {} outstanding",
+        plansync_shared::long_date(&deadline),
+        total - done
+    );
+    wait_js(
+        &owner,
+        "the round's line counts lead one's updates",
+        "return document.querySelector('.round-line')?.textContent ?? ''",
+        |v| v == want_line.as_str(),
+    )
+    .await;
+    let leads_listed = eval(
+        &owner,
+        "return [...document.querySelectorAll('ul.by-lead a')].map(a => a.dataset.lead)",
+    )
+    .await;
+    let leads_listed: Vec<&str> = leads_listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(leads_listed.contains(&two.as_str()), "{leads_listed:?}");
+    assert!(!leads_listed.contains(&one.as_str()), "{leads_listed:?}");
+    // Lead two's count opens the tracker filtered to exactly their outstanding actions.
+    click(&owner, &format!("ul.by-lead a[data-lead=\"{two}\"]")).await;
+    let want = led(&two);
+    wait_js(
+        &owner,
+        "the tracker of lead two's outstanding actions",
+        "return document.querySelectorAll('tr.row').length",
+        |v| v.as_u64() == Some(want.len() as u64),
+    )
+    .await;
+    assert_eq!(action_ids(&owner, "tr.row").await, want);
+    // Lead two still sees all theirs.
+    assert_eq!(my_actions_listed(&b).await, led(&two));
+    // The server holds the same round.
+    let rust = RustClient::connect(&server.sync_url(), "checker").await;
+    rust.find(doc).await;
+    let plan = rust.plan(doc);
+    let round = plansync_shared::current_round(&plan).expect("the round is open on the server");
+    assert_eq!(round.deadline, deadline);
+    assert_eq!(round_progress(&plan, round).updated, done);
+}

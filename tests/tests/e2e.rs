@@ -793,9 +793,9 @@ async fn the_shell_takes_a_snapshot_and_makes_every_export_of_the_demo_plan_whil
         "{compare}"
     );
     // Wrong names get clear errors.
-    let (ok, said) = run(&["export", "--db", db_arg, "--plan", &plan, "plan.pdf"]);
+    let (ok, said) = run(&["export", "--db", db_arg, "--plan", &plan, "plan.odt"]);
     assert!(
-        !ok && said.contains("no export called 'plan.pdf'"),
+        !ok && said.contains("no export called 'plan.odt'"),
         "{said}"
     );
     let (ok, said) = run(&[

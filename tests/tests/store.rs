@@ -5,9 +5,11 @@
 use plansync_server::store::{
     self, ChunkId, Location, NewInvitation, NewParticipant, RoleChange, Store,
 };
-use plansync_server::{hash_token, JoinError, ParticipantId, Role};
+use plansync_server::{hash_token, JoinError, LinkOutcome, NewPersonLink, ParticipantId, Role};
 use plansync_shared::automerge::AutoCommit;
-use plansync_shared::{demo_plan, plan_summary, DocumentId, PlanDoc, TextField};
+use plansync_shared::{
+    demo_plan, plan_summary, DocumentId, PersonId, PersonLink, PlanDoc, TextField,
+};
 use plansync_tests::postgres::Cluster;
 use rand::{rngs::StdRng, SeedableRng};
 
@@ -83,6 +85,8 @@ on_both_backends!(
     the_storage_id_is_made_once_and_kept_by_every_node,
     a_database_with_a_newer_schema_is_refused_with_a_clear_error,
     relayed_authors_pulled_snapshots_and_relay_progress_read_back,
+    a_plan_person_is_linked_to_one_participant_even_when_two_claim_them_at_once_on_two_nodes,
+    links_are_confirmed_shared_by_owners_and_gone_with_a_removed_participant,
 );
 
 fn demo() -> (PlanDoc, DocumentId) {
@@ -280,6 +284,151 @@ async fn a_plan_always_keeps_an_owner_even_when_two_owners_demote_each_other_at_
     assert_eq!(
         a.revoke_participant(plan.clone(), owner, 9).await.unwrap(),
         RoleChange::Changed
+    );
+}
+
+fn link(plan: &str, who: ParticipantId, person: &str, owner: bool, shared: bool) -> NewPersonLink {
+    NewPersonLink {
+        plan: plan.into(),
+        participant: who,
+        person: person.into(),
+        confirmed: owner,
+        shared,
+    }
+}
+
+async fn a_plan_person_is_linked_to_one_participant_even_when_two_claim_them_at_once_on_two_nodes(
+    db: Db,
+) {
+    let (a, b) = (db.store.clone(), db.another_node().await);
+    for round in 0..10 {
+        let plan = format!("plan-{round}");
+        let one = person(&a, &plan, "one", Role::Editor).await;
+        let two = person(&a, &plan, "two", Role::Editor).await;
+        let (x, y) = tokio::join!(
+            a.link_person(link(&plan, one, "pe-chair", false, false), 1),
+            b.link_person(link(&plan, two, "pe-chair", false, false), 1),
+        );
+        let outcomes = [x.unwrap(), y.unwrap()];
+        let linked = outcomes
+            .iter()
+            .filter(|o| **o == LinkOutcome::Linked)
+            .count();
+        assert_eq!(linked, 1, "round {round}: {outcomes:?}");
+        let taken = outcomes
+            .iter()
+            .find(|o| **o != LinkOutcome::Linked)
+            .unwrap();
+        assert!(
+            matches!(taken, LinkOutcome::Taken(name) if name == "one" || name == "two"),
+            "{taken:?}"
+        );
+        let links = a.person_links(plan.clone()).await.unwrap();
+        assert_eq!(links.len(), 1, "round {round}");
+        assert!(!links[0].confirmed, "an editor's claim waits for an owner");
+    }
+    // Not a participant of that plan: nothing is linked.
+    assert_eq!(
+        a.link_person(
+            link("plan-0", ParticipantId(999_999), "pe-x", true, false),
+            1
+        )
+        .await
+        .unwrap(),
+        LinkOutcome::NotFound
+    );
+}
+
+async fn links_are_confirmed_shared_by_owners_and_gone_with_a_removed_participant(db: Db) {
+    let s = db.store.clone();
+    let plan = "plan-links".to_string();
+    let owner = person(&s, &plan, "owner", Role::Owner).await;
+    let lead = person(&s, &plan, "lead", Role::Editor).await;
+    let deputy = person(&s, &plan, "deputy", Role::Editor).await;
+    assert_eq!(
+        s.link_person(link(&plan, lead, "pe-a", false, false), 1)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    // The deputy's claim to the same person is refused, naming who has it...
+    assert_eq!(
+        s.link_person(link(&plan, deputy, "pe-a", false, false), 2)
+            .await
+            .unwrap(),
+        LinkOutcome::Taken("lead".into())
+    );
+    // ...and so is an owner's link without saying it is shared.
+    assert_eq!(
+        s.link_person(link(&plan, deputy, "pe-a", true, false), 3)
+            .await
+            .unwrap(),
+        LinkOutcome::Taken("lead".into())
+    );
+    // An owner confirms the lead's claim: the same link, now confirmed.
+    assert_eq!(
+        s.link_person(link(&plan, lead, "pe-a", true, false), 4)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    // An owner links the deputy too, saying the person is shared.
+    assert_eq!(
+        s.link_person(link(&plan, deputy, "pe-a", true, true), 5)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    s.link_person(link(&plan, owner, "pe-b", true, false), 6)
+        .await
+        .unwrap();
+    let mut links = s.person_links(plan.clone()).await.unwrap();
+    links.sort_by_key(|l| (l.participant, l.person.clone()));
+    let expect = |participant: ParticipantId, person: &str, confirmed, shared| PersonLink {
+        participant: participant.0,
+        person: PersonId::new(person),
+        confirmed,
+        shared,
+    };
+    assert_eq!(
+        links,
+        vec![
+            expect(owner, "pe-b", true, false),
+            expect(lead, "pe-a", true, true),
+            expect(deputy, "pe-a", true, true),
+        ]
+    );
+    // A later claim by an editor never takes a confirmation away.
+    s.link_person(link(&plan, lead, "pe-a", false, false), 7)
+        .await
+        .unwrap();
+    assert!(s
+        .person_links(plan.clone())
+        .await
+        .unwrap()
+        .iter()
+        .any(|l| l.participant == lead.0 && l.confirmed));
+    // Removing the lead removes their links; unlinking takes one link away.
+    assert_eq!(
+        s.revoke_participant(plan.clone(), lead, 8).await.unwrap(),
+        RoleChange::Changed
+    );
+    assert!(s
+        .unlink_person(plan.clone(), deputy, "pe-a".into())
+        .await
+        .unwrap());
+    assert!(!s
+        .unlink_person(plan.clone(), deputy, "pe-a".into())
+        .await
+        .unwrap());
+    let links = s.person_links(plan.clone()).await.unwrap();
+    assert_eq!(links, vec![expect(owner, "pe-b", true, false)]);
+    // With the lead gone, the person is free for another participant.
+    assert_eq!(
+        s.link_person(link(&plan, deputy, "pe-a", false, false), 9)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
     );
 }
 

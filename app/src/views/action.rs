@@ -62,18 +62,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let people = move || {
-        model.plan.with(|p| {
-            p.as_ref()
-                .map(|p| {
-                    p.people
-                        .iter()
-                        .map(|x| (x.id.clone(), format!("{} ({})", x.name, x.role)))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let people = move || crate::views::person_choices(model);
     let field = move |f: fn(&Action) -> Option<String>| {
         move || found.with(|a| a.as_ref().and_then(|(_, _, a)| f(a)))
     };

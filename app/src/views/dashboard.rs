@@ -111,6 +111,13 @@ pub fn DashboardPage() -> impl IntoView {
                 <PeriodPicker chosen period />
                 <StageLine />
             </div>
+            {move || doc().map(|d| {
+                let links = crate::views::round::plan_links(d);
+                view! {
+                    <crate::views::round::MyActions doc=d links />
+                    <crate::views::round::RoundPanel doc=d />
+                }
+            })}
             {move || {
                 let (Some(doc), Some(s)) = (doc(), glance.get()) else { return None };
                 Some(view! {

@@ -31,6 +31,17 @@ pub fn PeoplePage() -> impl IntoView {
             }
         }
     });
+    let links = LocalResource::new(move || {
+        bump.track();
+        let plan = plan();
+        async move {
+            let links = api::links(&plan).await;
+            if let Ok(l) = &links {
+                crate::views::round::keep_links(&plan, l);
+            }
+            links.unwrap_or_default()
+        }
+    });
     let me = move || membership::of(&plan()).map(|m| m.participant);
     let act = crate::views::server_action(error, bump);
     view! {
@@ -42,10 +53,11 @@ pub fn PeoplePage() -> impl IntoView {
                 Some(Err(e)) => view! { <p class="notice">{e}</p> }.into_any(),
                 Some(Ok(list)) => view! {
                     <div class="scroll-x" role="region" aria-label="Participants" tabindex="0"><table class="participants">
-                        <thead><tr><th>"Name"</th><th>"Agency"</th><th>"Role"</th><th></th></tr></thead>
+                        <thead><tr><th>"Name"</th><th>"Agency"</th><th>"Role"</th><th>"In the plan"</th><th></th></tr></thead>
                         <tbody>
                             <For each=move || list.clone() key=|p: &Participant| (p.id, p.role.clone()) let:p>
-                                <ParticipantRow p=p.clone() owner=is_owner() me=me() act=act plan=plan() />
+                                <ParticipantRow p=p.clone() owner=is_owner() me=me() act=act plan=plan()
+                                    links=Signal::derive(move || links.get().unwrap_or_default()) />
                             </For>
                         </tbody>
                     </table></div>
@@ -72,12 +84,14 @@ fn ParticipantRow(
     p: Participant,
     owner: bool,
     me: Option<i64>,
-    act: impl Fn(crate::views::Request) + Copy + 'static,
+    act: impl Fn(crate::views::Request) + Copy + Send + Sync + 'static,
     plan: String,
+    links: Signal<Vec<plansync_shared::PersonLink>>,
 ) -> impl IntoView {
     let id = p.id;
     let mine = me == Some(id);
     let plan2 = plan.clone();
+    let plan3 = plan.clone();
     let on_role = move |ev: web_sys::Event| {
         let role = event_target_value(&ev);
         let plan = plan.clone();
@@ -106,6 +120,9 @@ fn ParticipantRow(
                 } else {
                     view! { <span class="role">{role.clone()}</span> }.into_any()
                 }}
+            </td>
+            <td class="in-plan">
+                <PersonLinks participant=id links plan=plan3 act can_change=owner || mine owner />
             </td>
             <td>{owner.then(|| view! { <button type="button" class="revoke" on:click=on_revoke>"Remove access"</button> })}</td>
         </tr>
@@ -230,5 +247,99 @@ fn EnrollServer(plan: String, on_done: impl Fn() + Copy + 'static) -> impl IntoV
             })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </form>
+    }
+}
+
+/// Which plan people a participant is ("Head of Probation Delivery Unit"): each link with
+/// whether an owner confirmed it; they themselves or an owner can add and remove links, and
+/// an owner confirms or shares them.
+#[component]
+fn PersonLinks(
+    participant: i64,
+    links: Signal<Vec<plansync_shared::PersonLink>>,
+    plan: String,
+    act: impl Fn(crate::views::Request) + Copy + Send + Sync + 'static,
+    can_change: bool,
+    owner: bool,
+) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let chosen = RwSignal::new(String::new());
+    let shared = RwSignal::new(false);
+    let people = move || {
+        crate::views::person_choices(model)
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect::<Vec<_>>()
+    };
+    let name_of = move |id: &str| {
+        people()
+            .into_iter()
+            .find(|(p, _)| p == id)
+            .map_or_else(|| id.to_string(), |(_, n)| n)
+    };
+    let mine = move || {
+        links
+            .get()
+            .into_iter()
+            .filter(|l| l.participant == participant)
+            .collect::<Vec<_>>()
+    };
+    let plan = StoredValue::new(plan);
+    let link = move |person: String, share: bool| {
+        let plan = plan.get_value();
+        act(Box::pin(async move {
+            api::link_person(&plan, participant, &person, share)
+                .await
+                .map(|_| ())
+        }));
+    };
+    let unlink = move |person: String| {
+        let plan = plan.get_value();
+        act(Box::pin(async move {
+            api::unlink_person(&plan, participant, &person)
+                .await
+                .map(|_| ())
+        }));
+    };
+    view! {
+        <ul class="person-links">
+            {move || mine().into_iter().map(|l| {
+                let person = l.person.to_string();
+                let (p1, p2) = (person.clone(), person.clone());
+                view! {
+                    <li data-person=person.clone() data-confirmed=l.confirmed.to_string()>
+                        {name_of(&person)}
+                        {(!l.confirmed).then_some(" · awaiting an owner's confirmation")}
+                        {l.shared.then_some(" · shared")}
+                        {(owner && !l.confirmed).then(|| view! {
+                            " " <button type="button" class="confirm-link" on:click=move |_| link(p1.clone(), false)>"Confirm"</button>
+                        })}
+                        {can_change.then(|| view! {
+                            " " <button type="button" class="unlink" aria-label=format!("Remove the link to {}", name_of(&p2)) on:click=move |_| unlink(p2.clone())>"Remove"</button>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        {can_change.then(|| view! {
+            <form class="link-person" on:submit=move |ev| {
+                ev.prevent_default();
+                let person = chosen.get_untracked();
+                if !person.is_empty() {
+                    link(person, shared.get_untracked());
+                }
+            }>
+                <label>{if owner { "Link to " } else { "I am " }}
+                    <select name="person" bind:value=chosen>
+                        <option value="">"Choose a person of the plan"</option>
+                        {move || people().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                    </select>
+                </label>
+                {owner.then(|| view! {
+                    <label class="check"><input type="checkbox" name="shared" bind:checked=shared />" shared with others"</label>
+                })}
+                " " <button type="submit">{if owner { "Link" } else { "Say so" }}</button>
+            </form>
+        })}
     }
 }

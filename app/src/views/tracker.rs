@@ -40,6 +40,8 @@ pub struct Row {
     exception: bool,
     comments: CommentCount,
     update: Option<(String, String)>,
+    /// Not updated for the plan's open reporting round.
+    outstanding: bool,
 }
 
 /// The period a tracker shows: the one in the URL, else the latest rated one up to now.
@@ -80,6 +82,7 @@ pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
         .map(|a| (a.id.as_str(), a.name.as_str()))
         .collect();
     let comments = comment_counts(plan);
+    let round = plansync_shared::current_round(plan);
     let mut out = Vec::new();
     for t in &plan.themes {
         for o in &t.objectives {
@@ -126,6 +129,7 @@ pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
                             format!("{} ({}, {})", u.text, u.author, u.agency),
                         )
                     }),
+                    outstanding: round.is_some_and(|r| !plansync_shared::missing(a, r).is_done()),
                 });
             }
         }
@@ -165,6 +169,7 @@ pub fn select(rows: &[Row], view: &TrackerView, today: &str) -> Vec<ActionId> {
         .filter(|r| !view.overdue || is_overdue(r, today))
         .filter(|r| !view.exceptions || r.exception)
         .filter(|r| !view.comments || r.comments.open > 0)
+        .filter(|r| !view.outstanding || r.outstanding)
         .filter(|r| {
             view.travel
                 .as_deref()
@@ -459,6 +464,14 @@ pub fn TrackerPage() -> impl IntoView {
             </label>
         }
     };
+    // Offered while a reporting round is open (or the filter is on).
+    let round_open = move || {
+        view_now.with(|v| v.outstanding)
+            || model.plan.with(|p| {
+                p.as_ref()
+                    .is_some_and(|p| plansync_shared::current_round(p).is_some())
+            })
+    };
     // The same periods as the dashboard's picker.
     let periods = move || {
         model.plan.with(|p| {
@@ -526,6 +539,7 @@ pub fn TrackerPage() -> impl IntoView {
                 {check("overdue", " Overdue only", |v| v.overdue, |v, on| v.overdue = on)}
                 {check("exceptions", " Exceptions only (red, amber or worsening)", |v| v.exceptions, |v, on| v.exceptions = on)}
                 {check("comments", " With unresolved comments", |v| v.comments, |v, on| v.comments = on)}
+                {move || round_open().then(|| check("outstanding", " Not updated for this round", |v| v.outstanding, |v, on| v.outstanding = on))}
             </form>
             // How many actions a filter or find leaves is announced; the help is not.
             <p class="meta" id="find-help"><span role="status">{move || format!("{} of {} actions", shown.with(Vec::len), all.with(Vec::len))}</span>{move || format!(" · RAG for {} · Find looks in titles, descriptions, progress updates and comments · keys on a row: R, A, G, N set the RAG; U adds a progress update; Enter opens the action; ↑ ↓ move between rows, Home and End go to the first and last", period.get())}</p>

@@ -8,6 +8,7 @@ mod docx;
 mod html;
 mod json;
 mod markdown;
+mod pdf;
 mod reports;
 mod sheet;
 
@@ -39,6 +40,9 @@ pub enum ExportError {
     /// JSON failed.
     #[error("writing JSON failed: {0}")]
     Json(#[from] serde_json::Error),
+    /// The PDF could not be typeset.
+    #[error("making the PDF failed: {0}")]
+    Pdf(String),
 }
 
 /// Which paper.
@@ -65,6 +69,8 @@ pub enum Format {
     Markdown,
     /// Word.
     Docx,
+    /// A tagged A4 PDF.
+    Pdf,
     /// Comma-separated values.
     Csv,
     /// Excel.
@@ -84,6 +90,7 @@ impl Format {
             Format::Docx => {
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
             }
+            Format::Pdf => "application/pdf",
             Format::Csv => "text/csv; charset=utf-8",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Format::Json => "application/json",
@@ -122,6 +129,12 @@ pub const EXPORTS: &[(&str, Option<Report>, Format, &str)] = &[
         "The plan document for Word",
     ),
     (
+        "plan.pdf",
+        Some(Report::Plan),
+        Format::Pdf,
+        "The plan document as an A4 PDF",
+    ),
+    (
         "tracker.csv",
         Some(Report::Tracker),
         Format::Csv,
@@ -146,6 +159,12 @@ pub const EXPORTS: &[(&str, Option<Report>, Format, &str)] = &[
         "The quarterly exception report for a board, for Word",
     ),
     (
+        "exceptions.pdf",
+        Some(Report::Exceptions),
+        Format::Pdf,
+        "The quarterly exception report for a board as an A4 PDF",
+    ),
+    (
         "workshop.html",
         Some(Report::Workshop),
         Format::Html,
@@ -158,6 +177,12 @@ pub const EXPORTS: &[(&str, Option<Report>, Format, &str)] = &[
         "The workshop outputs for Word",
     ),
     (
+        "workshop.pdf",
+        Some(Report::Workshop),
+        Format::Pdf,
+        "The workshop outputs as an A4 PDF",
+    ),
+    (
         "compare.html",
         Some(Report::Compare),
         Format::Html,
@@ -168,6 +193,12 @@ pub const EXPORTS: &[(&str, Option<Report>, Format, &str)] = &[
         Some(Report::Compare),
         Format::Docx,
         "What changed since the snapshot to compare from, for Word",
+    ),
+    (
+        "compare.pdf",
+        Some(Report::Compare),
+        Format::Pdf,
+        "What changed since the snapshot to compare from, as an A4 PDF",
     ),
     (
         "plan.json",
@@ -233,6 +264,7 @@ pub fn write(
         (Some(r), Format::Html) => html::write(&blocks(r), out),
         (Some(r), Format::Markdown) => markdown::write(&blocks(r), out),
         (Some(r), Format::Docx) => docx::write(&blocks(r), out),
+        (Some(r), Format::Pdf) => pdf::write(&blocks(r), out),
         (_, Format::Json) => json::write(plan, opts, out),
         (_, Format::Automerge) => Ok(out.write_all(saved.unwrap_or_default())?),
         (r, f) => Err(ExportError::Unknown(format!("{r:?} as {f:?}"))),

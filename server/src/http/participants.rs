@@ -1,13 +1,14 @@
 //! A plan's participants: who takes part, role changes and revocations (owners only).
 
-use super::{member, AppError};
-use crate::access::{Participant, ParticipantId, Role};
+use super::{document, member, off_runtime, AppError};
+use crate::access::{LinkOutcome, NewPersonLink, Participant, ParticipantId, Role};
 use crate::store::RoleChange;
 use crate::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
+use plansync_shared::{read_plan, LinkPerson, PersonId, PersonLink};
 use serde::Deserialize;
 
 /// `GET /api/plans/{plan}/participants`: who takes part (any participant may look).
@@ -114,4 +115,98 @@ pub async fn enroll_server(
         axum::http::StatusCode::CREATED,
         Json(serde_json::json!({ "participant": participant, "token": token })),
     ))
+}
+
+/// `GET /api/plans/{plan}/links`: which plan people each participant is (any participant
+/// may look).
+pub async fn list_links(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+) -> Result<Json<Vec<PersonLink>>, AppError> {
+    member(&state, &headers, &plan, Role::Viewer).await?;
+    Ok(Json(state.store.person_links(plan).await?))
+}
+
+/// Who may change participant `id`'s links: they themselves, or an owner.
+fn may_link(me: &Participant, id: ParticipantId) -> Result<(), AppError> {
+    if me.id == id || me.role == Role::Owner {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "Only an owner can say who someone else is in the plan; you can say who you are.".into(),
+    ))
+}
+
+/// `PUT /api/plans/{plan}/participants/{id}/people/{person}` (body [`LinkPerson`], or
+/// none): a participant says they are that plan person, or an owner links someone (an
+/// owner's link, or an owner's own claim, is confirmed; another's claim waits for an owner).
+pub async fn link_person(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((plan, id, person)): Path<(String, i64, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Vec<PersonLink>>, AppError> {
+    let me = member(&state, &headers, &plan, Role::Viewer).await?;
+    let id = ParticipantId(id);
+    may_link(&me, id)?;
+    let body: LinkPerson = if body.iter().all(u8::is_ascii_whitespace) {
+        LinkPerson::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::BadRequest(format!(
+                "The link could not be read ({e}): send {{\"shared\": true}} or nothing."
+            ))
+        })?
+    };
+    let owner = me.role == Role::Owner;
+    if body.shared && !owner {
+        return Err(AppError::Forbidden(
+            "Only an owner can link one person to several participants.".into(),
+        ));
+    }
+    let doc = document(&state, &plan).await?;
+    let wanted = PersonId::new(person.clone());
+    let known = off_runtime(move || read_plan(&doc).map(|p| p.people)).await?;
+    let known = known.map_err(|e| AppError::Service(crate::sync::ServiceError::Plan(e)))?;
+    if !known.iter().any(|p| p.id == wanted) {
+        return Err(AppError::NotFound(
+            "That person is not among the plan's people: pick one from the plan's list of people."
+                .into(),
+        ));
+    }
+    let link = NewPersonLink {
+        plan: plan.clone(),
+        participant: id,
+        person,
+        confirmed: owner,
+        shared: body.shared,
+    };
+    match state.store.link_person(link, crate::now_ms()).await? {
+        LinkOutcome::Linked => Ok(Json(state.store.person_links(plan).await?)),
+        LinkOutcome::Taken(name) => Err(AppError::Conflict(format!(
+            "That person is already linked to {name}. An owner can link them to both (shared), or remove {name}'s link first."
+        ))),
+        LinkOutcome::NotFound => Err(AppError::NotFound(
+            "There is no such participant in this plan.".into(),
+        )),
+    }
+}
+
+/// `DELETE /api/plans/{plan}/participants/{id}/people/{person}`: a participant drops who
+/// they said they were, or an owner removes a link.
+pub async fn unlink_person(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((plan, id, person)): Path<(String, i64, String)>,
+) -> Result<Json<Vec<PersonLink>>, AppError> {
+    let me = member(&state, &headers, &plan, Role::Viewer).await?;
+    let id = ParticipantId(id);
+    may_link(&me, id)?;
+    if !state.store.unlink_person(plan.clone(), id, person).await? {
+        return Err(AppError::NotFound(
+            "That participant is not linked to that person.".into(),
+        ));
+    }
+    Ok(Json(state.store.person_links(plan).await?))
 }

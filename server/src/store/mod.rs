@@ -10,10 +10,12 @@ mod sqlite;
 pub use postgres::Postgres;
 pub use sqlite::Sqlite;
 
-use crate::access::{Invitation, JoinError, Participant, ParticipantId, Role};
+use crate::access::{
+    Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, Role,
+};
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PlanSummary};
+use plansync_shared::{DocumentId, PersonLink, PlanSummary};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -269,6 +271,18 @@ pub trait AccessStore: Send + Sync + 'static {
         inv: NewInvitation,
         now_ms: i64,
     ) -> Result<Option<Invitation>>;
+    /// The links of a plan's current participants to its people.
+    async fn person_links(&self, plan: String) -> Result<Vec<PersonLink>>;
+    /// Links a current participant to a plan person, or updates their link (an owner
+    /// confirming it), under [`crate::access::link_rule`], in one transaction.
+    async fn link_person(&self, link: NewPersonLink, now_ms: i64) -> Result<LinkOutcome>;
+    /// Removes a participant's link to a plan person; false if there was none.
+    async fn unlink_person(
+        &self,
+        plan: String,
+        participant: ParticipantId,
+        person: String,
+    ) -> Result<bool>;
     /// Uses one place of the invitation with this code and adds the person as a participant,
     /// in one transaction.
     async fn redeem(

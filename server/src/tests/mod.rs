@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 mod actors;
 mod http;
+mod links;
 mod papers;
 mod socket;
 mod storage;

@@ -94,7 +94,7 @@ async fn snapshots_history_compare_restore_and_exports_work_through_the_api() {
     let (status, _) = call_raw(
         &s,
         "GET",
-        &format!("/api/plans/{plan}/exports/plan.pdf"),
+        &format!("/api/plans/{plan}/exports/plan.odt"),
         t,
         vec![],
     )

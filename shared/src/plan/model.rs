@@ -129,6 +129,9 @@ pub struct Plan {
     pub indicators: Vec<Indicator>,
     /// Comments on themes, objectives, actions and indicators.
     pub comments: Vec<Comment>,
+    /// Reporting rounds, oldest period first.
+    #[serde(default)]
+    pub rounds: Vec<Round>,
 }
 
 impl Plan {
@@ -430,6 +433,38 @@ pub struct Comment {
     pub text: String,
     /// Whether the thread is resolved.
     pub resolved: bool,
+}
+
+/// A reporting round: an owner's call, for one reporting period, for every lead to rate
+/// and update their actions by a deadline. Open until an owner closes it; a closed round is
+/// read-only history that keeps what was outstanding when it closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Round {
+    /// Stable id.
+    pub id: RoundId,
+    /// The reporting period the updates are for.
+    pub period: ReportingPeriod,
+    /// The deadline for updates (ISO date).
+    pub deadline: String,
+    /// The Board's meeting that receives the Board pack (ISO date), if set.
+    pub meeting: Option<String>,
+    /// The day it was opened (ISO date): progress updates count from this day.
+    pub opened: String,
+    /// Who opened it (name and agency, as stamped by the app).
+    pub opened_by: String,
+    /// The day it was closed (ISO date), if it is closed.
+    pub closed: Option<String>,
+    /// Who closed it.
+    pub closed_by: String,
+    /// The actions still outstanding when it closed, in plan order.
+    pub outstanding_at_close: Vec<ActionId>,
+}
+
+impl Round {
+    /// Whether the round is still open for updates.
+    pub fn is_open(&self) -> bool {
+        self.closed.is_none()
+    }
 }
 
 /// What a new plan starts with.

@@ -296,6 +296,44 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         }))
     }
 
+    /// Every reporting round, from every copy of the `rounds` map (two replicas that made it
+    /// at once both keep theirs), oldest period first. Absent in plans made before rounds.
+    fn rounds(&self) -> Result<Vec<Round>> {
+        let mut rounds = Vec::new();
+        for (value, map) in self.doc.get_all(ROOT, "rounds")? {
+            if !matches!(value, Value::Object(ObjType::Map)) {
+                continue;
+            }
+            for (id, r) in self.all(&map)? {
+                let f = self.fields(&r);
+                let Ok(period) = ReportingPeriod::from_key(&f.str("period")) else {
+                    continue;
+                };
+                let outstanding_at_close = match f.entries.get("outstanding_at_close") {
+                    Some((Value::Object(ObjType::List), list)) => (0..self.doc.length(list))
+                        .filter_map(|i| list_str(self.doc, list, i))
+                        .map(ActionId::new)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                rounds.push(Round {
+                    id: RoundId::new(id),
+                    period,
+                    deadline: f.str("deadline"),
+                    meeting: f.opt_str("meeting"),
+                    opened: f.str("opened"),
+                    opened_by: f.str("opened_by"),
+                    closed: f.opt_str("closed"),
+                    closed_by: f.str("closed_by"),
+                    outstanding_at_close,
+                });
+            }
+        }
+        rounds.sort_by(|a, b| (a.period, &a.opened, &a.id).cmp(&(b.period, &b.opened, &b.id)));
+        rounds.dedup_by(|a, b| a.id == b.id);
+        Ok(rounds)
+    }
+
     fn plan(&self) -> Result<Plan> {
         let mut seen = HashSet::new();
         let themes_map = self.obj(&ROOT, "themes")?;
@@ -419,6 +457,7 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
             themes,
             indicators,
             comments,
+            rounds: self.rounds()?,
         })
     }
 }

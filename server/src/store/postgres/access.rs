@@ -88,11 +88,95 @@ impl crate::store::AccessStore for Postgres {
                 &[&plan, &id.0, &now_ms],
             )
             .await?;
+            tx.execute(
+                "DELETE FROM person_links WHERE plan_id = $1 AND participant_id = $2",
+                &[&plan, &id.0],
+            )
+            .await?;
             self.announce(&tx, ACCESS_CHANNEL, &id.0.to_string())
                 .await?;
         }
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    async fn person_links(&self, plan: String) -> Result<Vec<PersonLink>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT l.participant_id, l.person_id, l.confirmed, l.shared FROM person_links l
+                 JOIN participants p ON p.id = l.participant_id AND p.revoked_ms IS NULL
+                 WHERE l.plan_id = $1 ORDER BY l.participant_id, l.created_ms, l.person_id",
+                &[&plan],
+            )
+            .await?;
+        Ok(rows.iter().map(person_link).collect())
+    }
+
+    async fn link_person(&self, link: NewPersonLink, now_ms: i64) -> Result<LinkOutcome> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // Lock the plan's participants, so two links of one person made at once on two
+        // nodes take turns (and a revocation waits for a link in progress).
+        let people = tx
+            .query(
+                "SELECT id FROM participants WHERE plan_id = $1 AND revoked_ms IS NULL ORDER BY id FOR UPDATE",
+                &[&link.plan],
+            )
+            .await?;
+        if !people
+            .iter()
+            .any(|r| r.get::<_, i64>(0) == link.participant.0)
+        {
+            return Ok(LinkOutcome::NotFound);
+        }
+        let others: Vec<(PersonLink, String)> = tx
+            .query(
+                "SELECT l.participant_id, l.person_id, l.confirmed, l.shared, p.name FROM person_links l
+                 JOIN participants p ON p.id = l.participant_id AND p.revoked_ms IS NULL
+                 WHERE l.plan_id = $1 AND l.person_id = $2 AND l.participant_id <> $3 ORDER BY l.created_ms",
+                &[&link.plan, &link.person, &link.participant.0],
+            )
+            .await?
+            .iter()
+            .map(|r| (person_link(r), r.get(4)))
+            .collect();
+        let outcome = crate::access::link_rule(&others, &link);
+        if outcome == LinkOutcome::Linked {
+            tx.execute(
+                "INSERT INTO person_links (plan_id, participant_id, person_id, confirmed, shared, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (plan_id, participant_id, person_id)
+                 DO UPDATE SET confirmed = person_links.confirmed OR excluded.confirmed,
+                               shared = person_links.shared OR excluded.shared",
+                &[&link.plan, &link.participant.0, &link.person, &link.confirmed, &link.shared, &now_ms],
+            )
+            .await?;
+            if link.shared {
+                tx.execute(
+                    "UPDATE person_links SET shared = TRUE WHERE plan_id = $1 AND person_id = $2",
+                    &[&link.plan, &link.person],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn unlink_person(
+        &self,
+        plan: String,
+        participant: ParticipantId,
+        person: String,
+    ) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "DELETE FROM person_links WHERE plan_id = $1 AND participant_id = $2 AND person_id = $3",
+            &[&plan, &participant.0, &person],
+        )
+        .await?
+            == 1)
     }
 
     async fn create_invitation(&self, inv: NewInvitation, now_ms: i64) -> Result<Invitation> {

@@ -8,11 +8,14 @@ use super::{
     Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange, StoreError,
     Stored,
 };
-use crate::access::{Invitation, JoinError, Participant, ParticipantId, ParticipantKind, Role};
+use crate::access::{
+    Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
+    Role,
+};
 use crate::history::{ChangeAuthor, Snapshot};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PlanSummary};
+use plansync_shared::{DocumentId, PersonLink, PlanSummary};
 use std::collections::HashMap;
 use tokio_postgres::{NoTls, Row};
 
@@ -95,7 +98,16 @@ const MIGRATIONS: &[&str] = &["
         reached_ms BIGINT,
         sent_ms BIGINT,
         attributed BIGINT NOT NULL,
-        PRIMARY KEY (upstream, doc_id));"];
+        PRIMARY KEY (upstream, doc_id));", "
+    CREATE TABLE person_links (
+        plan_id TEXT NOT NULL,
+        participant_id BIGINT NOT NULL,
+        person_id TEXT NOT NULL,
+        confirmed BOOLEAN NOT NULL,
+        shared BOOLEAN NOT NULL,
+        created_ms BIGINT NOT NULL,
+        PRIMARY KEY (plan_id, participant_id, person_id));
+    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);"];
 
 /// The advisory lock key that serializes schema migrations between nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x706c_616e_7379_6e63;
@@ -371,6 +383,15 @@ async fn chunks(c: &impl GenericClient, doc: &str, after: i64) -> Result<Stored>
 
 /// In a transaction: locks the plan's current participants and says whether changing `id`
 /// leaves the plan an owner.
+fn person_link(r: &tokio_postgres::Row) -> PersonLink {
+    PersonLink {
+        participant: r.get(0),
+        person: plansync_shared::PersonId::new(r.get::<_, String>(1)),
+        confirmed: r.get(2),
+        shared: r.get(3),
+    }
+}
+
 async fn owner_rule(
     tx: &impl GenericClient,
     plan: &str,

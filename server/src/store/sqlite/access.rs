@@ -88,6 +88,10 @@ impl crate::store::AccessStore for Sqlite {
                     "UPDATE participants SET revoked_ms = ?3 WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
                     params![plan, id.0, now_ms],
                 )?;
+                tx.execute(
+                    "DELETE FROM person_links WHERE plan_id = ?1 AND participant_id = ?2",
+                    params![plan, id.0],
+                )?;
             }
             tx.commit()?;
             Ok(outcome)
@@ -143,6 +147,79 @@ impl crate::store::AccessStore for Sqlite {
             let made = insert_invitation(&tx, inv, now_ms)?;
             tx.commit()?;
             Ok(Some(made))
+        })
+        .await
+    }
+
+    async fn person_links(&self, plan: String) -> Result<Vec<PersonLink>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT l.participant_id, l.person_id, l.confirmed, l.shared FROM person_links l
+                 JOIN participants p ON p.id = l.participant_id AND p.revoked_ms IS NULL
+                 WHERE l.plan_id = ?1 ORDER BY l.participant_id, l.created_ms, l.person_id",
+            )?;
+            let rows = stmt.query_map([plan], person_link)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn link_person(&self, link: NewPersonLink, now_ms: i64) -> Result<LinkOutcome> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM participants WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL)",
+                params![link.plan, link.participant.0],
+                |r| r.get(0),
+            )?;
+            if !current {
+                return Ok(LinkOutcome::NotFound);
+            }
+            let others: Vec<(PersonLink, String)> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT l.participant_id, l.person_id, l.confirmed, l.shared, p.name FROM person_links l
+                     JOIN participants p ON p.id = l.participant_id AND p.revoked_ms IS NULL
+                     WHERE l.plan_id = ?1 AND l.person_id = ?2 AND l.participant_id <> ?3 ORDER BY l.created_ms",
+                )?;
+                let rows = stmt.query_map(
+                    params![link.plan, link.person, link.participant.0],
+                    |r| Ok((person_link(r)?, r.get(4)?)),
+                )?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let outcome = crate::access::link_rule(&others, &link);
+            if outcome == LinkOutcome::Linked {
+                tx.execute(
+                    "INSERT INTO person_links (plan_id, participant_id, person_id, confirmed, shared, created_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (plan_id, participant_id, person_id)
+                     DO UPDATE SET confirmed = max(confirmed, excluded.confirmed), shared = max(shared, excluded.shared)",
+                    params![link.plan, link.participant.0, link.person, link.confirmed, link.shared, now_ms],
+                )?;
+                if link.shared {
+                    tx.execute(
+                        "UPDATE person_links SET shared = 1 WHERE plan_id = ?1 AND person_id = ?2",
+                        params![link.plan, link.person],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn unlink_person(
+        &self,
+        plan: String,
+        participant: ParticipantId,
+        person: String,
+    ) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "DELETE FROM person_links WHERE plan_id = ?1 AND participant_id = ?2 AND person_id = ?3",
+                params![plan, participant.0, person],
+            )? == 1)
         })
         .await
     }

@@ -6,10 +6,13 @@ use super::{
     Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange, StoreError,
     Stored,
 };
-use crate::access::{Invitation, JoinError, Participant, ParticipantId, ParticipantKind, Role};
+use crate::access::{
+    Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
+    Role,
+};
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PlanSummary};
+use plansync_shared::{DocumentId, PersonLink, PlanSummary};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -86,7 +89,16 @@ const MIGRATIONS: &[&str] = &["
         reached_ms INTEGER,
         sent_ms INTEGER,
         attributed INTEGER NOT NULL,
-        PRIMARY KEY (upstream, doc_id)) WITHOUT ROWID;"];
+        PRIMARY KEY (upstream, doc_id)) WITHOUT ROWID;", "
+    CREATE TABLE person_links (
+        plan_id TEXT NOT NULL,
+        participant_id INTEGER NOT NULL,
+        person_id TEXT NOT NULL,
+        confirmed INTEGER NOT NULL,
+        shared INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (plan_id, participant_id, person_id)) WITHOUT ROWID;
+    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);"];
 
 /// Reading connections kept open for reuse.
 const READERS: usize = 4;
@@ -250,6 +262,15 @@ fn snapshot(r: &Row) -> rusqlite::Result<Snapshot> {
         heads: heads.split_whitespace().map(str::to_string).collect(),
         author: author(r.get(4)?, r.get(5)?).or(r.get(7)?),
         created_ms: r.get(6)?,
+    })
+}
+
+fn person_link(r: &Row) -> rusqlite::Result<PersonLink> {
+    Ok(PersonLink {
+        participant: r.get(0)?,
+        person: plansync_shared::PersonId::new(r.get::<_, String>(1)?),
+        confirmed: r.get(2)?,
+        shared: r.get(3)?,
     })
 }
 
