@@ -485,3 +485,17 @@ pub async fn unlink_person(
         .await?,
     )
 }
+
+/// `GET /api/plans/{plan}/sign-offs`: every sign-off, each marked if changed since.
+pub async fn sign_offs(plan: &str) -> Result<Vec<plansync_shared::SignOff>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/sign-offs"), None).await?)
+}
+
+/// `POST /api/plans/{plan}/sign-offs`: the chair signs off a board's return for a round.
+pub async fn sign_off(
+    plan: &str,
+    request: &plansync_shared::SignOffRequest,
+) -> Result<plansync_shared::SignOff, String> {
+    let body = serde_json::to_string(request).map_err(|e| e.to_string())?;
+    parse(&call("POST", &format!("/api/plans/{plan}/sign-offs"), Some(body)).await?)
+}

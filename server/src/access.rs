@@ -3,7 +3,7 @@
 //! SHA-256 hashes; codes use no look-alike characters.
 
 use crate::store::{NewInvitation, NewParticipant, PlanRow, Store, StoreError};
-use plansync_shared::{Access, PersonLink};
+use plansync_shared::PersonLink;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -37,14 +37,6 @@ impl Role {
             "editor" => Some(Role::Editor),
             "owner" => Some(Role::Owner),
             _ => None,
-        }
-    }
-
-    /// What the sync core lets this role do with the plan's document.
-    pub fn access(self) -> Access {
-        match self {
-            Role::Viewer => Access::Read,
-            Role::Editor | Role::Owner => Access::Write,
         }
     }
 }

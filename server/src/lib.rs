@@ -23,7 +23,7 @@ pub use access::{
 };
 pub use assets::AppFiles;
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
-pub use history::{parse_heads, ChangeAuthor, Snapshot};
+pub use history::{mark_changed, parse_heads, ChangeAuthor, Snapshot};
 pub use http::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
 pub use http::{join_link, qr_svg, qr_text, room_addresses, AppError};
 pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
@@ -164,6 +164,10 @@ pub fn app(state: AppState) -> Router {
             patch(http::set_role).delete(http::revoke_participant),
         )
         .route("/api/plans/{plan}/links", get(http::list_links))
+        .route(
+            "/api/plans/{plan}/sign-offs",
+            get(http::list_sign_offs).post(http::sign_off),
+        )
         .route(
             "/api/plans/{plan}/participants/{id}/people/{person}",
             axum::routing::put(http::link_person).delete(http::unlink_person),

@@ -610,7 +610,7 @@ async fn main() -> anyhow::Result<()> {
             let period = period
                 .map(|p| plansync_shared::ReportingPeriod::from_key(&p))
                 .transpose()?;
-            let job = plansync_server::ExportJob::prepare(
+            let mut job = plansync_server::ExportJob::prepare(
                 &name,
                 &mut doc,
                 at.as_ref(),
@@ -619,6 +619,10 @@ async fn main() -> anyhow::Result<()> {
                 period,
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut sign_offs = store.sign_offs(plan.clone()).await?;
+            let now = plansync_shared::read_plan(&doc)?;
+            plansync_server::mark_changed(&doc, &now, &mut sign_offs);
+            job.options.sign_offs = sign_offs;
             let path = out.unwrap_or_else(|| PathBuf::from(&name));
             let file = std::fs::File::create(&path)
                 .with_context(|| format!("could not create {}", path.display()))?;

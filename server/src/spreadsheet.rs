@@ -305,6 +305,7 @@ mod tests {
                     version: "now".into(),
                     older: None,
                     made: String::new(),
+                    sign_offs: Vec::new(),
                 },
                 &mut out,
             )

@@ -18,6 +18,7 @@ mod plan;
 mod relay_status;
 mod round;
 mod search;
+mod signoff;
 mod summary;
 mod sync;
 mod workshop;
@@ -50,6 +51,7 @@ pub use round::{
     Outstanding, RoundProgress,
 };
 pub use search::{search, Hit, HitKind, HitTarget};
+pub use signoff::{board_return, latest_sign_offs, ReturnLine, SignOff, SignOffRequest};
 pub use summary::{
     board_takes_part, is_exception, is_overdue, summary, Counts, GroupCounts, RagCounts, Summary,
     TravelCounts,

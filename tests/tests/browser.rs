@@ -2499,4 +2499,88 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
     let round = plansync_shared::current_round(&plan).expect("the round is open on the server");
     assert_eq!(round.deadline, deadline);
     assert_eq!(round_progress(&plan, round).updated, done);
+
+    // The chair of a board says who they are, the owner confirms it, and the chair signs off
+    // the board's return; a later change to it marks it changed since sign-off.
+    let board = plan
+        .boards
+        .iter()
+        .find(|b| b.chair.is_some())
+        .expect("a chaired board")
+        .clone();
+    let chair = board.chair.clone().unwrap();
+    let c = browser.session().await;
+    join_page(&c, &server, "editor", "Board chair", "City Council").await;
+    say_i_am(&c, &url, doc, chair.as_str()).await;
+    goto_hash(&owner, &url, &format!("#/plan/{doc}/people")).await;
+    let confirm = format!(
+        "ul.person-links li[data-person=\"{chair}\"][data-confirmed=false] button.confirm-link"
+    );
+    wait_js(
+        &owner,
+        "the chair's claim to confirm",
+        &format!("return !!document.querySelector('{confirm}')"),
+        |v| v == true,
+    )
+    .await;
+    click(&owner, &confirm).await;
+    wait_js(
+        &owner,
+        "the confirmed link",
+        &format!("return document.querySelector('ul.person-links li[data-person=\"{chair}\"]')?.dataset.confirmed ?? ''"),
+        |v| v == "true",
+    )
+    .await;
+    goto_hash(&c, &url, &format!("#/plan/{doc}")).await;
+    let row = format!("ul.sign-offs li[data-board=\"{}\"]", board.id);
+    wait_js(
+        &c,
+        "the chair's sign-off button",
+        &format!("return !!document.querySelector('{row} button.sign-off')"),
+        |v| v == true,
+    )
+    .await;
+    click(&c, &format!("{row} button.sign-off")).await;
+    let chair_name = plan.person_name(Some(&chair));
+    let signed = wait_js(
+        &c,
+        "the sign-off shown",
+        &format!("return document.querySelector('{row}')?.dataset.signed === 'true' ? document.querySelector('{row}').textContent : null"),
+        |v| v.is_string(),
+    )
+    .await;
+    assert!(
+        signed
+            .as_str()
+            .unwrap()
+            .contains(&format!("Signed off by {chair_name}, {}", board.name)),
+        "{signed}"
+    );
+    let (_, action) = all_actions(&plan)
+        .into_iter()
+        .find(|(_, a)| plansync_shared::board_takes_part(a, &board.id))
+        .unwrap();
+    let rag = match action.rag.get(&period) {
+        Some(plansync_shared::Rag::Red) => plansync_shared::Rag::Amber,
+        _ => plansync_shared::Rag::Red,
+    };
+    let action = action.id.clone();
+    rust.edit(doc, |p| p.set_rag(&action, period, rag).unwrap());
+    rust.wait_server_has_all(doc).await;
+    wait_js(
+        &c,
+        "changed since sign-off",
+        &format!("return document.querySelector('{row}')?.dataset.changed ?? ''"),
+        |v| v == "true",
+    )
+    .await;
+    let text = eval(
+        &c,
+        &format!("return document.querySelector('{row}').textContent"),
+    )
+    .await;
+    assert!(
+        text.as_str().unwrap().contains("(changed since sign-off)"),
+        "{text}"
+    );
 }

@@ -241,6 +241,9 @@ pub struct Options {
     pub older: Option<(Plan, String)>,
     /// When it was made (ISO date and time), printed on the paper.
     pub made: String,
+    /// The plan's sign-offs (oldest first, each marked if changed since), for the papers
+    /// that report a board's return.
+    pub sign_offs: Vec<plansync_shared::SignOff>,
 }
 
 /// Writes an export of `plan` (and, for the automerge file, the document's `saved` bytes).

@@ -4,8 +4,8 @@
 use super::blocks::{Block, Cell, Inline};
 use super::Options;
 use plansync_shared::{
-    action_travel, board_takes_part, compare, indicator_travel, is_exception, summary, Action,
-    Change, Counts, Objective, Plan, ProgressUpdate, Rag, Theme, WordChange,
+    action_travel, board_takes_part, compare, indicator_travel, is_exception, latest_sign_offs,
+    summary, Action, Change, Counts, Objective, Plan, ProgressUpdate, Rag, Theme, WordChange,
 };
 
 fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
@@ -47,6 +47,38 @@ const ACTION_HEADER: [&str; 6] = [
     "RAG",
     "Direction of travel",
 ];
+
+/// Where a board's return for the paper's period stands: its chair's latest sign-off in
+/// each round for that period ("Signed off by Chair, ..., 14 January 2027", marked if it
+/// changed since), or that it is not signed off. For the whole partnership, every board.
+fn sign_off_lines(plan: &Plan, opts: &Options) -> Vec<Block> {
+    let rounds: Vec<_> = plan
+        .rounds
+        .iter()
+        .filter(|r| r.period == opts.period)
+        .collect();
+    if rounds.is_empty() {
+        return Vec::new();
+    }
+    let boards: Vec<_> = plan
+        .boards
+        .iter()
+        .filter(|b| opts.board.as_ref().is_none_or(|x| x == &b.id))
+        .collect();
+    let mut lines = Vec::new();
+    for b in boards {
+        let signed = rounds
+            .iter()
+            .flat_map(|r| latest_sign_offs(&opts.sign_offs, &r.id))
+            .filter(|s| s.board == b.id)
+            .max_by_key(|s| s.signed_ms);
+        lines.push(match signed {
+            Some(s) => s.line(),
+            None => format!("{}: not signed off for {}", b.name, opts.period),
+        });
+    }
+    vec![Block::Heading(2, "Sign-off".into()), Block::List(lines)]
+}
 
 /// The plan document: headings per theme, aim and shared outcomes, a table of actions per
 /// objective, then the indicators.
@@ -149,6 +181,7 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
         plan,
         opts,
     );
+    out.extend(sign_off_lines(plan, opts));
     let for_board = |a: &Action| opts.board.as_ref().is_none_or(|b| board_takes_part(a, b));
     let today = opts.made.get(..10).unwrap_or(&opts.made);
     let glance = summary(plan, opts.period, today, opts.board.as_ref());

@@ -43,6 +43,7 @@ fn opts(board: Option<BoardId>) -> Options {
         version: "now".into(),
         older: None,
         made: "2026-11-23 10:00 UTC".into(),
+        sign_offs: Vec::new(),
     }
 }
 

@@ -131,6 +131,7 @@ impl ExportJob {
                 version: snap.map_or("now".into(), |s| format!("snapshot \"{}\"", s.name)),
                 older,
                 made: made_now(),
+                sign_offs: Vec::new(),
             },
             export,
             plan,
@@ -170,7 +171,7 @@ pub async fn export_file(
     let snap = named(&state, &plan, q.at).await?;
     let older = named(&state, &plan, q.from).await?;
     let period = parse_period(q.period.as_deref())?;
-    let job = ExportJob::prepare(
+    let mut job = ExportJob::prepare(
         &name,
         &mut doc,
         snap.as_ref(),
@@ -178,6 +179,7 @@ pub async fn export_file(
         q.board,
         period,
     )?;
+    job.options.sign_offs = super::sign_off_views(&state, &plan, doc).await?;
     let file_name = format!(
         "{}-{}",
         job.plan

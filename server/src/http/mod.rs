@@ -11,6 +11,7 @@ mod invitations;
 mod participants;
 mod plans;
 mod relay;
+mod signoffs;
 mod snapshots;
 
 pub use exports::*;
@@ -20,6 +21,7 @@ pub use invitations::*;
 pub use participants::*;
 pub use plans::*;
 pub use relay::*;
+pub use signoffs::*;
 pub use snapshots::*;
 
 use crate::access::{Participant, Role};

@@ -15,7 +15,7 @@ use crate::access::{
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PersonLink, PlanSummary};
+use plansync_shared::{DocumentId, PersonLink, PlanSummary, SignOff};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -330,6 +330,12 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// the same name and heads is here already; true if it was added.
     async fn add_pulled_snapshot(&self, plan: String, snapshot: PulledSnapshot) -> Result<bool>;
 
+    /// Records a chair's sign-off of a board's return for a round (the caller has checked
+    /// that they may); returns it as recorded.
+    async fn add_sign_off(&self, s: NewSignOff, now_ms: i64) -> Result<SignOff>;
+    /// A plan's sign-offs, oldest first.
+    async fn sign_offs(&self, plan: String) -> Result<Vec<SignOff>>;
+
     /// Records who made changes on another server, as its relay (or, pulling, the server
     /// pulled from) reported them; later reports of a change replace earlier ones.
     async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<()>;
@@ -337,6 +343,57 @@ pub trait HistoryStore: Send + Sync + 'static {
     async fn relay_progress(&self) -> Result<Vec<RelayProgress>>;
     /// Records how far a relay got with one plan.
     async fn set_relay_progress(&self, progress: RelayProgress) -> Result<()>;
+}
+
+/// A sign-off about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewSignOff {
+    /// The plan (document id).
+    pub plan: String,
+    /// The round.
+    pub round: String,
+    /// The board.
+    pub board: String,
+    /// The board's name now.
+    pub board_name: String,
+    /// The participant who signed.
+    pub participant: ParticipantId,
+    /// The chair (plan person) they are.
+    pub person: String,
+    /// The chair's name now.
+    pub name: String,
+    /// The plan's heads signed off (hex).
+    pub heads: Vec<String>,
+    /// The snapshot taken at the sign-off.
+    pub snapshot: Option<i64>,
+}
+
+/// A stored sign-off's columns as read back, in the order both backends select them.
+#[allow(clippy::too_many_arguments)]
+fn sign_off(
+    id: i64,
+    round: String,
+    board: String,
+    board_name: String,
+    person: String,
+    name: String,
+    heads: String,
+    snapshot: Option<i64>,
+    signed_ms: i64,
+) -> SignOff {
+    SignOff {
+        id,
+        round: plansync_shared::RoundId::new(round),
+        board: plansync_shared::BoardId::new(board),
+        board_name,
+        person: plansync_shared::PersonId::new(person),
+        name,
+        heads: heads.split_whitespace().map(str::to_string).collect(),
+        snapshot,
+        signed_ms,
+        signed_on: plansync_shared::date_of_ms(signed_ms),
+        changed: false,
+    }
 }
 
 /// A snapshot as another server recorded it.

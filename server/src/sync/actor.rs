@@ -289,7 +289,7 @@ impl DocActor {
                 grant,
                 dialed,
             } => {
-                let access = BTreeMap::from([(self.doc, grant.role.access())]);
+                let access = BTreeMap::from([(self.doc, grant.access())]);
                 let who = grant.who.clone();
                 self.links.insert(conn, (link, grant));
                 if dialed {
@@ -335,7 +335,7 @@ impl DocActor {
                 let grants = match role {
                     Some(role) => {
                         grant.role = role;
-                        BTreeMap::from([(self.doc, role.access())])
+                        BTreeMap::from([(self.doc, grant.access())])
                     }
                     None => BTreeMap::new(),
                 };

@@ -67,9 +67,23 @@ pub struct Grant {
     pub role: Role,
     /// Who they are, as their presence is stamped (`None` on a connection we dialed).
     pub who: Option<plansync_shared::Stamp>,
+    /// A relaying server's token (its own server enforced its people's roles).
+    pub relay: bool,
 }
 
 impl Grant {
+    /// What the sync core lets this connection do with the plan: a viewer reads; an editor
+    /// edits all but what only owners change; an owner, a relaying server and an upstream
+    /// this server dialed change anything (each server enforces its own people's roles).
+    pub fn access(&self) -> plansync_shared::Access {
+        use plansync_shared::Access;
+        match self.role {
+            Role::Viewer => Access::Read,
+            Role::Editor if self.participant.is_some() && !self.relay => Access::Edit,
+            Role::Editor | Role::Owner => Access::Write,
+        }
+    }
+
     /// The grant a participant's token gives, if their plan id is a document id.
     pub fn of(p: &Participant) -> Option<Self> {
         Some(Self {
@@ -81,6 +95,7 @@ impl Grant {
                 agency: p.agency.clone(),
                 role: p.role.as_str().to_string(),
             }),
+            relay: p.kind == crate::access::ParticipantKind::Server,
         })
     }
 }

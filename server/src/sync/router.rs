@@ -62,7 +62,7 @@ fn principals(grants: &[Grant]) -> BTreeSet<String> {
 
 /// The sync core's view of a connection's grants.
 fn access_map(grants: &[Grant]) -> BTreeMap<DocumentId, plansync_shared::Access> {
-    grants.iter().map(|g| (g.doc, g.role.access())).collect()
+    grants.iter().map(|g| (g.doc, g.access())).collect()
 }
 
 impl SyncHandle {
@@ -165,6 +165,7 @@ impl SyncHandle {
                 participant: None,
                 role: Role::Editor,
                 who: None,
+                relay: true,
             })
             .collect();
         let access = access_map(&grants);

@@ -214,6 +214,7 @@ fn our_own_tracker_xlsx_imports_as_a_tracker_with_the_mapping_guessed_from_its_h
         version: "now".into(),
         older: None,
         made: String::new(),
+        sign_offs: Vec::new(),
     };
     let mut xlsx = Vec::new();
     crate::export::write(

@@ -2,11 +2,13 @@
 //! The document layout is written down in `shared/LAYOUT.md`.
 
 mod doc;
+mod guard;
 mod model;
 mod read;
 mod update;
 
 pub use doc::{Commit, PlanDoc, TextField, TravelItem, SCHEMA};
+pub use guard::owner_only_part;
 pub use model::*;
 pub use read::{plan_summary, read_plan};
 pub use update::{read_plan_tracked, update_plan, PlanUpdate};

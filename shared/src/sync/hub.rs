@@ -81,7 +81,11 @@ pub fn loggable(text: &str, max: usize) -> String {
 pub enum Access {
     /// Sync it, but send no changes (a viewer).
     Read,
-    /// Sync it and change it.
+    /// Sync it and change it, but not what only the plan's owners change (its reporting
+    /// rounds): an editor.
+    Edit,
+    /// Sync it and change anything in it: an owner, or a relaying server (whose own server
+    /// enforced its people's roles).
     Write,
 }
 
@@ -1137,12 +1141,12 @@ impl Hub {
             let refusal = match access {
                 None => Some(None),
                 Some(Access::Read) => Some(Some(format!("changes to document {doc} refused: you can view this plan but not change it; ask an owner for the editor role"))),
-                Some(Access::Write) if entry.state == DocState::Absent => Some(None),
-                Some(Access::Write) if entry.bytes.saturating_add(incoming) > self.config.max_document_bytes => Some(Some(format!(
+                Some(Access::Edit | Access::Write) if entry.state == DocState::Absent => Some(None),
+                Some(Access::Edit | Access::Write) if entry.bytes.saturating_add(incoming) > self.config.max_document_bytes => Some(Some(format!(
                     "changes to document {doc} refused: it would grow past the server's limit of {} bytes per document; ask the server's operator",
                     self.config.max_document_bytes
                 ))),
-                Some(Access::Write) => None,
+                Some(Access::Edit | Access::Write) => None,
             };
             match refusal {
                 None => {}
@@ -1196,6 +1200,35 @@ impl Hub {
             return;
         };
         let after = entry.doc.get_heads();
+        if before != after && access == Some(Access::Edit) {
+            // An editor's changes may not touch what only owners change: if they do, the
+            // document goes back to how it was before this message (nothing of it was
+            // stored or sent yet) and the connection is refused, as a viewer's would be.
+            let new: Vec<automerge::ExpandedChange> = entry
+                .doc
+                .get_changes(&before)
+                .iter()
+                .map(|c| c.decode())
+                .collect();
+            if let Some(part) = crate::plan::owner_only_part(&entry.doc, &new) {
+                let actor = entry.doc.get_actor().clone();
+                match entry.doc.fork_at(&before) {
+                    Ok(back) => entry.doc = back.with_actor(actor),
+                    Err(e) => {
+                        out.push(Effect::Warn {
+                            conn: Some(conn),
+                            message: format!("could not undo refused changes to {doc}: {e}"),
+                        });
+                    }
+                }
+                let reason = format!(
+                    "changes to document {doc} refused: only an owner of the plan changes {part}; ask an owner"
+                );
+                self.refuse(conn, reason.clone(), &reason, out);
+                self.drop_conn(conn);
+                return;
+            }
+        }
         if before != after {
             if entry.state == DocState::Absent && !after.is_empty() {
                 entry.state = DocState::Ready;

@@ -1254,6 +1254,81 @@ fn a_connection_without_a_grant_is_told_unavailable_and_nothing_is_loaded_for_it
 }
 
 #[test]
+fn an_editor_that_opens_a_round_is_refused_and_closed_and_the_plan_keeps_only_its_edits_and_an_owners_round(
+) {
+    let (mut net, s, doc, clients) = guarded(&[
+        ("editor", Some(Access::Edit)),
+        ("owner", Some(Access::Write)),
+    ]);
+    let (e, es) = clients[0];
+    let (o, _) = clients[1];
+    net.event(e, Event::Find { doc });
+    net.event(o, Event::Find { doc });
+    // An ordinary edit by the editor is taken.
+    let act = first_action(&net.plan(e, &doc));
+    net.edit(e, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "Edited")
+            .unwrap()
+    });
+    assert!(!net.nodes[s].closed.contains(&es));
+    let before = net.nodes[s].hub.document_mut(&doc).unwrap().get_heads();
+    let stored_before = net.nodes[s].storage.as_ref().unwrap()[&doc].clone();
+    let q3 = crate::ReportingPeriod::from_key("2026-Q3").unwrap();
+    net.edit(e, doc, |p| {
+        p.open_round(
+            &mut rand::rngs::StdRng::seed_from_u64(3),
+            q3,
+            "2027-01-15",
+            None,
+            "2026-12-01",
+            "Editor",
+        )
+        .unwrap();
+    });
+    assert!(
+        net.nodes[s].closed.contains(&es),
+        "the editor's connection is closed"
+    );
+    assert_eq!(
+        net.nodes[s].hub.document_mut(&doc).unwrap().get_heads(),
+        before
+    );
+    assert_eq!(net.nodes[s].storage.as_ref().unwrap()[&doc], stored_before);
+    assert!(
+        net.plan(o, &doc).rounds.is_empty(),
+        "the owner never sees the editor's round"
+    );
+    assert!(
+        net.nodes[e]
+            .errors
+            .iter()
+            .any(|m| m.contains("only an owner of the plan changes its reporting rounds")),
+        "{:?}",
+        net.nodes[e].errors
+    );
+    // The owner opens one, and everybody still connected gets it.
+    net.edit(o, doc, |p| {
+        p.open_round(
+            &mut rand::rngs::StdRng::seed_from_u64(4),
+            q3,
+            "2027-01-15",
+            None,
+            "2026-12-01",
+            "Owner",
+        )
+        .unwrap();
+    });
+    net.run_until_quiescent();
+    let server_plan = crate::read_plan(net.nodes[s].hub.document_mut(&doc).unwrap()).unwrap();
+    assert_eq!(server_plan.rounds.len(), 1);
+    assert_eq!(server_plan.rounds[0].opened_by, "Owner");
+    assert_eq!(
+        server_plan.themes[0].objectives[0].actions[0].title,
+        "Edited"
+    );
+}
+
+#[test]
 fn a_viewer_that_sends_changes_is_refused_and_closed_and_the_plan_is_unchanged() {
     let (mut net, s, doc, clients) = guarded(&[
         ("viewer", Some(Access::Read)),

@@ -91,6 +91,56 @@ impl crate::store::HistoryStore for Postgres {
         Ok(snapshot(&row))
     }
 
+    async fn add_sign_off(&self, n: NewSignOff, now_ms: i64) -> Result<SignOff> {
+        let c = self.pool.get().await?;
+        let heads = n.heads.join(" ");
+        let row = c
+            .query_one(
+                "INSERT INTO sign_offs (plan_id, round_id, board_id, board_name, participant_id, person_id, name, heads, snapshot_id, signed_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                &[&n.plan, &n.round, &n.board, &n.board_name, &n.participant.0, &n.person, &n.name, &heads, &n.snapshot, &now_ms],
+            )
+            .await?;
+        Ok(crate::store::sign_off(
+            row.get(0),
+            n.round,
+            n.board,
+            n.board_name,
+            n.person,
+            n.name,
+            heads,
+            n.snapshot,
+            now_ms,
+        ))
+    }
+
+    async fn sign_offs(&self, plan: String) -> Result<Vec<SignOff>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT id, round_id, board_id, board_name, person_id, name, heads, snapshot_id, signed_ms
+                 FROM sign_offs WHERE plan_id = $1 ORDER BY id",
+                &[&plan],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                crate::store::sign_off(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    r.get(7),
+                    r.get(8),
+                )
+            })
+            .collect())
+    }
+
     async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>> {
         let c = self.pool.get().await?;
         let rows = c

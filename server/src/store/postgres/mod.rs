@@ -5,8 +5,8 @@
 
 use super::{
     author, heads_text, should_compact, Appended, Changes, ChunkId, NewInvitation, NewParticipant,
-    Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange, StoreError,
-    Stored,
+    NewSignOff, Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange,
+    StoreError, Stored,
 };
 use crate::access::{
     Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
@@ -15,7 +15,7 @@ use crate::access::{
 use crate::history::{ChangeAuthor, Snapshot};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PersonLink, PlanSummary};
+use plansync_shared::{DocumentId, PersonLink, PlanSummary, SignOff};
 use std::collections::HashMap;
 use tokio_postgres::{NoTls, Row};
 
@@ -107,7 +107,20 @@ const MIGRATIONS: &[&str] = &["
         shared BOOLEAN NOT NULL,
         created_ms BIGINT NOT NULL,
         PRIMARY KEY (plan_id, participant_id, person_id));
-    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);"];
+    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);
+    CREATE TABLE sign_offs (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        round_id TEXT NOT NULL,
+        board_id TEXT NOT NULL,
+        board_name TEXT NOT NULL,
+        participant_id BIGINT NOT NULL,
+        person_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        heads TEXT NOT NULL,
+        snapshot_id BIGINT,
+        signed_ms BIGINT NOT NULL);
+    CREATE INDEX sign_offs_by_plan ON sign_offs (plan_id, id);"];
 
 /// The advisory lock key that serializes schema migrations between nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x706c_616e_7379_6e63;

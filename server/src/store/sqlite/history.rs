@@ -87,6 +87,35 @@ impl crate::store::HistoryStore for Sqlite {
         .await
     }
 
+    async fn add_sign_off(&self, n: NewSignOff, now_ms: i64) -> Result<SignOff> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO sign_offs (plan_id, round_id, board_id, board_name, participant_id, person_id, name, heads, snapshot_id, signed_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![n.plan, n.round, n.board, n.board_name, n.participant.0, n.person, n.name, n.heads.join(" "), n.snapshot, now_ms],
+            )?;
+            let id = c.last_insert_rowid();
+            Ok(crate::store::sign_off(id, n.round, n.board, n.board_name, n.person, n.name, n.heads.join(" "), n.snapshot, now_ms))
+        })
+        .await
+    }
+
+    async fn sign_offs(&self, plan: String) -> Result<Vec<SignOff>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, round_id, board_id, board_name, person_id, name, heads, snapshot_id, signed_ms
+                 FROM sign_offs WHERE plan_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([plan], |r| {
+                Ok(crate::store::sign_off(
+                    r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?,
+                ))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
     async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(

@@ -3,8 +3,8 @@
 
 use super::{
     author, heads_text, should_compact, Appended, Changes, ChunkId, NewInvitation, NewParticipant,
-    Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange, StoreError,
-    Stored,
+    NewSignOff, Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange,
+    StoreError, Stored,
 };
 use crate::access::{
     Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
@@ -12,7 +12,7 @@ use crate::access::{
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PersonLink, PlanSummary};
+use plansync_shared::{DocumentId, PersonLink, PlanSummary, SignOff};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -98,7 +98,20 @@ const MIGRATIONS: &[&str] = &["
         shared INTEGER NOT NULL,
         created_ms INTEGER NOT NULL,
         PRIMARY KEY (plan_id, participant_id, person_id)) WITHOUT ROWID;
-    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);"];
+    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);
+    CREATE TABLE sign_offs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        plan_id TEXT NOT NULL,
+        round_id TEXT NOT NULL,
+        board_id TEXT NOT NULL,
+        board_name TEXT NOT NULL,
+        participant_id INTEGER NOT NULL,
+        person_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        heads TEXT NOT NULL,
+        snapshot_id INTEGER,
+        signed_ms INTEGER NOT NULL);
+    CREATE INDEX sign_offs_by_plan ON sign_offs (plan_id, id);"];
 
 /// Reading connections kept open for reuse.
 const READERS: usize = 4;
