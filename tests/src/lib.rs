@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// Every export `plansync export` makes (the server's `export::EXPORTS`), cheapest first.
-pub const EXPORT_NAMES: [&str; 17] = [
+pub const EXPORT_NAMES: [&str; 19] = [
     "plan.automerge",
     "plan.json",
     "plan.html",
@@ -39,6 +39,8 @@ pub const EXPORT_NAMES: [&str; 17] = [
     "exceptions.pdf",
     "workshop.pdf",
     "compare.pdf",
+    "pack.pdf",
+    "pack.html",
 ];
 
 /// The `plansync` binary built next to this test binary (`cargo test` builds it), or the

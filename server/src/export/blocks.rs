@@ -58,6 +58,38 @@ pub enum Block {
         /// Rows of cells.
         rows: Vec<Vec<Cell>>,
     },
+    /// A chart, drawn where the format can draw (the PDF) and its words everywhere.
+    Figure(Figure),
+}
+
+/// A chart and the same in words (its alternative text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// What it shows, in words: the alternative text, and all other formats print it.
+    pub alt: String,
+    /// What to draw.
+    pub drawing: Drawing,
+}
+
+/// What a figure draws.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Drawing {
+    /// A labelled bar of RAG counts, stacked red, amber, green, not rated.
+    RagBar {
+        /// The theme's or board's name.
+        label: String,
+        /// Each rating with its count.
+        counts: Vec<(Rag, usize)>,
+    },
+    /// An indicator's values by period against its target band.
+    Values {
+        /// Each period's label and value, oldest first.
+        points: Vec<(String, f64)>,
+        /// The target.
+        target: f64,
+        /// How far from the target is still within tolerance.
+        tolerance: f64,
+    },
 }
 
 impl Block {

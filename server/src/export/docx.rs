@@ -59,6 +59,10 @@ pub fn write(blocks: &[Block], out: &mut dyn Write) -> Result<(), ExportError> {
                     .add_run(Run::new().add_text(t))
                     .style(&format!("Heading{}", level.clamp(&1, &3))),
             ),
+            // Word gets a chart's words (its alternative text).
+            Block::Figure(f) => {
+                doc.add_paragraph(Paragraph::new().add_run(Run::new().add_text(&f.alt)))
+            }
             Block::Para(inlines) => {
                 let mut p = Paragraph::new();
                 for i in inlines {

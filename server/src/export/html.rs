@@ -62,6 +62,8 @@ pub fn write(blocks: &[Block], out: &mut dyn Write) -> Result<(), ExportError> {
     for b in blocks {
         match b {
             Block::Heading(level, t) => writeln!(out, "<h{level}>{}</h{level}>", escape(t))?,
+            // A chart's words (its alternative text).
+            Block::Figure(f) => writeln!(out, "<p>{}</p>", escape(&f.alt))?,
             Block::Para(inlines) => writeln!(
                 out,
                 "<p>{}</p>",

@@ -35,6 +35,8 @@ pub fn write(blocks: &[Block], out: &mut dyn Write) -> Result<(), ExportError> {
             Block::Heading(level, t) => {
                 writeln!(out, "{} {}\n", "#".repeat(*level as usize), text(t))?
             }
+            // A chart's words (its alternative text).
+            Block::Figure(f) => writeln!(out, "{}\n", text(&f.alt))?,
             Block::Para(inlines) => {
                 let text: String = inlines
                     .iter()

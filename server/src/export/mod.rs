@@ -8,6 +8,7 @@ mod docx;
 mod html;
 mod json;
 mod markdown;
+mod pack;
 mod pdf;
 mod reports;
 mod sheet;
@@ -58,6 +59,8 @@ pub enum Report {
     Workshop,
     /// What changed between two versions.
     Compare,
+    /// The Board pack for the Board's meeting.
+    Pack,
 }
 
 /// Which file format.
@@ -201,6 +204,18 @@ pub const EXPORTS: &[(&str, Option<Report>, Format, &str)] = &[
         "What changed since the snapshot to compare from, as an A4 PDF",
     ),
     (
+        "pack.pdf",
+        Some(Report::Pack),
+        Format::Pdf,
+        "The Board pack for a reporting period as an A4 PDF: at a glance, each board's sign-off and exceptions, indicators out of tolerance, what changed",
+    ),
+    (
+        "pack.html",
+        Some(Report::Pack),
+        Format::Html,
+        "The Board pack, printable",
+    ),
+    (
         "plan.json",
         None,
         Format::Json,
@@ -260,6 +275,7 @@ pub fn write(
         Report::Workshop => reports::workshop(plan, opts),
         Report::Compare => reports::comparison(plan, opts),
         Report::Tracker => reports::tracker_blocks(plan, opts),
+        Report::Pack => pack::board_pack(plan, opts),
     };
     match (export.report, export.format) {
         (Some(Report::Tracker), Format::Csv) => sheet::csv(plan, opts, out),

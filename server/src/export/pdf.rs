@@ -4,7 +4,7 @@
 //! the fonts are built into the binary, and the blocks reach the template as JSON data, so
 //! no text from a plan is ever read as typst markup.
 
-use super::blocks::{rag_fill, Block, Inline};
+use super::blocks::{rag_fill, Block, Drawing, Inline};
 use super::ExportError;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -107,6 +107,45 @@ fn run(i: &Inline) -> Value {
     json!({ "kind": kind, "text": text })
 }
 
+/// The rows' cell texts of a table block.
+fn b_rows(b: &Block) -> Vec<Vec<&str>> {
+    match b {
+        Block::Table { rows, .. } => rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.text.as_str()).collect())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Each column's share of a table's width: room for its longest heading word and for its
+/// cells (up to 40 characters: longer text wraps), so an update gets the room it needs;
+/// a column of short texts (a date, a RAG, a count) gets exactly its widest text's room,
+/// so it keeps to one line.
+fn widths(header: &[String], rows: &[Vec<&str>]) -> Vec<Value> {
+    (0..header.len())
+        .map(|i| {
+            let heading = header[i]
+                .split_whitespace()
+                .map(|w| w.chars().count())
+                .max()
+                .unwrap_or(0);
+            let cells = rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|t| t.chars().count())
+                .max()
+                .unwrap_or(0);
+            let room = heading.max(cells.min(40));
+            if room > 12 {
+                json!({ "share": room })
+            } else {
+                json!({ "chars": room })
+            }
+        })
+        .collect()
+}
+
 fn block(b: &Block) -> Value {
     match b {
         Block::Heading(level, text) => {
@@ -133,8 +172,31 @@ fn block(b: &Block) -> Value {
                         .collect()
                 })
                 .collect();
-            json!({ "kind": "table", "header": header, "rows": rows })
+            json!({ "kind": "table", "header": header, "rows": rows, "widths": widths(header, &b_rows(b)) })
         }
+        Block::Figure(f) => match &f.drawing {
+            Drawing::RagBar { label, counts } => json!({
+                "kind": "bar",
+                "alt": f.alt,
+                "label": label,
+                "segments": counts.iter().map(|(rag, n)| json!({
+                    "count": n,
+                    "fill": format!("#{}", rag_fill(*rag)),
+                })).collect::<Vec<_>>(),
+            }),
+            Drawing::Values {
+                points,
+                target,
+                tolerance,
+            } => json!({
+                "kind": "values",
+                "alt": f.alt,
+                // Finite numbers only: JSON has no room for anything else.
+                "points": points.iter().map(|(l, v)| json!([l, if v.is_finite() { *v } else { 0.0 }])).collect::<Vec<_>>(),
+                "target": if target.is_finite() { *target } else { 0.0 },
+                "tolerance": if tolerance.is_finite() { tolerance.abs() } else { 0.0 },
+            }),
+        },
     }
 }
 

@@ -8,7 +8,7 @@ use plansync_shared::{
     summary, Action, Change, Counts, Objective, Plan, ProgressUpdate, Rag, Theme, WordChange,
 };
 
-fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
+pub(super) fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
     vec![
         Block::Heading(1, title),
         Block::Para(vec![
@@ -51,7 +51,7 @@ const ACTION_HEADER: [&str; 6] = [
 /// Where a board's return for the paper's period stands: its chair's latest sign-off in
 /// each round for that period ("Signed off by Chair, ..., 14 January 2027", marked if it
 /// changed since), or that it is not signed off. For the whole partnership, every board.
-fn sign_off_lines(plan: &Plan, opts: &Options) -> Vec<Block> {
+pub(super) fn sign_off_lines(plan: &Plan, opts: &Options) -> Vec<Block> {
     let rounds: Vec<_> = plan
         .rounds
         .iter()
@@ -182,7 +182,6 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
         opts,
     );
     out.extend(sign_off_lines(plan, opts));
-    let for_board = |a: &Action| opts.board.as_ref().is_none_or(|b| board_takes_part(a, b));
     let today = opts.made.get(..10).unwrap_or(&opts.made);
     let glance = summary(plan, opts.period, today, opts.board.as_ref());
     out.push(Block::Heading(2, "Summary".into()));
@@ -212,43 +211,7 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
         "Indicators out of tolerance: {}.",
         glance.indicators_out.len()
     )));
-    let selected: Vec<_> = actions_with_place(plan)
-        .filter(|(_, _, a)| for_board(a) && is_exception(a, opts.period))
-        .collect();
-    out.push(Block::Heading(2, "Actions by exception".into()));
-    if selected.is_empty() {
-        out.push(Block::para(
-            "No action this board leads or contributes to is red, amber or worsening.",
-        ));
-    } else {
-        let mut header: Vec<String> = ACTION_HEADER.iter().map(|s| s.to_string()).collect();
-        header.insert(1, "Theme".into());
-        // Whether the board leads or contributes: only a board's report has a board.
-        if opts.board.is_some() {
-            header.push("Board's part".into());
-        }
-        header.push("Latest progress update".into());
-        out.push(Block::Table {
-            header,
-            rows: selected
-                .iter()
-                .map(|(t, _, a)| {
-                    let mut cells = action_cells(a, plan, opts);
-                    cells.insert(1, Cell::text(t.title.clone()));
-                    if let Some(b) = &opts.board {
-                        let part = if a.lead_board.as_ref() == Some(b) {
-                            "leads"
-                        } else {
-                            "contributes"
-                        };
-                        cells.push(Cell::text(part));
-                    }
-                    cells.push(Cell::text(latest_update(a)));
-                    cells
-                })
-                .collect(),
-        });
-    }
+    out.extend(exception_actions(plan, opts, 2));
     out.push(Block::Heading(2, "Indicators out of tolerance".into()));
     let out_of: Vec<_> = plan
         .indicators
@@ -291,6 +254,51 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
                         Cell::text(indicator_travel(i, opts.period).describe()),
                         Cell::text(update),
                     ]
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+/// The actions of the paper's board (or all) that are exceptions this period, with their
+/// latest progress update, under a heading at `level`.
+pub(super) fn exception_actions(plan: &Plan, opts: &Options, level: u8) -> Vec<Block> {
+    let for_board = |a: &Action| opts.board.as_ref().is_none_or(|b| board_takes_part(a, b));
+    let mut out = Vec::new();
+    let selected: Vec<_> = actions_with_place(plan)
+        .filter(|(_, _, a)| for_board(a) && is_exception(a, opts.period))
+        .collect();
+    out.push(Block::Heading(level, "Actions by exception".into()));
+    if selected.is_empty() {
+        out.push(Block::para(
+            "No action this board leads or contributes to is red, amber or worsening.",
+        ));
+    } else {
+        let mut header: Vec<String> = ACTION_HEADER.iter().map(|s| s.to_string()).collect();
+        header.insert(1, "Theme".into());
+        // Whether the board leads or contributes: only a board's report has a board.
+        if opts.board.is_some() {
+            header.push("Board's part".into());
+        }
+        header.push("Latest progress update".into());
+        out.push(Block::Table {
+            header,
+            rows: selected
+                .iter()
+                .map(|(t, _, a)| {
+                    let mut cells = action_cells(a, plan, opts);
+                    cells.insert(1, Cell::text(t.title.clone()));
+                    if let Some(b) = &opts.board {
+                        let part = if a.lead_board.as_ref() == Some(b) {
+                            "leads"
+                        } else {
+                            "contributes"
+                        };
+                        cells.push(Cell::text(part));
+                    }
+                    cells.push(Cell::text(latest_update(a)));
+                    cells
                 })
                 .collect(),
         });
@@ -377,6 +385,14 @@ pub fn comparison(plan: &Plan, opts: &Options) -> Vec<Block> {
         plan,
         opts,
     );
+    out.extend(changes(older, plan, 2));
+    out
+}
+
+/// What changed from `older` to `plan`, by theme under headings at `level`, reworded words
+/// marked.
+pub(super) fn changes(older: &Plan, plan: &Plan, level: u8) -> Vec<Block> {
+    let mut out = Vec::new();
     let diffs = compare(older, plan);
     if diffs.is_empty() {
         out.push(Block::para("Nothing changed."));
@@ -391,7 +407,7 @@ pub fn comparison(plan: &Plan, opts: &Options) -> Vec<Block> {
             } else {
                 d.theme.clone()
             };
-            out.push(Block::Heading(2, title));
+            out.push(Block::Heading(level, title));
         }
         match &d.change {
             Change::Reworded { field, words } => {

@@ -509,3 +509,75 @@ fn plan_text_that_looks_like_typst_markup_prints_as_written() {
     assert!(!text.contains("root:"), "no file is read");
     assert!(info.contains("(A4)"));
 }
+
+#[test]
+fn the_board_pack_pdf_has_its_cover_every_board_its_sign_off_every_exception_and_what_changed() {
+    use plansync_shared::{is_exception, RoundId, SignOff};
+    let (mut doc, older) = demo();
+    let mut rng = StdRng::seed_from_u64(8);
+    doc.open_round(
+        &mut rng,
+        Q2,
+        "2026-10-15",
+        Some("2026-10-28"),
+        "2026-09-20",
+        "Officer",
+    )
+    .unwrap();
+    let a = older.themes[0].objectives[0].actions[0].id.clone();
+    doc.set_text(
+        &plansync_shared::TextField::ActionTitle(a),
+        "Reworded for the pack",
+    )
+    .unwrap();
+    doc.commit();
+    let plan = doc.read().unwrap();
+    let board = &plan.boards[0];
+    let mut o = opts(None);
+    o.older = Some((older, "snapshot \"Last round\"".into()));
+    o.sign_offs = vec![SignOff {
+        id: 1,
+        round: RoundId::new(plan.rounds[0].id.as_str()),
+        board: board.id.clone(),
+        board_name: board.name.clone(),
+        person: plansync_shared::PersonId::new("pe-chair"),
+        name: "Chair".into(),
+        heads: vec![],
+        snapshot: None,
+        signed_ms: 0,
+        signed_on: "2026-10-20".into(),
+        changed: false,
+    }];
+    let pdf = make("pack.pdf", &plan, None, &o);
+    let (info, _, text) = poppler(&pdf);
+    assert!(info.contains("Tagged:          yes"), "{info}");
+    assert!(info.contains("(A4)"), "{info}");
+    assert!(
+        text.contains(&squashed("For the meeting on 28 October 2026")),
+        "{text}"
+    );
+    assert!(text.contains(&squashed(&format!(
+        "Signed off by Chair, {}, 20 October 2026",
+        board.name
+    ))));
+    for b in &plan.boards[1..] {
+        assert!(
+            text.contains(&squashed(&format!("{}: not signed off for {}", b.name, Q2))),
+            "{}",
+            b.name
+        );
+    }
+    let exceptions: Vec<_> = actions(&plan)
+        .into_iter()
+        .filter(|a| is_exception(a, Q2))
+        .collect();
+    assert!(!exceptions.is_empty());
+    for a in exceptions {
+        assert!(text.contains(&squashed(&a.title)), "{}", a.title);
+    }
+    assert!(text.contains(&squashed("What changed since snapshot \"Last round\"")));
+    assert!(text.contains("Rewordedforthepack"));
+    // The other formats print the charts' words.
+    let html = String::from_utf8(make("pack.html", &plan, None, &o)).unwrap();
+    assert!(html.contains("red, "), "the bars in words");
+}

@@ -150,6 +150,36 @@ impl ExportJob {
     }
 }
 
+/// What a Board pack compares with when not told: the newest snapshot taken before the
+/// pack's round opened (the last round's sign-offs take one each), as `(plan, label)`.
+async fn last_round_version(
+    state: &AppState,
+    plan: &str,
+    doc: &mut AutoCommit,
+    job: &ExportJob,
+) -> Result<Option<(Plan, String)>, AppError> {
+    let Some(round) = job
+        .plan
+        .rounds
+        .iter()
+        .rfind(|r| r.period == job.options.period)
+    else {
+        return Ok(None);
+    };
+    let Ok(opened) = plansync_shared::parse_date(&round.opened) else {
+        return Ok(None);
+    };
+    let opened_ms = opened.midnight().assume_utc().unix_timestamp() * 1000;
+    let snapshots = state.store.snapshots(plan.to_string()).await?;
+    let Some(last) = snapshots.into_iter().find(|s| s.created_ms < opened_ms) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        read_at(doc, Some(&last))?,
+        format!("snapshot \"{}\"", last.name),
+    )))
+}
+
 pub(super) fn parse_period(p: Option<&str>) -> Result<Option<ReportingPeriod>, AppError> {
     p.filter(|p| !p.is_empty())
         .map(ReportingPeriod::from_key)
@@ -179,6 +209,9 @@ pub async fn export_file(
         q.board,
         period,
     )?;
+    if job.export.report == Some(export::Report::Pack) && older.is_none() {
+        job.options.older = last_round_version(&state, &plan, &mut doc, &job).await?;
+    }
     job.options.sign_offs = super::sign_off_views(&state, &plan, doc).await?;
     let file_name = format!(
         "{}-{}",

@@ -107,7 +107,7 @@ const MIGRATIONS: &[&str] = &["
         shared BOOLEAN NOT NULL,
         created_ms BIGINT NOT NULL,
         PRIMARY KEY (plan_id, participant_id, person_id));
-    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);
+    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);", "
     CREATE TABLE sign_offs (
         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         plan_id TEXT NOT NULL,

@@ -98,7 +98,7 @@ const MIGRATIONS: &[&str] = &["
         shared INTEGER NOT NULL,
         created_ms INTEGER NOT NULL,
         PRIMARY KEY (plan_id, participant_id, person_id)) WITHOUT ROWID;
-    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);
+    CREATE INDEX person_links_by_person ON person_links (plan_id, person_id);", "
     CREATE TABLE sign_offs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         plan_id TEXT NOT NULL,
