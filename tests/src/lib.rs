@@ -43,6 +43,73 @@ pub const EXPORT_NAMES: [&str; 19] = [
     "pack.html",
 ];
 
+/// Fills `plan` with 5 themes × 20 objectives × n/100 actions, each with a lead board, a
+/// lead, a due date, a RAG for two periods and a progress update (the benches' large plan).
+pub fn big_plan(
+    plan: &mut plansync_shared::PlanDoc,
+    rng: &mut rand::rngs::StdRng,
+    n: usize,
+) -> Vec<plansync_shared::ActionId> {
+    plan.set_text(
+        &plansync_shared::TextField::PlanTitle,
+        &format!("Generated plan with {n} actions"),
+    )
+    .unwrap();
+    let agency = plan.add_agency(rng, "City Council").unwrap();
+    let person = plan
+        .add_person(rng, "Community Safety Manager", "Manager", Some(&agency))
+        .unwrap();
+    let boards: Vec<_> = (0..5)
+        .map(|i| {
+            plan.add_board(rng, &format!("Sub-group {i}"), None, "")
+                .unwrap()
+        })
+        .collect();
+    let q1 = plansync_shared::ReportingPeriod::from_key("2026-Q1").unwrap();
+    let q2 = plansync_shared::ReportingPeriod::from_key("2026-Q2").unwrap();
+    let mut actions = Vec::new();
+    for t in 0..5 {
+        let theme = plan.add_theme(rng, &format!("Theme {t}"), None).unwrap();
+        for o in 0..20 {
+            let objective = plan
+                .add_objective(rng, &theme, &format!("Objective {t}.{o}"), None)
+                .unwrap();
+            for a in 0..n / 100 {
+                let id = plan
+                    .add_action(
+                        rng,
+                        &objective,
+                        &format!("Action {t}.{o}.{a} to reduce harm"),
+                        None,
+                    )
+                    .unwrap();
+                plan.set_lead_board(&id, Some(&boards[(o + a) % 5]))
+                    .unwrap();
+                plan.set_lead(&id, Some(&person)).unwrap();
+                plan.set_due(&id, Some("2027-03-31")).unwrap();
+                plan.set_progress_state(&id, plansync_shared::ProgressState::InProgress)
+                    .unwrap();
+                plan.set_rag(&id, q1, plansync_shared::Rag::Amber).unwrap();
+                plan.set_rag(
+                    &id,
+                    q2,
+                    [
+                        plansync_shared::Rag::Red,
+                        plansync_shared::Rag::Amber,
+                        plansync_shared::Rag::Green,
+                    ][a % 3],
+                )
+                .unwrap();
+                plan.add_progress_update(rng, &id, "Analyst", "Police", "2026-09-30", "On track")
+                    .unwrap();
+                actions.push(id);
+            }
+            plan.commit();
+        }
+    }
+    actions
+}
+
 /// The `plansync` binary built next to this test binary (`cargo test` builds it), or the
 /// one `PLANSYNC_BIN` names (benchmarks measure other builds with it).
 pub fn plansync_binary() -> PathBuf {

@@ -14,9 +14,7 @@
 
 use fantoccini::{Client, Locator};
 use plansync_shared::automerge::AutoCommit;
-use plansync_shared::{
-    ActionId, DocumentId, PlanDoc, ProgressState, Rag, ReportingPeriod, TextField,
-};
+use plansync_shared::{ActionId, DocumentId, PlanDoc, TextField};
 use plansync_tests::page::{eval, join_with_code, press, wait_js};
 use plansync_tests::{app_dir, Browser, RustClient, Server};
 use rand::SeedableRng;
@@ -62,61 +60,6 @@ impl Sizes {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-/// A plan with 5 themes × 20 objectives × 20 actions, each with a lead board, a lead, a due
-/// date, a RAG for two periods and a progress update.
-fn big_plan(plan: &mut PlanDoc, rng: &mut rand::rngs::StdRng, n: usize) -> Vec<ActionId> {
-    plan.set_text(
-        &TextField::PlanTitle,
-        &format!("Generated plan with {n} actions"),
-    )
-    .unwrap();
-    let agency = plan.add_agency(rng, "City Council").unwrap();
-    let person = plan
-        .add_person(rng, "Community Safety Manager", "Manager", Some(&agency))
-        .unwrap();
-    let boards: Vec<_> = (0..5)
-        .map(|i| {
-            plan.add_board(rng, &format!("Sub-group {i}"), None, "")
-                .unwrap()
-        })
-        .collect();
-    let q1 = ReportingPeriod::from_key("2026-Q1").unwrap();
-    let q2 = ReportingPeriod::from_key("2026-Q2").unwrap();
-    let mut actions = Vec::new();
-    for t in 0..5 {
-        let theme = plan.add_theme(rng, &format!("Theme {t}"), None).unwrap();
-        for o in 0..20 {
-            let objective = plan
-                .add_objective(rng, &theme, &format!("Objective {t}.{o}"), None)
-                .unwrap();
-            for a in 0..n / 100 {
-                let id = plan
-                    .add_action(
-                        rng,
-                        &objective,
-                        &format!("Action {t}.{o}.{a} to reduce harm"),
-                        None,
-                    )
-                    .unwrap();
-                plan.set_lead_board(&id, Some(&boards[(o + a) % 5]))
-                    .unwrap();
-                plan.set_lead(&id, Some(&person)).unwrap();
-                plan.set_due(&id, Some("2027-03-31")).unwrap();
-                plan.set_progress_state(&id, ProgressState::InProgress)
-                    .unwrap();
-                plan.set_rag(&id, q1, Rag::Amber).unwrap();
-                plan.set_rag(&id, q2, [Rag::Red, Rag::Amber, Rag::Green][a % 3])
-                    .unwrap();
-                plan.add_progress_update(rng, &id, "Analyst", "Police", "2026-09-30", "On track")
-                    .unwrap();
-                actions.push(id);
-            }
-            plan.commit();
-        }
-    }
-    actions
 }
 
 /// Spans recorded under `name` as (start, end) in ms.
@@ -264,7 +207,7 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
     let (doc, token) = server.new_plan("Generated plan");
     let rust = RustClient::connect(&server.sync_url_with(&token), "bench").await;
     rust.find(doc).await;
-    let actions = rust.edit(doc, |p| big_plan(p, &mut rng, size.actions));
+    let actions = rust.edit(doc, |p| plansync_tests::big_plan(p, &mut rng, size.actions));
     rust.wait_server_has_all(doc).await;
     let (status, inv) = plansync_tests::http_blocking(
         &server.addr(),
