@@ -165,6 +165,16 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/plans/{plan}/links", get(http::list_links))
         .route(
+            "/api/plans/{plan}/publications",
+            get(http::list_publications).post(http::publish),
+        )
+        .route(
+            "/api/plans/{plan}/publications/{id}",
+            axum::routing::delete(http::unpublish),
+        )
+        .route("/published/{id}", get(http::published_page))
+        .route("/published/{id}/pack.pdf", get(http::published_pdf))
+        .route(
             "/api/plans/{plan}/sign-offs",
             get(http::list_sign_offs).post(http::sign_off),
         )

@@ -377,3 +377,117 @@ async fn a_round_opened_by_an_editor_is_refused_and_never_reaches_the_plan_but_a
     assert_eq!(plan["rounds"][0]["opened_by"], "Officer");
     assert_eq!(plan["rounds"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_publishes_the_board_pack_at_an_address_that_never_changes_until_it_is_unpublished(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let doc = server.demo_plan().await;
+    let (owner, _) = owner_opens_a_round(&server, doc).await;
+    let body = serde_json::json!({ "period": period().key() });
+    // Only owners publish.
+    let (_, editor_token) = server.join_as("editor", "An editor");
+    let (status, e) = call(
+        &server,
+        &editor_token,
+        "POST",
+        &format!("/api/plans/{doc}/publications"),
+        Some(body.clone()),
+    );
+    assert_eq!(status, 403, "{e}");
+    let (status, made) = server.request(
+        "POST",
+        &format!("/api/plans/{doc}/publications"),
+        Some(&body),
+    );
+    assert_eq!(status, 201, "{made}");
+    let pdf_path = made["pdf"].as_str().unwrap().to_string();
+    let page_path = made["url"].as_str().unwrap().to_string();
+    let id = made["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 32, "128 random bits: {id}");
+
+    // Anyone reads it, with no token: a tagged A4 PDF, and the page.
+    let pdf = plansync_tests::http_raw(&server.addr(), "GET", &pdf_path, &[], b"");
+    assert_eq!(pdf.status, 200);
+    assert_eq!(
+        pdf.header("content-type").as_deref(),
+        Some("application/pdf")
+    );
+    let file = dir.path().join("pack.pdf");
+    std::fs::write(&file, &pdf.body).unwrap();
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    assert!(
+        info.contains("Tagged:          yes") && info.contains("(A4)"),
+        "{info}"
+    );
+    let page = plansync_tests::http_raw(&server.addr(), "GET", &page_path, &[], b"");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Board pack"), "{}", page.text());
+
+    // It never changes: an edit afterwards leaves the published files as they were.
+    let plan = owner.plan(doc);
+    let a = plan.themes[0].objectives[0].actions[0].id.clone();
+    owner.edit(doc, |p| {
+        p.set_text(
+            &plansync_shared::TextField::ActionTitle(a),
+            "Renamed after publishing",
+        )
+        .unwrap()
+    });
+    owner.wait_server_has_all(doc).await;
+    let again = plansync_tests::http_raw(&server.addr(), "GET", &pdf_path, &[], b"");
+    assert_eq!(again.body, pdf.body, "the same bytes");
+    assert!(
+        !plansync_tests::http_raw(&server.addr(), "GET", &page_path, &[], b"")
+            .text()
+            .contains("Renamed after publishing")
+    );
+
+    // Guessed or enumerated addresses, and the plan's API without a token, give nothing.
+    let mut guessed = id.clone().into_bytes();
+    guessed[31] = if guessed[31] == b'0' { b'1' } else { b'0' };
+    let guessed = String::from_utf8(guessed).unwrap();
+    for path in [
+        format!("/published/{guessed}"),
+        format!("/published/{guessed}/pack.pdf"),
+        "/published/1".to_string(),
+        "/published/00000000000000000000000000000001/pack.pdf".to_string(),
+        "/published/..%2F..%2Fapi%2Fplans".to_string(),
+        format!("/published/{id}/plan.json"),
+    ] {
+        let answer = plansync_tests::http_raw(&server.addr(), "GET", &path, &[], b"");
+        assert_eq!(answer.status, 404, "{path}");
+    }
+    let answer = plansync_tests::http_raw(
+        &server.addr(),
+        "GET",
+        &format!("/api/plans/{doc}/plan"),
+        &[],
+        b"",
+    );
+    assert_eq!(answer.status, 401);
+
+    // Listed for the plan's people; unpublished, it is gone.
+    let (status, list) = call(
+        &server,
+        &editor_token,
+        "GET",
+        &format!("/api/plans/{doc}/publications"),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["id"], id.as_str());
+    let (status, _) = server.request(
+        "DELETE",
+        &format!("/api/plans/{doc}/publications/{id}"),
+        None,
+    );
+    assert_eq!(status, 204);
+    let gone = plansync_tests::http_raw(&server.addr(), "GET", &pdf_path, &[], b"");
+    assert_eq!(gone.status, 404);
+}

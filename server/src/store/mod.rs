@@ -336,6 +336,15 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// A plan's sign-offs, oldest first.
     async fn sign_offs(&self, plan: String) -> Result<Vec<SignOff>>;
 
+    /// Keeps a published Board pack (its files as made then) under its public id.
+    async fn add_publication(&self, p: Publication, html: Vec<u8>, pdf: Vec<u8>) -> Result<()>;
+    /// A published pack's file (`pdf` or else the HTML) by its public id, if still published.
+    async fn published_file(&self, id: String, pdf: bool) -> Result<Option<Vec<u8>>>;
+    /// A plan's publications, newest first.
+    async fn publications(&self, plan: String) -> Result<Vec<Publication>>;
+    /// Unpublishes: the public address answers 404 from now on. False if there was none.
+    async fn remove_publication(&self, plan: String, id: String) -> Result<bool>;
+
     /// Records who made changes on another server, as its relay (or, pulling, the server
     /// pulled from) reported them; later reports of a change replace earlier ones.
     async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<()>;
@@ -343,6 +352,21 @@ pub trait HistoryStore: Send + Sync + 'static {
     async fn relay_progress(&self) -> Result<Vec<RelayProgress>>;
     /// Records how far a relay got with one plan.
     async fn set_relay_progress(&self, progress: RelayProgress) -> Result<()>;
+}
+
+/// A Board pack published at a public address that never changes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Publication {
+    /// Its public id (unguessable: 128 random bits).
+    pub id: String,
+    /// The plan (document id).
+    pub plan: String,
+    /// The reporting period's key (`2026-Q2`).
+    pub period: String,
+    /// The pack's title.
+    pub title: String,
+    /// When it was published (ms since 1970).
+    pub published_ms: i64,
 }
 
 /// A sign-off about to be recorded.

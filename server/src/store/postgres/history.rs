@@ -141,6 +141,57 @@ impl crate::store::HistoryStore for Postgres {
             .collect())
     }
 
+    async fn add_publication(&self, p: Publication, html: Vec<u8>, pdf: Vec<u8>) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO publications (id, plan_id, period, title, html, pdf, published_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&p.id, &p.plan, &p.period, &p.title, &html, &pdf, &p.published_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn published_file(&self, id: String, pdf: bool) -> Result<Option<Vec<u8>>> {
+        let c = self.pool.get().await?;
+        let sql = if pdf {
+            "SELECT pdf FROM publications WHERE id = $1"
+        } else {
+            "SELECT html FROM publications WHERE id = $1"
+        };
+        let row = c.query_opt(sql, &[&id]).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn publications(&self, plan: String) -> Result<Vec<Publication>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT id, plan_id, period, title, published_ms FROM publications WHERE plan_id = $1 ORDER BY published_ms DESC, id",
+                &[&plan],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Publication {
+                id: r.get(0),
+                plan: r.get(1),
+                period: r.get(2),
+                title: r.get(3),
+                published_ms: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn remove_publication(&self, plan: String, id: String) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "DELETE FROM publications WHERE plan_id = $1 AND id = $2",
+            &[&plan, &id],
+        )
+        .await?
+            == 1)
+    }
+
     async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>> {
         let c = self.pool.get().await?;
         let rows = c

@@ -5,8 +5,8 @@
 
 use super::{
     author, heads_text, should_compact, Appended, Changes, ChunkId, NewInvitation, NewParticipant,
-    NewSignOff, Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange,
-    StoreError, Stored,
+    NewSignOff, Notice, PlanRow, Publication, PulledSnapshot, RelayProgress, RelayedAuthor, Result,
+    RoleChange, StoreError, Stored,
 };
 use crate::access::{
     Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
@@ -120,7 +120,16 @@ const MIGRATIONS: &[&str] = &["
         heads TEXT NOT NULL,
         snapshot_id BIGINT,
         signed_ms BIGINT NOT NULL);
-    CREATE INDEX sign_offs_by_plan ON sign_offs (plan_id, id);"];
+    CREATE INDEX sign_offs_by_plan ON sign_offs (plan_id, id);
+    CREATE TABLE publications (
+        id TEXT PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        title TEXT NOT NULL,
+        html BYTEA NOT NULL,
+        pdf BYTEA NOT NULL,
+        published_ms BIGINT NOT NULL);
+    CREATE INDEX publications_by_plan ON publications (plan_id, published_ms);"];
 
 /// The advisory lock key that serializes schema migrations between nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x706c_616e_7379_6e63;

@@ -116,6 +116,58 @@ impl crate::store::HistoryStore for Sqlite {
         .await
     }
 
+    async fn add_publication(&self, p: Publication, html: Vec<u8>, pdf: Vec<u8>) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO publications (id, plan_id, period, title, html, pdf, published_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![p.id, p.plan, p.period, p.title, html, pdf, p.published_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn published_file(&self, id: String, pdf: bool) -> Result<Option<Vec<u8>>> {
+        self.read(move |c| {
+            let sql = if pdf {
+                "SELECT pdf FROM publications WHERE id = ?1"
+            } else {
+                "SELECT html FROM publications WHERE id = ?1"
+            };
+            Ok(c.query_row(sql, [id], |r| r.get(0)).optional()?)
+        })
+        .await
+    }
+
+    async fn publications(&self, plan: String) -> Result<Vec<Publication>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, plan_id, period, title, published_ms FROM publications WHERE plan_id = ?1 ORDER BY published_ms DESC, id",
+            )?;
+            let rows = stmt.query_map([plan], |r| {
+                Ok(Publication {
+                    id: r.get(0)?,
+                    plan: r.get(1)?,
+                    period: r.get(2)?,
+                    title: r.get(3)?,
+                    published_ms: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn remove_publication(&self, plan: String, id: String) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "DELETE FROM publications WHERE plan_id = ?1 AND id = ?2",
+                params![plan, id],
+            )? == 1)
+        })
+        .await
+    }
+
     async fn snapshots(&self, plan: String) -> Result<Vec<Snapshot>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(

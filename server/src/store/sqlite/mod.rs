@@ -3,8 +3,8 @@
 
 use super::{
     author, heads_text, should_compact, Appended, Changes, ChunkId, NewInvitation, NewParticipant,
-    NewSignOff, Notice, PlanRow, PulledSnapshot, RelayProgress, RelayedAuthor, Result, RoleChange,
-    StoreError, Stored,
+    NewSignOff, Notice, PlanRow, Publication, PulledSnapshot, RelayProgress, RelayedAuthor, Result,
+    RoleChange, StoreError, Stored,
 };
 use crate::access::{
     Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
@@ -111,7 +111,16 @@ const MIGRATIONS: &[&str] = &["
         heads TEXT NOT NULL,
         snapshot_id INTEGER,
         signed_ms INTEGER NOT NULL);
-    CREATE INDEX sign_offs_by_plan ON sign_offs (plan_id, id);"];
+    CREATE INDEX sign_offs_by_plan ON sign_offs (plan_id, id);
+    CREATE TABLE publications (
+        id TEXT PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        title TEXT NOT NULL,
+        html BLOB NOT NULL,
+        pdf BLOB NOT NULL,
+        published_ms INTEGER NOT NULL);
+    CREATE INDEX publications_by_plan ON publications (plan_id, published_ms);"];
 
 /// Reading connections kept open for reuse.
 const READERS: usize = 4;
