@@ -499,3 +499,35 @@ pub async fn sign_off(
     let body = serde_json::to_string(request).map_err(|e| e.to_string())?;
     parse(&call("POST", &format!("/api/plans/{plan}/sign-offs"), Some(body)).await?)
 }
+
+/// `GET /api/plans/{plan}/publications`: the plan's published Board packs, newest first.
+pub async fn publications(plan: &str) -> Result<Vec<plansync_shared::Published>, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/publications"), None).await?)
+}
+
+/// `POST /api/plans/{plan}/publications`: an owner publishes a period's Board pack.
+pub async fn publish(plan: &str, period: &str) -> Result<plansync_shared::Published, String> {
+    let body = serde_json::to_string(&plansync_shared::Publish {
+        period: Some(period.to_string()),
+    })
+    .map_err(|e| e.to_string())?;
+    parse(
+        &call(
+            "POST",
+            &format!("/api/plans/{plan}/publications"),
+            Some(body),
+        )
+        .await?,
+    )
+}
+
+/// `DELETE /api/plans/{plan}/publications/{id}`: an owner unpublishes.
+pub async fn unpublish(plan: &str, id: &str) -> Result<(), String> {
+    call(
+        "DELETE",
+        &format!("/api/plans/{plan}/publications/{id}"),
+        None,
+    )
+    .await
+    .map(|_| ())
+}

@@ -15,6 +15,7 @@ mod import;
 mod links;
 mod period;
 mod plan;
+mod publication;
 mod relay_status;
 mod round;
 mod search;
@@ -45,6 +46,7 @@ pub use plan::{
     ProgressUpdate, Rag, Round, Stage, TextField, Theme, TravelItem, WorkshopReview, PLAN_SHAPE,
     REMOVED_BOARD, SCHEMA,
 };
+pub use publication::{Publish, Published};
 pub use relay_status::relay_line;
 pub use round::{
     current_round, dated_in_round, missing, my_actions, round_line, round_progress, Missing,

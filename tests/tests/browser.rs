@@ -2583,4 +2583,82 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
         text.as_str().unwrap().contains("(changed since sign-off)"),
         "{text}"
     );
+    // The chair signs again; the owner publishes the period's Board pack from Papers.
+    click(&c, &format!("{row} button.sign-off")).await;
+    wait_js(
+        &c,
+        "signed again",
+        &format!("return document.querySelector('{row}')?.dataset.changed ?? ''"),
+        |v| v == "false",
+    )
+    .await;
+    goto_hash(&owner, &url, &format!("#/plan/{doc}/papers")).await;
+    wait_js(
+        &owner,
+        "the publish button",
+        "return !!document.querySelector('button.publish')",
+        |v| v == true,
+    )
+    .await;
+    eval(
+        &owner,
+        &format!(
+            "const p = document.querySelector('input[name=period]'); p.value = '{}';
+             p.dispatchEvent(new Event('input', {{bubbles: true}})); return true",
+            period.key()
+        ),
+    )
+    .await;
+    click(&owner, "button.publish").await;
+    let link = wait_js(
+        &owner,
+        "the published pack's address",
+        "return document.querySelector('ul.published a.published-pdf')?.href ?? null",
+        |v| v.is_string(),
+    )
+    .await;
+    // Anyone opens it with no sign-in: a tagged A4 PDF with the sign-off, every board and
+    // every exception.
+    let path = link
+        .as_str()
+        .unwrap()
+        .trim_start_matches(url.trim_end_matches('/'))
+        .to_string();
+    let pdf = plansync_tests::http_raw(&server.addr(), "GET", &path, &[], b"");
+    assert_eq!(pdf.status, 200, "{path}");
+    let file = dir.path().join("pack.pdf");
+    std::fs::write(&file, &pdf.body).unwrap();
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    assert!(
+        info.contains("Tagged:          yes") && info.contains("(A4)"),
+        "{info}"
+    );
+    let text = std::process::Command::new("pdftotext")
+        .args(["-raw"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let text = squash(&String::from_utf8_lossy(&text.stdout));
+    let plan = rust.plan(doc);
+    assert!(
+        text.contains(&squash(&format!(
+            "Signed off by {chair_name}, {}",
+            board.name
+        ))),
+        "the sign-off line"
+    );
+    for b in &plan.boards {
+        assert!(text.contains(&squash(&b.name)), "{}", b.name);
+    }
+    for (_, a) in all_actions(&plan) {
+        if plansync_shared::is_exception(a, period) {
+            assert!(text.contains(&squash(&a.title)), "{}", a.title);
+        }
+    }
 }

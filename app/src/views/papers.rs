@@ -103,6 +103,7 @@ pub fn PapersPage() -> impl IntoView {
                 }.into_any(),
             }}
             {move || failed.get().map(|e| view! { <p class="notice" role="alert">{e}</p> })}
+            <Publications period=Signal::derive(period) />
             <TrackerImport />
         </section>
     }
@@ -338,5 +339,60 @@ fn ImportPreview(
             })}
             <button class="do-import" disabled=!can_import on:click=move |_| run(true)>{format!("Import {new_actions} actions")}</button>
         </div>
+    }
+}
+
+/// Published Board packs: their public addresses (no sign-in), and for owners, publish the
+/// period's pack or unpublish one.
+#[component]
+fn Publications(period: Signal<String>) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let plan = move || model.doc.get().map(|d| d.to_string()).unwrap_or_default();
+    let owner = move || model.role.get().as_deref() == Some("owner");
+    let bump = RwSignal::new(0u32);
+    let error = RwSignal::new(None::<String>);
+    let list = LocalResource::new(move || {
+        bump.track();
+        let plan = plan();
+        async move { api::publications(&plan).await.unwrap_or_default() }
+    });
+    let act = crate::views::server_action(error, bump);
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let publish = move |_| {
+        let (plan, period) = (plan(), period.get_untracked());
+        act(Box::pin(async move {
+            api::publish(&plan, &period).await.map(|_| ())
+        }));
+    };
+    view! {
+        <section class="publications" aria-labelledby="publish-heading">
+            <h2 id="publish-heading">"Published Board packs"</h2>
+            <p class="muted small">"A published pack is kept as it was made, at an address anyone can open with no sign-in (for the council's website). Nothing else of the plan is reachable from it."</p>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || owner().then(|| view! {
+                <p><button type="button" class="publish" on:click=publish>{move || format!("Publish the Board pack for {}", period.get())}</button></p>
+            })}
+            <ul class="published">
+                {move || list.get().unwrap_or_default().into_iter().map(|p| {
+                    let (page, pdf) = (format!("{origin}{}", p.url), format!("{origin}{}", p.pdf));
+                    let id = p.id.clone();
+                    view! {
+                        <li data-publication=p.id.clone()>
+                            {p.title.clone()} " · "
+                            <a class="published-pdf" href=pdf.clone()>{pdf.clone()}</a> " · "
+                            <a class="published-page" href=page.clone()>"page"</a>
+                            {owner().then(|| view! {
+                                " " <button type="button" class="unpublish" on:click=move |_| {
+                                    let (plan, id) = (plan(), id.clone());
+                                    act(Box::pin(async move { api::unpublish(&plan, &id).await }));
+                                }>"Unpublish"</button>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }

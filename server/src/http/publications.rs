@@ -13,34 +13,17 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use plansync_shared::{Publish, Published};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
-
-/// Body of `POST /api/plans/{plan}/publications`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Publish {
-    /// The reporting period's key (`2026-Q2`); the current one when absent.
-    pub period: Option<String>,
-}
-
-/// A publication as the API answers it: with its public addresses.
-#[derive(Debug, Serialize)]
-pub struct Published {
-    /// What was published.
-    #[serde(flatten)]
-    pub publication: Publication,
-    /// The public page (the pack as HTML).
-    pub url: String,
-    /// The public PDF.
-    pub pdf: String,
-}
 
 fn published(p: Publication) -> Published {
     Published {
         url: format!("/published/{}", p.id),
         pdf: format!("/published/{}/pack.pdf", p.id),
-        publication: p,
+        id: p.id,
+        period: p.period,
+        title: p.title,
+        published_ms: p.published_ms,
     }
 }
 
