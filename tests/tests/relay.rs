@@ -414,3 +414,135 @@ async fn relays_chain_a_partners_own_server_relays_to_the_room_which_relays_to_t
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_update_a_round_in_a_room_cut_off_from_the_central_server_and_the_chair_there_signs_off_the_relayed_updates(
+) {
+    use plansync_shared::{round_progress, ActionId};
+    let Scene {
+        dir: _dir,
+        central,
+        plan,
+        token,
+        link,
+        room_db,
+        ..
+    } = scene().await;
+    // The officer opens the round on the central server, before the day.
+    let today = time::OffsetDateTime::now_utc().date();
+    let period = ReportingPeriod::containing(today);
+    let deadline = (today + time::Duration::days(30)).to_string();
+    let desk = RustClient::connect(&central.sync_url(), "officer").await;
+    desk.find(plan).await;
+    let round = desk.edit(plan, |p| {
+        p.open_round(
+            &mut rand::rng(),
+            period,
+            &deadline,
+            None,
+            &today.to_string(),
+            "Officer",
+        )
+        .unwrap()
+    });
+    desk.wait_server_has_all(plan).await;
+    let pulled = pull(&room_db, &link.url, &token);
+    assert!(pulled.contains("Fetched"), "{pulled}");
+    link.cut();
+    let room = room_server(&room_db, &link.url, &token);
+
+    // In the room, with no network: a lead rates and updates every action of one board.
+    let before = desk.plan(plan);
+    let board = before
+        .boards
+        .iter()
+        .find(|b| b.chair.is_some())
+        .expect("a chaired board")
+        .clone();
+    let theirs: Vec<ActionId> = before
+        .themes
+        .iter()
+        .flat_map(|t| &t.objectives)
+        .flat_map(|o| &o.actions)
+        .filter(|a| plansync_shared::board_takes_part(a, &board.id))
+        .map(|a| a.id.clone())
+        .collect();
+    let (_, lead) = room.join_as("editor", "Lead");
+    let l = RustClient::connect(&room.sync_url_with(&lead), "lead").await;
+    l.find(plan).await;
+    assert!(
+        l.plan(plan).rounds.iter().any(|r| r.id == round),
+        "the room has the round"
+    );
+    let mut rng = rand::rng();
+    l.edit(plan, |p| {
+        for a in &theirs {
+            p.set_rag(a, period, Rag::Green).unwrap();
+            p.add_progress_update(
+                &mut rng,
+                a,
+                "Lead",
+                "Test agency",
+                &today.to_string(),
+                "Updated in the room",
+            )
+            .unwrap();
+        }
+    });
+    l.wait_server_has_all(plan).await;
+
+    // Back online: the central server's round counts the room's updates.
+    link.restore();
+    let plans_round = |p: &plansync_shared::Plan| {
+        let r = p.rounds.iter().find(|r| r.id == round)?;
+        Some(round_progress(p, r))
+    };
+    desk.wait_doc(plan, "the room's updates at the central server", |d| {
+        plansync_shared::read_plan(d)
+            .ok()
+            .and_then(|p| plans_round(&p))
+            .is_some_and(|progress| theirs.iter().all(|a| !progress.outstanding.contains(a)))
+    })
+    .await;
+    let central_plan = desk.plan(plan);
+    assert_eq!(plans_round(&central_plan).unwrap().updated, theirs.len());
+
+    // The board's chair, at the central server, signs off the relayed return.
+    let chair = board.chair.clone().unwrap();
+    let (chair_id, chair_token) = central.join_as("editor", "Chair");
+    let (status, linked) = central.request(
+        "PUT",
+        &format!("/api/plans/{plan}/participants/{chair_id}/people/{chair}"),
+        None,
+    );
+    assert_eq!(status, 200, "{linked}");
+    let (status, signed) = http_blocking(
+        &central.addr(),
+        "POST",
+        &format!("/api/plans/{plan}/sign-offs"),
+        Some(&chair_token),
+        Some(&serde_json::json!({ "round": round, "board": board.id })),
+    );
+    assert_eq!(status, 201, "{signed}");
+    let (_, list) = central.request("GET", &format!("/api/plans/{plan}/sign-offs"), None);
+    assert_eq!(list[0]["changed"], false, "{list}");
+    let answer = central.owner_raw(
+        "GET",
+        &format!(
+            "/api/plans/{plan}/exports/exceptions.html?board={}&period={}",
+            board.id,
+            period.key()
+        ),
+        &[],
+        b"",
+    );
+    assert!(
+        answer.text().contains(&format!(
+            "Signed off by {}, {}",
+            central_plan.person_name(Some(&chair)),
+            board.name
+        )),
+        "{}",
+        answer.text()
+    );
+}
