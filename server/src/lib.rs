@@ -164,6 +164,11 @@ pub fn app(state: AppState) -> Router {
             patch(http::set_role).delete(http::revoke_participant),
         )
         .route("/api/plans/{plan}/links", get(http::list_links))
+        .route("/api/plans/{plan}/emails", get(http::list_emails))
+        .route(
+            "/api/plans/{plan}/participants/{id}/email",
+            axum::routing::put(http::set_email).delete(http::remove_email),
+        )
         .route(
             "/api/plans/{plan}/publications",
             get(http::list_publications).post(http::publish),

@@ -87,6 +87,7 @@ on_both_backends!(
     relayed_authors_pulled_snapshots_and_relay_progress_read_back,
     a_plan_person_is_linked_to_one_participant_even_when_two_claim_them_at_once_on_two_nodes,
     links_are_confirmed_shared_by_owners_and_gone_with_a_removed_participant,
+    an_email_address_is_kept_for_a_current_participant_replaced_and_gone_with_them,
 );
 
 fn demo() -> (PlanDoc, DocumentId) {
@@ -285,6 +286,38 @@ async fn a_plan_always_keeps_an_owner_even_when_two_owners_demote_each_other_at_
         a.revoke_participant(plan.clone(), owner, 9).await.unwrap(),
         RoleChange::Changed
     );
+}
+
+async fn an_email_address_is_kept_for_a_current_participant_replaced_and_gone_with_them(db: Db) {
+    let s = db.store.clone();
+    let plan = "plan-mail".to_string();
+    let lead = person(&s, &plan, "lead", Role::Editor).await;
+    assert!(s
+        .set_email(plan.clone(), lead, Some(("a@council.gov.uk".into(), true)))
+        .await
+        .unwrap());
+    assert!(s
+        .set_email(plan.clone(), lead, Some(("b@council.gov.uk".into(), false)))
+        .await
+        .unwrap());
+    let kept = s.emails(plan.clone()).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].email.as_str(), kept[0].reminders),
+        ("b@council.gov.uk", false)
+    );
+    assert!(
+        !s.set_email(
+            plan.clone(),
+            ParticipantId(999_999),
+            Some(("c@x.gov.uk".into(), true))
+        )
+        .await
+        .unwrap(),
+        "no such participant"
+    );
+    s.revoke_participant(plan.clone(), lead, 5).await.unwrap();
+    assert!(s.emails(plan.clone()).await.unwrap().is_empty());
 }
 
 fn link(plan: &str, who: ParticipantId, person: &str, owner: bool, shared: bool) -> NewPersonLink {

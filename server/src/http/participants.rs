@@ -8,7 +8,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use plansync_shared::{read_plan, LinkPerson, PersonId, PersonLink};
+use plansync_shared::{
+    read_plan, valid_email, LinkPerson, ParticipantEmail, PersonId, PersonLink, SetEmail,
+};
 use serde::Deserialize;
 
 /// `GET /api/plans/{plan}/participants`: who takes part (any participant may look).
@@ -209,4 +211,72 @@ pub async fn unlink_person(
         ));
     }
     Ok(Json(state.store.person_links(plan).await?))
+}
+
+/// `GET /api/plans/{plan}/emails`: participants' email addresses, all of them for an
+/// owner, and only their own for anyone else.
+pub async fn list_emails(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+) -> Result<Json<Vec<ParticipantEmail>>, AppError> {
+    let me = member(&state, &headers, &plan, Role::Viewer).await?;
+    let all = state.store.emails(plan).await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|e| me.role == Role::Owner || e.participant == me.id.0)
+            .collect(),
+    ))
+}
+
+/// Only a participant gives their own address.
+fn only_mine(me: &Participant, id: ParticipantId) -> Result<(), AppError> {
+    if me.id == id {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "Only a participant gives or removes their own email address.".into(),
+    ))
+}
+
+/// `PUT /api/plans/{plan}/participants/{id}/email` (body [`SetEmail`]): my address for
+/// reminders (checked; shown only to owners and me), and whether I want reminders.
+pub async fn set_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((plan, id)): Path<(String, i64)>,
+    body: Result<Json<SetEmail>, JsonRejection>,
+) -> Result<Json<ParticipantEmail>, AppError> {
+    let me = member(&state, &headers, &plan, Role::Viewer).await?;
+    let id = ParticipantId(id);
+    only_mine(&me, id)?;
+    let Json(body) = body?;
+    let email = valid_email(&body.email).map_err(AppError::BadRequest)?;
+    if !state
+        .store
+        .set_email(plan, id, Some((email.clone(), body.reminders)))
+        .await?
+    {
+        return Err(AppError::NotFound(
+            "There is no such participant in this plan.".into(),
+        ));
+    }
+    Ok(Json(ParticipantEmail {
+        participant: id.0,
+        email,
+        reminders: body.reminders,
+    }))
+}
+
+/// `DELETE /api/plans/{plan}/participants/{id}/email`: I remove my address.
+pub async fn remove_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((plan, id)): Path<(String, i64)>,
+) -> Result<axum::http::StatusCode, AppError> {
+    let me = member(&state, &headers, &plan, Role::Viewer).await?;
+    let id = ParticipantId(id);
+    only_mine(&me, id)?;
+    state.store.set_email(plan, id, None).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -15,7 +15,7 @@ use crate::access::{
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PersonLink, PlanSummary, SignOff};
+use plansync_shared::{DocumentId, ParticipantEmail, PersonLink, PlanSummary, SignOff};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -283,6 +283,16 @@ pub trait AccessStore: Send + Sync + 'static {
         participant: ParticipantId,
         person: String,
     ) -> Result<bool>;
+    /// Sets (or with `None` removes) a current participant's email address and whether
+    /// reminders go to it; false if there is no such current participant.
+    async fn set_email(
+        &self,
+        plan: String,
+        participant: ParticipantId,
+        email: Option<(String, bool)>,
+    ) -> Result<bool>;
+    /// The email addresses of a plan's current participants.
+    async fn emails(&self, plan: String) -> Result<Vec<ParticipantEmail>>;
     /// Uses one place of the invitation with this code and adds the person as a participant,
     /// in one transaction.
     async fn redeem(

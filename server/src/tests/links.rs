@@ -154,3 +154,101 @@ async fn a_lead_says_who_they_are_an_owner_confirms_and_a_person_is_one_particip
     .await;
     assert_eq!(links, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_participant_gives_their_own_checked_email_which_only_owners_and_they_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, owner_token) = owner(&s).await;
+    let (lead, lead_token) = join(&s, &plan, &owner_token, "editor", "Lead").await;
+    let (other, other_token) = join(&s, &plan, &owner_token, "viewer", "Scrutiny").await;
+    let email = |who: i64| format!("/api/plans/{plan}/participants/{who}/email");
+    // Header injection, and other nonsense, is refused and nothing is kept.
+    for bad in [
+        r#"{"email":"lead@probation.gov.uk\r\nBcc: all@example.com"}"#,
+        r#"{"email":"Lead <lead@probation.gov.uk>"}"#,
+        r#"{"email":"lead"}"#,
+        r#"{"email":5}"#,
+    ] {
+        let (status, e) = call(&s, "PUT", &email(lead), Some(&lead_token), Some(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {e}");
+    }
+    let (_, all) = call(
+        &s,
+        "GET",
+        &format!("/api/plans/{plan}/emails"),
+        Some(&owner_token),
+        None,
+    )
+    .await;
+    assert_eq!(all, serde_json::json!([]));
+    // Only they give their own.
+    let (status, _) = call(
+        &s,
+        "PUT",
+        &email(lead),
+        Some(&owner_token),
+        Some(r#"{"email":"owner@council.gov.uk"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, set) = call(
+        &s,
+        "PUT",
+        &email(lead),
+        Some(&lead_token),
+        Some(r#"{"email":" lead@probation.gov.uk ","reminders":false}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["email"], "lead@probation.gov.uk");
+    assert_eq!(set["reminders"], false);
+    let (status, _) = call(
+        &s,
+        "PUT",
+        &email(other),
+        Some(&other_token),
+        Some(r#"{"email":"member@panel.gov.uk"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // The owner sees both; each of them sees only their own.
+    let list = |token: String| {
+        let s = s.clone();
+        let plan = plan.clone();
+        async move {
+            let (_, v) = call(
+                &s,
+                "GET",
+                &format!("/api/plans/{plan}/emails"),
+                Some(&token),
+                None,
+            )
+            .await;
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["email"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(owner_token.clone()).await,
+        ["lead@probation.gov.uk", "member@panel.gov.uk"]
+    );
+    assert_eq!(list(lead_token.clone()).await, ["lead@probation.gov.uk"]);
+    assert_eq!(list(other_token.clone()).await, ["member@panel.gov.uk"]);
+    // Removed, and gone with a removed participant.
+    let (status, _) = call(&s, "DELETE", &email(other), Some(&other_token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        &s,
+        "DELETE",
+        &format!("/api/plans/{plan}/participants/{lead}"),
+        Some(&owner_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list(owner_token).await.is_empty());
+}

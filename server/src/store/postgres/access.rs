@@ -93,6 +93,11 @@ impl crate::store::AccessStore for Postgres {
                 &[&plan, &id.0],
             )
             .await?;
+            tx.execute(
+                "DELETE FROM participant_emails WHERE plan_id = $1 AND participant_id = $2",
+                &[&plan, &id.0],
+            )
+            .await?;
             self.announce(&tx, ACCESS_CHANNEL, &id.0.to_string())
                 .await?;
         }
@@ -177,6 +182,63 @@ impl crate::store::AccessStore for Postgres {
         )
         .await?
             == 1)
+    }
+
+    async fn set_email(
+        &self,
+        plan: String,
+        participant: ParticipantId,
+        email: Option<(String, bool)>,
+    ) -> Result<bool> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // Lock the participant's row: a revocation waits, and so does this.
+        let current = tx
+            .query_opt(
+                "SELECT id FROM participants WHERE plan_id = $1 AND id = $2 AND revoked_ms IS NULL FOR UPDATE",
+                &[&plan, &participant.0],
+            )
+            .await?
+            .is_some();
+        if current {
+            match email {
+                Some((email, reminders)) => tx
+                    .execute(
+                        "INSERT INTO participant_emails (participant_id, plan_id, email, reminders) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (participant_id) DO UPDATE SET email = excluded.email, reminders = excluded.reminders",
+                        &[&participant.0, &plan, &email, &reminders],
+                    )
+                    .await?,
+                None => tx
+                    .execute(
+                        "DELETE FROM participant_emails WHERE participant_id = $1",
+                        &[&participant.0],
+                    )
+                    .await?,
+            };
+        }
+        tx.commit().await?;
+        Ok(current)
+    }
+
+    async fn emails(&self, plan: String) -> Result<Vec<ParticipantEmail>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT e.participant_id, e.email, e.reminders FROM participant_emails e
+                 JOIN participants p ON p.id = e.participant_id AND p.revoked_ms IS NULL
+                 WHERE e.plan_id = $1 ORDER BY e.participant_id",
+                &[&plan],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ParticipantEmail {
+                participant: r.get(0),
+                email: r.get(1),
+                reminders: r.get(2),
+            })
+            .collect())
     }
 
     async fn create_invitation(&self, inv: NewInvitation, now_ms: i64) -> Result<Invitation> {

@@ -15,7 +15,7 @@ use crate::access::{
 use crate::history::{ChangeAuthor, Snapshot};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PersonLink, PlanSummary, SignOff};
+use plansync_shared::{DocumentId, ParticipantEmail, PersonLink, PlanSummary, SignOff};
 use std::collections::HashMap;
 use tokio_postgres::{NoTls, Row};
 
@@ -129,7 +129,13 @@ const MIGRATIONS: &[&str] = &["
         html BYTEA NOT NULL,
         pdf BYTEA NOT NULL,
         published_ms BIGINT NOT NULL);
-    CREATE INDEX publications_by_plan ON publications (plan_id, published_ms);"];
+    CREATE INDEX publications_by_plan ON publications (plan_id, published_ms);
+    CREATE TABLE participant_emails (
+        participant_id BIGINT PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        reminders BOOLEAN NOT NULL);
+    CREATE INDEX participant_emails_by_plan ON participant_emails (plan_id);"];
 
 /// The advisory lock key that serializes schema migrations between nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x706c_616e_7379_6e63;

@@ -92,6 +92,10 @@ impl crate::store::AccessStore for Sqlite {
                     "DELETE FROM person_links WHERE plan_id = ?1 AND participant_id = ?2",
                     params![plan, id.0],
                 )?;
+                tx.execute(
+                    "DELETE FROM participant_emails WHERE plan_id = ?1 AND participant_id = ?2",
+                    params![plan, id.0],
+                )?;
             }
             tx.commit()?;
             Ok(outcome)
@@ -220,6 +224,57 @@ impl crate::store::AccessStore for Sqlite {
                 "DELETE FROM person_links WHERE plan_id = ?1 AND participant_id = ?2 AND person_id = ?3",
                 params![plan, participant.0, person],
             )? == 1)
+        })
+        .await
+    }
+
+    async fn set_email(
+        &self,
+        plan: String,
+        participant: ParticipantId,
+        email: Option<(String, bool)>,
+    ) -> Result<bool> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM participants WHERE plan_id = ?1 AND id = ?2 AND revoked_ms IS NULL)",
+                params![plan, participant.0],
+                |r| r.get(0),
+            )?;
+            if current {
+                match email {
+                    Some((email, reminders)) => tx.execute(
+                        "INSERT INTO participant_emails (participant_id, plan_id, email, reminders) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (participant_id) DO UPDATE SET email = excluded.email, reminders = excluded.reminders",
+                        params![participant.0, plan, email, reminders],
+                    )?,
+                    None => tx.execute(
+                        "DELETE FROM participant_emails WHERE participant_id = ?1",
+                        [participant.0],
+                    )?,
+                };
+            }
+            tx.commit()?;
+            Ok(current)
+        })
+        .await
+    }
+
+    async fn emails(&self, plan: String) -> Result<Vec<ParticipantEmail>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT e.participant_id, e.email, e.reminders FROM participant_emails e
+                 JOIN participants p ON p.id = e.participant_id AND p.revoked_ms IS NULL
+                 WHERE e.plan_id = ?1 ORDER BY e.participant_id",
+            )?;
+            let rows = stmt.query_map([plan], |r| {
+                Ok(ParticipantEmail {
+                    participant: r.get(0)?,
+                    email: r.get(1)?,
+                    reminders: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
     }

@@ -12,7 +12,7 @@ use crate::access::{
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, PersonLink, PlanSummary, SignOff};
+use plansync_shared::{DocumentId, ParticipantEmail, PersonLink, PlanSummary, SignOff};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -120,7 +120,13 @@ const MIGRATIONS: &[&str] = &["
         html BLOB NOT NULL,
         pdf BLOB NOT NULL,
         published_ms INTEGER NOT NULL);
-    CREATE INDEX publications_by_plan ON publications (plan_id, published_ms);"];
+    CREATE INDEX publications_by_plan ON publications (plan_id, published_ms);
+    CREATE TABLE participant_emails (
+        participant_id INTEGER PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        reminders INTEGER NOT NULL);
+    CREATE INDEX participant_emails_by_plan ON participant_emails (plan_id);"];
 
 /// Reading connections kept open for reuse.
 const READERS: usize = 4;
