@@ -110,6 +110,31 @@ pub fn big_plan(
     actions
 }
 
+/// What poppler's readers (Debian's poppler-utils) say of a PDF: `pdfinfo`'s report, and
+/// the text in reading order (`pdftotext -raw`) without white space, so that a line broken
+/// in a table cell reads as whole; compare it with [`squashed`] text.
+pub fn poppler(pdf: &[u8]) -> (String, String) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join("paper.pdf");
+    std::fs::write(&file, pdf).expect("write the PDF");
+    let run = |cmd: &str, args: &[&str]| {
+        let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
+            panic!("{cmd}: {e} (scripts/setup.sh --test installs poppler-utils)")
+        });
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let path = file.to_str().expect("utf-8 path");
+    (
+        run("pdfinfo", &[path]),
+        squashed(&run("pdftotext", &["-raw", path, "-"])),
+    )
+}
+
+/// Text without its white space (see [`poppler`]).
+pub fn squashed(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
 /// The `plansync` binary built next to this test binary (`cargo test` builds it), or the
 /// one `PLANSYNC_BIN` names (benchmarks measure other builds with it).
 pub fn plansync_binary() -> PathBuf {

@@ -2626,25 +2626,12 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
         .to_string();
     let pdf = plansync_tests::http_raw(&server.addr(), "GET", &path, &[], b"");
     assert_eq!(pdf.status, 200, "{path}");
-    let file = dir.path().join("pack.pdf");
-    std::fs::write(&file, &pdf.body).unwrap();
-    let info = std::process::Command::new("pdfinfo")
-        .arg(&file)
-        .output()
-        .unwrap();
-    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let (info, text) = plansync_tests::poppler(&pdf.body);
     assert!(
         info.contains("Tagged:          yes") && info.contains("(A4)"),
         "{info}"
     );
-    let text = std::process::Command::new("pdftotext")
-        .args(["-raw"])
-        .arg(&file)
-        .arg("-")
-        .output()
-        .unwrap();
-    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let text = squash(&String::from_utf8_lossy(&text.stdout));
+    let squash = plansync_tests::squashed;
     let plan = rust.plan(doc);
     assert!(
         text.contains(&squash(&format!(

@@ -414,13 +414,7 @@ async fn an_owner_publishes_the_board_pack_at_an_address_that_never_changes_unti
         pdf.header("content-type").as_deref(),
         Some("application/pdf")
     );
-    let file = dir.path().join("pack.pdf");
-    std::fs::write(&file, &pdf.body).unwrap();
-    let info = std::process::Command::new("pdfinfo")
-        .arg(&file)
-        .output()
-        .unwrap();
-    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let (info, _) = plansync_tests::poppler(&pdf.body);
     assert!(
         info.contains("Tagged:          yes") && info.contains("(A4)"),
         "{info}"
