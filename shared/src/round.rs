@@ -372,6 +372,9 @@ mod tests {
         assert!(e.to_string().contains("closed"), "{e}");
         let e = doc.set_round_dates(&id, "2027-02-01", None).unwrap_err();
         assert!(e.to_string().contains("closed"), "{e}");
+        // A plan brought in from a file (JSON) keeps its rounds as they were.
+        let copy = PlanDoc::from_plan(&plan, &mut rng).unwrap();
+        assert_eq!(copy.read().unwrap().rounds, plan.rounds);
     }
 
     #[test]

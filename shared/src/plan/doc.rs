@@ -9,6 +9,7 @@ use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value
 use rand::RngCore;
 use std::collections::BTreeMap;
 
+mod rounds;
 mod write;
 
 /// The layout version written at the root under `schema`; its presence marks a plan.
@@ -93,26 +94,6 @@ pub(crate) fn get_obj(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Result<O
 
 fn req_obj(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Result<ObjId> {
     get_obj(doc, parent, key)?.ok_or_else(|| Error::Layout(format!("missing '{key}'")))
-}
-
-/// A round's deadline and meeting are dates, and neither is before the round opens.
-fn check_round_dates(deadline: &str, meeting: Option<&str>, opened: &str) -> Result<()> {
-    let deadline_day = parse_date(deadline)?;
-    if let Ok(opened_day) = parse_date(opened) {
-        if deadline_day < opened_day {
-            return Err(Error::Invalid(format!(
-                "the deadline {deadline} is before the round opens ({opened}): pick a later day"
-            )));
-        }
-    }
-    if let Some(m) = meeting {
-        if parse_date(m)? < deadline_day {
-            return Err(Error::Invalid(format!(
-                "the Board meets on {m}, before the deadline for updates ({deadline}): pick a meeting on or after the deadline"
-            )));
-        }
-    }
-    Ok(())
 }
 
 impl PlanDoc {
@@ -824,125 +805,6 @@ impl PlanDoc {
     pub fn set_comment_resolved(&mut self, id: &CommentId, resolved: bool) -> Result<()> {
         let obj = self.item("comments", "comment", id.as_str())?;
         self.doc.put(&obj, "resolved", resolved)?;
-        Ok(())
-    }
-
-    // ---- reporting rounds ----
-
-    /// The `rounds` map, made now in a plan written before rounds existed. (Two replicas
-    /// that both make it keep both: readers take the rounds of every copy.)
-    fn rounds_map(&mut self) -> Result<ObjId> {
-        Ok(match get_obj(&self.doc, &ROOT, "rounds")? {
-            Some(map) => map,
-            None => self.doc.put_object(ROOT, "rounds", ObjType::Map)?,
-        })
-    }
-
-    /// The round's object, if it is open (a closed round is read-only history).
-    fn open_round_obj(&mut self, id: &RoundId) -> Result<ObjId> {
-        let round = self
-            .read()?
-            .rounds
-            .into_iter()
-            .find(|r| &r.id == id)
-            .ok_or_else(|| Error::NotFound {
-                kind: "reporting round",
-                id: id.to_string(),
-            })?;
-        if !round.is_open() {
-            return Err(Error::Invalid(format!(
-                "the round for {} is closed: a closed round is kept as it was",
-                round.period
-            )));
-        }
-        let mut found = None;
-        for (_, map) in self.doc.get_all(ROOT, "rounds")? {
-            if let Some(obj) = get_obj(&self.doc, &map, id.as_str())? {
-                found = Some(obj);
-            }
-        }
-        found.ok_or_else(|| Error::NotFound {
-            kind: "reporting round",
-            id: id.to_string(),
-        })
-    }
-
-    /// Opens a reporting round for `period` on `today` (ISO date), with a deadline for
-    /// updates and, optionally, the Board's meeting date; `by` names who opened it.
-    pub fn open_round(
-        &mut self,
-        rng: &mut dyn RngCore,
-        period: ReportingPeriod,
-        deadline: &str,
-        meeting: Option<&str>,
-        today: &str,
-        by: &str,
-    ) -> Result<RoundId> {
-        check_round_dates(deadline, meeting, today)?;
-        if let Some(r) = self
-            .read()?
-            .rounds
-            .iter()
-            .find(|r| r.is_open() && r.period == period)
-        {
-            return Err(Error::Invalid(format!(
-                "a round for {} is already open (deadline {}): change its dates instead",
-                period, r.deadline
-            )));
-        }
-        let map = self.rounds_map()?;
-        let id = RoundId::random(rng);
-        let obj = self.doc.put_object(&map, id.as_str(), ObjType::Map)?;
-        self.doc.put(&obj, "period", period.key().as_str())?;
-        self.doc.put(&obj, "deadline", deadline)?;
-        self.put_opt_str(&obj, "meeting", meeting)?;
-        self.doc.put(&obj, "opened", today)?;
-        self.doc.put(&obj, "opened_by", by)?;
-        self.doc.put(&obj, "closed", ScalarValue::Null)?;
-        self.doc
-            .put_object(&obj, "outstanding_at_close", ObjType::List)?;
-        Ok(id)
-    }
-
-    /// Moves an open round's deadline or the Board's meeting date.
-    pub fn set_round_dates(
-        &mut self,
-        id: &RoundId,
-        deadline: &str,
-        meeting: Option<&str>,
-    ) -> Result<()> {
-        let obj = self.open_round_obj(id)?;
-        let opened = match self.doc.get(&obj, "opened")? {
-            Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_string(),
-            _ => String::new(),
-        };
-        check_round_dates(deadline, meeting, &opened)?;
-        self.doc.put(&obj, "deadline", deadline)?;
-        self.put_opt_str(&obj, "meeting", meeting)?;
-        Ok(())
-    }
-
-    /// Closes an open round on `today`, keeping the actions still outstanding then.
-    pub fn close_round(&mut self, id: &RoundId, today: &str, by: &str) -> Result<()> {
-        parse_date(today)?;
-        let obj = self.open_round_obj(id)?;
-        let plan = self.read()?;
-        let round = plan
-            .rounds
-            .iter()
-            .find(|r| &r.id == id)
-            .expect("found above");
-        let mut closing = round.clone();
-        closing.closed = Some(today.to_string());
-        let outstanding = crate::round::not_updated(&plan, &closing);
-        self.doc.put(&obj, "closed", today)?;
-        self.doc.put(&obj, "closed_by", by)?;
-        let list = self
-            .doc
-            .put_object(&obj, "outstanding_at_close", ObjType::List)?;
-        for (i, a) in outstanding.iter().enumerate() {
-            self.doc.insert(&list, i, a.as_str())?;
-        }
         Ok(())
     }
 

@@ -20,23 +20,7 @@ impl PlanDoc {
         doc.restore(plan)?;
         // Rounds are the partnership's process, not the plan's content, so a restore leaves
         // them alone; a whole plan brought in from a file brings its rounds.
-        let map = doc.rounds_map()?;
-        for r in &plan.rounds {
-            let obj = doc.doc.put_object(&map, r.id.as_str(), ObjType::Map)?;
-            doc.doc.put(&obj, "period", r.period.key().as_str())?;
-            doc.doc.put(&obj, "deadline", r.deadline.as_str())?;
-            doc.put_opt_str(&obj, "meeting", r.meeting.as_deref())?;
-            doc.doc.put(&obj, "opened", r.opened.as_str())?;
-            doc.doc.put(&obj, "opened_by", r.opened_by.as_str())?;
-            doc.put_opt_str(&obj, "closed", r.closed.as_deref())?;
-            doc.doc.put(&obj, "closed_by", r.closed_by.as_str())?;
-            let list = doc
-                .doc
-                .put_object(&obj, "outstanding_at_close", ObjType::List)?;
-            for (i, a) in r.outstanding_at_close.iter().enumerate() {
-                doc.doc.insert(&list, i, a.as_str())?;
-            }
-        }
+        doc.write_rounds(&plan.rounds)?;
         doc.commit();
         Ok(doc)
     }
