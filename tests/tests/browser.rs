@@ -2424,6 +2424,14 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
         .await;
         type_text(&a, "g").await;
         wait_js(&a, "Green", &rag_js(action), |v| v == "Green").await;
+        // The row is drawn again with its new RAG: give it the keyboard again.
+        eval(
+            &a,
+            &format!(
+                "document.querySelector('tr.row[data-action=\"{action}\"]').focus(); return true"
+            ),
+        )
+        .await;
         type_text(&a, "u").await;
         wait_js(
             &a,
@@ -2556,6 +2564,23 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
             .contains(&format!("Signed off by {chair_name}, {}", board.name)),
         "{signed}"
     );
+    // The board's own page shows it too.
+    goto_hash(&c, &url, &format!("#/plan/{doc}/board/{}", board.id)).await;
+    let on_board = wait_js(
+        &c,
+        "the sign-off on the board's page",
+        "return document.querySelector('.board-sign-off li[data-signed=true]')?.textContent ?? null",
+        |v| v.is_string(),
+    )
+    .await;
+    assert!(
+        on_board
+            .as_str()
+            .unwrap()
+            .contains(&format!("Signed off by {chair_name}")),
+        "{on_board}"
+    );
+    goto_hash(&c, &url, &format!("#/plan/{doc}")).await;
     let (_, action) = all_actions(&plan)
         .into_iter()
         .find(|(_, a)| plansync_shared::board_takes_part(a, &board.id))

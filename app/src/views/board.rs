@@ -112,6 +112,7 @@ pub fn BoardPage(id: String) -> impl IntoView {
                             <button class="report" on:click=report.clone()>"Open this board's exception report"</button>
                         </div>
                         {move || failed.get().map(|e| view! { <p class="notice" role="alert">{e}</p> })}
+                        <BoardSignOff board=b.clone() />
                         <BoardFigures board=b.clone() period />
                         <BoardActions board=b.clone() period />
                     }.into_any()
@@ -250,6 +251,25 @@ fn BoardActions(board: BoardId, period: Memo<ReportingPeriod>) -> impl IntoView 
                 {list("Actions it leads", "leads", leads)}
                 {list("Actions it contributes to", "contributes", contributes)}
             })
+        })
+    }
+}
+
+/// The board's sign-off for the open reporting round (its chair signs off here too).
+#[component]
+fn BoardSignOff(board: BoardId) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let round = Memo::new(move |_| {
+        model
+            .plan
+            .with(|p| p.as_ref().and_then(plansync_shared::current_round).cloned())
+    });
+    move || {
+        let (doc, round) = (model.doc.get()?, round.get()?);
+        Some(view! {
+            <section class="panel board-sign-off" aria-label="Sign-off">
+                <crate::views::round::SignOffs doc round only=Some(board.clone()) />
+            </section>
         })
     }
 }

@@ -261,7 +261,7 @@ fn OpenRound(doc: DocumentId, round: Round, owner: bool) -> impl IntoView {
                     </div>
                 </div>
             })}
-            <SignOffs doc round=round.clone() />
+            <SignOffs doc round=round.clone() only=None />
             {owner.then(|| view! {
                 <p><button type="button" class="close-round" on:click=close.clone()>"Close the round"</button>
                 <span class="muted small">" A closed round is kept as it was, with what was outstanding."</span></p>
@@ -309,10 +309,10 @@ fn OpenRoundForm() -> impl IntoView {
     }
 }
 
-/// Each board's sign-off for the round: signed off (by whom, when), changed since
-/// sign-off, or not yet; the board's confirmed chair signs off here.
+/// Each board's sign-off for the round (or `only` that board's): signed off (by whom,
+/// when), changed since sign-off, or not yet; the board's confirmed chair signs off here.
 #[component]
-fn SignOffs(doc: DocumentId, round: Round) -> impl IntoView {
+pub fn SignOffs(doc: DocumentId, round: Round, only: Option<BoardId>) -> impl IntoView {
     let model = expect_context::<Model>();
     let plan = doc.to_string();
     let bump = RwSignal::new(0u32);
@@ -356,6 +356,7 @@ fn SignOffs(doc: DocumentId, round: Round) -> impl IntoView {
                 .map(|p| {
                     p.boards
                         .iter()
+                        .filter(|b| only.as_ref().is_none_or(|o| o == &b.id))
                         .map(|b| {
                             let state = latest.iter().find(|s| s.board == b.id).cloned();
                             let chair = b.chair.as_ref().is_some_and(|c| {
