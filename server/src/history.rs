@@ -65,7 +65,7 @@ pub fn parse_heads(heads: &[String]) -> Option<Vec<ChangeHash>> {
 
 /// Marks each of a plan's sign-offs whose board's return differs `now` from the version
 /// signed off (`doc` holds every version).
-pub fn mark_changed(doc: &AutoCommit, now: &Plan, all: &mut [SignOff]) {
+pub fn mark_changed(doc: &mut AutoCommit, now: &Plan, all: &mut [SignOff]) {
     let mut then: HashMap<Vec<String>, Option<Plan>> = HashMap::new();
     for s in all.iter_mut() {
         let Some(round) = now.rounds.iter().find(|r| r.id == s.round) else {
@@ -73,7 +73,7 @@ pub fn mark_changed(doc: &AutoCommit, now: &Plan, all: &mut [SignOff]) {
         };
         let signed = then.entry(s.heads.clone()).or_insert_with(|| {
             let heads = parse_heads(&s.heads)?;
-            read_plan(&doc.clone().fork_at(&heads).ok()?).ok()
+            read_plan(&doc.fork_at(&heads).ok()?).ok()
         });
         s.changed = match signed {
             Some(signed) => {

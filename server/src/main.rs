@@ -619,10 +619,12 @@ async fn main() -> anyhow::Result<()> {
                 period,
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut sign_offs = store.sign_offs(plan.clone()).await?;
-            let now = plansync_shared::read_plan(&doc)?;
-            plansync_server::mark_changed(&doc, &now, &mut sign_offs);
-            job.options.sign_offs = sign_offs;
+            if job.export.shows_sign_offs() {
+                let mut sign_offs = store.sign_offs(plan.clone()).await?;
+                let now = plansync_shared::read_plan(&doc)?;
+                plansync_server::mark_changed(&mut doc, &now, &mut sign_offs);
+                job.options.sign_offs = sign_offs;
+            }
             let path = out.unwrap_or_else(|| PathBuf::from(&name));
             let file = std::fs::File::create(&path)
                 .with_context(|| format!("could not create {}", path.display()))?;

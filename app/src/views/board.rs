@@ -266,9 +266,10 @@ fn BoardSignOff(board: BoardId) -> impl IntoView {
     });
     move || {
         let (doc, round) = (model.doc.get()?, round.get()?);
+        let links = crate::views::round::plan_links(doc);
         Some(view! {
             <section class="panel board-sign-off" aria-label="Sign-off">
-                <crate::views::round::SignOffs doc round only=Some(board.clone()) />
+                <crate::views::round::SignOffs doc round only=Some(board.clone()) links />
             </section>
         })
     }

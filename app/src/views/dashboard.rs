@@ -115,7 +115,7 @@ pub fn DashboardPage() -> impl IntoView {
                 let links = crate::views::round::plan_links(d);
                 view! {
                     <crate::views::round::MyActions doc=d links />
-                    <crate::views::round::RoundPanel doc=d />
+                    <crate::views::round::RoundPanel doc=d links />
                 }
             })}
             {move || {

@@ -122,7 +122,7 @@ fn lead_name(p: &Plan, id: Option<&PersonId>) -> String {
 
 /// The open round's progress and who is outstanding; an owner's controls.
 #[component]
-pub fn RoundPanel(doc: DocumentId) -> impl IntoView {
+pub fn RoundPanel(doc: DocumentId, links: RwSignal<Vec<PersonLink>>) -> impl IntoView {
     let model = expect_context::<Model>();
     let owner = move || model.role.get().as_deref() == Some("owner");
     let rounds = Memo::new(move |_| {
@@ -139,7 +139,7 @@ pub fn RoundPanel(doc: DocumentId) -> impl IntoView {
         <section class="panel round" aria-labelledby="round-heading">
             <h2 id="round-heading">"Reporting round"</h2>
             {move || match current.get() {
-                Some(r) => view! { <OpenRound doc round=r owner=owner() /> }.into_any(),
+                Some(r) => view! { <OpenRound doc round=r owner=owner() links /> }.into_any(),
                 None => view! {
                     <p class="muted">"No reporting round is open."</p>
                     {move || owner().then(|| view! { <OpenRoundForm /> })}
@@ -180,7 +180,12 @@ pub fn RoundPanel(doc: DocumentId) -> impl IntoView {
 
 /// An open round: its line, outstanding by board and by lead, and (for owners) close it.
 #[component]
-fn OpenRound(doc: DocumentId, round: Round, owner: bool) -> impl IntoView {
+fn OpenRound(
+    doc: DocumentId,
+    round: Round,
+    owner: bool,
+    links: RwSignal<Vec<PersonLink>>,
+) -> impl IntoView {
     let model = expect_context::<Model>();
     let period = round.period;
     let id = round.id.clone();
@@ -261,7 +266,7 @@ fn OpenRound(doc: DocumentId, round: Round, owner: bool) -> impl IntoView {
                     </div>
                 </div>
             })}
-            <SignOffs doc round=round.clone() only=None />
+            <SignOffs doc round=round.clone() only=None links />
             {owner.then(|| view! {
                 <p><button type="button" class="close-round" on:click=close.clone()>"Close the round"</button>
                 <span class="muted small">" A closed round is kept as it was, with what was outstanding."</span></p>
@@ -312,7 +317,12 @@ fn OpenRoundForm() -> impl IntoView {
 /// Each board's sign-off for the round (or `only` that board's): signed off (by whom,
 /// when), changed since sign-off, or not yet; the board's confirmed chair signs off here.
 #[component]
-pub fn SignOffs(doc: DocumentId, round: Round, only: Option<BoardId>) -> impl IntoView {
+pub fn SignOffs(
+    doc: DocumentId,
+    round: Round,
+    only: Option<BoardId>,
+    links: RwSignal<Vec<PersonLink>>,
+) -> impl IntoView {
     let model = expect_context::<Model>();
     let plan = doc.to_string();
     let bump = RwSignal::new(0u32);
@@ -341,7 +351,6 @@ pub fn SignOffs(doc: DocumentId, round: Round, only: Option<BoardId>) -> impl In
             async move { crate::api::sign_offs(&plan).await.unwrap_or_default() }
         }
     });
-    let links = plan_links(doc);
     let me = crate::membership::of(&plan).map(|m| m.participant);
     let round_id = round.id.clone();
     let rows = move || {

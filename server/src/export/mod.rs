@@ -230,6 +230,11 @@ pub const EXPORTS: &[(&str, Option<Report>, Format, &str)] = &[
 ];
 
 impl Export {
+    /// Whether the paper reports boards' sign-offs (so the caller reads them first).
+    pub fn shows_sign_offs(&self) -> bool {
+        matches!(self.report, Some(Report::Exceptions | Report::Pack))
+    }
+
     /// Parses an export's file name.
     pub fn parse(name: &str) -> Result<Self, ExportError> {
         EXPORTS

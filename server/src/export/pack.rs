@@ -6,7 +6,7 @@
 //! papers; the PDF writer draws the charts, the other formats print their words.
 
 use super::blocks::{Block, Cell, Drawing, Figure, Inline};
-use super::reports::{changes, exception_actions, header, sign_off_lines};
+use super::reports::{changes, exception_actions, header, out_of_tolerance, sign_off_lines};
 use super::Options;
 use plansync_shared::{
     indicator_travel, long_date, round_line, round_progress, summary, Counts, Direction, Plan, Rag,
@@ -57,7 +57,7 @@ pub fn board_pack(plan: &Plan, opts: &Options) -> Vec<Block> {
     let today = opts.made.get(..10).unwrap_or(&opts.made);
     let glance = summary(plan, opts.period, today, None);
     out.push(Block::Heading(2, "The plan at a glance".into()));
-    let all = glance.all;
+    let all = &glance.all;
     out.push(Block::para(format!(
         "{} actions in {}: {} exceptions (red, amber or worsening), {} overdue, {} indicators out of tolerance.",
         all.rag.total(),
@@ -104,11 +104,7 @@ pub fn board_pack(plan: &Plan, opts: &Options) -> Vec<Block> {
     }
 
     out.push(Block::Heading(2, "Indicators out of tolerance".into()));
-    let out_of: Vec<_> = plan
-        .indicators
-        .iter()
-        .filter(|i| glance.indicators_out.contains(&i.id))
-        .collect();
+    let out_of = out_of_tolerance(plan, &glance);
     if out_of.is_empty() {
         out.push(Block::para("No indicator is out of tolerance this period."));
     }

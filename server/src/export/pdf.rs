@@ -4,7 +4,7 @@
 //! the fonts are built into the binary, and the blocks reach the template as JSON data, so
 //! no text from a plan is ever read as typst markup.
 
-use super::blocks::{rag_fill, Block, Drawing, Inline};
+use super::blocks::{rag_fill, Block, Cell, Drawing, Inline};
 use super::ExportError;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -107,22 +107,11 @@ fn run(i: &Inline) -> Value {
     json!({ "kind": kind, "text": text })
 }
 
-/// The rows' cell texts of a table block.
-fn b_rows(b: &Block) -> Vec<Vec<&str>> {
-    match b {
-        Block::Table { rows, .. } => rows
-            .iter()
-            .map(|r| r.iter().map(|c| c.text.as_str()).collect())
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// Each column's share of a table's width: room for its longest heading word and for its
 /// cells (up to 40 characters: longer text wraps), so an update gets the room it needs;
 /// a column of short texts (a date, a RAG, a count) gets exactly its widest text's room,
 /// so it keeps to one line.
-fn widths(header: &[String], rows: &[Vec<&str>]) -> Vec<Value> {
+fn widths(header: &[String], rows: &[Vec<Cell>]) -> Vec<Value> {
     (0..header.len())
         .map(|i| {
             let heading = header[i]
@@ -133,7 +122,7 @@ fn widths(header: &[String], rows: &[Vec<&str>]) -> Vec<Value> {
             let cells = rows
                 .iter()
                 .filter_map(|r| r.get(i))
-                .map(|t| t.chars().count())
+                .map(|c| c.text.chars().count())
                 .max()
                 .unwrap_or(0);
             let room = heading.max(cells.min(40));
@@ -156,6 +145,7 @@ fn block(b: &Block) -> Value {
         }
         Block::List(items) => json!({ "kind": "list", "items": items }),
         Block::Table { header, rows } => {
+            let widths = widths(header, rows);
             let width = header.len();
             let rows: Vec<Vec<Value>> = rows
                 .iter()
@@ -172,7 +162,7 @@ fn block(b: &Block) -> Value {
                         .collect()
                 })
                 .collect();
-            json!({ "kind": "table", "header": header, "rows": rows, "widths": widths(header, &b_rows(b)) })
+            json!({ "kind": "table", "header": header, "rows": rows, "widths": widths })
         }
         Block::Figure(f) => match &f.drawing {
             Drawing::RagBar { label, counts } => json!({

@@ -5,7 +5,8 @@ use super::blocks::{Block, Cell, Inline};
 use super::Options;
 use plansync_shared::{
     action_travel, board_takes_part, compare, indicator_travel, is_exception, latest_sign_offs,
-    summary, Action, Change, Counts, Objective, Plan, ProgressUpdate, Rag, Theme, WordChange,
+    summary, Action, Change, Counts, Indicator, Objective, Plan, ProgressUpdate, Rag, Summary,
+    Theme, WordChange,
 };
 
 pub(super) fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
@@ -213,11 +214,7 @@ pub fn exceptions(plan: &Plan, opts: &Options) -> Vec<Block> {
     )));
     out.extend(exception_actions(plan, opts, 2));
     out.push(Block::Heading(2, "Indicators out of tolerance".into()));
-    let out_of: Vec<_> = plan
-        .indicators
-        .iter()
-        .filter(|i| glance.indicators_out.contains(&i.id))
-        .collect();
+    let out_of = out_of_tolerance(plan, &glance);
     if out_of.is_empty() {
         out.push(Block::para("No indicator is out of tolerance this period."));
     } else {
@@ -304,6 +301,14 @@ pub(super) fn exception_actions(plan: &Plan, opts: &Options, level: u8) -> Vec<B
         });
     }
     out
+}
+
+/// The plan's indicators that the summary counts out of tolerance, in plan order.
+pub(super) fn out_of_tolerance<'p>(plan: &'p Plan, glance: &Summary) -> Vec<&'p Indicator> {
+    plan.indicators
+        .iter()
+        .filter(|i| glance.indicators_out.contains(&i.id))
+        .collect()
 }
 
 /// A progress update as one line: "date (author, agency): text".

@@ -212,7 +212,9 @@ pub async fn export_file(
     if job.export.report == Some(export::Report::Pack) && older.is_none() {
         job.options.older = last_round_version(&state, &plan, &mut doc, &job).await?;
     }
-    job.options.sign_offs = super::sign_off_views(&state, &plan, doc).await?;
+    if job.export.shows_sign_offs() {
+        job.options.sign_offs = super::sign_off_views(&state, &plan, doc).await?;
+    }
     let file_name = format!(
         "{}-{}",
         job.plan

@@ -25,7 +25,7 @@ fn plan_error(e: plansync_shared::Error) -> AppError {
 pub(crate) async fn sign_off_views(
     state: &AppState,
     plan: &str,
-    doc: AutoCommit,
+    mut doc: AutoCommit,
 ) -> Result<Vec<SignOff>, AppError> {
     let mut all = state.store.sign_offs(plan.to_string()).await?;
     if all.is_empty() {
@@ -33,7 +33,7 @@ pub(crate) async fn sign_off_views(
     }
     off_runtime(move || {
         let now = read_plan(&doc).map_err(plan_error)?;
-        mark_changed(&doc, &now, &mut all);
+        mark_changed(&mut doc, &now, &mut all);
         Ok(all)
     })
     .await?
@@ -63,7 +63,7 @@ struct Allowed {
 /// The rules: an open round, a board with a chair, and the caller linked to that chair
 /// and confirmed by an owner.
 fn allowed(
-    doc: &AutoCommit,
+    doc: &mut AutoCommit,
     req: &SignOffRequest,
     me: i64,
     links: &[PersonLink],
@@ -106,7 +106,7 @@ fn allowed(
             "Your link to {chair_name} awaits an owner's confirmation: an owner confirms it on the People page before you can sign off."
         ))),
         Some(_) => Ok(Allowed {
-            heads: doc.clone().get_heads(),
+            heads: doc.get_heads(),
             board_name: board.name.clone(),
             chair: chair.to_string(),
             chair_name,
@@ -130,12 +130,12 @@ pub async fn sign_off(
         ));
     }
     let Json(req) = body?;
-    let doc = document(&state, &plan).await?;
+    let mut doc = document(&state, &plan).await?;
     let links = state.store.person_links(plan.clone()).await?;
     let id = me.id.0;
     let ok = {
         let req = req.clone();
-        off_runtime(move || allowed(&doc, &req, id, &links)).await??
+        off_runtime(move || allowed(&mut doc, &req, id, &links)).await??
     };
     let now = crate::now_ms();
     let snapshot = state

@@ -462,6 +462,11 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
     }
 }
 
+/// Reads only a plan's reporting rounds (as [`read_plan`] reads them).
+pub(crate) fn read_rounds(doc: &impl ReadDoc) -> Result<Vec<Round>> {
+    Reader { doc }.rounds()
+}
+
 /// Reads a whole plan out of its automerge document into typed values.
 pub fn read_plan(doc: &impl ReadDoc) -> Result<Plan> {
     Reader { doc }.plan()

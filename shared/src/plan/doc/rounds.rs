@@ -35,9 +35,7 @@ impl PlanDoc {
 
     /// The round's object, if it is open (a closed round is read-only history).
     fn open_round_obj(&mut self, id: &RoundId) -> Result<ObjId> {
-        let round = self
-            .read()?
-            .rounds
+        let round = crate::plan::read::read_rounds(&self.doc)?
             .into_iter()
             .find(|r| &r.id == id)
             .ok_or_else(|| Error::NotFound {
@@ -74,9 +72,7 @@ impl PlanDoc {
         by: &str,
     ) -> Result<RoundId> {
         check_round_dates(deadline, meeting, today)?;
-        if let Some(r) = self
-            .read()?
-            .rounds
+        if let Some(r) = crate::plan::read::read_rounds(&self.doc)?
             .iter()
             .find(|r| r.is_open() && r.period == period)
         {
@@ -126,7 +122,10 @@ impl PlanDoc {
             .rounds
             .iter()
             .find(|r| &r.id == id)
-            .expect("found above");
+            .ok_or_else(|| Error::NotFound {
+                kind: "reporting round",
+                id: id.to_string(),
+            })?;
         let mut closing = round.clone();
         closing.closed = Some(today.to_string());
         let outstanding = crate::round::not_updated(&plan, &closing);
