@@ -9,6 +9,7 @@ pub mod export;
 mod headers;
 mod history;
 mod http;
+pub mod mail;
 pub mod relay;
 mod spreadsheet;
 pub mod store;

@@ -63,6 +63,65 @@ impl ImportArgs {
     }
 }
 
+/// Email reminders: sent only when --smtp-url is given.
+#[derive(clap::Args)]
+struct MailArgs {
+    /// Send reminders through this mail server: smtp://[USER@]HOST[:PORT] (add
+    /// ?tls=required for STARTTLS) or smtps://[USER@]HOST[:PORT]. Without it no email is sent.
+    #[arg(long)]
+    smtp_url: Option<String>,
+    /// The address reminders come from, e.g. "Plansync <plans@council.gov.uk>".
+    #[arg(long, requires = "smtp_url")]
+    mail_from: Option<String>,
+    /// A file holding the SMTP password (for the user in --smtp-url); or set
+    /// PLANSYNC_SMTP_PASSWORD. Never give it on the command line.
+    #[arg(long, requires = "smtp_url")]
+    smtp_password_file: Option<PathBuf>,
+    /// Seconds to wait for the mail server to connect or answer.
+    #[arg(long, default_value_t = 30)]
+    smtp_timeout_secs: u64,
+    /// Seconds between looks at the plans for reminders due.
+    #[arg(long, default_value_t = 60)]
+    reminder_check_secs: u64,
+    /// Seconds to wait after the mail server fails, doubled each time (up to an hour).
+    #[arg(long, default_value_t = 60)]
+    mail_retry_secs: u64,
+}
+
+impl MailArgs {
+    /// The mail settings, if reminders are to be sent.
+    fn settings(&self) -> anyhow::Result<Option<plansync_server::mail::MailSettings>> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        let from = self
+            .mail_from
+            .clone()
+            .context("--smtp-url needs --mail-from: the address reminders come from")?;
+        let password = match &self.smtp_password_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| {
+                        format!("could not read the SMTP password file {}", path.display())
+                    })?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            ),
+            None => std::env::var("PLANSYNC_SMTP_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+        };
+        Ok(Some(plansync_server::mail::MailSettings {
+            url: url.clone(),
+            from,
+            password,
+            timeout: std::time::Duration::from_secs(self.smtp_timeout_secs.max(1)),
+            check_every: std::time::Duration::from_secs(self.reminder_check_secs.max(1)),
+            retry: std::time::Duration::from_secs(self.mail_retry_secs.max(1)),
+        }))
+    }
+}
+
 /// Where the plans are kept.
 #[derive(clap::Args)]
 struct DbArgs {
@@ -163,6 +222,8 @@ enum Command {
         /// reached (plus up to half as much again, at random).
         #[arg(long, default_value_t = plansync_server::relay::MAX_BACKOFF.as_secs())]
         upstream_retry_secs: u64,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Enrolls a server that will relay to this one (a workshop laptop) in a plan and prints
     /// its token, for `plansync pull` and `plansync serve --upstream-token` on that server.
@@ -377,7 +438,9 @@ async fn main() -> anyhow::Result<()> {
             upstream,
             upstream_token,
             upstream_retry_secs,
+            mail,
         } => {
+            let mail = mail.settings()?;
             anyhow::ensure!(
                 upstream.len() == upstream_token.len(),
                 "give one --upstream-token for each --upstream (in the same order)"
@@ -492,6 +555,16 @@ async fn main() -> anyhow::Result<()> {
                     up,
                     std::time::Duration::from_secs(upstream_retry_secs),
                 );
+            }
+            if let Some(mail) = mail {
+                let url = mail.url.clone();
+                plansync_server::mail::spawn(
+                    state.sync.clone(),
+                    state.store.clone(),
+                    mail,
+                    links.clone(),
+                )?;
+                println!("Reminders by email go through {url}.");
             }
             plansync_server::serve(listener, plansync_server::app(state), connections, async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -18,6 +18,7 @@ mod period;
 mod plan;
 mod publication;
 mod relay_status;
+mod reminder;
 mod round;
 mod search;
 mod signoff;
@@ -41,18 +42,21 @@ pub use import::{
 };
 pub use links::{people_of, LinkPerson, PersonLink};
 pub use period::{financial_year, long_date, parse_date, Quarter, ReportingPeriod};
+pub use plan::DEFAULT_REMINDERS;
 pub use plan::{
-    plan_summary, read_plan, read_plan_tracked, update_plan, Action, Agency, Board, Comment,
-    CommentTarget, Commit, Decision, Direction, DirectionOverride, Indicator, Milestone, NewPlan,
-    Objective, Person, Plan, PlanDoc, PlanSummary, PlanUpdate, Polarity, ProgressState,
+    plan_summary, read_plan, read_plan_tracked, read_rounds, update_plan, Action, Agency, Board,
+    Comment, CommentTarget, Commit, Decision, Direction, DirectionOverride, Indicator, Milestone,
+    NewPlan, Objective, Person, Plan, PlanDoc, PlanSummary, PlanUpdate, Polarity, ProgressState,
     ProgressUpdate, Rag, Round, Stage, TextField, Theme, TravelItem, WorkshopReview, PLAN_SHAPE,
     REMOVED_BOARD, SCHEMA,
 };
 pub use publication::{Publish, Published};
 pub use relay_status::relay_line;
+pub use reminder::{compose, recipients, reminder_key, Recipient, ReminderMail};
 pub use round::{
-    current_round, dated_in_round, missing, my_actions, round_line, round_progress, Missing,
-    Outstanding, RoundProgress,
+    check_reminders, current_round, dated_in_round, due_reminder, missing, my_actions,
+    parse_reminders, reminders_key, reminders_words, round_line, round_progress, Missing,
+    Outstanding, RoundProgress, MAX_REMINDERS, MAX_REMINDER_DAYS,
 };
 pub use search::{search, Hit, HitKind, HitTarget};
 pub use signoff::{board_return, latest_sign_offs, ReturnLine, SignOff, SignOffRequest};

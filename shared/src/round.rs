@@ -89,7 +89,7 @@ pub struct RoundProgress {
     pub by_lead: Vec<Outstanding<PersonId>>,
 }
 
-fn actions(plan: &Plan) -> impl Iterator<Item = &Action> {
+pub(crate) fn actions(plan: &Plan) -> impl Iterator<Item = &Action> {
     plan.themes
         .iter()
         .flat_map(|t| &t.objectives)
@@ -207,6 +207,98 @@ pub fn my_actions<'p>(
         .map(|a| (a, missing(a, round)))
         .filter(|(_, m)| !m.is_done())
         .collect()
+}
+
+/// The most reminder points a round takes.
+pub const MAX_REMINDERS: usize = 8;
+/// The furthest before a deadline a reminder may go, in days.
+pub const MAX_REMINDER_DAYS: u32 = 90;
+
+/// Reminder days as an owner gives them, checked: none further than 90 days before the
+/// deadline, at most eight, each once, latest first (`[0, 7]` becomes `[7, 0]`).
+pub fn check_reminders(days: &[u32]) -> crate::Result<Vec<u32>> {
+    if let Some(d) = days.iter().find(|d| **d > MAX_REMINDER_DAYS) {
+        return Err(crate::Error::Invalid(format!(
+            "a reminder {d} days before the deadline is too early: give {MAX_REMINDER_DAYS} days or fewer"
+        )));
+    }
+    let mut days = days.to_vec();
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    if days.len() > MAX_REMINDERS {
+        return Err(crate::Error::Invalid(format!(
+            "{} reminders is too many for one round: give {MAX_REMINDERS} or fewer",
+            days.len()
+        )));
+    }
+    Ok(days)
+}
+
+/// Reminder days as the document keeps them and people type them: "7,0" ("" for none).
+pub fn reminders_key(days: &[u32]) -> String {
+    days.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads reminder days as typed ("7, 0", "14 7 0"; "" or "none" for none), checked.
+pub fn parse_reminders(text: &str) -> crate::Result<Vec<u32>> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let days = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<u32>().map_err(|_| {
+                crate::Error::Invalid(format!(
+                    "'{}' is not a number of days: give days before the deadline, like 7, 0",
+                    t.escape_debug()
+                ))
+            })
+        })
+        .collect::<crate::Result<Vec<u32>>>()?;
+    check_reminders(&days)
+}
+
+/// When reminders go, in words: "7 days before the deadline and on the deadline".
+pub fn reminders_words(days: &[u32]) -> String {
+    let words: Vec<String> = days
+        .iter()
+        .map(|d| match d {
+            0 => "on the deadline".to_string(),
+            1 => "1 day before the deadline".to_string(),
+            d => format!("{d} days before the deadline"),
+        })
+        .collect();
+    match words.as_slice() {
+        [] => "no email reminders".to_string(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The reminder due on `today` (ISO date) for an open round: the latest of its reminder
+/// days that has come, while the deadline has not passed. A server that was off on one
+/// reminder's day sends only the one due now, never a string of late ones.
+pub fn due_reminder(round: &Round, today: &str) -> Option<u32> {
+    if !round.is_open() {
+        return None;
+    }
+    let deadline = crate::period::parse_date(&round.deadline).ok()?;
+    let today = crate::period::parse_date(today).ok()?;
+    let before = (deadline - today).whole_days();
+    if before < 0 {
+        return None;
+    }
+    round
+        .reminders
+        .iter()
+        .copied()
+        .filter(|d| i64::from(*d) >= before)
+        .min()
 }
 
 #[cfg(test)]
@@ -441,5 +533,56 @@ mod tests {
         // Either replica's round can still be closed after the merge.
         doc.close_round(&a, "2027-01-20", "Officer").unwrap();
         assert!(!doc.read().unwrap().rounds[1].is_open());
+    }
+
+    #[test]
+    fn reminders_default_to_a_week_before_and_the_deadline_and_only_the_one_due_now_is_due() {
+        let (mut doc, mut rng) = demo();
+        let id = doc
+            .open_round(&mut rng, Q3, "2027-01-15", None, "2026-12-01", "Officer")
+            .unwrap();
+        let round = doc.read().unwrap().rounds[0].clone();
+        assert_eq!(round.reminders, vec![7, 0]);
+        assert_eq!(due_reminder(&round, "2027-01-07"), None, "8 days before");
+        assert_eq!(due_reminder(&round, "2027-01-08"), Some(7));
+        assert_eq!(due_reminder(&round, "2027-01-14"), Some(7));
+        assert_eq!(due_reminder(&round, "2027-01-15"), Some(0));
+        assert_eq!(
+            due_reminder(&round, "2027-01-16"),
+            None,
+            "after the deadline"
+        );
+        doc.set_round_reminders(&id, &[0, 14, 14]).unwrap();
+        let round = doc.read().unwrap().rounds[0].clone();
+        assert_eq!(round.reminders, vec![14, 0], "latest first, each once");
+        assert_eq!(
+            reminders_words(&round.reminders),
+            "14 days before the deadline and on the deadline"
+        );
+        doc.set_round_reminders(&id, &[]).unwrap();
+        let round = doc.read().unwrap().rounds[0].clone();
+        assert_eq!(
+            due_reminder(&round, "2027-01-15"),
+            None,
+            "none set, none due"
+        );
+        assert_eq!(reminders_words(&[]), "no email reminders");
+        doc.close_round(&id, "2027-01-10", "Officer").unwrap();
+        assert!(
+            doc.set_round_reminders(&id, &[7]).is_err(),
+            "a closed round is kept"
+        );
+    }
+
+    #[test]
+    fn reminder_days_are_read_as_typed_and_nonsense_is_refused_with_a_reason() {
+        assert_eq!(parse_reminders(" 7, 0 ").unwrap(), vec![7, 0]);
+        assert_eq!(parse_reminders("0 14 7").unwrap(), vec![14, 7, 0]);
+        assert_eq!(parse_reminders("none").unwrap(), Vec::<u32>::new());
+        assert_eq!(reminders_key(&[14, 7, 0]), "14,7,0");
+        for bad in ["seven", "-1", "91", "1,2,3,4,5,6,7,8,9"] {
+            let e = parse_reminders(bad).unwrap_err().to_string();
+            assert!(e.contains("give"), "{bad}: {e}");
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod attack;
 pub mod nginx;
 pub mod postgres;
 pub mod proxy;
+pub mod smtp;
 
 use futures_util::{SinkExt, StreamExt};
 use plansync_shared::automerge::AutoCommit;

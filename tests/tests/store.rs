@@ -88,6 +88,7 @@ on_both_backends!(
     a_plan_person_is_linked_to_one_participant_even_when_two_claim_them_at_once_on_two_nodes,
     links_are_confirmed_shared_by_owners_and_gone_with_a_removed_participant,
     an_email_address_is_kept_for_a_current_participant_replaced_and_gone_with_them,
+    each_reminder_is_taken_by_one_node_once_sent_never_again_and_a_failed_one_after_its_wait,
 );
 
 fn demo() -> (PlanDoc, DocumentId) {
@@ -370,6 +371,77 @@ async fn a_plan_person_is_linked_to_one_participant_even_when_two_claim_them_at_
         .unwrap(),
         LinkOutcome::NotFound
     );
+}
+
+async fn each_reminder_is_taken_by_one_node_once_sent_never_again_and_a_failed_one_after_its_wait(
+    db: Db,
+) {
+    let (a, b) = (db.store.clone(), db.another_node().await);
+    let keys: Vec<(String, i64)> = (0..40).map(|i| (format!("p/r/7/{i}"), i)).collect();
+    let plan = "p".to_string();
+    // Two nodes take the same 40 reminders at once: each goes to exactly one of them.
+    let (x, y) = tokio::join!(
+        a.take_reminders(plan.clone(), keys.clone(), 1_000, 61_000),
+        b.take_reminders(plan.clone(), keys.clone(), 1_000, 61_000),
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.len() + y.len(), 40, "{} + {}", x.len(), y.len());
+    assert!(x.iter().all(|k| !y.contains(k)), "no reminder taken twice");
+    // Held: nobody takes them again before the hold runs out.
+    assert!(a
+        .take_reminders(plan.clone(), keys.clone(), 60_000, 120_000)
+        .await
+        .unwrap()
+        .is_empty());
+    let mut all = [x, y].concat();
+    all.sort();
+    let (sent, rest) = all.split_at(20);
+    a.reminders_sent(sent.to_vec(), 2_000).await.unwrap();
+    // One failed (it waits until 70,000); the sender of the rest stopped.
+    let failed = rest[0].clone();
+    b.reminder_retry(failed.clone(), 70_000, Some("550 no such mailbox".into()))
+        .await
+        .unwrap();
+    let again = a
+        .take_reminders(plan.clone(), keys.clone(), 65_000, 200_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len(),
+        rest.len() - 1,
+        "the stopped sender's, not the sent nor the waiting one"
+    );
+    assert!(!again.contains(&failed) && again.iter().all(|k| !sent.contains(k)));
+    let later = b
+        .take_reminders(plan.clone(), keys.clone(), 70_000, 200_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        later,
+        vec![failed.clone()],
+        "the failed one, after its wait"
+    );
+    // A reminder refused again and again is given up: never taken again.
+    // It has failed once; after MAX_REMINDER_TRIES failures in all, it is given up.
+    for i in 1..store::MAX_REMINDER_TRIES {
+        let t = 300_000 + i * 1_000;
+        assert_eq!(
+            a.take_reminders(plan.clone(), vec![(failed.clone(), 0)], t, t + 500)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "try {i}"
+        );
+        a.reminder_retry(failed.clone(), t + 500, Some("550".into()))
+            .await
+            .unwrap();
+    }
+    assert!(a
+        .take_reminders(plan, vec![(failed, 0)], 10_000_000, 10_000_500)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn links_are_confirmed_shared_by_owners_and_gone_with_a_removed_participant(db: Db) {

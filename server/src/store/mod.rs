@@ -293,6 +293,24 @@ pub trait AccessStore: Send + Sync + 'static {
     ) -> Result<bool>;
     /// The email addresses of a plan's current participants.
     async fn emails(&self, plan: String) -> Result<Vec<ParticipantEmail>>;
+    /// Takes the reminders among `keys` (each with its participant) that are this node's
+    /// to send now, in one transaction: new ones, and ones whose hold ran out by `now_ms`
+    /// (a failed try's retry time, or a sender that stopped). Each taken is held until
+    /// `hold_until_ms`. A key sent, given up, or held by another node is not taken; of two
+    /// nodes taking the same key at once, exactly one gets it.
+    async fn take_reminders(
+        &self,
+        plan: String,
+        keys: Vec<(String, i64)>,
+        now_ms: i64,
+        hold_until_ms: i64,
+    ) -> Result<Vec<String>>;
+    /// Records reminders as sent: nobody sends them again.
+    async fn reminders_sent(&self, keys: Vec<String>, now_ms: i64) -> Result<()>;
+    /// Puts a taken reminder back to be tried from `retry_ms`; `error` (if any) counts as a
+    /// failed try, and after [`MAX_REMINDER_TRIES`] of those it is given up.
+    async fn reminder_retry(&self, key: String, retry_ms: i64, error: Option<String>)
+        -> Result<()>;
     /// Uses one place of the invitation with this code and adds the person as a participant,
     /// in one transaction.
     async fn redeem(
@@ -474,6 +492,9 @@ pub struct RelayProgress {
     /// authors reported to the upstream.
     pub attributed: i64,
 }
+
+/// Failed tries after which a reminder is given up (logged, never sent).
+pub const MAX_REMINDER_TRIES: i64 = 8;
 
 /// Everything the server keeps: one storage interface in three parts, which each backend
 /// implements in its own folder.

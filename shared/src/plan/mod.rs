@@ -10,7 +10,7 @@ mod update;
 pub use doc::{Commit, PlanDoc, TextField, TravelItem, SCHEMA};
 pub use guard::owner_only_part;
 pub use model::*;
-pub use read::{plan_summary, read_plan};
+pub use read::{plan_summary, read_plan, read_rounds};
 pub use update::{read_plan_tracked, update_plan, PlanUpdate};
 
 /// A fingerprint of the typed plan's shape (the source of its types): a copy of a typed

@@ -458,6 +458,18 @@ pub struct Round {
     pub closed_by: String,
     /// The actions still outstanding when it closed, in plan order.
     pub outstanding_at_close: Vec<ActionId>,
+    /// When reminders are emailed: days before the deadline (0 is the deadline day),
+    /// latest first; empty sends none. A round that never set them has the default.
+    #[serde(default = "default_reminders")]
+    pub reminders: Vec<u32>,
+}
+
+/// When a round's reminders go unless its owner says otherwise: 7 days before the
+/// deadline and on the deadline.
+pub const DEFAULT_REMINDERS: [u32; 2] = [7, 0];
+
+fn default_reminders() -> Vec<u32> {
+    DEFAULT_REMINDERS.to_vec()
 }
 
 impl Round {

@@ -326,6 +326,10 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
                     closed: f.opt_str("closed"),
                     closed_by: f.str("closed_by"),
                     outstanding_at_close,
+                    reminders: f
+                        .opt_str("reminders")
+                        .and_then(|t| crate::round::parse_reminders(&t).ok())
+                        .unwrap_or_else(|| DEFAULT_REMINDERS.to_vec()),
                 });
             }
         }
@@ -463,7 +467,7 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
 }
 
 /// Reads only a plan's reporting rounds (as [`read_plan`] reads them).
-pub(crate) fn read_rounds(doc: &impl ReadDoc) -> Result<Vec<Round>> {
+pub fn read_rounds(doc: &impl ReadDoc) -> Result<Vec<Round>> {
     Reader { doc }.rounds()
 }
 

@@ -241,6 +241,64 @@ impl crate::store::AccessStore for Postgres {
             .collect())
     }
 
+    async fn take_reminders(
+        &self,
+        plan: String,
+        keys: Vec<(String, i64)>,
+        now_ms: i64,
+        hold_until_ms: i64,
+    ) -> Result<Vec<String>> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let stmt = tx
+            .prepare(
+                "INSERT INTO reminders (key, plan_id, participant_id, state, hold_until_ms) VALUES ($1, $2, $3, 'sending', $5)
+                 ON CONFLICT (key) DO UPDATE SET hold_until_ms = excluded.hold_until_ms
+                 WHERE reminders.state = 'sending' AND reminders.hold_until_ms <= $4
+                 RETURNING key",
+            )
+            .await?;
+        let mut taken = Vec::new();
+        for (key, participant) in keys {
+            if let Some(row) = tx
+                .query_opt(&stmt, &[&key, &plan, &participant, &now_ms, &hold_until_ms])
+                .await?
+            {
+                taken.push(row.get(0));
+            }
+        }
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    async fn reminders_sent(&self, keys: Vec<String>, now_ms: i64) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "UPDATE reminders SET state = 'sent', sent_ms = $2, error = NULL WHERE key = ANY($1)",
+            &[&keys, &now_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn reminder_retry(
+        &self,
+        key: String,
+        retry_ms: i64,
+        error: Option<String>,
+    ) -> Result<()> {
+        let c = self.pool.get().await?;
+        let tried = i64::from(error.is_some());
+        c.execute(
+            "UPDATE reminders SET hold_until_ms = $2, tries = tries + $3, error = COALESCE($4, error),
+             state = CASE WHEN tries + $3 >= $5 THEN 'given up' ELSE state END
+             WHERE key = $1 AND state = 'sending'",
+            &[&key, &retry_ms, &tried, &error, &crate::store::MAX_REMINDER_TRIES],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn create_invitation(&self, inv: NewInvitation, now_ms: i64) -> Result<Invitation> {
         let c = self.pool.get().await?;
         insert_invitation(&c, inv, now_ms).await

@@ -135,7 +135,16 @@ const MIGRATIONS: &[&str] = &["
         plan_id TEXT NOT NULL,
         email TEXT NOT NULL,
         reminders BOOLEAN NOT NULL);
-    CREATE INDEX participant_emails_by_plan ON participant_emails (plan_id);"];
+    CREATE INDEX participant_emails_by_plan ON participant_emails (plan_id);", "
+    CREATE TABLE reminders (
+        key TEXT PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        participant_id BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        tries BIGINT NOT NULL DEFAULT 0,
+        hold_until_ms BIGINT NOT NULL,
+        sent_ms BIGINT,
+        error TEXT);"];
 
 /// The advisory lock key that serializes schema migrations between nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x706c_616e_7379_6e63;

@@ -279,6 +279,76 @@ impl crate::store::AccessStore for Sqlite {
         .await
     }
 
+    async fn take_reminders(
+        &self,
+        plan: String,
+        keys: Vec<(String, i64)>,
+        now_ms: i64,
+        hold_until_ms: i64,
+    ) -> Result<Vec<String>> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut taken = Vec::new();
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO reminders (key, plan_id, participant_id, state, hold_until_ms) VALUES (?1, ?2, ?3, 'sending', ?5)
+                     ON CONFLICT (key) DO UPDATE SET hold_until_ms = excluded.hold_until_ms
+                     WHERE reminders.state = 'sending' AND reminders.hold_until_ms <= ?4
+                     RETURNING key",
+                )?;
+                for (key, participant) in keys {
+                    if let Some(k) = stmt
+                        .query_row(params![key, plan, participant, now_ms, hold_until_ms], |r| {
+                            r.get::<_, String>(0)
+                        })
+                        .optional()?
+                    {
+                        taken.push(k);
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(taken)
+        })
+        .await
+    }
+
+    async fn reminders_sent(&self, keys: Vec<String>, now_ms: i64) -> Result<()> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE reminders SET state = 'sent', sent_ms = ?2, error = NULL WHERE key = ?1",
+                )?;
+                for key in keys {
+                    stmt.execute(params![key, now_ms])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn reminder_retry(
+        &self,
+        key: String,
+        retry_ms: i64,
+        error: Option<String>,
+    ) -> Result<()> {
+        self.write(move |c| {
+            let tried = i64::from(error.is_some());
+            c.execute(
+                "UPDATE reminders SET hold_until_ms = ?2, tries = tries + ?3, error = COALESCE(?4, error),
+                 state = CASE WHEN tries + ?3 >= ?5 THEN 'given up' ELSE state END
+                 WHERE key = ?1 AND state = 'sending'",
+                params![key, retry_ms, tried, error, crate::store::MAX_REMINDER_TRIES],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn redeem(
         &self,
         code: String,

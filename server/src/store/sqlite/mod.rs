@@ -126,7 +126,16 @@ const MIGRATIONS: &[&str] = &["
         plan_id TEXT NOT NULL,
         email TEXT NOT NULL,
         reminders INTEGER NOT NULL);
-    CREATE INDEX participant_emails_by_plan ON participant_emails (plan_id);"];
+    CREATE INDEX participant_emails_by_plan ON participant_emails (plan_id);", "
+    CREATE TABLE reminders (
+        key TEXT PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        participant_id INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0,
+        hold_until_ms INTEGER NOT NULL,
+        sent_ms INTEGER,
+        error TEXT) WITHOUT ROWID;"];
 
 /// Reading connections kept open for reuse.
 const READERS: usize = 4;

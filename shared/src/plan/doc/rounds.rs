@@ -158,7 +158,21 @@ impl PlanDoc {
             for (i, a) in r.outstanding_at_close.iter().enumerate() {
                 self.doc.insert(&list, i, a.as_str())?;
             }
+            if r.reminders != DEFAULT_REMINDERS {
+                let text = crate::round::reminders_key(&r.reminders);
+                self.doc.put(&obj, "reminders", text.as_str())?;
+            }
         }
+        Ok(())
+    }
+
+    /// Sets when an open round's reminders are emailed: days before the deadline (0 is the
+    /// deadline day); none stops them. One field, so two owners' changes do not mix.
+    pub fn set_round_reminders(&mut self, id: &RoundId, days: &[u32]) -> Result<()> {
+        let days = crate::round::check_reminders(days)?;
+        let obj = self.open_round_obj(id)?;
+        let text = crate::round::reminders_key(&days);
+        self.doc.put(&obj, "reminders", text.as_str())?;
         Ok(())
     }
 }
