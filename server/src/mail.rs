@@ -6,6 +6,7 @@
 
 use crate::store::Store;
 use crate::sync::SyncHandle;
+use futures_util::StreamExt;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
@@ -19,7 +20,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Reminders taken from the store and sent in one go: what one batch holds in memory.
-pub const BATCH: usize = 50;
+pub const BATCH: usize = 100;
+/// Reminders sent at once (each over its own connection from the pool).
+const SENDS_AT_ONCE: usize = 8;
 /// How long a node holds the reminders it took before another may take them (a sender
 /// that stopped half way): longer than a batch can take.
 const HOLD: Duration = Duration::from_secs(15 * 60);
@@ -121,7 +124,7 @@ impl Sender {
                 ))
             })?
             .timeout(Some(settings.timeout))
-            .pool_config(PoolConfig::new().max_size(2));
+            .pool_config(PoolConfig::new().max_size(SENDS_AT_ONCE as u32));
         match (user, &settings.password) {
             (Some(user), Some(password)) => {
                 builder = builder.credentials(Credentials::new(user, password.clone()));
@@ -338,43 +341,63 @@ impl Reminders {
         if taken.is_empty() {
             return Ok(Batch::Settled);
         }
-        let mut sent = Vec::new();
-        let mut outcome = Batch::Settled;
         let mine: Vec<(String, &Recipient)> = batch
             .iter()
             .map(|r| (reminder_key(plan, round, days, r.participant), r))
             .filter(|(k, _)| taken.contains(k))
             .collect();
-        let mut pending = mine.into_iter();
-        while let Some((key, r)) = pending.next() {
-            let mail = compose(plan_read, round, r, url);
-            match self.sender.send(&r.email, mail.subject, mail.body).await {
-                Ok(()) => {
-                    self.failures = 0;
-                    sent.push(key);
-                }
+        // A few at once over the pool's connections: each message waits on the mail
+        // server's answers, not on this machine.
+        let sender = &self.sender;
+        let mut queue = mine.iter();
+        let mut results = futures_util::stream::FuturesUnordered::new();
+        for (key, r) in queue.by_ref().take(SENDS_AT_ONCE) {
+            results.push(send_one(sender, key, r, compose(plan_read, round, r, url)));
+        }
+        let mut sent = Vec::new();
+        let mut refused = Vec::new();
+        let mut down = None;
+        while let Some((key, r, result)) = results.next().await {
+            if let Some((key, r)) = queue.next() {
+                results.push(send_one(sender, key, r, compose(plan_read, round, r, url)));
+            }
+            match result {
+                Ok(()) => sent.push(key.clone()),
                 Err(SendError::Message(e)) => {
                     tracing::warn!(plan, participant = r.participant, error = %e, "reminders: the mail server refused a reminder; it is tried again later");
-                    self.store
-                        .reminder_retry(key, ms_after(MAX_BACKOFF), Some(e))
-                        .await?;
-                    outcome = Batch::Left;
+                    refused.push((key.clone(), e));
                 }
                 Err(SendError::Server(e)) => {
-                    let wait = self.backoff();
-                    self.failures = self.failures.saturating_add(1);
-                    self.paused_until = Some(Instant::now() + wait);
-                    tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "reminders: the mail server could not take a reminder; trying again later");
-                    // A mail server that is down is no fault of the reminder: no try counts,
-                    // so it goes when the server is back, however long that takes.
-                    let at = ms_after(wait);
-                    self.store.reminder_retry(key, at, None).await?;
-                    for (key, _) in pending.by_ref() {
-                        self.store.reminder_retry(key, at, None).await?;
-                    }
-                    outcome = Batch::Stopped;
+                    down = Some(e);
+                    break;
                 }
             }
+        }
+        // Stopping here drops the sends still under way: their reminders wait too.
+        drop(results);
+        let mut outcome = Batch::Settled;
+        for (key, e) in refused {
+            self.store
+                .reminder_retry(key, ms_after(MAX_BACKOFF), Some(e))
+                .await?;
+            outcome = Batch::Left;
+        }
+        if let Some(e) = down {
+            let wait = self.backoff();
+            self.failures = self.failures.saturating_add(1);
+            self.paused_until = Some(Instant::now() + wait);
+            tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "reminders: the mail server could not take a reminder; trying again later");
+            // A mail server that is down is no fault of the reminder: no try counts, so it
+            // goes when the server is back, however long that takes.
+            let at = ms_after(wait);
+            for (key, _) in &mine {
+                if !sent.contains(key) {
+                    self.store.reminder_retry(key.clone(), at, None).await?;
+                }
+            }
+            outcome = Batch::Stopped;
+        } else if !sent.is_empty() {
+            self.failures = 0;
         }
         let count = sent.len();
         self.store.reminders_sent(sent, crate::now_ms()).await?;
@@ -387,6 +410,16 @@ impl Reminders {
         self.paused_until = None;
         Ok(outcome)
     }
+}
+
+/// Sends one reminder; its key and recipient come back with the result.
+async fn send_one<'a>(
+    sender: &Sender,
+    key: &'a String,
+    r: &'a Recipient,
+    mail: plansync_shared::ReminderMail,
+) -> (&'a String, &'a Recipient, Result<(), SendError>) {
+    (key, r, sender.send(&r.email, mail.subject, mail.body).await)
 }
 
 /// How a batch ended.

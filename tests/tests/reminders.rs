@@ -386,3 +386,84 @@ async fn a_mail_server_that_never_answers_is_timed_out_while_sync_carries_on_and
     let_ticks_pass(3);
     assert_eq!(recipients(&sink.messages()), vec!["lead@probation.example"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_participants_each_get_one_reminder_in_batches_in_bounded_memory_while_the_server_answers(
+) {
+    const PEOPLE: usize = 10_000;
+    let sink = MailSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plans.db");
+    // The demo plan and its owner, then 10,000 participants written straight into the
+    // store (joining them one by one over HTTP would be the test's whole time).
+    let first = Server::start(&db, &[]);
+    let doc = first.demo_plan().await;
+    let reader = RustClient::connect(&first.sync_url(), "reader").await;
+    reader.find(doc).await;
+    let (lead, _) = two_leads(&reader.plan(doc));
+    drop(reader);
+    first.kill();
+    // One transaction through SQLite itself: the store's calls commit one by one, which
+    // is a minute for 30,000 rows. (The columns are the store's schema, migration 4.)
+    let made = Instant::now();
+    {
+        let mut c = rusqlite::Connection::open(&db).unwrap();
+        let tx = c.transaction().unwrap();
+        for i in 0..PEOPLE {
+            tx.execute(
+                "INSERT INTO participants (plan_id, name, agency, role, token_hash, created_ms) VALUES (?1, ?2, 'Probation Service', 'editor', ?3, 1)",
+                rusqlite::params![doc.to_string(), format!("Deputy {i}"), format!("not-a-token-{i}")],
+            )
+            .unwrap();
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO person_links (plan_id, participant_id, person_id, confirmed, shared, created_ms) VALUES (?1, ?2, ?3, 1, 1, 1)",
+                rusqlite::params![doc.to_string(), id, lead.to_string()],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO participant_emails (participant_id, plan_id, email, reminders) VALUES (?1, ?2, ?3, 1)",
+                rusqlite::params![id, doc.to_string(), format!("deputy{i:05}@probation.example")],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    eprintln!("{PEOPLE} participants written in {:?}", made.elapsed());
+
+    let args = mail_args(&sink.url());
+    let server = Server::start(&db, &refs(&args));
+    let settled_kib = server.rss_kib();
+    let watch = plansync_tests::HealthWatch::start_watching(&server.addr(), server.pid());
+    let _owner = open_round(&server, doc, &[]).await;
+    let sent = Instant::now();
+    assert_eq!(
+        sink.wait_for(PEOPLE, Duration::from_secs(600)),
+        PEOPLE,
+        "every reminder arrives"
+    );
+    let took = sent.elapsed();
+    let health = watch.report();
+    let_ticks_pass(3);
+    let mails = sink.messages();
+    let to: std::collections::BTreeSet<String> =
+        mails.iter().filter_map(|m| m.header("To")).collect();
+    assert_eq!(
+        (mails.len(), to.len()),
+        (PEOPLE, PEOPLE),
+        "each participant once"
+    );
+    let grew_kib = health.peak_rss_kib.saturating_sub(settled_kib);
+    eprintln!(
+        "{PEOPLE} reminders in {took:?}; memory {settled_kib} KiB settled, peak {} KiB (+{grew_kib} KiB); slowest /health {:?}, {} of {} unanswered",
+        health.peak_rss_kib, health.slowest, health.failed, health.asked
+    );
+    assert!(
+        grew_kib < 96 * 1024,
+        "reminders held in batches, not all at once: +{grew_kib} KiB"
+    );
+    assert_eq!(
+        health.failed, 0,
+        "the server answered throughout: {health:?}"
+    );
+}
