@@ -531,3 +531,37 @@ pub async fn unpublish(plan: &str, id: &str) -> Result<(), String> {
     .await
     .map(|_| ())
 }
+
+/// `GET /api/plans/{plan}/emails`: my address for reminders (an owner's: everyone's), and
+/// whether this server sends reminders.
+pub async fn emails(plan: &str) -> Result<plansync_shared::EmailList, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/emails"), None).await?)
+}
+
+/// `PUT /api/plans/{plan}/participants/{id}/email`: my address, and whether I want reminders.
+pub async fn set_email(
+    plan: &str,
+    participant: i64,
+    body: &plansync_shared::SetEmail,
+) -> Result<plansync_shared::ParticipantEmail, String> {
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    parse(
+        &call(
+            "PUT",
+            &format!("/api/plans/{plan}/participants/{participant}/email"),
+            Some(body),
+        )
+        .await?,
+    )
+}
+
+/// `DELETE /api/plans/{plan}/participants/{id}/email`: my address is removed.
+pub async fn remove_email(plan: &str, participant: i64) -> Result<(), String> {
+    call(
+        "DELETE",
+        &format!("/api/plans/{plan}/participants/{participant}/email"),
+        None,
+    )
+    .await
+    .map(|_| ())
+}

@@ -72,6 +72,8 @@ pub struct Settings {
     pub max_document_queue: usize,
     /// How long a plan's sync actor with no connections lives on.
     pub document_idle: std::time::Duration,
+    /// Whether this server was given mail settings and emails reminders.
+    pub sends_reminders: bool,
 }
 
 impl Default for Settings {
@@ -91,6 +93,7 @@ impl Default for Settings {
             import: ImportLimits::default(),
             max_document_queue: Limits::default().max_document_queue,
             document_idle: Limits::default().document_idle,
+            sends_reminders: false,
         }
     }
 }

@@ -493,6 +493,7 @@ async fn main() -> anyhow::Result<()> {
                 import: import.limits(),
                 max_document_queue: Limits::default().max_document_queue,
                 document_idle: Limits::default().document_idle,
+                sends_reminders: mail.is_some(),
             };
             let location = db.location();
             let store = plansync_server::store::open(&location)

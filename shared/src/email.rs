@@ -73,6 +73,16 @@ pub struct ParticipantEmail {
     pub reminders: bool,
 }
 
+/// Body of `GET /api/plans/{plan}/emails`: the addresses I may see (an owner all, anyone
+/// else their own), and whether this server emails reminders at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailList {
+    /// Whether this server was given mail settings and sends reminders.
+    pub sends_reminders: bool,
+    /// The addresses.
+    pub emails: Vec<ParticipantEmail>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ mod workshop;
 pub use compare::{compare, word_diff, Change, Difference, ItemKind, WordChange, Words};
 pub use demo::{demo_plan, DEMO_PLAN_TITLE};
 pub use direction::{action_travel, indicator_travel, out_of_tolerance, Travel};
-pub use email::{valid_email, ParticipantEmail, SetEmail, MAX_EMAIL_BYTES};
+pub use email::{valid_email, EmailList, ParticipantEmail, SetEmail, MAX_EMAIL_BYTES};
 pub use error::Error;
 pub use history::{history, HistoryEntry, MAX_DETAILS};
 pub use history_filter::{attributed, date_of_ms, Attribution, HistoryFilter};

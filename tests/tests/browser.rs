@@ -2297,7 +2297,20 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
     let _one = ONE_AT_A_TIME.lock().await;
     assert_app_built();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    // A real mail server: reminders go through it, looked for every second.
+    let sink = plansync_tests::smtp::MailSink::start();
+    let smtp = sink.url();
+    let server = Server::start(
+        &dir.path().join("plans.db"),
+        &[
+            "--smtp-url",
+            &smtp,
+            "--mail-from",
+            "plans@council.example",
+            "--reminder-check-secs",
+            "1",
+        ],
+    );
     let (doc, plan) = demo(&server).await;
     let url = server.url.clone();
     let today = time::OffsetDateTime::now_utc().date();
@@ -2394,6 +2407,35 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
                 .contains(&plansync_shared::long_date(&deadline)),
             "the deadline is named: {said}"
         );
+    }
+    // Each gives an address for reminders under My actions.
+    for (page, email) in [
+        (&a, "lead.one@probation.example"),
+        (&b, "lead.two@council.example"),
+    ] {
+        wait_js(
+            page,
+            "the reminder address form",
+            "return !!document.querySelector('form.reminder-email')",
+            |v| v == true,
+        )
+        .await;
+        eval(
+            page,
+            &format!(
+                "const i = document.querySelector('form.reminder-email input[name=reminder-email]');
+                 i.value = '{email}'; i.dispatchEvent(new Event('input', {{bubbles: true}})); return true"
+            ),
+        )
+        .await;
+        click(page, "form.reminder-email button[type=submit]").await;
+        wait_js(
+            page,
+            "my reminder address",
+            "return document.querySelector('.reminder-address')?.textContent ?? ''",
+            |v| v == email,
+        )
+        .await;
     }
 
     // Lead one rates and updates each of theirs in the tracker, filtered to what they still
@@ -2513,6 +2555,54 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
     let round = plansync_shared::current_round(&plan).expect("the round is open on the server");
     assert_eq!(round.deadline, deadline);
     assert_eq!(round_progress(&plan, round).updated, done);
+    assert_eq!(
+        sink.count(),
+        0,
+        "a deadline 30 days away: no reminder due yet"
+    );
+
+    // The owner has reminders go 30 days before the deadline too: one is due now, and only
+    // lead two, with actions outstanding, gets it.
+    goto_hash(&owner, &url, &format!("#/plan/{doc}")).await;
+    wait_js(
+        &owner,
+        "the reminder days",
+        "return document.querySelector('.reminder-days-line')?.textContent ?? ''",
+        |v| v == "Reminders by email: 7 days before the deadline and on the deadline.",
+    )
+    .await;
+    eval(
+        &owner,
+        "const i = document.querySelector('form.reminder-days input[name=reminder-days]');
+         i.value = '30, 7, 0'; i.dispatchEvent(new Event('input', {bubbles: true})); return true",
+    )
+    .await;
+    click(&owner, "form.reminder-days button[type=submit]").await;
+    wait_js(
+        &owner,
+        "the new reminder days",
+        "return document.querySelector('.reminder-days-line')?.textContent ?? ''",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.starts_with("Reminders by email: 30 days before"))
+        },
+    )
+    .await;
+    assert_eq!(sink.wait_for(1, WAIT), 1, "lead two's reminder arrives");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 1, "exactly one reminder");
+    assert_eq!(
+        mails[0].header("To").as_deref(),
+        Some("lead.two@council.example")
+    );
+    let body = mails[0].body();
+    for (_, action) in actions
+        .iter()
+        .filter(|(_, a)| a.lead.as_ref() == Some(&two))
+    {
+        assert!(body.contains(&action.title), "{} in {body}", action.title);
+    }
 
     // The chair of a board says who they are, the owner confirms it, and the chair signs off
     // the board's return; a later change to it marks it changed since sign-off.

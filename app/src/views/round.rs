@@ -8,9 +8,10 @@ use crate::views::dashboard::tracker_link;
 use crate::views::tracker::current_period;
 use leptos::prelude::*;
 use plansync_shared::{
-    board_return, current_round, latest_sign_offs, long_date, my_actions, people_of, round_line,
-    round_progress, BoardId, DocumentId, PersonId, PersonLink, Plan, ReportingPeriod, Round,
-    SignOff, SignOffRequest,
+    board_return, current_round, latest_sign_offs, long_date, my_actions, parse_reminders,
+    people_of, reminders_key, reminders_words, round_line, round_progress, BoardId, DocumentId,
+    EmailList, PersonId, PersonLink, Plan, ReportingPeriod, Round, RoundId, SetEmail, SignOff,
+    SignOffRequest,
 };
 
 fn storage() -> Option<web_sys::Storage> {
@@ -100,8 +101,140 @@ pub fn MyActions(doc: DocumentId, links: RwSignal<Vec<PersonLink>>) -> impl Into
                         </ul>
                     }.into_any()
                 }}
+                <MyReminders doc />
             </section>
         })
+    }
+}
+
+/// My address for reminders by email, on a server that sends them (elsewhere nothing is
+/// shown): give it, stop or start my reminders, or remove it.
+#[component]
+fn MyReminders(doc: DocumentId) -> impl IntoView {
+    let plan = doc.to_string();
+    let me = crate::membership::of(&plan).map(|m| m.participant);
+    let list = RwSignal::new(None::<EmailList>);
+    let typed = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    leptos::task::spawn_local({
+        let plan = plan.clone();
+        async move {
+            if let Ok(l) = crate::api::emails(&plan).await {
+                list.set(Some(l));
+            }
+        }
+    });
+    let mine = move || {
+        list.with(|l| {
+            l.as_ref()
+                .and_then(|l| l.emails.iter().find(|e| Some(e.participant) == me).cloned())
+        })
+    };
+    let save = {
+        let plan = plan.clone();
+        move |email: String, reminders: bool| {
+            let Some(me) = me else { return };
+            let plan = plan.clone();
+            leptos::task::spawn_local(async move {
+                match crate::api::set_email(&plan, me, &SetEmail { email, reminders }).await {
+                    Ok(e) => {
+                        error.set(None);
+                        list.update(|l| {
+                            if let Some(l) = l {
+                                l.emails.retain(|x| x.participant != me);
+                                l.emails.push(e);
+                            }
+                        });
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        }
+    };
+    let remove = move |_| {
+        let Some(me) = me else { return };
+        let plan = plan.clone();
+        leptos::task::spawn_local(async move {
+            match crate::api::remove_email(&plan, me).await {
+                Ok(()) => list.update(|l| {
+                    if let Some(l) = l {
+                        l.emails.retain(|x| x.participant != me);
+                    }
+                }),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    move || {
+        let sends = list.with(|l| l.as_ref().is_some_and(|l| l.sends_reminders));
+        (sends && me.is_some()).then(|| {
+            let save = save.clone();
+            let remove = remove.clone();
+            view! {
+                <div class="my-reminders">
+                    {match mine() {
+                        Some(e) => {
+                            let email = e.email.clone();
+                            view! {
+                                <p class="small">"Reminders by email go to " <strong class="reminder-address">{e.email.clone()}</strong> "."</p>
+                                <label class="small">
+                                    <input type="checkbox" name="email-reminders" prop:checked=e.reminders
+                                        on:change=move |ev| save(email.clone(), event_target_checked(&ev)) />
+                                    " Email me reminders"
+                                </label>
+                                " "
+                                <button type="button" class="remove-email small" on:click=remove>"Remove my address"</button>
+                            }.into_any()
+                        }
+                        None => view! {
+                            <form class="reminder-email" on:submit=move |ev: web_sys::SubmitEvent| {
+                                ev.prevent_default();
+                                save(typed.get_untracked(), true);
+                            }>
+                                <label class="small">"Email me reminders before the deadline at "
+                                    <input type="email" name="reminder-email" required autocomplete="email" bind:value=typed />
+                                </label>
+                                " "
+                                <button type="submit">"Email me reminders"</button>
+                            </form>
+                        }.into_any(),
+                    }}
+                    {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                </div>
+            }
+        })
+    }
+}
+
+/// When the round's reminders are emailed; an owner changes the days.
+#[component]
+fn RoundReminders(id: RoundId, days: Vec<u32>, owner: bool) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let typed = RwSignal::new(reminders_key(&days).replace(',', ", "));
+    let error = RwSignal::new(None::<String>);
+    let set = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        match parse_reminders(&typed.get_untracked()) {
+            Ok(days) => {
+                error.set(None);
+                let id = id.clone();
+                model.edit(move |p, _| p.set_round_reminders(&id, &days));
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    };
+    view! {
+        <p class="muted small reminder-days-line">{format!("Reminders by email: {}.", reminders_words(&days))}</p>
+        {owner.then(|| view! {
+            <form class="reminder-days" on:submit=set>
+                <label class="small">"Email reminders this many days before the deadline (0 is the deadline day) "
+                    <input type="text" name="reminder-days" inputmode="numeric" bind:value=typed />
+                </label>
+                " "
+                <button type="submit">"Set the reminders"</button>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </form>
+        })}
     }
 }
 
@@ -244,6 +377,7 @@ fn OpenRound(
                 <a href=all>{line}</a>
             </p>
             {meeting.map(|m| view! { <p class="muted small">{m}</p> })}
+            <RoundReminders id=round.id.clone() days=round.reminders.clone() owner />
             {(!boards.is_empty()).then(|| view! {
                 <div class="outstanding-groups">
                     <div>

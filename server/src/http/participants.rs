@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use plansync_shared::{
-    read_plan, valid_email, LinkPerson, ParticipantEmail, PersonId, PersonLink, SetEmail,
+    read_plan, valid_email, EmailList, LinkPerson, ParticipantEmail, PersonId, PersonLink, SetEmail,
 };
 use serde::Deserialize;
 
@@ -219,14 +219,16 @@ pub async fn list_emails(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(plan): Path<String>,
-) -> Result<Json<Vec<ParticipantEmail>>, AppError> {
+) -> Result<Json<EmailList>, AppError> {
     let me = member(&state, &headers, &plan, Role::Viewer).await?;
     let all = state.store.emails(plan).await?;
-    Ok(Json(
-        all.into_iter()
+    Ok(Json(EmailList {
+        sends_reminders: state.settings.sends_reminders,
+        emails: all
+            .into_iter()
             .filter(|e| me.role == Role::Owner || e.participant == me.id.0)
             .collect(),
-    ))
+    }))
 }
 
 /// Only a participant gives their own address.
