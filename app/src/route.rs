@@ -113,8 +113,9 @@ pub enum Route {
     Action(DocumentId, String),
     /// A plan's participants and invitations.
     People(DocumentId),
-    /// `#/plan/ID/history`: snapshots and changes.
-    History(DocumentId),
+    /// `#/plan/ID/history[?compare=SNAPSHOT]`: snapshots and changes, with that snapshot
+    /// compared with now (a sign-off's link to what changed since).
+    History(DocumentId, Option<i64>),
     /// `#/plan/ID/papers`: exports and imports.
     Papers(DocumentId),
     /// Joining a plan with an invitation code.
@@ -231,7 +232,13 @@ impl Route {
             }
             ["plan", id, "action", action] => doc(id).map(|d| Route::Action(d, decode(action))),
             ["plan", id, "people"] => doc(id).map(Route::People),
-            ["plan", id, "history"] => doc(id).map(Route::History),
+            ["plan", id, "history"] => {
+                let compare = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("compare="))
+                    .and_then(|v| v.parse().ok());
+                doc(id).map(|d| Route::History(d, compare))
+            }
             ["plan", id, "papers"] => doc(id).map(Route::Papers),
             ["plan", id, "room"] => doc(id).map(Route::Room),
             ["plan", id, "workshop"] => doc(id).map(|d| Route::Workshop(d, None)),
@@ -265,7 +272,8 @@ impl Route {
             }
             Route::Action(d, a) => format!("#/plan/{d}/action/{}", encode(a)),
             Route::People(d) => format!("#/plan/{d}/people"),
-            Route::History(d) => format!("#/plan/{d}/history"),
+            Route::History(d, None) => format!("#/plan/{d}/history"),
+            Route::History(d, Some(s)) => format!("#/plan/{d}/history?compare={s}"),
             Route::Papers(d) => format!("#/plan/{d}/papers"),
             Route::Room(d) => format!("#/plan/{d}/room"),
             Route::Workshop(d, None) => format!("#/plan/{d}/workshop"),
@@ -291,7 +299,7 @@ impl Route {
             Route::Tracker(..) => "Action tracker",
             Route::Action(..) => "An action",
             Route::People(_) => "People",
-            Route::History(_) => "History",
+            Route::History(..) => "History",
             Route::Papers(_) => "Papers",
             Route::Room(_) => "Room",
             Route::Workshop(..) => "Workshop mode",
@@ -311,7 +319,7 @@ impl Route {
             | Route::Tracker(d, _)
             | Route::Action(d, _)
             | Route::People(d)
-            | Route::History(d)
+            | Route::History(d, _)
             | Route::Papers(d)
             | Route::Room(d)
             | Route::Workshop(d, _) => Some(*d),

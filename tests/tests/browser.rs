@@ -2428,7 +2428,11 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
             ),
         )
         .await;
-        click(page, "form.reminder-email button[type=submit]").await;
+        eval(
+            page,
+            "document.querySelector('form.reminder-email').requestSubmit(); return true",
+        )
+        .await;
         wait_js(
             page,
             "my reminder address",
@@ -2577,7 +2581,11 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
          i.value = '30, 7, 0'; i.dispatchEvent(new Event('input', {bubbles: true})); return true",
     )
     .await;
-    click(&owner, "form.reminder-days button[type=submit]").await;
+    eval(
+        &owner,
+        "document.querySelector('form.reminder-days').requestSubmit(); return true",
+    )
+    .await;
     wait_js(
         &owner,
         "the new reminder days",
@@ -2685,6 +2693,7 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
         Some(plansync_shared::Rag::Red) => plansync_shared::Rag::Amber,
         _ => plansync_shared::Rag::Red,
     };
+    let action_title = action.title.clone();
     let action = action.id.clone();
     rust.edit(doc, |p| p.set_rag(&action, period, rag).unwrap());
     rust.wait_server_has_all(doc).await;
@@ -2704,6 +2713,36 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
         text.as_str().unwrap().contains("(changed since sign-off)"),
         "{text}"
     );
+    // Its link opens the comparison from the signed version to now: the RAG change.
+    eval(
+        &c,
+        &format!("document.querySelector('{row} a.compare-signed').click(); return true"),
+    )
+    .await;
+    let compared = wait_js(
+        &c,
+        "the comparison from the signed version",
+        "return document.querySelector('section.comparison')?.textContent ?? null",
+        |v| v.is_string(),
+    )
+    .await;
+    let compared = compared.as_str().unwrap();
+    assert!(
+        compared.contains("Changes from \"Signed off:") && compared.contains("to now"),
+        "{compared}"
+    );
+    assert!(
+        compared.contains(&action_title) && !compared.contains("0 differences"),
+        "{compared}"
+    );
+    goto_hash(&c, &url, &format!("#/plan/{doc}")).await;
+    wait_js(
+        &c,
+        "the chair's sign-off button again",
+        &format!("return !!document.querySelector('{row} button.sign-off')"),
+        |v| v == true,
+    )
+    .await;
     // The chair signs again; the owner publishes the period's Board pack from Papers.
     click(&c, &format!("{row} button.sign-off")).await;
     wait_js(

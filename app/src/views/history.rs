@@ -42,9 +42,10 @@ struct Shown {
     diffs: Vec<Difference>,
 }
 
-/// The history page of the open plan.
+/// The history page of the open plan; `with_now` (a snapshot's id) is shown compared with
+/// now once the snapshots are in.
 #[component]
-pub fn HistoryPage() -> impl IntoView {
+pub fn HistoryPage(with_now: Option<i64>) -> impl IntoView {
     let model = expect_context::<Model>();
     let plan = move || model.doc.get().map(|d| d.to_string()).unwrap_or_default();
     let bump = RwSignal::new(0u32);
@@ -68,6 +69,30 @@ pub fn HistoryPage() -> impl IntoView {
         });
     });
     let comparison = RwSignal::new(None::<Shown>);
+    // A link asked for one snapshot compared with now: show it once it is listed.
+    let asked = StoredValue::new(with_now);
+    Effect::new(move || {
+        let Some(id) = asked.get_value() else { return };
+        let Some(Ok(list)) = snapshots.get() else {
+            return;
+        };
+        let Some(s) = list.iter().find(|s| s.id == id) else {
+            error.set(Some(format!(
+                "The snapshot to compare with (number {id}) is not on the server any more: pick another below."
+            )));
+            asked.set_value(None);
+            return;
+        };
+        asked.set_value(None);
+        match (model.plan_at(&s.heads), model.plan_now()) {
+            (Ok(old), Ok(now)) => comparison.set(Some(Shown {
+                label: format!("Changes from \"{}\" to now", s.name),
+                from: Some(id),
+                diffs: compare(&old, &now),
+            })),
+            (Err(e), _) | (_, Err(e)) => error.set(Some(e)),
+        }
+    });
     let act = crate::views::server_action(error, bump);
     view! {
         <section class="history">

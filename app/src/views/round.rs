@@ -545,8 +545,11 @@ pub fn SignOffs(
                 view! {
                     <li data-board=id.to_string() data-signed=state.is_some().to_string() data-changed=changed.to_string()>
                         {word}
-                        {changed.then(|| view! {
-                            " " <a href=Route::History(doc).href()>"Compare the signed version with now (History)"</a>
+                        {changed.then(|| {
+                            let compare = state.as_ref().and_then(|s| s.snapshot);
+                            view! {
+                                " " <a class="compare-signed" href=Route::History(doc, compare).href()>"Compare the signed version with now"</a>
+                            }
                         })}
                         {chair.then(|| view! {
                             " " <button type="button" class="sign-off" on:click=move |_| sign(board.clone())>
