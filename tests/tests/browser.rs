@@ -2470,28 +2470,23 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
         .await;
         type_text(&a, "g").await;
         wait_js(&a, "Green", &rag_js(action), |v| v == "Green").await;
-        // The row is drawn again with its new RAG: give it the keyboard again and press U,
-        // a bounded number of times, until the update box has the keyboard.
-        let mut opened = false;
-        for _ in 0..20 {
-            eval(
-                &a,
-                &format!("document.querySelector('tr.row[data-action=\"{action}\"]')?.focus(); return true"),
-            )
-            .await;
-            type_text(&a, "u").await;
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-            let on = eval(
-                &a,
-                "return document.activeElement?.classList.contains('update-text') ?? false",
-            )
-            .await;
-            if on == true {
-                opened = true;
-                break;
-            }
-        }
-        assert!(opened, "U opens the update box on {action}");
+        // The row is drawn again with its new RAG and keeps the keyboard: U opens its
+        // update box.
+        wait_js(
+            &a,
+            "the row drawn again keeps the keyboard",
+            "return document.activeElement?.dataset?.action ?? ''",
+            |v| v == action.as_str(),
+        )
+        .await;
+        type_text(&a, "u").await;
+        wait_js(
+            &a,
+            "U opens the update box",
+            "return document.activeElement?.classList.contains('update-text') ?? false",
+            |v| v == true,
+        )
+        .await;
         type_text(&a, &format!("On track for the quarter ({i})")).await;
         press(&a, &[Key::Enter.into()]).await;
         wait_js(

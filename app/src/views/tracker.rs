@@ -351,6 +351,7 @@ pub fn TrackerPage() -> impl IntoView {
         period,
         open_update,
         today: StoredValue::new(today),
+        keyboard: StoredValue::new(None),
     });
     // Follow the page's scrolling (and size): once a frame at most.
     let pending = StoredValue::new(false);
@@ -632,6 +633,8 @@ struct TrackerCtx {
     period: Memo<ReportingPeriod>,
     open_update: RwSignal<Option<ActionId>>,
     today: StoredValue<String>,
+    /// The row that had the keyboard last: a row drawn again (its RAG changed) takes it back.
+    keyboard: StoredValue<Option<ActionId>>,
 }
 
 impl TrackerCtx {
@@ -769,9 +772,23 @@ fn TrackerRow(id: ActionId) -> impl IntoView {
     let current_rag = move || row.with(|r| r.as_ref().and_then(|r| r.rag));
     let id_attr = id.as_str().to_string();
     let id_mark = id_attr.clone();
+    // A row drawn again after a change (a RAG key pressed on it) replaces the one that had
+    // the keyboard: it takes the keyboard back when nothing else has it.
+    let id_focus = id.clone();
+    let on_focus = move |_| ctx.keyboard.set_value(Some(id_focus.clone()));
+    let id_drawn = id.clone();
+    request_animation_frame(move || {
+        let nothing_focused = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"));
+        if nothing_focused && ctx.keyboard.try_get_value().flatten().as_ref() == Some(&id_drawn) {
+            focus_drawn_row(&id_drawn);
+        }
+    });
     view! {
         <tbody node_ref=tr class="row-group">
-            <tr class="row" tabindex="0" data-action=id_attr on:keydown=on_key
+            <tr class="row" tabindex="0" data-action=id_attr on:keydown=on_key on:focus=on_focus
                 aria-rowindex=move || index.get().map(|i| i + 2)
                 aria-label=move || row.with(|r| r.as_ref().map(|r| format!("Action: {}", r.title)).unwrap_or_default())>
                 <td class="where"><span class="theme-name">{cell(|r| r.theme.clone())}</span><span class="objective-name">{cell(|r| r.objective.clone())}</span></td>
