@@ -129,4 +129,17 @@ async fn main() {
         "binary size: {binary} bytes ({})",
         plansync_binary().display()
     );
+    // The size before a change: an older build named by PLANSYNC_BASELINE_BIN.
+    if let Some(base) = std::env::var_os("PLANSYNC_BASELINE_BIN") {
+        let base = std::path::PathBuf::from(base);
+        match std::fs::metadata(&base) {
+            Ok(m) if m.len() > 0 => println!(
+                "baseline binary size: {} bytes ({}); this build is {:.2}× it",
+                m.len(),
+                base.display(),
+                binary as f64 / m.len() as f64
+            ),
+            _ => println!("baseline binary {} could not be read", base.display()),
+        }
+    }
 }
