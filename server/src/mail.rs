@@ -268,19 +268,15 @@ impl Reminders {
         let Some(doc) = self.sync.document(id).await? else {
             return Ok(());
         };
-        let due = {
-            let today = today.to_string();
-            let rounds = read_rounds(&doc)?;
-            rounds
-                .into_iter()
-                .filter_map(|r| due_reminder(&r, &today).map(|d| (r, d)))
-                .next_back()
-        };
-        let Some((round, days)) = due else {
-            return Ok(());
-        };
-        let point = format!("{plan}/{}/{days}", round.id);
-        if self.done.contains_key(&point) {
+        // Each open round's reminder due today (a plan may have rounds for two periods
+        // open), less those found all sent a while ago.
+        let point = |r: &Round, days: u32| format!("{plan}/{}/{days}", r.id);
+        let due: Vec<(Round, u32)> = read_rounds(&doc)?
+            .into_iter()
+            .filter_map(|r| due_reminder(&r, today).map(|d| (r, d)))
+            .filter(|(r, d)| !self.done.contains_key(&point(r, *d)))
+            .collect();
+        if due.is_empty() {
             return Ok(());
         }
         let emails = self.store.emails(plan.to_string()).await?;
@@ -288,29 +284,38 @@ impl Reminders {
             return Ok(());
         }
         let links = self.store.person_links(plan.to_string()).await?;
-        let (plan_read, to) = tokio::task::spawn_blocking({
-            let round = round.clone();
-            move || -> anyhow::Result<(Plan, Vec<Recipient>)> {
+        // Reading the plan and matching thousands of people to its actions is CPU work: off
+        // the runtime's threads.
+        type Due = Vec<(Round, u32, Vec<Recipient>)>;
+        let (plan_read, due) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(Plan, Due)> {
                 let p = read_plan(&doc)?;
-                let to = recipients(&p, &round, &links, &emails);
-                Ok((p, to))
-            }
-        })
-        .await??;
+                let due = due
+                    .into_iter()
+                    .map(|(r, d)| {
+                        let to = recipients(&p, &r, &links, &emails);
+                        (r, d, to)
+                    })
+                    .collect();
+                Ok((p, due))
+            })
+            .await??;
         let url = format!("{}/#/plan/{plan}", self.public_url);
-        let mut all_settled = true;
-        for batch in to.chunks(BATCH) {
-            match self
-                .send_batch(plan, &plan_read, &round, days, batch, &url)
-                .await?
-            {
-                Batch::Settled => {}
-                Batch::Left => all_settled = false,
-                Batch::Stopped => return Ok(()),
+        for (round, days, to) in due {
+            let mut all_settled = true;
+            for batch in to.chunks(BATCH) {
+                match self
+                    .send_batch(plan, &plan_read, &round, days, batch, &url)
+                    .await?
+                {
+                    Batch::Settled => {}
+                    Batch::Left => all_settled = false,
+                    Batch::Stopped => return Ok(()),
+                }
             }
-        }
-        if all_settled {
-            self.done.insert(point, Instant::now());
+            if all_settled {
+                self.done.insert(point(&round, days), Instant::now());
+            }
         }
         Ok(())
     }
