@@ -2609,11 +2609,13 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
 
     // The chair of a board says who they are, the owner confirms it, and the chair signs off
     // the board's return; a later change to it marks it changed since sign-off.
+    // A board whose chair is neither lead (a lead is linked to their own window already:
+    // the chair's window must be someone else).
     let board = plan
         .boards
         .iter()
-        .find(|b| b.chair.is_some())
-        .expect("a chaired board")
+        .find(|b| b.chair.as_ref().is_some_and(|c| *c != one && *c != two))
+        .expect("a board chaired by neither lead")
         .clone();
     let chair = board.chair.clone().unwrap();
     let c = browser.session().await;
