@@ -220,14 +220,6 @@ fn ms_after(after: Duration) -> i64 {
     crate::now_ms() + after.as_millis() as i64
 }
 
-/// Today's date (UTC) as the document writes dates.
-fn today() -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::now_utc()
-        .format(format)
-        .unwrap_or_default()
-}
-
 impl Reminders {
     /// The wait after the mail server failed `failures` times in a row.
     fn backoff(&self) -> Duration {
@@ -249,7 +241,8 @@ impl Reminders {
                 return;
             }
         };
-        let today = today();
+        // Today's date (UTC), as the document writes dates.
+        let today = plansync_shared::date_of_ms(crate::now_ms());
         for row in plans {
             if let Err(e) = self.remind(&row.id, &today).await {
                 tracing::warn!(plan = %row.id, error = %e, "reminders: could not send this plan's reminders; trying again later");

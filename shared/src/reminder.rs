@@ -118,23 +118,10 @@ pub fn compose(plan: &Plan, round: &Round, recipient: &Recipient, plan_url: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo_plan;
-    use crate::period::{Quarter, ReportingPeriod};
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
 
     #[test]
     fn only_people_who_want_reminders_and_lead_outstanding_actions_get_one_naming_them() {
-        let mut rng = StdRng::seed_from_u64(3);
-        let mut doc = demo_plan(&mut rng).unwrap();
-        let q3 = ReportingPeriod {
-            year: 2026,
-            quarter: Quarter::Q3,
-        };
-        doc.open_round(&mut rng, q3, "2027-01-15", None, "2026-12-01", "Officer")
-            .unwrap();
-        let plan = doc.read().unwrap();
-        let round = plan.rounds[0].clone();
+        let (_, _, plan, round) = crate::round::testing::demo_in_round(3);
         let leads: Vec<_> = crate::round::actions(&plan)
             .filter_map(|a| a.lead.clone())
             .collect();

@@ -301,24 +301,48 @@ pub fn due_reminder(round: &Round, today: &str) -> Option<u32> {
         .min()
 }
 
+/// What the quarter's tests share: the demo plan, and a round open on it.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
     use crate::demo_plan;
     use crate::period::{Quarter, ReportingPeriod};
-    use crate::plan::PlanDoc;
+    use crate::plan::{Plan, PlanDoc, Round};
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
-    const Q3: ReportingPeriod = ReportingPeriod {
+    /// 2026/27 Q3.
+    pub(crate) const Q3: ReportingPeriod = ReportingPeriod {
         year: 2026,
         quarter: Quarter::Q3,
     };
 
-    fn demo() -> (PlanDoc, StdRng) {
-        let mut rng = StdRng::seed_from_u64(23);
+    /// The demo plan made with `seed`, and the random source after it.
+    pub(crate) fn demo(seed: u64) -> (PlanDoc, StdRng) {
+        let mut rng = StdRng::seed_from_u64(seed);
         let doc = demo_plan(&mut rng).unwrap();
         (doc, rng)
+    }
+
+    /// The demo plan with a round for 2026/27 Q3 opened on 1 December 2026 (deadline
+    /// 15 January 2027), read back with the round.
+    pub(crate) fn demo_in_round(seed: u64) -> (PlanDoc, StdRng, Plan, Round) {
+        let (mut doc, mut rng) = demo(seed);
+        doc.open_round(&mut rng, Q3, "2027-01-15", None, "2026-12-01", "Officer")
+            .unwrap();
+        let plan = doc.read().unwrap();
+        let round = plan.rounds[0].clone();
+        (doc, rng, plan, round)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Q3;
+    use super::*;
+    use crate::plan::PlanDoc;
+
+    fn demo() -> (PlanDoc, rand::rngs::StdRng) {
+        super::testing::demo(23)
     }
 
     fn all_actions(plan: &Plan) -> Vec<Action> {

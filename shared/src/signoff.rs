@@ -129,23 +129,11 @@ pub fn board_return(plan: &Plan, board: &BoardId, round: &Round) -> Vec<ReturnLi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo_plan;
-    use crate::period::{Quarter, ReportingPeriod};
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
+    use crate::round::testing::{demo_in_round, Q3};
 
     #[test]
     fn a_boards_return_changes_with_its_actions_rag_and_updates_for_the_round_only() {
-        let mut rng = StdRng::seed_from_u64(5);
-        let mut doc = demo_plan(&mut rng).unwrap();
-        let q3 = ReportingPeriod {
-            year: 2026,
-            quarter: Quarter::Q3,
-        };
-        doc.open_round(&mut rng, q3, "2027-01-15", None, "2026-12-01", "Officer")
-            .unwrap();
-        let plan = doc.read().unwrap();
-        let round = plan.rounds[0].clone();
+        let (mut doc, mut rng, plan, round) = demo_in_round(5);
         let board = plan.boards[0].id.clone();
         let before = board_return(&plan, &board, &round);
         assert!(!before.is_empty());
@@ -160,11 +148,11 @@ mod tests {
             .id
             .clone();
         // Another board's action, or another period's RAG, leaves the return as it was.
-        doc.set_rag(&other, q3, Rag::Red).unwrap();
-        doc.set_rag(&theirs, q3.previous(), Rag::Red).unwrap();
+        doc.set_rag(&other, Q3, Rag::Red).unwrap();
+        doc.set_rag(&theirs, Q3.previous(), Rag::Red).unwrap();
         assert_eq!(board_return(&doc.read().unwrap(), &board, &round), before);
         // Its own action's RAG for the period, or an update inside the round, changes it.
-        doc.set_rag(&theirs, q3, Rag::Amber).unwrap();
+        doc.set_rag(&theirs, Q3, Rag::Amber).unwrap();
         assert_ne!(board_return(&doc.read().unwrap(), &board, &round), before);
         let rated = board_return(&doc.read().unwrap(), &board, &round);
         doc.add_progress_update(

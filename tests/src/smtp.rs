@@ -48,25 +48,27 @@ impl Mail {
     }
 }
 
-/// Decodes quoted-printable text.
+/// Decodes quoted-printable text: soft line breaks joined, `=XX` made a byte.
 fn unquote(text: &str) -> String {
-    let mut bytes = Vec::new();
-    let src = text.replace("=\n", "");
-    let b = src.as_bytes();
+    let joined = text.replace("=\n", "");
+    let b = joined.as_bytes();
+    let mut bytes = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'=' && i + 2 < b.len() + 1 {
-            if let Some(v) = std::str::from_utf8(&b[i + 1..(i + 3).min(b.len())])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'=', Some(v)) => {
                 bytes.push(v);
                 i += 3;
-                continue;
+            }
+            (c, _) => {
+                bytes.push(c);
+                i += 1;
             }
         }
-        bytes.push(b[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&bytes).into_owned()
 }

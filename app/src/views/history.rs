@@ -42,6 +42,16 @@ struct Shown {
     diffs: Vec<Difference>,
 }
 
+/// A snapshot (its heads, name and id) compared with the plan now.
+fn with_now_of(model: Model, heads: &[String], name: &str, id: i64) -> Result<Shown, String> {
+    let (old, now) = (model.plan_at(heads)?, model.plan_now()?);
+    Ok(Shown {
+        label: format!("Changes from \"{name}\" to now"),
+        from: Some(id),
+        diffs: compare(&old, &now),
+    })
+}
+
 /// The history page of the open plan; `with_now` (a snapshot's id) is shown compared with
 /// now once the snapshots are in.
 #[component]
@@ -84,13 +94,9 @@ pub fn HistoryPage(with_now: Option<i64>) -> impl IntoView {
             return;
         };
         asked.set_value(None);
-        match (model.plan_at(&s.heads), model.plan_now()) {
-            (Ok(old), Ok(now)) => comparison.set(Some(Shown {
-                label: format!("Changes from \"{}\" to now", s.name),
-                from: Some(id),
-                diffs: compare(&old, &now),
-            })),
-            (Err(e), _) | (_, Err(e)) => error.set(Some(e)),
+        match with_now_of(model, &s.heads, &s.name, id) {
+            Ok(shown) => comparison.set(Some(shown)),
+            Err(e) => error.set(Some(e)),
         }
     });
     let act = crate::views::server_action(error, bump);
@@ -178,13 +184,9 @@ fn SnapshotItem(
         }
         Err(e) => error.set(Some(e)),
     };
-    let compare_now = move |_| match (model.plan_at(&heads2), model.plan_now()) {
-        (Ok(old), Ok(now)) => comparison.set(Some(Shown {
-            label: format!("Changes from \"{}\" to now", name2),
-            from: Some(id),
-            diffs: compare(&old, &now),
-        })),
-        (Err(e), _) | (_, Err(e)) => error.set(Some(e)),
+    let compare_now = move |_| match with_now_of(model, &heads2, &name2, id) {
+        Ok(shown) => comparison.set(Some(shown)),
+        Err(e) => error.set(Some(e)),
     };
     let restore = move |_| {
         let confirmed = web_sys::window()

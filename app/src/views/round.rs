@@ -81,25 +81,30 @@ pub fn MyActions(doc: DocumentId, links: RwSignal<Vec<PersonLink>>) -> impl Into
             (all_mine > 0).then_some((round, all_mine, missing))
         })
     });
+    // The section (and the address form in it) is drawn again only when I come to lead
+    // actions or stop; the list inside follows every change.
+    let leading = Memo::new(move |_| mine.with(Option::is_some));
     move || {
-        let (round, all_mine, missing) = mine.get()?;
-        Some(view! {
+        leading.get().then(|| view! {
             <section class="panel my-actions" aria-labelledby="my-actions">
                 <h2 id="my-actions">"My actions"</h2>
-                {if missing.is_empty() {
-                    view! { <p class="done">{format!("All {all_mine} of your actions are updated for {}. Thank you.", round.period)}</p> }.into_any()
-                } else {
-                    view! {
-                        <p>{format!("{} of your {all_mine} actions still need updating for {} by {}.", missing.len(), round.period, long_date(&round.deadline))}</p>
-                        <ul class="my-actions-list">
-                            {missing.into_iter().map(|(id, title, lacks)| view! {
-                                <li data-action=id.clone()>
-                                    <a href=Route::Action(doc, id.clone()).href()>{title}</a>
-                                    <span class="muted small">{format!(" · still missing {lacks}")}</span>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
+                {move || {
+                    let (round, all_mine, missing) = mine.get()?;
+                    Some(if missing.is_empty() {
+                        view! { <p class="done">{format!("All {all_mine} of your actions are updated for {}. Thank you.", round.period)}</p> }.into_any()
+                    } else {
+                        view! {
+                            <p>{format!("{} of your {all_mine} actions still need updating for {} by {}.", missing.len(), round.period, long_date(&round.deadline))}</p>
+                            <ul class="my-actions-list">
+                                {missing.into_iter().map(|(id, title, lacks)| view! {
+                                    <li data-action=id.clone()>
+                                        <a href=Route::Action(doc, id.clone()).href()>{title}</a>
+                                        <span class="muted small">{format!(" · still missing {lacks}")}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    })
                 }}
                 <MyReminders doc />
             </section>

@@ -776,16 +776,18 @@ fn TrackerRow(id: ActionId) -> impl IntoView {
     // the keyboard: it takes the keyboard back when nothing else has it.
     let id_focus = id.clone();
     let on_focus = move |_| ctx.keyboard.set_value(Some(id_focus.clone()));
-    let id_drawn = id.clone();
-    request_animation_frame(move || {
-        let nothing_focused = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.active_element())
-            .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"));
-        if nothing_focused && ctx.keyboard.try_get_value().flatten().as_ref() == Some(&id_drawn) {
-            focus_drawn_row(&id_drawn);
-        }
-    });
+    if ctx.keyboard.with_value(|k| k.as_ref() == Some(&id)) {
+        let id_drawn = id.clone();
+        request_animation_frame(move || {
+            let nothing_focused = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element())
+                .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"));
+            if nothing_focused {
+                focus_drawn_row(&id_drawn);
+            }
+        });
+    }
     view! {
         <tbody node_ref=tr class="row-group">
             <tr class="row" tabindex="0" data-action=id_attr on:keydown=on_key on:focus=on_focus
