@@ -17,8 +17,9 @@ pub trait Attribution {
     fn via(&self) -> Option<&str> {
         None
     }
-    /// Who, as shown: "name, agency", and "via" the relays it came through; `None` when no
-    /// participant is known (the server's own change).
+    /// Who, as shown: "name, agency", and ", reported by" the relays it came through (their
+    /// report, not this server's own knowledge); `None` when no participant is known (the
+    /// server's own change).
     fn described(&self) -> Option<String> {
         let mut out = self.name()?.to_string();
         if let Some(a) = self.agency().filter(|a| !a.is_empty()) {
@@ -26,7 +27,7 @@ pub trait Attribution {
             out.push_str(a);
         }
         if let Some(v) = self.via().filter(|v| !v.is_empty()) {
-            out.push_str(" via ");
+            out.push_str(", reported by ");
             out.push_str(v);
         }
         Some(out)

@@ -175,7 +175,7 @@ async fn a_room_apart_from_the_central_server_and_desks_there_edit_one_plan_and_
             .collect();
         let named = |who: &str| {
             by.iter()
-                .any(|b| b == &format!("{who}, Test agency via Workshop laptop"))
+                .any(|b| b == &format!("{who}, Test agency, reported by Workshop laptop"))
         };
         (named("Analyst") && named("Facilitator")).then_some(by)
     })
@@ -365,6 +365,162 @@ async fn access_holds_on_every_hop_a_room_viewer_cannot_change_a_revoked_relay_s
     );
 }
 
+/// Who the central server says made `hash`, as `POST /api/plans/{plan}/authors` answers.
+fn author_of(central: &Server, plan: DocumentId, hash: &str) -> serde_json::Value {
+    let (status, authors) = central.request(
+        "POST",
+        &format!("/api/plans/{plan}/authors"),
+        Some(&serde_json::json!([hash])),
+    );
+    assert_eq!(status, 200, "{authors}");
+    authors[hash].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_token_cannot_say_someone_else_made_its_changes_only_an_enrolled_relay_reports_and_only_its_own(
+) {
+    let Scene {
+        dir: _dir,
+        central,
+        plan,
+        token: relay_token,
+        ..
+    } = scene().await;
+    let (_, editor) = central.join_as("editor", "Alice Editor");
+    // The attack, with the official JS client: change the plan, then report the change as
+    // the Chief Constable's.
+    let js_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let out = tokio::time::timeout(
+        Duration::from_secs(70),
+        tokio::process::Command::new("node")
+            .arg(js_dir.join("relabel.mjs"))
+            .arg(central.url.trim_end_matches('/'))
+            .arg(&editor)
+            .arg(plan.url())
+            .current_dir(&js_dir)
+            .stdin(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("the JS client ends in time")
+    .expect("node runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<serde_json::Value> = said
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let step = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {name} step: {said} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+            .clone()
+    };
+    let hash = step("changed")["hash"].as_str().unwrap().to_string();
+    assert_eq!(step("held")["held"], true, "{said}");
+    let reported = step("reported");
+    assert_eq!(reported["status"], 403, "{said}");
+    assert!(
+        reported["body"]
+            .as_str()
+            .unwrap()
+            .contains("only an enrolled relaying server may report who made changes"),
+        "{said}"
+    );
+    let by = author_of(&central, plan, &hash);
+    assert_eq!(by["name"], "Alice Editor", "{by}");
+    assert!(by["via"].is_null(), "{by}");
+
+    // An enrolled relay may report only changes it sent itself: not the editor's.
+    let report =
+        serde_json::json!([{ "name": "Chief Constable", "agency": "Police", "hashes": [hash] }]);
+    let (status, answer) = http_blocking(
+        &central.addr(),
+        "POST",
+        &format!("/api/plans/{plan}/relayed-authors"),
+        Some(&relay_token),
+        Some(&report),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["recorded"], 0, "{answer}");
+    assert_eq!(answer["unknown"][0], hash.as_str(), "{answer}");
+
+    // A change the relay sent: its first report stands, a second does not replace it.
+    let relay = RustClient::connect(&central.sync_url_with(&relay_token), "relay").await;
+    relay.find(plan).await;
+    let act = relay.plan(plan).themes[0].objectives[0].actions[0]
+        .id
+        .clone();
+    prefix_title(&relay, plan, &act, "Room: ");
+    relay.wait_server_has_all(plan).await;
+    let sent = relay.document(plan).get_heads()[0].to_string();
+    let report = |name: &str| {
+        let body = serde_json::json!([{ "name": name, "agency": "Probation", "hashes": [sent] }]);
+        http_blocking(
+            &central.addr(),
+            "POST",
+            &format!("/api/plans/{plan}/relayed-authors"),
+            Some(&relay_token),
+            Some(&body),
+        )
+    };
+    assert_eq!(report("Analyst").1["recorded"], 1);
+    assert_eq!(report("Someone else").1["recorded"], 0);
+    let by = author_of(&central, plan, &sent);
+    assert_eq!(by["name"], "Analyst", "{by}");
+    assert_eq!(by["via"], "Workshop laptop", "{by}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partners_own_laptop_relaying_with_their_personal_token_keeps_working_and_its_changes_are_theirs(
+) {
+    let Scene {
+        dir, central, plan, ..
+    } = scene().await;
+    let (_, personal) = central.join_as("editor", "Partner");
+    let laptop = room_server(
+        &dir.path().join("laptop.db"),
+        central.url.trim_end_matches('/'),
+        &personal,
+    );
+    let (_, me_here) = laptop.join_as("editor", "Partner on the laptop");
+    let c = RustClient::connect(&laptop.sync_url_with(&me_here), "partner").await;
+    let deadline = Instant::now() + WAIT;
+    while laptop.plans().await.as_array().is_none_or(|a| a.is_empty()) {
+        assert!(
+            Instant::now() < deadline,
+            "the laptop never fetched the plan"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.find(plan).await;
+    let act = c.plan(plan).themes[0].objectives[0].actions[0].id.clone();
+    prefix_title(&c, plan, &act, "Laptop: ");
+    c.wait_server_has_all(plan).await;
+    let hash = c.document(plan).get_heads()[0].to_string();
+    let by = until("the laptop's change at the central server", || {
+        let a = author_of(&central, plan, &hash);
+        (!a.is_null()).then_some(a)
+    })
+    .await;
+    assert_eq!(by["name"], "Partner", "{by}");
+    // The laptop reports nothing (its token is a person's) and says nothing is wrong.
+    let state = until("the laptop to say all is sent", || {
+        let s = relay_state(&laptop, plan);
+        (s["waiting"] == 0 && s["sent_ms"].is_i64()).then_some(s)
+    })
+    .await;
+    assert!(state["problem"].is_null(), "{state}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(relay_state(&laptop, plan)["problem"].is_null());
+    assert!(author_of(&central, plan, &hash)["via"].is_null());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relays_chain_a_partners_own_server_relays_to_the_room_which_relays_to_the_central_server()
 {
@@ -409,7 +565,7 @@ async fn relays_chain_a_partners_own_server_relays_to_the_room_which_relays_to_t
         let (_, h) = central.request("GET", &format!("/api/plans/{plan}/history"), None);
         h.as_array()?
             .iter()
-            .any(|e| e["by"] == "Community safety officer, Test agency via Partner laptop, Workshop laptop")
+            .any(|e| e["by"] == "Community safety officer, Test agency, reported by Partner laptop, Workshop laptop")
             .then_some(())
     })
     .await;

@@ -835,22 +835,24 @@ async fn relayed_authors_pulled_snapshots_and_relay_progress_read_back(db: Db) {
     let before = &s.authors(id.clone()).await.unwrap()[&hash];
     assert!(before.relayed && before.via.is_none());
     assert_eq!(before.name.as_deref(), Some("Workshop laptop"));
-    // The relay's report names the person; a later report replaces it.
-    for name in ["Analyst", "Senior analyst"] {
-        s.add_relayed(
-            id.clone(),
-            vec![RelayedAuthor {
-                hash: hash.clone(),
-                name: name.into(),
-                agency: "Police".into(),
-                via: Some("Workshop laptop".into()),
-            }],
-        )
-        .await
-        .unwrap();
+    // The relay's report names the person; a later report does not replace it.
+    for (name, recorded) in [("Analyst", 1), ("Senior analyst", 0)] {
+        let n = s
+            .add_relayed(
+                id.clone(),
+                vec![RelayedAuthor {
+                    hash: hash.clone(),
+                    name: name.into(),
+                    agency: "Police".into(),
+                    via: Some("Workshop laptop".into()),
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, recorded, "{name}");
     }
     let after = &s.authors(id.clone()).await.unwrap()[&hash];
-    assert_eq!(after.name.as_deref(), Some("Senior analyst"));
+    assert_eq!(after.name.as_deref(), Some("Analyst"));
     assert_eq!(after.agency.as_deref(), Some("Police"));
     assert_eq!(after.via.as_deref(), Some("Workshop laptop"));
     assert_eq!(

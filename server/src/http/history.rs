@@ -22,7 +22,7 @@ pub struct Attributed {
     pub agency: Option<String>,
     /// The relaying servers it came through ("Workshop laptop"), if any.
     pub via: Option<String>,
-    /// Who, as shown ("name, agency via Workshop laptop").
+    /// Who, as shown ("name, agency, reported by Workshop laptop").
     pub by: Option<String>,
     /// When: the server's receipt time, or the editor's clock (ms since 1970).
     pub time_ms: i64,

@@ -3,7 +3,7 @@
 //! relays got (`GET /api/plans/{plan}/relay`).
 
 use super::{member, AppError};
-use crate::access::Role;
+use crate::access::{ParticipantKind, Role};
 use crate::relay::RelayState;
 use crate::store::RelayedAuthor;
 use crate::AppState;
@@ -32,16 +32,21 @@ pub struct AuthorGroup {
 /// The answer to a report.
 #[derive(Debug, Serialize)]
 pub struct Reported {
-    /// How many authors were recorded.
+    /// How many authors were recorded (a change reported before keeps its first report).
     pub recorded: usize,
     /// Changes this server does not hold as sent by the caller (not arrived yet, or sent by
     /// someone else): nothing was recorded for them.
     pub unknown: Vec<String>,
 }
 
-/// `POST /api/plans/{plan}/relayed-authors`: a relay (any editor's token; trust rests on
-/// it) reports who made changes it sent. Only changes this server received from that same
-/// participant are taken, each recorded as made by the person "via" the relay.
+/// What a person's token is told when it tries to report who made changes.
+pub const ONLY_RELAYS_REPORT: &str = "only an enrolled relaying server may report who made changes; enroll this laptop as a relaying server (People, or `plansync enroll`) and relay with that token";
+
+/// `POST /api/plans/{plan}/relayed-authors`: an enrolled relaying server (a participant of
+/// kind server, with an editor's role) reports who made changes it sent. Only changes this
+/// server received from that same participant are taken, each recorded as the relay's
+/// report of who made it; a change already reported keeps its first report. A person's
+/// token is refused: their changes are their own.
 pub async fn report_relayed_authors(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -49,6 +54,9 @@ pub async fn report_relayed_authors(
     body: Result<Json<Vec<AuthorGroup>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Reported>, AppError> {
     let me = member(&state, &headers, &plan, Role::Editor).await?;
+    if me.kind != ParticipantKind::Server {
+        return Err(AppError::Forbidden(ONLY_RELAYS_REPORT.into()));
+    }
     let Json(report) = body.map_err(|e| {
         AppError::BadRequest(format!(
             "send a list of {{\"name\", \"agency\", \"via\", \"hashes\"}}: {e}"
@@ -81,10 +89,11 @@ pub async fn report_relayed_authors(
             });
         }
     }
-    let recorded = take.len();
-    if recorded > 0 {
-        state.store.add_relayed(plan, take).await?;
-    }
+    let recorded = if take.is_empty() {
+        0
+    } else {
+        state.store.add_relayed(plan, take).await?
+    };
     Ok(Json(Reported { recorded, unknown }))
 }
 

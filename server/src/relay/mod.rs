@@ -232,11 +232,10 @@ async fn learn_authors(store: &Store, up: &Upstream, doc: DocumentId) -> Result<
             })
         })
         .collect();
-    let n = learned.len();
-    if n > 0 {
-        store.add_relayed(doc.to_string(), learned).await?;
+    if learned.is_empty() {
+        return Ok(0);
     }
-    Ok(n)
+    Ok(store.add_relayed(doc.to_string(), learned).await?)
 }
 
 /// Starts relaying to `up` in the background, for as long as the server runs, waiting at
@@ -315,6 +314,7 @@ async fn session(
     let granted = up.plans().await?;
     let here: Vec<String> = store.plans().await?.into_iter().map(|p| p.id).collect();
     let mut plans = Vec::new();
+    let mut silent = std::collections::HashSet::new();
     for g in &granted {
         if !here.contains(&g.plan.id) {
             tracing::info!(plan = %g.plan.id, title = %g.plan.title, upstream = %up.url, "fetching a plan the relay's token grants");
@@ -322,6 +322,9 @@ async fn session(
         }
         if let Ok(doc) = g.plan.id.parse::<DocumentId>() {
             plans.push(doc);
+            if !g.reports_authors() {
+                silent.insert(doc);
+            }
         }
     }
     let progress: HashMap<String, RelayProgress> = store
@@ -382,7 +385,8 @@ async fn session(
             },
             _ = check.tick() => {
                 for (doc, p) in tracked.iter_mut() {
-                    if let Err(e) = look(sync, store, relays, up, conn, *doc, p, &mut learned_at).await {
+                    let reports = !silent.contains(doc);
+                    if let Err(e) = look(sync, store, relays, up, conn, *doc, p, reports, &mut learned_at).await {
                         tracing::warn!(upstream = %up.url, plan = %doc, error = %e, "could not record the relay's progress");
                     }
                 }
@@ -406,6 +410,7 @@ async fn look(
     conn: plansync_shared::ConnId,
     doc: DocumentId,
     p: &mut RelayProgress,
+    reports: bool,
     learned_at: &mut HashMap<DocumentId, Vec<String>>,
 ) -> Result<(), RelayError> {
     let told = sync.upstream_lacks(doc, Some(conn), Vec::new()).await?;
@@ -423,7 +428,7 @@ async fn look(
         if p.sent_ms.is_none() || before.upstream_heads != heads {
             p.sent_ms = Some(now);
         }
-        report_authors(store, up, doc, p).await?;
+        report_authors(store, up, doc, p, reports).await?;
         if learned_at.get(&doc) != Some(&heads) {
             learn_authors(store, up, doc).await?;
             learned_at.insert(doc, heads.clone());
@@ -448,18 +453,25 @@ async fn look(
 }
 
 /// Reports to the upstream who made the changes it has from us (people here, and people
-/// behind relays to us), from where the last report stopped.
+/// behind relays to us), from where the last report stopped. A relay with a person's own
+/// token (`reports` false) reports nothing: the upstream takes reports only from enrolled
+/// relaying servers, and counts the changes as that person's.
 async fn report_authors(
     store: &Store,
     up: &Upstream,
     doc: DocumentId,
     p: &mut RelayProgress,
+    reports: bool,
 ) -> Result<(), RelayError> {
     let records = store.change_authors(doc.to_string()).await?;
     let from = usize::try_from(p.attributed)
         .unwrap_or(0)
         .min(records.len());
     if from == records.len() {
+        return Ok(());
+    }
+    if !reports {
+        p.attributed = records.len() as i64;
         return Ok(());
     }
     let authors = store.authors(doc.to_string()).await?;

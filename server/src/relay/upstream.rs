@@ -46,6 +46,25 @@ pub struct GrantedPlan {
     pub plan: GrantedRow,
     /// The token's role on it.
     pub role: String,
+    /// The token's participant there.
+    #[serde(default)]
+    pub participant: GrantedParticipant,
+}
+
+/// The parts of the token's participant the relay uses.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GrantedParticipant {
+    /// "server" for an enrolled relaying server, "person" for a person's own token.
+    #[serde(default)]
+    pub kind: String,
+}
+
+impl GrantedPlan {
+    /// Whether the relay reports who made its changes there: only an enrolled relaying
+    /// server may; with a person's own token the changes are that person's.
+    pub fn reports_authors(&self) -> bool {
+        self.participant.kind == "server"
+    }
 }
 
 /// The parts of the upstream's plan row the relay uses.

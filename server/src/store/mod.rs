@@ -374,8 +374,10 @@ pub trait HistoryStore: Send + Sync + 'static {
     async fn remove_publication(&self, plan: String, id: String) -> Result<bool>;
 
     /// Records who made changes on another server, as its relay (or, pulling, the server
-    /// pulled from) reported them; later reports of a change replace earlier ones.
-    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<()>;
+    /// pulled from) reported them; a change's first report stands (a later one does not
+    /// replace it).
+    /// How many were recorded.
+    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<usize>;
     /// How far each relay to an upstream got, per plan.
     async fn relay_progress(&self) -> Result<Vec<RelayProgress>>;
     /// Records how far a relay got with one plan.

@@ -237,19 +237,20 @@ impl crate::store::HistoryStore for Postgres {
         Ok(true)
     }
 
-    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<()> {
+    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<usize> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
+        let mut recorded = 0;
         for a in &authors {
-            tx.execute(
+            recorded += tx.execute(
                 "INSERT INTO relayed_authors (doc_id, hash, name, agency, via) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (doc_id, hash) DO UPDATE SET name = excluded.name, agency = excluded.agency, via = excluded.via",
+                 ON CONFLICT (doc_id, hash) DO NOTHING",
                 &[&doc, &a.hash, &a.name, &a.agency, &a.via],
             )
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(recorded as usize)
     }
 
     async fn relay_progress(&self) -> Result<Vec<RelayProgress>> {

@@ -203,20 +203,21 @@ impl crate::store::HistoryStore for Sqlite {
         .await
     }
 
-    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<()> {
+    async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<usize> {
         self.write(move |c| {
             let tx = c.transaction()?;
+            let mut recorded = 0;
             {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO relayed_authors (doc_id, hash, name, agency, via) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (doc_id, hash) DO UPDATE SET name = excluded.name, agency = excluded.agency, via = excluded.via",
+                     ON CONFLICT (doc_id, hash) DO NOTHING",
                 )?;
                 for a in &authors {
-                    stmt.execute(params![doc, a.hash, a.name, a.agency, a.via])?;
+                    recorded += stmt.execute(params![doc, a.hash, a.name, a.agency, a.via])?;
                 }
             }
             tx.commit()?;
-            Ok(())
+            Ok(recorded)
         })
         .await
     }
