@@ -27,6 +27,8 @@ wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb" || cargo instal
 # binaryen 132 from npm; Debian's binaryen 108 breaks wasm-bindgen 0.2.130 output.
 [ -x tools/node_modules/.bin/wasm-opt ] || npm install --prefix tools --no-audit --no-fund --save-exact binaryen@132.0.0 >/dev/null
 if [ "$want_test" = "--test" ]; then
-  # The official JS client (interoperability) and axe-core (the accessibility test).
-  { [ -d tests/js/node_modules/@automerge/automerge-repo-storage-nodefs ] && [ -f tests/js/node_modules/axe-core/axe.min.js ]; } || npm install --prefix tests/js --no-audit --no-fund >/dev/null  # not `npm ci`: npm 11 writes a lockfile its own ci rejects (cbor-extract optionals)
+  # The official JS client (interoperability), axe-core (the accessibility test) and
+  # oidc-provider with jose (real OpenID providers for the sign-in tests).
+  { [ -d tests/js/node_modules/@automerge/automerge-repo-storage-nodefs ] && [ -f tests/js/node_modules/axe-core/axe.min.js ] \
+    && [ -f tests/js/node_modules/oidc-provider/package.json ] && [ -f tests/js/node_modules/jose/package.json ]; } || npm install --prefix tests/js --no-audit --no-fund >/dev/null  # not `npm ci`: npm 11 writes a lockfile its own ci rejects (cbor-extract optionals)
 fi

@@ -3,7 +3,7 @@
 //! SHA-256 hashes; codes use no look-alike characters.
 
 use crate::store::{NewInvitation, NewParticipant, PlanRow, Store, StoreError};
-use plansync_shared::PersonLink;
+use plansync_shared::{Known, PersonLink, SignInRule};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -93,6 +93,26 @@ pub struct Participant {
     pub joined: i64,
     /// A person or a relaying server.
     pub kind: ParticipantKind,
+    /// The identity provider's label when they signed in with their agency ("Riverton City
+    /// Council"); `None` when they joined with a code.
+    pub signed_in_with: Option<String>,
+    /// When they last signed in with their provider (ms since 1970).
+    pub last_sign_in: Option<i64>,
+    /// When the token they came with ends (ms since 1970): a sign-in's token does, a code's
+    /// does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_ends: Option<i64>,
+}
+
+impl Participant {
+    /// How the server knows them (`None` for a relaying server: its reports name people).
+    pub fn known(&self) -> Option<Known> {
+        match (self.kind, &self.signed_in_with) {
+            (ParticipantKind::Server, _) => None,
+            (_, Some(p)) => Some(Known::SignedIn(p.clone())),
+            (_, None) => Some(Known::Code),
+        }
+    }
 }
 
 /// A link about to be made.
@@ -147,6 +167,8 @@ pub struct Invitation {
     pub expires: i64,
     /// How many more people may join with it.
     pub uses_left: i64,
+    /// Whether joining needs a sign-in with an agency's provider.
+    pub sign_in: SignInRule,
 }
 
 /// Why joining with a code failed.
@@ -161,6 +183,12 @@ pub enum JoinError {
     /// Every use of the invitation is taken.
     #[error("that invitation has been used as many times as it allows: ask an owner of the plan for a new one")]
     UsedUp,
+    /// The invitation asks for a sign-in with an agency's provider, not a typed name.
+    #[error("this invitation asks you to sign in with your agency's account: use a \"Sign in with\" button instead of typing your name")]
+    SignInRequired,
+    /// The invitation asks for a sign-in with another provider.
+    #[error("this invitation asks you to sign in with another agency's account: use the button it names")]
+    OtherProvider,
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StoreError),
@@ -230,7 +258,10 @@ pub async fn authenticate(
 ) -> Result<Vec<Participant>, StoreError> {
     let mut found = Vec::new();
     for t in tokens {
-        if let Some(p) = store.participant_by_token(hash_token(&t)).await? {
+        if let Some(p) = store
+            .participant_by_token(hash_token(&t), crate::now_ms())
+            .await?
+        {
             found.push(p);
         }
     }
@@ -325,6 +356,7 @@ pub async fn invite(
     role: Role,
     expires_ms: i64,
     uses: i64,
+    sign_in: SignInRule,
 ) -> Result<Invitation, StoreError> {
     let code = new_code(&mut rand::rng());
     store
@@ -335,6 +367,7 @@ pub async fn invite(
                 code,
                 expires_ms,
                 uses,
+                sign_in,
             },
             crate::now_ms(),
         )
@@ -353,6 +386,7 @@ pub async fn owner_invitations(store: &Store) -> Result<Vec<(PlanRow, Invitation
             code: new_code(&mut rand::rng()),
             expires_ms: now + OWNER_LINK_MS,
             uses: 1,
+            sign_in: SignInRule::Code,
         };
         if let Some(inv) = store.replace_owner_invitation(inv, now).await? {
             out.push((plan, inv));

@@ -41,6 +41,30 @@ pub struct ChangeAuthor {
     /// Whether the participant that sent it is a relaying server (its changes are someone
     /// else's: the relay's report, once here, names them).
     pub relayed: bool,
+    /// How the person is known: signed in with a provider or joined with a code (as this
+    /// server knows its participant, or as a relay reported it).
+    pub known: Option<plansync_shared::Known>,
+}
+
+impl ChangeAuthor {
+    /// How a change's sender is known, from what the database holds: a relay's report
+    /// (`reported` true, with what it said), else the participant (a person: by provider
+    /// label, or a code; a server: not known until its report comes).
+    pub fn known_from(
+        reported: bool,
+        report: Option<&str>,
+        kind: Option<&str>,
+        label: Option<String>,
+    ) -> Option<plansync_shared::Known> {
+        use plansync_shared::Known;
+        if reported {
+            return report.and_then(Known::from_stored);
+        }
+        match kind {
+            Some("person") => Some(label.map_or(Known::Code, Known::SignedIn)),
+            _ => None,
+        }
+    }
 }
 
 impl plansync_shared::Attribution for ChangeAuthor {
@@ -55,6 +79,9 @@ impl plansync_shared::Attribution for ChangeAuthor {
     }
     fn via(&self) -> Option<&str> {
         self.via.as_deref()
+    }
+    fn known(&self) -> Option<plansync_shared::Known> {
+        self.known.clone()
     }
 }
 

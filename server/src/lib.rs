@@ -11,6 +11,7 @@ mod history;
 mod http;
 pub mod mail;
 pub mod relay;
+pub mod signin;
 mod spreadsheet;
 pub mod store;
 mod sync;
@@ -115,6 +116,8 @@ pub struct AppState {
     pub app: AppFiles,
     /// What each relay to an upstream server has sent.
     pub relays: relay::Relays,
+    /// The identity providers people may sign in with (none in the room).
+    pub sign_in: signin::SignIn,
 }
 
 impl AppState {
@@ -205,6 +208,11 @@ pub fn app(state: AppState) -> Router {
             post(http::report_relayed_authors),
         )
         .route("/api/plans/{plan}/relay", get(http::relay_status))
+        .route("/api/providers", get(http::list_providers))
+        .route("/auth/{provider}/start", get(http::start_sign_in))
+        .route("/auth/callback", get(http::sign_in_callback))
+        .route("/api/sign-in/finish", post(http::finish_sign_in))
+        .route("/api/sign-out", post(http::sign_out))
         .route("/api/plans/{plan}/history", get(http::plan_history))
         .route(
             "/api/plans/{plan}/authors",
@@ -303,6 +311,7 @@ pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::R
     };
     Ok(AppState {
         relays: relay::Relays::default(),
+        sign_in: signin::SignIn::default(),
         app,
         sync,
         store,

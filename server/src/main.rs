@@ -151,6 +151,8 @@ impl DbArgs {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start: the size of the largest command does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Runs the sync server and the web app. Prints a one-time owner link for every plan
     /// that has no owner yet.
@@ -224,6 +226,15 @@ enum Command {
         upstream_retry_secs: u64,
         #[command(flatten)]
         mail: MailArgs,
+        /// A TOML file of the identity providers people may sign in with, one
+        /// `[[provider]]` each (id, label, issuer, client_id, client_secret_file or
+        /// client_secret_env, email_domains); needs --public-url. None in a room.
+        #[arg(long)]
+        sign_in_providers: Option<PathBuf>,
+        /// How long a token from a sign-in lasts, in seconds (then the app asks to sign in
+        /// again; a disabled account cannot).
+        #[arg(long, default_value_t = plansync_server::signin::DEFAULT_SESSION_SECS)]
+        sign_in_session_secs: u64,
     },
     /// Enrolls a server that will relay to this one (a workshop laptop) in a plan and prints
     /// its token, for `plansync pull` and `plansync serve --upstream-token` on that server.
@@ -439,8 +450,18 @@ async fn main() -> anyhow::Result<()> {
             upstream_token,
             upstream_retry_secs,
             mail,
+            sign_in_providers,
+            sign_in_session_secs,
         } => {
             let mail = mail.settings()?;
+            let sign_in = match &sign_in_providers {
+                Some(file) => plansync_server::signin::SignIn::load(
+                    file,
+                    public_url.as_deref(),
+                    sign_in_session_secs,
+                )?,
+                None => plansync_server::signin::SignIn::default(),
+            };
             anyhow::ensure!(
                 upstream.len() == upstream_token.len(),
                 "give one --upstream-token for each --upstream (in the same order)"
@@ -514,11 +535,13 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             }
-            let state = plansync_server::start_on(store, demo && upstreams.is_empty(), settings)
-                .await
-                .with_context(|| {
-                    format!("could not start with the database {}", location.describe())
-                })?;
+            let mut state =
+                plansync_server::start_on(store, demo && upstreams.is_empty(), settings)
+                    .await
+                    .with_context(|| {
+                        format!("could not start with the database {}", location.describe())
+                    })?;
+            state.sign_in = sign_in;
             let links = state.public_url(&Default::default());
             // 0.0.0.0 is no address to open: on this computer it is localhost.
             let local = if addr.ip().is_unspecified() {
@@ -733,6 +756,7 @@ async fn main() -> anyhow::Result<()> {
                 role.into(),
                 now_ms() + expires_hours * 3_600_000,
                 uses,
+                plansync_shared::SignInRule::Code,
             )
             .await?;
             println!(

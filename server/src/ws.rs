@@ -136,6 +136,15 @@ pub async fn sync_socket(
             }
         };
     let grants: Vec<Grant> = participants.iter().filter_map(Grant::of).collect();
+    // A sign-in's token ends: the connection ends with it.
+    let ends = participants
+        .iter()
+        .filter_map(|p| p.session_ends)
+        .min()
+        .map(|ms| {
+            let left = u64::try_from(ms - crate::now_ms()).unwrap_or(0);
+            tokio::time::Instant::now() + std::time::Duration::from_millis(left)
+        });
     if grants.is_empty() {
         tracing::info!("refused a sync connection without a valid participant token");
         return refuse(StatusCode::UNAUTHORIZED, "syncing needs a participant token (?token=...): join the plan with an invitation link first".into());
@@ -153,7 +162,7 @@ pub async fn sync_socket(
         .on_upgrade(move |socket: WebSocket| async move {
             let _places = (sync_place, connection);
             let (sink, stream) = socket.split();
-            serve_socket(sink, stream, state.sync, grants, limit, rate).await
+            serve_socket(sink, stream, state.sync, grants, limit, rate, ends).await
         })
 }
 
@@ -187,7 +196,11 @@ async fn close_briefly<S: Sink<Message> + Unpin>(sink: &mut S, code: u16, mut re
     let _ = tokio::time::timeout(std::time::Duration::from_millis(200), sink.send(close)).await;
 }
 
-/// Runs one connection, which may sync the `grants`' plans, until either side closes it.
+/// What a connection is told when the sign-in it came with ends.
+pub const SIGN_IN_ENDED: &str = "your sign-in has ended: sign in again";
+
+/// Runs one connection, which may sync the `grants`' plans, until either side closes it or
+/// (a sign-in's token) `ends` comes.
 pub async fn serve_socket<S, R, E>(
     mut sink: S,
     mut stream: R,
@@ -195,6 +208,7 @@ pub async fn serve_socket<S, R, E>(
     grants: Vec<Grant>,
     limit: usize,
     per_second: u32,
+    ends: Option<tokio::time::Instant>,
 ) where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, E>> + Unpin,
@@ -202,8 +216,17 @@ pub async fn serve_socket<S, R, E>(
 {
     let (conn, mut outbound) = sync.connect(grants);
     let mut bucket = RateLimit::new(per_second);
+    let ending = tokio::time::sleep_until(ends.unwrap_or_else(|| {
+        tokio::time::Instant::now() + std::time::Duration::from_secs(86400 * 365)
+    }));
+    tokio::pin!(ending);
     loop {
         tokio::select! {
+            _ = &mut ending, if ends.is_some() => {
+                tracing::info!(conn = conn.0, "closing a connection whose sign-in has ended");
+                close_briefly(&mut sink, CLOSE_POLICY, SIGN_IN_ENDED.into()).await;
+                break;
+            }
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Binary(bytes))) => {
                     if !bucket.allow(Instant::now()) {

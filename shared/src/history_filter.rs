@@ -17,14 +17,22 @@ pub trait Attribution {
     fn via(&self) -> Option<&str> {
         None
     }
-    /// Who, as shown: "name, agency", and ", reported by" the relays it came through (their
-    /// report, not this server's own knowledge); `None` when no participant is known (the
-    /// server's own change).
+    /// How the person is known (signed in with a provider, or joined with a code), when the
+    /// server or the reporting relay knew it.
+    fn known(&self) -> Option<crate::Known> {
+        None
+    }
+    /// Who, as shown: "name, agency (signed in with Riverton City Council)", and ",
+    /// reported by" the relays it came through (their report, not this server's own
+    /// knowledge); `None` when no participant is known (the server's own change).
     fn described(&self) -> Option<String> {
         let mut out = self.name()?.to_string();
         if let Some(a) = self.agency().filter(|a| !a.is_empty()) {
             out.push_str(", ");
             out.push_str(a);
+        }
+        if let Some(k) = self.known() {
+            out.push_str(&format!(" ({})", k.words()));
         }
         if let Some(v) = self.via().filter(|v| !v.is_empty()) {
             out.push_str(", reported by ");

@@ -3,6 +3,7 @@
 
 pub mod attack;
 pub mod nginx;
+pub mod oidc;
 pub mod postgres;
 pub mod proxy;
 pub mod smtp;

@@ -1147,10 +1147,10 @@ async fn two_browsers_in_a_room_cut_off_from_the_central_server_edit_and_the_rel
             .collect();
         if by
             .iter()
-            .any(|b| b == "Analyst, Police, reported by Workshop laptop")
+            .any(|b| b == "Analyst, Police (joined with a code), reported by Workshop laptop")
             && by
                 .iter()
-                .any(|b| b == "Facilitator, Office of the PCC, reported by Workshop laptop")
+                .any(|b| b == "Facilitator, Office of the PCC (joined with a code), reported by Workshop laptop")
         {
             break;
         }

@@ -175,7 +175,7 @@ async fn a_room_apart_from_the_central_server_and_desks_there_edit_one_plan_and_
             .collect();
         let named = |who: &str| {
             by.iter()
-                .any(|b| b == &format!("{who}, Test agency, reported by Workshop laptop"))
+                .any(|b| b == &format!("{who}, Test agency (joined with a code), reported by Workshop laptop"))
         };
         (named("Analyst") && named("Facilitator")).then_some(by)
     })
@@ -565,7 +565,7 @@ async fn relays_chain_a_partners_own_server_relays_to_the_room_which_relays_to_t
         let (_, h) = central.request("GET", &format!("/api/plans/{plan}/history"), None);
         h.as_array()?
             .iter()
-            .any(|e| e["by"] == "Community safety officer, Test agency, reported by Partner laptop, Workshop laptop")
+            .any(|e| e["by"] == "Community safety officer, Test agency (joined with a code), reported by Partner laptop, Workshop laptop")
             .then_some(())
     })
     .await;

@@ -89,6 +89,7 @@ on_both_backends!(
     links_are_confirmed_shared_by_owners_and_gone_with_a_removed_participant,
     an_email_address_is_kept_for_a_current_participant_replaced_and_gone_with_them,
     each_reminder_is_taken_by_one_node_once_sent_never_again_and_a_failed_one_after_its_wait,
+    a_sign_in_joins_once_finds_its_participants_again_and_its_flows_codes_and_sessions_are_taken_once,
 );
 
 fn demo() -> (PlanDoc, DocumentId) {
@@ -548,6 +549,7 @@ async fn a_one_use_invitation_redeemed_by_many_at_once_admits_exactly_one(db: Db
                 code: "AAAA-AAAA-AA".into(),
                 expires_ms: 1_000,
                 uses: 1,
+                sign_in: plansync_shared::SignInRule::Code,
             },
             1,
         )
@@ -585,6 +587,7 @@ async fn an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_r
         code: code.into(),
         expires_ms: 100,
         uses,
+        sign_in: plansync_shared::SignInRule::Code,
     };
     let inv = s
         .create_invitation(new("AAAA-AAAA-AA", Role::Editor, 2), 1)
@@ -672,7 +675,7 @@ async fn tokens_are_found_by_their_hash_only_and_revoked_ones_not_at_all(db: Db)
         .unwrap();
     let other = person(s, "plan", "deputy", Role::Owner).await;
     assert_eq!(
-        s.participant_by_token(hash_token(&token))
+        s.participant_by_token(hash_token(&token), 0)
             .await
             .unwrap()
             .unwrap()
@@ -680,7 +683,7 @@ async fn tokens_are_found_by_their_hash_only_and_revoked_ones_not_at_all(db: Db)
         p.id
     );
     assert!(s
-        .participant_by_token(token.clone())
+        .participant_by_token(token.clone(), 0)
         .await
         .unwrap()
         .is_none());
@@ -689,7 +692,7 @@ async fn tokens_are_found_by_their_hash_only_and_revoked_ones_not_at_all(db: Db)
         RoleChange::Changed
     );
     assert!(s
-        .participant_by_token(hash_token(&token))
+        .participant_by_token(hash_token(&token), 0)
         .await
         .unwrap()
         .is_none());
@@ -713,6 +716,7 @@ async fn an_owner_invitation_is_made_only_for_a_plan_without_an_owner(db: Db) {
         code: code.into(),
         expires_ms: 1_000,
         uses: 1,
+        sign_in: plansync_shared::SignInRule::Code,
     };
     let first = s
         .replace_owner_invitation(inv("AAAA-AAAA-AA"), 1)
@@ -845,6 +849,7 @@ async fn relayed_authors_pulled_snapshots_and_relay_progress_read_back(db: Db) {
                     name: name.into(),
                     agency: "Police".into(),
                     via: Some("Workshop laptop".into()),
+                    known: Some(plansync_shared::Known::Code),
                 }],
             )
             .await
@@ -989,4 +994,192 @@ fn the_database_option_reads_sqlite_and_postgres_urls_and_refuses_others() {
         .unwrap_err()
         .contains("sqlite://FILE or postgres://"));
     assert!(Location::parse("sqlite://").is_err());
+}
+
+async fn a_sign_in_joins_once_finds_its_participants_again_and_its_flows_codes_and_sessions_are_taken_once(
+    db: Db,
+) {
+    use plansync_server::store::{SignInFlow, SignedInPerson};
+    use plansync_shared::SignInRule;
+    let s = &db.store;
+    let invite = |code: &str, rule: SignInRule| NewInvitation {
+        plan: "plan".into(),
+        role: Role::Editor,
+        code: code.into(),
+        expires_ms: 1_000,
+        uses: 2,
+        sign_in: rule,
+    };
+    s.create_invitation(
+        invite("AAAA-AAAA-AA", SignInRule::Provider("riverton".into())),
+        1,
+    )
+    .await
+    .unwrap();
+    s.create_invitation(invite("CCCC-CCCC-CC", SignInRule::Any), 1)
+        .await
+        .unwrap();
+    // A typed name cannot use an invitation that asks for a sign-in.
+    assert!(matches!(
+        s.redeem("AAAA-AAAA-AA".into(), "X".into(), "Y".into(), "t".into(), 2)
+            .await,
+        Err(JoinError::SignInRequired)
+    ));
+    let alice = |provider: &str, issuer: &str| SignedInPerson {
+        provider: provider.into(),
+        label: format!("{provider} label"),
+        agency: "Riverton City Council".into(),
+        issuer: issuer.into(),
+        subject: "alice".into(),
+        name: "Alice Lead".into(),
+        email: Some("alice@riverton.test".into()),
+    };
+    let riverton = alice("riverton", "https://riverton.test");
+    // Another provider for a provider-only invitation: refused, nothing made.
+    assert!(matches!(
+        s.sign_in(
+            alice("fire", "https://fire.test"),
+            Some("AAAA-AAAA-AA".into()),
+            "u1".into(),
+            3
+        )
+        .await,
+        Err(JoinError::OtherProvider)
+    ));
+    let joined = s
+        .sign_in(
+            riverton.clone(),
+            Some("AAAA-AAAA-AA".into()),
+            "u2".into(),
+            4,
+        )
+        .await
+        .unwrap();
+    assert_eq!(joined.len(), 1);
+    assert_eq!(joined[0].name, "Alice Lead");
+    assert_eq!(joined[0].signed_in_with.as_deref(), Some("riverton label"));
+    assert_eq!(joined[0].last_sign_in, Some(4));
+    // Again through the same invitation: the same participant, no second use taken.
+    let again = s
+        .sign_in(
+            riverton.clone(),
+            Some("AAAA-AAAA-AA".into()),
+            "u3".into(),
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![joined[0].id]
+    );
+    let left = s.invitations("plan".into(), 6).await.unwrap();
+    assert_eq!(
+        left.iter()
+            .find(|i| i.code == "AAAA-AAAA-AA")
+            .unwrap()
+            .uses_left,
+        1
+    );
+    // Without an invitation: found again, last sign-in moved.
+    let found = s
+        .sign_in(riverton.clone(), None, "u4".into(), 7)
+        .await
+        .unwrap();
+    assert_eq!(found[0].last_sign_in, Some(7));
+    // The same subject from another issuer is someone else: nothing found, then its own
+    // participant through an invitation for any provider.
+    let fire = alice("fire", "https://fire.test");
+    assert!(s
+        .sign_in(fire.clone(), None, "u5".into(), 8)
+        .await
+        .unwrap()
+        .is_empty());
+    let second = s
+        .sign_in(fire, Some("CCCC-CCCC-CC".into()), "u6".into(), 9)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].id, joined[0].id);
+    assert_eq!(s.participants("plan".into()).await.unwrap().len(), 2);
+
+    // A flow is taken once, and not after ten minutes.
+    let flow = |state: &str, at: i64| SignInFlow {
+        state_hash: state.into(),
+        browser_hash: "b".into(),
+        provider: "riverton".into(),
+        verifier: "v".into(),
+        nonce: "n".into(),
+        invitation: None,
+        return_to: "/#/".into(),
+        created_ms: at,
+    };
+    s.begin_sign_in(flow("s1", 1_000)).await.unwrap();
+    s.begin_sign_in(flow("s2", 1_000)).await.unwrap();
+    assert_eq!(
+        s.take_sign_in("s1".into(), 2_000).await.unwrap(),
+        Some(flow("s1", 1_000))
+    );
+    assert_eq!(s.take_sign_in("s1".into(), 2_000).await.unwrap(), None);
+    assert_eq!(
+        s.take_sign_in("s2".into(), 1_000 + 11 * 60_000)
+            .await
+            .unwrap(),
+        None
+    );
+    // A hand-off code likewise, and not after it expires.
+    s.add_handoff("h1".into(), vec![joined[0].id], "/#/plan/x".into(), 5_000)
+        .await
+        .unwrap();
+    s.add_handoff("h2".into(), vec![joined[0].id], "/#/".into(), 5_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.take_handoff("h1".into(), 4_000).await.unwrap(),
+        Some((vec![joined[0].id], "/#/plan/x".to_string()))
+    );
+    assert_eq!(s.take_handoff("h1".into(), 4_000).await.unwrap(), None);
+    assert_eq!(s.take_handoff("h2".into(), 5_001).await.unwrap(), None);
+    // A session's token finds its participant until it ends, or is ended, or they leave.
+    s.add_session("tok".into(), joined[0].id, 10, 100)
+        .await
+        .unwrap();
+    s.add_session("tok2".into(), joined[0].id, 10, 100)
+        .await
+        .unwrap();
+    let by = s
+        .participant_by_token("tok".into(), 50)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((by.id, by.session_ends), (joined[0].id, Some(100)));
+    assert!(s
+        .participant_by_token("tok".into(), 100)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(s.end_sessions(vec!["tok".into()]).await.unwrap(), 1);
+    assert!(s
+        .participant_by_token("tok".into(), 50)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .participant_by_token("tok2".into(), 50)
+        .await
+        .unwrap()
+        .is_some());
+    s.revoke_participant("plan".into(), joined[0].id, 60)
+        .await
+        .unwrap();
+    assert!(s
+        .participant_by_token("tok2".into(), 61)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .sign_in(riverton, None, "u7".into(), 62)
+        .await
+        .unwrap()
+        .is_empty());
 }

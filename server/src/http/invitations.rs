@@ -7,6 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use plansync_shared::SignInRule;
 use serde::{Deserialize, Serialize};
 
 /// An invitation as the app shows it: with its link and a QR code of the link.
@@ -112,6 +113,10 @@ pub struct Invite {
     pub expires_hours: i64,
     /// How many people may join with it (1 to 500).
     pub uses: i64,
+    /// Whether joining needs a sign-in with an agency's provider (a code is enough when
+    /// left out).
+    #[serde(default)]
+    pub sign_in: SignInRule,
 }
 
 /// `POST /api/plans/{plan}/invitations`: an owner creates an invitation.
@@ -133,8 +138,29 @@ pub async fn create_invitation(
             "an invitation can be used 1 to 500 times".into(),
         ));
     }
+    match &body.sign_in {
+        SignInRule::Code => {}
+        _ if state.sign_in.is_empty() => {
+            return Err(AppError::BadRequest("this server has no identity providers to sign in with, so an invitation cannot ask for a sign-in: its operator can add them with --sign-in-providers".into()))
+        }
+        SignInRule::Provider(p) if state.sign_in.provider(p).is_none() => {
+            return Err(AppError::BadRequest(format!(
+                "this server has no identity provider \"{p}\": choose one of {}",
+                state.sign_in.ids().join(", ")
+            )))
+        }
+        _ => {}
+    }
     let expires = crate::now_ms() + body.expires_hours * 3_600_000;
-    let inv = crate::access::invite(&state.store, plan, body.role, expires, body.uses).await?;
+    let inv = crate::access::invite(
+        &state.store,
+        plan,
+        body.role,
+        expires,
+        body.uses,
+        body.sign_in,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view(&state, &headers, inv))))
 }
 

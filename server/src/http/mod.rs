@@ -12,6 +12,7 @@ mod participants;
 mod plans;
 mod publications;
 mod relay;
+mod signin;
 mod signoffs;
 mod snapshots;
 
@@ -23,6 +24,7 @@ pub use participants::*;
 pub use plans::*;
 pub use publications::*;
 pub use relay::*;
+pub use signin::*;
 pub use signoffs::*;
 pub use snapshots::*;
 
@@ -131,7 +133,7 @@ pub fn request_tokens(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-const NO_TOKEN: &str = "This needs a participant's access: open the invitation link an owner of the plan gave you, or ask them for one.";
+const NO_TOKEN: &str = "This needs a participant's access: open the invitation link an owner of the plan gave you, or ask them for one. If you signed in with your agency's account, your sign-in has ended: sign in again.";
 
 /// The participants the request's tokens belong to; at least one, or 401.
 async fn callers(state: &AppState, headers: &HeaderMap) -> Result<Vec<Participant>, AppError> {

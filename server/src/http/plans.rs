@@ -196,6 +196,7 @@ pub async fn join(
     let (participant, token) = match crate::access::redeem(&state.store, code, name, agency).await {
         Ok(joined) => joined,
         Err(JoinError::Storage(e)) => return Err(e.into()),
+        Err(e @ JoinError::SignInRequired) => return Err(AppError::Forbidden(e.to_string())),
         Err(_) => return Err(wrong(&state)),
     };
     let plan = state

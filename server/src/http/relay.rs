@@ -25,6 +25,9 @@ pub struct AuthorGroup {
     /// The relays the changes came through before the reporting one, nearest first.
     #[serde(default)]
     pub via: Option<String>,
+    /// How the relay's server knew the person (signed in with a provider, or a code).
+    #[serde(default)]
+    pub known: Option<plansync_shared::Known>,
     /// The changes (hex hashes).
     pub hashes: Vec<String>,
 }
@@ -86,6 +89,12 @@ pub async fn report_relayed_authors(
                 name: clip(&group.name),
                 agency: clip(&group.agency),
                 via: Some(clip(&via)),
+                known: group.known.clone().map(|k| match k {
+                    plansync_shared::Known::SignedIn(p) => {
+                        plansync_shared::Known::SignedIn(clip(&p))
+                    }
+                    code => code,
+                }),
             });
         }
     }

@@ -228,6 +228,7 @@ async fn learn_authors(store: &Store, up: &Upstream, doc: DocumentId) -> Result<
                 name: a.name.clone()?,
                 agency: a.agency.clone().unwrap_or_default(),
                 via: a.via.clone(),
+                known: a.known.clone(),
                 hash,
             })
         })
@@ -488,21 +489,35 @@ async fn report_authors(
         .position(|(h, _)| waiting(h))
         .map_or(records.len(), |i| from + i);
     let fresh = &records[from..end];
-    let mut groups: BTreeMap<(String, String, Option<String>), Vec<String>> = BTreeMap::new();
+    type Who = (
+        String,
+        String,
+        Option<String>,
+        Option<plansync_shared::Known>,
+    );
+    let mut groups: BTreeMap<Who, Vec<String>> = BTreeMap::new();
     for (hash, _) in fresh.iter().filter(|(_, by)| by.is_some()) {
         let Some(a) = authors.get(hash) else { continue };
         let Some(name) = a.name.clone() else { continue };
-        let key = (name, a.agency.clone().unwrap_or_default(), a.via.clone());
+        let key = (
+            name,
+            a.agency.clone().unwrap_or_default(),
+            a.via.clone(),
+            a.known.clone(),
+        );
         groups.entry(key).or_default().push(hash.clone());
     }
     let report: Vec<crate::http::AuthorGroup> = groups
         .into_iter()
-        .map(|((name, agency, via), hashes)| crate::http::AuthorGroup {
-            name,
-            agency,
-            via,
-            hashes,
-        })
+        .map(
+            |((name, agency, via, known), hashes)| crate::http::AuthorGroup {
+                name,
+                agency,
+                via,
+                known,
+                hashes,
+            },
+        )
         .collect();
     let unknown = if report.is_empty() {
         Vec::new()

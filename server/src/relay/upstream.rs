@@ -86,6 +86,9 @@ pub struct UpstreamAuthor {
     /// The relays it came through there.
     #[serde(default)]
     pub via: Option<String>,
+    /// How the person is known there.
+    #[serde(default)]
+    pub known: Option<plansync_shared::Known>,
 }
 
 /// The upstream's answer to an author report.

@@ -15,7 +15,9 @@ use crate::access::{
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, ParticipantEmail, PersonLink, PlanSummary, SignOff};
+use plansync_shared::{
+    DocumentId, Known, ParticipantEmail, PersonLink, PlanSummary, SignInRule, SignOff,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -154,6 +156,24 @@ fn owner_rule(people: &[(i64, String)], id: ParticipantId, stays_owner: bool) ->
 
 /// Whether an invitation found by its code may still be used at `now_ms`: the rule both
 /// backends apply inside their redeeming transaction.
+fn usable_with_code(inv: Invitation, now_ms: i64) -> Result<Invitation, JoinError> {
+    let inv = usable(inv, now_ms)?;
+    if inv.sign_in != SignInRule::Code {
+        return Err(JoinError::SignInRequired);
+    }
+    Ok(inv)
+}
+
+/// The rule both backends apply when a sign-in joins with an invitation: usable, and
+/// asking for this provider (or any, or a code).
+fn usable_with(inv: Invitation, provider: &str, now_ms: i64) -> Result<Invitation, JoinError> {
+    let inv = usable(inv, now_ms)?;
+    if !inv.sign_in.allows(provider) {
+        return Err(JoinError::OtherProvider);
+    }
+    Ok(inv)
+}
+
 fn usable(inv: Invitation, now_ms: i64) -> Result<Invitation, JoinError> {
     if inv.expires <= now_ms {
         return Err(JoinError::Expired);
@@ -194,6 +214,8 @@ pub struct NewInvitation {
     pub expires_ms: i64,
     /// How many people may join with it.
     pub uses: i64,
+    /// Whether joining needs a sign-in with an agency's provider.
+    pub sign_in: SignInRule,
 }
 
 /// The result type of storage calls.
@@ -243,8 +265,13 @@ pub trait DocumentStore: Send + Sync + 'static {
 pub trait AccessStore: Send + Sync + 'static {
     /// Adds a participant.
     async fn add_participant(&self, p: NewParticipant, now_ms: i64) -> Result<Participant>;
-    /// The participant a token belongs to, unless it was revoked.
-    async fn participant_by_token(&self, token_hash: String) -> Result<Option<Participant>>;
+    /// The participant a token belongs to, unless it was revoked or (a sign-in's token)
+    /// ended before `now_ms`.
+    async fn participant_by_token(
+        &self,
+        token_hash: String,
+        now_ms: i64,
+    ) -> Result<Option<Participant>>;
     /// A current (not revoked) participant by id.
     async fn participant(&self, id: ParticipantId) -> Result<Option<Participant>>;
     /// The current (not revoked) participants of a plan, in the order they joined.
@@ -475,6 +502,8 @@ pub struct RelayedAuthor {
     /// The relaying servers it came through, nearest first ("Partner laptop, Workshop
     /// laptop"), if any.
     pub via: Option<String>,
+    /// How the relay's server knew the person, if it said.
+    pub known: Option<Known>,
 }
 
 /// How far a relay got with one plan on one upstream server.
@@ -495,14 +524,119 @@ pub struct RelayProgress {
     pub attributed: i64,
 }
 
+/// A sign-in under way: what the server keeps between sending a browser to the provider and
+/// its return (one row, taken once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInFlow {
+    /// SHA-256 of the `state` sent to the provider.
+    pub state_hash: String,
+    /// SHA-256 of the cookie the browser that started it holds.
+    pub browser_hash: String,
+    /// The provider's id.
+    pub provider: String,
+    /// The PKCE verifier.
+    pub verifier: String,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// The invitation code it joins with, if any.
+    pub invitation: Option<String>,
+    /// Where in the app to go afterwards (`/#/...`).
+    pub return_to: String,
+    /// When it started (ms since 1970).
+    pub created_ms: i64,
+}
+
+/// A person as their provider vouched for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedInPerson {
+    /// The provider's id in the settings.
+    pub provider: String,
+    /// Its label ("Riverton City Council").
+    pub label: String,
+    /// The agency a new participant is of.
+    pub agency: String,
+    /// The ID token's issuer.
+    pub issuer: String,
+    /// The ID token's subject.
+    pub subject: String,
+    /// Their name, from the provider.
+    pub name: String,
+    /// Their email, from the provider.
+    pub email: Option<String>,
+}
+
+/// Signing in with an agency's provider: flows under way, the participants an identity is,
+/// the one-time codes that hand tokens to the app, and the tokens (sessions) that end.
+#[async_trait::async_trait]
+pub trait SignInStore: Send + Sync + 'static {
+    /// Keeps a flow until the browser returns (and drops flows older than `MAX_FLOW_MS`).
+    async fn begin_sign_in(&self, flow: SignInFlow) -> Result<()>;
+    /// Takes a flow by its state's hash, once; `None` if unknown, taken or too old.
+    async fn take_sign_in(&self, state_hash: String, now_ms: i64) -> Result<Option<SignInFlow>>;
+    /// The current participants `who` is, after joining with `invitation` if given (which
+    /// makes a participant of its plan with the provider's name, or finds the one there);
+    /// each has its last sign-in, name and email brought up to date. `unusable_token` fills
+    /// a new participant's code-token column: its tokens are sessions.
+    async fn sign_in(
+        &self,
+        who: SignedInPerson,
+        invitation: Option<String>,
+        unusable_token: String,
+        now_ms: i64,
+    ) -> Result<Vec<Participant>, crate::access::JoinError>;
+    /// Keeps a one-time code that hands tokens for `participants` to the app.
+    async fn add_handoff(
+        &self,
+        code_hash: String,
+        participants: Vec<ParticipantId>,
+        return_to: String,
+        expires_ms: i64,
+    ) -> Result<()>;
+    /// Takes a one-time code, once: its participants and where to go.
+    async fn take_handoff(
+        &self,
+        code_hash: String,
+        now_ms: i64,
+    ) -> Result<Option<(Vec<ParticipantId>, String)>>;
+    /// A token for a participant that ends at `expires_ms`.
+    async fn add_session(
+        &self,
+        token_hash: String,
+        participant: ParticipantId,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<()>;
+    /// Ends these tokens (signing out); how many there were.
+    async fn end_sessions(&self, token_hashes: Vec<String>) -> Result<usize>;
+}
+
+/// Participant ids as a column holds them: "3 7 12".
+fn ids_text(ids: &[ParticipantId]) -> String {
+    ids.iter()
+        .map(|i| i.0.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Reads [`ids_text`]'s form back.
+fn parse_ids(text: &str) -> Vec<ParticipantId> {
+    text.split_whitespace()
+        .filter_map(|i| i.parse().ok())
+        .map(ParticipantId)
+        .collect()
+}
+
+/// How long a browser has to come back from its provider.
+pub const MAX_FLOW_MS: i64 = 10 * 60 * 1000;
+
 /// Failed tries after which a reminder is given up (logged, never sent).
 pub const MAX_REMINDER_TRIES: i64 = 8;
 
 /// Everything the server keeps: one storage interface in three parts, which each backend
 /// implements in its own folder.
-pub trait Backend: DocumentStore + AccessStore + HistoryStore {}
+pub trait Backend: DocumentStore + AccessStore + HistoryStore + SignInStore {}
 
-impl<T: DocumentStore + AccessStore + HistoryStore> Backend for T {}
+impl<T: DocumentStore + AccessStore + HistoryStore + SignInStore> Backend for T {}
 
 /// A handle to the server's storage, cheap to clone.
 pub type Store = Arc<dyn Backend>;

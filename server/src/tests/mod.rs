@@ -99,6 +99,7 @@ impl Pipe {
             grants,
             1 << 20,
             100,
+            None,
         ));
         let mut pipe = Pipe { tx, rx };
         pipe.send(&Wire::Join {

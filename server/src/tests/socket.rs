@@ -17,6 +17,7 @@ async fn socket_loop_over_channels_answers_join_and_rejects_text_frames() {
         vec![],
         1 << 20,
         100,
+        None,
     ));
     let join = Wire::Join {
         sender_id: PeerId("t".into()),

@@ -31,10 +31,17 @@ impl crate::store::AccessStore for Postgres {
             role: p.role,
             joined: now_ms,
             kind: p.kind,
+            signed_in_with: None,
+            last_sign_in: None,
+            session_ends: None,
         })
     }
 
-    async fn participant_by_token(&self, token_hash: String) -> Result<Option<Participant>> {
+    async fn participant_by_token(
+        &self,
+        token_hash: String,
+        now_ms: i64,
+    ) -> Result<Option<Participant>> {
         let c = self.pool.get().await?;
         let row = c
             .query_opt(
@@ -42,7 +49,29 @@ impl crate::store::AccessStore for Postgres {
                 &[&token_hash],
             )
             .await?;
-        Ok(row.as_ref().map(participant))
+        if let Some(r) = row {
+            return Ok(Some(participant(&r)));
+        }
+        let Some(session) = c
+            .query_opt(
+                "SELECT participant_id, expires_ms FROM sessions WHERE token_hash = $1 AND expires_ms > $2",
+                &[&token_hash, &now_ms],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (id, ends): (i64, i64) = (session.get(0), session.get(1));
+        let row = c
+            .query_opt(
+                &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE id = $1 AND revoked_ms IS NULL"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(|r| Participant {
+            session_ends: Some(ends),
+            ..participant(r)
+        }))
     }
 
     async fn participants(&self, plan: String) -> Result<Vec<Participant>> {
@@ -373,7 +402,7 @@ impl crate::store::AccessStore for Postgres {
             .await
             .map_err(StoreError::from)?;
         let inv = found.as_ref().map(invitation).ok_or(JoinError::Unknown)?;
-        let inv = crate::store::usable(inv, now_ms)?;
+        let inv = crate::store::usable_with_code(inv, now_ms)?;
         tx.execute(
             "UPDATE invitations SET uses_left = uses_left - 1 WHERE id = $1",
             &[&inv.id],
@@ -396,6 +425,9 @@ impl crate::store::AccessStore for Postgres {
             role: inv.role,
             joined: now_ms,
             kind: ParticipantKind::Person,
+            signed_in_with: None,
+            last_sign_in: None,
+            session_ends: None,
         })
     }
 }

@@ -41,7 +41,7 @@ impl crate::store::HistoryStore for Postgres {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT c.hash, COALESCE(r.name, p.name), COALESCE(r.agency, p.agency), c.participant_id, c.received_ms, r.via, p.kind
+                "SELECT c.hash, COALESCE(r.name, p.name), COALESCE(r.agency, p.agency), c.participant_id, c.received_ms, r.via, p.kind, r.name IS NOT NULL, r.known, p.provider_label
                  FROM change_authors c LEFT JOIN participants p ON p.id = c.participant_id
                  LEFT JOIN relayed_authors r ON r.doc_id = c.doc_id AND r.hash = c.hash
                  WHERE c.doc_id = $1",
@@ -60,6 +60,12 @@ impl crate::store::HistoryStore for Postgres {
                         received_ms: r.get(4),
                         via: r.get(5),
                         relayed: r.get::<_, Option<String>>(6).as_deref() == Some("server"),
+                        known: ChangeAuthor::known_from(
+                            r.get(7),
+                            r.get::<_, Option<&str>>(8),
+                            r.get::<_, Option<&str>>(6),
+                            r.get(9),
+                        ),
                     },
                 )
             })
@@ -243,9 +249,9 @@ impl crate::store::HistoryStore for Postgres {
         let mut recorded = 0;
         for a in &authors {
             recorded += tx.execute(
-                "INSERT INTO relayed_authors (doc_id, hash, name, agency, via) VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO relayed_authors (doc_id, hash, name, agency, via, known) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (doc_id, hash) DO NOTHING",
-                &[&doc, &a.hash, &a.name, &a.agency, &a.via],
+                &[&doc, &a.hash, &a.name, &a.agency, &a.via, &a.known.as_ref().map(|k| k.stored())],
             )
             .await?;
         }

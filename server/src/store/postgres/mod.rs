@@ -4,9 +4,9 @@
 //! catch up by reading the chunks after N.
 
 use super::{
-    author, heads_text, should_compact, Appended, Changes, ChunkId, NewInvitation, NewParticipant,
-    NewSignOff, Notice, PlanRow, Publication, PulledSnapshot, RelayProgress, RelayedAuthor, Result,
-    RoleChange, StoreError, Stored,
+    author, heads_text, ids_text, parse_ids, should_compact, Appended, Changes, ChunkId,
+    NewInvitation, NewParticipant, NewSignOff, Notice, PlanRow, Publication, PulledSnapshot,
+    RelayProgress, RelayedAuthor, Result, RoleChange, StoreError, Stored,
 };
 use crate::access::{
     Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
@@ -15,7 +15,7 @@ use crate::access::{
 use crate::history::{ChangeAuthor, Snapshot};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, ParticipantEmail, PersonLink, PlanSummary, SignOff};
+use plansync_shared::{DocumentId, ParticipantEmail, PersonLink, PlanSummary, SignInRule, SignOff};
 use std::collections::HashMap;
 use tokio_postgres::{NoTls, Row};
 
@@ -144,7 +144,36 @@ const MIGRATIONS: &[&str] = &["
         tries BIGINT NOT NULL DEFAULT 0,
         hold_until_ms BIGINT NOT NULL,
         sent_ms BIGINT,
-        error TEXT);"];
+        error TEXT);", "
+    ALTER TABLE participants ADD COLUMN provider TEXT;
+    ALTER TABLE participants ADD COLUMN provider_label TEXT;
+    ALTER TABLE participants ADD COLUMN issuer TEXT;
+    ALTER TABLE participants ADD COLUMN subject TEXT;
+    ALTER TABLE participants ADD COLUMN email TEXT;
+    ALTER TABLE participants ADD COLUMN last_sign_in_ms BIGINT;
+    CREATE INDEX participants_by_identity ON participants (issuer, subject);
+    ALTER TABLE invitations ADD COLUMN sign_in TEXT;
+    ALTER TABLE relayed_authors ADD COLUMN known TEXT;
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        participant_id BIGINT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL);
+    CREATE INDEX sessions_by_participant ON sessions (participant_id);
+    CREATE TABLE sign_in_flows (
+        state_hash TEXT PRIMARY KEY,
+        browser_hash TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        verifier TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        invitation TEXT,
+        return_to TEXT NOT NULL,
+        created_ms BIGINT NOT NULL);
+    CREATE TABLE sign_in_handoffs (
+        code_hash TEXT PRIMARY KEY,
+        participants TEXT NOT NULL,
+        return_to TEXT NOT NULL,
+        expires_ms BIGINT NOT NULL);"];
 
 /// The advisory lock key that serializes schema migrations between nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x706c_616e_7379_6e63;
@@ -361,6 +390,9 @@ fn participant(r: &Row) -> Participant {
         role: Role::parse(r.get(4)).unwrap_or(Role::Viewer),
         joined: r.get(5),
         kind: ParticipantKind::parse(r.get(6)),
+        signed_in_with: r.get(7),
+        last_sign_in: r.get(8),
+        session_ends: None,
     }
 }
 
@@ -372,6 +404,7 @@ fn invitation(r: &Row) -> Invitation {
         code: r.get(3),
         expires: r.get(4),
         uses_left: r.get(5),
+        sign_in: SignInRule::from_stored(r.get::<_, Option<&str>>(6)),
     }
 }
 
@@ -387,8 +420,9 @@ fn snapshot(r: &Row) -> Snapshot {
     }
 }
 
-const PARTICIPANT_COLUMNS: &str = "id, plan_id, name, agency, role, created_ms, kind";
-const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left";
+const PARTICIPANT_COLUMNS: &str =
+    "id, plan_id, name, agency, role, created_ms, kind, provider_label, last_sign_in_ms";
+const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left, sign_in";
 const SNAPSHOT_SELECT: &str =
     "SELECT s.id, s.doc_id, s.name, s.heads, p.name, p.agency, s.created_ms, s.author
     FROM snapshots s LEFT JOIN participants p ON p.id = s.participant_id";
@@ -452,8 +486,8 @@ async fn insert_invitation(
 ) -> Result<Invitation> {
     let row = c
         .query_one(
-            "INSERT INTO invitations (plan_id, role, code, expires_ms, uses_left, created_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            &[&inv.plan, &inv.role.as_str(), &inv.code, &inv.expires_ms, &inv.uses, &now_ms],
+            "INSERT INTO invitations (plan_id, role, code, expires_ms, uses_left, created_ms, sign_in) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[&inv.plan, &inv.role.as_str(), &inv.code, &inv.expires_ms, &inv.uses, &now_ms, &inv.sign_in.stored()],
         )
         .await?;
     Ok(Invitation {
@@ -463,9 +497,11 @@ async fn insert_invitation(
         code: inv.code,
         expires: inv.expires_ms,
         uses_left: inv.uses,
+        sign_in: inv.sign_in,
     })
 }
 
 mod access;
 mod documents;
 mod history;
+mod signin;

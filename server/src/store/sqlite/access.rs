@@ -30,19 +30,51 @@ impl crate::store::AccessStore for Sqlite {
                 role: p.role,
                 joined: now_ms,
                 kind: p.kind,
+                signed_in_with: None,
+                last_sign_in: None,
+                session_ends: None,
             })
         })
         .await
     }
 
-    async fn participant_by_token(&self, token_hash: String) -> Result<Option<Participant>> {
+    async fn participant_by_token(
+        &self,
+        token_hash: String,
+        now_ms: i64,
+    ) -> Result<Option<Participant>> {
         self.read(move |c| {
-            Ok(c.query_row(
-                &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE token_hash = ?1 AND revoked_ms IS NULL"),
-                [token_hash],
-                participant,
-            )
-            .optional()?)
+            let by_code = c
+                .query_row(
+                    &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE token_hash = ?1 AND revoked_ms IS NULL"),
+                    [&token_hash],
+                    participant,
+                )
+                .optional()?;
+            if by_code.is_some() {
+                return Ok(by_code);
+            }
+            let session: Option<(i64, i64)> = c
+                .query_row(
+                    "SELECT participant_id, expires_ms FROM sessions WHERE token_hash = ?1 AND expires_ms > ?2",
+                    params![token_hash, now_ms],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((id, ends)) = session else {
+                return Ok(None);
+            };
+            let found = c
+                .query_row(
+                    &format!("SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE id = ?1 AND revoked_ms IS NULL"),
+                    [id],
+                    participant,
+                )
+                .optional()?;
+            Ok(found.map(|p| Participant {
+                session_ends: Some(ends),
+                ..p
+            }))
         })
         .await
     }
@@ -369,7 +401,7 @@ impl crate::store::AccessStore for Sqlite {
                 )
                 .optional()
                 .map_err(StoreError::from)?;
-            let inv = crate::store::usable(found.ok_or(JoinError::Unknown)?, now_ms)?;
+            let inv = crate::store::usable_with_code(found.ok_or(JoinError::Unknown)?, now_ms)?;
             tx.execute(
                 "UPDATE invitations SET uses_left = uses_left - 1 WHERE id = ?1",
                 [inv.id],
@@ -390,6 +422,9 @@ impl crate::store::AccessStore for Sqlite {
                 role: inv.role,
                 joined: now_ms,
                 kind: ParticipantKind::Person,
+                signed_in_with: None,
+                last_sign_in: None,
+                session_ends: None,
             })
         })
         .await

@@ -2,9 +2,9 @@
 //! them read while it writes), every call on a blocking thread.
 
 use super::{
-    author, heads_text, should_compact, Appended, Changes, ChunkId, NewInvitation, NewParticipant,
-    NewSignOff, Notice, PlanRow, Publication, PulledSnapshot, RelayProgress, RelayedAuthor, Result,
-    RoleChange, StoreError, Stored,
+    author, heads_text, ids_text, parse_ids, should_compact, Appended, Changes, ChunkId,
+    NewInvitation, NewParticipant, NewSignOff, Notice, PlanRow, Publication, PulledSnapshot,
+    RelayProgress, RelayedAuthor, Result, RoleChange, StoreError, Stored,
 };
 use crate::access::{
     Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
@@ -12,7 +12,7 @@ use crate::access::{
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
-use plansync_shared::{DocumentId, ParticipantEmail, PersonLink, PlanSummary, SignOff};
+use plansync_shared::{DocumentId, ParticipantEmail, PersonLink, PlanSummary, SignInRule, SignOff};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -135,7 +135,36 @@ const MIGRATIONS: &[&str] = &["
         tries INTEGER NOT NULL DEFAULT 0,
         hold_until_ms INTEGER NOT NULL,
         sent_ms INTEGER,
-        error TEXT) WITHOUT ROWID;"];
+        error TEXT) WITHOUT ROWID;", "
+    ALTER TABLE participants ADD COLUMN provider TEXT;
+    ALTER TABLE participants ADD COLUMN provider_label TEXT;
+    ALTER TABLE participants ADD COLUMN issuer TEXT;
+    ALTER TABLE participants ADD COLUMN subject TEXT;
+    ALTER TABLE participants ADD COLUMN email TEXT;
+    ALTER TABLE participants ADD COLUMN last_sign_in_ms INTEGER;
+    CREATE INDEX participants_by_identity ON participants (issuer, subject);
+    ALTER TABLE invitations ADD COLUMN sign_in TEXT;
+    ALTER TABLE relayed_authors ADD COLUMN known TEXT;
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        participant_id INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE INDEX sessions_by_participant ON sessions (participant_id);
+    CREATE TABLE sign_in_flows (
+        state_hash TEXT PRIMARY KEY,
+        browser_hash TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        verifier TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        invitation TEXT,
+        return_to TEXT NOT NULL,
+        created_ms INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE sign_in_handoffs (
+        code_hash TEXT PRIMARY KEY,
+        participants TEXT NOT NULL,
+        return_to TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL) WITHOUT ROWID;"];
 
 /// Reading connections kept open for reuse.
 const READERS: usize = 4;
@@ -275,6 +304,9 @@ fn participant(r: &Row) -> rusqlite::Result<Participant> {
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         joined: r.get(5)?,
         kind: ParticipantKind::parse(&r.get::<_, String>(6)?),
+        signed_in_with: r.get(7)?,
+        last_sign_in: r.get(8)?,
+        session_ends: None,
     })
 }
 
@@ -287,6 +319,7 @@ fn invitation(r: &Row) -> rusqlite::Result<Invitation> {
         code: r.get(3)?,
         expires: r.get(4)?,
         uses_left: r.get(5)?,
+        sign_in: SignInRule::from_stored(r.get::<_, Option<String>>(6)?.as_deref()),
     })
 }
 
@@ -311,8 +344,9 @@ fn person_link(r: &Row) -> rusqlite::Result<PersonLink> {
     })
 }
 
-const PARTICIPANT_COLUMNS: &str = "id, plan_id, name, agency, role, created_ms, kind";
-const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left";
+const PARTICIPANT_COLUMNS: &str =
+    "id, plan_id, name, agency, role, created_ms, kind, provider_label, last_sign_in_ms";
+const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left, sign_in";
 const SNAPSHOT_SELECT: &str =
     "SELECT s.id, s.doc_id, s.name, s.heads, p.name, p.agency, s.created_ms, s.author
     FROM snapshots s LEFT JOIN participants p ON p.id = s.participant_id";
@@ -360,11 +394,12 @@ fn owner_rule(
 mod access;
 mod documents;
 mod history;
+mod signin;
 
 fn insert_invitation(c: &Connection, inv: NewInvitation, now_ms: i64) -> Result<Invitation> {
     c.execute(
-        "INSERT INTO invitations (plan_id, role, code, expires_ms, uses_left, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![inv.plan, inv.role.as_str(), inv.code, inv.expires_ms, inv.uses, now_ms],
+        "INSERT INTO invitations (plan_id, role, code, expires_ms, uses_left, created_ms, sign_in) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![inv.plan, inv.role.as_str(), inv.code, inv.expires_ms, inv.uses, now_ms, inv.sign_in.stored()],
     )?;
     Ok(Invitation {
         id: c.last_insert_rowid(),
@@ -373,5 +408,6 @@ fn insert_invitation(c: &Connection, inv: NewInvitation, now_ms: i64) -> Result<
         code: inv.code,
         expires: inv.expires_ms,
         uses_left: inv.uses,
+        sign_in: inv.sign_in,
     })
 }

@@ -1,0 +1,569 @@
+//! Signing in with an agency's identity provider (OpenID Connect): the providers a server
+//! offers (`--sign-in-providers FILE`), the authorization code flow with PKCE, `state` and
+//! `nonce`, and the ID token's checks (signature against the provider's JWKS, refetched
+//! when an unknown key id appears; `iss`, `aud`, `exp` and `iat` with a minute of clock
+//! skew; the nonce), all done by the `openidconnect` crate. What a sign-in gives is kept by
+//! [`crate::store::SignInStore`]; the HTTP side is `crate::http::signin`.
+
+use crate::store::SignedInPerson;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError,
+    TokenResponse,
+};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a token from a sign-in lasts unless the operator says otherwise.
+pub const DEFAULT_SESSION_SECS: u64 = 12 * 3600;
+/// Clock skew allowed between this server and a provider.
+const SKEW_SECS: i64 = 60;
+/// A provider's discovery document is fetched again after this long.
+const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// An unknown key id refetches the JWKS at most this often (a stream of forged key ids
+/// must not turn into a stream of requests to the provider).
+const JWKS_REFRESH_GAP: Duration = Duration::from_secs(10);
+
+/// Why a provider's settings or a sign-in did not work. Each says what happened and what to
+/// do.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// The settings file or a provider in it is wrong.
+    #[error("{0}")]
+    Settings(String),
+    /// No provider with this id.
+    #[error("this server has no identity provider \"{0}\": use one of the sign-in buttons")]
+    UnknownProvider(String),
+    /// The provider could not be reached or did not answer in time.
+    #[error("{0}'s sign-in service did not answer in time or could not be reached: try again in a few minutes; if it keeps happening, tell the server's operator")]
+    Unreachable(String),
+    /// The provider answered with something this server cannot use.
+    #[error("{label}'s sign-in service answered in a way this server cannot use ({why}): tell the server's operator")]
+    BadProvider {
+        /// The provider's label.
+        label: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// The provider said no, or the person cancelled.
+    #[error("{label} did not sign you in ({why}): try again, or ask your agency's IT if your account is disabled")]
+    Declined {
+        /// The provider's label.
+        label: String,
+        /// What it said.
+        why: String,
+    },
+    /// The ID token failed a check.
+    #[error("the sign-in from {label} could not be verified ({why}), so nothing was changed: try again; if it keeps happening, tell the server's operator")]
+    Unverified {
+        /// The provider's label.
+        label: String,
+        /// Which check failed.
+        why: String,
+    },
+    /// The provider vouched for an email outside its agency's domains.
+    #[error("{label} may vouch only for addresses at {domains}, not for {email}: sign in with your own agency's account")]
+    Domain {
+        /// The provider's label.
+        label: String,
+        /// The domains it may vouch for.
+        domains: String,
+        /// The address it gave.
+        email: String,
+    },
+}
+
+/// One provider as the settings file gives it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// Short id used in addresses and invitations (`riverton`).
+    pub id: String,
+    /// What people see on the button ("Riverton City Council").
+    pub label: String,
+    /// The issuer URL (discovery is at ISSUER/.well-known/openid-configuration).
+    pub issuer: String,
+    /// The client id registered there.
+    pub client_id: String,
+    /// A file holding the client secret.
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// An environment variable holding the client secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// Never allowed: a secret written in the settings file itself.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// The email domains it may vouch for (any when empty).
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    /// The agency a new participant is of (the label when left out).
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// Seconds to wait for the provider's answers (10 when left out).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    #[serde(default)]
+    provider: Vec<ProviderSettings>,
+}
+
+/// A provider, ready to sign people in.
+pub struct Provider {
+    settings: ProviderSettings,
+    secret: String,
+    http: openidconnect::reqwest::Client,
+    found: tokio::sync::Mutex<Option<(CoreProviderMetadata, Instant)>>,
+    refreshed: std::sync::Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("id", &self.settings.id)
+            .field("issuer", &self.settings.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the browser is sent to the provider with, and what the server keeps until it
+/// returns.
+#[derive(Debug)]
+pub struct Started {
+    /// The provider's authorization address.
+    pub url: String,
+    /// The `state` sent.
+    pub state: String,
+    /// The PKCE verifier.
+    pub verifier: String,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+}
+
+/// The providers this server offers; empty when it offers none (the room).
+#[derive(Debug, Clone, Default)]
+pub struct SignIn {
+    providers: Vec<Arc<Provider>>,
+    /// The address the providers send people back to (`PUBLIC_URL/auth/callback`).
+    redirect: Option<String>,
+    /// How long a sign-in's token lasts, in ms.
+    pub session_ms: i64,
+}
+
+impl SignIn {
+    /// Reads the providers from a settings file; `public_url` is the server's address, which
+    /// each provider sends people back to.
+    pub fn load(
+        file: &Path,
+        public_url: Option<&str>,
+        session_secs: u64,
+    ) -> Result<Self, SignInError> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            SignInError::Settings(format!(
+                "cannot read the sign-in settings {}: {e}",
+                file.display()
+            ))
+        })?;
+        let parsed: SettingsFile = toml::from_str(&text).map_err(|e| {
+            SignInError::Settings(format!(
+                "the sign-in settings {} are not valid: {e}",
+                file.display()
+            ))
+        })?;
+        let Some(public_url) = public_url else {
+            return Err(SignInError::Settings("signing in with providers needs --public-url: the address people open, which each provider is told to send them back to (PUBLIC_URL/auth/callback)".into()));
+        };
+        Self::new(parsed.provider, public_url, session_secs, |name| {
+            std::env::var(name).ok()
+        })
+    }
+
+    /// The providers from their settings (secrets read from files, or from `env`).
+    pub fn new(
+        settings: Vec<ProviderSettings>,
+        public_url: &str,
+        session_secs: u64,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SignInError> {
+        if !(5..=7 * 24 * 3600).contains(&session_secs) {
+            return Err(SignInError::Settings(
+                "a sign-in lasts 5 seconds to 7 days (--sign-in-session-secs)".into(),
+            ));
+        }
+        let mut providers: Vec<Arc<Provider>> = Vec::new();
+        for s in settings {
+            let bad = |why: String| SignInError::Settings(format!("provider \"{}\": {why}", s.id));
+            if s.id.is_empty()
+                || s.id.len() > 40
+                || !s
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(bad("id must be 1 to 40 letters, digits, - or _".into()));
+            }
+            if providers.iter().any(|p| p.settings.id == s.id) {
+                return Err(bad("two providers have this id".into()));
+            }
+            if s.label.trim().is_empty() || s.label.chars().count() > 100 {
+                return Err(bad(
+                    "label must be 1 to 100 characters, such as \"Riverton City Council\"".into(),
+                ));
+            }
+            IssuerUrl::new(s.issuer.clone())
+                .ok()
+                .filter(|u| matches!(u.url().scheme(), "https" | "http"))
+                .ok_or_else(|| bad(format!("issuer {} is not an http(s) address", s.issuer)))?;
+            if s.client_id.trim().is_empty() {
+                return Err(bad("client_id is empty".into()));
+            }
+            if s.client_secret.is_some() {
+                return Err(bad("put the client secret in a file (client_secret_file) or an environment variable (client_secret_env), never in the settings file".into()));
+            }
+            let secret = match (&s.client_secret_file, &s.client_secret_env) {
+                (Some(f), None) => std::fs::read_to_string(f)
+                    .map_err(|e| {
+                        bad(format!(
+                            "cannot read client_secret_file {}: {e}",
+                            f.display()
+                        ))
+                    })?
+                    .trim()
+                    .to_string(),
+                (None, Some(name)) => env(name)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "the environment variable {name} (client_secret_env) is not set"
+                        ))
+                    })?
+                    .trim()
+                    .to_string(),
+                _ => {
+                    return Err(bad(
+                        "give exactly one of client_secret_file and client_secret_env".into(),
+                    ))
+                }
+            };
+            if secret.is_empty() {
+                return Err(bad("the client secret is empty".into()));
+            }
+            let timeout = Duration::from_secs(s.timeout_secs.unwrap_or(10).clamp(1, 60));
+            let http = openidconnect::reqwest::Client::builder()
+                // Following redirects would let a provider send this server anywhere.
+                .redirect(openidconnect::reqwest::redirect::Policy::none())
+                .connect_timeout(timeout.min(Duration::from_secs(5)))
+                .timeout(timeout)
+                .build()
+                .map_err(|e| bad(format!("cannot make an HTTP client: {e}")))?;
+            providers.push(Arc::new(Provider {
+                settings: s,
+                secret,
+                http,
+                found: tokio::sync::Mutex::new(None),
+                refreshed: std::sync::Mutex::new(None),
+            }));
+        }
+        Ok(Self {
+            providers,
+            redirect: Some(format!(
+                "{}/auth/callback",
+                public_url.trim_end_matches('/')
+            )),
+            session_ms: session_secs as i64 * 1000,
+        })
+    }
+
+    /// Whether the server offers no providers.
+    pub fn is_empty(&self) -> bool {
+        self.providers.is_empty()
+    }
+
+    /// The provider with this id.
+    pub fn provider(&self, id: &str) -> Option<&Arc<Provider>> {
+        self.providers.iter().find(|p| p.settings.id == id)
+    }
+
+    /// The providers' ids, in the settings' order.
+    pub fn ids(&self) -> Vec<String> {
+        self.providers
+            .iter()
+            .map(|p| p.settings.id.clone())
+            .collect()
+    }
+
+    /// The buttons the join page shows.
+    pub fn choices(&self) -> Vec<plansync_shared::ProviderChoice> {
+        self.providers
+            .iter()
+            .map(|p| plansync_shared::ProviderChoice {
+                id: p.settings.id.clone(),
+                label: p.settings.label.clone(),
+            })
+            .collect()
+    }
+
+    fn redirect(&self) -> Result<RedirectUrl, SignInError> {
+        let r = self
+            .redirect
+            .clone()
+            .ok_or_else(|| SignInError::Settings("no redirect address: set --public-url".into()))?;
+        RedirectUrl::new(r).map_err(|e| SignInError::Settings(e.to_string()))
+    }
+
+    /// Starts a sign-in with provider `id`: where to send the browser, and what to keep.
+    pub async fn start(&self, id: &str) -> Result<Started, SignInError> {
+        let p = self
+            .provider(id)
+            .ok_or_else(|| SignInError::UnknownProvider(id.to_string()))?;
+        let client = CoreClient::from_provider_metadata(
+            p.metadata().await?,
+            ClientId::new(p.settings.client_id.clone()),
+            Some(ClientSecret::new(p.secret.clone())),
+        )
+        .set_redirect_uri(self.redirect()?);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(Started {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            verifier: verifier.secret().clone(),
+            nonce: nonce.secret().clone(),
+        })
+    }
+
+    /// Finishes a sign-in with provider `id`: exchanges the code (with the PKCE verifier),
+    /// checks the ID token, and says who the provider vouched for.
+    pub async fn finish(
+        &self,
+        id: &str,
+        code: &str,
+        verifier: &str,
+        nonce: &str,
+    ) -> Result<SignedInPerson, SignInError> {
+        let p = self
+            .provider(id)
+            .ok_or_else(|| SignInError::UnknownProvider(id.to_string()))?;
+        let label = p.settings.label.clone();
+        let mut metadata = p.metadata().await?;
+        let client = CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(p.settings.client_id.clone()),
+            Some(ClientSecret::new(p.secret.clone())),
+        )
+        .set_redirect_uri(self.redirect()?);
+        let exchange = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| p.bad(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
+        let token = exchange.request_async(&p.http).await.map_err(|e| match e {
+            openidconnect::RequestTokenError::ServerResponse(r) => SignInError::Declined {
+                label: label.clone(),
+                why: format!(
+                    "{}{}",
+                    r.error(),
+                    r.error_description()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                ),
+            },
+            openidconnect::RequestTokenError::Request(_) => SignInError::Unreachable(label.clone()),
+            other => p.bad(other.to_string()),
+        })?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| p.bad("no ID token in its answer".into()))?;
+        let nonce = Nonce::new(nonce.to_string());
+        let mut refreshed = false;
+        let claims = loop {
+            // Settled before any await: the checker's error is not `Send`.
+            let outcome = match id_token
+                .claims(&p.verifier(metadata.jwks().clone()), &nonce)
+                .cloned()
+            {
+                Ok(c) => Ok(c),
+                Err(ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                )) if !refreshed && p.may_refresh() => Err(None),
+                Err(e) => Err(Some(unverified(&e))),
+            };
+            match outcome {
+                Ok(c) => break c,
+                // A key this server has not seen: the provider may have rotated its keys.
+                Err(None) => {
+                    refreshed = true;
+                    metadata = p.refresh_keys(metadata).await?;
+                }
+                Err(Some(why)) => return Err(SignInError::Unverified { label, why }),
+            }
+        };
+        let email = claims.email().map(|e| e.as_str().to_string());
+        if !p.settings.email_domains.is_empty() {
+            let allowed = email.as_deref().is_some_and(|e| {
+                let domain = e.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+                claims.email_verified() != Some(false)
+                    && p.settings
+                        .email_domains
+                        .iter()
+                        .any(|d| Some(d.trim_start_matches('@').to_ascii_lowercase()) == domain)
+            });
+            if !allowed {
+                return Err(SignInError::Domain {
+                    label,
+                    domains: p.settings.email_domains.join(", "),
+                    email: email.unwrap_or_else(|| "an account with no verified email".into()),
+                });
+            }
+        }
+        let name = claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().trim().to_string())
+            .filter(|n| !n.is_empty())
+            .or_else(|| email.clone())
+            .unwrap_or_else(|| claims.subject().as_str().to_string());
+        Ok(SignedInPerson {
+            provider: p.settings.id.clone(),
+            label: label.clone(),
+            agency: p.settings.agency.clone().unwrap_or(label),
+            issuer: claims.issuer().as_str().to_string(),
+            subject: claims.subject().as_str().to_string(),
+            name: name.chars().take(100).collect(),
+            email,
+        })
+    }
+}
+
+/// A failed check in words.
+fn unverified(e: &ClaimsVerificationError) -> String {
+    match e {
+        ClaimsVerificationError::Expired(_) => "the ID token has expired".into(),
+        ClaimsVerificationError::InvalidAudience(_) => {
+            "the ID token is for another application".into()
+        }
+        ClaimsVerificationError::InvalidIssuer(_) => "the ID token names another issuer".into(),
+        ClaimsVerificationError::InvalidNonce(_) => {
+            "the ID token is not the answer to this sign-in (nonce)".into()
+        }
+        ClaimsVerificationError::SignatureVerification(s) => match s {
+            SignatureVerificationError::NoMatchingKey => {
+                "the ID token is signed with a key the provider does not publish".into()
+            }
+            SignatureVerificationError::NoSignature => "the ID token is not signed".into(),
+            SignatureVerificationError::DisallowedAlg(_)
+            | SignatureVerificationError::UnsupportedAlg(_) => {
+                "the ID token is signed in a way this server does not accept".into()
+            }
+            _ => "the ID token's signature is wrong".into(),
+        },
+        other => format!("the ID token failed a check: {other}"),
+    }
+}
+
+impl Provider {
+    fn bad(&self, why: String) -> SignInError {
+        SignInError::BadProvider {
+            label: self.settings.label.clone(),
+            why,
+        }
+    }
+
+    /// The discovery document (with its JWKS), fetched once an hour.
+    async fn metadata(&self) -> Result<CoreProviderMetadata, SignInError> {
+        let mut found = self.found.lock().await;
+        if let Some((m, at)) = found.as_ref() {
+            if at.elapsed() < METADATA_TTL {
+                return Ok(m.clone());
+            }
+        }
+        let issuer =
+            IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| self.bad(e.to_string()))?;
+        let m = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| match e {
+                openidconnect::DiscoveryError::Request(_) => {
+                    SignInError::Unreachable(self.settings.label.clone())
+                }
+                other => self.bad(format!("discovery: {other}")),
+            })?;
+        *found = Some((m.clone(), Instant::now()));
+        Ok(m)
+    }
+
+    /// Whether an unknown key id may refetch the JWKS now (at most once every few seconds).
+    fn may_refresh(&self) -> bool {
+        let mut last = self.refreshed.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < JWKS_REFRESH_GAP) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// Fetches the JWKS again and keeps it.
+    async fn refresh_keys(
+        &self,
+        metadata: CoreProviderMetadata,
+    ) -> Result<CoreProviderMetadata, SignInError> {
+        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| match e {
+                openidconnect::DiscoveryError::Request(_) => {
+                    SignInError::Unreachable(self.settings.label.clone())
+                }
+                other => self.bad(format!("keys: {other}")),
+            })?;
+        let m = metadata.set_jwks(jwks);
+        *self.found.lock().await = Some((m.clone(), Instant::now()));
+        tracing::info!(provider = %self.settings.id, "fetched the provider's signing keys again (an unknown key id)");
+        Ok(m)
+    }
+
+    /// The ID token checks: the provider's published keys with asymmetric algorithms only
+    /// (never `none`, never HS256, whose secret would be guessable from a public key), the
+    /// issuer, this client as the audience, `exp` and `iat` with a minute of skew.
+    fn verifier(&self, jwks: CoreJsonWebKeySet) -> CoreIdTokenVerifier<'static> {
+        let issuer = IssuerUrl::new(self.settings.issuer.clone()).expect("checked at start");
+        CoreIdTokenVerifier::new_public_client(
+            ClientId::new(self.settings.client_id.clone()),
+            issuer,
+            jwks,
+        )
+        .set_allowed_algs([
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        ])
+        .set_time_fn(|| chrono::Utc::now() - chrono::Duration::seconds(SKEW_SECS))
+        .set_issue_time_verifier_fn(|iat| {
+            if iat > chrono::Utc::now() + chrono::Duration::seconds(SKEW_SECS) {
+                Err("issued in the future".into())
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
