@@ -166,8 +166,10 @@ impl Difference {
                 after.map_or("not set", Rag::as_str)
             ),
             Change::ProgressUpdate { update } => format!(
-                "{what}: progress update by {} ({}) on {}: {}",
-                update.author, update.agency, update.date, update.text
+                "{what}: progress update by {} on {}: {}",
+                update.by(),
+                update.date,
+                update.text
             ),
             Change::IndicatorValue {
                 period,

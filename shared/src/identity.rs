@@ -44,6 +44,20 @@ impl Known {
     }
 }
 
+/// A stamped author as shown: "name, agency (signed in with Riverton City Council)", or
+/// without the brackets when the stamp does not say how they were known.
+pub fn stamped_by(name: &str, agency: &str, known: &str) -> String {
+    let mut out = name.to_string();
+    if !agency.is_empty() {
+        out.push_str(", ");
+        out.push_str(agency);
+    }
+    if let Some(k) = Known::from_stored(known) {
+        out.push_str(&format!(" ({})", k.words()));
+    }
+    out
+}
+
 /// One identity provider a server offers (`GET /api/providers`): the button "Sign in with
 /// LABEL".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -156,7 +156,7 @@ pub fn search(plan: &Plan, query: &str) -> Vec<Hit> {
                     open.clone(),
                 );
                 for u in &a.updates {
-                    let by = format!("{} ({}, {})", u.date, u.author, u.agency);
+                    let by = format!("{} ({})", u.date, u.by());
                     try_hit(HitKind::Update, &a.title, &[&u.text, &by], open.clone());
                 }
             }
@@ -172,7 +172,7 @@ pub fn search(plan: &Plan, query: &str) -> Vec<Hit> {
     }
     for c in &plan.comments {
         let (title, target) = comment_place(plan, &c.target);
-        let by = format!("{} ({}, {})", c.date, c.author, c.agency);
+        let by = format!("{} ({})", c.date, c.by());
         try_hit(HitKind::Comment, &title, &[&c.text, &by], target);
     }
     for b in &plan.boards {

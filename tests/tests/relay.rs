@@ -174,8 +174,11 @@ async fn a_room_apart_from_the_central_server_and_desks_there_edit_one_plan_and_
             .filter_map(|e| e["by"].as_str().map(str::to_string))
             .collect();
         let named = |who: &str| {
-            by.iter()
-                .any(|b| b == &format!("{who}, Test agency (joined with a code), reported by Workshop laptop"))
+            by.iter().any(|b| {
+                b == &format!(
+                    "{who}, Test agency (joined with a code), reported by Workshop laptop"
+                )
+            })
         };
         (named("Analyst") && named("Facilitator")).then_some(by)
     })

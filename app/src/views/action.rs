@@ -170,7 +170,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
             <h2>"Progress updates"</h2>
             <ol class="updates">
                 {move || found.with(|a| a.as_ref().map(|(_, _, a)| a.updates.clone()).unwrap_or_default()).into_iter().rev().map(|u| view! {
-                    <li class="update-entry"><p class="by">{format!("{} · {} · {}", u.date, u.author, u.agency)}</p><p>{u.text}</p></li>
+                    <li class="update-entry"><p class="by">{format!("{} · {}", u.date, u.by())}</p><p>{u.text}</p></li>
                 }).collect_view()}
             </ol>
             <AddStamped label="Add a progress update" on_add=move |author, agency, text| {

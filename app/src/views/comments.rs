@@ -105,7 +105,7 @@ pub fn CommentThread(
                             let resolved = c.resolved;
                             view! {
                                 <li class="comment" data-comment=c.id.to_string() data-resolved=resolved.to_string()>
-                                    <p class="by">{format!("{} · {} · {}", c.date, c.author, c.agency)}
+                                    <p class="by">{format!("{} · {}", c.date, c.by())}
                                         {resolved.then(|| view! { " · " <strong>"Resolved"</strong> })}
                                     </p>
                                     <p>{c.text.clone()}</p>

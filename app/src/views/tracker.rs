@@ -123,12 +123,9 @@ pub fn rows(plan: &Plan, period: ReportingPeriod) -> Vec<Row> {
                         .get(&CommentTarget::Action(a.id.clone()).key())
                         .copied()
                         .unwrap_or_default(),
-                    update: a.latest_update().map(|u| {
-                        (
-                            u.date.clone(),
-                            format!("{} ({}, {})", u.text, u.author, u.agency),
-                        )
-                    }),
+                    update: a
+                        .latest_update()
+                        .map(|u| (u.date.clone(), format!("{} ({})", u.text, u.by()))),
                     outstanding: round.is_some_and(|r| !plansync_shared::missing(a, r).is_done()),
                 });
             }

@@ -311,9 +311,9 @@ pub(super) fn out_of_tolerance<'p>(plan: &'p Plan, glance: &Summary) -> Vec<&'p 
         .collect()
 }
 
-/// A progress update as one line: "date (author, agency): text".
+/// A progress update as one line: "date (author, agency (how known)): text".
 fn update_line(u: &ProgressUpdate) -> String {
-    format!("{} ({}, {}): {}", u.date, u.author, u.agency, u.text)
+    format!("{} ({}): {}", u.date, u.by(), u.text)
 }
 
 /// The latest progress update of an action, as one line.
@@ -362,9 +362,8 @@ pub fn workshop(plan: &Plan, opts: &Options) -> Vec<Block> {
                 .filter(|c| c.target == plansync_shared::CommentTarget::Objective(o.id.clone()))
                 .map(|c| {
                     format!(
-                        "{} ({}, {}){}: {}",
-                        c.author,
-                        c.agency,
+                        "{} ({}){}: {}",
+                        c.by(),
                         c.date,
                         if c.resolved { ", resolved" } else { "" },
                         c.text

@@ -607,6 +607,39 @@ impl PlanDoc {
         Ok(update_id)
     }
 
+    /// Stamps how the writer of a progress update was known ([`crate::Known::stored`]):
+    /// the app says so right after adding it.
+    pub fn set_update_known(
+        &mut self,
+        action: &ActionId,
+        update: &UpdateId,
+        known: &crate::Known,
+    ) -> Result<()> {
+        let obj = self.action(action)?;
+        let list = req_obj(&self.doc, &obj, "updates")?;
+        for i in 0..self.doc.length(&list) {
+            let Some((Value::Object(ObjType::Map), u)) = self.doc.get(&list, i)? else {
+                continue;
+            };
+            let is_it = matches!(self.doc.get(&u, "id")?, Some((Value::Scalar(s), _)) if s.as_str() == Some(update.as_str()));
+            if is_it {
+                self.doc.put(&u, "known", known.stored())?;
+                return Ok(());
+            }
+        }
+        Err(Error::NotFound {
+            kind: "progress update",
+            id: update.to_string(),
+        })
+    }
+
+    /// Stamps how the writer of a comment was known ([`crate::Known::stored`]).
+    pub fn set_comment_known(&mut self, id: &CommentId, known: &crate::Known) -> Result<()> {
+        let obj = self.item("comments", "comment", id.as_str())?;
+        self.doc.put(&obj, "known", known.stored())?;
+        Ok(())
+    }
+
     /// Sets an action's lead board.
     pub fn set_lead_board(&mut self, id: &ActionId, board: Option<&BoardId>) -> Result<()> {
         let obj = self.action(id)?;

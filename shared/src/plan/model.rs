@@ -356,6 +356,18 @@ pub struct ProgressUpdate {
     pub date: String,
     /// What they wrote.
     pub text: String,
+    /// How the writer was known to their server ([`crate::Known::stored`]: signed in with a
+    /// provider, or joined with a code), as their app stamped it; empty if unsaid.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub known: String,
+}
+
+impl ProgressUpdate {
+    /// Who wrote it, as shown: "Alice Lead, Riverton City Council (signed in with Riverton
+    /// City Council)".
+    pub fn by(&self) -> String {
+        crate::identity::stamped_by(&self.author, &self.agency, &self.known)
+    }
 }
 
 /// A quantitative measure with one value per quarter.
@@ -433,6 +445,17 @@ pub struct Comment {
     pub text: String,
     /// Whether the thread is resolved.
     pub resolved: bool,
+    /// How the writer was known to their server ([`crate::Known::stored`]), as their app
+    /// stamped it; empty if unsaid.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub known: String,
+}
+
+impl Comment {
+    /// Who wrote it, as shown (see [`ProgressUpdate::by`]).
+    pub fn by(&self) -> String {
+        crate::identity::stamped_by(&self.author, &self.agency, &self.known)
+    }
 }
 
 /// A reporting round: an owner's call, for one reporting period, for every lead to rate

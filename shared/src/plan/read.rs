@@ -191,6 +191,7 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
                     agency: u.str("agency"),
                     date: u.str("date"),
                     text: u.text("text")?,
+                    known: u.str("known"),
                 });
             }
         }
@@ -293,6 +294,7 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
             date: self.str(c, "date")?,
             text: self.text(c, "text")?,
             resolved: self.bool(c, "resolved")?,
+            known: self.str(c, "known")?,
         }))
     }
 

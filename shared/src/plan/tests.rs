@@ -625,3 +625,64 @@ fn an_indicators_measure_values_and_comments_are_edited_and_read_back() {
         )
         .is_err());
 }
+
+#[test]
+fn an_update_and_a_comment_say_how_their_writer_was_known_and_keep_it_through_an_update() {
+    let mut r = rng(41);
+    let (mut p, _, _, a) = small_plan(&mut r);
+    let signed = crate::Known::SignedIn("Riverton City Council".into());
+    let u = p
+        .add_progress_update(
+            &mut r,
+            &a,
+            "Alice Lead",
+            "Riverton City Council",
+            "2026-11-30",
+            "Started",
+        )
+        .unwrap();
+    p.set_update_known(&a, &u, &signed).unwrap();
+    let c = p
+        .add_comment(
+            &mut r,
+            &CommentTarget::Action(a.clone()),
+            "Analyst",
+            "Police",
+            "2026-11-30",
+            "Agreed",
+        )
+        .unwrap();
+    p.set_comment_known(&c, &crate::Known::Code).unwrap();
+    let plan = p.read().unwrap();
+    let update = &plan.themes[0].objectives[0].actions[0].updates[0];
+    assert_eq!(
+        update.by(),
+        "Alice Lead, Riverton City Council (signed in with Riverton City Council)"
+    );
+    assert_eq!(
+        plan.comments[0].by(),
+        "Analyst, Police (joined with a code)"
+    );
+    // An older stamp without it reads as it did.
+    let older = p
+        .add_progress_update(&mut r, &a, "Officer", "Fire", "2026-11-30", "Older")
+        .unwrap();
+    let plan = p.read().unwrap();
+    let old = plan.themes[0].objectives[0].actions[0]
+        .updates
+        .iter()
+        .find(|x| x.id == older)
+        .unwrap();
+    assert_eq!(old.by(), "Officer, Fire");
+    assert!(p
+        .set_update_known(&a, &crate::UpdateId::new("none"), &signed)
+        .is_err());
+    // Writing the plan again (an import, a restore) keeps the stamp.
+    let copy = PlanDoc::from_plan(&plan, &mut r).unwrap();
+    let read = copy.read().unwrap();
+    assert_eq!(
+        read.themes[0].objectives[0].actions[0].updates[0].known,
+        signed.stored()
+    );
+    assert_eq!(read.comments[0].known, crate::Known::Code.stored());
+}

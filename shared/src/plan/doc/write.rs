@@ -142,6 +142,9 @@ impl PlanDoc {
             self.sync_scalar(&obj, "date", c.date.as_str().into())?;
             self.sync_text(&obj, "text", &c.text)?;
             self.sync_scalar(&obj, "resolved", c.resolved.into())?;
+            if !c.known.is_empty() {
+                self.sync_scalar(&obj, "known", c.known.as_str().into())?;
+            }
         }
         Ok(())
     }
@@ -214,6 +217,9 @@ impl PlanDoc {
             self.sync_scalar(&update, "agency", u.agency.as_str().into())?;
             self.sync_scalar(&update, "date", u.date.as_str().into())?;
             self.sync_text(&update, "text", &u.text)?;
+            if !u.known.is_empty() {
+                self.sync_scalar(&update, "known", u.known.as_str().into())?;
+            }
         }
         Ok(())
     }
