@@ -37,6 +37,29 @@ pub struct Participant {
     /// person, or server (a relaying server such as a workshop laptop).
     #[serde(default)]
     pub kind: Option<String>,
+    /// The provider's label when they signed in with their agency; none for a code.
+    #[serde(default)]
+    pub signed_in_with: Option<String>,
+    /// The provider's id.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// When they last signed in with their provider, ms since the epoch.
+    #[serde(default)]
+    pub last_sign_in: Option<f64>,
+    /// When this token ends (a sign-in's), ms since the epoch.
+    #[serde(default)]
+    pub session_ends: Option<f64>,
+}
+
+impl Participant {
+    /// How the server knows them (none for a relaying server).
+    pub fn known(&self) -> Option<plansync_shared::Known> {
+        match (self.kind.as_deref(), &self.signed_in_with) {
+            (Some("server"), _) => None,
+            (_, Some(p)) => Some(plansync_shared::Known::SignedIn(p.clone())),
+            (_, None) => Some(plansync_shared::Known::Code),
+        }
+    }
 }
 
 /// What joining or creating a plan gives.
@@ -58,6 +81,9 @@ impl Joined {
             token: self.token.clone(),
             role: self.participant.role.clone(),
             participant: self.participant.id,
+            ends: self.participant.session_ends,
+            provider: self.participant.provider.clone(),
+            signed_in_with: self.participant.signed_in_with.clone(),
         });
     }
 }
@@ -79,6 +105,9 @@ pub struct InvitationView {
     pub link: String,
     /// QR code of the link (SVG).
     pub qr_svg: String,
+    /// Whether joining needs a sign-in with an agency's account.
+    #[serde(default)]
+    pub sign_in: plansync_shared::SignInRule,
 }
 
 const OFFLINE: &str = "The Plansync server cannot be reached just now.";
@@ -184,6 +213,50 @@ pub async fn join(code: &str, name: &str, agency: &str) -> Result<Joined, String
     Ok(joined)
 }
 
+/// `GET /api/providers`: the agencies' providers this server lets people sign in with.
+pub async fn providers() -> Result<Vec<plansync_shared::ProviderChoice>, String> {
+    parse(&call("GET", "/api/providers", None).await?)
+}
+
+/// What finishing a sign-in gives: my membership of each plan, and where to go.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignedIn {
+    /// One per plan.
+    pub memberships: Vec<Joined>,
+    /// The app's address to open (`/#/...`).
+    pub return_to: String,
+}
+
+/// `POST /api/sign-in/finish`: the one-time code the server sent the browser back with,
+/// for my tokens; each membership is kept in this browser.
+pub async fn finish_sign_in(code: &str) -> Result<SignedIn, String> {
+    let body = serde_json::to_string(&plansync_shared::FinishSignIn { code: code.into() })
+        .map_err(|e| e.to_string())?;
+    let signed: SignedIn = parse(&call("POST", "/api/sign-in/finish", Some(body)).await?)?;
+    for m in &signed.memberships {
+        m.keep();
+    }
+    Ok(signed)
+}
+
+/// `POST /api/sign-out`: ends my sign-in tokens on the server, then forgets them here.
+pub async fn sign_out() -> Result<(), String> {
+    call("POST", "/api/sign-out", None).await?;
+    crate::membership::forget_signed_in();
+    Ok(())
+}
+
+/// Where a button "Sign in with …" goes: the server sends the browser to the provider and
+/// back to `back_to` in the app.
+pub fn sign_in_address(provider: &str, invitation: Option<&str>, back_to: &str) -> String {
+    let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
+    let mut url = format!("/auth/{}/start?return={}", enc(provider), enc(back_to));
+    if let Some(code) = invitation.filter(|c| !c.trim().is_empty()) {
+        url.push_str(&format!("&invitation={}", enc(code.trim())));
+    }
+    url
+}
+
 /// `GET /api/plans/{plan}/participants`.
 pub async fn participants(plan: &str) -> Result<Vec<Participant>, String> {
     parse(&call("GET", &format!("/api/plans/{plan}/participants"), None).await?)
@@ -225,9 +298,10 @@ pub async fn invite(
     role: &str,
     hours: i64,
     uses: i64,
+    sign_in: &plansync_shared::SignInRule,
 ) -> Result<InvitationView, String> {
-    let body =
-        serde_json::json!({ "role": role, "expires_hours": hours, "uses": uses }).to_string();
+    let body = serde_json::json!({ "role": role, "expires_hours": hours, "uses": uses, "sign_in": sign_in })
+        .to_string();
     parse(
         &call(
             "POST",

@@ -12,6 +12,10 @@ pub struct Identity {
     pub name: String,
     /// Their agency.
     pub agency: String,
+    /// How the server knows them: signed in with their agency's provider (the name and
+    /// agency are then the provider's), or joined with a code.
+    #[serde(default)]
+    pub known: Option<plansync_shared::Known>,
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -38,6 +42,7 @@ impl Identity {
         (!name.is_empty() && !agency.is_empty()).then(|| Self {
             name: name.into(),
             agency: agency.into(),
+            known: None,
         })
     }
 }
@@ -54,7 +59,8 @@ mod tests {
             Identity::new(" Analyst ", " City Council "),
             Some(Identity {
                 name: "Analyst".into(),
-                agency: "City Council".into()
+                agency: "City Council".into(),
+                known: None,
             })
         );
     }

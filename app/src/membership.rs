@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 const KEY: &str = "plansync.memberships";
 
 /// My part in one plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Membership {
     /// The plan's document id.
     pub plan: String,
@@ -17,6 +17,22 @@ pub struct Membership {
     pub role: String,
     /// My participant id in the plan.
     pub participant: i64,
+    /// When the token ends (a sign-in's), ms since the epoch; a code's never does.
+    #[serde(default)]
+    pub ends: Option<f64>,
+    /// The provider I signed in with (its id), to sign in again.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Its label.
+    #[serde(default)]
+    pub signed_in_with: Option<String>,
+}
+
+impl Membership {
+    /// Whether the token has ended (a sign-in's, past its time) at `now_ms`.
+    pub fn ended(&self, now_ms: f64) -> bool {
+        self.ends.is_some_and(|e| e <= now_ms)
+    }
 }
 
 impl Membership {
@@ -64,6 +80,13 @@ pub fn set_role(plan: &str, role: &str) {
 /// My membership of a plan.
 pub fn of(plan: &str) -> Option<Membership> {
     all().into_iter().find(|m| m.plan == plan)
+}
+
+/// Forgets every membership that came from a sign-in (signing out).
+pub fn forget_signed_in() {
+    let mut list = all();
+    list.retain(|m| m.provider.is_none());
+    save(&list);
 }
 
 /// Every token I hold.

@@ -603,6 +603,13 @@ impl Model {
         done
     }
 
+    /// How this browser's person is known to the server (signed in, or a code), for the
+    /// stamp on their updates and comments.
+    pub fn known(&self) -> Option<plansync_shared::Known> {
+        self.identity
+            .with_untracked(|i| i.as_ref().and_then(|i| i.known.clone()))
+    }
+
     /// Changes the open plan with the shared plan operations: applied and stored here at
     /// once, sent to the server when it can be. A refused operation is shown to the user.
     pub fn edit<T>(

@@ -120,6 +120,9 @@ pub enum Route {
     Papers(DocumentId),
     /// Joining a plan with an invitation code.
     Join(String),
+    /// `#/signed-in/CODE`: back from an agency's provider with a one-time code for my
+    /// tokens.
+    SignedIn(String),
     /// `#/accessibility`: the accessibility statement.
     Accessibility,
     /// `#/plan/ID/room`: the room page for the projector (address, join code, who is here).
@@ -245,6 +248,7 @@ impl Route {
             ["plan", id, "workshop", o] => doc(id).map(|d| Route::Workshop(d, Some(decode(o)))),
             ["join", code] => Some(Route::Join(decode(code))),
             ["join"] => Some(Route::Join(String::new())),
+            ["signed-in", code] => Some(Route::SignedIn(decode(code))),
             ["accessibility"] => Some(Route::Accessibility),
             _ => None,
         }
@@ -279,6 +283,7 @@ impl Route {
             Route::Workshop(d, None) => format!("#/plan/{d}/workshop"),
             Route::Workshop(d, Some(o)) => format!("#/plan/{d}/workshop/{}", encode(o)),
             Route::Join(code) => format!("#/join/{}", encode(code)),
+            Route::SignedIn(code) => format!("#/signed-in/{}", encode(code)),
             Route::Accessibility => "#/accessibility".into(),
         }
     }
@@ -288,6 +293,7 @@ impl Route {
         match self {
             Route::Plans => "Plans",
             Route::Join(_) => "Joining",
+            Route::SignedIn(_) => "Signing in",
             Route::Accessibility => "Accessibility statement",
             Route::Dashboard(_) => "Dashboard",
             Route::Outline(_) => "Outline",
@@ -309,7 +315,7 @@ impl Route {
     /// The plan this route is about, if any.
     pub fn doc(&self) -> Option<DocumentId> {
         match self {
-            Route::Plans | Route::Join(_) | Route::Accessibility => None,
+            Route::Plans | Route::Join(_) | Route::SignedIn(_) | Route::Accessibility => None,
             Route::Dashboard(d)
             | Route::Outline(d)
             | Route::Board(d, _)

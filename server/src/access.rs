@@ -98,6 +98,8 @@ pub struct Participant {
     pub signed_in_with: Option<String>,
     /// When they last signed in with their provider (ms since 1970).
     pub last_sign_in: Option<i64>,
+    /// The id of the provider they sign in with (`None` for a code).
+    pub provider: Option<String>,
     /// When the token they came with ends (ms since 1970): a sign-in's token does, a code's
     /// does not.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -359,3 +359,38 @@ fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A central server offering two agencies' providers: "riverton" (Riverton City Council,
+/// vouching only for riverton.test addresses) and "fire" (Riverton Fire and Rescue, any
+/// address). Sign-ins last `session_secs`; each call to a provider waits at most
+/// `timeout_secs`. The providers, the server and its address.
+pub fn central_with_providers(
+    dir: &Path,
+    session_secs: u64,
+    timeout_secs: u64,
+) -> (Providers, crate::Server, String) {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let providers = Providers::start(
+        &url,
+        &[
+            ("riverton", "Riverton City Council", &["riverton.test"]),
+            ("fire", "Riverton Fire and Rescue", &[]),
+        ],
+    );
+    let settings = providers.settings_file(timeout_secs);
+    let session = session_secs.to_string();
+    let server = crate::Server::start_on(
+        &dir.join("central.db"),
+        &format!("127.0.0.1:{port}"),
+        &[
+            "--public-url",
+            &url,
+            "--sign-in-providers",
+            settings.to_str().expect("a path"),
+            "--sign-in-session-secs",
+            &session,
+        ],
+    );
+    (providers, server, url)
+}

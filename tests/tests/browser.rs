@@ -2806,3 +2806,231 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
         }
     }
 }
+
+/// Types into the first `form.stamped` of the page (the action's progress update) and
+/// submits it.
+async fn add_progress_update(page: &Client, words: &str) {
+    wait_js(
+        page,
+        "the progress update form",
+        "return !!document.querySelector('form.stamped textarea')",
+        |v| v == true,
+    )
+    .await;
+    eval(
+        page,
+        &format!(
+            "const t = document.querySelector('form.stamped textarea'); t.value = {words:?};
+             t.dispatchEvent(new Event('input', {{ bubbles: true }}));
+             document.querySelector('form.stamped').requestSubmit(); return true"
+        ),
+    )
+    .await;
+}
+
+/// Fills the provider's own login page (oidc-provider's) and submits it.
+async fn provider_login(page: &Client, login: &str) {
+    page.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("input[name=login]"))
+        .await
+        .expect("the provider's login page");
+    eval(
+        page,
+        &format!(
+            "document.querySelector('input[name=login]').value = {login:?};
+             document.querySelector('input[name=password]').value = 'pw';
+             document.querySelector('form').submit(); return true"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_with_their_agency_their_update_says_so_a_room_code_joiner_shows_as_such_centrally_and_an_ended_sign_in_loses_nothing(
+) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let (_providers, central, url) =
+        plansync_tests::oidc::central_with_providers(dir.path(), 25, 10);
+    let (doc, plan) = demo(&central).await;
+    let (_, actions) = first_objective(&plan);
+    let action = actions[0].clone();
+    // An owner's invitation that asks for a sign-in with Riverton's provider.
+    let body = serde_json::json!({"role": "editor", "expires_hours": 1, "uses": 5,
+        "sign_in": {"provider": "riverton"}});
+    let (status, inv) = central.request(
+        "POST",
+        &format!("/api/plans/{doc}/invitations"),
+        Some(&body),
+    );
+    assert_eq!(status, 201, "{inv}");
+    let code = inv["code"].as_str().unwrap().to_string();
+
+    let browser = Browser::start().await;
+    let a = browser.session().await;
+    a.goto(&format!("{url}/#/join/{code}")).await.unwrap();
+    let button = "a.sign-in-button";
+    wait_js(&a, "the sign-in buttons", "return [...document.querySelectorAll('a.sign-in-button')].map(b => b.textContent).join('|')", |v| {
+        v.as_str().is_some_and(|s| s.contains("Sign in with Riverton City Council") && s.contains("Sign in with Riverton Fire and Rescue"))
+    })
+    .await;
+    eval(
+        &a,
+        &format!("document.querySelector('{button}').click(); return true"),
+    )
+    .await;
+    provider_login(&a, "alice.lead@riverton.test").await;
+    // Back in the app, signed in: the provider's name, the plan open.
+    wait_js(
+        &a,
+        "the plan after signing in",
+        "return location.hash",
+        |v| {
+            v.as_str()
+                .is_some_and(|h| h.starts_with(&format!("#/plan/{doc}")))
+        },
+    )
+    .await;
+    wait_js(
+        &a,
+        "the signed-in person",
+        "return document.querySelector('.who')?.textContent ?? ''",
+        |v| v.as_str().is_some_and(|s| s.contains("Alice Lead")),
+    )
+    .await;
+    goto_hash(&a, &url, &format!("#/plan/{doc}/action/{action}")).await;
+    add_progress_update(&a, "Started with the council's estates team").await;
+    wait_js(&a, "the update signed in with Riverton", "return [...document.querySelectorAll('.update-entry .by')].map(p => p.textContent).join('|')", |v| {
+        v.as_str().is_some_and(|s| s.contains("Alice Lead, Riverton City Council (signed in with Riverton City Council)"))
+    })
+    .await;
+    let desk = RustClient::connect(&central.sync_url(), "desk").await;
+    desk.find(doc).await;
+    let has_update = |words: &'static str| {
+        move |d: &plansync_shared::automerge::AutoCommit| {
+            plansync_shared::PlanDoc::from_automerge(d.clone())
+                .and_then(|p| p.read())
+                .is_ok_and(|p| {
+                    p.themes
+                        .iter()
+                        .flat_map(|t| &t.objectives)
+                        .flat_map(|o| &o.actions)
+                        .any(|x| {
+                            x.updates.iter().any(|u| {
+                                u.text == words && u.known == "signed_in:Riverton City Council"
+                            })
+                        })
+                })
+        }
+    };
+    desk.wait_doc(
+        doc,
+        "Alice's signed-in update at the central server",
+        has_update("Started with the council's estates team"),
+    )
+    .await;
+
+    // A second person joins a room server with a code; the room relays home.
+    let (_, relay_token) = central.enroll(doc, "Workshop laptop", "editor");
+    let room_db = dir.path().join("room.db");
+    plansync_tests::pull(&room_db, &url, &relay_token);
+    let room = plansync_tests::room_server(&room_db, &url, &relay_token);
+    let b = browser.session().await;
+    join_page(&b, &room, "editor", "Bob", "Riverton Fire and Rescue").await;
+    goto_hash(&b, &room.url, &format!("#/plan/{doc}/action/{action}")).await;
+    add_progress_update(&b, "Fire safety visits booked").await;
+    let start = std::time::Instant::now();
+    loop {
+        let (_, h) = central.request("GET", &format!("/api/plans/{doc}/history"), None);
+        let by: Vec<String> = h
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["by"].as_str().map(str::to_string))
+            .collect();
+        let alice = by.iter().any(|b| {
+            b == "Alice Lead, Riverton City Council (signed in with Riverton City Council)"
+        });
+        let bob = by.iter().any(|b| {
+            b == "Bob, Riverton Fire and Rescue (joined with a code), reported by Workshop laptop"
+        });
+        if alice && bob {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT * 2,
+            "the central history shows both, each with its kind: {by:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+
+    // Alice's sign-in ends: the app says so; a change made meanwhile waits, and goes once she
+    // signs in again.
+    let ends = eval(&a, "return Math.max(...JSON.parse(localStorage.getItem('plansync.memberships')).map(m => m.ends ?? 0)) - Date.now()").await;
+    let left = ends
+        .as_f64()
+        .expect("the sign-in's end is kept in the browser");
+    assert!(left < 25_000.0, "{left}");
+    tokio::time::sleep(std::time::Duration::from_millis(left.max(0.0) as u64)).await;
+    wait_js(
+        &a,
+        "the app to ask Alice to sign in again",
+        "return document.querySelector('.sign-in-ended')?.textContent ?? ''",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("Your sign-in with Riverton City Council has ended"))
+        },
+    )
+    .await;
+    add_progress_update(&a, "Written after the sign-in ended").await;
+    wait_js(
+        &a,
+        "the unsent update on Alice's page",
+        "return [...document.querySelectorAll('.update-entry')].map(p => p.textContent).join('|')",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("Written after the sign-in ended"))
+        },
+    )
+    .await;
+    eval(
+        &a,
+        "document.querySelector('.sign-in-ended a').click(); return true",
+    )
+    .await;
+    // The provider may remember her (its own session) or ask again.
+    let asked = a
+        .wait()
+        .at_most(std::time::Duration::from_secs(5))
+        .for_element(Locator::Css("input[name=login]"))
+        .await
+        .is_ok();
+    if asked {
+        provider_login(&a, "alice.lead@riverton.test").await;
+    }
+    wait_js(
+        &a,
+        "back on the action after signing in again",
+        "return location.hash",
+        |v| {
+            v.as_str()
+                .is_some_and(|h| h == format!("#/plan/{doc}/action/{action}"))
+        },
+    )
+    .await;
+    desk.wait_doc(
+        doc,
+        "the change made while the sign-in had ended, at the central server",
+        has_update("Written after the sign-in ended"),
+    )
+    .await;
+    wait_js(
+        &a,
+        "the banner gone once signed in again",
+        "return document.querySelector('.sign-in-ended') === null",
+        |v| v == true,
+    )
+    .await;
+}

@@ -5,7 +5,6 @@
 
 use plansync_shared::DocumentId;
 use plansync_tests::oidc::{handoff_code, Answer, Providers, Walker};
-use plansync_tests::smtp::free_port;
 use plansync_tests::{http_blocking, RustClient, Server, WAIT};
 use std::time::{Duration, Instant};
 
@@ -24,29 +23,8 @@ struct Central {
 
 async fn central(session_secs: u64, timeout_secs: u64) -> Central {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let providers = Providers::start(
-        &url,
-        &[
-            ("riverton", RIVERTON, &["riverton.test"]),
-            ("fire", FIRE, &[]),
-        ],
-    );
-    let settings = providers.settings_file(timeout_secs);
-    let session = session_secs.to_string();
-    let server = Server::start_on(
-        &dir.path().join("central.db"),
-        &format!("127.0.0.1:{port}"),
-        &[
-            "--public-url",
-            &url,
-            "--sign-in-providers",
-            settings.to_str().unwrap(),
-            "--sign-in-session-secs",
-            &session,
-        ],
-    );
+    let (providers, server, url) =
+        plansync_tests::oidc::central_with_providers(dir.path(), session_secs, timeout_secs);
     let plan = server.demo_plan().await;
     Central {
         _dir: dir,

@@ -175,7 +175,11 @@ pub fn ActionPage(id: String) -> impl IntoView {
             </ol>
             <AddStamped label="Add a progress update" on_add=move |author, agency, text| {
                 let id = a7.clone();
-                model.edit(move |p, rng| p.add_progress_update(rng, &id, &author, &agency, &today(), &text)).is_some()
+                let known = model.known();
+                model.edit(move |p, rng| {
+                    let u = p.add_progress_update(rng, &id, &author, &agency, &today(), &text)?;
+                    known.map_or(Ok(()), |k| p.set_update_known(&id, &u, &k))
+                }).is_some()
             } />
             <CommentThread target=CommentTarget::Action(aid.clone()) />
         </article>

@@ -121,7 +121,11 @@ pub fn CommentThread(
             }}
             <AddStamped label="Add a comment" on_add=move |author, agency, text| {
                 let target = target.clone();
-                model.edit(move |p, rng| p.add_comment(rng, &target, &author, &agency, &today(), &text)).is_some()
+                let known = model.known();
+                model.edit(move |p, rng| {
+                    let c = p.add_comment(rng, &target, &author, &agency, &today(), &text)?;
+                    known.map_or(Ok(()), |k| p.set_comment_known(&c, &k))
+                }).is_some()
             } />
         </section>
     }

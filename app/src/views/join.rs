@@ -1,11 +1,13 @@
-//! Joining a plan: the invitation code (from the link, or typed) and who I am, exchanged
-//! with the server for my participant token.
+//! Joining a plan: with my agency's account ("Sign in with Riverton City Council", one
+//! button per provider the server offers), or with the invitation code and the name I type;
+//! and coming back from the provider with a one-time code for my tokens.
 
-use crate::api::join;
+use crate::api::{finish_sign_in, join, providers, sign_in_address};
+use crate::identity::Identity;
 use crate::model::Model;
 use crate::route::{self, Route};
 use leptos::prelude::*;
-use plansync_shared::DocumentId;
+use plansync_shared::{DocumentId, Known};
 
 /// The join form.
 #[component]
@@ -25,6 +27,12 @@ pub fn JoinPage(code: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match join(&typed, &me.name, &me.agency).await {
                 Ok(joined) => {
+                    let me = Identity {
+                        known: Some(Known::Code),
+                        ..me
+                    };
+                    me.save();
+                    model.identity.set(Some(me));
                     model.memberships_changed();
                     match DocumentId::from_url(&joined.plan.url) {
                         Ok(d) => route::go(&Route::Dashboard(d)),
@@ -40,12 +48,85 @@ pub fn JoinPage(code: String) -> impl IntoView {
         <section class="join">
             <h1>"Join a plan"</h1>
             <p>"An owner of the plan invited you. Joining shows the plan here and lets you take part as the role they chose."</p>
+            <SignInButtons invitation=code />
             <form class="join-form" on:submit=submit>
                 <label>"Invitation code " <input name="code" bind:value=code placeholder="ACDE-FHJK-MN" autocomplete="off" /></label>
                 <p class="who-joins">{move || model.identity.get().map(|me| format!("You will join as {} ({}).", me.name, me.agency))}</p>
                 <button type="submit" class="join-button" disabled=move || busy.get()>"Join the plan"</button>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </form>
+        </section>
+    }
+}
+
+/// One button per agency's provider the server offers (none in a workshop room).
+#[component]
+fn SignInButtons(invitation: RwSignal<String>) -> impl IntoView {
+    let offered = LocalResource::new(|| async { providers().await.unwrap_or_default() });
+    move || {
+        let list = offered.get().unwrap_or_default();
+        (!list.is_empty()).then(|| {
+            view! {
+                <div class="sign-in">
+                    <h2>"Sign in with your agency"</h2>
+                    <p>"Your agency's account gives your name; the plan shows you as signed in with it."</p>
+                    <ul class="sign-in-buttons">
+                        {list.into_iter().map(|p| {
+                            let id = p.id.clone();
+                            let href = move || sign_in_address(&id, Some(&invitation.get()), "/#/");
+                            view! { <li><a class="button sign-in-button" href=href>{format!("Sign in with {}", p.label)}</a></li> }
+                        }).collect_view()}
+                    </ul>
+                    <h2>"Or join with the code"</h2>
+                </div>
+            }
+        })
+    }
+}
+
+/// Back from the provider: exchanges the one-time code for my tokens, takes my name from
+/// the provider, and opens where I was going.
+#[component]
+pub fn SignedInPage(code: String) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let error = RwSignal::new(None::<String>);
+    leptos::task::spawn_local(async move {
+        match finish_sign_in(&code).await {
+            Ok(signed) => {
+                if let Some(first) = signed.memberships.first() {
+                    let me = Identity {
+                        name: first.participant.name.clone(),
+                        agency: first.participant.agency.clone(),
+                        known: first.participant.known(),
+                    };
+                    me.save();
+                    model.identity.set(Some(me));
+                }
+                model.memberships_changed();
+                // Replaced, not added: the one-time code stays out of the history.
+                let back = Route::parse(signed.return_to.trim_start_matches('/'));
+                match (back, signed.memberships.as_slice()) {
+                    (r, _) if r != Route::Plans => route::replace(&r),
+                    (_, [one]) => match DocumentId::from_url(&one.plan.url) {
+                        Ok(d) => route::replace(&Route::Dashboard(d)),
+                        Err(_) => route::replace(&Route::Plans),
+                    },
+                    _ => route::replace(&Route::Plans),
+                }
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    view! {
+        <section class="join">
+            <h1>"Signing in"</h1>
+            {move || match error.get() {
+                None => view! { <p role="status">"Finishing your sign-in…"</p> }.into_any(),
+                Some(e) => view! {
+                    <p class="error" role="alert">{e}</p>
+                    <p><a href="#/">"Back to your plans"</a></p>
+                }.into_any(),
+            }}
         </section>
     }
 }

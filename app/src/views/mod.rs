@@ -68,12 +68,14 @@ pub fn App() -> impl IntoView {
         <WhoIsHere />
         <NetworkNotice />
         <Problem />
+        <SignInEnded />
         <IdentityPrompt />
         <Announcements />
         <main id="main" tabindex="-1">
             {move || match page.get() {
                 Route::Plans => view! { <plans::PlansPage /> }.into_any(),
                 Route::Join(code) => view! { <join::JoinPage code=code.clone() /> }.into_any(),
+                Route::SignedIn(code) => view! { <join::SignedInPage code=code.clone() /> }.into_any(),
                 Route::Accessibility => view! { <accessibility::AccessibilityPage /> }.into_any(),
                 Route::Dashboard(_) => view! { <PlanGate><dashboard::DashboardPage /></PlanGate> }.into_any(),
                 Route::Outline(_) => view! { <PlanGate><outline::OutlinePage /></PlanGate> }.into_any(),
@@ -385,17 +387,73 @@ fn changes(n: usize) -> &'static str {
     }
 }
 
-/// Who I am, with a way to change it.
+/// Who I am, with a way to change it; signed in with my agency, a way to sign out.
 #[component]
 fn IdentityChip() -> impl IntoView {
     let model = expect_context::<Model>();
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            match crate::api::sign_out().await {
+                Ok(()) => {
+                    model.identity.set(None);
+                    model.memberships_changed();
+                    crate::route::go(&Route::Plans);
+                }
+                Err(e) => model.problem.set(Some(e)),
+            }
+        });
+    };
     move || {
-        model.identity.get().map(|i| {
-            view! {
+        model.identity.get().map(|i| match i.known {
+            Some(plansync_shared::Known::SignedIn(label)) => view! {
+                <span class="who" title=format!("Signed in with {label}")>{format!("{} · {}", i.name, i.agency)}</span>
+                <button class="sign-out" on:click=sign_out>"Sign out"</button>
+            }
+            .into_any(),
+            _ => view! {
                 <button class="who" title="Change your name or agency" on:click=move |_| model.identity.set(None)>
                     {format!("{} · {}", i.name, i.agency)}
                 </button>
             }
+            .into_any(),
+        })
+    }
+}
+
+/// How often the app looks whether a sign-in has ended.
+const SIGN_IN_CHECK: u32 = 2_000;
+
+/// When a sign-in's token has ended: says so and offers to sign in again, back to this
+/// page. Nothing is lost meanwhile: changes stay in this browser and are sent once the new
+/// token connects.
+#[component]
+fn SignInEnded() -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(
+        move || tick.update(|n| *n += 1),
+        std::time::Duration::from_millis(SIGN_IN_CHECK.into()),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    move || {
+        tick.track();
+        let now = js_sys::Date::now();
+        let ended = crate::membership::all()
+            .into_iter()
+            .find(|m| m.ended(now))?;
+        let provider = ended.provider.clone()?;
+        let label = ended.signed_in_with.clone().unwrap_or(provider.clone());
+        let here = web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .map(|h| format!("/{h}"))
+            .filter(|h| h.starts_with("/#/"))
+            .unwrap_or_else(|| "/#/".into());
+        let href = crate::api::sign_in_address(&provider, None, &here);
+        Some(view! {
+            <div class="problem sign-in-ended" role="alert">
+                <span>{format!("Your sign-in with {label} has ended. Your changes are kept in this browser and are sent once you sign in again.")}</span>
+                <a class="button" href=href>{format!("Sign in again with {label}")}</a>
+            </div>
         })
     }
 }

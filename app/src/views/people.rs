@@ -109,7 +109,10 @@ fn ParticipantRow(
     view! {
         <tr class="participant" data-participant=id>
             <td>{p.name.clone()}{mine.then_some(" (you)")}</td>
-            <td>{if p.kind.as_deref() == Some("server") { "relaying server".to_string() } else { p.agency.clone() }}</td>
+            <td>
+                {if p.kind.as_deref() == Some("server") { "relaying server".to_string() } else { p.agency.clone() }}
+                {known_line(&p).map(|k| view! { <br /><small class="known">{k}</small> })}
+            </td>
             <td>
                 {if owner {
                     view! {
@@ -129,6 +132,22 @@ fn ParticipantRow(
     }
 }
 
+/// How a participant is known, with their last sign-in: "signed in with Riverton City
+/// Council, last on 4/12/2026, 16:42" or "joined with a code".
+fn known_line(p: &api::Participant) -> Option<String> {
+    let words = p.known()?.words();
+    Some(match p.last_sign_in {
+        Some(ms) => format!(
+            "{words}, last on {}",
+            String::from(
+                js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms))
+                    .to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED)
+            )
+        ),
+        None => words,
+    })
+}
+
 /// Creates an invitation: role, how long it lasts, how many people may use it.
 #[component]
 pub(super) fn InviteForm(
@@ -138,6 +157,8 @@ pub(super) fn InviteForm(
     let role = RwSignal::new("editor".to_string());
     let hours = RwSignal::new("24".to_string());
     let uses = RwSignal::new("10".to_string());
+    let needs = RwSignal::new("code".to_string());
+    let offered = LocalResource::new(|| async { api::providers().await.unwrap_or_default() });
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
@@ -152,8 +173,13 @@ pub(super) fn InviteForm(
         };
         let plan = plan.clone();
         let r = role.get_untracked();
+        let sign_in = match needs.get_untracked().as_str() {
+            "code" => plansync_shared::SignInRule::Code,
+            "any" => plansync_shared::SignInRule::Any,
+            p => plansync_shared::SignInRule::Provider(p.to_string()),
+        };
         leptos::task::spawn_local(async move {
-            match api::invite(&plan, &r, h, u).await {
+            match api::invite(&plan, &r, h, u, &sign_in).await {
                 Ok(inv) => {
                     error.set(None);
                     on_made(inv);
@@ -174,6 +200,18 @@ pub(super) fn InviteForm(
             </label>
             <label>"Lasts (hours) " <input name="hours" bind:value=hours inputmode="numeric" /></label>
             <label>"People who may join " <input name="uses" bind:value=uses inputmode="numeric" /></label>
+            {move || {
+                let list = offered.get().unwrap_or_default();
+                (!list.is_empty()).then(|| view! {
+                    <label>"Joining needs "
+                        <select name="sign-in" on:change=move |ev| needs.set(event_target_value(&ev))>
+                            <option value="code" selected=true>"the code (a name they type)"</option>
+                            <option value="any">"a sign-in with any agency's account"</option>
+                            {list.into_iter().map(|p| view! { <option value=p.id.clone()>{format!("a sign-in with {}", p.label)}</option> }).collect_view()}
+                        </select>
+                    </label>
+                })
+            }}
             <button type="submit">"Create invitation"</button>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </form>
@@ -200,6 +238,7 @@ fn InvitationCard(
             <div>
                 <p class="code">{inv.code.clone()}</p>
                 <p>{format!("{} · {} use(s) left · until {}", inv.role, inv.uses_left, String::from(expires))}</p>
+                {(inv.sign_in != plansync_shared::SignInRule::Code).then(|| view! { <p class="needs-sign-in">"Joining needs a sign-in with an agency's account"</p> })}
                 <p><a href=inv.link.clone()>{inv.link.clone()}</a></p>
                 <button type="button" on:click=withdraw>"Withdraw"</button>
             </div>

@@ -851,8 +851,12 @@ fn UpdateForm(id: ActionId, back: NodeRef<leptos::html::Tbody>) -> impl IntoView
             .unwrap_or_else(|| ("Unknown".into(), "Unknown agency".into()));
         let id = id.clone();
         let date = today();
+        let known = model.known();
         if model
-            .edit(move |p, rng| p.add_progress_update(rng, &id, &author, &agency, &date, &words))
+            .edit(move |p, rng| {
+                let u = p.add_progress_update(rng, &id, &author, &agency, &date, &words)?;
+                known.map_or(Ok(()), |k| p.set_update_known(&id, &u, &k))
+            })
             .is_some()
         {
             close();

@@ -33,6 +33,7 @@ impl crate::store::AccessStore for Postgres {
             kind: p.kind,
             signed_in_with: None,
             last_sign_in: None,
+            provider: None,
             session_ends: None,
         })
     }
@@ -427,6 +428,7 @@ impl crate::store::AccessStore for Postgres {
             kind: ParticipantKind::Person,
             signed_in_with: None,
             last_sign_in: None,
+            provider: None,
             session_ends: None,
         })
     }

@@ -392,6 +392,7 @@ fn participant(r: &Row) -> Participant {
         kind: ParticipantKind::parse(r.get(6)),
         signed_in_with: r.get(7),
         last_sign_in: r.get(8),
+        provider: r.get(9),
         session_ends: None,
     }
 }
@@ -421,7 +422,7 @@ fn snapshot(r: &Row) -> Snapshot {
 }
 
 const PARTICIPANT_COLUMNS: &str =
-    "id, plan_id, name, agency, role, created_ms, kind, provider_label, last_sign_in_ms";
+    "id, plan_id, name, agency, role, created_ms, kind, provider_label, last_sign_in_ms, provider";
 const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left, sign_in";
 const SNAPSHOT_SELECT: &str =
     "SELECT s.id, s.doc_id, s.name, s.heads, p.name, p.agency, s.created_ms, s.author

@@ -32,6 +32,7 @@ impl crate::store::AccessStore for Sqlite {
                 kind: p.kind,
                 signed_in_with: None,
                 last_sign_in: None,
+            provider: None,
                 session_ends: None,
             })
         })
@@ -424,6 +425,7 @@ impl crate::store::AccessStore for Sqlite {
                 kind: ParticipantKind::Person,
                 signed_in_with: None,
                 last_sign_in: None,
+            provider: None,
                 session_ends: None,
             })
         })

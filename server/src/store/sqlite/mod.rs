@@ -306,6 +306,7 @@ fn participant(r: &Row) -> rusqlite::Result<Participant> {
         kind: ParticipantKind::parse(&r.get::<_, String>(6)?),
         signed_in_with: r.get(7)?,
         last_sign_in: r.get(8)?,
+        provider: r.get(9)?,
         session_ends: None,
     })
 }
@@ -345,7 +346,7 @@ fn person_link(r: &Row) -> rusqlite::Result<PersonLink> {
 }
 
 const PARTICIPANT_COLUMNS: &str =
-    "id, plan_id, name, agency, role, created_ms, kind, provider_label, last_sign_in_ms";
+    "id, plan_id, name, agency, role, created_ms, kind, provider_label, last_sign_in_ms, provider";
 const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left, sign_in";
 const SNAPSHOT_SELECT: &str =
     "SELECT s.id, s.doc_id, s.name, s.heads, p.name, p.agency, s.created_ms, s.author
