@@ -23,6 +23,8 @@ pub struct PeerHere {
     pub editing: Option<String>,
     /// Their role in the plan, as the server stamped it.
     pub role: String,
+    /// How the server knows them ([`plansync_shared::Known::stored`]).
+    pub known: String,
     /// The objective they lead the workshop room to, if they lead it (an owner).
     pub lead: Option<String>,
     /// When they were last heard from (ms since 1970).
@@ -94,6 +96,7 @@ pub fn apply(here: &mut Vec<PeerHere>, peer: &str, data: &[u8], now: f64) -> boo
                 view: get(VIEW).and_then(text_of).unwrap_or_default(),
                 editing: get(EDITING).and_then(text_of),
                 role: who.role,
+                known: who.known,
                 lead: get(LEAD).and_then(text_of),
                 seen_ms: now,
             };

@@ -34,7 +34,7 @@ pub use email::{valid_email, EmailList, ParticipantEmail, SetEmail, MAX_EMAIL_BY
 pub use error::Error;
 pub use history::{history, HistoryEntry, MAX_DETAILS};
 pub use history_filter::{attributed, date_of_ms, Attribution, HistoryFilter};
-pub use identity::{FinishSignIn, Known, ProviderChoice, SignInRule};
+pub use identity::{stamped_by, FinishSignIn, Known, ProviderChoice, SignInRule};
 pub use ids::{
     ActionId, AgencyId, BoardId, CommentId, IndicatorId, MilestoneId, ObjectiveId, PersonId,
     RoundId, ThemeId, UpdateId,

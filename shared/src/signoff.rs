@@ -49,14 +49,22 @@ pub struct SignOff {
     /// Whether the board's return has changed since (filled in when it is read).
     #[serde(default)]
     pub changed: bool,
+    /// How the server knew the chair who signed (signed in with a provider, or a code).
+    #[serde(default)]
+    pub known: Option<crate::Known>,
 }
 
 impl SignOff {
     /// "Signed off by Chair, Harm and Abuse Reduction Partnership, 14 January 2027", and
     /// "(changed since sign-off)" after it when the return has changed.
     pub fn line(&self) -> String {
+        let known = self
+            .known
+            .as_ref()
+            .map(|k| format!(" ({})", k.words()))
+            .unwrap_or_default();
         let line = format!(
-            "Signed off by {}, {}, {}",
+            "Signed off by {}{known}, {}, {}",
             self.name,
             self.board_name,
             long_date(&self.signed_on)
@@ -181,6 +189,7 @@ mod tests {
             signed_ms: ms,
             signed_on: "2027-01-14".into(),
             changed: false,
+            known: None,
         };
         let all = vec![s(1, "bd-a", 10), s(2, "bd-b", 11), s(3, "bd-a", 12)];
         let latest = latest_sign_offs(&all, &RoundId::new("rd-1"));

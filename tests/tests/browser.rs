@@ -815,7 +815,8 @@ async fn two_windows_and_the_official_js_client_see_who_is_here_and_what_each_ed
             HERE_JS,
             |v| {
                 v.as_str().is_some_and(|s| {
-                    s.contains("Test chair (Office of the PCC) · outline") && !s.contains("Forged")
+                    s.contains("Test chair (Office of the PCC, joined with a code) · outline")
+                        && !s.contains("Forged")
                 })
             },
         )
@@ -832,13 +833,14 @@ async fn two_windows_and_the_official_js_client_see_who_is_here_and_what_each_ed
     }
     // Each sees the other, named as the server knows them, with the view they are on.
     wait_js(&a, "the coordinator here", HERE_JS, |v| {
-        v.as_str()
-            .is_some_and(|s| s.contains("Coordinator (Probation Service) · Action tracker"))
+        v.as_str().is_some_and(|s| {
+            s.contains("Coordinator (Probation Service, joined with a code) · Action tracker")
+        })
     })
     .await;
     wait_js(&b, "the analyst here", HERE_JS, |v| {
         v.as_str()
-            .is_some_and(|s| s.contains("Analyst (Police) · Outline"))
+            .is_some_and(|s| s.contains("Analyst (Police, joined with a code) · Outline"))
     })
     .await;
     // The analyst starts editing an action's title: the coordinator's tracker marks it.
@@ -2659,10 +2661,10 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
     )
     .await;
     assert!(
-        signed
-            .as_str()
-            .unwrap()
-            .contains(&format!("Signed off by {chair_name}, {}", board.name)),
+        signed.as_str().unwrap().contains(&format!(
+            "Signed off by {chair_name} (joined with a code), {}",
+            board.name
+        )),
         "{signed}"
     );
     // The board's own page shows it too.
@@ -2792,7 +2794,7 @@ async fn an_owner_opens_a_round_two_leads_see_my_actions_one_updates_all_and_the
     let plan = rust.plan(doc);
     assert!(
         text.contains(&squash(&format!(
-            "Signed off by {chair_name}, {}",
+            "Signed off by {chair_name} (joined with a code), {}",
             board.name
         ))),
         "the sign-off line"

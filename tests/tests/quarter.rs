@@ -252,7 +252,9 @@ async fn only_the_confirmed_chair_signs_off_and_a_sign_off_written_into_the_docu
     assert_eq!(list[0]["changed"], false);
     let report = exceptions(&server, doc, &board);
     assert!(
-        report.contains(&format!("Signed off by {chair_name}, {board_name}, ")),
+        report.contains(&format!(
+            "Signed off by {chair_name} (joined with a code), {board_name}, "
+        )),
         "{report}"
     );
     assert!(!report.contains("changed since sign-off"));

@@ -697,7 +697,7 @@ async fn leads_update_a_round_in_a_room_cut_off_from_the_central_server_and_the_
     );
     assert!(
         answer.text().contains(&format!(
-            "Signed off by {}, {}",
+            "Signed off by {} (joined with a code), {}",
             central_plan.person_name(Some(&chair)),
             board.name
         )),

@@ -297,7 +297,7 @@ fn WhoIsHere() -> impl IntoView {
                 <ul>
                     {here.into_iter().map(|p| view! {
                         <li class="here-peer" data-peer=p.peer.clone()>
-                            <strong>{p.name.clone()}</strong>{format!(" ({}) · {}", p.agency, p.view)}
+                            <strong>{p.name.clone()}</strong>{format!(" ({}{}) · {}", p.agency, plansync_shared::Known::from_stored(&p.known).map(|k| format!(", {}", k.words())).unwrap_or_default(), p.view)}
                             {p.editing.is_some().then_some(" · editing")}
                         </li>
                     }).collect_view()}

@@ -68,7 +68,7 @@ pub fn RoomPage() -> impl IntoView {
                     <p>{format!("{count} {} joined", if count == 1 { "person has" } else { "people have" })}</p>
                     <ul class="joined">
                         {people.into_iter().filter(|p| p.kind.as_deref() != Some("server")).map(|p| view! {
-                            <li>{format!("{} · {}", p.name, p.agency)}</li>
+                            <li>{plansync_shared::stamped_by(&p.name, &p.agency, &p.known().map(|k| k.stored()).unwrap_or_default())}</li>
                         }).collect_view()}
                     </ul>
                 }

@@ -547,6 +547,9 @@ fn the_board_pack_pdf_has_its_cover_every_board_its_sign_off_every_exception_and
         signed_ms: 0,
         signed_on: "2026-10-20".into(),
         changed: false,
+        known: Some(plansync_shared::Known::SignedIn(
+            "Riverton City Council".into(),
+        )),
     }];
     let pdf = make("pack.pdf", &plan, None, &o);
     let (info, _, text) = poppler(&pdf);
@@ -557,7 +560,7 @@ fn the_board_pack_pdf_has_its_cover_every_board_its_sign_off_every_exception_and
         "{text}"
     );
     assert!(text.contains(&squashed(&format!(
-        "Signed off by Chair, {}, 20 October 2026",
+        "Signed off by Chair (signed in with Riverton City Council), {}, 20 October 2026",
         board.name
     ))));
     for b in &plan.boards[1..] {

@@ -165,6 +165,10 @@ pub async fn sign_off(
             now,
         )
         .await?;
+    let signed = SignOff {
+        known: me.known(),
+        ..signed
+    };
     tracing::info!(participant = me.id.0, board = %signed.board, round = %signed.round, "signed off");
     Ok((StatusCode::CREATED, Json(signed)))
 }

@@ -474,6 +474,7 @@ fn sign_off(
         signed_ms,
         signed_on: plansync_shared::date_of_ms(signed_ms),
         changed: false,
+        known: None,
     }
 }
 

@@ -94,6 +94,7 @@ impl Grant {
                 name: p.name.clone(),
                 agency: p.agency.clone(),
                 role: p.role.as_str().to_string(),
+                known: p.known().map(|k| k.stored()).unwrap_or_default(),
             }),
             relay: p.kind == crate::access::ParticipantKind::Server,
         })

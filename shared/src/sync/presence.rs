@@ -29,6 +29,9 @@ pub struct Stamp {
     /// Their role in the plan (viewer, editor, owner): an owner leads a workshop room.
     #[serde(default)]
     pub role: String,
+    /// How the server knows them ([`crate::Known::stored`]): signed in, or a code.
+    #[serde(default)]
+    pub known: String,
 }
 
 /// What a presence message says.
@@ -112,6 +115,7 @@ fn stamp_value(who: &Stamp) -> Value {
         (text("name"), text(&who.name)),
         (text("agency"), text(&who.agency)),
         (text("role"), text(&who.role)),
+        (text("known"), text(&who.known)),
     ])
 }
 
@@ -125,6 +129,10 @@ pub fn read_stamp(v: &Value) -> Option<Stamp> {
             .unwrap_or("")
             .to_string(),
         role: get(m, "role")
+            .and_then(Value::as_text)
+            .unwrap_or("")
+            .to_string(),
+        known: get(m, "known")
             .and_then(Value::as_text)
             .unwrap_or("")
             .to_string(),
@@ -173,6 +181,7 @@ mod tests {
             name: "Analyst".into(),
             agency: "Police".into(),
             role: "editor".into(),
+            known: String::new(),
         }
     }
 
@@ -186,6 +195,7 @@ mod tests {
                     name: "Chief Constable".into(),
                     agency: "Forged".into(),
                     role: "owner".into(),
+                    known: "signed_in:Forged".into(),
                 }),
             ),
         ]));

@@ -2366,6 +2366,7 @@ fn present(names: &[&str]) -> (Net, usize, DocumentId, Vec<(usize, ConnId)>) {
                     name: format!("{name} (verified)"),
                     agency: "Police".into(),
                     role: "editor".into(),
+                    known: String::new(),
                 },
             },
         );
@@ -2488,6 +2489,7 @@ fn a_relaying_server_never_sends_its_rooms_presence_upstream() {
                 name: "Workshop laptop".into(),
                 agency: String::new(),
                 role: "editor".into(),
+                known: String::new(),
             },
         },
     );
@@ -2509,6 +2511,7 @@ fn a_relaying_server_never_sends_its_rooms_presence_upstream() {
                 name: "Analyst".into(),
                 agency: "Police".into(),
                 role: "editor".into(),
+                known: String::new(),
             },
         },
     );

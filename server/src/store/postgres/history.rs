@@ -124,15 +124,16 @@ impl crate::store::HistoryStore for Postgres {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT id, round_id, board_id, board_name, person_id, name, heads, snapshot_id, signed_ms
-                 FROM sign_offs WHERE plan_id = $1 ORDER BY id",
+                "SELECT s.id, s.round_id, s.board_id, s.board_name, s.person_id, s.name, s.heads, s.snapshot_id, s.signed_ms, p.kind, p.provider_label
+                 FROM sign_offs s LEFT JOIN participants p ON p.id = s.participant_id WHERE s.plan_id = $1 ORDER BY s.id",
                 &[&plan],
             )
             .await?;
         Ok(rows
             .iter()
-            .map(|r| {
-                crate::store::sign_off(
+            .map(|r| SignOff {
+                known: ChangeAuthor::known_from(false, None, r.get(9), r.get(10)),
+                ..crate::store::sign_off(
                     r.get(0),
                     r.get(1),
                     r.get(2),

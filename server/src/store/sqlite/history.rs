@@ -109,13 +109,17 @@ impl crate::store::HistoryStore for Sqlite {
     async fn sign_offs(&self, plan: String) -> Result<Vec<SignOff>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, round_id, board_id, board_name, person_id, name, heads, snapshot_id, signed_ms
-                 FROM sign_offs WHERE plan_id = ?1 ORDER BY id",
+                "SELECT s.id, s.round_id, s.board_id, s.board_name, s.person_id, s.name, s.heads, s.snapshot_id, s.signed_ms, p.kind, p.provider_label
+                 FROM sign_offs s LEFT JOIN participants p ON p.id = s.participant_id WHERE s.plan_id = ?1 ORDER BY s.id",
             )?;
             let rows = stmt.query_map([plan], |r| {
-                Ok(crate::store::sign_off(
-                    r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?,
-                ))
+                let kind: Option<String> = r.get(9)?;
+                Ok(SignOff {
+                    known: ChangeAuthor::known_from(false, None, kind.as_deref(), r.get(10)?),
+                    ..crate::store::sign_off(
+                        r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?,
+                    )
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
