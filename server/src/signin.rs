@@ -567,3 +567,57 @@ impl Provider {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(extra: &str) -> Result<SignIn, SignInError> {
+        let text = format!(
+            "[[provider]]\nid = \"riverton\"\nlabel = \"Riverton City Council\"\nissuer = \"https://login.example/t/v2.0\"\nclient_id = \"abc\"\n{extra}"
+        );
+        let parsed: SettingsFile =
+            toml::from_str(&text).map_err(|e| SignInError::Settings(e.to_string()))?;
+        SignIn::new(parsed.provider, "https://plans.example", 3600, |name| {
+            (name == "RIVERTON_SECRET").then(|| "s3cret".to_string())
+        })
+    }
+
+    #[test]
+    fn provider_settings_take_the_secret_from_the_environment_or_a_file_and_refuse_what_is_wrong_by_name(
+    ) {
+        let ok = one("client_secret_env = \"RIVERTON_SECRET\"").unwrap();
+        assert_eq!(ok.ids(), vec!["riverton".to_string()]);
+        assert_eq!(ok.choices()[0].label, "Riverton City Council");
+        assert_eq!(
+            ok.redirect.as_deref(),
+            Some("https://plans.example/auth/callback")
+        );
+        let refused = |extra: &str, words: &str| {
+            let e = one(extra).expect_err(extra).to_string();
+            assert!(e.contains(words), "{extra}: {e}");
+        };
+        refused(
+            "client_secret = \"in the file\"",
+            "never in the settings file",
+        );
+        refused(
+            "",
+            "exactly one of client_secret_file and client_secret_env",
+        );
+        refused("client_secret_env = \"UNSET_VAR\"", "UNSET_VAR");
+        refused("client_secret_file = \"/no/such/file\"", "/no/such/file");
+        refused(
+            "client_secret_env = \"RIVERTON_SECRET\"\nscopes = [\"x\"]",
+            "unknown field",
+        );
+        let bad_issuer = "[[provider]]\nid = \"x\"\nlabel = \"X\"\nissuer = \"ftp://x\"\nclient_id = \"a\"\nclient_secret_env = \"RIVERTON_SECRET\"\n";
+        let parsed: SettingsFile = toml::from_str(bad_issuer).unwrap();
+        let e = SignIn::new(parsed.provider, "https://p", 3600, |_| Some("s".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not an http(s) address"), "{e}");
+        let parsed: SettingsFile = toml::from_str(&format!("{bad_issuer}")).unwrap();
+        assert!(SignIn::new(parsed.provider, "https://p", 1, |_| Some("s".into())).is_err());
+    }
+}
