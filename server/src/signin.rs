@@ -617,7 +617,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not an http(s) address"), "{e}");
-        let parsed: SettingsFile = toml::from_str(&format!("{bad_issuer}")).unwrap();
+        let parsed: SettingsFile = toml::from_str(bad_issuer).unwrap();
         assert!(SignIn::new(parsed.provider, "https://p", 1, |_| Some("s".into())).is_err());
     }
 }
