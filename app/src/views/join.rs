@@ -48,7 +48,7 @@ pub fn JoinPage(code: String) -> impl IntoView {
         <section class="join">
             <h1>"Join a plan"</h1>
             <p>"An owner of the plan invited you. Joining shows the plan here and lets you take part as the role they chose."</p>
-            <SignInButtons invitation=code />
+            <SignInButtons invitation=code heading="Sign in with your agency" code_follows=true />
             <form class="join-form" on:submit=submit>
                 <label>"Invitation code " <input name="code" bind:value=code placeholder="ACDE-FHJK-MN" autocomplete="off" /></label>
                 <p class="who-joins">{move || model.identity.get().map(|me| format!("You will join as {} ({}).", me.name, me.agency))}</p>
@@ -59,16 +59,21 @@ pub fn JoinPage(code: String) -> impl IntoView {
     }
 }
 
-/// One button per agency's provider the server offers (none in a workshop room).
+/// One button per agency's provider the server offers (none in a workshop room), with an
+/// invitation code when there is one (a later sign-in on another device needs none).
 #[component]
-fn SignInButtons(invitation: RwSignal<String>) -> impl IntoView {
+pub(super) fn SignInButtons(
+    invitation: RwSignal<String>,
+    heading: &'static str,
+    code_follows: bool,
+) -> impl IntoView {
     let offered = LocalResource::new(|| async { providers().await.unwrap_or_default() });
     move || {
         let list = offered.get().unwrap_or_default();
         (!list.is_empty()).then(|| {
             view! {
                 <div class="sign-in">
-                    <h2>"Sign in with your agency"</h2>
+                    <h2>{heading}</h2>
                     <p>"Your agency's account gives your name; the plan shows you as signed in with it."</p>
                     <ul class="sign-in-buttons">
                         {list.into_iter().map(|p| {
@@ -77,7 +82,7 @@ fn SignInButtons(invitation: RwSignal<String>) -> impl IntoView {
                             view! { <li><a class="button sign-in-button" href=href>{format!("Sign in with {}", p.label)}</a></li> }
                         }).collect_view()}
                     </ul>
-                    <h2>"Or join with the code"</h2>
+                    {code_follows.then(|| view! { <h2>"Or join with the code"</h2> })}
                 </div>
             }
         })
