@@ -54,11 +54,10 @@ pub struct Participant {
 impl Participant {
     /// How the server knows them (none for a relaying server).
     pub fn known(&self) -> Option<plansync_shared::Known> {
-        match (self.kind.as_deref(), &self.signed_in_with) {
-            (Some("server"), _) => None,
-            (_, Some(p)) => Some(plansync_shared::Known::SignedIn(p.clone())),
-            (_, None) => Some(plansync_shared::Known::Code),
-        }
+        plansync_shared::Known::of_participant(
+            self.kind.as_deref().unwrap_or("person"),
+            self.signed_in_with.as_deref(),
+        )
     }
 }
 

@@ -109,11 +109,7 @@ pub struct Participant {
 impl Participant {
     /// How the server knows them (`None` for a relaying server: its reports name people).
     pub fn known(&self) -> Option<Known> {
-        match (self.kind, &self.signed_in_with) {
-            (ParticipantKind::Server, _) => None,
-            (_, Some(p)) => Some(Known::SignedIn(p.clone())),
-            (_, None) => Some(Known::Code),
-        }
+        Known::of_participant(self.kind.as_str(), self.signed_in_with.as_deref())
     }
 }
 

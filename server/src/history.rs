@@ -48,22 +48,19 @@ pub struct ChangeAuthor {
 
 impl ChangeAuthor {
     /// How a change's sender is known, from what the database holds: a relay's report
-    /// (`reported` true, with what it said), else the participant (a person: by provider
-    /// label, or a code; a server: not known until its report comes).
+    /// (`reported` true, with what it said), else the participant that sent it, if any (see
+    /// [`plansync_shared::Known::of_participant`]; a server is not known until its report
+    /// comes).
     pub fn known_from(
         reported: bool,
         report: Option<&str>,
         kind: Option<&str>,
-        label: Option<String>,
+        label: Option<&str>,
     ) -> Option<plansync_shared::Known> {
-        use plansync_shared::Known;
         if reported {
-            return report.and_then(Known::from_stored);
+            return report.and_then(plansync_shared::Known::from_stored);
         }
-        match kind {
-            Some("person") => Some(label.map_or(Known::Code, Known::SignedIn)),
-            _ => None,
-        }
+        kind.and_then(|k| plansync_shared::Known::of_participant(k, label))
     }
 }
 

@@ -479,6 +479,11 @@ fn unverified(e: &ClaimsVerificationError) -> String {
 }
 
 impl Provider {
+    /// What people see ("Riverton City Council").
+    pub fn label(&self) -> &str {
+        &self.settings.label
+    }
+
     fn bad(&self, why: String) -> SignInError {
         SignInError::BadProvider {
             label: self.settings.label.clone(),

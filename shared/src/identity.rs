@@ -33,6 +33,17 @@ impl Known {
         }
     }
 
+    /// How a server knows one of its participants, from the participant's kind ("person",
+    /// "server") and the provider they signed in with: a relaying server not at all (its
+    /// reports name the people behind it), a person by their provider, else by a code.
+    pub fn of_participant(kind: &str, signed_in_with: Option<&str>) -> Option<Self> {
+        match (kind, signed_in_with) {
+            ("server", _) => None,
+            (_, Some(p)) => Some(Known::SignedIn(p.to_string())),
+            (_, None) => Some(Known::Code),
+        }
+    }
+
     /// Reads [`Known::stored`]'s form back (`None` for anything else).
     pub fn from_stored(s: &str) -> Option<Self> {
         match s {

@@ -93,6 +93,16 @@ async fn edit_first_title(c: &Central, token: &str, words: &str) {
     client.wait_server_has_all(c.plan).await;
 }
 
+/// Asserts that the server refused with `status` and a page saying `words`.
+fn refused(answer: &Answer, status: u16, words: &str) {
+    assert_eq!(answer.status, status, "{answer:?}");
+    assert!(answer.body.contains(words), "{}", answer.body);
+    assert!(
+        handoff_code(answer).is_none(),
+        "no sign-in code: {answer:?}"
+    );
+}
+
 /// The one membership a sign-in gave: participant and token.
 fn only(signed: &serde_json::Value) -> (serde_json::Value, String) {
     let m = signed["memberships"].as_array().expect("memberships");
@@ -128,8 +138,7 @@ async fn a_person_signs_in_with_their_agency_through_an_invitation_and_again_on_
     let other = Walker::new()
         .sign_in(&c.url, "fire", Some(&code), "alice.lead@riverton.test")
         .await;
-    assert_eq!(other.status, 403, "{other:?}");
-    assert!(other.body.contains("another agency"), "{}", other.body);
+    refused(&other, 403, "another agency");
     let before = c.participants().len();
 
     // Signing in with Riverton's provider joins: the provider's name, not a typed one.
@@ -216,14 +225,7 @@ async fn a_person_signs_in_with_their_agency_through_an_invitation_and_again_on_
     let via_fire = Walker::new()
         .sign_in(&c.url, "fire", None, "alice.lead@riverton.test")
         .await;
-    assert_eq!(via_fire.status, 403, "{via_fire:?}");
-    assert!(
-        via_fire
-            .body
-            .contains("no plan on this server knows you through"),
-        "{}",
-        via_fire.body
-    );
+    refused(&via_fire, 403, "no plan on this server knows you through");
     let any = c.invite(serde_json::json!("any"));
     let joined = Walker::new()
         .sign_in(&c.url, "fire", Some(&any), "alice.lead@riverton.test")
@@ -315,10 +317,7 @@ async fn forged_replayed_or_misdirected_sign_ins_are_refused_with_a_clear_messag
         ("hs256", "could not be verified"),
         ("nonce", "not the answer to this sign-in"),
     ] {
-        let answer = tampered(&c, &code, mode).await;
-        assert_eq!(answer.status, 400, "{mode}: {answer:?}");
-        assert!(answer.body.contains(words), "{mode}: {}", answer.body);
-        assert!(handoff_code(&answer).is_none(), "{mode}");
+        refused(&tampered(&c, &code, mode).await, 400, words);
     }
     assert_eq!(c.participants().len(), people, "nothing changed");
     assert_eq!(uses(&c), 4, "no use of the invitation taken");
@@ -330,26 +329,15 @@ async fn forged_replayed_or_misdirected_sign_ins_are_refused_with_a_clear_messag
         .await
         .expect("the provider sends the browser back");
     let missing = browser.get(&with_state(&callback, None)).await;
-    assert_eq!(missing.status, 400, "{missing:?}");
-    assert!(
-        missing.body.contains("without the state"),
-        "{}",
-        missing.body
-    );
+    refused(&missing, 400, "without the state");
     let wrong = browser
         .get(&with_state(&callback, Some("not-the-state")))
         .await;
-    assert_eq!(wrong.status, 400);
-    assert!(
-        wrong.body.contains("not one this server started"),
-        "{}",
-        wrong.body
-    );
+    refused(&wrong, 400, "not one this server started");
     let first = browser.get(&callback).await;
     assert_eq!(first.status, 303, "{first:?}");
     let replay = browser.get(&callback).await;
-    assert_eq!(replay.status, 400, "{replay:?}");
-    assert!(replay.body.contains("finished already"), "{}", replay.body);
+    refused(&replay, 400, "finished already");
     // The used code in a fresh flow of another browser: the provider refuses it (PKCE and
     // single use), and the server says so.
     let used_code = callback
@@ -374,12 +362,7 @@ async fn forged_replayed_or_misdirected_sign_ins_are_refused_with_a_clear_messag
         .unwrap()
         .to_string();
     let swapped = other.get(&fresh.replace(&fresh_code, &used_code)).await;
-    assert_eq!(swapped.status, 403, "{swapped:?}");
-    assert!(
-        swapped.body.contains("did not sign you in"),
-        "{}",
-        swapped.body
-    );
+    refused(&swapped, 403, "did not sign you in");
     // A return that reaches another browser (a link sent to someone else): refused.
     let thief = Walker::new();
     let stolen = Walker::new()
@@ -387,12 +370,7 @@ async fn forged_replayed_or_misdirected_sign_ins_are_refused_with_a_clear_messag
         .await
         .unwrap();
     let used_elsewhere = thief.get(&stolen).await;
-    assert_eq!(used_elsewhere.status, 400, "{used_elsewhere:?}");
-    assert!(
-        used_elsewhere.body.contains("another browser"),
-        "{}",
-        used_elsewhere.body
-    );
+    refused(&used_elsewhere, 400, "another browser");
     assert_eq!(c.participants().len(), people + 1, "only frank joined");
     let people = people + 1;
 
@@ -407,14 +385,9 @@ async fn forged_replayed_or_misdirected_sign_ins_are_refused_with_a_clear_messag
             c.url,
             to.replace('/', "%2F").replace('\\', "%5C")
         );
-        let refused = Walker::new().get(&start).await;
-        assert_eq!(refused.status, 400, "{to}: {refused:?}");
-        assert!(refused.location.is_none());
-        assert!(
-            refused.body.contains("must be a page of Plansync"),
-            "{}",
-            refused.body
-        );
+        let answer = Walker::new().get(&start).await;
+        assert!(answer.location.is_none(), "{to}");
+        refused(&answer, 400, "must be a page of Plansync");
     }
     // An unknown provider.
     assert_eq!(
@@ -429,13 +402,10 @@ async fn forged_replayed_or_misdirected_sign_ins_are_refused_with_a_clear_messag
     let outsider = Walker::new()
         .sign_in(&c.url, "riverton", Some(&code), "mallory@elsewhere.test")
         .await;
-    assert_eq!(outsider.status, 403, "{outsider:?}");
-    assert!(
-        outsider
-            .body
-            .contains("may vouch only for addresses at riverton.test"),
-        "{}",
-        outsider.body
+    refused(
+        &outsider,
+        403,
+        "may vouch only for addresses at riverton.test",
     );
 
     // A disabled account cannot sign in again.
@@ -471,12 +441,7 @@ async fn forged_replayed_or_misdirected_sign_ins_are_refused_with_a_clear_messag
         );
     }
     let (answer, took) = slow.await.unwrap();
-    assert_eq!(answer.status, 502, "{answer:?}");
-    assert!(
-        answer.body.contains("did not answer in time"),
-        "{}",
-        answer.body
-    );
+    refused(&answer, 502, "did not answer in time");
     assert!(took < Duration::from_secs(10), "gave up after {took:?}");
     c.providers
         .switch("fire", "stall", serde_json::json!({ "ms": 0 }));

@@ -237,10 +237,8 @@ pub async fn sign_in_callback(
     }
     let Some(label) = state
         .sign_in
-        .choices()
-        .into_iter()
-        .find(|c| c.id == flow.provider)
-        .map(|c| c.label)
+        .provider(&flow.provider)
+        .map(|p| p.label().to_string())
     else {
         return Err(SignInError::UnknownProvider(flow.provider).into());
     };

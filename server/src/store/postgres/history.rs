@@ -64,7 +64,7 @@ impl crate::store::HistoryStore for Postgres {
                             r.get(7),
                             r.get::<_, Option<&str>>(8),
                             r.get::<_, Option<&str>>(6),
-                            r.get(9),
+                            r.get::<_, Option<&str>>(9),
                         ),
                     },
                 )
@@ -132,7 +132,12 @@ impl crate::store::HistoryStore for Postgres {
         Ok(rows
             .iter()
             .map(|r| SignOff {
-                known: ChangeAuthor::known_from(false, None, r.get(9), r.get(10)),
+                known: ChangeAuthor::known_from(
+                    false,
+                    None,
+                    r.get(9),
+                    r.get::<_, Option<&str>>(10),
+                ),
                 ..crate::store::sign_off(
                     r.get(0),
                     r.get(1),

@@ -63,7 +63,7 @@ impl crate::store::HistoryStore for Sqlite {
                             r.get(7)?,
                             r.get::<_, Option<String>>(8)?.as_deref(),
                             r.get::<_, Option<String>>(6)?.as_deref(),
-                            r.get(9)?,
+                            r.get::<_, Option<String>>(9)?.as_deref(),
                         ),
                     },
                 ))
@@ -113,9 +113,9 @@ impl crate::store::HistoryStore for Sqlite {
                  FROM sign_offs s LEFT JOIN participants p ON p.id = s.participant_id WHERE s.plan_id = ?1 ORDER BY s.id",
             )?;
             let rows = stmt.query_map([plan], |r| {
-                let kind: Option<String> = r.get(9)?;
+                let (kind, label): (Option<String>, Option<String>) = (r.get(9)?, r.get(10)?);
                 Ok(SignOff {
-                    known: ChangeAuthor::known_from(false, None, kind.as_deref(), r.get(10)?),
+                    known: ChangeAuthor::known_from(false, None, kind.as_deref(), label.as_deref()),
                     ..crate::store::sign_off(
                         r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?,
                     )
