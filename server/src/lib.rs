@@ -73,6 +73,8 @@ pub struct Settings {
     pub max_document_queue: usize,
     /// How long a plan's sync actor with no connections lives on.
     pub document_idle: std::time::Duration,
+    /// Threads that run the plans' sync work.
+    pub sync_threads: usize,
     /// Whether this server was given mail settings and emails reminders.
     pub sends_reminders: bool,
 }
@@ -94,6 +96,7 @@ impl Default for Settings {
             import: ImportLimits::default(),
             max_document_queue: Limits::default().max_document_queue,
             document_idle: Limits::default().document_idle,
+            sync_threads: Limits::default().sync_threads,
             sends_reminders: false,
         }
     }
@@ -289,6 +292,7 @@ pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::R
             max_queued_bytes: settings.max_queued_bytes,
             max_document_queue: settings.max_document_queue,
             document_idle: settings.document_idle,
+            sync_threads: settings.sync_threads,
             ..Limits::default()
         },
     )

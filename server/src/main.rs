@@ -235,6 +235,9 @@ enum Command {
         /// again; a disabled account cannot).
         #[arg(long, default_value_t = plansync_server::signin::DEFAULT_SESSION_SECS)]
         sign_in_session_secs: u64,
+        /// Threads that run the plans' sync work, however many plans are in use.
+        #[arg(long, default_value_t = Limits::default().sync_threads)]
+        sync_threads: usize,
     },
     /// Enrolls a server that will relay to this one (a workshop laptop) in a plan and prints
     /// its token, for `plansync pull` and `plansync serve --upstream-token` on that server.
@@ -413,8 +416,19 @@ fn utc_time(ms: i64) -> String {
         .unwrap_or_else(|| "an unknown time".into())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Threads for blocking work (storage, saving large plans): a bounded few, so a burst of
+/// work across many plans queues instead of starting a thread each.
+const BLOCKING_THREADS: usize = 16;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -452,6 +466,7 @@ async fn main() -> anyhow::Result<()> {
             mail,
             sign_in_providers,
             sign_in_session_secs,
+            sync_threads,
         } => {
             let mail = mail.settings()?;
             let sign_in = match &sign_in_providers {
@@ -514,6 +529,7 @@ async fn main() -> anyhow::Result<()> {
                 import: import.limits(),
                 max_document_queue: Limits::default().max_document_queue,
                 document_idle: Limits::default().document_idle,
+                sync_threads: sync_threads.max(1),
                 sends_reminders: mail.is_some(),
             };
             let location = db.location();

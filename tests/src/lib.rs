@@ -288,13 +288,24 @@ impl Server {
         proc_status_kib(self.pid(), "VmRSS:")
     }
 
+    /// Starts a new copy of the demo plan as the owner: its document and the token of its
+    /// new owner.
+    pub fn new_demo_plan(&self) -> (DocumentId, String) {
+        self.make_plan(serde_json::json!({ "demo": true }))
+    }
+
+    /// How many threads the server's process runs now.
+    pub fn threads(&self) -> u64 {
+        proc_status_kib(self.pid(), "Threads:")
+    }
+
     /// Starts a new plan as the owner: its document and the token of its new owner.
     pub fn new_plan(&self, title: &str) -> (DocumentId, String) {
-        let (status, made) = self.request(
-            "POST",
-            "/api/plans",
-            Some(&serde_json::json!({ "title": title })),
-        );
+        self.make_plan(serde_json::json!({ "title": title }))
+    }
+
+    fn make_plan(&self, body: serde_json::Value) -> (DocumentId, String) {
+        let (status, made) = self.request("POST", "/api/plans", Some(&body));
         assert_eq!(status, 201, "{made}");
         let doc = DocumentId::from_url(made["plan"]["url"].as_str().expect("url")).expect("id");
         (doc, made["token"].as_str().expect("token").to_string())

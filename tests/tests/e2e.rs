@@ -76,6 +76,44 @@ async fn two_clients_converge(backing: Backing) {
     assert!(rag == Rag::Green || rag == Rag::Red);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_plans_in_use_at_once_run_on_as_few_threads_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plansync.db"), &["--sync-threads", "4"]);
+    let mut open = Vec::new();
+    let mut after_first = 0;
+    for i in 0..60 {
+        let (doc, token) = server.new_plan(&format!("Plan {i}"));
+        let c = RustClient::connect(&server.sync_url_with(&token), &format!("owner-{i}")).await;
+        c.find(doc).await;
+        c.edit(doc, |p| {
+            p.splice_text(&TextField::PlanTitle, 0, 0, "Edited ")
+                .unwrap()
+        });
+        c.wait_server_has_all(doc).await;
+        if i == 0 {
+            after_first = server.threads();
+        }
+        open.push((doc, token, c));
+    }
+    let with_sixty = server.threads();
+    eprintln!("server threads: {after_first} with one plan in use, {with_sixty} with sixty");
+    assert!(
+        with_sixty <= 32,
+        "60 plans in use run on at most 32 threads, not one each: {with_sixty}"
+    );
+    assert!(
+        with_sixty <= after_first + 8,
+        "the threads hardly grow with the plans: {after_first} with one plan, {with_sixty} with sixty"
+    );
+    // Every plan stayed live: a newcomer to each of a few finds its owner's edit.
+    for (doc, token, _) in open.iter().step_by(15) {
+        let fresh = RustClient::connect(&server.sync_url_with(token), "newcomer").await;
+        fresh.find(*doc).await;
+        assert!(title_of(&fresh.document(*doc)).starts_with("Edited Plan "));
+    }
+}
+
 /// Rounds of load and SIGKILL in the crash test.
 const CRASH_ROUNDS: usize = 20;
 

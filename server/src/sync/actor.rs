@@ -1,7 +1,8 @@
-//! One document's actor: a thread that owns the sync core for that document (a [`Hub`]
-//! holding it and the connections syncing it), takes commands from a bounded queue and
-//! carries out the core's effects in order, persisting before advertising.
+//! One document's actor: a task of the engine's pool that owns the sync core for that
+//! document (a [`Hub`] holding it and the connections syncing it), takes commands from a
+//! bounded queue and carries out the core's effects in order, persisting before advertising.
 
+use super::engine::{Pool, Slot, Step, Task, Wake};
 use super::outbox::{Link, Receipt, Written};
 use super::{lock, now_ms, Grant, Limits, ServiceError};
 use crate::access::{ParticipantId, Role};
@@ -11,7 +12,7 @@ use plansync_shared::{
     Message, PeerId,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -23,15 +24,11 @@ const COALESCE: Duration = Duration::from_millis(40);
 /// this often (the reference JS server's 100 ms, halved), so each peer gets, and
 /// acknowledges, one message per round rather than one per change.
 const MIN_GAP: Duration = Duration::from_millis(50);
-/// While a burst is coalesced, the queue is looked at this often.
-const POLL: Duration = Duration::from_millis(1);
-/// How often the router tells each actor that time passed.
-pub(super) const TICK: Duration = Duration::from_millis(500);
 /// On a database other nodes share, the document is also read for other nodes' changes
 /// this often, so a missed or failed announcement costs at most this much delay.
 const SWEEP: Duration = Duration::from_secs(5);
 
-/// Work for a document's actor, run on its thread.
+/// Work for a document's actor, run in its turn.
 pub(super) type Call = Box<dyn FnOnce(&mut DocActor) + Send>;
 
 /// What a document's actor is asked to do.
@@ -54,12 +51,8 @@ pub(super) enum Command {
     Role { conn: ConnId, role: Option<Role> },
     /// Another node stored changes: read them.
     CatchUp,
-    /// Time passed (sent by the router about once a second).
-    Tick,
     /// Run this on the actor.
     Call(Call),
-    /// Sync messages were written out (see [`Written`]).
-    Written,
 }
 
 impl Command {
@@ -71,9 +64,7 @@ impl Command {
             Command::Detach { .. } => "detach",
             Command::Role { .. } => "role",
             Command::CatchUp => "catch-up",
-            Command::Tick => "tick",
             Command::Call(_) => "call",
-            Command::Written => "written",
         }
     }
 }
@@ -95,6 +86,15 @@ const SLOW: Duration = Duration::from_millis(200);
 pub(super) struct Mailbox {
     pub tx: mpsc::Sender<Command>,
     pub id: u64,
+    /// Its place in the pool, woken after each command sent.
+    pub slot: Arc<Slot<DocActor>>,
+}
+
+impl Mailbox {
+    /// Whether the actor has finished (a new one must be started).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed() || self.slot.is_done()
+    }
 }
 
 /// The actors of the documents in use, by document.
@@ -107,6 +107,8 @@ static NEXT_ACTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::
 pub(super) struct Shared {
     pub store: Store,
     pub rt: tokio::runtime::Handle,
+    /// The threads that run the actors.
+    pub pool: Pool,
     pub limits: Limits,
     pub config: HubConfig,
     /// Whether other nodes share the database.
@@ -141,142 +143,183 @@ pub(super) struct DocActor {
     shared: Shared,
     chunks: HeldChunks,
     links: HashMap<ConnId, (Link, Grant)>,
-    /// Its own queue, for work it hands to other threads to report back on.
-    me: mpsc::WeakSender<Command>,
+    /// Its place in the pool, for work it hands to other threads to report back on.
+    me: Weak<Slot<DocActor>>,
+    /// Its queue.
+    rx: mpsc::Receiver<Command>,
     /// Which connections' sync messages the socket tasks wrote out.
     written: Arc<Written>,
     /// Whether a compaction is running.
     compacting: bool,
+    timing: Timing,
 }
 
-/// Starts the actor of `doc` and returns its queue.
-pub(super) fn spawn(doc: DocumentId, shared: Shared) -> std::io::Result<Mailbox> {
+/// Places the actor of `doc` in the pool and returns its queue.
+pub(super) fn start(doc: DocumentId, shared: Shared) -> Mailbox {
     let (tx, rx) = mpsc::channel(shared.limits.max_document_queue.max(1));
     let hub = Hub::new(shared.config.clone(), &mut rand::rng());
     let id = NEXT_ACTOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let actor = DocActor {
-        doc,
-        id,
-        hub,
-        shared,
-        chunks: HeldChunks::default(),
-        links: HashMap::new(),
-        me: tx.downgrade(),
-        written: Written::new(tx.downgrade()),
-        compacting: false,
-    };
-    std::thread::Builder::new()
-        .name(format!("plansync-doc-{}", &doc.to_string()[..8]))
-        .spawn(move || actor.run(rx))?;
-    Ok(Mailbox { tx, id })
+    let pool = shared.pool.clone();
+    let slot = Slot::new(&pool, |me: Weak<Slot<DocActor>>| {
+        let wake: Weak<dyn Wake> = me.clone();
+        DocActor {
+            doc,
+            id,
+            hub,
+            shared,
+            chunks: HeldChunks::default(),
+            links: HashMap::new(),
+            me,
+            rx,
+            written: Written::new(wake),
+            compacting: false,
+            timing: Timing::new(),
+        }
+    });
+    Mailbox { tx, id, slot }
+}
+
+/// When a document's actor last did what, for coalescing and stopping.
+struct Timing {
+    /// When the first change not yet flushed arrived.
+    first_unflushed: Option<Instant>,
+    last_flush: Instant,
+    last_command: Instant,
+    last_sweep: Instant,
+}
+
+impl Timing {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            first_unflushed: None,
+            last_flush: now.checked_sub(MIN_GAP).unwrap_or(now),
+            last_command: now,
+            last_sweep: now,
+        }
+    }
+}
+
+/// Commands one step handles before other plans take their turn.
+const BUDGET: usize = 64;
+
+impl Task for DocActor {
+    type Posted = Call;
+
+    /// Handles what is queued (at most [`BUDGET`] commands). Changes from peers are
+    /// persisted and fanned out together ([`Event::Flush`]) once commands pause for
+    /// [`QUIET`], or at the latest [`COALESCE`] after the first, and no sooner than
+    /// [`MIN_GAP`] after the last flush: a room reconnecting is stored in few transactions
+    /// and each peer gets few messages. An actor idle with no connections leaves the
+    /// registry (unless a command arrived meanwhile) and finishes.
+    fn step(&mut self, posted: Vec<Call>) -> Step {
+        use tokio::sync::mpsc::error::TryRecvError;
+        for call in posted {
+            call(self);
+        }
+        let mut handled = 0;
+        let mut closed = false;
+        while handled < BUDGET {
+            match self.rx.try_recv() {
+                Ok(cmd) => {
+                    handled += 1;
+                    let started = Instant::now();
+                    self.timing.last_command = started;
+                    let what = cmd.kind();
+                    self.command(cmd);
+                    slow(self.doc, what, started);
+                    if self.hub.has_unflushed() {
+                        self.timing.first_unflushed.get_or_insert_with(Instant::now);
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        self.deliveries();
+        if closed {
+            self.event(Event::Flush);
+            return Step::Done;
+        }
+        if handled == BUDGET {
+            return Step::More;
+        }
+        let now = Instant::now();
+        let mut wake = None;
+        if let Some(since) = self.timing.first_unflushed {
+            let due = (since + COALESCE)
+                .min(self.timing.last_command + QUIET)
+                .max(self.next_flush());
+            if now >= due {
+                self.event(Event::Flush);
+                slow(self.doc, "flush", now);
+                self.timing.first_unflushed = None;
+                self.timing.last_flush = Instant::now();
+            } else {
+                wake = Some(due);
+            }
+        }
+        if self.shared.shared_db {
+            if now >= self.timing.last_sweep + SWEEP {
+                self.timing.last_sweep = now;
+                self.catch_up(true);
+            }
+            wake = earliest(wake, self.timing.last_sweep + SWEEP);
+        }
+        if self.timing.first_unflushed.is_none() && self.links.is_empty() {
+            let idle_until = self.timing.last_command + self.shared.limits.document_idle;
+            if now >= idle_until && self.leave_registry() {
+                self.event(Event::Flush);
+                tracing::debug!(doc = %self.doc, "document actor stopped");
+                return Step::Done;
+            }
+            wake = earliest(wake, idle_until);
+        }
+        Step::Wait(wake)
+    }
+}
+
+/// The earlier of a moment and maybe another.
+fn earliest(a: Option<Instant>, b: Instant) -> Option<Instant> {
+    Some(a.map_or(b, |a| a.min(b)))
 }
 
 impl DocActor {
-    /// Handles commands until the actor is idle with no connections (then it leaves the
-    /// registry, unless a command arrived meanwhile) or every sender is gone. Changes from
-    /// peers are persisted and fanned out together ([`Event::Flush`]) once commands pause
-    /// for [`QUIET`], or at the latest [`COALESCE`] after the first, and no sooner than
-    /// [`MIN_GAP`] after the last flush: a room reconnecting is stored in few transactions
-    /// and each peer gets few messages.
-    ///
-    /// The thread uses no timer of the async runtime: it blocks on its queue, polls it
-    /// while a burst is being coalesced, and learns that time passed from the router's
-    /// [`Command::Tick`] (for the sweep and for stopping when idle).
-    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
-        use tokio::sync::mpsc::error::TryRecvError;
-        let mut first_unflushed: Option<Instant> = None;
-        let mut last_flush = Instant::now()
-            .checked_sub(MIN_GAP)
-            .unwrap_or_else(Instant::now);
-        let mut last_command = Instant::now();
-        let mut last_sweep = Instant::now();
-        loop {
-            let cmd = match first_unflushed {
-                None => match rx.blocking_recv() {
-                    Some(cmd) => Some(cmd),
-                    None => break,
-                },
-                Some(since) => {
-                    let until = (since + COALESCE)
-                        .min(Instant::now() + QUIET)
-                        .max(self.next_flush(last_flush));
-                    loop {
-                        match rx.try_recv() {
-                            Ok(cmd) => break Some(cmd),
-                            Err(TryRecvError::Empty) if Instant::now() < until => {
-                                std::thread::sleep(POLL)
-                            }
-                            Err(TryRecvError::Empty) => break None,
-                            Err(TryRecvError::Disconnected) => break None,
-                        }
-                    }
-                }
-            };
-            let paused = cmd.is_none();
-            let mut ticked = false;
-            match cmd {
-                Some(Command::Tick) => ticked = true,
-                Some(cmd) => {
-                    last_command = Instant::now();
-                    let what = cmd.kind();
-                    self.command(cmd);
-                    slow(self.doc, what, last_command);
-                    if self.hub.has_unflushed() {
-                        first_unflushed.get_or_insert_with(Instant::now);
-                    }
-                }
-                None => {}
-            }
-            if first_unflushed.is_some_and(|t| paused || t.elapsed() >= COALESCE)
-                && Instant::now() >= self.next_flush(last_flush)
-            {
-                let started = Instant::now();
-                self.event(Event::Flush);
-                slow(self.doc, "flush", started);
-                first_unflushed = None;
-                last_flush = Instant::now();
-            }
-            if !ticked {
-                continue;
-            }
-            if self.shared.shared_db && last_sweep.elapsed() >= SWEEP {
-                last_sweep = Instant::now();
-                self.catch_up(true);
-            }
-            if first_unflushed.is_none()
-                && self.links.is_empty()
-                && last_command.elapsed() >= self.shared.limits.document_idle
-                && self.leave_registry(&rx)
-            {
-                break;
-            }
-        }
-        self.event(Event::Flush);
-        tracing::debug!(doc = %self.doc, "document actor stopped");
-    }
-
     /// The earliest moment of the next flush: [`MIN_GAP`] after the last one if changes are
     /// to be fanned out; at once if it only answers acknowledgements (a first sync's round
     /// trips are not slowed).
-    fn next_flush(&self, last_flush: Instant) -> Instant {
+    fn next_flush(&self) -> Instant {
         if self.hub.has_unflushed_changes() {
-            last_flush + MIN_GAP
+            self.timing.last_flush + MIN_GAP
         } else {
-            last_flush
+            self.timing.last_flush
         }
     }
 
     /// Leaves the registry if nothing is queued; senders send only while they find this
     /// actor registered (under the registry's lock), so nothing is sent to it afterwards.
-    fn leave_registry(&self, rx: &mpsc::Receiver<Command>) -> bool {
+    fn leave_registry(&self) -> bool {
         let mut registry = lock(&self.shared.registry);
-        if !rx.is_empty() {
+        if !self.rx.is_empty() {
             return false;
         }
         if registry.get(&self.doc).is_some_and(|m| m.id == self.id) {
             registry.remove(&self.doc);
         }
         true
+    }
+
+    /// Peers whose last sync message was written may be sent the next one.
+    fn deliveries(&mut self) {
+        for conn in self.written.take() {
+            self.event(Event::Delivered {
+                conn,
+                doc: self.doc,
+            });
+        }
     }
 
     fn command(&mut self, cmd: Command) {
@@ -342,16 +385,9 @@ impl DocActor {
                 self.event(Event::Grant { conn, grants });
             }
             Command::CatchUp => self.catch_up(false),
-            Command::Tick | Command::Written => {}
             Command::Call(f) => f(self),
         }
-        // Peers whose last sync message was written may be sent the next one.
-        for conn in self.written.take() {
-            self.event(Event::Delivered {
-                conn,
-                doc: self.doc,
-            });
-        }
+        self.deliveries();
     }
 
     /// The core's copy of the document, loaded from storage if it does not hold it; `None`
@@ -596,8 +632,8 @@ impl DocActor {
                 }
             });
             // An actor that stopped meanwhile loads afresh: its successor reads the result.
-            if let Some(tx) = me.upgrade() {
-                let _ = tx.blocking_send(Command::Call(done));
+            if let Some(slot) = me.upgrade() {
+                slot.post(done);
             }
         });
     }

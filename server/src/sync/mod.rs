@@ -1,12 +1,14 @@
 //! The sync service: the sync core ([`plansync_shared::Hub`]) run as one actor per
-//! document, each on its own thread with its own queue, so one plan's import, restore or
-//! large first sync never delays a keystroke on another. A small front hub answers every
+//! document, each with its own queue, run in turns by a small fixed pool of threads (the
+//! engine), so a thousand plans in use cost a few threads and one plan's large first sync
+//! delays a keystroke on another only while every thread of the pool is busy. A small front hub answers every
 //! connection's handshake; the [`SyncHandle`] routes each document message to its
 //! document's actor. Each actor carries out its core's effects in order on the server's
 //! [`crate::Store`]: a `Persist` is committed before any later `Send`, so no peer is ever
 //! told about heads that are not durable.
 
 mod actor;
+mod engine;
 mod outbox;
 mod router;
 
@@ -119,6 +121,8 @@ pub struct Limits {
     /// A document's actor with no connections stops after this long without commands (its
     /// document is durable; the next use loads it again).
     pub document_idle: std::time::Duration,
+    /// The threads that run the documents' actors, however many plans are in use.
+    pub sync_threads: usize,
 }
 
 impl Default for Limits {
@@ -130,6 +134,7 @@ impl Default for Limits {
             max_queued_frames: 4_096,
             max_document_queue: 256,
             document_idle: std::time::Duration::from_secs(30),
+            sync_threads: 4,
         }
     }
 }

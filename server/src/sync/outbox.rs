@@ -2,11 +2,11 @@
 //! the socket task takes them. A queue past its limits (a client that stopped reading) is
 //! cut off at once, without waiting behind the frames it holds.
 
-use super::actor::Command;
+use super::engine::Wake;
 use super::{lock, Grant, Limits};
 use plansync_shared::ConnId;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::{mpsc, Notify};
 
 /// What the service sends to one connection's socket task.
@@ -157,12 +157,12 @@ impl Link {
 #[derive(Debug)]
 pub(super) struct Written {
     conns: Mutex<Vec<ConnId>>,
-    wake: mpsc::WeakSender<Command>,
+    wake: Weak<dyn Wake>,
 }
 
 impl Written {
     /// An empty list for the actor whose queue `wake` is.
-    pub(super) fn new(wake: mpsc::WeakSender<Command>) -> Arc<Self> {
+    pub(super) fn new(wake: Weak<dyn Wake>) -> Arc<Self> {
         Arc::new(Self {
             conns: Mutex::new(Vec::new()),
             wake,
@@ -188,8 +188,8 @@ impl Receipt {
         Self { conn, to }
     }
 
-    /// Reports the message written. Never waits: if the actor's queue is full, the actor
-    /// is busy and looks at the list after the command it is handling.
+    /// Reports the message written. Never waits: the actor is woken and looks at the list
+    /// in its next step.
     pub fn written(self) {
         let first = {
             let mut conns = lock(&self.to.conns);
@@ -197,8 +197,8 @@ impl Receipt {
             conns.len() == 1
         };
         if first {
-            if let Some(tx) = self.to.wake.upgrade() {
-                let _ = tx.try_send(Command::Written);
+            if let Some(actor) = self.to.wake.upgrade() {
+                actor.wake();
             }
         }
     }

@@ -4,6 +4,7 @@
 //! sync state lives. Role changes and revocations reach every actor a connection syncs.
 
 use super::actor::{self, Command, DocActor, Shared};
+use super::engine::Pool;
 use super::outbox::{Link, OutboundQueue};
 use super::{lock, now_ms, Grant, Limits, PlanKind, ServiceError};
 use crate::access::{ParticipantId, Role};
@@ -31,6 +32,14 @@ struct Inner {
     /// connection was not granted; it holds no document.
     front: Mutex<Hub>,
     conns: Mutex<HashMap<ConnId, ConnEntry>>,
+}
+
+impl Drop for Inner {
+    /// The pool's threads stop, and the actors (which hold the registry) are let go.
+    fn drop(&mut self) {
+        self.shared.pool.close();
+        lock(&self.shared.registry).clear();
+    }
 }
 
 /// One open connection as the router sees it.
@@ -83,11 +92,13 @@ impl SyncHandle {
         front.persist = false;
         front.batch = false;
         let notices = store.notices();
+        let pool = Pool::start(limits.sync_threads).map_err(|e| ServiceError::Io(e.to_string()))?;
         let handle = Self {
             inner: Arc::new(Inner {
                 shared: Shared {
                     store,
                     rt: tokio::runtime::Handle::current(),
+                    pool,
                     limits,
                     config,
                     shared_db: notices.is_some(),
@@ -98,21 +109,6 @@ impl SyncHandle {
                 conns: Mutex::default(),
             }),
         };
-        let ticking = Arc::downgrade(&handle.inner);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(actor::TICK);
-            loop {
-                every.tick().await;
-                let Some(inner) = ticking.upgrade() else {
-                    return;
-                };
-                let boxes: Vec<_> = lock(&inner.shared.registry).values().cloned().collect();
-                for m in boxes {
-                    // A full queue is a busy actor: it needs no reminder.
-                    let _ = m.tx.try_send(Command::Tick);
-                }
-            }
-        });
         if let Some(mut notices) = notices {
             let h = handle.clone();
             tokio::spawn(async move {
@@ -338,10 +334,9 @@ impl SyncHandle {
             let mailbox = {
                 let mut reg = lock(registry);
                 match reg.get(&doc) {
-                    Some(m) if !m.tx.is_closed() => m.clone(),
+                    Some(m) if !m.is_closed() => m.clone(),
                     _ => {
-                        let m = actor::spawn(doc, self.inner.shared.clone())
-                            .map_err(|e| ServiceError::Io(e.to_string()))?;
+                        let m = actor::start(doc, self.inner.shared.clone());
                         reg.insert(doc, m.clone());
                         m
                     }
@@ -353,6 +348,8 @@ impl SyncHandle {
             let reg = lock(registry);
             if reg.get(&doc).is_some_and(|m| m.id == mailbox.id) {
                 permit.send(cmd.take().expect("sent once"));
+                drop(reg);
+                mailbox.slot.schedule();
                 return Ok(());
             }
         }

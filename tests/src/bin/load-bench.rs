@@ -324,6 +324,19 @@ async fn collect(
     true
 }
 
+/// Waits until the joins' traffic has settled (no message down for 500 ms, at most 30 s).
+async fn settle() {
+    let settle = Instant::now();
+    loop {
+        let before = MSGS_DOWN.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if MSGS_DOWN.load(Ordering::Relaxed) == before || settle.elapsed() > Duration::from_secs(30)
+        {
+            break;
+        }
+    }
+}
+
 /// Where the bench runs its servers.
 #[derive(Clone, Copy)]
 struct Setup {
@@ -373,15 +386,7 @@ async fn run(n: usize, setup: Setup) -> Row {
     eprintln!("load-bench: N={n}: {n} clients hold the plan");
     // The online phase starts once the joins' traffic has settled (no message down for
     // 500 ms, at most 30 s): its latencies are those of edits, not of 500 first syncs.
-    let settle = Instant::now();
-    loop {
-        let before = MSGS_DOWN.load(Ordering::Relaxed);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        if MSGS_DOWN.load(Ordering::Relaxed) == before || settle.elapsed() > Duration::from_secs(30)
-        {
-            break;
-        }
-    }
+    settle().await;
 
     // Online: M edits each, spread evenly at TOTAL_RATE.
     let gap = Duration::from_secs_f64(1.0 / TOTAL_RATE);
@@ -502,6 +507,197 @@ async fn run(n: usize, setup: Setup) -> Row {
         wire_kb,
         rss_mb,
         cpu_s,
+        bench_cpu_s,
+        lost,
+    }
+}
+
+/// What K plans with N clients each saw (`--plans K`).
+struct PlansRow {
+    plans: usize,
+    n: usize,
+    edits: usize,
+    join_all_s: f64,
+    join_p50: f64,
+    join_p99: f64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+    rss_mb: f64,
+    rss_joined_mb: f64,
+    rss_before_mb: f64,
+    threads: u64,
+    cpu_s: f64,
+    bench_cpu_s: f64,
+    lost: usize,
+}
+
+/// Samples the servers' thread counts until dropped, keeping the largest.
+fn watch_threads(pids: Vec<u32>) -> (Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
+    let most = Arc::new(AtomicU64::new(0));
+    let m = most.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            for pid in &pids {
+                m.fetch_max(
+                    plansync_tests::proc_status_kib(*pid, "Threads:"),
+                    Ordering::Relaxed,
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    (most, task)
+}
+
+/// K plans (copies of the demo plan, each with its owner's token), N clients each, all
+/// finding their plan at once; then `secs` seconds of edits at [`TOTAL_RATE`] in all, spread
+/// over the plans, each timed to the last of its plan's other clients.
+async fn run_plans(k: usize, n: usize, secs: u64, setup: Setup) -> PlansRow {
+    CUT_OFF.store(0, Ordering::Relaxed);
+    let backing = if setup.postgres {
+        Backing::postgres()
+    } else {
+        Backing::sqlite()
+    };
+    let servers: Vec<Arc<Server>> = (0..setup.nodes)
+        .map(|_| Arc::new(backing.start(SERVER_FLAGS)))
+        .collect();
+    let pids: Vec<u32> = servers.iter().map(|s| s.pid()).collect();
+    let (threads, watching) = watch_threads(pids.clone());
+    let made = Instant::now();
+    let mut plans = Vec::with_capacity(k);
+    for _ in 0..k {
+        let first = servers[0].clone();
+        plans.push(
+            tokio::task::spawn_blocking(move || first.new_demo_plan())
+                .await
+                .expect("a plan is made"),
+        );
+    }
+    eprintln!(
+        "load-bench: {k} plans made in {:.1} s",
+        made.elapsed().as_secs_f64()
+    );
+    // The plans were made on node 1: the memory before is after the first one's idle
+    // actors stopped, as far as the bench can wait.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_before = pids
+        .iter()
+        .map(|p| plansync_tests::proc_status_kib(*p, "VmRSS:") as f64 / 1024.0)
+        .fold(0.0, f64::max);
+    let (_, bench_cpu_before) = proc_stats(std::process::id());
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    let wire = Arc::new(AtomicU64::new(0));
+    let offline_bytes = Arc::new(AtomicU64::new(0));
+    let mut clients: Vec<Vec<mpsc::UnboundedSender<Cmd>>> = Vec::new();
+    let mut joins = Vec::new();
+    let start = Instant::now();
+    for (p, (doc, token)) in plans.iter().enumerate() {
+        let mut these = Vec::new();
+        for j in 0..n {
+            let server = &servers[(p * n + j) % servers.len()];
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (ready_tx, ready_rx) = oneshot::channel();
+            tokio::spawn(run_client(
+                server.sync_url_with(token),
+                *doc,
+                (p * n + j) as u64,
+                rx,
+                Meters {
+                    seen: seen_tx.clone(),
+                    wire: wire.clone(),
+                    offline_bytes: offline_bytes.clone(),
+                },
+                ready_tx,
+            ));
+            joins.push(async move {
+                let _ = ready_rx.await;
+                start.elapsed().as_secs_f64() * 1000.0
+            });
+            these.push(tx);
+        }
+        clients.push(these);
+    }
+    let mut join_ms: Vec<f64> =
+        tokio::time::timeout(PHASE_LIMIT, futures_util::future::join_all(joins))
+            .await
+            .expect("every client opens its plan in time");
+    let join_all_s = start.elapsed().as_secs_f64();
+    join_ms.sort_by(f64::total_cmp);
+    eprintln!("load-bench: {k} plans × {n}: every client holds its plan after {join_all_s:.1} s");
+    settle().await;
+    let rss_joined = pids
+        .iter()
+        .map(|p| plansync_tests::proc_status_kib(*p, "VmRSS:") as f64 / 1024.0)
+        .fold(0.0, f64::max);
+
+    // Edits at TOTAL_RATE for `secs`, round-robin over the plans and their clients.
+    let gap = Duration::from_secs_f64(1.0 / TOTAL_RATE);
+    let total = (secs as f64 * TOTAL_RATE) as usize;
+    let mut sent: HashMap<String, Instant> = HashMap::new();
+    let mut keys = Vec::with_capacity(total);
+    let mut next = tokio::time::Instant::now();
+    for e in 0..total {
+        let (p, j) = (e % k, (e / k) % n);
+        let key = format!("bench-p{p}-{e}");
+        sent.insert(key.clone(), Instant::now());
+        let _ = clients[p][j].send(Cmd::Edit(key.clone()));
+        keys.push(key);
+        next += gap;
+        tokio::time::sleep_until(next).await;
+    }
+    let mut have = HashMap::new();
+    let ok = collect(&mut seen, &keys, n - 1, &mut have).await;
+    if !ok {
+        eprintln!("load-bench: {k} plans: edits did not reach everyone within {PHASE_LIMIT:?}");
+    }
+    let mut lat: Vec<f64> = keys
+        .iter()
+        .filter_map(|key| {
+            have.get(key)
+                .filter(|(c, _)| *c >= n - 1)
+                .map(|(_, at)| (*at - sent[key]).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut mismatched = 0;
+    for these in &clients {
+        let mut heads = Vec::new();
+        for c in these {
+            let (tx, rx) = oneshot::channel();
+            let _ = c.send(Cmd::Heads(tx));
+            heads.push(rx.await.unwrap_or_default());
+        }
+        mismatched += heads.iter().filter(|h| **h != heads[0]).count();
+    }
+    let lost = keys.len() - lat.len() + mismatched;
+    let stats: Vec<(f64, f64)> = pids.iter().map(|p| proc_stats(*p)).collect();
+    watching.abort();
+    let bench_cpu_s = proc_stats(std::process::id()).1 - bench_cpu_before;
+    eprintln!(
+        "load-bench: {k} plans: {} sockets cut off by the server",
+        CUT_OFF.load(Ordering::Relaxed)
+    );
+    drop(clients);
+    PlansRow {
+        plans: k,
+        n,
+        edits: total,
+        join_all_s,
+        join_p50: percentile(&join_ms, 0.5),
+        join_p99: percentile(&join_ms, 0.99),
+        p50: percentile(&lat, 0.5),
+        p95: percentile(&lat, 0.95),
+        p99: percentile(&lat, 0.99),
+        max: lat.last().copied().unwrap_or(f64::NAN),
+        rss_mb: stats.iter().map(|s| s.0).fold(0.0, f64::max),
+        rss_joined_mb: rss_joined,
+        rss_before_mb: rss_before,
+        threads: threads.load(Ordering::Relaxed),
+        cpu_s: stats.iter().map(|s| s.1).sum(),
         bench_cpu_s,
         lost,
     }
@@ -642,6 +838,8 @@ async fn main() {
     let mut ns: Vec<usize> = Vec::new();
     let mut js = true;
     let mut rust = true;
+    let mut plans: Vec<usize> = Vec::new();
+    let mut secs: u64 = 60;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -657,6 +855,18 @@ async fn main() {
                     .filter(|k| *k >= 1)
                     .expect("--nodes K, K at least 1")
             }
+            "--plans" => plans.push(
+                args.next()
+                    .and_then(|k| k.parse().ok())
+                    .filter(|k| *k >= 1)
+                    .expect("--plans K, K at least 1"),
+            ),
+            "--seconds" => {
+                secs = args
+                    .next()
+                    .and_then(|k| k.parse().ok())
+                    .expect("--seconds S")
+            }
             "--no-js" => js = false,
             // The smallest run (CI's check that the bench still runs).
             "--smoke" => ns.push(3),
@@ -666,6 +876,9 @@ async fn main() {
                     .unwrap_or_else(|_| panic!("not a client count: {n}")),
             ),
         }
+    }
+    if !plans.is_empty() {
+        return many_plans(&plans, &ns, secs, setup, rust, js).await;
     }
     let ns = if ns.is_empty() {
         vec![10, 50, 100, 500]
@@ -698,5 +911,43 @@ async fn main() {
         let (ours, reference) = run_js(n, setup).await;
         print_js("plansync", n, &ours);
         print_js("reference", n, &reference);
+    }
+}
+
+/// `--plans K ...`: each K with N clients per plan (the first N given, else 3).
+async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust: bool, _js: bool) {
+    let n = ns.first().copied().unwrap_or(3).max(2);
+    if rust {
+        println!(
+            "K plans (copies of the demo plan) × {n} Rust clients each, all finding their plan at once; then {secs} s of edits at {TOTAL_RATE} edits/s in all, round-robin over the plans; {} with {} node(s)",
+            if setup.postgres { "PostgreSQL" } else { "SQLite" },
+            setup.nodes
+        );
+        println!("| K plans | clients | first sync of every client (s) | one client's join p50 / p99 (ms) | edits | latency to the plan's last receiver p50 / p95 / p99 / max (ms) | server RSS before / joined / peak (MB) | per plan in use (KB) | server threads (most) | server CPU (s) | load generator CPU (s) | lost edits |");
+        println!("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        for &k in plans {
+            let r = run_plans(k, n, secs, setup).await;
+            println!(
+                "| {} | {} | {:.1} | {:.0} / {:.0} | {} | {:.0} / {:.0} / {:.0} / {:.0} | {:.0} / {:.0} / {:.0} | {:.0} | {} | {:.1} | {:.1} | {} |",
+                r.plans,
+                r.plans * r.n,
+                r.join_all_s,
+                r.join_p50,
+                r.join_p99,
+                r.edits,
+                r.p50,
+                r.p95,
+                r.p99,
+                r.max,
+                r.rss_before_mb,
+                r.rss_joined_mb,
+                r.rss_mb,
+                (r.rss_joined_mb - r.rss_before_mb) * 1024.0 / r.plans as f64,
+                r.threads,
+                r.cpu_s,
+                r.bench_cpu_s,
+                r.lost
+            );
+        }
     }
 }
