@@ -915,7 +915,7 @@ async fn main() {
 }
 
 /// `--plans K ...`: each K with N clients per plan (the first N given, else 3).
-async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust: bool, _js: bool) {
+async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust: bool, js: bool) {
     let n = ns.first().copied().unwrap_or(3).max(2);
     if rust {
         println!(
@@ -950,4 +950,192 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
             );
         }
     }
+    if !js {
+        return;
+    }
+    println!();
+    println!("The official JS client (@automerge/automerge-repo 2.5.6, every client its own Repo and socket in one node process), the same plans and load against plansync and against the reference sync server; CPU and memory per join are the clients' process's:");
+    println!("| server | K plans | clients | first find() of every client (s) | one client's find p50 / p99 (ms) | client CPU per join (ms) | client memory per join (KB) | edits | latency p50 / p99 (ms) | lost | server CPU (s) | server peak RSS (MB) | server threads (most) |");
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for &k in plans {
+        let (ours, reference) = run_js_plans(k, n, secs.min(30), setup).await;
+        print_js_plans("plansync", &ours);
+        print_js_plans("reference", &reference);
+        if let (Ok(o), Ok(r)) = (&ours, &reference) {
+            let ratio = |key: &str| {
+                o.figures[key].as_f64().unwrap_or(f64::NAN)
+                    / r.figures[key].as_f64().unwrap_or(f64::NAN)
+            };
+            println!(
+                "| plansync ÷ reference | {k} | {} | {:.2}× | {:.2}× / {:.2}× | {:.2}× | {:.2}× | | {:.2}× / {:.2}× | | {:.2}× | {:.2}× | |",
+                k * n,
+                ratio("find_s"),
+                ratio("find_p50_ms"),
+                ratio("find_p99_ms"),
+                ratio("cpu_per_join_ms"),
+                ratio("rss_per_join_kb"),
+                ratio("latency_p50_ms"),
+                ratio("latency_p99_ms"),
+                o.cpu_s / r.cpu_s,
+                o.rss_mb / r.rss_mb,
+            );
+        }
+    }
+}
+
+/// What the JS clients of `--plans` saw against one server, and that server's figures.
+struct JsPlansRow {
+    figures: serde_json::Value,
+    cpu_s: f64,
+    rss_mb: f64,
+    threads: u64,
+}
+
+fn print_js_plans(server: &str, row: &Result<JsPlansRow, String>) {
+    match row {
+        Ok(r) => {
+            let f = &r.figures;
+            let num = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "| {server} | {} | {} | {:.1} | {:.0} / {:.0} | {:.1} | {:.0} | {} | {:.0} / {:.0} | {} | {:.1} | {:.1} | {} |",
+                num("plans"),
+                num("plans") * num("n"),
+                num("find_s"),
+                num("find_p50_ms"),
+                num("find_p99_ms"),
+                num("cpu_per_join_ms"),
+                num("rss_per_join_kb"),
+                num("edits"),
+                num("latency_p50_ms"),
+                num("latency_p99_ms"),
+                num("lost"),
+                r.cpu_s,
+                r.rss_mb,
+                r.threads,
+            );
+        }
+        Err(e) => println!("| {server} | did not finish: {e} |"),
+    }
+}
+
+/// Runs `tests/js/plans.mjs` on a spec of plans against the server `pid`: the figures line
+/// (or its error), and the server's CPU seconds and peak RSS (MB) from when the clients
+/// started measuring (after any seeding; the peak is reset then).
+async fn js_plans(
+    spec: &serde_json::Value,
+    n: usize,
+    secs: u64,
+    pid: u32,
+) -> Result<(serde_json::Value, f64, f64), String> {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = dir.path().join("plans.json");
+    std::fs::write(&file, spec.to_string()).map_err(|e| e.to_string())?;
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let mut child = tokio::process::Command::new("node")
+        .arg("--max-old-space-size=8192")
+        .arg(js.join("plans.mjs"))
+        .arg(&file)
+        .arg(n.to_string())
+        .arg(secs.to_string())
+        .current_dir(&js)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("node did not run: {e}"))?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut cpu0 = proc_stats(pid).1;
+    let deadline = Instant::now() + Duration::from_secs(1300);
+    let mut last = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, lines.next_line()).await {
+            Err(_) => return Err("the JS clients did not end in 20 minutes".into()),
+            Ok(Ok(Some(line))) => {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
+                if v["event"] == "measuring" {
+                    cpu0 = proc_stats(pid).1;
+                    // Resets the peak resident memory (VmHWM) to the current one.
+                    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+                } else {
+                    last = Some(v);
+                }
+            }
+            Ok(_) => break,
+        }
+    }
+    let (rss_mb, cpu) = proc_stats(pid);
+    let last = last.ok_or("no figures from the JS clients")?;
+    if last["event"] == "figures" {
+        Ok((last, cpu - cpu0, rss_mb))
+    } else {
+        Err(last["why"].as_str().unwrap_or("unknown").to_string())
+    }
+}
+
+/// K plans × N official JS clients against our server (node 1 of `setup`), then the same
+/// plans (copied onto it first) against the reference sync server.
+async fn run_js_plans(
+    k: usize,
+    n: usize,
+    secs: u64,
+    setup: Setup,
+) -> (Result<JsPlansRow, String>, Result<JsPlansRow, String>) {
+    let backing = if setup.postgres {
+        Backing::postgres()
+    } else {
+        Backing::sqlite()
+    };
+    let ours = Arc::new(backing.start(SERVER_FLAGS));
+    let mut plans = Vec::with_capacity(k);
+    for _ in 0..k {
+        let s = ours.clone();
+        plans.push(
+            tokio::task::spawn_blocking(move || s.new_demo_plan())
+                .await
+                .expect("a plan is made"),
+        );
+    }
+    // The plans' actors from making them have stopped (idle 30 s) as far as the bench
+    // waits: it measures joining, not making.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ours_urls: Vec<String> = plans.iter().map(|(_, t)| ours.sync_url_with(t)).collect();
+    let spec = serde_json::json!({
+        "plans": plans.iter().zip(&ours_urls).map(|((d, _), u)| serde_json::json!({"url": u, "plan": d.url()})).collect::<Vec<_>>(),
+        "seed_from": null,
+    });
+    let pid = ours.pid();
+    let (threads, watching) = watch_threads(vec![pid]);
+    let ours_row = js_plans(&spec, n, secs, pid)
+        .await
+        .map(|(figures, cpu_s, rss_mb)| JsPlansRow {
+            figures,
+            cpu_s,
+            rss_mb,
+            threads: threads.load(Ordering::Relaxed),
+        });
+    watching.abort();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (reference, ref_url) = reference_server(dir.path()).await;
+    let rpid = reference.id().unwrap_or(0);
+    let spec = serde_json::json!({
+        "plans": plans.iter().map(|(d, _)| serde_json::json!({"url": ref_url, "plan": d.url()})).collect::<Vec<_>>(),
+        "seed_from": ours_urls,
+    });
+    let (threads, watching) = watch_threads(vec![rpid]);
+    let reference_row = js_plans(&spec, n, secs, rpid)
+        .await
+        .map(|(figures, cpu_s, rss_mb)| JsPlansRow {
+            figures,
+            cpu_s,
+            rss_mb,
+            threads: threads.load(Ordering::Relaxed),
+        });
+    watching.abort();
+    drop(reference);
+    (ours_row, reference_row)
 }

@@ -1,0 +1,166 @@
+// Many plans, a few official automerge-repo JS clients each (one Repo and socket per client,
+// all in this one process), the way load-bench --plans drives its Rust clients: every
+// client finds its plan at once; then edits at RATE per second in all, round-robin over the
+// plans, each timed until the plan's other clients all see it. Prints one JSON line of
+// figures: the first find() of every client, the CPU and memory this process spent per
+// client joining, and the edits' latency.
+//
+// Usage: node plans.mjs SPEC_FILE N SECONDS
+//   SPEC_FILE: {"plans": [{"url": WS_URL, "plan": PLAN_URL}, ...],
+//               "seed_from": [WS_URL, ...] or null}
+//   seed_from: first copy each plan from that server (same document id) onto its url's
+//   server, which holds nothing yet (the reference sync server).
+// Every wait is bounded; on a timeout the line says which phase did not finish.
+import fs from "fs";
+import WebSocket from "ws";
+import { Repo } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import * as Automerge from "@automerge/automerge";
+
+const [specFile, nText, secsText] = process.argv.slice(2);
+const spec = JSON.parse(fs.readFileSync(specFile, "utf8"));
+const n = Number(nText);
+const secs = Number(secsText);
+const RATE = 100;
+const PHASE_MS = 300_000;
+const tag = Math.random().toString(36).slice(2, 8);
+const say = (event) => console.log(JSON.stringify(event));
+setTimeout(() => { say({ event: "error", why: "timed out after 20 minutes" }); process.exit(1); }, 1_200_000).unref();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const within = (ms, what, p) => Promise.race([
+  p,
+  sleep(ms).then(() => { throw new Error(`${what} did not finish within ${ms / 1000} s`); }),
+]);
+void WebSocket;
+
+function client(url) {
+  const adapter = new WebSocketClientAdapter(url, 1000);
+  const repo = new Repo({ network: [adapter] });
+  return { adapter, repo };
+}
+
+/** Copies every plan from its source server onto the (empty) server of its url, a few at
+ *  a time; the seeders stay connected (the reference server may otherwise answer
+ *  "unavailable" while it reads a plan from its files). */
+async function seed() {
+  const seeders = new Map();
+  const plans = spec.plans;
+  for (let i = 0; i < plans.length; i += 10) {
+    await Promise.all(plans.slice(i, i + 10).map(async (p, j) => {
+      const source = client(spec.seed_from[i + j]);
+      const handle = await within(60_000, "finding a plan to copy", source.repo.find(p.plan));
+      const bytes = Automerge.save(handle.doc());
+      source.adapter.disconnect();
+      if (!seeders.has(p.url)) seeders.set(p.url, client(p.url));
+      seeders.get(p.url).repo.import(bytes, { docId: p.plan.replace("automerge:", "") });
+    }));
+  }
+  // The copies are there once a fresh client finds each of them.
+  let missing = plans;
+  for (let round = 0; round < 60 && missing.length > 0; round++) {
+    await sleep(500);
+    const still = [];
+    for (let i = 0; i < missing.length; i += 20) {
+      await Promise.all(missing.slice(i, i + 20).map(async (p) => {
+        const probe = client(p.url);
+        try {
+          await within(5_000, "probe", probe.repo.find(p.plan));
+        } catch {
+          still.push(p);
+        }
+        probe.adapter.disconnect();
+      }));
+    }
+    missing = still;
+  }
+  if (missing.length > 0) throw new Error(`${missing.length} plans were not copied`);
+  return [...seeders.values()];
+}
+
+const pct = (xs, p) => xs.length ? xs[Math.round((xs.length - 1) * p)] : null;
+
+try {
+  const seeders = spec.seed_from ? await seed() : [];
+  global.gc?.();
+  await sleep(500);
+  say({ event: "measuring" });
+  const mem0 = process.memoryUsage();
+  const cpu0 = process.cpuUsage();
+  const plans = spec.plans.map((p) => ({ ...p, clients: Array.from({ length: n }, () => client(p.url)) }));
+  const t0 = performance.now();
+  const findMs = [];
+  await within(PHASE_MS, "first find", Promise.all(plans.map(async (p) => {
+    p.handles = await Promise.all(p.clients.map(async (c) => {
+      const h = await c.repo.find(p.plan);
+      findMs.push(performance.now() - t0);
+      return h;
+    }));
+  })));
+  const findS = (performance.now() - t0) / 1000;
+  const cpu1 = process.cpuUsage(cpu0);
+  await sleep(1000);
+  const mem1 = process.memoryUsage();
+  const joins = plans.length * n;
+  findMs.sort((a, b) => a - b);
+
+  // Edits: RATE per second in all, round-robin over plans and their clients; each timed
+  // until every other client of its plan sees it.
+  const total = Math.round(secs * RATE);
+  const sentAt = new Map();
+  const lastAt = new Map();
+  const seen = new Map();
+  plans.forEach((p, pi) => p.handles.forEach((h, hi) => {
+    h.on("change", ({ doc }) => {
+      for (const key of Object.keys(doc)) {
+        if (!key.startsWith(`b-${tag}-${pi}-`)) continue;
+        const mark = `${key}#${hi}`;
+        if (seen.has(mark)) continue;
+        seen.set(mark, true);
+        lastAt.set(key, performance.now());
+        const [, , , , writer] = key.split("-");
+        if (Number(writer) !== hi) seenCount.set(key, (seenCount.get(key) ?? 0) + 1);
+      }
+    });
+  }));
+  const seenCount = new Map();
+  const keys = [];
+  const start = performance.now();
+  for (let e = 0; e < total; e++) {
+    const pi = e % plans.length;
+    const hi = Math.floor(e / plans.length) % n;
+    const key = `b-${tag}-${pi}-${e}-${hi}`;
+    keys.push(key);
+    sentAt.set(key, performance.now());
+    plans[pi].handles[hi].change((d) => { d[key] = Date.now(); });
+    const next = start + ((e + 1) * 1000) / RATE;
+    const wait = next - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  const deadline = performance.now() + PHASE_MS;
+  while (performance.now() < deadline && keys.some((k) => (seenCount.get(k) ?? 0) < n - 1)) {
+    await sleep(200);
+  }
+  const arrived = keys.filter((k) => (seenCount.get(k) ?? 0) >= n - 1);
+  const lat = arrived.map((k) => lastAt.get(k) - sentAt.get(k)).sort((a, b) => a - b);
+  say({
+    event: "figures",
+    plans: plans.length,
+    n,
+    find_s: findS,
+    find_p50_ms: pct(findMs, 0.5),
+    find_p99_ms: pct(findMs, 0.99),
+    cpu_per_join_ms: (cpu1.user + cpu1.system) / 1000 / joins,
+    rss_per_join_kb: (mem1.rss - mem0.rss) / 1024 / joins,
+    array_buffers_per_join_kb: (mem1.arrayBuffers - mem0.arrayBuffers) / 1024 / joins,
+    edits: total,
+    latency_p50_ms: pct(lat, 0.5),
+    latency_p99_ms: pct(lat, 0.99),
+    lost: total - arrived.length,
+  });
+  plans.forEach((p) => p.clients.forEach((c) => c.adapter.disconnect()));
+  seeders.forEach((s) => s.adapter.disconnect());
+  process.exit(0);
+} catch (e) {
+  say({ event: "error", why: String(e) });
+  process.exit(1);
+}
