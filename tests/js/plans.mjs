@@ -8,8 +8,10 @@
 // Usage: node plans.mjs SPEC_FILE N SECONDS
 //   SPEC_FILE: {"plans": [{"url": WS_URL, "plan": PLAN_URL}, ...],
 //               "seed_from": [WS_URL, ...] or null}
-//   seed_from: first copy each plan from that server (same document id) onto its url's
-//   server, which holds nothing yet (the reference sync server).
+//   seed_from: only copy each plan from that server (same document id) onto its url's
+//   server, which holds nothing yet (the reference sync server); print {"event":"seeded"}
+//   and stay connected until stdin closes. The clients then measured run in a fresh
+//   process, so that neither server's clients inherit memory the copying used.
 // Every wait is bounded; on a timeout the line says which phase did not finish.
 import fs from "fs";
 import WebSocket from "ws";
@@ -25,13 +27,19 @@ const RATE = 100;
 const PHASE_MS = 300_000;
 const tag = Math.random().toString(36).slice(2, 8);
 const say = (event) => console.log(JSON.stringify(event));
-setTimeout(() => { say({ event: "error", why: "timed out after 20 minutes" }); process.exit(1); }, 1_200_000).unref();
+setTimeout(() => { say({ event: "error", why: "timed out after 40 minutes" }); process.exit(1); }, 2_400_000).unref();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const within = (ms, what, p) => Promise.race([
   p,
   sleep(ms).then(() => { throw new Error(`${what} did not finish within ${ms / 1000} s`); }),
 ]);
 void WebSocket;
+
+/** Closes a client's socket, even one still connecting (whose error is of no interest). */
+function close(c) {
+  c.adapter.socket?.on("error", () => {});
+  try { c.adapter.disconnect(); } catch { /* already closed */ }
+}
 
 function client(url) {
   const adapter = new WebSocketClientAdapter(url, 1000);
@@ -50,7 +58,7 @@ async function seed() {
       const source = client(spec.seed_from[i + j]);
       const handle = await within(60_000, "finding a plan to copy", source.repo.find(p.plan));
       const bytes = Automerge.save(handle.doc());
-      source.adapter.disconnect();
+      close(source);
       if (!seeders.has(p.url)) seeders.set(p.url, client(p.url));
       seeders.get(p.url).repo.import(bytes, { docId: p.plan.replace("automerge:", "") });
     }));
@@ -68,7 +76,7 @@ async function seed() {
         } catch {
           still.push(p);
         }
-        probe.adapter.disconnect();
+        close(probe);
       }));
     }
     missing = still;
@@ -77,10 +85,29 @@ async function seed() {
   return [...seeders.values()];
 }
 
+// A socket the server closes while a busy client process is still opening it would
+// otherwise end the process; the adapter reconnects, and such errors are counted.
+let socketErrors = 0;
+let retries = 0;
+process.on("uncaughtException", (e) => {
+  if (["ECONNRESET", "EPIPE"].includes(e.code) || String(e).includes("socket hang up")) {
+    socketErrors += 1;
+    return;
+  }
+  say({ event: "error", why: String(e) });
+  process.exit(1);
+});
+
 const pct = (xs, p) => xs.length ? xs[Math.round((xs.length - 1) * p)] : null;
 
 try {
-  const seeders = spec.seed_from ? await seed() : [];
+  if (spec.seed_from) {
+    const seeders = await seed();
+    say({ event: "seeded" });
+    process.stdin.on("data", () => {});
+    process.stdin.on("end", () => { seeders.forEach(close); process.exit(0); });
+    await new Promise(() => {});
+  }
   global.gc?.();
   await sleep(500);
   say({ event: "measuring" });
@@ -91,7 +118,23 @@ try {
   const findMs = [];
   await within(PHASE_MS, "first find", Promise.all(plans.map(async (p) => {
     p.handles = await Promise.all(p.clients.map(async (c) => {
-      const h = await c.repo.find(p.plan);
+      // A find() before the socket is open is answered "unavailable" once hundreds of
+      // clients start at once (against either server): each finds once connected.
+      while (c.repo.peers.length === 0) await sleep(10);
+      // A server pressed by hundreds of finds may answer "unavailable" (the reference
+      // server does, while it reads plans from its files): the client asks again, as an
+      // app would, and the retries are counted.
+      let h;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          h = await c.repo.find(p.plan);
+          break;
+        } catch (e) {
+          if (attempt >= 5) throw e;
+          retries += 1;
+          await sleep(1000);
+        }
+      }
       findMs.push(performance.now() - t0);
       return h;
     }));
@@ -156,9 +199,10 @@ try {
     latency_p50_ms: pct(lat, 0.5),
     latency_p99_ms: pct(lat, 0.99),
     lost: total - arrived.length,
+    find_retries: retries,
+    socket_errors: socketErrors,
   });
-  plans.forEach((p) => p.clients.forEach((c) => c.adapter.disconnect()));
-  seeders.forEach((s) => s.adapter.disconnect());
+  plans.forEach((p) => p.clients.forEach(close));
   process.exit(0);
 } catch (e) {
   say({ event: "error", why: String(e) });

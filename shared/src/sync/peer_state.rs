@@ -99,6 +99,12 @@ pub(crate) fn generate(doc: &mut AutoCommit, state: &mut State) -> Option<sync::
     if hidden.is_some() {
         state.their_capabilities = hidden;
     }
+    if !holds_some && message.as_ref().is_some_and(|m| !m.changes.is_empty()) {
+        // The peer's answer to the document gets one more message, with our heads: its
+        // sync state then knows it is in step with us (it has nothing in flight), as the
+        // reference sync server's clients do after their first sync.
+        state.have_responded = false;
+    }
     message
 }
 
@@ -326,6 +332,42 @@ mod tests {
         assert!(
             !nothing_to_send(&mut server, &ss),
             "a new change is to be sent"
+        );
+    }
+
+    #[test]
+    fn a_peer_sent_the_whole_document_is_answered_once_more_with_our_heads_and_then_left_alone() {
+        let mut server = AutoCommit::new();
+        edit(&mut server, 1);
+        let mut client = AutoCommit::new();
+        let (mut ss, mut sc) = (State::new(), State::new());
+        let ask = client
+            .sync()
+            .generate_sync_message(&mut sc)
+            .expect("a request");
+        receive(&mut server, &mut ss, ask).unwrap();
+        let whole = generate(&mut server, &mut ss).expect("the document");
+        assert!(!whole.changes.is_empty());
+        client.sync().receive_sync_message(&mut sc, whole).unwrap();
+        let ack = client
+            .sync()
+            .generate_sync_message(&mut sc)
+            .expect("its acknowledgement");
+        assert!(
+            sc.in_flight,
+            "the client waits for our answer to its acknowledgement"
+        );
+        receive(&mut server, &mut ss, ack).unwrap();
+        assert!(!nothing_to_send(&mut server, &ss));
+        let heads = generate(&mut server, &mut ss).expect("our heads, once more");
+        assert!(heads.changes.is_empty());
+        assert_eq!(heads.heads, server.get_heads());
+        client.sync().receive_sync_message(&mut sc, heads).unwrap();
+        assert!(!sc.in_flight, "the client is in step with us");
+        assert!(client.sync().generate_sync_message(&mut sc).is_none());
+        assert!(
+            nothing_to_send(&mut server, &ss),
+            "and then there is nothing more"
         );
     }
 }

@@ -41,6 +41,10 @@ const SERVER_FLAGS: &[&str] = &[
     "5000",
     "--max-messages-per-second",
     "100000",
+    // Hundreds of JS clients in one busy node process may take a while to send their
+    // sockets' request headers after connecting.
+    "--header-timeout-secs",
+    "300",
 ];
 /// How long any phase may take before the bench gives up.
 const PHASE_LIMIT: Duration = Duration::from_secs(180);
@@ -955,8 +959,8 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
     }
     println!();
     println!("The official JS client (@automerge/automerge-repo 2.5.6, every client its own Repo and socket in one node process), the same plans and load against plansync and against the reference sync server; CPU and memory per join are the clients' process's:");
-    println!("| server | K plans | clients | first find() of every client (s) | one client's find p50 / p99 (ms) | client CPU per join (ms) | client memory per join (KB) | edits | latency p50 / p99 (ms) | lost | server CPU (s) | server peak RSS (MB) | server threads (most) |");
-    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    println!("| server | K plans | clients | first find() of every client (s) | one client's find p50 / p99 (ms) | client CPU per join (ms) | client memory per join (KB) | edits | latency p50 / p99 (ms) | lost | server CPU (s) | server peak RSS (MB) | server threads (most) | finds asked again / sockets reset |");
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for &k in plans {
         let (ours, reference) = run_js_plans(k, n, secs.min(30), setup).await;
         print_js_plans("plansync", &ours);
@@ -967,7 +971,7 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
                     / r.figures[key].as_f64().unwrap_or(f64::NAN)
             };
             println!(
-                "| plansync ÷ reference | {k} | {} | {:.2}× | {:.2}× / {:.2}× | {:.2}× | {:.2}× | | {:.2}× / {:.2}× | | {:.2}× | {:.2}× | |",
+                "| plansync ÷ reference | {k} | {} | {:.2}× | {:.2}× / {:.2}× | {:.2}× | {:.2}× | | {:.2}× / {:.2}× | | {:.2}× | {:.2}× | | |",
                 k * n,
                 ratio("find_s"),
                 ratio("find_p50_ms"),
@@ -997,7 +1001,7 @@ fn print_js_plans(server: &str, row: &Result<JsPlansRow, String>) {
             let f = &r.figures;
             let num = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
             println!(
-                "| {server} | {} | {} | {:.1} | {:.0} / {:.0} | {:.1} | {:.0} | {} | {:.0} / {:.0} | {} | {:.1} | {:.1} | {} |",
+                "| {server} | {} | {} | {:.1} | {:.0} / {:.0} | {:.1} | {:.0} | {} | {:.0} / {:.0} | {} | {:.1} | {:.1} | {} | {} / {} |",
                 num("plans"),
                 num("plans") * num("n"),
                 num("find_s"),
@@ -1012,6 +1016,8 @@ fn print_js_plans(server: &str, row: &Result<JsPlansRow, String>) {
                 r.cpu_s,
                 r.rss_mb,
                 r.threads,
+                num("find_retries"),
+                num("socket_errors"),
             );
         }
         Err(e) => println!("| {server} | did not finish: {e} |"),
@@ -1077,6 +1083,47 @@ async fn js_plans(
     }
 }
 
+/// Copies the plans of `spec` onto the reference server (`tests/js/plans.mjs` with
+/// `seed_from`): the copying process, which stays connected until dropped.
+async fn js_seed(spec: &serde_json::Value) -> Result<tokio::process::Child, String> {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = dir.path().join("seed.json");
+    std::fs::write(&file, spec.to_string()).map_err(|e| e.to_string())?;
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let mut child = tokio::process::Command::new("node")
+        .arg("--max-old-space-size=8192")
+        .arg(js.join("plans.mjs"))
+        .arg(&file)
+        .arg("1")
+        .arg("0")
+        .current_dir(&js)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("node did not run: {e}"))?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let deadline = Instant::now() + Duration::from_secs(1200);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, lines.next_line()).await {
+            Ok(Ok(Some(line))) => {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                if v["event"] == "seeded" {
+                    return Ok(child);
+                }
+                if v["event"] == "error" {
+                    return Err(format!("copying the plans: {}", v["why"]));
+                }
+            }
+            Ok(_) => return Err("the copying process ended early".into()),
+            Err(_) => return Err("copying the plans took over 20 minutes".into()),
+        }
+    }
+}
+
 /// K plans × N official JS clients against our server (node 1 of `setup`), then the same
 /// plans (copied onto it first) against the reference sync server.
 async fn run_js_plans(
@@ -1126,6 +1173,14 @@ async fn run_js_plans(
         "plans": plans.iter().map(|(d, _)| serde_json::json!({"url": ref_url, "plan": d.url()})).collect::<Vec<_>>(),
         "seed_from": ours_urls,
     });
+    let seeder = match js_seed(&spec).await {
+        Ok(s) => s,
+        Err(e) => return (ours_row, Err(e)),
+    };
+    let spec = serde_json::json!({
+        "plans": spec["plans"],
+        "seed_from": null,
+    });
     let (threads, watching) = watch_threads(vec![rpid]);
     let reference_row = js_plans(&spec, n, secs, rpid)
         .await
@@ -1136,6 +1191,7 @@ async fn run_js_plans(
             threads: threads.load(Ordering::Relaxed),
         });
     watching.abort();
+    drop(seeder);
     drop(reference);
     (ours_row, reference_row)
 }
