@@ -1,0 +1,43 @@
+//! `plansync`: the command line, one function per command.
+
+mod args;
+mod serve;
+mod shell;
+
+use args::{Cli, Command};
+use clap::Parser;
+
+/// Threads for blocking work (storage, saving large plans): a bounded few, so a burst of
+/// work across many plans queues instead of starting a thread each.
+const BLOCKING_THREADS: usize = 16;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                // automerge instruments its loading with spans at INFO that format the
+                // document's whole change graph: at INFO they were most of a busy server's CPU.
+                .unwrap_or_else(|_| "info,tower_http=warn,automerge=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file holds plain lines.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match Cli::parse().command {
+        Command::Serve(a) => serve::serve(a).await,
+        Command::Enroll(a) => shell::enroll(a).await,
+        Command::Pull(a) => shell::pull(a).await,
+        Command::Status(a) => shell::status(a).await,
+        Command::Snapshot(a) => shell::snapshot(a).await,
+        Command::Export(a) => shell::export(a).await,
+        Command::Invite(a) => shell::invite(a).await,
+    }
+}
