@@ -1,8 +1,9 @@
-//! Who may do what: participants of a plan with a role, and invitations that turn a short
-//! code into a participant token (kept by [`crate::store`]). Tokens are stored only as
-//! SHA-256 hashes; codes use no look-alike characters.
+//! Who may do what: participants of a plan with a role, invitations that turn a short code
+//! into a participant token, and the rules both storage backends apply to them (a plan
+//! keeps an owner; an invitation is used only while it may be). Tokens are stored only as
+//! SHA-256 hashes; codes use no look-alike characters. Joining itself, which stores, is
+//! [`crate::membership`].
 
-use crate::store::{NewInvitation, NewParticipant, PlanRow, Store, StoreError};
 use plansync_shared::{Known, PersonLink, SignInRule};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -169,9 +170,9 @@ pub struct Invitation {
     pub sign_in: SignInRule,
 }
 
-/// Why joining with a code failed.
+/// Why an invitation refused a person joining with it.
 #[derive(Debug, thiserror::Error)]
-pub enum JoinError {
+pub enum JoinRefused {
     /// No invitation has this code, or it was withdrawn.
     #[error("that code is not a valid invitation: check it with the person who invited you")]
     Unknown,
@@ -187,9 +188,65 @@ pub enum JoinError {
     /// The invitation asks for a sign-in with another provider.
     #[error("this invitation asks you to sign in with another agency's account: use the button it names")]
     OtherProvider,
-    /// Storage failed.
-    #[error(transparent)]
-    Storage(#[from] StoreError),
+}
+
+/// The outcome of changing a participant's role or revoking them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    /// Done.
+    Changed,
+    /// No such current participant of that plan.
+    NotFound,
+    /// Refused: the plan would be left without an owner.
+    LastOwner,
+}
+
+/// Whether changing participant `id` (to a role that `stays_owner` or not) leaves the
+/// plan an owner, given its current participants and their roles; the backends lock those
+/// rows first, so the rule holds when two owners change each other at once.
+pub fn owner_rule(people: &[(i64, String)], id: ParticipantId, stays_owner: bool) -> RoleChange {
+    let Some((_, role)) = people.iter().find(|(p, _)| *p == id.0) else {
+        return RoleChange::NotFound;
+    };
+    let owners = people.iter().filter(|(_, r)| r == "owner").count();
+    if role == "owner" && owners == 1 && !stays_owner {
+        return RoleChange::LastOwner;
+    }
+    RoleChange::Changed
+}
+
+/// Whether an invitation found by its code may still be used at `now_ms`: the rule both
+/// backends apply inside their redeeming transaction.
+pub fn usable_with_code(inv: Invitation, now_ms: i64) -> Result<Invitation, JoinRefused> {
+    let inv = usable(inv, now_ms)?;
+    if inv.sign_in != SignInRule::Code {
+        return Err(JoinRefused::SignInRequired);
+    }
+    Ok(inv)
+}
+
+/// The rule both backends apply when a sign-in joins with an invitation: usable, and
+/// asking for this provider (or any, or a code).
+pub fn usable_with(
+    inv: Invitation,
+    provider: &str,
+    now_ms: i64,
+) -> Result<Invitation, JoinRefused> {
+    let inv = usable(inv, now_ms)?;
+    if !inv.sign_in.allows(provider) {
+        return Err(JoinRefused::OtherProvider);
+    }
+    Ok(inv)
+}
+
+fn usable(inv: Invitation, now_ms: i64) -> Result<Invitation, JoinRefused> {
+    if inv.expires <= now_ms {
+        return Err(JoinRefused::Expired);
+    }
+    if inv.uses_left <= 0 {
+        return Err(JoinRefused::UsedUp);
+    }
+    Ok(inv)
 }
 
 /// Letters and digits that cannot be mistaken for one another when read off a projector
@@ -244,153 +301,6 @@ pub fn hash_token(token: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// How long the owner link printed at start works.
-const OWNER_LINK_MS: i64 = 7 * 24 * 3600 * 1000;
-
-/// The current participants whose tokens these are (unknown and revoked tokens are left out).
-pub async fn authenticate(
-    store: &Store,
-    tokens: Vec<String>,
-) -> Result<Vec<Participant>, StoreError> {
-    let mut found = Vec::new();
-    for t in tokens {
-        if let Some(p) = store
-            .participant_by_token(hash_token(&t), crate::now_ms())
-            .await?
-        {
-            found.push(p);
-        }
-    }
-    Ok(found)
-}
-
-/// Exchanges an invitation code for a new participant and their token.
-pub async fn redeem(
-    store: &Store,
-    code: String,
-    name: String,
-    agency: String,
-) -> Result<(Participant, String), JoinError> {
-    let token = new_token(&mut rand::rng());
-    let p = store
-        .redeem(code, name, agency, hash_token(&token), crate::now_ms())
-        .await?;
-    Ok((p, token))
-}
-
-/// Adds a participant with a fresh token; returns them and the token.
-pub async fn add_with_token(
-    store: &Store,
-    plan: String,
-    name: String,
-    agency: String,
-    role: Role,
-    kind: ParticipantKind,
-) -> Result<(Participant, String), StoreError> {
-    let token = new_token(&mut rand::rng());
-    let p = store
-        .add_participant(
-            NewParticipant {
-                plan,
-                name,
-                agency,
-                role,
-                kind,
-                token_hash: hash_token(&token),
-            },
-            crate::now_ms(),
-        )
-        .await?;
-    Ok((p, token))
-}
-
-/// Why a server could not be enrolled.
-#[derive(Debug, thiserror::Error)]
-pub enum EnrollError {
-    /// The name is empty or too long.
-    #[error("a relaying server needs a name of 1 to 100 characters, such as \"Workshop laptop\"")]
-    Name,
-    /// Servers relay; they do not manage people.
-    #[error("a relaying server can be a viewer or an editor, not an owner")]
-    Owner,
-    /// Storage failed.
-    #[error(transparent)]
-    Storage(#[from] StoreError),
-}
-
-/// Enrolls a server that will relay to this one (a workshop laptop) as a participant of
-/// kind "server" with a fresh token; returns it and the token. Its changes show in the
-/// history by the people the relay reports, "via" its name.
-pub async fn enroll(
-    store: &Store,
-    plan: String,
-    name: &str,
-    role: Role,
-) -> Result<(Participant, String), EnrollError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(EnrollError::Name);
-    }
-    if role == Role::Owner {
-        return Err(EnrollError::Owner);
-    }
-    Ok(add_with_token(
-        store,
-        plan,
-        name.to_string(),
-        "Relaying server".to_string(),
-        role,
-        ParticipantKind::Server,
-    )
-    .await?)
-}
-
-/// Creates an invitation with a fresh code.
-pub async fn invite(
-    store: &Store,
-    plan: String,
-    role: Role,
-    expires_ms: i64,
-    uses: i64,
-    sign_in: SignInRule,
-) -> Result<Invitation, StoreError> {
-    let code = new_code(&mut rand::rng());
-    store
-        .create_invitation(
-            NewInvitation {
-                plan,
-                role,
-                code,
-                expires_ms,
-                uses,
-                sign_in,
-            },
-            crate::now_ms(),
-        )
-        .await
-}
-
-/// For every plan without an owner, a fresh one-use owner invitation valid for a week
-/// (earlier unused ones are withdrawn).
-pub async fn owner_invitations(store: &Store) -> Result<Vec<(PlanRow, Invitation)>, StoreError> {
-    let now = crate::now_ms();
-    let mut out = Vec::new();
-    for plan in store.plans().await? {
-        let inv = NewInvitation {
-            plan: plan.id.clone(),
-            role: Role::Owner,
-            code: new_code(&mut rand::rng()),
-            expires_ms: now + OWNER_LINK_MS,
-            uses: 1,
-            sign_in: SignInRule::Code,
-        };
-        if let Some(inv) = store.replace_owner_invitation(inv, now).await? {
-            out.push((plan, inv));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

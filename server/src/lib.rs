@@ -10,6 +10,7 @@ mod headers;
 mod history;
 mod http;
 pub mod mail;
+mod membership;
 pub mod relay;
 pub mod signin;
 mod spreadsheet;
@@ -19,17 +20,17 @@ mod throttle;
 mod ws;
 
 pub use access::{
-    add_with_token, enroll, hash_token, invite, new_code, normalize_code, owner_invitations,
-    EnrollError, Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId,
-    ParticipantKind, Role,
+    hash_token, new_code, normalize_code, Invitation, JoinRefused, LinkOutcome, NewPersonLink,
+    Participant, ParticipantId, ParticipantKind, Role,
 };
 pub use assets::AppFiles;
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
 pub use history::{mark_changed, parse_heads, ChangeAuthor, Snapshot};
 pub use http::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};
 pub use http::{join_link, qr_svg, qr_text, room_addresses, AppError};
+pub use membership::{add_with_token, enroll, invite, owner_invitations, EnrollError};
 pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
-pub use store::{Location, PlanRow, Store, StoreError};
+pub use store::{JoinError, Location, PlanRow, Store, StoreError};
 pub use sync::{Grant, Limits, Outbound, OutboundQueue, PlanKind, ServiceError, SyncHandle};
 pub use throttle::{JoinLimits, JoinThrottle, Throttled};
 pub use ws::{serve_socket, RateLimit};

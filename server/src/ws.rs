@@ -125,7 +125,7 @@ pub async fn sync_socket(
         None => None,
     };
     let participants =
-        match crate::access::authenticate(&state.store, query_tokens(query.as_deref())).await {
+        match crate::membership::authenticate(&state.store, query_tokens(query.as_deref())).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "checking tokens failed");

@@ -2,10 +2,10 @@
 //! and Crime Panel asks when it says "what changed since January".
 
 use crate::period::ReportingPeriod;
-use crate::plan::{Action, Plan, ProgressUpdate, Rag};
+use crate::plan::{Action, Indicator, Milestone, Objective, Plan, ProgressUpdate, Rag, Theme};
 use serde::{Deserialize, Serialize};
 use similar::{capture_diff_slices, Algorithm, DiffOp};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// What kind of item a difference is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,9 +270,15 @@ struct Placed<'a, T> {
     theme: &'a str,
 }
 
+/// One kind of placed item in the old version and in the new, by id.
+type Versions<'v, 'a, T> = (
+    &'v [(&'a str, Placed<'a, T>)],
+    &'v [(&'a str, Placed<'a, T>)],
+);
+
 struct Index<'a> {
-    themes: Vec<(&'a str, Placed<'a, crate::plan::Theme>)>,
-    objectives: Vec<(&'a str, Placed<'a, crate::plan::Objective>)>,
+    themes: Vec<(&'a str, Placed<'a, Theme>)>,
+    objectives: Vec<(&'a str, Placed<'a, Objective>)>,
     actions: Vec<(&'a str, Placed<'a, Action>)>,
 }
 
@@ -370,395 +376,365 @@ fn gone<'o, 'a, T>(
     old.iter().filter(move |(id, _)| !kept.contains(id))
 }
 
+/// The differences found for one item, pushed as they are found.
+struct Item<'d> {
+    out: &'d mut Vec<Difference>,
+    kind: ItemKind,
+    id: &'d str,
+    name: &'d str,
+    theme: &'d str,
+}
+
+impl Item<'_> {
+    fn push(&mut self, change: Change) {
+        self.out.push(Difference {
+            kind: self.kind,
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            theme: self.theme.to_string(),
+            change,
+        });
+    }
+
+    /// A text field reworded, shown word by word.
+    fn text(&mut self, field: &str, before: &str, after: &str) {
+        if before != after {
+            self.push(Change::Reworded {
+                field: field.into(),
+                words: word_diff(before, after),
+            });
+        }
+    }
+
+    /// A field whose values differ (`changed`), shown before and after.
+    fn field(&mut self, changed: bool, field: &str, before: String, after: String) {
+        if changed {
+            self.push(Change::Field {
+                field: field.into(),
+                before,
+                after,
+            });
+        }
+    }
+}
+
 /// Every difference from `old` to `new`, in plan order (the plan, then themes, objectives
 /// and actions as they stand in `new`, removed items after, then indicators and milestones).
 pub fn compare(old: &Plan, new: &Plan) -> Vec<Difference> {
     let (oi, ni) = (index(old), index(new));
     let mut out = Vec::new();
-    let mut push = |kind, id: &str, name: &str, theme: &str, change| {
-        out.push(Difference {
+    plan_fields(old, new, &mut out);
+    placed(
+        &mut out,
+        ItemKind::Theme,
+        (&oi.themes, &ni.themes),
+        |t| &t.title,
+        |_| "the plan".into(),
+        |o, n, item| theme_fields(old, new, o, n, item),
+    );
+    placed(
+        &mut out,
+        ItemKind::Objective,
+        (&oi.objectives, &ni.objectives),
+        |o| &o.text,
+        |p| format!("theme '{}'", p.parent_name),
+        objective_fields,
+    );
+    placed(
+        &mut out,
+        ItemKind::Action,
+        (&oi.actions, &ni.actions),
+        |a| &a.title,
+        |p| format!("objective '{}'", p.parent_name),
+        |o, n, item| action_fields(old, new, o, n, item),
+    );
+    // Removed items, biggest first.
+    removed(&mut out, ItemKind::Theme, (&oi.themes, &ni.themes), |t| {
+        &t.title
+    });
+    removed(
+        &mut out,
+        ItemKind::Objective,
+        (&oi.objectives, &ni.objectives),
+        |o| &o.text,
+    );
+    removed(
+        &mut out,
+        ItemKind::Action,
+        (&oi.actions, &ni.actions),
+        |a| &a.title,
+    );
+    listed(
+        &mut out,
+        ItemKind::Indicator,
+        (&old.indicators, &new.indicators),
+        |i| (i.id.as_str(), &i.name),
+        indicator_fields,
+    );
+    listed(
+        &mut out,
+        ItemKind::Milestone,
+        (&old.milestones, &new.milestones),
+        |m| (m.id.as_str(), &m.name),
+        milestone_fields,
+    );
+    out
+}
+
+/// The plan's own fields.
+fn plan_fields(old: &Plan, new: &Plan, out: &mut Vec<Difference>) {
+    let mut item = Item {
+        out,
+        kind: ItemKind::Plan,
+        id: "",
+        name: &new.title,
+        theme: "",
+    };
+    item.text("title", &old.title, &new.title);
+    item.text("area", &old.area, &new.area);
+    item.text("owning body", &old.owning_body, &new.owning_body);
+    item.field(
+        old.stage != new.stage,
+        "stage",
+        old.stage.to_string(),
+        new.stage.to_string(),
+    );
+}
+
+/// Items placed in a parent (themes, objectives, actions), in `new`'s order: each added,
+/// moved (from and to the place `place` names) or changed in the fields `fields` compares.
+fn placed<'a, T>(
+    out: &mut Vec<Difference>,
+    kind: ItemKind,
+    (old, new): Versions<'_, 'a, T>,
+    name: impl Fn(&'a T) -> &'a str,
+    place: impl Fn(&Placed<'a, T>) -> String,
+    fields: impl Fn(&T, &T, &mut Item),
+) {
+    let before: HashMap<&str, &Placed<T>> = old.iter().map(|(i, p)| (*i, p)).collect();
+    let moved = moved(old, new);
+    for (id, p) in new {
+        let mut item = Item {
+            out: &mut *out,
             kind,
-            id: id.to_string(),
-            name: name.to_string(),
-            theme: theme.to_string(),
-            change,
-        })
-    };
-    let field = |f: &str, b: String, a: String| Change::Field {
-        field: f.into(),
-        before: b,
-        after: a,
-    };
-    let reworded = |f: &str, b: &str, a: &str| Change::Reworded {
-        field: f.into(),
-        words: word_diff(b, a),
-    };
-
-    for (f, b, a) in [
-        ("title", &old.title, &new.title),
-        ("area", &old.area, &new.area),
-        ("owning body", &old.owning_body, &new.owning_body),
-    ] {
-        if b != a {
-            push(ItemKind::Plan, "", &new.title, "", reworded(f, b, a));
-        }
-    }
-    if old.stage != new.stage {
-        push(
-            ItemKind::Plan,
-            "",
-            &new.title,
-            "",
-            field("stage", old.stage.to_string(), new.stage.to_string()),
-        );
-    }
-
-    // Themes.
-    let old_themes: HashMap<&str, &Placed<_>> = oi.themes.iter().map(|(i, p)| (*i, p)).collect();
-    let moved_themes = moved(&oi.themes, &ni.themes);
-    for (id, p) in &ni.themes {
-        let t = p.item;
-        let Some(o) = old_themes.get(id) else {
-            push(ItemKind::Theme, id, &t.title, &t.title, Change::Added);
+            id,
+            name: name(p.item),
+            theme: p.theme,
+        };
+        let Some(op) = before.get(id) else {
+            item.push(Change::Added);
             continue;
         };
-        if moved_themes.contains(id) {
-            push(
-                ItemKind::Theme,
-                id,
-                &t.title,
-                &t.title,
-                Change::Moved {
-                    from: "the plan".into(),
-                    to: "the plan".into(),
-                },
-            );
-        }
-        let o = o.item;
-        for (f, b, a) in [("title", &o.title, &t.title), ("aim", &o.aim, &t.aim)] {
-            if b != a {
-                push(ItemKind::Theme, id, &t.title, &t.title, reworded(f, b, a));
-            }
-        }
-        if o.outcomes != t.outcomes {
-            push(
-                ItemKind::Theme,
-                id,
-                &t.title,
-                &t.title,
-                reworded(
-                    "shared outcomes",
-                    &o.outcomes.join("\n"),
-                    &t.outcomes.join("\n"),
-                ),
-            );
-        }
-        if o.lead != t.lead {
-            push(
-                ItemKind::Theme,
-                id,
-                &t.title,
-                &t.title,
-                field(
-                    "theme lead",
-                    old.person_name(o.lead.as_ref()),
-                    new.person_name(t.lead.as_ref()),
-                ),
-            );
-        }
-    }
-
-    // Objectives.
-    let old_obj: HashMap<&str, &Placed<_>> = oi.objectives.iter().map(|(i, p)| (*i, p)).collect();
-    let moved_obj = moved(&oi.objectives, &ni.objectives);
-    for (id, p) in &ni.objectives {
-        let n = p.item;
-        let Some(op) = old_obj.get(id) else {
-            push(ItemKind::Objective, id, &n.text, p.theme, Change::Added);
-            continue;
-        };
-        if moved_obj.contains(id) {
-            push(
-                ItemKind::Objective,
-                id,
-                &n.text,
-                p.theme,
-                Change::Moved {
-                    from: format!("theme '{}'", op.parent_name),
-                    to: format!("theme '{}'", p.parent_name),
-                },
-            );
-        }
-        let o = op.item;
-        if o.text != n.text {
-            push(
-                ItemKind::Objective,
-                id,
-                &n.text,
-                p.theme,
-                reworded("wording", &o.text, &n.text),
-            );
-        }
-        if o.review.decision != n.review.decision {
-            push(
-                ItemKind::Objective,
-                id,
-                &n.text,
-                p.theme,
-                field(
-                    "workshop decision",
-                    o.review.decision.to_string(),
-                    n.review.decision.to_string(),
-                ),
-            );
-        }
-        for (f, b, a) in [
-            ("working group", &o.review.group, &n.review.group),
-            ("proposed wording", &o.review.proposed, &n.review.proposed),
-            ("workshop comments", &o.review.comments, &n.review.comments),
-        ] {
-            if b != a {
-                push(ItemKind::Objective, id, &n.text, p.theme, reworded(f, b, a));
-            }
-        }
-    }
-
-    // Actions.
-    let old_act: HashMap<&str, &Placed<_>> = oi.actions.iter().map(|(i, p)| (*i, p)).collect();
-    let moved_act = moved(&oi.actions, &ni.actions);
-    for (id, p) in &ni.actions {
-        let n = p.item;
-        let Some(op) = old_act.get(id) else {
-            push(ItemKind::Action, id, &n.title, p.theme, Change::Added);
-            continue;
-        };
-        let name = n.title.as_str();
-        let mut add = |change| push(ItemKind::Action, id, name, p.theme, change);
-        if moved_act.contains(id) {
-            add(Change::Moved {
-                from: format!("objective '{}'", op.parent_name),
-                to: format!("objective '{}'", p.parent_name),
+        if moved.contains(id) {
+            item.push(Change::Moved {
+                from: place(op),
+                to: place(p),
             });
         }
-        let o = op.item;
-        for (f, b, a) in [
-            ("title", &o.title, &n.title),
-            ("description", &o.description, &n.description),
-            ("target", &o.target, &n.target),
-        ] {
-            if b != a {
-                add(reworded(f, b, a));
-            }
-        }
-        if o.lead != n.lead {
-            add(field(
-                "lead",
-                old.person_name(o.lead.as_ref()),
-                new.person_name(n.lead.as_ref()),
-            ));
-        }
-        if o.lead_board != n.lead_board {
-            add(field(
-                "lead board",
-                old.board_name(o.lead_board.as_ref()),
-                new.board_name(n.lead_board.as_ref()),
-            ));
-        }
-        if o.contributing_boards != n.contributing_boards {
-            add(field(
-                "contributing boards",
-                old.board_names(&o.contributing_boards, ", "),
-                new.board_names(&n.contributing_boards, ", "),
-            ));
-        }
-        if o.due != n.due {
-            add(field(
-                "due",
-                o.due.clone().unwrap_or_default(),
-                n.due.clone().unwrap_or_default(),
-            ));
-        }
-        if o.state != n.state {
-            add(field("progress", o.state.to_string(), n.state.to_string()));
-        }
-        let periods: std::collections::BTreeSet<_> = o.rag.keys().chain(n.rag.keys()).collect();
-        for period in periods {
-            let (b, a) = (o.rag.get(period).copied(), n.rag.get(period).copied());
-            if b != a {
-                add(Change::Rag {
-                    period: *period,
-                    before: b,
-                    after: a,
-                });
-            }
-        }
-        for u in &n.updates {
-            if !o.updates.iter().any(|x| x.id == u.id) {
-                add(Change::ProgressUpdate { update: u.clone() });
-            }
-        }
-        let periods: std::collections::BTreeSet<_> = o
-            .direction_overrides
-            .keys()
-            .chain(n.direction_overrides.keys())
-            .collect();
-        for period in periods {
-            let show = |x: Option<&crate::DirectionOverride>| {
-                x.map(|d| format!("{} ({})", d.direction, d.reason))
-                    .unwrap_or_default()
-            };
-            let (b, a) = (
-                o.direction_overrides.get(period),
-                n.direction_overrides.get(period),
-            );
-            if b != a {
-                add(field(
-                    &format!("direction of travel for {period}"),
-                    show(b),
-                    show(a),
-                ));
-            }
-        }
+        fields(op.item, p.item, &mut item);
     }
+}
 
-    // Removed items, biggest first.
-    for (id, p) in gone(&oi.themes, &ni.themes) {
-        push(ItemKind::Theme, id, &p.item.title, p.theme, Change::Removed);
-    }
-    for (id, p) in gone(&oi.objectives, &ni.objectives) {
-        push(
-            ItemKind::Objective,
+/// The placed items of `old` that `new` no longer has.
+fn removed<'a, T>(
+    out: &mut Vec<Difference>,
+    kind: ItemKind,
+    (old, new): Versions<'_, 'a, T>,
+    name: impl Fn(&'a T) -> &'a str,
+) {
+    for (id, p) in gone(old, new) {
+        Item {
+            out: &mut *out,
+            kind,
             id,
-            &p.item.text,
-            p.theme,
-            Change::Removed,
-        );
+            name: name(p.item),
+            theme: p.theme,
+        }
+        .push(Change::Removed);
     }
-    for (id, p) in gone(&oi.actions, &ni.actions) {
-        push(
-            ItemKind::Action,
-            id,
-            &p.item.title,
-            p.theme,
-            Change::Removed,
-        );
-    }
+}
 
-    // Indicators.
-    for n in &new.indicators {
-        let Some(o) = old.indicators.iter().find(|o| o.id == n.id) else {
-            push(
-                ItemKind::Indicator,
-                n.id.as_str(),
-                &n.name,
-                "",
-                Change::Added,
-            );
-            continue;
+/// Items listed on their own (indicators, milestones): each added or changed in `new`'s
+/// order, then each removed; `named` gives an item's id and name.
+fn listed<T>(
+    out: &mut Vec<Difference>,
+    kind: ItemKind,
+    (old, new): (&[T], &[T]),
+    named: impl Fn(&T) -> (&str, &String),
+    fields: impl Fn(&T, &T, &mut Item),
+) {
+    let item = |out: &mut Vec<Difference>, x: &T, change: Option<Change>| {
+        let (id, name) = named(x);
+        let mut i = Item {
+            out,
+            kind,
+            id,
+            name,
+            theme: "",
         };
-        if o.name != n.name {
-            push(
-                ItemKind::Indicator,
-                n.id.as_str(),
-                &n.name,
-                "",
-                reworded("name", &o.name, &n.name),
-            );
+        if let Some(c) = change {
+            i.push(c);
         }
-        for (f, b, a) in [
-            ("target", o.target, n.target),
-            ("tolerance", o.tolerance, n.tolerance),
-        ] {
-            if b != a {
-                push(
-                    ItemKind::Indicator,
-                    n.id.as_str(),
-                    &n.name,
-                    "",
-                    field(f, b.to_string(), a.to_string()),
-                );
-            }
-        }
-        let periods: std::collections::BTreeSet<_> =
-            o.values.keys().chain(n.values.keys()).collect();
-        for period in periods {
-            let (b, a) = (o.values.get(period).copied(), n.values.get(period).copied());
-            if b != a {
-                push(
-                    ItemKind::Indicator,
-                    n.id.as_str(),
-                    &n.name,
-                    "",
-                    Change::IndicatorValue {
-                        period: *period,
-                        before: b,
-                        after: a,
+    };
+    for n in new {
+        match old.iter().find(|o| named(o).0 == named(n).0) {
+            None => item(out, n, Some(Change::Added)),
+            Some(o) => {
+                let (id, name) = named(n);
+                fields(
+                    o,
+                    n,
+                    &mut Item {
+                        out: &mut *out,
+                        kind,
+                        id,
+                        name,
+                        theme: "",
                     },
                 );
             }
         }
     }
-    for o in &old.indicators {
-        if !new.indicators.iter().any(|n| n.id == o.id) {
-            push(
-                ItemKind::Indicator,
-                o.id.as_str(),
-                &o.name,
-                "",
-                Change::Removed,
-            );
+    for o in old {
+        if !new.iter().any(|n| named(n).0 == named(o).0) {
+            item(out, o, Some(Change::Removed));
         }
     }
+}
 
-    // Milestones.
-    for n in &new.milestones {
-        match old.milestones.iter().find(|o| o.id == n.id) {
-            None => push(
-                ItemKind::Milestone,
-                n.id.as_str(),
-                &n.name,
-                "",
-                Change::Added,
-            ),
-            Some(o) => {
-                if o.done != n.done {
-                    let word = |d: bool| if d { "done" } else { "not done" }.to_string();
-                    push(
-                        ItemKind::Milestone,
-                        n.id.as_str(),
-                        &n.name,
-                        "",
-                        field("status", word(o.done), word(n.done)),
-                    );
-                }
-                if o.due != n.due {
-                    push(
-                        ItemKind::Milestone,
-                        n.id.as_str(),
-                        &n.name,
-                        "",
-                        field(
-                            "due",
-                            o.due.clone().unwrap_or_default(),
-                            n.due.clone().unwrap_or_default(),
-                        ),
-                    );
-                }
-            }
+fn theme_fields(old: &Plan, new: &Plan, o: &Theme, t: &Theme, item: &mut Item) {
+    item.text("title", &o.title, &t.title);
+    item.text("aim", &o.aim, &t.aim);
+    if o.outcomes != t.outcomes {
+        item.push(Change::Reworded {
+            field: "shared outcomes".into(),
+            words: word_diff(&o.outcomes.join("\n"), &t.outcomes.join("\n")),
+        });
+    }
+    item.field(
+        o.lead != t.lead,
+        "theme lead",
+        old.person_name(o.lead.as_ref()),
+        new.person_name(t.lead.as_ref()),
+    );
+}
+
+fn objective_fields(o: &Objective, n: &Objective, item: &mut Item) {
+    item.text("wording", &o.text, &n.text);
+    item.field(
+        o.review.decision != n.review.decision,
+        "workshop decision",
+        o.review.decision.to_string(),
+        n.review.decision.to_string(),
+    );
+    item.text("working group", &o.review.group, &n.review.group);
+    item.text("proposed wording", &o.review.proposed, &n.review.proposed);
+    item.text("workshop comments", &o.review.comments, &n.review.comments);
+}
+
+fn action_fields(old: &Plan, new: &Plan, o: &Action, n: &Action, item: &mut Item) {
+    item.text("title", &o.title, &n.title);
+    item.text("description", &o.description, &n.description);
+    item.text("target", &o.target, &n.target);
+    item.field(
+        o.lead != n.lead,
+        "lead",
+        old.person_name(o.lead.as_ref()),
+        new.person_name(n.lead.as_ref()),
+    );
+    item.field(
+        o.lead_board != n.lead_board,
+        "lead board",
+        old.board_name(o.lead_board.as_ref()),
+        new.board_name(n.lead_board.as_ref()),
+    );
+    item.field(
+        o.contributing_boards != n.contributing_boards,
+        "contributing boards",
+        old.board_names(&o.contributing_boards, ", "),
+        new.board_names(&n.contributing_boards, ", "),
+    );
+    item.field(
+        o.due != n.due,
+        "due",
+        o.due.clone().unwrap_or_default(),
+        n.due.clone().unwrap_or_default(),
+    );
+    item.field(
+        o.state != n.state,
+        "progress",
+        o.state.to_string(),
+        n.state.to_string(),
+    );
+    let periods: BTreeSet<_> = o.rag.keys().chain(n.rag.keys()).collect();
+    for period in periods {
+        let (b, a) = (o.rag.get(period).copied(), n.rag.get(period).copied());
+        if b != a {
+            item.push(Change::Rag {
+                period: *period,
+                before: b,
+                after: a,
+            });
         }
     }
-    for o in &old.milestones {
-        if !new.milestones.iter().any(|n| n.id == o.id) {
-            push(
-                ItemKind::Milestone,
-                o.id.as_str(),
-                &o.name,
-                "",
-                Change::Removed,
-            );
+    for u in &n.updates {
+        if !o.updates.iter().any(|x| x.id == u.id) {
+            item.push(Change::ProgressUpdate { update: u.clone() });
         }
     }
-    out
+    let periods: BTreeSet<_> = o
+        .direction_overrides
+        .keys()
+        .chain(n.direction_overrides.keys())
+        .collect();
+    let show = |x: Option<&crate::DirectionOverride>| {
+        x.map(|d| format!("{} ({})", d.direction, d.reason))
+            .unwrap_or_default()
+    };
+    for period in periods {
+        let (b, a) = (
+            o.direction_overrides.get(period),
+            n.direction_overrides.get(period),
+        );
+        item.field(
+            b != a,
+            &format!("direction of travel for {period}"),
+            show(b),
+            show(a),
+        );
+    }
+}
+
+fn indicator_fields(o: &Indicator, n: &Indicator, item: &mut Item) {
+    item.text("name", &o.name, &n.name);
+    for (f, b, a) in [
+        ("target", o.target, n.target),
+        ("tolerance", o.tolerance, n.tolerance),
+    ] {
+        item.field(b != a, f, b.to_string(), a.to_string());
+    }
+    let periods: BTreeSet<_> = o.values.keys().chain(n.values.keys()).collect();
+    for period in periods {
+        let (b, a) = (o.values.get(period).copied(), n.values.get(period).copied());
+        if b != a {
+            item.push(Change::IndicatorValue {
+                period: *period,
+                before: b,
+                after: a,
+            });
+        }
+    }
+}
+
+fn milestone_fields(o: &Milestone, n: &Milestone, item: &mut Item) {
+    let word = |d: bool| if d { "done" } else { "not done" }.to_string();
+    item.field(o.done != n.done, "status", word(o.done), word(n.done));
+    item.field(
+        o.due != n.due,
+        "due",
+        o.due.clone().unwrap_or_default(),
+        n.due.clone().unwrap_or_default(),
+    );
 }
 
 #[cfg(test)]

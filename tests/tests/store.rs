@@ -5,7 +5,9 @@
 use plansync_server::store::{
     self, ChunkId, Location, NewInvitation, NewParticipant, RoleChange, Store,
 };
-use plansync_server::{hash_token, JoinError, LinkOutcome, NewPersonLink, ParticipantId, Role};
+use plansync_server::{
+    hash_token, JoinError, JoinRefused, LinkOutcome, NewPersonLink, ParticipantId, Role,
+};
 use plansync_shared::automerge::AutoCommit;
 use plansync_shared::{
     demo_plan, plan_summary, DocumentId, PersonId, PersonLink, PlanDoc, TextField,
@@ -571,7 +573,7 @@ async fn a_one_use_invitation_redeemed_by_many_at_once_admits_exactly_one(db: Db
     for t in tries {
         match t.await.unwrap() {
             Ok(_) => admitted += 1,
-            Err(JoinError::UsedUp) => {}
+            Err(JoinError::Refused(JoinRefused::UsedUp)) => {}
             Err(e) => panic!("{e}"),
         }
     }
@@ -609,7 +611,7 @@ async fn an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_r
     assert!(matches!(
         s.redeem(inv.code.clone(), "x".into(), "y".into(), "h9".into(), 10)
             .await,
-        Err(JoinError::UsedUp)
+        Err(JoinError::Refused(JoinRefused::UsedUp))
     ));
     let late = s
         .create_invitation(new("CCCC-CCCC-CC", Role::Viewer, 5), 1)
@@ -618,7 +620,7 @@ async fn an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_r
     assert!(matches!(
         s.redeem(late.code, "x".into(), "y".into(), "h8".into(), 100)
             .await,
-        Err(JoinError::Expired)
+        Err(JoinError::Refused(JoinRefused::Expired))
     ));
     let gone = s
         .create_invitation(new("DDDD-DDDD-DD", Role::Viewer, 5), 1)
@@ -640,7 +642,7 @@ async fn an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_r
     assert!(matches!(
         s.redeem(gone.code, "x".into(), "y".into(), "h7".into(), 10)
             .await,
-        Err(JoinError::Unknown)
+        Err(JoinError::Refused(JoinRefused::Unknown))
     ));
     assert!(matches!(
         s.redeem(
@@ -651,7 +653,7 @@ async fn an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_r
             10
         )
         .await,
-        Err(JoinError::Unknown)
+        Err(JoinError::Refused(JoinRefused::Unknown))
     ));
     assert_eq!(s.participants("plan".into()).await.unwrap().len(), 2);
 }
@@ -1023,7 +1025,7 @@ async fn a_sign_in_joins_once_finds_its_participants_again_and_its_flows_codes_a
     assert!(matches!(
         s.redeem("AAAA-AAAA-AA".into(), "X".into(), "Y".into(), "t".into(), 2)
             .await,
-        Err(JoinError::SignInRequired)
+        Err(JoinError::Refused(JoinRefused::SignInRequired))
     ));
     let alice = |provider: &str, issuer: &str| SignedInPerson {
         provider: provider.into(),
@@ -1044,7 +1046,7 @@ async fn a_sign_in_joins_once_finds_its_participants_again_and_its_flows_codes_a
             3
         )
         .await,
-        Err(JoinError::OtherProvider)
+        Err(JoinError::Refused(JoinRefused::OtherProvider))
     ));
     let joined = s
         .sign_in(

@@ -4,7 +4,8 @@
 use crate::model::{today, Model};
 use crate::route::{Route, TrackerView};
 use crate::views::comments::{AddStamped, CommentThread};
-use crate::views::tracker::{current_period, RagChip};
+use crate::views::period::current_period;
+use crate::views::tracker::RagChip;
 use crate::views::CollabText;
 use leptos::prelude::*;
 use plansync_shared::{

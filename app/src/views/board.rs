@@ -5,8 +5,8 @@
 use crate::model::{today, Model};
 use crate::route::Route;
 use crate::views::charts::RagBar;
-use crate::views::dashboard::{counted_period, tracker_link, PeriodPicker};
 use crate::views::papers::open_paper;
+use crate::views::period::{counted_period, tracker_link, PeriodPicker};
 use crate::views::tracker::RagChip;
 use crate::views::CollabText;
 use leptos::prelude::*;

@@ -8,7 +8,7 @@ use crate::route::Route;
 use crate::views::action::TravelOverride;
 use crate::views::charts::ValueChart;
 use crate::views::comments::{CommentBadge, CommentThread};
-use crate::views::tracker::current_period;
+use crate::views::period::current_period;
 use crate::views::CollabText;
 use leptos::prelude::*;
 use plansync_shared::{

@@ -13,6 +13,7 @@ mod milestones;
 mod outline;
 mod papers;
 mod people;
+mod period;
 mod plans;
 mod room;
 mod round;

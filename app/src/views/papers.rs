@@ -4,7 +4,7 @@
 
 use crate::api::{self, Snapshot};
 use crate::model::Model;
-use crate::views::tracker::current_period;
+use crate::views::period::current_period;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 

@@ -4,8 +4,8 @@
 
 use crate::model::{today, Model};
 use crate::route::{Route, TrackerView};
-use crate::views::dashboard::tracker_link;
-use crate::views::tracker::current_period;
+use crate::views::period::current_period;
+use crate::views::period::tracker_link;
 use leptos::prelude::*;
 use plansync_shared::{
     board_return, current_round, latest_sign_offs, long_date, my_actions, parse_reminders,

@@ -6,6 +6,7 @@ use crate::model::{today, Model};
 use crate::perf;
 use crate::route::{self, Route, SortKey, TrackerView};
 use crate::views::comments::{comment_counts, CommentCount, CommentMark};
+use crate::views::period::current_period;
 use leptos::prelude::*;
 use plansync_shared::{
     action_travel, is_exception, ActionId, CommentTarget, Direction, HitTarget, Plan,
@@ -55,13 +56,6 @@ fn period_at(plan: &Plan, view: &TrackerView, now: ReportingPeriod) -> Reporting
         .as_deref()
         .and_then(|k| ReportingPeriod::from_key(k).ok())
         .unwrap_or_else(|| plan.latest_rated_period(now))
-}
-
-/// The reporting period containing today.
-pub fn current_period() -> ReportingPeriod {
-    plansync_shared::parse_date(&today())
-        .map(ReportingPeriod::containing)
-        .unwrap_or_else(|_| ReportingPeriod::from_key("2026-Q1").expect("valid key"))
 }
 
 /// Every action of a plan as rows, in plan order.
@@ -474,7 +468,7 @@ pub fn TrackerPage() -> impl IntoView {
     let periods = move || {
         model.plan.with(|p| {
             p.as_ref()
-                .map(crate::views::dashboard::periods)
+                .map(crate::views::period::periods)
                 .unwrap_or_default()
         })
     };

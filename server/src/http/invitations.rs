@@ -152,7 +152,7 @@ pub async fn create_invitation(
         _ => {}
     }
     let expires = crate::now_ms() + body.expires_hours * 3_600_000;
-    let inv = crate::access::invite(
+    let inv = crate::membership::invite(
         &state.store,
         plan,
         body.role,

@@ -137,7 +137,7 @@ const NO_TOKEN: &str = "This needs a participant's access: open the invitation l
 
 /// The participants the request's tokens belong to; at least one, or 401.
 async fn callers(state: &AppState, headers: &HeaderMap) -> Result<Vec<Participant>, AppError> {
-    let found = crate::access::authenticate(&state.store, request_tokens(headers)).await?;
+    let found = crate::membership::authenticate(&state.store, request_tokens(headers)).await?;
     if found.is_empty() {
         return Err(AppError::Unauthorized(NO_TOKEN.into()));
     }

@@ -107,10 +107,10 @@ pub async fn enroll_server(
             "send {{\"name\": \"Workshop laptop\", \"role\": \"editor\"}}: {e}"
         ))
     })?;
-    let (participant, token) = crate::access::enroll(&state.store, plan, &body.name, body.role)
+    let (participant, token) = crate::membership::enroll(&state.store, plan, &body.name, body.role)
         .await
         .map_err(|e| match e {
-            crate::access::EnrollError::Storage(s) => AppError::from(s),
+            crate::membership::EnrollError::Storage(s) => AppError::from(s),
             e => AppError::BadRequest(e.to_string()),
         })?;
     Ok((

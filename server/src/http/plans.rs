@@ -1,7 +1,8 @@
 //! Plans: the caller's list, starting one, and joining one with an invitation code.
 
 use super::{any_owner, callers, AppError, WRONG_CODE};
-use crate::access::{normalize_code, JoinError, Participant, Role};
+use crate::access::{normalize_code, JoinRefused, Participant, Role};
+use crate::store::JoinError;
 use crate::store::PlanRow;
 use crate::sync::PlanKind;
 use crate::AppState;
@@ -79,7 +80,7 @@ pub(crate) async fn create_plan_for(
     owner: Participant,
 ) -> Result<(PlanRow, Participant, String), AppError> {
     let plan = state.sync.create_plan(kind).await?;
-    let (participant, token) = crate::access::add_with_token(
+    let (participant, token) = crate::membership::add_with_token(
         &state.store,
         plan.id.clone(),
         owner.name,
@@ -193,12 +194,15 @@ pub async fn join(
     };
     let name = checked_text("name", &body.name)?;
     let agency = checked_text("agency", &body.agency)?;
-    let (participant, token) = match crate::access::redeem(&state.store, code, name, agency).await {
-        Ok(joined) => joined,
-        Err(JoinError::Storage(e)) => return Err(e.into()),
-        Err(e @ JoinError::SignInRequired) => return Err(AppError::Forbidden(e.to_string())),
-        Err(_) => return Err(wrong(&state)),
-    };
+    let (participant, token) =
+        match crate::membership::redeem(&state.store, code, name, agency).await {
+            Ok(joined) => joined,
+            Err(JoinError::Storage(e)) => return Err(e.into()),
+            Err(JoinError::Refused(e @ JoinRefused::SignInRequired)) => {
+                return Err(AppError::Forbidden(e.to_string()))
+            }
+            Err(_) => return Err(wrong(&state)),
+        };
     let plan = state
         .store
         .plans()

@@ -5,8 +5,9 @@
 //! code, never a token, in its address.
 
 use super::{request_tokens, AppError, Membership};
-use crate::access::{hash_token, new_token, normalize_code, JoinError};
+use crate::access::{hash_token, new_token, normalize_code, JoinRefused};
 use crate::signin::SignInError;
+use crate::store::JoinError;
 use crate::store::SignInFlow;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -267,9 +268,9 @@ pub async fn sign_in_callback(
     {
         Ok(found) => found,
         Err(JoinError::Storage(e)) => return Err(e.into()),
-        Err(e @ (JoinError::OtherProvider | JoinError::Expired | JoinError::UsedUp)) => {
-            return Err(Failed(StatusCode::FORBIDDEN, e.to_string()))
-        }
+        Err(JoinError::Refused(
+            e @ (JoinRefused::OtherProvider | JoinRefused::Expired | JoinRefused::UsedUp),
+        )) => return Err(Failed(StatusCode::FORBIDDEN, e.to_string())),
         Err(_) => return Err(Failed(StatusCode::FORBIDDEN, super::WRONG_CODE.into())),
     };
     if found.is_empty() {

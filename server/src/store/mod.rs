@@ -10,8 +10,9 @@ mod sqlite;
 pub use postgres::Postgres;
 pub use sqlite::Sqlite;
 
+pub use crate::access::RoleChange;
 use crate::access::{
-    Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, Role,
+    Invitation, JoinRefused, LinkOutcome, NewPersonLink, Participant, ParticipantId, Role,
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
@@ -105,15 +106,15 @@ pub struct Appended {
     pub compact: bool,
 }
 
-/// The outcome of changing a participant's role or revoking them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoleChange {
-    /// Done.
-    Changed,
-    /// No such current participant of that plan.
-    NotFound,
-    /// Refused: the plan would be left without an owner.
-    LastOwner,
+/// Why redeeming an invitation failed: it refused, or storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    /// The invitation refused.
+    #[error(transparent)]
+    Refused(#[from] JoinRefused),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
 }
 
 /// A change another node made, as the database announces it (PostgreSQL LISTEN/NOTIFY
@@ -138,50 +139,6 @@ const COMPACT_MIN_CHUNKS: i64 = 16;
 /// `snapshots` bytes of snapshots should be compacted.
 fn should_compact(count: i64, increments: i64, snapshots: i64) -> bool {
     count >= COMPACT_MAX_CHUNKS || (count >= COMPACT_MIN_CHUNKS && increments > snapshots)
-}
-
-/// Whether changing participant `id` (to a role that `stays_owner` or not) leaves the
-/// plan an owner, given its current participants and their roles; the backends lock those
-/// rows first, so the rule holds when two owners change each other at once.
-fn owner_rule(people: &[(i64, String)], id: ParticipantId, stays_owner: bool) -> RoleChange {
-    let Some((_, role)) = people.iter().find(|(p, _)| *p == id.0) else {
-        return RoleChange::NotFound;
-    };
-    let owners = people.iter().filter(|(_, r)| r == "owner").count();
-    if role == "owner" && owners == 1 && !stays_owner {
-        return RoleChange::LastOwner;
-    }
-    RoleChange::Changed
-}
-
-/// Whether an invitation found by its code may still be used at `now_ms`: the rule both
-/// backends apply inside their redeeming transaction.
-fn usable_with_code(inv: Invitation, now_ms: i64) -> Result<Invitation, JoinError> {
-    let inv = usable(inv, now_ms)?;
-    if inv.sign_in != SignInRule::Code {
-        return Err(JoinError::SignInRequired);
-    }
-    Ok(inv)
-}
-
-/// The rule both backends apply when a sign-in joins with an invitation: usable, and
-/// asking for this provider (or any, or a code).
-fn usable_with(inv: Invitation, provider: &str, now_ms: i64) -> Result<Invitation, JoinError> {
-    let inv = usable(inv, now_ms)?;
-    if !inv.sign_in.allows(provider) {
-        return Err(JoinError::OtherProvider);
-    }
-    Ok(inv)
-}
-
-fn usable(inv: Invitation, now_ms: i64) -> Result<Invitation, JoinError> {
-    if inv.expires <= now_ms {
-        return Err(JoinError::Expired);
-    }
-    if inv.uses_left <= 0 {
-        return Err(JoinError::UsedUp);
-    }
-    Ok(inv)
 }
 
 /// A participant about to be added.
@@ -405,6 +362,11 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// replace it).
     /// How many were recorded.
     async fn add_relayed(&self, doc: String, authors: Vec<RelayedAuthor>) -> Result<usize>;
+}
+
+/// How far each relay to an upstream server got.
+#[async_trait::async_trait]
+pub trait RelayStore: Send + Sync + 'static {
     /// How far each relay to an upstream got, per plan.
     async fn relay_progress(&self) -> Result<Vec<RelayProgress>>;
     /// Records how far a relay got with one plan.
@@ -584,7 +546,7 @@ pub trait SignInStore: Send + Sync + 'static {
         invitation: Option<String>,
         unusable_token: String,
         now_ms: i64,
-    ) -> Result<Vec<Participant>, crate::access::JoinError>;
+    ) -> Result<Vec<Participant>, JoinError>;
     /// Keeps a one-time code that hands tokens for `participants` to the app.
     async fn add_handoff(
         &self,
@@ -635,9 +597,9 @@ pub const MAX_REMINDER_TRIES: i64 = 8;
 
 /// Everything the server keeps: one storage interface in three parts, which each backend
 /// implements in its own folder.
-pub trait Backend: DocumentStore + AccessStore + HistoryStore + SignInStore {}
+pub trait Backend: DocumentStore + AccessStore + HistoryStore + RelayStore + SignInStore {}
 
-impl<T: DocumentStore + AccessStore + HistoryStore + SignInStore> Backend for T {}
+impl<T: DocumentStore + AccessStore + HistoryStore + RelayStore + SignInStore> Backend for T {}
 
 /// A handle to the server's storage, cheap to clone.
 pub type Store = Arc<dyn Backend>;

@@ -43,7 +43,7 @@ async fn state_on(dir: &tempfile::TempDir, db: store::Sqlite) -> AppState {
 /// Joins the demo plan with its printed owner code; returns the plan id and the token.
 async fn owner(s: &AppState) -> (String, String) {
     let (plan, inv) = owner_invitations(&s.store).await.unwrap().remove(0);
-    let (p, token) = access::redeem(
+    let (p, token) = crate::membership::redeem(
         &s.store,
         inv.code,
         "Chair".into(),
@@ -170,7 +170,7 @@ async fn participant(s: &AppState, plan: &str, owner: &str, role: &str) -> (Part
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    access::redeem(
+    crate::membership::redeem(
         &s.store,
         inv["code"].as_str().unwrap().into(),
         format!("A {role}"),

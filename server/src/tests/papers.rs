@@ -25,7 +25,7 @@ async fn snapshots_history_compare_restore_and_exports_work_through_the_api() {
         .unwrap()
         .to_string();
     // An edit made as the owner.
-    let me = access::authenticate(&s.store, vec![token.clone()])
+    let me = crate::membership::authenticate(&s.store, vec![token.clone()])
         .await
         .unwrap()
         .remove(0);

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 mod rounds;
 mod write;
 
-/// The layout version written at the root under `schema`; its presence marks a plan.
-pub const SCHEMA: i64 = 1;
+use super::layout::SCHEMA;
+use super::layout::{get_obj, list_str};
 
 /// A text field of the plan, edited as collaborative text (splice, never replace).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,14 +82,6 @@ pub(crate) fn actor_from(rng: &mut dyn RngCore) -> ActorId {
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
     ActorId::from(bytes)
-}
-
-/// The map object at `key` of `parent`, if there is one.
-pub(crate) fn get_obj(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Result<Option<ObjId>> {
-    Ok(match doc.get(parent, key)? {
-        Some((Value::Object(_), id)) => Some(id),
-        _ => None,
-    })
 }
 
 fn req_obj(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Result<ObjId> {
@@ -949,13 +941,5 @@ fn check_schema(doc: &impl ReadDoc) -> Result<()> {
         None => Err(Error::Layout(
             "no schema marker: not a Plansync plan".into(),
         )),
-    }
-}
-
-/// The string at `index` of a list, if it is one.
-pub(crate) fn list_str(doc: &impl ReadDoc, list: &ObjId, index: usize) -> Option<String> {
-    match doc.get(list, index) {
-        Ok(Some((Value::Scalar(s), _))) => s.as_str().map(str::to_string),
-        _ => None,
     }
 }

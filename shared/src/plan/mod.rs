@@ -3,12 +3,14 @@
 
 mod doc;
 mod guard;
+mod layout;
 mod model;
 mod read;
 mod update;
 
-pub use doc::{Commit, PlanDoc, TextField, TravelItem, SCHEMA};
+pub use doc::{Commit, PlanDoc, TextField, TravelItem};
 pub use guard::owner_only_part;
+pub use layout::SCHEMA;
 pub use model::*;
 pub use read::{plan_summary, read_plan, read_rounds};
 pub use update::{read_plan_tracked, update_plan, PlanUpdate};

@@ -2,7 +2,7 @@
 //! exist (deleted concurrently) are skipped, and an id listed twice (moved concurrently
 //! by two people) is shown once, at its first place: every replica reads the same plan.
 
-use super::doc::{get_obj, list_str, SCHEMA};
+use super::layout::{get_obj, list_str, SCHEMA};
 use crate::ids::*;
 use crate::period::ReportingPeriod;
 use crate::plan::model::*;

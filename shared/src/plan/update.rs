@@ -4,7 +4,7 @@
 //! Anything else (the order of items, themes, people, the plan's own fields) reads the
 //! whole plan again, which is always correct.
 
-use super::doc::get_obj;
+use super::layout::get_obj;
 use super::read::{read_plan, sort_comments, Reader};
 use crate::plan::model::*;
 use crate::Result;

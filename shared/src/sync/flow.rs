@@ -7,8 +7,7 @@
 //! peers, not how far behind they are, and a busy plan makes one message per peer per
 //! round instead of one per change.
 
-use super::hub::ConnId;
-use super::wire::DocumentId;
+use super::wire::{ConnId, DocumentId};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// A document and a connection syncing it.

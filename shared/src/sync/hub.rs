@@ -11,10 +11,6 @@ use automerge::sync;
 use automerge::{AutoCommit, ChangeHash};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// Identifies one connection (one socket) to a peer, chosen by the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub u64);
-
 /// How a hub behaves.
 #[derive(Debug, Clone)]
 pub struct HubConfig {

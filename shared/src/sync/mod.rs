@@ -8,7 +8,7 @@ mod presence;
 mod wire;
 
 pub use hub::{
-    loggable, valid_peer_id, Access, ConnId, Effect, Event, Hub, HubConfig, MAX_EPHEMERAL_SESSIONS,
+    loggable, valid_peer_id, Access, Effect, Event, Hub, HubConfig, MAX_EPHEMERAL_SESSIONS,
     MAX_PEER_ID_BYTES,
 };
 pub use peer_state::changes_beyond;
@@ -17,7 +17,7 @@ pub use presence::{
     PEER_TTL_MS, PRESENCE_MARKER,
 };
 pub use wire::{
-    decode_message, encode_message, DocMessage, DocumentId, Ephemeral, Message, PeerId,
+    decode_message, encode_message, ConnId, DocMessage, DocumentId, Ephemeral, Message, PeerId,
     PeerMetadata, WireError, PROTOCOL_VERSION,
 };
 

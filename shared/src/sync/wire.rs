@@ -49,6 +49,11 @@ impl fmt::Display for PeerId {
     }
 }
 
+/// Identifies one connection (one socket) to a peer, chosen by the caller (never on the
+/// wire: the peer is known by its [`PeerId`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
 /// A document id: 16 bytes, written on the wire as bs58check text.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocumentId(pub [u8; 16]);

@@ -402,8 +402,8 @@ impl crate::store::AccessStore for Postgres {
             )
             .await
             .map_err(StoreError::from)?;
-        let inv = found.as_ref().map(invitation).ok_or(JoinError::Unknown)?;
-        let inv = crate::store::usable_with_code(inv, now_ms)?;
+        let inv = found.as_ref().map(invitation).ok_or(JoinRefused::Unknown)?;
+        let inv = crate::access::usable_with_code(inv, now_ms)?;
         tx.execute(
             "UPDATE invitations SET uses_left = uses_left - 1 WHERE id = $1",
             &[&inv.id],

@@ -4,13 +4,13 @@
 //! catch up by reading the chunks after N.
 
 use super::{
-    author, heads_text, ids_text, parse_ids, should_compact, Appended, Changes, ChunkId,
+    author, heads_text, ids_text, parse_ids, should_compact, Appended, Changes, ChunkId, JoinError,
     NewInvitation, NewParticipant, NewSignOff, Notice, PlanRow, Publication, PulledSnapshot,
     RelayProgress, RelayedAuthor, Result, RoleChange, StoreError, Stored,
 };
 use crate::access::{
-    Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
-    Role,
+    Invitation, JoinRefused, LinkOutcome, NewPersonLink, Participant, ParticipantId,
+    ParticipantKind, Role,
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -477,7 +477,7 @@ async fn owner_rule(
         )
         .await?;
     let people: Vec<(i64, String)> = people.iter().map(|r| (r.get(0), r.get(1))).collect();
-    Ok(super::owner_rule(&people, id, stays_owner))
+    Ok(crate::access::owner_rule(&people, id, stays_owner))
 }
 
 async fn insert_invitation(
@@ -505,4 +505,5 @@ async fn insert_invitation(
 mod access;
 mod documents;
 mod history;
+mod relay;
 mod signin;

@@ -61,8 +61,8 @@ impl crate::store::SignInStore for Postgres {
                 )
                 .await
                 .map_err(StoreError::from)?;
-            let inv = found.as_ref().map(invitation).ok_or(JoinError::Unknown)?;
-            let inv = crate::store::usable_with(inv, &who.provider, now_ms)?;
+            let inv = found.as_ref().map(invitation).ok_or(JoinRefused::Unknown)?;
+            let inv = crate::access::usable_with(inv, &who.provider, now_ms)?;
             let there: bool = tx
                 .query_one(
                     "SELECT EXISTS (SELECT 1 FROM participants WHERE plan_id = $1 AND issuer = $2 AND subject = $3 AND revoked_ms IS NULL)",

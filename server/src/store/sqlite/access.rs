@@ -402,7 +402,7 @@ impl crate::store::AccessStore for Sqlite {
                 )
                 .optional()
                 .map_err(StoreError::from)?;
-            let inv = crate::store::usable_with_code(found.ok_or(JoinError::Unknown)?, now_ms)?;
+            let inv = crate::access::usable_with_code(found.ok_or(JoinRefused::Unknown)?, now_ms)?;
             tx.execute(
                 "UPDATE invitations SET uses_left = uses_left - 1 WHERE id = ?1",
                 [inv.id],

@@ -2,13 +2,13 @@
 //! them read while it writes), every call on a blocking thread.
 
 use super::{
-    author, heads_text, ids_text, parse_ids, should_compact, Appended, Changes, ChunkId,
+    author, heads_text, ids_text, parse_ids, should_compact, Appended, Changes, ChunkId, JoinError,
     NewInvitation, NewParticipant, NewSignOff, Notice, PlanRow, Publication, PulledSnapshot,
     RelayProgress, RelayedAuthor, Result, RoleChange, StoreError, Stored,
 };
 use crate::access::{
-    Invitation, JoinError, LinkOutcome, NewPersonLink, Participant, ParticipantId, ParticipantKind,
-    Role,
+    Invitation, JoinRefused, LinkOutcome, NewPersonLink, Participant, ParticipantId,
+    ParticipantKind, Role,
 };
 use crate::history::{ChangeAuthor, Snapshot};
 use plansync_shared::automerge::ChangeHash;
@@ -389,12 +389,13 @@ fn owner_rule(
     let people: Vec<(i64, String)> = stmt
         .query_map([plan], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(super::owner_rule(&people, id, stays_owner))
+    Ok(crate::access::owner_rule(&people, id, stays_owner))
 }
 
 mod access;
 mod documents;
 mod history;
+mod relay;
 mod signin;
 
 fn insert_invitation(c: &Connection, inv: NewInvitation, now_ms: i64) -> Result<Invitation> {

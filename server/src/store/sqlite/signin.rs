@@ -67,7 +67,7 @@ impl crate::store::SignInStore for Sqlite {
                     )
                     .optional()
                     .map_err(StoreError::from)?;
-                let inv = crate::store::usable_with(found.ok_or(JoinError::Unknown)?, &who.provider, now_ms)?;
+                let inv = crate::access::usable_with(found.ok_or(JoinRefused::Unknown)?, &who.provider, now_ms)?;
                 let there: bool = tx
                     .query_row(
                         "SELECT EXISTS (SELECT 1 FROM participants WHERE plan_id = ?1 AND issuer = ?2 AND subject = ?3 AND revoked_ms IS NULL)",

@@ -1,0 +1,42 @@
+//! How far each relay to an upstream got, on Postgres.
+
+use super::*;
+
+#[async_trait::async_trait]
+impl crate::store::RelayStore for Postgres {
+    async fn relay_progress(&self) -> Result<Vec<RelayProgress>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT upstream, doc_id, upstream_heads, reached_ms, sent_ms, attributed FROM relay_progress ORDER BY upstream, doc_id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let heads: &str = r.get(2);
+                RelayProgress {
+                    upstream: r.get(0),
+                    plan: r.get(1),
+                    upstream_heads: heads.split_whitespace().map(str::to_string).collect(),
+                    reached_ms: r.get(3),
+                    sent_ms: r.get(4),
+                    attributed: r.get(5),
+                }
+            })
+            .collect())
+    }
+
+    async fn set_relay_progress(&self, p: RelayProgress) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO relay_progress (upstream, doc_id, upstream_heads, reached_ms, sent_ms, attributed) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (upstream, doc_id) DO UPDATE SET upstream_heads = excluded.upstream_heads,
+               reached_ms = excluded.reached_ms, sent_ms = excluded.sent_ms, attributed = excluded.attributed",
+            &[&p.upstream, &p.plan, &p.upstream_heads.join(" "), &p.reached_ms, &p.sent_ms, &p.attributed],
+        )
+        .await?;
+        Ok(())
+    }
+}
