@@ -73,10 +73,11 @@ pub struct AppFiles {
 }
 
 /// Whether `name` carries a content hash as Trunk writes it (`name-0123456789abcdef.ext`,
-/// `name-0123456789abcdef_bg.wasm`).
+/// `name-0123456789abcdef_bg.wasm`): a 64-bit hash in hex without leading zeros, so one
+/// build in sixteen writes 15 digits (and fewer, more rarely still).
 fn hashed(name: &str) -> bool {
     name.split(['-', '_', '.'])
-        .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+        .any(|part| (12..=16).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 impl AppFiles {
@@ -352,6 +353,16 @@ mod tests {
         assert_eq!(r.headers()[CONTENT_ENCODING], "gzip");
         let r = get(&f, "/app-0123456789abcdef_bg.wasm", "br;q=0, identity");
         assert!(r.headers().get(CONTENT_ENCODING).is_none());
+    }
+
+    #[test]
+    fn a_hash_written_without_its_leading_zero_still_marks_the_file_immutable() {
+        assert!(hashed("plansync-app-47571ed638a354b.js"));
+        assert!(hashed("plansync-app-47571ed638a354b_bg.wasm"));
+        assert!(hashed("style-8bf7106cfd65385f.css"));
+        assert!(!hashed("sw.js"));
+        assert!(!hashed("manifest.webmanifest"));
+        assert!(!hashed("icon-192.png"));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub(super) enum Command {
         /// We dialed it (a relay to an upstream server): we start syncing at once.
         dialed: bool,
     },
-    /// A message about this document from an attached connection (decoded by the router).
+    /// A message about this document from an attached connection (decoded by the service).
     Message { conn: ConnId, message: Message },
     /// A connection closed.
     Detach { conn: ConnId },

@@ -10,10 +10,10 @@
 mod actor;
 mod engine;
 mod outbox;
-mod router;
+mod service;
 
 pub use outbox::{Outbound, OutboundQueue};
-pub use router::SyncHandle;
+pub use service::SyncHandle;
 
 use crate::access::{Participant, ParticipantId, Role};
 use crate::store::StoreError;

@@ -42,7 +42,7 @@ impl Drop for Inner {
     }
 }
 
-/// One open connection as the router sees it.
+/// One open connection as the service sees it.
 struct ConnEntry {
     link: Link,
     grants: Vec<Grant>,
