@@ -97,6 +97,30 @@ fn load_bench_runs_both_tables_with_nothing_lost() {
 }
 
 #[test]
+fn load_bench_with_many_plans_runs_its_rust_and_js_tables_with_nothing_lost() {
+    let out = smoke(
+        env!("CARGO_BIN_EXE_load-bench"),
+        &["--plans", "2", "--seconds", "2"],
+        LIMIT,
+    );
+    let rust_row = out
+        .lines()
+        .find(|l| l.starts_with("| 2 | 6 |"))
+        .unwrap_or_else(|| panic!("no row for 2 plans of 3 Rust clients in:\n{out}"));
+    assert!(
+        rust_row.trim_end().ends_with("| 0 |"),
+        "edits lost: {rust_row}"
+    );
+    for server in ["plansync", "reference"] {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(&format!("| {server} | 2 | 6 |")))
+            .unwrap_or_else(|| panic!("no {server} row for 2 plans of 3 JS clients in:\n{out}"));
+        assert!(row.contains("| 0 |"), "edits lost: {row}");
+    }
+}
+
+#[test]
 fn attack_bench_runs_every_attack_and_the_server_survives() {
     let out = smoke(env!("CARGO_BIN_EXE_attack-bench"), &[], LIMIT);
     let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| ")).collect();
