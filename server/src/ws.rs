@@ -18,8 +18,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Each socket's read buffer, and how much it writes at once.
-const SOCKET_BUFFER: usize = 16 << 10;
+/// Each socket's read buffer (allocated when the socket opens: a central server holds
+/// thousands, each mostly idle, and a larger message simply takes more reads)...
+const READ_BUFFER: usize = 4 << 10;
+/// ...and how much it gathers before writing.
+const WRITE_BUFFER: usize = 16 << 10;
 
 /// Close code for "message too big" (RFC 6455).
 const CLOSE_TOO_BIG: u16 = 1009;
@@ -157,8 +160,8 @@ pub async fn sync_socket(
         .max_frame_size(limit.saturating_mul(2))
         // Small buffers (the default is 128 KiB each way, filled on every read): memory
         // follows the number of sockets, and a room or a central server holds hundreds.
-        .read_buffer_size(SOCKET_BUFFER)
-        .write_buffer_size(SOCKET_BUFFER)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket: WebSocket| async move {
             let _places = (sync_place, connection);
             let (sink, stream) = socket.split();
