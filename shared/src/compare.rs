@@ -563,42 +563,33 @@ fn listed<T>(
     named: impl Fn(&T) -> (&str, &String),
     fields: impl Fn(&T, &T, &mut Item),
 ) {
-    let item = |out: &mut Vec<Difference>, x: &T, change: Option<Change>| {
-        let (id, name) = named(x);
-        let mut i = Item {
-            out,
-            kind,
-            id,
-            name,
-            theme: "",
-        };
-        if let Some(c) = change {
-            i.push(c);
-        }
-    };
     for n in new {
         match old.iter().find(|o| named(o).0 == named(n).0) {
-            None => item(out, n, Some(Change::Added)),
-            Some(o) => {
-                let (id, name) = named(n);
-                fields(
-                    o,
-                    n,
-                    &mut Item {
-                        out: &mut *out,
-                        kind,
-                        id,
-                        name,
-                        theme: "",
-                    },
-                );
-            }
+            None => listed_item(out, kind, n, &named).push(Change::Added),
+            Some(o) => fields(o, n, &mut listed_item(out, kind, n, &named)),
         }
     }
     for o in old {
         if !new.iter().any(|n| named(n).0 == named(o).0) {
-            item(out, o, Some(Change::Removed));
+            listed_item(out, kind, o, &named).push(Change::Removed);
         }
+    }
+}
+
+/// A listed item's differences, pushed to `out`.
+fn listed_item<'d, T>(
+    out: &'d mut Vec<Difference>,
+    kind: ItemKind,
+    x: &'d T,
+    named: &impl Fn(&T) -> (&str, &String),
+) -> Item<'d> {
+    let (id, name) = named(x);
+    Item {
+        out,
+        kind,
+        id,
+        name,
+        theme: "",
     }
 }
 

@@ -6,15 +6,11 @@
 //! schedules it: woken (a command queued, a completion posted, a timer due), it joins the
 //! pool's run queue once, however often it is woken, and runs on one thread at a time.
 
+use super::lock;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Instant;
-
-/// A lock that a panicked holder did not leave unusable.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// What a task says after a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

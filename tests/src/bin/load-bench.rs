@@ -341,6 +341,17 @@ async fn settle() {
     }
 }
 
+/// How many of `clients` hold other heads than the first one does.
+async fn heads_apart(clients: &[mpsc::UnboundedSender<Cmd>]) -> usize {
+    let mut heads = Vec::new();
+    for c in clients {
+        let (tx, rx) = oneshot::channel();
+        let _ = c.send(Cmd::Heads(tx));
+        heads.push(rx.await.unwrap_or_default());
+    }
+    heads.iter().filter(|h| **h != heads[0]).count()
+}
+
 /// Where the bench runs its servers.
 #[derive(Clone, Copy)]
 struct Setup {
@@ -480,18 +491,13 @@ async fn run(n: usize, setup: Setup) -> Row {
     // Each offline change goes up once and down to the n - 1 others.
     let change_bytes = offline_bytes.load(Ordering::Relaxed) as usize;
     let needed = (change_bytes * n) as f64 / 1024.0;
-    let mut heads = Vec::new();
-    for c in &clients {
-        let (tx, rx) = oneshot::channel();
-        let _ = c.send(Cmd::Heads(tx));
-        heads.push(rx.await.unwrap_or_default());
-    }
+    let mismatched = heads_apart(&clients).await;
     let all_keys: Vec<&String> = online_keys.iter().chain(offline_keys.iter()).collect();
     let lost = all_keys
         .iter()
         .filter(|k| have.get(k.as_str()).is_none_or(|(c, _)| *c < n - 1))
         .count()
-        + heads.iter().filter(|h| **h != heads[0]).count();
+        + mismatched;
     if !ok {
         eprintln!("load-bench: N={n}: offline edits did not reach everyone within {PHASE_LIMIT:?}");
     }
@@ -669,13 +675,7 @@ async fn run_plans(k: usize, n: usize, secs: u64, setup: Setup) -> PlansRow {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut mismatched = 0;
     for these in &clients {
-        let mut heads = Vec::new();
-        for c in these {
-            let (tx, rx) = oneshot::channel();
-            let _ = c.send(Cmd::Heads(tx));
-            heads.push(rx.await.unwrap_or_default());
-        }
-        mismatched += heads.iter().filter(|h| **h != heads[0]).count();
+        mismatched += heads_apart(these).await;
     }
     let lost = keys.len() - lat.len() + mismatched;
     let stats: Vec<(f64, f64)> = pids.iter().map(|p| proc_stats(*p)).collect();
