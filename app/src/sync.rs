@@ -5,7 +5,7 @@ use crate::store::Store;
 use plansync_shared::automerge::{AutoCommit, ChangeHash};
 use plansync_shared::{
     read_plan, read_plan_tracked, update_plan, ConnId, DocumentId, Effect, Event, Hub, HubConfig,
-    PeerId, Plan, PlanDoc, PlanUpdate,
+    PeerId, PersistId, Plan, PlanDoc, PlanUpdate,
 };
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 use std::cell::{Cell, RefCell};
@@ -72,10 +72,6 @@ struct Inner {
     ready: Cell<Option<ConnId>>,
     attempts: Cell<u32>,
     server_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
-    /// Writes to IndexedDB under way; while there are any, frames wait in `held`.
-    persisting: Cell<usize>,
-    /// Frames to send once every write before them is in IndexedDB (persist before send).
-    held: RefCell<Vec<(ConnId, Vec<u8>)>>,
     notify: Box<dyn Fn(Notice)>,
 }
 
@@ -135,8 +131,6 @@ impl Connection {
             ready: Cell::new(None),
             attempts: Cell::new(0),
             server_heads: RefCell::new(HashMap::new()),
-            persisting: Cell::new(0),
-            held: RefCell::new(Vec::new()),
             notify: Box::new(notify),
         });
         connect(&inner);
@@ -350,7 +344,7 @@ impl Connection {
 }
 
 /// Sends a frame on connection `conn` if it is still the open socket.
-fn send_now(inner: &Inner, conn: ConnId, frame: &[u8]) {
+fn send(inner: &Inner, conn: ConnId, frame: &[u8]) {
     if inner.conn.get() != conn.0 {
         return;
     }
@@ -359,48 +353,30 @@ fn send_now(inner: &Inner, conn: ConnId, frame: &[u8]) {
     }
 }
 
-/// Persist before send: a frame waits while any write to IndexedDB started before it is
-/// under way, so the server never holds a change this browser could still lose.
-fn send(inner: &Inner, conn: ConnId, frame: Vec<u8>) {
-    if inner.persisting.get() > 0 {
-        inner.held.borrow_mut().push((conn, frame));
-    } else {
-        send_now(inner, conn, &frame);
-    }
-}
-
-/// Writes a chunk to IndexedDB; when the last write under way ends, the held frames go out
-/// in order (also after a failed write: the user is told, and the server is then the only
-/// other copy).
-fn persist(inner: &Rc<Inner>, store: Store, doc: DocumentId, chunk: Vec<u8>) {
-    inner.persisting.set(inner.persisting.get() + 1);
+/// Writes a chunk to IndexedDB and tells the core when it is there (the core holds back
+/// the frames that advertise it until then: persist before send). A failed write is shown
+/// to the user; the server is then the other copy.
+fn persist(inner: &Rc<Inner>, store: Store, id: PersistId, doc: DocumentId, chunk: Vec<u8>) {
     let weak = Rc::downgrade(inner);
     wasm_bindgen_futures::spawn_local(async move {
         let result = store.append(&doc, &chunk).await;
         let Some(inner) = weak.upgrade() else { return };
-        if let Err(e) = result {
-            (inner.notify)(Notice::StoreFailed(e.0));
-        }
-        inner.persisting.set(inner.persisting.get() - 1);
-        if inner.persisting.get() == 0 {
-            let held = std::mem::take(&mut *inner.held.borrow_mut());
-            for (conn, frame) in held {
-                send_now(&inner, conn, &frame);
-            }
-        }
+        let result = result.map_err(|e| {
+            (inner.notify)(Notice::StoreFailed(e.0.clone()));
+            e.0
+        });
+        handle(&inner, Event::Persisted { id, result }, false);
     });
 }
 
 fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
-    let mut effects = inner.hub.borrow_mut().handle(now(), event);
-    // Writes first, so every frame of this batch waits for them.
-    effects.sort_by_key(|e| !matches!(e, Effect::Persist { .. }));
+    let effects = inner.hub.borrow_mut().handle(now(), event);
     for effect in effects {
         match effect {
-            Effect::Send { conn, frame, .. } => send(inner, conn, frame),
-            Effect::Persist { doc, chunk, .. } => {
+            Effect::Send { conn, frame, .. } => send(inner, conn, &frame),
+            Effect::Persist { id, doc, chunk, .. } => {
                 if let Some(store) = inner.store.clone() {
-                    persist(inner, store, doc, chunk);
+                    persist(inner, store, id, doc, chunk);
                 }
             }
             Effect::Ready { conn, .. } => {

@@ -12,10 +12,11 @@ mod pack;
 mod pdf;
 mod reports;
 mod sheet;
+mod tracker;
 
 pub use blocks::{Block, Cell, Inline};
 pub use json::{plan_from_json, PlanFile, JSON_FORMAT, JSON_VERSION};
-pub use reports::{tracker_rows, TrackerRow, TRACKER_COLUMNS};
+pub use tracker::{tracker_rows, TrackerRow, TRACKER_COLUMNS};
 
 use plansync_shared::{BoardId, Plan, ReportingPeriod};
 use std::io::Write;
@@ -279,7 +280,7 @@ pub fn write(
         Report::Exceptions => reports::exceptions(plan, opts),
         Report::Workshop => reports::workshop(plan, opts),
         Report::Compare => reports::comparison(plan, opts),
-        Report::Tracker => reports::tracker_blocks(plan, opts),
+        Report::Tracker => tracker::tracker_blocks(plan, opts),
         Report::Pack => pack::board_pack(plan, opts),
     };
     match (export.report, export.format) {

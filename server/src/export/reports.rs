@@ -1,12 +1,12 @@
 //! What each paper says, as blocks: the plan document, the exception report, the workshop
-//! outputs, the comparison, and the action tracker's rows.
+//! outputs and the comparison (the action tracker is in [`super::tracker`]).
 
 use super::blocks::{Block, Cell, Inline};
 use super::Options;
 use plansync_shared::{
     action_travel, board_takes_part, compare, indicator_travel, is_exception, latest_sign_offs,
-    summary, Action, Change, Counts, Indicator, Objective, Plan, ProgressUpdate, Rag, Summary,
-    Theme, WordChange,
+    summary, Action, Change, Counts, Indicator, Objective, Plan, ProgressUpdate, Summary, Theme,
+    WordChange,
 };
 
 pub(super) fn header(title: String, plan: &Plan, opts: &Options) -> Vec<Block> {
@@ -159,7 +159,9 @@ pub fn plan_document(plan: &Plan, opts: &Options) -> Vec<Block> {
     out
 }
 
-fn actions_with_place(plan: &Plan) -> impl Iterator<Item = (&Theme, &Objective, &Action)> {
+pub(super) fn actions_with_place(
+    plan: &Plan,
+) -> impl Iterator<Item = (&Theme, &Objective, &Action)> {
     plan.themes.iter().flat_map(|t| {
         t.objectives
             .iter()
@@ -430,83 +432,5 @@ pub(super) fn changes(older: &Plan, plan: &Plan, level: u8) -> Vec<Block> {
             _ => out.push(Block::para(d.describe())),
         }
     }
-    out
-}
-
-/// The tracker's columns, in order.
-pub const TRACKER_COLUMNS: [&str; 13] = [
-    "Theme",
-    "Objective",
-    "Action",
-    "Lead board",
-    "Contributing boards",
-    "Lead",
-    "Agency",
-    "Due",
-    "Progress",
-    "RAG",
-    "Direction of travel",
-    "Latest progress update",
-    "Id",
-];
-
-/// One row of the action tracker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrackerRow {
-    /// The cells, in [`TRACKER_COLUMNS`] order.
-    pub cells: Vec<String>,
-    /// The RAG this period (for colouring).
-    pub rag: Option<Rag>,
-}
-
-/// The action tracker: one row per action, in plan order.
-pub fn tracker_rows(plan: &Plan, opts: &Options) -> Vec<TrackerRow> {
-    actions_with_place(plan)
-        .map(|(t, o, a)| {
-            let rag = a.rag.get(&opts.period).copied();
-            TrackerRow {
-                cells: vec![
-                    t.title.clone(),
-                    o.text.clone(),
-                    a.title.clone(),
-                    plan.board_name(a.lead_board.as_ref()),
-                    plan.board_names(&a.contributing_boards, "; "),
-                    plan.person_name(a.lead.as_ref()),
-                    plan.agency_of(a.lead.as_ref()),
-                    a.due.clone().unwrap_or_default(),
-                    a.state.to_string(),
-                    rag.unwrap_or(Rag::NotRated).to_string(),
-                    action_travel(a, opts.period).describe(),
-                    latest_update(a),
-                    a.id.to_string(),
-                ],
-                rag,
-            }
-        })
-        .collect()
-}
-
-/// The tracker as one table (for the HTML and Word forms).
-pub fn tracker_blocks(plan: &Plan, opts: &Options) -> Vec<Block> {
-    let mut out = header("Action tracker".into(), plan, opts);
-    out.push(Block::Table {
-        header: TRACKER_COLUMNS.iter().map(|s| s.to_string()).collect(),
-        rows: tracker_rows(plan, opts)
-            .into_iter()
-            .map(|r| {
-                r.cells
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        if i == 9 {
-                            Cell::rag(r.rag)
-                        } else {
-                            Cell::text(c)
-                        }
-                    })
-                    .collect()
-            })
-            .collect(),
-    });
     out
 }

@@ -2,7 +2,7 @@
 //! coloured and worded RAG cells, filters on the header row and a frozen header.
 
 use super::blocks::rag_fill;
-use super::reports::{tracker_rows, TRACKER_COLUMNS};
+use super::tracker::{tracker_rows, TRACKER_COLUMNS};
 use super::{ExportError, Options};
 use crate::spreadsheet::neutralize_cell;
 use plansync_shared::Plan;

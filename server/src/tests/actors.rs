@@ -184,3 +184,39 @@ async fn compaction_runs_beside_the_plans_actor_and_loses_no_change_stored_meanw
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_is_answered_only_once_the_database_has_stored_it() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let (editor, _) = participant(&s, &plan, &token, "editor").await;
+    let doc: plansync_shared::DocumentId = plan.parse().unwrap();
+    let mut pipe = Pipe::open(&s, vec![Grant::of(&editor).unwrap()], "writer").await;
+    pipe.send(&sync_with_a_change("writer", doc).0);
+    assert!(matches!(pipe.next().await, Some(Wire::Sync(_))));
+    // Another program holds the database's write lock: the next change cannot be stored.
+    let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (change, hash) = sync_with_a_change("writer", doc);
+    pipe.send(&change);
+    let early = tokio::time::timeout(std::time::Duration::from_millis(600), pipe.rx.next()).await;
+    assert!(
+        early.is_err(),
+        "nothing is sent while the change is not stored: {early:?}"
+    );
+    other.execute_batch("COMMIT").unwrap();
+    let Some(Wire::Sync(answer)) = pipe.next().await else {
+        panic!("the change is answered once stored");
+    };
+    let heads = plansync_shared::automerge::sync::Message::decode(&answer.data)
+        .unwrap()
+        .heads;
+    assert!(
+        heads.iter().any(|h| h.to_string() == hash),
+        "the answer acknowledges the change"
+    );
+    let stored = s.store.change_authors(plan.clone()).await.unwrap();
+    assert!(stored.iter().any(|(h, _)| *h == hash), "and it is stored");
+}

@@ -1,15 +1,17 @@
 //! The sans-IO sync core: the automerge-repo wire protocol "1" and a hub that syncs
 //! documents with connected peers. The caller owns sockets, clock and storage.
 
+mod codec;
 mod flow;
 mod hub;
 mod peer_state;
 mod presence;
 mod wire;
 
+pub use codec::{decode_message, encode_message};
 pub use hub::{
-    loggable, valid_peer_id, Access, Effect, Event, Hub, HubConfig, MAX_EPHEMERAL_SESSIONS,
-    MAX_PEER_ID_BYTES,
+    loggable, valid_peer_id, Access, Effect, Event, Hub, HubConfig, PersistId,
+    MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES,
 };
 pub use peer_state::changes_beyond;
 pub use presence::{
@@ -17,8 +19,8 @@ pub use presence::{
     PEER_TTL_MS, PRESENCE_MARKER,
 };
 pub use wire::{
-    decode_message, encode_message, ConnId, DocMessage, DocumentId, Ephemeral, Message, PeerId,
-    PeerMetadata, WireError, PROTOCOL_VERSION,
+    ConnId, DocMessage, DocumentId, Ephemeral, Message, PeerId, PeerMetadata, WireError,
+    PROTOCOL_VERSION,
 };
 
 #[cfg(test)]

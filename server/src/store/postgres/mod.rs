@@ -381,46 +381,6 @@ impl Postgres {
     }
 }
 
-fn participant(r: &Row) -> Participant {
-    Participant {
-        id: ParticipantId(r.get(0)),
-        plan: r.get(1),
-        name: r.get(2),
-        agency: r.get(3),
-        role: Role::parse(r.get(4)).unwrap_or(Role::Viewer),
-        joined: r.get(5),
-        kind: ParticipantKind::parse(r.get(6)),
-        signed_in_with: r.get(7),
-        last_sign_in: r.get(8),
-        provider: r.get(9),
-        session_ends: None,
-    }
-}
-
-fn invitation(r: &Row) -> Invitation {
-    Invitation {
-        id: r.get(0),
-        plan: r.get(1),
-        role: Role::parse(r.get(2)).unwrap_or(Role::Viewer),
-        code: r.get(3),
-        expires: r.get(4),
-        uses_left: r.get(5),
-        sign_in: SignInRule::from_stored(r.get::<_, Option<&str>>(6)),
-    }
-}
-
-fn snapshot(r: &Row) -> Snapshot {
-    let heads: &str = r.get(3);
-    Snapshot {
-        id: r.get(0),
-        plan: r.get(1),
-        name: r.get(2),
-        heads: heads.split_whitespace().map(str::to_string).collect(),
-        author: author(r.get(4), r.get(5)).or(r.get(7)),
-        created_ms: r.get(6),
-    }
-}
-
 const PARTICIPANT_COLUMNS: &str =
     "id, plan_id, name, agency, role, created_ms, kind, provider_label, last_sign_in_ms, provider";
 const INVITATION_COLUMNS: &str = "id, plan_id, role, code, expires_ms, uses_left, sign_in";
@@ -455,15 +415,6 @@ async fn chunks(c: &impl GenericClient, doc: &str, after: i64) -> Result<Stored>
 
 /// In a transaction: locks the plan's current participants and says whether changing `id`
 /// leaves the plan an owner.
-fn person_link(r: &tokio_postgres::Row) -> PersonLink {
-    PersonLink {
-        participant: r.get(0),
-        person: plansync_shared::PersonId::new(r.get::<_, String>(1)),
-        confirmed: r.get(2),
-        shared: r.get(3),
-    }
-}
-
 async fn owner_rule(
     tx: &impl GenericClient,
     plan: &str,
@@ -506,4 +457,7 @@ mod access;
 mod documents;
 mod history;
 mod relay;
+mod rows;
 mod signin;
+
+use rows::{invitation, participant, person_link, snapshot};

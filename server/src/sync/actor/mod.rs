@@ -2,14 +2,19 @@
 //! document (a [`Hub`] holding it and the connections syncing it), takes commands from a
 //! bounded queue and carries out the core's effects in order, persisting before advertising.
 
+mod copy;
+mod driver;
+
 use super::engine::{Pool, Slot, Step, Task, Wake};
 use super::outbox::{Link, Receipt, Written};
 use super::{lock, now_ms, Grant, Limits, ServiceError};
 use crate::access::{ParticipantId, Role};
-use crate::store::{Changes, ChunkId, Store, StoreError, Stored};
+use crate::store::{Appended, Changes, ChunkId, Store, StoreError, Stored};
+use copy::HeldChunks;
+use driver::Waiter;
 use plansync_shared::{
     automerge::AutoCommit, plan_summary, ConnId, DocumentId, Effect, Event, Hub, HubConfig,
-    Message, PeerId,
+    Message, PeerId, PersistId,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, Weak};
@@ -116,25 +121,6 @@ pub(super) struct Shared {
     pub registry: Registry,
 }
 
-/// The stored chunks a document's copy holds.
-#[derive(Debug, Default)]
-struct HeldChunks {
-    /// Every chunk read or written: what compaction may replace.
-    covered: Vec<ChunkId>,
-    /// The newest chunk read: every chunk stored before it is held too (a document's chunk
-    /// ids grow in commit order), so other nodes' later chunks are those after it.
-    read_up_to: ChunkId,
-}
-
-impl HeldChunks {
-    fn read(&mut self, stored: &Stored) {
-        self.covered.extend_from_slice(&stored.chunks);
-        if let Some(last) = stored.chunks.iter().max() {
-            self.read_up_to = self.read_up_to.max(*last);
-        }
-    }
-}
-
 /// One document's sync core and the connections syncing it.
 pub(super) struct DocActor {
     doc: DocumentId,
@@ -152,6 +138,10 @@ pub(super) struct DocActor {
     /// Whether a compaction is running.
     compacting: bool,
     timing: Timing,
+    /// Persists under way.
+    saving: BTreeSet<PersistId>,
+    /// Who waits for persists under way to complete.
+    waiters: Vec<Waiter>,
 }
 
 /// Places the actor of `doc` in the pool and returns its queue.
@@ -174,6 +164,8 @@ pub(super) fn start(doc: DocumentId, shared: Shared) -> Mailbox {
             written: Written::new(wake),
             compacting: false,
             timing: Timing::new(),
+            saving: BTreeSet::new(),
+            waiters: Vec::new(),
         }
     });
     Mailbox { tx, id, slot }
@@ -219,7 +211,9 @@ impl Task for DocActor {
         }
         let mut handled = 0;
         let mut closed = false;
-        while handled < BUDGET {
+        // While a persist is under way the core holds the document's messages anyway: they
+        // wait in the bounded queue instead, so busy peers are slowed, not buffered.
+        while handled < BUDGET && self.saving.is_empty() {
             match self.rx.try_recv() {
                 Ok(cmd) => {
                     handled += 1;
@@ -269,7 +263,8 @@ impl Task for DocActor {
             }
             wake = earliest(wake, self.timing.last_sweep + SWEEP);
         }
-        if self.timing.first_unflushed.is_none() && self.links.is_empty() {
+        if self.timing.first_unflushed.is_none() && self.links.is_empty() && self.saving.is_empty()
+        {
             let idle_until = self.timing.last_command + self.shared.limits.document_idle;
             if now >= idle_until && self.leave_registry() {
                 self.event(Event::Flush);
@@ -388,253 +383,5 @@ impl DocActor {
             Command::Call(f) => f(self),
         }
         self.deliveries();
-    }
-
-    /// The core's copy of the document, loaded from storage if it does not hold it; `None`
-    /// if storage has no such document.
-    pub(super) fn held(&mut self) -> Result<Option<&mut AutoCommit>, ServiceError> {
-        if self.hub.document(&self.doc).is_none() {
-            let Some(bytes) = self.load()? else {
-                return Ok(None);
-            };
-            let document =
-                Box::new(AutoCommit::load(&bytes).map_err(plansync_shared::Error::from)?);
-            self.event(Event::Restore {
-                doc: self.doc,
-                document,
-            });
-        }
-        Ok(self.hub.document_mut(&self.doc))
-    }
-
-    /// How far a peer we dialed (an upstream server) has our copy: the changes it lacks
-    /// and its heads, as it told us on `conn`, or else as `recorded`; `None` if we do not
-    /// hold the plan.
-    pub(super) fn upstream_lacks(
-        &mut self,
-        conn: Option<ConnId>,
-        recorded: Vec<String>,
-    ) -> Option<(usize, Vec<String>)> {
-        let told: Vec<String> = conn
-            .and_then(|c| self.hub.remote_heads(c, &self.doc))
-            .unwrap_or_default()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let theirs = if told.is_empty() { recorded } else { told };
-        self.held().ok()??;
-        let doc = self.hub.document_mut(&self.doc)?;
-        Some((crate::relay::changes_beyond(doc, &theirs), theirs))
-    }
-
-    /// Holds a new document (a plan just created) and stores it; false if storing failed.
-    pub(super) fn add(&mut self, document: AutoCommit) -> bool {
-        self.event(Event::Add {
-            doc: self.doc,
-            document: Box::new(document),
-        })
-    }
-
-    /// Merges a change made on a copy (`chunk`, from `save_after`) and stores it; false if
-    /// storing failed.
-    pub(super) fn merge_change(&mut self, chunk: &[u8]) -> Result<bool, ServiceError> {
-        let doc = self.held()?.ok_or(ServiceError::NoPlan)?;
-        doc.load_incremental(chunk)
-            .map_err(plansync_shared::Error::from)?;
-        Ok(self.event(Event::LocalChange { doc: self.doc }))
-    }
-
-    /// The stored bytes (`None` if not stored), noting which chunks they were.
-    fn load(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
-        let stored = self.shared.rt.block_on(self.shared.store.load(self.doc))?;
-        Ok(stored.map(|s| {
-            self.chunks = HeldChunks::default();
-            self.chunks.read(&s);
-            s.bytes
-        }))
-    }
-
-    /// Reads the chunks other nodes stored since we last read, and sends them to the peers;
-    /// `sweep` when no announcement asked for it (what it finds then is logged).
-    fn catch_up(&mut self, sweep: bool) {
-        if !self.hub.has_content(&self.doc) {
-            return;
-        }
-        let after = self.chunks.read_up_to;
-        let read = self
-            .shared
-            .rt
-            .block_on(self.shared.store.load_after(self.doc, after));
-        match read {
-            Ok(stored) if !stored.chunks.is_empty() => {
-                if sweep {
-                    tracing::info!(doc = %self.doc, chunks = stored.chunks.len(), "read changes another node stored that no announcement brought");
-                }
-                self.chunks.read(&stored);
-                self.event(Event::Stored {
-                    doc: self.doc,
-                    chunk: stored.bytes,
-                });
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(doc = %self.doc, error = %e, "could not read another node's changes; the next sweep tries again")
-            }
-        }
-    }
-
-    /// Handles one event and carries out its effects; false if a persist failed.
-    pub(super) fn event(&mut self, event: Event) -> bool {
-        let effects = self.hub.handle(now_ms(), event);
-        self.carry_out(effects)
-    }
-
-    fn carry_out(&mut self, effects: Vec<Effect>) -> bool {
-        let mut persisted = true;
-        for effect in effects {
-            match effect {
-                Effect::Send {
-                    conn,
-                    frame,
-                    delivered,
-                } => {
-                    if !persisted {
-                        continue;
-                    }
-                    let Some((link, grant)) = self.links.get(&conn) else {
-                        continue;
-                    };
-                    let receipt = delivered.map(|_| Receipt::new(conn, self.written.clone()));
-                    if !link.send_or_cut_off(
-                        frame,
-                        receipt,
-                        &self.shared.limits,
-                        std::slice::from_ref(grant),
-                    ) {
-                        self.links.remove(&conn);
-                        self.event(Event::Disconnected { conn });
-                    }
-                }
-                Effect::Close { conn, reason } => {
-                    if let Some((link, _)) = self.links.remove(&conn) {
-                        link.close(reason);
-                    }
-                }
-                Effect::Load { doc } => {
-                    let result = if doc == self.doc {
-                        self.load().map_err(|e| {
-                            tracing::error!(%doc, error = %e, "loading a document failed");
-                            e.to_string()
-                        })
-                    } else {
-                        Ok(None)
-                    };
-                    persisted &= self.event(Event::Loaded { doc, result });
-                }
-                Effect::Persist {
-                    doc,
-                    chunk,
-                    changes,
-                } => persisted &= self.persist(doc, chunk, changes),
-                Effect::Warn { conn, message } => {
-                    tracing::warn!(conn = conn.map(|c| c.0), "{message}")
-                }
-                Effect::Ready { .. }
-                | Effect::Changed { .. }
-                | Effect::Unavailable { .. }
-                | Effect::Ephemeral { .. } => {}
-            }
-        }
-        persisted
-    }
-
-    /// Stores a chunk with who sent each change; on failure the core is told (its peers are
-    /// refused and disconnected) and false is returned.
-    fn persist(
-        &mut self,
-        doc: DocumentId,
-        chunk: Vec<u8>,
-        changes: Vec<(plansync_shared::automerge::ChangeHash, Option<ConnId>)>,
-    ) -> bool {
-        let summary = self.hub.document(&doc).and_then(plan_summary);
-        let changes: Changes = changes
-            .iter()
-            .map(|(hash, from)| {
-                let by: Option<ParticipantId> =
-                    from.and_then(|c| self.links.get(&c).and_then(|(_, g)| g.participant));
-                (*hash, by)
-            })
-            .collect();
-        let appended = self.shared.rt.block_on(self.shared.store.append(
-            doc,
-            chunk,
-            changes,
-            summary,
-            now_ms() as i64,
-        ));
-        match appended {
-            Ok(appended) => {
-                self.chunks.covered.push(appended.chunk);
-                if appended.compact {
-                    self.compact();
-                }
-                true
-            }
-            Err(e) => {
-                tracing::error!(%doc, error = %e, "saving changes failed; the change is refused and its peers disconnected");
-                self.event(Event::PersistFailed {
-                    doc,
-                    reason: e.to_string(),
-                });
-                false
-            }
-        }
-    }
-
-    /// Replaces the chunks this copy holds with one snapshot of it. The snapshot is saved
-    /// from a copy on a blocking thread (saving a large plan takes long enough to stall
-    /// every keystroke on it), and the actor then learns which chunk replaced which.
-    fn compact(&mut self) {
-        if self.compacting {
-            return;
-        }
-        let Some(d) = self.hub.document(&self.doc) else {
-            return;
-        };
-        let mut copy = d.clone();
-        let covered = self.chunks.covered.clone();
-        let (doc, store, rt, me) = (
-            self.doc,
-            self.shared.store.clone(),
-            self.shared.rt.clone(),
-            self.me.clone(),
-        );
-        self.compacting = true;
-        self.shared.rt.spawn_blocking(move || {
-            let snapshot = copy.save();
-            let bytes = snapshot.len();
-            let compacted = rt.block_on(store.compact(doc, snapshot, covered.clone()));
-            let done: Call = Box::new(move |actor: &mut DocActor| {
-                actor.compacting = false;
-                match compacted {
-                    Ok(made) => {
-                        // Chunks stored since the copy was taken stay as they are; what other
-                        // nodes stored meanwhile is still read after `read_up_to`.
-                        actor.chunks.covered.retain(|c| !covered.contains(c));
-                        if !actor.chunks.covered.contains(&made) {
-                            actor.chunks.covered.insert(0, made);
-                        }
-                        tracing::debug!(%doc, bytes, "compacted");
-                    }
-                    Err(e) => {
-                        tracing::warn!(%doc, error = %e, "compaction failed; the document is intact and will compact later")
-                    }
-                }
-            });
-            // An actor that stopped meanwhile loads afresh: its successor reads the result.
-            if let Some(slot) = me.upgrade() {
-                slot.post(done);
-            }
-        });
     }
 }

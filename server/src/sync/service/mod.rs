@@ -3,6 +3,9 @@
 //! actor (started on first use, stopped when idle), which is the only place that document's
 //! sync state lives. Role changes and revocations reach every actor a connection syncs.
 
+mod access;
+mod plans;
+
 use super::actor::{self, Command, DocActor, Shared};
 use super::engine::Pool;
 use super::outbox::{Link, OutboundQueue};
@@ -200,19 +203,6 @@ impl SyncHandle {
         (conn, queue)
     }
 
-    /// How much of a plan an upstream server lacks: the number of our changes it does not
-    /// have and its heads, as it told us on `conn` (see [`SyncHandle::dial`]) or else as
-    /// `recorded` earlier.
-    pub async fn upstream_lacks(
-        &self,
-        plan: DocumentId,
-        conn: Option<ConnId>,
-        recorded: Vec<String>,
-    ) -> Result<Option<(usize, Vec<String>)>, ServiceError> {
-        self.call(plan, move |a| a.upstream_lacks(conn, recorded))
-            .await
-    }
-
     /// The server's own peer id (in `join` when it dials an upstream).
     pub fn peer_id(&self) -> PeerId {
         self.inner.shared.config.peer_id.clone()
@@ -221,22 +211,6 @@ impl SyncHandle {
     /// The server's storage id (in `join` when it dials an upstream).
     pub fn storage_id(&self) -> Option<String> {
         self.inner.shared.config.storage_id.clone()
-    }
-
-    /// Merges a plan fetched from another server into ours (creating it here if we do not
-    /// hold it) and stores it; the plan's row comes with it.
-    pub async fn merge_plan(&self, doc: DocumentId, plan: AutoCommit) -> Result<(), ServiceError> {
-        let added = self
-            .call(doc, move |a| {
-                // Our stored copy first, so the fetched one merges into it.
-                a.held()?;
-                Ok::<_, ServiceError>(a.add(plan))
-            })
-            .await??;
-        if !added {
-            return Err(ServiceError::NotSaved);
-        }
-        Ok(())
     }
 
     /// Hands a received frame to the front hub or to its document's actor (waiting while
@@ -382,211 +356,31 @@ impl SyncHandle {
         rx.await.map_err(|_| ServiceError::Stopped)
     }
 
-    /// Gives a participant's open connections their new role, or takes the plan away from
-    /// them (`None`; a connection left with no plan is closed): call it after storage made
-    /// the change.
-    pub async fn regrant(
+    /// Runs `f` on a document's actor and answers once what it stored is durable
+    /// ([`ServiceError::NotSaved`] if storing failed).
+    async fn call_saved<T: Send + 'static>(
         &self,
-        participant: ParticipantId,
-        role: Option<Role>,
-    ) -> Result<(), ServiceError> {
-        let mut changed = Vec::new();
-        {
-            let mut conns = lock(&self.inner.conns);
-            for (conn, e) in conns.iter_mut() {
-                let docs: Vec<DocumentId> = e
-                    .grants
-                    .iter()
-                    .filter(|g| g.participant == Some(participant))
-                    .map(|g| g.doc)
-                    .collect();
-                if docs.is_empty() {
-                    continue;
-                }
-                match role {
-                    Some(role) => e
-                        .grants
-                        .iter_mut()
-                        .filter(|g| g.participant == Some(participant))
-                        .for_each(|g| g.role = role),
-                    None => e.grants.retain(|g| g.participant != Some(participant)),
-                }
-                let attached: Vec<DocumentId> = docs
-                    .into_iter()
-                    .filter(|d| e.attached.contains(d))
-                    .collect();
-                changed.push((*conn, access_map(&e.grants), attached, e.link.clone()));
-            }
-        }
-        for (conn, grants, attached, link) in changed {
-            let empty = grants.is_empty();
-            self.front(Event::Grant { conn, grants });
-            for doc in attached {
-                self.send_if_running(doc, Command::Role { conn, role })
-                    .await;
-            }
-            if empty {
-                link.close("your access to this plan was withdrawn by an owner".into());
-            }
-            tracing::info!(
-                conn = conn.0,
-                participant = participant.0,
-                ?role,
-                "changed the access of an open connection"
-            );
-        }
-        Ok(())
-    }
-
-    /// Acts on another node's announcement.
-    async fn notice(&self, notice: Notice) {
-        match notice {
-            Notice::Document(doc) => self.send_if_running(doc, Command::CatchUp).await,
-            Notice::Participant(id) => self.refresh_access(id).await,
-            Notice::Resync => {
-                let docs: Vec<DocumentId> =
-                    lock(&self.inner.shared.registry).keys().copied().collect();
-                for doc in docs {
-                    self.send_if_running(doc, Command::CatchUp).await;
-                }
-                let mut people: Vec<ParticipantId> = lock(&self.inner.conns)
-                    .values()
-                    .flat_map(|e| e.grants.iter().filter_map(|g| g.participant))
-                    .collect();
-                people.sort_by_key(|p| p.0);
-                people.dedup();
-                for id in people {
-                    self.refresh_access(id).await;
-                }
-            }
-        }
-    }
-
-    /// Gives a participant's open connections the access storage now records for them.
-    async fn refresh_access(&self, id: ParticipantId) {
-        let connected = lock(&self.inner.conns)
-            .values()
-            .any(|e| e.grants.iter().any(|g| g.participant == Some(id)));
-        if !connected {
-            return;
-        }
-        match self.inner.shared.store.participant(id).await {
-            Ok(p) => {
-                let _ = self.regrant(id, p.map(|p| p.role)).await;
-            }
-            Err(e) => {
-                tracing::warn!(participant = id.0, error = %e, "could not read a participant's access")
-            }
-        }
-    }
-
-    /// A copy of a plan's document as the server holds it now (`None` if it has no such plan).
-    pub async fn document(&self, plan: DocumentId) -> Result<Option<AutoCommit>, ServiceError> {
-        self.call(plan, |a| Ok(a.held()?.map(|d| d.fork()))).await?
-    }
-
-    /// The heads of a plan as the server holds it now, or the given ones if it has every
-    /// change they name.
-    pub async fn heads(
-        &self,
-        plan: DocumentId,
-        given: Option<Vec<String>>,
-    ) -> Result<Vec<ChangeHash>, ServiceError> {
-        self.call(plan, move |a| {
-            let doc = a.held()?.ok_or(ServiceError::NoPlan)?;
-            match given {
-                None => Ok(doc.get_heads()),
-                Some(h) => {
-                    let h = crate::history::parse_heads(&h).ok_or(ServiceError::UnknownHeads)?;
-                    if h.is_empty() || h.iter().any(|x| doc.get_change_by_hash(x).is_none()) {
-                        return Err(ServiceError::UnknownHeads);
-                    }
-                    Ok(h)
-                }
-            }
-        })
-        .await?
-    }
-
-    /// Applies plan operations on the server's copy of a plan as one change made on behalf of
-    /// `by`, stores it and sends it to everyone syncing the plan. The operations run on a
-    /// copy, on a blocking thread, so a large import or restore never holds up sync; only
-    /// merging the finished change back happens on the plan's actor.
-    pub async fn change_plan<T: Send + 'static>(
-        &self,
-        plan: DocumentId,
-        by: ParticipantId,
-        message: Option<String>,
-        f: impl FnOnce(&mut PlanDoc) -> plansync_shared::Result<T> + Send + 'static,
+        doc: DocumentId,
+        f: impl FnOnce(&mut DocActor) -> Result<T, ServiceError> + Send + 'static,
     ) -> Result<T, ServiceError> {
-        let (mut copy, before) = self
-            .call(plan, |a| {
-                let doc = a.held()?.ok_or(ServiceError::NoPlan)?;
-                Ok::<_, ServiceError>((doc.fork(), doc.get_heads()))
-            })
-            .await??;
-        let (out, chunk, hashes) = tokio::task::spawn_blocking(move || {
-            let commit = plansync_shared::Commit {
-                time_secs: Some(now_ms() as i64 / 1000),
-                message,
-            };
-            let out = PlanDoc::change_with(&mut copy, commit, f)?;
-            let hashes: Vec<_> = copy.get_changes(&before).iter().map(|c| c.hash()).collect();
-            let chunk = copy.save_after(&before);
-            Ok::<_, ServiceError>((out, chunk, hashes))
-        })
-        .await
-        .map_err(|e| ServiceError::Io(e.to_string()))??;
-        if hashes.is_empty() {
-            return Ok(out);
-        }
-        if !self.call(plan, move |a| a.merge_change(&chunk)).await?? {
-            return Err(ServiceError::NotSaved);
-        }
-        self.inner
-            .shared
-            .store
-            .attribute(plan.to_string(), hashes, by, now_ms() as i64)
-            .await?;
-        Ok(out)
-    }
-
-    /// Creates a plan (with no participants yet) and stores it durably before answering.
-    pub async fn create_plan(&self, kind: PlanKind) -> Result<PlanRow, ServiceError> {
-        let plan = tokio::task::spawn_blocking(move || {
-            let mut rng = rand::rng();
-            let plan = match kind {
-                PlanKind::Demo => demo_plan(&mut rng)?,
-                PlanKind::Import(doc) => PlanDoc::from_automerge(*doc)?,
-                PlanKind::Empty(title) => {
-                    let mut p = PlanDoc::create(
-                        &NewPlan {
-                            title,
-                            area: String::new(),
-                            period_start: 2026,
-                            period_end: 2028,
-                            owning_body: String::new(),
-                        },
-                        &mut rng,
-                    )?;
-                    p.commit();
-                    p
+        let (reply, rx) = oneshot::channel();
+        self.send(
+            doc,
+            Command::Call(Box::new(move |actor| match f(actor) {
+                Ok(value) => actor.when_saved(Box::new(move |saved| {
+                    let _ = reply.send(if saved {
+                        Ok(value)
+                    } else {
+                        Err(ServiceError::NotSaved)
+                    });
+                })),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
                 }
-            };
-            Ok::<_, ServiceError>(plan.into_automerge())
-        })
-        .await
-        .map_err(|e| ServiceError::Io(e.to_string()))??;
-        let doc = DocumentId::random(&mut rand::rng());
-        if !self.call(doc, move |a| a.add(plan)).await? {
-            return Err(ServiceError::NotSaved);
-        }
-        let id = doc.to_string();
-        let plans = self.inner.shared.store.plans().await?;
-        plans
-            .into_iter()
-            .find(|p| p.id == id)
-            .ok_or(ServiceError::NotSaved)
+            })),
+        )
+        .await?;
+        rx.await.map_err(|_| ServiceError::Stopped)?
     }
 
     /// How many document actors are running (tests check that idle ones stop).

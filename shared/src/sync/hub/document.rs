@@ -1,0 +1,387 @@
+//! The hub's documents: loading, holding, merging what storage has, persisting, and
+//! syncing each with its peers once what it advertises is stored.
+
+use super::*;
+
+#[derive(Debug, PartialEq)]
+pub(super) enum DocState {
+    /// Waiting for [`Event::Loaded`].
+    Loading,
+    /// Held, with content or known to exist.
+    Ready,
+    /// Not stored here and empty: peers asked for it, nobody has given it yet.
+    Absent,
+}
+
+#[derive(Debug)]
+pub(super) struct DocEntry {
+    pub(super) doc: AutoCommit,
+    pub(super) state: DocState,
+    pub(super) peers: BTreeMap<ConnId, sync::State>,
+    pub(super) pending: Vec<(ConnId, Message)>,
+    pub(super) persisted: Vec<ChangeHash>,
+    /// Stored size: the bytes loaded plus every chunk persisted since.
+    pub(super) bytes: usize,
+    /// Who sent each change not yet persisted.
+    pub(super) senders: HashMap<ChangeHash, ConnId>,
+    /// Changes merged from storage (another node stored them) while changes of our own were
+    /// waiting to be persisted: already durable, so not stored again.
+    pub(super) already_stored: HashSet<ChangeHash>,
+    /// How many of its persists have not completed: its sync messages wait for them, and
+    /// messages from peers wait in `pending` (so the heads to advertise are the stored ones
+    /// when the last completes, however busy the peers are).
+    pub(super) saving: usize,
+}
+
+impl DocEntry {
+    pub(super) fn new(doc: AutoCommit, state: DocState) -> Self {
+        Self {
+            doc,
+            state,
+            peers: BTreeMap::new(),
+            pending: Vec::new(),
+            persisted: Vec::new(),
+            bytes: 0,
+            senders: HashMap::new(),
+            already_stored: HashSet::new(),
+            saving: 0,
+        }
+    }
+}
+
+impl Hub {
+    /// Holds a document (merging it into our copy if we have one) and syncs it with the
+    /// peers we dialed; `stored` when it came from our own storage, so it is not persisted
+    /// again.
+    pub(super) fn hold(
+        &mut self,
+        doc: DocumentId,
+        mut document: AutoCommit,
+        stored: bool,
+        out: &mut Vec<Effect>,
+    ) {
+        match self.docs.get_mut(&doc) {
+            Some(e) if e.state != DocState::Loading => {
+                if let Err(err) = e.doc.merge(&mut document) {
+                    out.push(Effect::Warn {
+                        conn: None,
+                        message: format!("could not merge document {doc}: {err}"),
+                    });
+                    return;
+                }
+                e.state = DocState::Ready;
+            }
+            _ => {
+                let mut entry = DocEntry::new(document, DocState::Ready);
+                if stored {
+                    entry.persisted = entry.doc.get_heads();
+                }
+                self.docs.insert(doc, entry);
+            }
+        }
+        self.link_dialed(doc);
+        self.after_change(doc, None, out);
+        self.sync_all(doc, out);
+    }
+
+    /// Merges changes that are already in storage: they count as persisted unless changes
+    /// of ours are waiting to be persisted (those then persist together, a harmless copy).
+    pub(super) fn stored(&mut self, doc: DocumentId, chunk: &[u8], out: &mut Vec<Effect>) {
+        let waiting = self.dirty.contains(&doc);
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
+        if entry.state != DocState::Ready {
+            return;
+        }
+        let before = entry.doc.get_heads();
+        let in_step = entry.persisted == before && !waiting;
+        if let Err(err) = entry.doc.load_incremental(chunk) {
+            out.push(Effect::Warn {
+                conn: None,
+                message: format!("could not merge stored changes of document {doc}: {err}"),
+            });
+            return;
+        }
+        entry.bytes = entry.bytes.saturating_add(chunk.len());
+        if in_step {
+            entry.persisted = entry.doc.get_heads();
+            out.push(Effect::Changed { doc });
+        } else {
+            // Our own changes wait to be persisted: these are durable already.
+            let merged: Vec<ChangeHash> = entry
+                .doc
+                .get_changes(&before)
+                .iter()
+                .map(|c| c.hash())
+                .collect();
+            entry.already_stored.extend(merged);
+            if !self.config.batch {
+                self.after_change(doc, None, out);
+            }
+        }
+        if self.config.batch {
+            // Fanned out at the flush, with whatever else arrives meanwhile.
+            self.dirty.insert(doc);
+        } else {
+            self.sync_all(doc, out);
+        }
+    }
+
+    pub(super) fn on_doc_message(&mut self, conn: ConnId, msg: Message, out: &mut Vec<Effect>) {
+        let doc = match &msg {
+            Message::Request(m) | Message::Sync(m) => m.document_id,
+            Message::DocUnavailable { document_id, .. } => {
+                if self.docs.contains_key(document_id) {
+                    out.push(Effect::Unavailable { doc: *document_id });
+                }
+                return;
+            }
+            Message::Ephemeral(e) => {
+                if self.access(conn, &e.document_id).is_some() {
+                    self.on_ephemeral(conn, e.clone(), out);
+                }
+                return;
+            }
+            _ => return,
+        };
+        if self.access(conn, &doc).is_none() {
+            out.push(Effect::Warn {
+                conn: Some(conn),
+                message: format!(
+                    "answered doc-unavailable for document {doc}: not granted to this connection"
+                ),
+            });
+            self.send_unavailable(conn, doc, out);
+            return;
+        }
+        match self.docs.get_mut(&doc) {
+            None if self.config.load_from_storage => {
+                let mut entry = DocEntry::new(AutoCommit::new(), DocState::Loading);
+                entry.pending.push((conn, msg));
+                self.docs.insert(doc, entry);
+                out.push(Effect::Load { doc });
+            }
+            None => {
+                self.docs
+                    .insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
+                self.apply_sync(conn, msg, out);
+            }
+            Some(entry) if entry.state == DocState::Loading || entry.saving > 0 => {
+                entry.pending.push((conn, msg))
+            }
+            Some(_) => self.apply_sync(conn, msg, out),
+        }
+    }
+
+    pub(super) fn on_loaded(
+        &mut self,
+        doc: DocumentId,
+        result: Result<Option<Vec<u8>>, String>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
+        if entry.state != DocState::Loading {
+            return;
+        }
+        let bytes_len = result
+            .as_ref()
+            .map(|b| b.as_ref().map_or(0, Vec::len))
+            .unwrap_or(0);
+        let loaded = match result {
+            Ok(Some(bytes)) => AutoCommit::load(&bytes)
+                .map(Some)
+                .map_err(|e| format!("stored bytes do not load: {e}")),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match loaded {
+            Ok(Some(mut d)) => {
+                entry.bytes = bytes_len;
+                entry.persisted = d.get_heads();
+                entry.doc = d;
+                entry.state = DocState::Ready;
+            }
+            Ok(None) => entry.state = DocState::Absent,
+            Err(reason) => {
+                let entry = self.docs.remove(&doc).expect("entry checked above");
+                let mut told = Vec::new();
+                for (conn, _) in entry.pending {
+                    if !told.contains(&conn) {
+                        told.push(conn);
+                        self.send_error(conn, format!("document {doc} could not be loaded from the server's storage ({reason}); ask the server's operator to check its log"), out);
+                    }
+                }
+                return;
+            }
+        }
+        let pending = std::mem::take(&mut entry.pending);
+        for (conn, msg) in pending {
+            self.apply_sync(conn, msg, out);
+        }
+    }
+
+    /// Persist (if configured) and report a change to a document's heads; `from` is the
+    /// connection that sent the change.
+    pub(super) fn after_change(
+        &mut self,
+        doc: DocumentId,
+        from: Option<ConnId>,
+        out: &mut Vec<Effect>,
+    ) {
+        let persist = self.config.persist;
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
+        let heads = entry.doc.get_heads();
+        if heads == entry.persisted {
+            return;
+        }
+        if persist {
+            // One pass over the new changes gives the chunk (what `save_after` writes) and
+            // each change's sender.
+            let mut chunk = Vec::new();
+            let mut changes = Vec::new();
+            for c in entry.doc.get_changes(&entry.persisted) {
+                let h = c.hash();
+                if entry.already_stored.contains(&h) {
+                    continue;
+                }
+                chunk.extend_from_slice(c.raw_bytes());
+                changes.push((h, entry.senders.get(&h).copied().or(from)));
+            }
+            if !chunk.is_empty() {
+                entry.bytes = entry.bytes.saturating_add(chunk.len());
+                entry.saving += 1;
+                let id = PersistId(self.next_persist);
+                self.next_persist += 1;
+                self.saving.insert(id, doc);
+                out.push(Effect::Persist {
+                    id,
+                    doc,
+                    chunk,
+                    changes,
+                });
+            }
+        }
+        entry.senders.clear();
+        entry.already_stored.clear();
+        entry.persisted = heads;
+        out.push(Effect::Changed { doc });
+    }
+
+    /// A persist completed: once a document's last one has, its peers are synced and the
+    /// messages that waited for it are handled.
+    pub(super) fn persisted(
+        &mut self,
+        id: PersistId,
+        result: Result<(), String>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(doc) = self.saving.remove(&id) else {
+            return;
+        };
+        if let Err(reason) = result {
+            if self.config.storage_id.is_some() {
+                // Not durable: forget the in-memory copy (storage still has everything
+                // acknowledged) and make its peers reconnect and send again.
+                self.dirty.remove(&doc);
+                self.saving.retain(|_, d| *d != doc);
+                if let Some(entry) = self.docs.remove(&doc) {
+                    for conn in entry.peers.keys() {
+                        self.refuse(*conn, format!("the server could not save changes to document {doc} ({reason}); nothing you sent was lost on your side: reconnect to send it again"), "server storage error", out);
+                    }
+                }
+                return;
+            }
+            out.push(Effect::Warn {
+                conn: None,
+                message: format!("could not store changes to document {doc} here ({reason}); they are still sent to the server"),
+            });
+        }
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
+        entry.saving = entry.saving.saturating_sub(1);
+        if entry.saving > 0 {
+            return;
+        }
+        let pending = std::mem::take(&mut entry.pending);
+        self.sync_all(doc, out);
+        for (conn, msg) in pending {
+            self.apply_sync(conn, msg, out);
+        }
+    }
+
+    pub(super) fn sync_all(&mut self, doc: DocumentId, out: &mut Vec<Effect>) {
+        let conns: Vec<ConnId> = self
+            .docs
+            .get(&doc)
+            .map(|e| e.peers.keys().copied().collect())
+            .unwrap_or_default();
+        for conn in conns {
+            self.sync_one(doc, conn, out);
+        }
+    }
+
+    pub(super) fn sync_one(&mut self, doc: DocumentId, conn: ConnId, out: &mut Vec<Effect>) {
+        let Some(target_id) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else {
+            return;
+        };
+        let dialer = self.conns.get(&conn).is_some_and(|c| c.dialer);
+        let Some(entry) = self.docs.get_mut(&doc) else {
+            return;
+        };
+        // Persist before send: our heads go out only once every change in them is stored
+        // (the last persist's completion syncs every peer again).
+        if self.config.persist && (entry.saving > 0 || entry.doc.get_heads() != entry.persisted) {
+            return;
+        }
+        let Some(state) = entry.peers.get_mut(&conn) else {
+            return;
+        };
+        if peer_state::nothing_to_send(&mut entry.doc, state) {
+            return;
+        }
+        let budget = self.config.max_in_transit_bytes;
+        if budget.is_some_and(|b| !self.flow.may_send((doc, conn), b)) {
+            return;
+        }
+        let Some(message) = peer_state::generate(&mut entry.doc, state) else {
+            return;
+        };
+        let is_request = dialer && entry.state == DocState::Absent && message.heads.is_empty();
+        let m = DocMessage {
+            sender_id: self.config.peer_id.clone(),
+            target_id,
+            document_id: doc,
+            data: message.encode(),
+        };
+        let msg = if is_request {
+            Message::Request(m)
+        } else {
+            Message::Sync(m)
+        };
+        let frame = encode_message(&msg);
+        if budget.is_some() {
+            self.flow.sent((doc, conn), frame.len());
+        }
+        out.push(Effect::Send {
+            conn,
+            frame,
+            delivered: budget.map(|_| doc),
+        });
+    }
+
+    /// Sends the messages owed to peers that waited for the flow budget, while it has room.
+    pub(super) fn release_waiting(&mut self, out: &mut Vec<Effect>) {
+        let Some(budget) = self.config.max_in_transit_bytes else {
+            return;
+        };
+        while let Some((doc, conn)) = self.flow.next_waiting(budget) {
+            self.sync_one(doc, conn, out);
+        }
+    }
+}
