@@ -1,11 +1,18 @@
-//! Calls to the server's HTTP API.
+//! Calls to the server's HTTP API. Every body is a type of [`plansync_shared::api`], the one
+//! definition the server's handlers use too.
 
+use plansync_shared::api::{
+    ChangeAuthor, CreatePlan, EnrollServer, Enrolled, ErrorBody, ExportLink, InvitationView,
+    Invite, Join, Membership, MyPlan, NewSnapshot, Participant, PlanRow, RelayState, Restore,
+    RestoreItem, Role, SetRole, SignedIn, Snapshot, TrackerPreview,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// One plan as `/api/plans` lists it.
+/// One plan this browser knows: as `/api/plans` listed it, or as joined here (kept in
+/// IndexedDB, so the list shows offline).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanEntry {
     /// Document id.
@@ -21,92 +28,35 @@ pub struct PlanEntry {
     pub role: Option<String>,
 }
 
-/// A participant of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Participant {
-    /// Participant id.
-    pub id: i64,
-    /// Plan id.
-    pub plan: String,
-    /// Name.
-    pub name: String,
-    /// Agency.
-    pub agency: String,
-    /// viewer, editor or owner.
-    pub role: String,
-    /// person, or server (a relaying server such as a workshop laptop).
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// The provider's label when they signed in with their agency; none for a code.
-    #[serde(default)]
-    pub signed_in_with: Option<String>,
-    /// The provider's id.
-    #[serde(default)]
-    pub provider: Option<String>,
-    /// When they last signed in with their provider, ms since the epoch.
-    #[serde(default)]
-    pub last_sign_in: Option<f64>,
-    /// When this token ends (a sign-in's), ms since the epoch.
-    #[serde(default)]
-    pub session_ends: Option<f64>,
-}
-
-impl Participant {
-    /// How the server knows them (none for a relaying server).
-    pub fn known(&self) -> Option<plansync_shared::Known> {
-        plansync_shared::Known::of_participant(
-            self.kind.as_deref().unwrap_or("person"),
-            self.signed_in_with.as_deref(),
-        )
+impl PlanEntry {
+    /// The entry for a plan row, with my role if known.
+    pub fn of(plan: &PlanRow, role: Option<Role>) -> Self {
+        Self {
+            id: plan.id.clone(),
+            title: plan.title.clone(),
+            url: plan.url.clone(),
+            stage: plan.stage.clone(),
+            role: role.map(|r| r.as_str().to_string()),
+        }
     }
 }
 
-/// What joining or creating a plan gives.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Joined {
-    /// The plan.
-    pub plan: PlanEntry,
-    /// Me in it.
-    pub participant: Participant,
-    /// My token.
-    pub token: String,
+/// Keeps a membership (a plan joined, created or imported, or a sign-in's) in this browser.
+pub fn keep(m: &Membership) {
+    crate::membership::add(crate::membership::Membership {
+        plan: m.plan.id.clone(),
+        token: m.token.clone(),
+        role: m.participant.role.as_str().to_string(),
+        participant: m.participant.id.0,
+        ends: m.participant.session_ends.map(|t| t as f64),
+        provider: m.participant.provider.clone(),
+        signed_in_with: m.participant.signed_in_with.clone(),
+    });
 }
 
-impl Joined {
-    /// Keeps the membership in this browser.
-    pub fn keep(&self) {
-        crate::membership::add(crate::membership::Membership {
-            plan: self.plan.id.clone(),
-            token: self.token.clone(),
-            role: self.participant.role.clone(),
-            participant: self.participant.id,
-            ends: self.participant.session_ends,
-            provider: self.participant.provider.clone(),
-            signed_in_with: self.participant.signed_in_with.clone(),
-        });
-    }
-}
-
-/// An invitation, with its link and QR code.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct InvitationView {
-    /// Id.
-    pub id: i64,
-    /// Role it gives.
-    pub role: String,
-    /// Code to type.
-    pub code: String,
-    /// Expiry, ms since the epoch.
-    pub expires: f64,
-    /// Uses left.
-    pub uses_left: i64,
-    /// Join link.
-    pub link: String,
-    /// QR code of the link (SVG).
-    pub qr_svg: String,
-    /// Whether joining needs a sign-in with an agency's account.
-    #[serde(default)]
-    pub sign_in: plansync_shared::SignInRule,
+/// A body as JSON text.
+fn body(value: &impl Serialize) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| e.to_string())
 }
 
 const OFFLINE: &str = "The Plansync server cannot be reached just now.";
@@ -165,10 +115,9 @@ async fn send(
             .map_err(offline)?
             .as_string()
             .unwrap_or_default();
-        let detail = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-            .unwrap_or_else(|| format!("HTTP {}", resp.status()));
+        let detail = serde_json::from_str::<ErrorBody>(&text)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| format!("HTTP {}", resp.status()));
         return Err(format!("The server refused: {detail}."));
     }
     Ok(resp)
@@ -184,31 +133,34 @@ pub async fn fetch_plans() -> Result<Vec<PlanEntry>, String> {
     if crate::membership::tokens().is_empty() {
         return Ok(Vec::new());
     }
-    let plans: Vec<PlanEntry> = parse(&call("GET", "/api/plans", None).await?)?;
+    let plans: Vec<MyPlan> = parse(&call("GET", "/api/plans", None).await?)?;
     for p in &plans {
-        if let Some(role) = &p.role {
-            crate::membership::set_role(&p.id, role);
-        }
+        crate::membership::set_role(&p.plan.id, p.role.as_str());
     }
-    Ok(plans)
+    Ok(plans
+        .iter()
+        .map(|p| PlanEntry::of(&p.plan, Some(p.role)))
+        .collect())
 }
 
 /// `POST /api/plans`: a new empty plan with this title, or the demo plan; I become its owner.
-pub async fn create_plan(title: Option<String>) -> Result<Joined, String> {
-    let body = match title {
-        Some(t) => serde_json::json!({ "title": t }),
-        None => serde_json::json!({ "demo": true }),
-    };
-    let joined: Joined = parse(&call("POST", "/api/plans", Some(body.to_string())).await?)?;
-    joined.keep();
+pub async fn create_plan(title: Option<String>) -> Result<Membership, String> {
+    let demo = title.is_none();
+    let asked = body(&CreatePlan { demo, title })?;
+    let joined: Membership = parse(&call("POST", "/api/plans", Some(asked)).await?)?;
+    keep(&joined);
     Ok(joined)
 }
 
 /// `POST /api/join`: exchanges an invitation code for a membership, kept in this browser.
-pub async fn join(code: &str, name: &str, agency: &str) -> Result<Joined, String> {
-    let body = serde_json::json!({ "code": code, "name": name, "agency": agency });
-    let joined: Joined = parse(&call("POST", "/api/join", Some(body.to_string())).await?)?;
-    joined.keep();
+pub async fn join(code: &str, name: &str, agency: &str) -> Result<Membership, String> {
+    let asked = body(&Join {
+        code: code.into(),
+        name: name.into(),
+        agency: agency.into(),
+    })?;
+    let joined: Membership = parse(&call("POST", "/api/join", Some(asked)).await?)?;
+    keep(&joined);
     Ok(joined)
 }
 
@@ -217,23 +169,13 @@ pub async fn providers() -> Result<Vec<plansync_shared::ProviderChoice>, String>
     parse(&call("GET", "/api/providers", None).await?)
 }
 
-/// What finishing a sign-in gives: my membership of each plan, and where to go.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SignedIn {
-    /// One per plan.
-    pub memberships: Vec<Joined>,
-    /// The app's address to open (`/#/...`).
-    pub return_to: String,
-}
-
 /// `POST /api/sign-in/finish`: the one-time code the server sent the browser back with,
 /// for my tokens; each membership is kept in this browser.
 pub async fn finish_sign_in(code: &str) -> Result<SignedIn, String> {
-    let body = serde_json::to_string(&plansync_shared::FinishSignIn { code: code.into() })
-        .map_err(|e| e.to_string())?;
-    let signed: SignedIn = parse(&call("POST", "/api/sign-in/finish", Some(body)).await?)?;
+    let asked = body(&plansync_shared::FinishSignIn { code: code.into() })?;
+    let signed: SignedIn = parse(&call("POST", "/api/sign-in/finish", Some(asked)).await?)?;
     for m in &signed.memberships {
-        m.keep();
+        keep(m);
     }
     Ok(signed)
 }
@@ -262,13 +204,13 @@ pub async fn participants(plan: &str) -> Result<Vec<Participant>, String> {
 }
 
 /// `PATCH /api/plans/{plan}/participants/{id}`.
-pub async fn set_role(plan: &str, id: i64, role: &str) -> Result<Vec<Participant>, String> {
-    let body = serde_json::json!({ "role": role }).to_string();
+pub async fn set_role(plan: &str, id: i64, role: Role) -> Result<Vec<Participant>, String> {
+    let asked = body(&SetRole { role })?;
     parse(
         &call(
             "PATCH",
             &format!("/api/plans/{plan}/participants/{id}"),
-            Some(body),
+            Some(asked),
         )
         .await?,
     )
@@ -294,18 +236,22 @@ pub async fn invitations(plan: &str) -> Result<Vec<InvitationView>, String> {
 /// `POST /api/plans/{plan}/invitations`.
 pub async fn invite(
     plan: &str,
-    role: &str,
+    role: Role,
     hours: i64,
     uses: i64,
     sign_in: &plansync_shared::SignInRule,
 ) -> Result<InvitationView, String> {
-    let body = serde_json::json!({ "role": role, "expires_hours": hours, "uses": uses, "sign_in": sign_in })
-        .to_string();
+    let asked = body(&Invite {
+        role,
+        expires_hours: hours,
+        uses,
+        sign_in: sign_in.clone(),
+    })?;
     parse(
         &call(
             "POST",
             &format!("/api/plans/{plan}/invitations"),
-            Some(body),
+            Some(asked),
         )
         .await?,
     )
@@ -322,21 +268,6 @@ pub async fn withdraw(plan: &str, id: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// A named version of a plan, as the server lists it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Snapshot {
-    /// Its id.
-    pub id: i64,
-    /// Its name.
-    pub name: String,
-    /// The plan's heads then.
-    pub heads: Vec<String>,
-    /// Who took it.
-    pub author: Option<String>,
-    /// When, ms since 1970.
-    pub created_ms: f64,
-}
-
 /// `GET /api/plans/{plan}/snapshots`.
 pub async fn snapshots(plan: &str) -> Result<Vec<Snapshot>, String> {
     parse(&call("GET", &format!("/api/plans/{plan}/snapshots"), None).await?)
@@ -344,73 +275,38 @@ pub async fn snapshots(plan: &str) -> Result<Vec<Snapshot>, String> {
 
 /// `POST /api/plans/{plan}/snapshots` naming this browser's heads.
 pub async fn take_snapshot(plan: &str, name: &str, heads: Vec<String>) -> Result<Snapshot, String> {
-    let body = serde_json::json!({ "name": name, "heads": heads }).to_string();
-    parse(&call("POST", &format!("/api/plans/{plan}/snapshots"), Some(body)).await?)
-}
-
-/// Who sent a change, as the server recorded it.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct Author {
-    /// Participant's name (none for the server's own changes).
-    pub name: Option<String>,
-    /// Their agency.
-    pub agency: Option<String>,
-    /// When the server received it, ms since 1970.
-    pub received_ms: f64,
-    /// The relaying servers it came through, if any.
-    #[serde(default)]
-    pub via: Option<String>,
-}
-
-impl plansync_shared::Attribution for Author {
-    fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-    fn agency(&self) -> Option<&str> {
-        self.agency.as_deref()
-    }
-    fn received_ms(&self) -> i64 {
-        self.received_ms as i64
-    }
-    fn via(&self) -> Option<&str> {
-        self.via.as_deref()
-    }
+    let asked = body(&NewSnapshot {
+        name: name.into(),
+        heads: Some(heads),
+    })?;
+    parse(&call("POST", &format!("/api/plans/{plan}/snapshots"), Some(asked)).await?)
 }
 
 /// `GET /api/plans/{plan}/authors`: who sent each change, by change hash (the app reads the
 /// changes themselves from its own copy).
-pub async fn authors(plan: &str) -> Result<HashMap<String, Author>, String> {
+pub async fn authors(plan: &str) -> Result<HashMap<String, ChangeAuthor>, String> {
     parse(&call("GET", &format!("/api/plans/{plan}/authors"), None).await?)
 }
 
 /// `POST /api/plans/{plan}/restore`: the whole plan, or one item, as at a snapshot.
-pub async fn restore(plan: &str, snapshot: i64, item: Option<(&str, &str)>) -> Result<(), String> {
-    let body = match item {
-        None => serde_json::json!({ "snapshot": snapshot }),
-        Some((kind, id)) => {
-            serde_json::json!({ "snapshot": snapshot, "item": { "kind": kind, "id": id } })
-        }
-    };
-    call(
-        "POST",
-        &format!("/api/plans/{plan}/restore"),
-        Some(body.to_string()),
-    )
-    .await?;
+pub async fn restore(
+    plan: &str,
+    snapshot: i64,
+    item: Option<(plansync_shared::ItemKind, &str)>,
+) -> Result<(), String> {
+    let asked = body(&Restore {
+        snapshot,
+        item: item.map(|(kind, id)| RestoreItem {
+            kind,
+            id: id.into(),
+        }),
+    })?;
+    call("POST", &format!("/api/plans/{plan}/restore"), Some(asked)).await?;
     Ok(())
 }
 
-/// An export the server makes.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ExportInfo {
-    /// Its file name, e.g. `plan.docx`.
-    pub name: String,
-    /// What it is.
-    pub description: String,
-}
-
 /// `GET /api/plans/{plan}/exports`: the exports there are.
-pub async fn exports(plan: &str) -> Result<Vec<ExportInfo>, String> {
+pub async fn exports(plan: &str) -> Result<Vec<ExportLink>, String> {
     parse(&call("GET", &format!("/api/plans/{plan}/exports"), None).await?)
 }
 
@@ -437,8 +333,8 @@ pub async fn export_file(
 
 /// `POST /api/plans/import`: a new plan from a JSON export or an automerge file; I become
 /// its owner.
-pub async fn import_plan(file: &web_sys::File) -> Result<Joined, String> {
-    let joined: Joined = parse(
+pub async fn import_plan(file: &web_sys::File) -> Result<Membership, String> {
+    let joined: Membership = parse(
         &request(
             "POST",
             "/api/plans/import",
@@ -449,19 +345,19 @@ pub async fn import_plan(file: &web_sys::File) -> Result<Joined, String> {
         )
         .await?,
     )?;
-    joined.keep();
+    keep(&joined);
     Ok(joined)
 }
 
 /// `POST /api/plans/{plan}/import/tracker`: the preview (or, with `commit`, the import) of
-/// an action tracker file, as the server's JSON.
+/// an action tracker file.
 pub async fn import_tracker(
     plan: &str,
     file: &web_sys::File,
     format: &str,
     map: &str,
     commit: bool,
-) -> Result<serde_json::Value, String> {
+) -> Result<TrackerPreview, String> {
     let path = format!(
         "/api/plans/{plan}/import/tracker?format={format}&map={}&commit={commit}",
         String::from(js_sys::encode_uri_component(map))
@@ -479,43 +375,18 @@ pub async fn import_tracker(
     )
 }
 
-/// How far one of the server's relays got with a plan.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RelayState {
-    /// The upstream's address.
-    pub upstream: String,
-    /// Connected now.
-    pub connected: bool,
-    /// Changes the upstream lacks.
-    pub waiting: usize,
-    /// Last reached, ms since 1970.
-    pub reached_ms: Option<f64>,
-    /// Last had every change, ms since 1970.
-    pub sent_ms: Option<f64>,
-    /// Why it cannot relay now.
-    pub problem: Option<String>,
-}
-
 /// `GET /api/plans/{plan}/relay`: the server's relays of this plan (none on most servers).
 pub async fn relay_status(plan: &str) -> Result<Vec<RelayState>, String> {
     parse(&call("GET", &format!("/api/plans/{plan}/relay"), None).await?)
 }
 
 /// `POST /api/plans/{plan}/servers`: enrolls a relaying server; its participant and token.
-pub async fn enroll_server(
-    plan: &str,
-    name: &str,
-    role: &str,
-) -> Result<(Participant, String), String> {
-    #[derive(Deserialize)]
-    struct Enrolled {
-        participant: Participant,
-        token: String,
-    }
-    let body = serde_json::json!({ "name": name, "role": role }).to_string();
-    let e: Enrolled =
-        parse(&call("POST", &format!("/api/plans/{plan}/servers"), Some(body)).await?)?;
-    Ok((e.participant, e.token))
+pub async fn enroll_server(plan: &str, name: &str, role: Role) -> Result<Enrolled, String> {
+    let asked = body(&EnrollServer {
+        name: name.into(),
+        role,
+    })?;
+    parse(&call("POST", &format!("/api/plans/{plan}/servers"), Some(asked)).await?)
 }
 
 /// `GET /api/plans/{plan}/links`: which plan people each participant is.
@@ -531,13 +402,12 @@ pub async fn link_person(
     person: &str,
     shared: bool,
 ) -> Result<Vec<plansync_shared::PersonLink>, String> {
-    let body = serde_json::to_string(&plansync_shared::LinkPerson { shared })
-        .map_err(|e| e.to_string())?;
+    let asked = body(&plansync_shared::LinkPerson { shared })?;
     parse(
         &call(
             "PUT",
             &format!("/api/plans/{plan}/participants/{participant}/people/{person}"),
-            Some(body),
+            Some(asked),
         )
         .await?,
     )
@@ -569,8 +439,8 @@ pub async fn sign_off(
     plan: &str,
     request: &plansync_shared::SignOffRequest,
 ) -> Result<plansync_shared::SignOff, String> {
-    let body = serde_json::to_string(request).map_err(|e| e.to_string())?;
-    parse(&call("POST", &format!("/api/plans/{plan}/sign-offs"), Some(body)).await?)
+    let asked = body(request)?;
+    parse(&call("POST", &format!("/api/plans/{plan}/sign-offs"), Some(asked)).await?)
 }
 
 /// `GET /api/plans/{plan}/publications`: the plan's published Board packs, newest first.
@@ -580,15 +450,14 @@ pub async fn publications(plan: &str) -> Result<Vec<plansync_shared::Published>,
 
 /// `POST /api/plans/{plan}/publications`: an owner publishes a period's Board pack.
 pub async fn publish(plan: &str, period: &str) -> Result<plansync_shared::Published, String> {
-    let body = serde_json::to_string(&plansync_shared::Publish {
+    let asked = body(&plansync_shared::Publish {
         period: Some(period.to_string()),
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     parse(
         &call(
             "POST",
             &format!("/api/plans/{plan}/publications"),
-            Some(body),
+            Some(asked),
         )
         .await?,
     )
@@ -615,14 +484,14 @@ pub async fn emails(plan: &str) -> Result<plansync_shared::EmailList, String> {
 pub async fn set_email(
     plan: &str,
     participant: i64,
-    body: &plansync_shared::SetEmail,
+    email: &plansync_shared::SetEmail,
 ) -> Result<plansync_shared::ParticipantEmail, String> {
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    let asked = body(email)?;
     parse(
         &call(
             "PUT",
             &format!("/api/plans/{plan}/participants/{participant}/email"),
-            Some(body),
+            Some(asked),
         )
         .await?,
     )

@@ -4,115 +4,10 @@
 //! SHA-256 hashes; codes use no look-alike characters. Joining itself, which stores, is
 //! [`crate::membership`].
 
-use plansync_shared::{Known, PersonLink, SignInRule};
+pub use plansync_shared::api::{Invitation, Participant, ParticipantId, ParticipantKind, Role};
+use plansync_shared::{PersonLink, SignInRule};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-/// A participant's role in one plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads the plan; cannot change it (for example the scrutiny committee).
-    Viewer,
-    /// Reads and changes the plan.
-    Editor,
-    /// Changes the plan and manages its participants and invitations.
-    Owner,
-}
-
-impl Role {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Editor => "editor",
-            Role::Owner => "owner",
-        }
-    }
-
-    /// Parses a stored or typed role name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "viewer" => Some(Role::Viewer),
-            "editor" => Some(Role::Editor),
-            "owner" => Some(Role::Owner),
-            _ => None,
-        }
-    }
-}
-
-/// What kind of participant: a person, or a server that relays a room's work (a workshop
-/// laptop enrolled with `plansync enroll`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ParticipantKind {
-    /// A person.
-    #[default]
-    Person,
-    /// A server relaying to this one.
-    Server,
-}
-
-impl ParticipantKind {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ParticipantKind::Person => "person",
-            ParticipantKind::Server => "server",
-        }
-    }
-
-    /// Parses a stored name (anything unknown is a person).
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "server" => ParticipantKind::Server,
-            _ => ParticipantKind::Person,
-        }
-    }
-}
-
-/// Identifies a participant (a row of `participants`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ParticipantId(pub i64);
-
-/// A person taking part in one plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Participant {
-    /// Its id.
-    pub id: ParticipantId,
-    /// The plan (document id).
-    pub plan: String,
-    /// The person's name as they gave it.
-    pub name: String,
-    /// Their agency.
-    pub agency: String,
-    /// Their role.
-    pub role: Role,
-    /// When they joined, milliseconds since the Unix epoch.
-    pub joined: i64,
-    /// A person or a relaying server.
-    pub kind: ParticipantKind,
-    /// The identity provider's label when they signed in with their agency ("Riverton City
-    /// Council"); `None` when they joined with a code.
-    pub signed_in_with: Option<String>,
-    /// When they last signed in with their provider (ms since 1970).
-    pub last_sign_in: Option<i64>,
-    /// The id of the provider they sign in with (`None` for a code).
-    pub provider: Option<String>,
-    /// When the token they came with ends (ms since 1970): a sign-in's token does, a code's
-    /// does not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_ends: Option<i64>,
-}
-
-impl Participant {
-    /// How the server knows them (`None` for a relaying server: its reports name people).
-    pub fn known(&self) -> Option<Known> {
-        Known::of_participant(self.kind.as_str(), self.signed_in_with.as_deref())
-    }
-}
 
 /// A link about to be made.
 #[derive(Debug, Clone)]
@@ -149,25 +44,6 @@ pub fn link_rule(others: &[(PersonLink, String)], new: &NewPersonLink) -> LinkOu
         Some((_, name)) if !(new.shared && new.confirmed) => LinkOutcome::Taken(name.clone()),
         _ => LinkOutcome::Linked,
     }
-}
-
-/// An invitation to join a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Invitation {
-    /// Its id.
-    pub id: i64,
-    /// The plan (document id).
-    pub plan: String,
-    /// The role it gives.
-    pub role: Role,
-    /// The code a person types (`ABCD-EFGH-JK`).
-    pub code: String,
-    /// When it stops working, milliseconds since the Unix epoch.
-    pub expires: i64,
-    /// How many more people may join with it.
-    pub uses_left: i64,
-    /// Whether joining needs a sign-in with an agency's provider.
-    pub sign_in: SignInRule,
 }
 
 /// Why an invitation refused a person joining with it.

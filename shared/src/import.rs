@@ -50,6 +50,27 @@ impl TrackerField {
         TrackerField::Target,
     ];
 
+    /// Its name in a mapping (`lead_board:4`) and in JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            TrackerField::Theme => "theme",
+            TrackerField::Objective => "objective",
+            TrackerField::Action => "action",
+            TrackerField::Description => "description",
+            TrackerField::LeadBoard => "lead_board",
+            TrackerField::Lead => "lead",
+            TrackerField::Due => "due",
+            TrackerField::Progress => "progress",
+            TrackerField::Rag => "rag",
+            TrackerField::Target => "target",
+        }
+    }
+
+    /// The field named `key` (see [`TrackerField::key`]).
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.key() == key)
+    }
+
     /// The label users see; also what a header cell is matched against.
     pub fn label(self) -> &'static str {
         match self {
@@ -495,6 +516,15 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn each_fields_mapping_key_is_its_json_name_and_reads_back() {
+        for f in TrackerField::ALL {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.key());
+            assert_eq!(TrackerField::from_key(f.key()), Some(f));
+        }
+        assert_eq!(TrackerField::from_key("Lead board"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Nothing here opens a socket, reads a clock or touches a file: callers pass `now` and
 //! randomness in and carry out the effects that come back.
 
+pub mod api;
 mod compare;
 mod demo;
 mod direction;

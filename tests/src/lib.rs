@@ -45,6 +45,27 @@ pub const EXPORT_NAMES: [&str; 19] = [
     "pack.html",
 ];
 
+/// A JSON answer read as its type in the shared HTTP contract (`plansync_shared::api`),
+/// failing the test unless it reads back field for field: nothing the server sent is
+/// unknown to the contract, nothing it lacks is missing.
+pub fn contract<T: serde::Serialize + serde::de::DeserializeOwned>(
+    answer: &serde_json::Value,
+) -> T {
+    let typed: T = serde_json::from_value(answer.clone()).unwrap_or_else(|e| {
+        panic!(
+            "the answer is not a {}: {e}: {answer}",
+            std::any::type_name::<T>()
+        )
+    });
+    assert_eq!(
+        &serde_json::to_value(&typed).unwrap(),
+        answer,
+        "a {} reads back as sent",
+        std::any::type_name::<T>()
+    );
+    typed
+}
+
 /// Fills `plan` with 5 themes × 20 objectives × n/100 actions, each with a lead board, a
 /// lead, a due date, a RAG for two periods and a progress update (the benches' large plan).
 pub fn big_plan(

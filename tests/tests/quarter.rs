@@ -10,7 +10,7 @@ use plansync_shared::{
     encode_message, BoardId, DocMessage, DocumentId, Message, PeerId, PeerMetadata, PersonId, Plan,
     Rag, ReportingPeriod, RoundId,
 };
-use plansync_tests::{http_blocking, RustClient, Server, WAIT};
+use plansync_tests::{contract, http_blocking, RustClient, Server, WAIT};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -78,18 +78,29 @@ fn sign(
     round: &RoundId,
     board: &BoardId,
 ) -> (u16, serde_json::Value) {
-    call(
+    let asked = plansync_shared::SignOffRequest {
+        round: round.clone(),
+        board: board.clone(),
+    };
+    let (status, answer) = call(
         server,
         token,
         "POST",
         &format!("/api/plans/{doc}/sign-offs"),
-        Some(serde_json::json!({ "round": round, "board": board })),
-    )
+        Some(serde_json::to_value(asked).unwrap()),
+    );
+    if status == 201 {
+        contract::<plansync_shared::SignOff>(&answer);
+    } else {
+        contract::<plansync_shared::api::ErrorBody>(&answer);
+    }
+    (status, answer)
 }
 
 fn sign_offs(server: &Server, doc: DocumentId) -> Vec<serde_json::Value> {
     let (status, list) = server.request("GET", &format!("/api/plans/{doc}/sign-offs"), None);
     assert_eq!(status, 200, "{list}");
+    contract::<Vec<plansync_shared::SignOff>>(&list);
     list.as_array().unwrap().clone()
 }
 
@@ -387,7 +398,10 @@ async fn an_owner_publishes_the_board_pack_at_an_address_that_never_changes_unti
     let server = Server::start(&dir.path().join("plans.db"), &[]);
     let doc = server.demo_plan().await;
     let (owner, _) = owner_opens_a_round(&server, doc).await;
-    let body = serde_json::json!({ "period": period().key() });
+    let body = serde_json::to_value(plansync_shared::Publish {
+        period: Some(period().key()),
+    })
+    .unwrap();
     // Only owners publish.
     let (_, editor_token) = server.join_as("editor", "An editor");
     let (status, e) = call(
@@ -404,6 +418,7 @@ async fn an_owner_publishes_the_board_pack_at_an_address_that_never_changes_unti
         Some(&body),
     );
     assert_eq!(status, 201, "{made}");
+    contract::<plansync_shared::Published>(&made);
     let pdf_path = made["pdf"].as_str().unwrap().to_string();
     let page_path = made["url"].as_str().unwrap().to_string();
     let id = made["id"].as_str().unwrap().to_string();
@@ -477,6 +492,7 @@ async fn an_owner_publishes_the_board_pack_at_an_address_that_never_changes_unti
         None,
     );
     assert_eq!(status, 200);
+    contract::<Vec<plansync_shared::Published>>(&list);
     assert_eq!(list[0]["id"], id.as_str());
     let (status, _) = server.request(
         "DELETE",

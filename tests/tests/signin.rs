@@ -63,13 +63,20 @@ impl Central {
     /// Exchanges a sign-in's one-time code for its tokens.
     fn finish(&self, answer: &Answer) -> (u16, serde_json::Value) {
         let code = handoff_code(answer).unwrap_or_else(|| panic!("no one-time code: {answer:?}"));
-        http_blocking(
+        let (status, answer) = http_blocking(
             &self.server.addr(),
             "POST",
             "/api/sign-in/finish",
             None,
-            Some(&serde_json::json!({ "code": code })),
-        )
+            Some(&serde_json::to_value(plansync_shared::FinishSignIn { code }).unwrap()),
+        );
+        // The answer reads as the shared contract says, field for field.
+        if status == 200 {
+            plansync_tests::contract::<plansync_shared::api::SignedIn>(&answer);
+        } else {
+            plansync_tests::contract::<plansync_shared::api::ErrorBody>(&answer);
+        }
+        (status, answer)
     }
 
     /// Whether `token` opens the plan list (status).

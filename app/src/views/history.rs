@@ -2,10 +2,11 @@
 //! who made it and when, filterable. The changes come from this browser's own copy, so the
 //! history shows offline too; who sent each one comes from the server (kept for offline).
 
-use crate::api::{self, Author, Snapshot};
+use crate::api;
 use crate::model::Model;
 use crate::route::Route;
 use leptos::prelude::*;
+use plansync_shared::api::{ChangeAuthor as Author, Snapshot};
 use plansync_shared::{
     attributed, compare, Change, Difference, HistoryEntry, HistoryFilter, ItemKind, WordChange,
 };
@@ -154,7 +155,7 @@ fn SnapshotForm(act: impl Fn(crate::views::Request) + Copy + 'static) -> impl In
 fn taken(s: &Snapshot) -> String {
     format!(
         "taken {}{}",
-        when(s.created_ms),
+        when(s.created_ms as f64),
         s.author
             .as_ref()
             .map(|a| format!(" by {a}"))
@@ -326,13 +327,13 @@ fn ComparisonView(
             ItemKind::Theme | ItemKind::Objective | ItemKind::Action
         ) && !matches!(d.change, Change::Added);
         let button = (restorable && from.is_some()).then(|| {
-            let (plan, kind, id) = (plan.clone(), d.kind.word(), d.id.clone());
+            let (plan, kind, id) = (plan.clone(), d.kind, d.id.clone());
             let snapshot = from.unwrap_or_default();
             view! {
                 <button class="restore-item link" disabled=move || !model.can_edit() on:click=move |_| {
                     let (plan, id) = (plan.clone(), id.clone());
                     act(Box::pin(async move { api::restore(&plan, snapshot, Some((kind, &id))).await }));
-                }>"Restore this " {kind}</button>
+                }>"Restore this " {kind.word()}</button>
             }
         });
         items.push(view! { <li class="difference" data-change=change_word(&d.change)>{text}" "{button}</li> }.into_any());

@@ -351,12 +351,7 @@ fn RelayLine() -> impl IntoView {
     move || {
         let list = states.get().unwrap_or_default();
         let s = list.first()?.clone();
-        let line = plansync_shared::relay_line(
-            s.waiting,
-            s.reached_ms.map(|t| t as i64),
-            s.sent_ms.map(|t| t as i64),
-            clock_time,
-        );
+        let line = plansync_shared::relay_line(s.waiting, s.reached_ms, s.sent_ms, clock_time);
         let line = match &s.problem {
             Some(p) if !s.connected => format!("{line} · {p}"),
             _ => line,

@@ -2,10 +2,11 @@
 //! with the participant's token in a header and saved or shown; and importing an existing
 //! action tracker with a column mapping and a preview.
 
-use crate::api::{self, Snapshot};
+use crate::api;
 use crate::model::Model;
 use crate::views::period::current_period;
 use leptos::prelude::*;
+use plansync_shared::api::{Snapshot, TrackerPreview};
 use wasm_bindgen::JsCast;
 
 /// The papers page of the open plan.
@@ -190,7 +191,7 @@ fn file_of(ev: &web_sys::Event) -> Option<web_sys::File> {
 fn TrackerImport() -> impl IntoView {
     let model = expect_context::<Model>();
     let file = StoredValue::new_local(None::<web_sys::File>);
-    let preview = RwSignal::new(None::<serde_json::Value>);
+    let preview = RwSignal::new(None::<TrackerPreview>);
     let error = RwSignal::new(None::<String>);
     let done = RwSignal::new(None::<String>);
     let mapping = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
@@ -215,14 +216,14 @@ fn TrackerImport() -> impl IntoView {
             match api::import_tracker(&plan, &f, format, &map, commit).await {
                 Ok(v) => {
                     error.set(None);
-                    if let Some(m) = v["mapping"].as_object() {
-                        mapping.set(m.iter().map(|(k, c)| (k.clone(), c.to_string())).collect());
-                    }
-                    if v["imported"].as_bool() == Some(true) {
-                        done.set(Some(format!(
-                            "Imported {} actions.",
-                            v["import"]["new_actions"].as_u64().unwrap_or(0)
-                        )));
+                    mapping.set(
+                        v.mapping
+                            .iter()
+                            .map(|(f, c)| (f.key().to_string(), c.to_string()))
+                            .collect(),
+                    );
+                    if v.imported {
+                        done.set(Some(format!("Imported {} actions.", v.import.new_actions)));
                         preview.set(None);
                     } else {
                         preview.set(Some(v));
@@ -253,47 +254,23 @@ fn TrackerImport() -> impl IntoView {
 /// The mapping, the first rows, what will be created and the bad rows.
 #[component]
 fn ImportPreview(
-    v: serde_json::Value,
+    v: TrackerPreview,
     mapping: RwSignal<std::collections::BTreeMap<String, String>>,
     run: impl Fn(bool) + Copy + 'static,
 ) -> impl IntoView {
-    let header: Vec<String> = v["header"]
-        .as_array()
-        .map(|h| {
-            h.iter()
-                .map(|c| c.as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    let fields: Vec<(String, String)> = v["fields"]
-        .as_array()
-        .map(|f| {
-            f.iter()
-                .map(|p| {
-                    (
-                        p[0].as_str().unwrap_or_default().to_string(),
-                        p[1].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let rows = v["first_rows"].as_array().cloned().unwrap_or_default();
-    let bad = v["import"]["bad"].as_array().cloned().unwrap_or_default();
-    let new_actions = v["import"]["new_actions"].as_u64().unwrap_or(0);
-    let strings = |x: &serde_json::Value| {
-        x.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|s| s.as_str().unwrap_or_default().to_string())
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
-    let (themes, objectives) = (
-        strings(&v["import"]["new_themes"]),
-        strings(&v["import"]["new_objectives"]),
-    );
+    let TrackerPreview {
+        header,
+        first_rows: rows,
+        fields,
+        import,
+        ..
+    } = v;
+    let fields: Vec<(String, String)> = fields
+        .into_iter()
+        .map(|(f, label)| (f.key().to_string(), label))
+        .collect();
+    let (bad, new_actions) = (import.bad, import.new_actions);
+    let (themes, objectives) = (import.new_themes, import.new_objectives);
     let can_import = bad.is_empty() && new_actions > 0;
     view! {
         <div class="import-preview">
@@ -323,7 +300,7 @@ fn ImportPreview(
             <h3>"First rows"</h3>
             <div class="table-wrap"><table>
                 <thead><tr>{header.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view()}</tr></thead>
-                <tbody>{rows.iter().map(|r| view! { <tr>{r.as_array().cloned().unwrap_or_default().iter().map(|c| view! { <td>{c.as_str().unwrap_or_default().to_string()}</td> }).collect_view()}</tr> }).collect_view()}</tbody>
+                <tbody>{rows.iter().map(|r| view! { <tr>{r.iter().map(|c| view! { <td>{c.clone()}</td> }).collect_view()}</tr> }).collect_view()}</tbody>
             </table></div>
             <p class="import-summary">{format!(
                 "Will create {new_actions} actions, {} new themes{}, {} new objectives.",
@@ -334,7 +311,7 @@ fn ImportPreview(
             {(!bad.is_empty()).then(|| view! {
                 <div class="bad-rows" role="alert">
                     <p>{format!("{} rows cannot be imported; nothing will be imported until they are fixed in the file or the mapping:", bad.len())}</p>
-                    <ul>{bad.iter().map(|b| view! { <li>{format!("Row {}: {}", b["row"], b["reason"].as_str().unwrap_or_default())}</li> }).collect_view()}</ul>
+                    <ul>{bad.iter().map(|b| view! { <li>{format!("Row {}: {}", b.row, b.reason)}</li> }).collect_view()}</ul>
                 </div>
             })}
             <button class="do-import" disabled=!can_import on:click=move |_| run(true)>{format!("Import {new_actions} actions")}</button>

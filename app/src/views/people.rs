@@ -1,10 +1,11 @@
 //! A plan's people: participants with their roles, and invitations (code, link and QR code
 //! for the room's projector). Owners change roles, revoke access and invite; others look.
 
-use crate::api::{self, InvitationView, Participant};
+use crate::api;
 use crate::membership;
 use crate::model::Model;
 use leptos::prelude::*;
+use plansync_shared::api::{InvitationView, Participant, ParticipantKind, Role};
 
 /// The people page of the open plan.
 #[component]
@@ -55,7 +56,7 @@ pub fn PeoplePage() -> impl IntoView {
                     <div class="scroll-x" role="region" aria-label="Participants" tabindex="0"><table class="participants">
                         <thead><tr><th>"Name"</th><th>"Agency"</th><th>"Role"</th><th>"In the plan"</th><th></th></tr></thead>
                         <tbody>
-                            <For each=move || list.clone() key=|p: &Participant| (p.id, p.role.clone()) let:p>
+                            <For each=move || list.clone() key=|p: &Participant| (p.id, p.role) let:p>
                                 <ParticipantRow p=p.clone() owner=is_owner() me=me() act=act plan=plan()
                                     links=Signal::derive(move || links.get().unwrap_or_default()) />
                             </For>
@@ -68,7 +69,7 @@ pub fn PeoplePage() -> impl IntoView {
                 <EnrollServer plan=plan() on_done=move || bump.update(|n| *n += 1) />
                 {move || invitations.get().and_then(Result::ok).map(|list| view! {
                     <ul class="invitations">
-                        <For each=move || list.clone() key=|i: &InvitationView| i.id let:i>
+                        <For each=move || list.clone() key=|i: &InvitationView| i.invitation.id let:i>
                             <InvitationCard inv=i.clone() plan=plan() act=act />
                         </For>
                     </ul>
@@ -88,15 +89,17 @@ fn ParticipantRow(
     plan: String,
     links: Signal<Vec<plansync_shared::PersonLink>>,
 ) -> impl IntoView {
-    let id = p.id;
+    let id = p.id.0;
     let mine = me == Some(id);
     let plan2 = plan.clone();
     let plan3 = plan.clone();
     let on_role = move |ev: web_sys::Event| {
-        let role = event_target_value(&ev);
+        let Some(role) = Role::parse(&event_target_value(&ev)) else {
+            return;
+        };
         let plan = plan.clone();
         act(Box::pin(async move {
-            api::set_role(&plan, id, &role).await.map(|_| ())
+            api::set_role(&plan, id, role).await.map(|_| ())
         }));
     };
     let on_revoke = move |_| {
@@ -105,12 +108,12 @@ fn ParticipantRow(
             async move { api::revoke(&plan, id).await.map(|_| ()) },
         ));
     };
-    let role = p.role.clone();
+    let role = p.role.as_str();
     view! {
         <tr class="participant" data-participant=id>
             <td>{p.name.clone()}{mine.then_some(" (you)")}</td>
             <td>
-                {if p.kind.as_deref() == Some("server") { "relaying server".to_string() } else { p.agency.clone() }}
+                {if p.kind == ParticipantKind::Server { "relaying server".to_string() } else { p.agency.clone() }}
                 {known_line(&p).map(|k| view! { <br /><small class="known">{k}</small> })}
             </td>
             <td>
@@ -121,7 +124,7 @@ fn ParticipantRow(
                         </select>
                     }.into_any()
                 } else {
-                    view! { <span class="role">{role.clone()}</span> }.into_any()
+                    view! { <span class="role">{role}</span> }.into_any()
                 }}
             </td>
             <td class="in-plan">
@@ -134,13 +137,13 @@ fn ParticipantRow(
 
 /// How a participant is known, with their last sign-in: "signed in with Riverton City
 /// Council, last on 4/12/2026, 16:42" or "joined with a code".
-fn known_line(p: &api::Participant) -> Option<String> {
+fn known_line(p: &Participant) -> Option<String> {
     let words = p.known()?.words();
     Some(match p.last_sign_in {
         Some(ms) => format!(
             "{words}, last on {}",
             String::from(
-                js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms))
+                js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
                     .to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED)
             )
         ),
@@ -172,14 +175,14 @@ pub(super) fn InviteForm(
             return;
         };
         let plan = plan.clone();
-        let r = role.get_untracked();
+        let r = Role::parse(&role.get_untracked()).unwrap_or(Role::Editor);
         let sign_in = match needs.get_untracked().as_str() {
             "code" => plansync_shared::SignInRule::Code,
             "any" => plansync_shared::SignInRule::Any,
             p => plansync_shared::SignInRule::Provider(p.to_string()),
         };
         leptos::task::spawn_local(async move {
-            match api::invite(&plan, &r, h, u, &sign_in).await {
+            match api::invite(&plan, r, h, u, &sign_in).await {
                 Ok(inv) => {
                     error.set(None);
                     on_made(inv);
@@ -225,9 +228,11 @@ fn InvitationCard(
     plan: String,
     act: impl Fn(crate::views::Request) + Copy + 'static,
 ) -> impl IntoView {
-    let id = inv.id;
-    let expires = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(inv.expires))
-        .to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED);
+    let id = inv.invitation.id;
+    let expires = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        inv.invitation.expires as f64,
+    ))
+    .to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED);
     let withdraw = move |_| {
         let plan = plan.clone();
         act(Box::pin(async move { api::withdraw(&plan, id).await }));
@@ -236,9 +241,9 @@ fn InvitationCard(
         <li class="invitation">
             <div class="qr" inner_html=inv.qr_svg.clone()></div>
             <div>
-                <p class="code">{inv.code.clone()}</p>
-                <p>{format!("{} · {} use(s) left · until {}", inv.role, inv.uses_left, String::from(expires))}</p>
-                {(inv.sign_in != plansync_shared::SignInRule::Code).then(|| view! { <p class="needs-sign-in">"Joining needs a sign-in with an agency's account"</p> })}
+                <p class="code">{inv.invitation.code.clone()}</p>
+                <p>{format!("{} · {} use(s) left · until {}", inv.invitation.role, inv.invitation.uses_left, String::from(expires))}</p>
+                {(inv.invitation.sign_in != plansync_shared::SignInRule::Code).then(|| view! { <p class="needs-sign-in">"Joining needs a sign-in with an agency's account"</p> })}
                 <p><a href=inv.link.clone()>{inv.link.clone()}</a></p>
                 <button type="button" on:click=withdraw>"Withdraw"</button>
             </div>
@@ -257,12 +262,13 @@ fn EnrollServer(plan: String, on_done: impl Fn() + Copy + 'static) -> impl IntoV
     let submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
         let plan = plan.clone();
-        let (n, r) = (name.get_untracked(), role.get_untracked());
+        let n = name.get_untracked();
+        let r = Role::parse(&role.get_untracked()).unwrap_or(Role::Editor);
         leptos::task::spawn_local(async move {
-            match api::enroll_server(&plan, &n, &r).await {
-                Ok((_, t)) => {
+            match api::enroll_server(&plan, &n, r).await {
+                Ok(enrolled) => {
                     error.set(None);
-                    token.set(Some(t));
+                    token.set(Some(enrolled.token));
                     on_done();
                 }
                 Err(e) => error.set(Some(e)),

@@ -133,7 +133,11 @@ fn NewPlanForm() -> impl IntoView {
 }
 
 /// Opens a plan I just created or imported (my membership is already kept).
-fn open_joined(model: Model, error: RwSignal<Option<String>>, joined: &crate::api::Joined) {
+fn open_joined(
+    model: Model,
+    error: RwSignal<Option<String>>,
+    joined: &plansync_shared::api::Membership,
+) {
     match DocumentId::from_url(&joined.plan.url) {
         Ok(d) => {
             model.memberships_changed();

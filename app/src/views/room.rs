@@ -2,9 +2,10 @@
 //! join code and QR code for a fresh room invitation (role, uses and expiry chosen by an
 //! owner), and who has joined.
 
-use crate::api::{self, InvitationView, Participant};
+use crate::api;
 use crate::model::Model;
 use leptos::prelude::*;
+use plansync_shared::api::{InvitationView, Participant, ParticipantKind};
 
 /// How often the list of who has joined is fetched again.
 const JOINED_POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -44,8 +45,8 @@ pub fn RoomPage() -> impl IntoView {
                         <div class="qr" inner_html=inv.qr_svg.clone()></div>
                         <div>
                             <p>"Scan the code, or type this join code:"</p>
-                            <p class="code room-code">{inv.code.clone()}</p>
-                            <p>{format!("Joins as {} · {} place(s) left", inv.role, inv.uses_left)}</p>
+                            <p class="code room-code">{inv.invitation.code.clone()}</p>
+                            <p>{format!("Joins as {} · {} place(s) left", inv.invitation.role, inv.invitation.uses_left)}</p>
                         </div>
                     </div>
                 }.into_any(),
@@ -63,11 +64,11 @@ pub fn RoomPage() -> impl IntoView {
             <h2>"Who has joined"</h2>
             {move || {
                 let people: Vec<Participant> = joined.get().unwrap_or_default();
-                let count = people.iter().filter(|p| p.kind.as_deref() != Some("server")).count();
+                let count = people.iter().filter(|p| p.kind != ParticipantKind::Server).count();
                 view! {
                     <p>{format!("{count} {} joined", if count == 1 { "person has" } else { "people have" })}</p>
                     <ul class="joined">
-                        {people.into_iter().filter(|p| p.kind.as_deref() != Some("server")).map(|p| view! {
+                        {people.into_iter().filter(|p| p.kind != ParticipantKind::Server).map(|p| view! {
                             <li>{plansync_shared::stamped_by(&p.name, &p.agency, &p.known().map(|k| k.stored()).unwrap_or_default())}</li>
                         }).collect_view()}
                     </ul>

@@ -10,9 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+pub use plansync_shared::api::ExportLink;
 use plansync_shared::automerge::AutoCommit;
 use plansync_shared::{BoardId, Plan, ReportingPeriod};
-use serde::Serialize;
 use std::io::Write;
 
 /// The reporting period now, by the server's clock.
@@ -28,15 +28,6 @@ pub fn made_now() -> String {
         .unwrap_or_default()
 }
 
-/// An export as listed for the app.
-#[derive(Debug, Serialize)]
-pub struct ExportLink {
-    /// File name, e.g. `plan.docx`.
-    pub name: &'static str,
-    /// What it is.
-    pub description: &'static str,
-}
-
 /// `GET /api/plans/{plan}/exports`: the exports there are.
 pub async fn list_exports(
     State(state): State<AppState>,
@@ -47,7 +38,10 @@ pub async fn list_exports(
     Ok(Json(
         EXPORTS
             .iter()
-            .map(|(name, _, _, description)| ExportLink { name, description })
+            .map(|(name, _, _, description)| ExportLink {
+                name: name.to_string(),
+                description: description.to_string(),
+            })
             .collect(),
     ))
 }

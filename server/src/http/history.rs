@@ -7,26 +7,8 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
+pub use plansync_shared::api::Attributed;
 use plansync_shared::{attributed, history, Attribution, HistoryFilter};
-use serde::Serialize;
-
-/// One history entry with who sent it, as the server recorded.
-#[derive(Debug, Serialize)]
-pub struct Attributed {
-    /// The entry.
-    #[serde(flatten)]
-    pub entry: plansync_shared::HistoryEntry,
-    /// Who sent it (participant name), if the server knows.
-    pub name: Option<String>,
-    /// Their agency.
-    pub agency: Option<String>,
-    /// The relaying servers it came through ("Workshop laptop"), if any.
-    pub via: Option<String>,
-    /// Who, as shown ("name, agency, reported by Workshop laptop").
-    pub by: Option<String>,
-    /// When: the server's receipt time, or the editor's clock (ms since 1970).
-    pub time_ms: i64,
-}
 
 /// `GET /api/plans/{plan}/history`: every change, newest first, with who and when.
 pub async fn plan_history(

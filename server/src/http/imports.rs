@@ -11,9 +11,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+pub use plansync_shared::api::{TrackerPreview, TrackerQuery};
 use plansync_shared::automerge::AutoCommit;
-use plansync_shared::{guess_mapping, plan_import, ImportPlan, Mapping, PlanDoc, TrackerField};
-use serde::{Deserialize, Serialize};
+use plansync_shared::{guess_mapping, plan_import, Mapping, PlanDoc, TrackerField};
 
 /// `POST /api/plans/import`: a new plan from a JSON export or a raw automerge file (by the
 /// first bytes). Only an owner of a plan on this server may start one, as for new plans.
@@ -56,53 +56,14 @@ pub fn document_from_file(bytes: &[u8]) -> Result<AutoCommit, String> {
         .map_err(|e| format!("the automerge file does not hold a Plansync plan: {e}"))
 }
 
-/// Query of the tracker import.
-#[derive(Debug, Deserialize)]
-pub struct TrackerQuery {
-    /// `csv` or `xlsx`.
-    pub format: String,
-    /// The column mapping, `field:column,...` (e.g. `action:2,theme:0`); guessed from the
-    /// header row if absent.
-    pub map: Option<String>,
-    /// `true` to import; otherwise only a preview.
-    #[serde(default)]
-    pub commit: bool,
-    /// The reporting period RAG cells are for (now's if absent).
-    pub period: Option<String>,
-}
-
-/// What the tracker import answers: the header, the first rows, the mapping used and what
-/// would be (or was) created.
-#[derive(Debug, Serialize)]
-pub struct TrackerPreview {
-    /// The header row.
-    pub header: Vec<String>,
-    /// The first ten rows after it.
-    pub first_rows: Vec<Vec<String>>,
-    /// Rows in the file after the header.
-    pub rows_total: usize,
-    /// Rows that cannot be imported, in all (`import.bad` lists the first 50).
-    pub bad_total: usize,
-    /// The mapping used (field -> column).
-    pub mapping: Mapping,
-    /// Every field that can be mapped, with its label.
-    pub fields: Vec<(TrackerField, &'static str)>,
-    /// What the import does (`rows` lists the first 20 rows it reads, `bad` the first 50
-    /// it cannot).
-    pub import: ImportPlan,
-    /// Whether it was carried out.
-    pub imported: bool,
-}
-
 fn parse_mapping(s: &str) -> Result<Mapping, String> {
     let mut m = Mapping::new();
     for pair in s.split(',').filter(|p| !p.trim().is_empty()) {
         let (field, col) = pair
             .split_once(':')
             .ok_or_else(|| format!("'{pair}' is not field:column"))?;
-        let field: TrackerField =
-            serde_json::from_value(serde_json::Value::String(field.trim().into()))
-                .map_err(|_| format!("'{field}' is not a tracker field"))?;
+        let field = TrackerField::from_key(field.trim())
+            .ok_or_else(|| format!("'{field}' is not a tracker field"))?;
         let col: usize = col
             .trim()
             .parse()
@@ -177,7 +138,10 @@ pub async fn import_tracker(
         rows_total,
         bad_total,
         mapping,
-        fields: TrackerField::ALL.iter().map(|f| (*f, f.label())).collect(),
+        fields: TrackerField::ALL
+            .iter()
+            .map(|f| (*f, f.label().to_string()))
+            .collect(),
         import,
         imported,
     }))

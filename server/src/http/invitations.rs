@@ -7,20 +7,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+pub use plansync_shared::api::{InvitationView, Invite};
 use plansync_shared::SignInRule;
-use serde::{Deserialize, Serialize};
-
-/// An invitation as the app shows it: with its link and a QR code of the link.
-#[derive(Debug, Serialize)]
-pub struct InvitationView {
-    /// The invitation.
-    #[serde(flatten)]
-    pub invitation: Invitation,
-    /// The link that opens the app on the join page with the code filled in.
-    pub link: String,
-    /// The link as a QR code, SVG.
-    pub qr_svg: String,
-}
 
 /// The link a person opens to join with `code`, on the server the request reached.
 pub fn join_link(base: &str, code: &str) -> String {
@@ -101,22 +89,6 @@ pub async fn list_invitations(
             .map(|i| view(&state, &headers, i))
             .collect(),
     ))
-}
-
-/// Body of `POST /api/plans/{plan}/invitations`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Invite {
-    /// The role it gives.
-    pub role: Role,
-    /// Hours until it expires (1 to 2,160, 90 days).
-    pub expires_hours: i64,
-    /// How many people may join with it (1 to 500).
-    pub uses: i64,
-    /// Whether joining needs a sign-in with an agency's provider (a code is enough when
-    /// left out).
-    #[serde(default)]
-    pub sign_in: SignInRule,
 }
 
 /// `POST /api/plans/{plan}/invitations`: an owner creates an invitation.

@@ -36,6 +36,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use plansync_shared::api::{ErrorBody, Health};
 use plansync_shared::automerge::AutoCommit;
 use plansync_shared::{read_plan, DocumentId, Plan};
 
@@ -95,7 +96,7 @@ impl IntoResponse for AppError {
             AppError::TooMany(m, secs) => {
                 let mut r = (
                     StatusCode::TOO_MANY_REQUESTS,
-                    Json(serde_json::json!({ "error": m })),
+                    Json(ErrorBody { error: m.clone() }),
                 )
                     .into_response();
                 r.headers_mut()
@@ -107,7 +108,7 @@ impl IntoResponse for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "The server could not do that; nothing was changed. The server's log has the details.".to_string())
             }
         };
-        (status, Json(serde_json::json!({ "error": message }))).into_response()
+        (status, Json(ErrorBody { error: message })).into_response()
     }
 }
 
@@ -115,8 +116,10 @@ impl IntoResponse for AppError {
 pub const WRONG_CODE: &str = "that code does not open a plan: it may be mistyped, expired or used up. Check it with the person who invited you, or ask an owner of the plan for a new invitation";
 
 /// `GET /health`
-pub async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// The tokens a request carries: `Authorization: Bearer A[,B...]`.

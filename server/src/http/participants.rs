@@ -8,10 +8,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
+use plansync_shared::api::{EnrollServer, Enrolled, SetRole};
 use plansync_shared::{
     read_plan, valid_email, EmailList, LinkPerson, ParticipantEmail, PersonId, PersonLink, SetEmail,
 };
-use serde::Deserialize;
 
 /// `GET /api/plans/{plan}/participants`: who takes part (any participant may look).
 pub async fn list_participants(
@@ -21,14 +21,6 @@ pub async fn list_participants(
 ) -> Result<Json<Vec<Participant>>, AppError> {
     member(&state, &headers, &plan, Role::Viewer).await?;
     Ok(Json(state.store.participants(plan).await?))
-}
-
-/// Body of `PATCH /api/plans/{plan}/participants/{id}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SetRole {
-    /// The new role.
-    pub role: Role,
 }
 
 /// The answer to a role change or revocation that storage refused or did.
@@ -78,21 +70,6 @@ pub async fn revoke_participant(
     Ok(Json(state.store.participants(plan).await?))
 }
 
-/// Body of `POST /api/plans/{plan}/servers`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollServer {
-    /// What the server is called ("Workshop laptop").
-    pub name: String,
-    /// Its role: editor (the default) or viewer.
-    #[serde(default = "editor")]
-    pub role: Role,
-}
-
-fn editor() -> Role {
-    Role::Editor
-}
-
 /// `POST /api/plans/{plan}/servers`: an owner enrolls a server that will relay to this one
 /// (a participant of kind "server"); the answer carries its token, shown once.
 pub async fn enroll_server(
@@ -100,7 +77,7 @@ pub async fn enroll_server(
     headers: HeaderMap,
     Path(plan): Path<String>,
     body: Result<Json<EnrollServer>, axum::extract::rejection::JsonRejection>,
-) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), AppError> {
+) -> Result<(axum::http::StatusCode, Json<Enrolled>), AppError> {
     member(&state, &headers, &plan, Role::Owner).await?;
     let Json(body) = body.map_err(|e| {
         AppError::BadRequest(format!(
@@ -115,7 +92,7 @@ pub async fn enroll_server(
         })?;
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(serde_json::json!({ "participant": participant, "token": token })),
+        Json(Enrolled { participant, token }),
     ))
 }
 

@@ -12,20 +12,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Extension;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+pub use plansync_shared::api::{CreatePlan, Join, Membership, MyPlan};
 use std::net::SocketAddr;
-
-/// A plan as one participant sees it in the list.
-#[derive(Debug, Serialize)]
-pub struct MyPlan {
-    /// The plan.
-    #[serde(flatten)]
-    pub plan: PlanRow,
-    /// The caller's role in it.
-    pub role: Role,
-    /// The caller as a participant of it.
-    pub participant: Participant,
-}
 
 /// `GET /api/plans`: the plans the request's tokens belong to.
 pub async fn list_plans(
@@ -47,29 +35,6 @@ pub async fn list_plans(
             })
             .collect(),
     ))
-}
-
-/// Body of `POST /api/plans`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreatePlan {
-    /// Create the demo plan.
-    #[serde(default)]
-    pub demo: bool,
-    /// Title of an empty plan.
-    pub title: Option<String>,
-}
-
-/// What joining or creating a plan gives: the plan, the new participant and their token
-/// (shown once; the server keeps only its hash).
-#[derive(Debug, Serialize)]
-pub struct Membership {
-    /// The plan.
-    pub plan: PlanRow,
-    /// The participant.
-    pub participant: Participant,
-    /// Their token.
-    pub token: String,
 }
 
 /// Creates a plan whose first owner is a new participant with the name and agency of
@@ -131,18 +96,6 @@ pub async fn create_plan(
             token,
         }),
     ))
-}
-
-/// Body of `POST /api/join`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Join {
-    /// The invitation code, as typed.
-    pub code: String,
-    /// The person's name.
-    pub name: String,
-    /// Their agency.
-    pub agency: String,
 }
 
 fn checked_text(what: &str, value: &str) -> Result<String, AppError> {

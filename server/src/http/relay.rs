@@ -10,37 +10,10 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use serde::Serialize;
+pub use plansync_shared::api::{AuthorGroup, Reported};
 
 /// The longest name or agency a report may carry.
 const MAX_TEXT: usize = 200;
-
-/// One person's changes in a report: who, and the changes they made.
-#[derive(Debug, Clone, serde::Deserialize, Serialize)]
-pub struct AuthorGroup {
-    /// The person's name.
-    pub name: String,
-    /// Their agency.
-    pub agency: String,
-    /// The relays the changes came through before the reporting one, nearest first.
-    #[serde(default)]
-    pub via: Option<String>,
-    /// How the relay's server knew the person (signed in with a provider, or a code).
-    #[serde(default)]
-    pub known: Option<plansync_shared::Known>,
-    /// The changes (hex hashes).
-    pub hashes: Vec<String>,
-}
-
-/// The answer to a report.
-#[derive(Debug, Serialize)]
-pub struct Reported {
-    /// How many authors were recorded (a change reported before keeps its first report).
-    pub recorded: usize,
-    /// Changes this server does not hold as sent by the caller (not arrived yet, or sent by
-    /// someone else): nothing was recorded for them.
-    pub unknown: Vec<String>,
-}
 
 /// What a person's token is told when it tries to report who made changes.
 pub const ONLY_RELAYS_REPORT: &str = "only an enrolled relaying server may report who made changes; enroll this laptop as a relaying server (People, or `plansync enroll`) and relay with that token";

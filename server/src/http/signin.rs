@@ -14,8 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+pub use plansync_shared::api::{CallbackQuery, SignedIn, StartQuery};
 use plansync_shared::{FinishSignIn, ProviderChoice};
-use serde::{Deserialize, Serialize};
 
 /// The cookie that ties a provider's return to the browser that set off: one per flow
 /// (named by its state's hash), so two tabs signing in at once do not trip each other.
@@ -86,18 +86,6 @@ impl From<crate::store::StoreError> for Failed {
 /// `GET /api/providers`: the providers people may sign in with (none in the room).
 pub async fn list_providers(State(state): State<AppState>) -> Json<Vec<ProviderChoice>> {
     Json(state.sign_in.choices())
-}
-
-/// Query of `GET /auth/{provider}/start`.
-#[derive(Debug, Deserialize)]
-pub struct StartQuery {
-    /// An invitation code to join with.
-    #[serde(default)]
-    pub invitation: Option<String>,
-    /// Where in the app to come back to: a path of this app (`/#/plan/ID`), never another
-    /// site.
-    #[serde(default, rename = "return")]
-    pub return_to: Option<String>,
 }
 
 /// Whether `to` is an address inside this app (`/`, `/#/...`): anything that could leave
@@ -171,23 +159,6 @@ pub async fn start_sign_in(
         ],
     )
         .into_response())
-}
-
-/// Query of `GET /auth/callback`, as the provider sends it.
-#[derive(Debug, Deserialize)]
-pub struct CallbackQuery {
-    /// The authorization code.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// The `state` sent.
-    #[serde(default)]
-    pub state: Option<String>,
-    /// The provider's error, if it did not sign the person in.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// Its words about the error.
-    #[serde(default)]
-    pub error_description: Option<String>,
 }
 
 /// The value of one cookie in a request.
@@ -305,16 +276,6 @@ pub async fn sign_in_callback(
         ],
     )
         .into_response())
-}
-
-/// What finishing a sign-in gives the app: a token for each plan the person is in, and
-/// where to go.
-#[derive(Debug, Serialize)]
-pub struct SignedIn {
-    /// One per plan.
-    pub memberships: Vec<Membership>,
-    /// The app's address to open (`/#/...`).
-    pub return_to: String,
 }
 
 /// `POST /api/sign-in/finish`: exchanges the one-time code for the person's tokens (each

@@ -8,18 +8,10 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use plansync_shared::{compare, restore_item, Difference, ItemKind, Plan};
-use serde::{Deserialize, Serialize};
-
-/// Body of `POST /api/plans/{plan}/snapshots`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewSnapshot {
-    /// E.g. "Draft for Panel, January".
-    pub name: String,
-    /// The heads to name (the app sends its own); the server's heads if absent.
-    pub heads: Option<Vec<String>>,
-}
+pub use plansync_shared::api::{
+    Comparison, Described, NewSnapshot, Restore, Restored, VersionQuery,
+};
+use plansync_shared::{compare, restore_item, Plan};
 
 /// `GET /api/plans/{plan}/snapshots`
 pub async fn list_snapshots(
@@ -64,19 +56,6 @@ pub async fn take_snapshot(
 
 // ---------------------------------------------------------------- versions and compare
 
-/// Which version: `?at=SNAPSHOT_ID` (absent: now).
-#[derive(Debug, Deserialize, Default)]
-pub struct VersionQuery {
-    /// Snapshot id.
-    pub at: Option<i64>,
-    /// For comparisons: the older snapshot.
-    pub from: Option<i64>,
-    /// The board of an exception report.
-    pub board: Option<String>,
-    /// The reporting period (`2026-Q2`); now's if absent.
-    pub period: Option<String>,
-}
-
 /// `GET /api/plans/{plan}/plan?at=`: the plan as it is or was.
 pub async fn plan_at(
     State(state): State<AppState>,
@@ -88,27 +67,6 @@ pub async fn plan_at(
     let mut doc = document(&state, &plan).await?;
     let snap = named(&state, &plan, q.at).await?;
     Ok(Json(read_at(&mut doc, snap.as_ref())?))
-}
-
-/// A comparison, as the API answers it.
-#[derive(Debug, Serialize)]
-pub struct Comparison {
-    /// The older version's name.
-    pub from: String,
-    /// The newer version's name ("now" or a snapshot's).
-    pub to: String,
-    /// Every difference, each with a sentence.
-    pub differences: Vec<Described>,
-}
-
-/// A difference and its sentence.
-#[derive(Debug, Serialize)]
-pub struct Described {
-    /// The difference.
-    #[serde(flatten)]
-    pub difference: Difference,
-    /// In words.
-    pub sentence: String,
 }
 
 /// `GET /api/plans/{plan}/compare?from=SNAP[&at=SNAP]`: what changed from one version to
@@ -143,27 +101,6 @@ pub async fn compare_versions(
     }))
 }
 
-/// Body of `POST /api/plans/{plan}/restore`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Restore {
-    /// The snapshot to go back to.
-    pub snapshot: i64,
-    /// Only this item (a theme, objective or action, with what is under it); the whole
-    /// plan if absent.
-    pub item: Option<RestoreItem>,
-}
-
-/// One item to restore.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RestoreItem {
-    /// theme, objective or action.
-    pub kind: ItemKind,
-    /// Its id.
-    pub id: String,
-}
-
 /// `POST /api/plans/{plan}/restore`: makes the plan (or one item) read as at a snapshot,
 /// as a new change on top of history (editors and owners).
 pub async fn restore(
@@ -171,7 +108,7 @@ pub async fn restore(
     headers: HeaderMap,
     Path(plan): Path<String>,
     body: Result<Json<Restore>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Restored>, AppError> {
     let me = member(&state, &headers, &plan, Role::Editor).await?;
     let Json(body) = body?;
     let snap = snapshot(&state, &plan, body.snapshot).await?;
@@ -198,7 +135,9 @@ pub async fn restore(
         })
         .await;
     match restored {
-        Ok(()) => Ok(Json(serde_json::json!({ "restored": snap.name }))),
+        Ok(()) => Ok(Json(Restored {
+            restored: snap.name,
+        })),
         Err(ServiceError::Plan(e)) => Err(AppError::BadRequest(e.to_string())),
         Err(e) => Err(e.into()),
     }

@@ -20,9 +20,9 @@ pub use upstream::Upstream;
 use crate::store::{RelayProgress, RelayedAuthor, Store};
 use crate::sync::{Outbound, SyncHandle};
 use futures_util::{SinkExt, StreamExt};
+pub use plansync_shared::api::RelayState;
 use plansync_shared::automerge::{AutoCommit, ChangeHash};
 use plansync_shared::DocumentId;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -59,23 +59,6 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest wait between attempts (plus up to half of it again, at random), unless the
 /// server is told otherwise.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// The relay's state for one plan on one upstream, as the app shows it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct RelayState {
-    /// The upstream's address.
-    pub upstream: String,
-    /// Whether the relay is connected now.
-    pub connected: bool,
-    /// Changes of this server's copy the upstream does not have yet.
-    pub waiting: usize,
-    /// When the upstream was last reached (ms since 1970).
-    pub reached_ms: Option<i64>,
-    /// When the upstream last had every change (ms since 1970).
-    pub sent_ms: Option<i64>,
-    /// Why the relay cannot relay now, if it cannot.
-    pub problem: Option<String>,
-}
 
 /// Every relay's state, by plan then upstream.
 #[derive(Debug, Clone, Default)]
@@ -203,7 +186,7 @@ async fn session(
         }
         if let Ok(doc) = g.plan.id.parse::<DocumentId>() {
             plans.push(doc);
-            if !g.reports_authors() {
+            if !upstream::reports_authors(g) {
                 silent.insert(doc);
             }
         }
@@ -387,10 +370,10 @@ async fn report_authors(
         );
         groups.entry(key).or_default().push(hash.clone());
     }
-    let report: Vec<crate::http::AuthorGroup> = groups
+    let report: Vec<plansync_shared::api::AuthorGroup> = groups
         .into_iter()
         .map(
-            |((name, agency, via, known), hashes)| crate::http::AuthorGroup {
+            |((name, agency, via, known), hashes)| plansync_shared::api::AuthorGroup {
                 name,
                 agency,
                 via,

@@ -3,15 +3,14 @@
 //! its `/sync` WebSocket, where we send `join` ourselves.
 
 use super::RelayError;
-use crate::http::AuthorGroup;
 use crate::store::PulledSnapshot;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use plansync_shared::api::{AuthorGroup, ChangeAuthor, MyPlan, ParticipantKind, Reported};
 use plansync_shared::{decode_message, encode_message, Message, PeerId, PeerMetadata};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -38,64 +37,10 @@ pub struct Upstream {
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
-/// One plan the token grants, as the upstream lists it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct GrantedPlan {
-    /// The plan's row.
-    #[serde(flatten)]
-    pub plan: GrantedRow,
-    /// The token's role on it.
-    pub role: String,
-    /// The token's participant there.
-    #[serde(default)]
-    pub participant: GrantedParticipant,
-}
-
-/// The parts of the token's participant the relay uses.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct GrantedParticipant {
-    /// "server" for an enrolled relaying server, "person" for a person's own token.
-    #[serde(default)]
-    pub kind: String,
-}
-
-impl GrantedPlan {
-    /// Whether the relay reports who made its changes there: only an enrolled relaying
-    /// server may; with a person's own token the changes are that person's.
-    pub fn reports_authors(&self) -> bool {
-        self.participant.kind == "server"
-    }
-}
-
-/// The parts of the upstream's plan row the relay uses.
-#[derive(Debug, Clone, Deserialize)]
-pub struct GrantedRow {
-    /// The document id.
-    pub id: String,
-    /// The title.
-    pub title: String,
-}
-
-/// Who made a change, as the upstream recorded it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct UpstreamAuthor {
-    /// The participant's name.
-    pub name: Option<String>,
-    /// Their agency.
-    pub agency: Option<String>,
-    /// The relays it came through there.
-    #[serde(default)]
-    pub via: Option<String>,
-    /// How the person is known there.
-    #[serde(default)]
-    pub known: Option<plansync_shared::Known>,
-}
-
-/// The upstream's answer to an author report.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReportAnswer {
-    /// Changes it does not know as sent by us (yet).
-    pub unknown: Vec<String>,
+/// Whether the relay reports who made its changes on a plan the upstream lists: only an
+/// enrolled relaying server may; with a person's own token the changes are that person's.
+pub fn reports_authors(granted: &MyPlan) -> bool {
+    granted.participant.kind == ParticipantKind::Server
 }
 
 impl Upstream {
@@ -195,7 +140,7 @@ impl Upstream {
     }
 
     /// The plans the token grants there.
-    pub async fn plans(&self) -> Result<Vec<GrantedPlan>, RelayError> {
+    pub async fn plans(&self) -> Result<Vec<MyPlan>, RelayError> {
         let body = self.call(Method::GET, "/api/plans", None).await?;
         self.json(&body)
     }
@@ -223,7 +168,7 @@ impl Upstream {
         &self,
         plan: &str,
         hashes: &[String],
-    ) -> Result<HashMap<String, UpstreamAuthor>, RelayError> {
+    ) -> Result<HashMap<String, ChangeAuthor>, RelayError> {
         let mut out = HashMap::new();
         for batch in hashes.chunks(HASH_BATCH) {
             let body = serde_json::to_vec(batch).map_err(|e| RelayError::Config(e.to_string()))?;
@@ -234,7 +179,7 @@ impl Upstream {
                     Some(body),
                 )
                 .await?;
-            out.extend(self.json::<HashMap<String, UpstreamAuthor>>(&answer)?);
+            out.extend(self.json::<HashMap<String, ChangeAuthor>>(&answer)?);
         }
         Ok(out)
     }
@@ -258,7 +203,7 @@ impl Upstream {
                     Some(body),
                 )
                 .await?;
-            Ok::<_, RelayError>(self.json::<ReportAnswer>(&answer)?.unknown)
+            Ok::<_, RelayError>(self.json::<Reported>(&answer)?.unknown)
         };
         for mut group in groups {
             while !group.hashes.is_empty() {

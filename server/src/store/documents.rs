@@ -1,34 +1,7 @@
 //! Plans' documents as automerge chunks, and the plans list.
 
 use super::*;
-
-/// One plan as listed by the API.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct PlanRow {
-    /// The document id (bare, bs58check).
-    pub id: String,
-    /// The plan's title.
-    pub title: String,
-    /// `automerge:<id>`.
-    pub url: String,
-    /// Lifecycle stage.
-    pub stage: String,
-    /// Last change, milliseconds since the Unix epoch.
-    pub updated: i64,
-}
-
-impl PlanRow {
-    /// A row from its stored columns.
-    pub(crate) fn new(id: String, title: String, stage: String, updated: i64) -> Self {
-        Self {
-            url: format!("automerge:{id}"),
-            id,
-            title,
-            stage,
-            updated,
-        }
-    }
-}
+pub use plansync_shared::api::PlanRow;
 
 /// The changes in an appended chunk, each with the participant who sent it (`None` for
 /// the server's own).

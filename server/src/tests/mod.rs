@@ -11,6 +11,7 @@ use plansync_shared::{decode_message, encode_message, Message as Wire, PeerId, P
 use tower::ServiceExt;
 
 mod actors;
+mod contract;
 mod http;
 mod links;
 mod papers;
