@@ -69,9 +69,9 @@ pub use summary::{
 };
 pub use sync::{
     changes_beyond, decode_message, encode_message, encode_presence, loggable, parse_presence,
-    read_stamp, valid_peer_id, Access, ConnId, DocMessage, DocumentId, Effect, Ephemeral, Event,
-    Hub, HubConfig, Message, PeerId, PeerMetadata, PersistId, PresenceMessage, Stamp, WireError,
-    HEARTBEAT_MS, MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES, PARTICIPANT, PEER_TTL_MS,
+    read_stamp, valid_peer_id, Access, Attached, ConnId, DocMessage, DocumentId, Effect, Ephemeral,
+    Event, Hub, HubConfig, Message, PeerId, PeerMetadata, PersistId, PresenceMessage, Stamp,
+    WireError, HEARTBEAT_MS, MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES, PARTICIPANT, PEER_TTL_MS,
     PRESENCE_MARKER, PROTOCOL_VERSION,
 };
 pub use workshop::{workshop_tally, WorkshopTally, NO_GROUP};

@@ -26,6 +26,10 @@ pub struct Stored {
 pub struct Appended {
     /// The new chunk.
     pub chunk: ChunkId,
+    /// The document's newest chunk before it (`None` for its first), read under the
+    /// document's write lock: a node that had read up to that one has now read up to
+    /// `chunk` too.
+    pub after: Option<ChunkId>,
     /// Whether the document should now be compacted.
     pub compact: bool,
 }

@@ -10,7 +10,7 @@ mod wire;
 
 pub use codec::{decode_message, encode_message};
 pub use hub::{
-    loggable, valid_peer_id, Access, Effect, Event, Hub, HubConfig, PersistId,
+    loggable, valid_peer_id, Access, Attached, Effect, Event, Hub, HubConfig, PersistId,
     MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES,
 };
 pub use peer_state::changes_beyond;

@@ -41,14 +41,15 @@ impl crate::store::DocumentStore for Postgres {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         lock_document(&tx, &id).await?;
-        let first: bool = tx
-            .query_one(
-                "SELECT NOT EXISTS (SELECT 1 FROM chunks WHERE doc_id = $1)",
-                &[&id],
-            )
+        let after: Option<i64> = tx
+            .query_one("SELECT MAX(id) FROM chunks WHERE doc_id = $1", &[&id])
             .await?
             .get(0);
-        let kind = if first { "snapshot" } else { "incremental" };
+        let kind = if after.is_none() {
+            "snapshot"
+        } else {
+            "incremental"
+        };
         let chunk_id: i64 = tx
             .query_one(
                 "INSERT INTO chunks (doc_id, kind, data) VALUES ($1, $2, $3) RETURNING id",
@@ -88,6 +89,7 @@ impl crate::store::DocumentStore for Postgres {
         tx.commit().await?;
         Ok(Appended {
             chunk: ChunkId(chunk_id),
+            after: after.map(ChunkId),
             compact: should_compact(row.get(0), row.get(1), row.get(2)),
         })
     }

@@ -43,14 +43,19 @@ impl crate::store::DocumentStore for Sqlite {
         self.write(move |c| {
             let id = doc.to_string();
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let first: bool = tx.query_row(
-                "SELECT NOT EXISTS (SELECT 1 FROM chunks WHERE doc_id = ?1)",
+            let after: Option<i64> = tx.query_row(
+                "SELECT MAX(id) FROM chunks WHERE doc_id = ?1",
                 [&id],
                 |r| r.get(0),
             )?;
+            let kind = if after.is_none() {
+                "snapshot"
+            } else {
+                "incremental"
+            };
             tx.execute(
                 "INSERT INTO chunks (doc_id, kind, data) VALUES (?1, ?2, ?3)",
-                params![id, if first { "snapshot" } else { "incremental" }, chunk],
+                params![id, kind, chunk],
             )?;
             let chunk_id = ChunkId(tx.last_insert_rowid());
             {
@@ -79,6 +84,7 @@ impl crate::store::DocumentStore for Sqlite {
             tx.commit()?;
             Ok(Appended {
                 chunk: chunk_id,
+                after: after.map(ChunkId),
                 compact: should_compact(count, increments, snapshots),
             })
         })

@@ -20,6 +20,15 @@ impl HeldChunks {
             self.read_up_to = self.read_up_to.max(*last);
         }
     }
+
+    /// Our own chunk: held, and read up to it unless another node stored one between the
+    /// newest we read and it (that one is read when its announcement or the sweep comes).
+    pub(super) fn wrote(&mut self, appended: &Appended) {
+        self.covered.push(appended.chunk);
+        if appended.after.unwrap_or_default() <= self.read_up_to {
+            self.read_up_to = self.read_up_to.max(appended.chunk);
+        }
+    }
 }
 
 impl DocActor {
@@ -163,5 +172,37 @@ impl DocActor {
                 slot.post(done);
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn appended(chunk: i64, after: Option<i64>) -> Appended {
+        Appended {
+            chunk: ChunkId(chunk),
+            after: after.map(ChunkId),
+            compact: false,
+        }
+    }
+
+    #[test]
+    fn our_own_chunk_counts_as_read_only_when_no_other_nodes_chunk_lies_before_it() {
+        let mut held = HeldChunks::default();
+        held.read(&Stored {
+            bytes: Vec::new(),
+            chunks: vec![ChunkId(1), ChunkId(2)],
+        });
+        held.wrote(&appended(5, Some(2)));
+        assert_eq!(held.read_up_to, ChunkId(5), "nothing between 2 and 5");
+        // Another node stored chunk 7, not read yet: our 9 does not skip it.
+        held.wrote(&appended(9, Some(7)));
+        assert_eq!(held.read_up_to, ChunkId(5));
+        assert_eq!(held.covered, [1, 2, 5, 9].map(ChunkId));
+        // A plan's first chunk.
+        let mut new = HeldChunks::default();
+        new.wrote(&appended(3, None));
+        assert_eq!(new.read_up_to, ChunkId(3));
     }
 }

@@ -69,6 +69,7 @@ impl DocActor {
                     tracing::warn!(conn = conn.map(|c| c.0), "{message}")
                 }
                 Effect::Ready { .. }
+                | Effect::Route { .. }
                 | Effect::Changed { .. }
                 | Effect::Unavailable { .. }
                 | Effect::Ephemeral { .. } => {}
@@ -115,7 +116,7 @@ impl DocActor {
         self.saving.remove(&id);
         let result = match appended {
             Ok(appended) => {
-                self.chunks.covered.push(appended.chunk);
+                self.chunks.wrote(&appended);
                 if appended.compact {
                     self.compact();
                 }

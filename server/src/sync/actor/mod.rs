@@ -13,8 +13,8 @@ use crate::store::{Appended, Changes, ChunkId, Store, StoreError, Stored};
 use copy::HeldChunks;
 use driver::Waiter;
 use plansync_shared::{
-    automerge::AutoCommit, plan_summary, ConnId, DocumentId, Effect, Event, Hub, HubConfig,
-    Message, PeerId, PersistId,
+    automerge::AutoCommit, plan_summary, Attached, ConnId, DocumentId, Effect, Event, Hub,
+    HubConfig, Message, PersistId,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, Weak};
@@ -42,8 +42,8 @@ pub(super) enum Command {
     Attach {
         conn: ConnId,
         link: Link,
-        peer: PeerId,
-        principals: BTreeSet<String>,
+        /// Who joined on it, as the front hub routed it.
+        attached: Attached,
         grant: Grant,
         /// We dialed it (a relay to an upstream server): we start syncing at once.
         dialed: bool,
@@ -322,12 +322,10 @@ impl DocActor {
             Command::Attach {
                 conn,
                 link,
-                peer,
-                principals,
+                attached,
                 grant,
                 dialed,
             } => {
-                let access = BTreeMap::from([(self.doc, grant.access())]);
                 let who = grant.who.clone();
                 self.links.insert(conn, (link, grant));
                 if dialed {
@@ -337,24 +335,17 @@ impl DocActor {
                     }
                     self.event(Event::Dialed {
                         conn,
-                        peer,
-                        grants: access,
+                        peer: attached.peer,
+                        grants: BTreeMap::from([(self.doc, attached.access)]),
                     });
                     return;
                 }
-                self.event(Event::Connected {
+                self.event(Event::Attach {
                     conn,
-                    dialer: false,
+                    doc: self.doc,
+                    attached,
+                    who,
                 });
-                self.event(Event::Identify { conn, principals });
-                self.event(Event::Joined { conn, peer });
-                self.event(Event::Grant {
-                    conn,
-                    grants: access,
-                });
-                if let Some(who) = who {
-                    self.event(Event::Present { conn, who });
-                }
             }
             Command::Message { conn, message } => {
                 if self.links.contains_key(&conn) {

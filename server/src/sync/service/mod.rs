@@ -1,7 +1,9 @@
-//! [`SyncHandle`]: the server's way into the sync service. It answers every connection's
-//! handshake with one small front hub, and sends each document message to its document's
-//! actor (started on first use, stopped when idle), which is the only place that document's
-//! sync state lives. Role changes and revocations reach every actor a connection syncs.
+//! [`SyncHandle`]: the server's way into the sync service, a pump between sockets and the
+//! sync core. Every frame goes to one small front hub (the core's connections' hub:
+//! handshakes, senders and grants checked), and each message it routes goes to its
+//! document's actor (started on first use, stopped when idle), which is the only place that
+//! document's sync state lives. Role changes and revocations reach every actor a connection
+//! syncs.
 
 mod access;
 mod plans;
@@ -14,8 +16,8 @@ use crate::access::{ParticipantId, Role};
 use crate::store::{Notice, PlanRow, Store};
 use plansync_shared::{
     automerge::{AutoCommit, ChangeHash},
-    decode_message, demo_plan, ConnId, DocumentId, Effect, Event, Hub, HubConfig, Message, NewPlan,
-    PeerId, PlanDoc,
+    decode_message, demo_plan, Attached, ConnId, DocumentId, Effect, Event, Hub, HubConfig,
+    Message, NewPlan, PeerId, PlanDoc,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,19 +51,16 @@ impl Drop for Inner {
 struct ConnEntry {
     link: Link,
     grants: Vec<Grant>,
-    /// The peer that joined on it, once its handshake is done.
-    peer: Option<PeerId>,
     /// The documents whose actors know this connection.
     attached: BTreeSet<DocumentId>,
 }
 
-/// Where a frame goes.
-enum Route {
-    /// To the front hub: the handshake, errors, and anything not for a granted document.
-    Front,
-    /// To a document's actor (decoded once, here), attaching the connection first if this
-    /// is its first message.
-    Doc(DocumentId, Option<Box<Command>>, Box<Message>),
+/// A granted document's message the front hub routed to that document's actor.
+struct Routed {
+    doc: DocumentId,
+    message: Message,
+    /// The connection as the actor must first learn of it.
+    attach: Option<Attached>,
 }
 
 /// Who a connection belongs to, for the sync core: its participants.
@@ -90,10 +89,13 @@ impl SyncHandle {
         );
         config.max_message_bytes = limits.max_message_bytes;
         config.max_document_bytes = limits.max_document_bytes;
-        let mut front = config.clone();
-        front.load_from_storage = false;
-        front.persist = false;
-        front.batch = false;
+        let front = HubConfig {
+            route: true,
+            load_from_storage: false,
+            persist: false,
+            batch: false,
+            ..config.clone()
+        };
         let notices = store.notices();
         let pool = Pool::start(limits.sync_threads).map_err(|e| ServiceError::Io(e.to_string()))?;
         let handle = Self {
@@ -135,7 +137,6 @@ impl SyncHandle {
             ConnEntry {
                 link,
                 grants,
-                peer: None,
                 attached: BTreeSet::new(),
             },
         );
@@ -173,7 +174,6 @@ impl SyncHandle {
             ConnEntry {
                 link: link.clone(),
                 grants: grants.clone(),
-                peer: Some(peer.clone()),
                 attached: plans.iter().copied().collect(),
             },
         );
@@ -193,8 +193,11 @@ impl SyncHandle {
             let attach = Command::Attach {
                 conn,
                 link: link.clone(),
-                peer: peer.clone(),
-                principals: BTreeSet::new(),
+                attached: Attached {
+                    peer: peer.clone(),
+                    principals: BTreeSet::new(),
+                    access: grant.access(),
+                },
                 grant: grant.clone(),
                 dialed: true,
             };
@@ -213,49 +216,42 @@ impl SyncHandle {
         self.inner.shared.config.storage_id.clone()
     }
 
-    /// Hands a received frame to the front hub or to its document's actor (waiting while
-    /// that actor's queue is full).
+    /// Hands a received frame to the front hub (decoded here, outside its lock), and each
+    /// message it routes to its document's actor (waiting while that actor's queue is full),
+    /// with the connection first if the actor does not know it yet.
     pub async fn frame(&self, conn: ConnId, frame: Vec<u8>) {
-        match self.route(conn, &frame) {
-            Route::Front => self.front(Event::Received { conn, frame }),
-            Route::Doc(doc, attach, message) => {
-                if let Some(attach) = attach {
-                    if self.send(doc, *attach).await.is_err() {
-                        return;
-                    }
+        let event = match decode_message(&frame, self.inner.shared.limits.max_message_bytes) {
+            Ok(message) => Event::Decoded { conn, message },
+            Err(_) => Event::Received { conn, frame },
+        };
+        for routed in self.front(event) {
+            let doc = routed.doc;
+            if let Some(attached) = routed.attach {
+                let Some(attach) = self.attach(conn, doc, attached) else {
+                    continue;
+                };
+                if self.send(doc, attach).await.is_err() {
+                    continue;
                 }
-                let message = *message;
-                let _ = self.send(doc, Command::Message { conn, message }).await;
             }
+            let message = routed.message;
+            let _ = self.send(doc, Command::Message { conn, message }).await;
         }
     }
 
-    fn route(&self, conn: ConnId, frame: &[u8]) -> Route {
-        let Ok(msg) = decode_message(frame, self.inner.shared.limits.max_message_bytes) else {
-            return Route::Front;
-        };
-        let Some(doc) = msg.document() else {
-            return Route::Front;
-        };
+    /// The command that tells a document's actor of a connection routed to it.
+    fn attach(&self, conn: ConnId, doc: DocumentId, attached: Attached) -> Option<Command> {
         let mut conns = lock(&self.inner.conns);
-        let Some(entry) = conns.get_mut(&conn) else {
-            return Route::Front;
-        };
-        let Some(peer) = entry.peer.clone().filter(|p| msg.sender() == Some(p)) else {
-            return Route::Front;
-        };
-        let Some(grant) = entry.grants.iter().find(|g| g.doc == doc).cloned() else {
-            return Route::Front;
-        };
-        let attach = entry.attached.insert(doc).then(|| Command::Attach {
+        let entry = conns.get_mut(&conn)?;
+        let grant = entry.grants.iter().find(|g| g.doc == doc)?.clone();
+        entry.attached.insert(doc);
+        Some(Command::Attach {
             conn,
             link: entry.link.clone(),
-            peer,
-            principals: principals(&entry.grants),
+            attached,
             grant,
             dialed: false,
-        });
-        Route::Doc(doc, attach.map(Box::new), Box::new(msg))
+        })
     }
 
     /// Tells the front hub and every actor the connection synced that its socket closed.
@@ -267,10 +263,12 @@ impl SyncHandle {
         }
     }
 
-    /// Runs an event on the front hub and carries out its effects.
-    fn front(&self, event: Event) {
+    /// Runs an event on the front hub and carries out its effects; the messages it routes
+    /// to documents' actors are returned.
+    fn front(&self, event: Event) -> Vec<Routed> {
         let effects = lock(&self.inner.front).handle(now_ms(), event);
-        let mut conns = lock(&self.inner.conns);
+        let conns = lock(&self.inner.conns);
+        let mut routed = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Send { conn, frame, .. } => {
@@ -286,16 +284,24 @@ impl SyncHandle {
                 }
                 Effect::Ready { conn, peer } => {
                     tracing::info!(conn = conn.0, %peer, "peer joined");
-                    if let Some(e) = conns.get_mut(&conn) {
-                        e.peer = Some(peer);
-                    }
                 }
                 Effect::Warn { conn, message } => {
                     tracing::warn!(conn = conn.map(|c| c.0), "{message}")
                 }
+                Effect::Route {
+                    doc,
+                    message,
+                    attach,
+                    ..
+                } => routed.push(Routed {
+                    doc,
+                    message,
+                    attach,
+                }),
                 _ => {}
             }
         }
+        routed
     }
 
     /// Sends a command to a document's actor, starting it if it is not running. Senders

@@ -31,6 +31,10 @@ pub struct HubConfig {
     /// written (the caller reports [`Event::Delivered`], see [`Effect::Send`]), and those
     /// waiting stay under this many bytes together; `None` sends every message at once.
     pub max_in_transit_bytes: Option<usize>,
+    /// A connections' hub: it answers handshakes and checks each message's sender and
+    /// grant, but holds no document: a granted document's messages come out as
+    /// [`Effect::Route`] for the hub that holds it (a server with one hub per document).
+    pub route: bool,
 }
 
 /// The longest peer id or ephemeral session id a peer may use, in bytes.
@@ -91,6 +95,19 @@ impl HubConfig {
             batch: true,
             max_ephemeral_bytes: 64 << 10,
             max_in_transit_bytes: Some(16 << 20),
+            route: false,
+        }
+    }
+
+    /// A server's connections' hub: handshakes, senders and grants checked, each granted
+    /// document's messages routed to that document's hub ([`HubConfig::route`]).
+    pub fn router(peer_id: PeerId, storage_id: String) -> Self {
+        Self {
+            load_from_storage: false,
+            persist: false,
+            batch: false,
+            route: true,
+            ..Self::server(peer_id, storage_id)
         }
     }
 
@@ -107,6 +124,7 @@ impl HubConfig {
             batch: false,
             max_ephemeral_bytes: usize::MAX,
             max_in_transit_bytes: None,
+            route: false,
         }
     }
 }

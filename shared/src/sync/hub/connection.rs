@@ -19,6 +19,8 @@ pub(super) struct Conn {
     pub(super) present_in: BTreeSet<(DocumentId, PeerId)>,
     /// Ephemeral messages it may still send now (a token bucket) and when it was filled.
     pub(super) ephemeral_tokens: (f64, u64),
+    /// On a connections' hub: the documents whose hubs it was routed to.
+    pub(super) routed: BTreeSet<DocumentId>,
 }
 
 impl Conn {
@@ -36,6 +38,7 @@ impl Conn {
             presence_as: None,
             present_in: BTreeSet::new(),
             ephemeral_tokens: (EPHEMERAL_BURST, 0),
+            routed: BTreeSet::new(),
         }
     }
 

@@ -129,6 +129,10 @@ impl Hub {
     }
 
     pub(super) fn on_doc_message(&mut self, conn: ConnId, msg: Message, out: &mut Vec<Effect>) {
+        if self.config.route {
+            self.route(conn, msg, out);
+            return;
+        }
         let doc = match &msg {
             Message::Request(m) | Message::Sync(m) => m.document_id,
             Message::DocUnavailable { document_id, .. } => {
@@ -172,6 +176,43 @@ impl Hub {
             }
             Some(_) => self.apply_sync(conn, msg, out),
         }
+    }
+
+    /// On a connections' hub: a granted document's message goes to its own hub (with the
+    /// connection, the first time); a request for any other is answered unavailable here.
+    fn route(&mut self, conn: ConnId, message: Message, out: &mut Vec<Effect>) {
+        let Some(doc) = message.document() else {
+            return;
+        };
+        let Some(access) = self.access(conn, &doc) else {
+            if matches!(message, Message::Request(_) | Message::Sync(_)) {
+                out.push(Effect::Warn {
+                    conn: Some(conn),
+                    message: format!(
+                        "answered doc-unavailable for document {doc}: not granted to this connection"
+                    ),
+                });
+                self.send_unavailable(conn, doc, out);
+            }
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let attach = match (&c.remote, c.routed.insert(doc)) {
+            (Some(peer), true) => Some(Attached {
+                peer: peer.clone(),
+                principals: c.principals.clone(),
+                access,
+            }),
+            _ => None,
+        };
+        out.push(Effect::Route {
+            conn,
+            doc,
+            message,
+            attach,
+        });
     }
 
     pub(super) fn on_loaded(

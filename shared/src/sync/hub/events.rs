@@ -21,6 +21,18 @@ pub enum Event {
         /// The peer that joined on it.
         peer: PeerId,
     },
+    /// A connection a connections' hub routed to this document's hub ([`Effect::Route`]):
+    /// it counts as joined, with what it may do with the document, and nothing is sent.
+    Attach {
+        /// The connection.
+        conn: ConnId,
+        /// The document it syncs here.
+        doc: DocumentId,
+        /// Who joined on it and what it may do.
+        attached: Attached,
+        /// Who it is, for stamping its presence (on a guarded hub).
+        who: Option<Stamp>,
+    },
     /// A connection we dialed whose handshake the caller did (a server relaying to an
     /// upstream server sends `join` itself and hands each document's actor the answer): it
     /// counts as joined by `peer`, nothing is sent for the handshake, and every document we
@@ -219,6 +231,20 @@ pub enum Effect {
         /// CBOR payload.
         data: Vec<u8>,
     },
+    /// On a connections' hub ([`HubConfig::route`]): a message about a document, from the
+    /// peer joined on `conn` and granted to it, for the hub that holds that document
+    /// ([`Event::Attach`] first when `attach` is given, then [`Event::Decoded`]).
+    Route {
+        /// The connection.
+        conn: ConnId,
+        /// The document.
+        doc: DocumentId,
+        /// The message, decoded.
+        message: Message,
+        /// The connection as the document's hub must first learn of it: on its first
+        /// message about this document.
+        attach: Option<Attached>,
+    },
     /// Something worth a line in the log (bad input, refused messages).
     Warn {
         /// The connection concerned, if any.
@@ -226,6 +252,17 @@ pub enum Effect {
         /// What happened.
         message: String,
     },
+}
+
+/// A connection as a connections' hub hands it to a document's hub.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attached {
+    /// The peer that joined on it.
+    pub peer: PeerId,
+    /// Who it belongs to (see [`Event::Identify`]).
+    pub principals: BTreeSet<String>,
+    /// What it may do with the document.
+    pub access: Access,
 }
 
 /// Names one [`Effect::Persist`] of a hub, for its [`Event::Persisted`].

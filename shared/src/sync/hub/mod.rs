@@ -167,6 +167,21 @@ impl Hub {
                     });
                 }
             }
+            Event::Attach {
+                conn,
+                doc,
+                attached,
+                who,
+            } => {
+                let mut c = Conn::new(
+                    false,
+                    Some(attached.peer),
+                    BTreeMap::from([(doc, attached.access)]),
+                );
+                c.principals = attached.principals;
+                c.presence_as = who;
+                self.conns.insert(conn, c);
+            }
             Event::Joined { conn, peer } => {
                 if let Some(c) = self.conns.get_mut(&conn).filter(|c| !c.dialer) {
                     c.remote = Some(peer);

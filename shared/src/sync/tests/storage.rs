@@ -119,10 +119,15 @@ fn changes_another_node_stored_reach_this_nodes_peers_and_are_not_stored_again()
 }
 
 #[test]
-fn a_connection_joined_on_another_hub_syncs_a_document_with_no_handshake_of_its_own() {
+fn a_connections_hub_routes_granted_messages_to_the_documents_hub_which_answers_them() {
     let mut net = Net::new();
-    let (front, s) = (net.guarded_server(), net.guarded_server());
+    let front = net.add(
+        HubConfig::router(PeerId("server".into()), "server-storage".into()),
+        0,
+    );
+    let s = net.guarded_server();
     let (doc, d) = demo();
+    let (other, _) = demo_with_seed(7);
     net.event(
         s,
         Event::Add {
@@ -132,51 +137,93 @@ fn a_connection_joined_on_another_hub_syncs_a_document_with_no_handshake_of_its_
     );
     let c = net.client("c");
     let (cc, fc) = net.connect(c, front);
-    net.run_until_quiescent();
-    // The document's hub learns of the connection as already joined, with its grant.
-    let peer = net.nodes[c].hub.peer_id().clone();
-    let mut effects = net.nodes[s].hub.handle(
-        1,
-        Event::Connected {
-            conn: fc,
-            dialer: false,
-        },
-    );
-    effects.extend(net.nodes[s].hub.handle(1, Event::Joined { conn: fc, peer }));
-    effects.extend(net.nodes[s].hub.handle(
-        1,
+    net.queue.push_back((
+        front,
         Event::Grant {
             conn: fc,
             grants: [(doc, Access::Read)].into(),
         },
     ));
-    assert!(
-        effects.iter().all(|e| !matches!(e, Effect::Send { .. })),
-        "no second handshake: {effects:?}"
-    );
-    // The client's request, routed to the document's hub, is answered there with the plan.
-    let asked = net.nodes[c].hub.handle(2, Event::Find { doc });
-    let Some(Effect::Send { conn, frame, .. }) =
-        asked.into_iter().find(|e| matches!(e, Effect::Send { .. }))
-    else {
-        panic!("the client asks");
+    net.run_until_quiescent();
+    let routed = |effects: &[Effect]| -> Vec<(DocumentId, Option<Attached>)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Route { doc, attach, .. } => Some((*doc, attach.clone())),
+                _ => None,
+            })
+            .collect()
     };
-    assert_eq!(conn, cc);
-    let mut answer = net.nodes[s]
-        .hub
-        .handle(3, Event::Received { conn: fc, frame });
-    // (A batching hub answers at its next flush.)
-    answer.extend(net.nodes[s].hub.handle(4, Event::Flush));
-    let synced = answer.iter().any(|e| match e {
-        Effect::Send { conn, frame, .. } if *conn == fc => {
-            matches!(decode_message(frame, usize::MAX), Ok(Message::Sync(m)) if m.document_id == doc)
-        }
-        _ => false,
-    });
-    assert!(
-        synced,
-        "the document's hub answers the joined connection: {answer:?}"
+    let ask = |net: &mut Net, doc: DocumentId| {
+        let asked = net.nodes[c].hub.handle(2, Event::Find { doc });
+        sends(asked)
+            .into_iter()
+            .find(|(conn, _)| *conn == cc)
+            .expect("the client asks")
+            .1
+    };
+    // The first message about the granted plan goes to its hub, with the connection.
+    let frame = ask(&mut net, doc);
+    let out = net.nodes[front].hub.handle(
+        3,
+        Event::Received {
+            conn: fc,
+            frame: frame.clone(),
+        },
     );
+    let first = routed(&out);
+    assert_eq!(first.len(), 1, "routed once: {out:?}");
+    let (to, attached) = first[0].clone();
+    let attached = attached.expect("with the connection");
+    assert_eq!(to, doc);
+    assert_eq!(attached.peer, PeerId("c".into()));
+    assert_eq!(attached.access, Access::Read);
+    assert!(
+        sends(out.clone()).is_empty(),
+        "the front answers nothing itself"
+    );
+    // The document's hub learns of it once, sends no handshake, and answers the request.
+    let Some(Effect::Route { message, .. }) =
+        out.into_iter().find(|e| matches!(e, Effect::Route { .. }))
+    else {
+        unreachable!()
+    };
+    let mut answer = net.nodes[s].hub.handle(
+        4,
+        Event::Attach {
+            conn: fc,
+            doc,
+            attached,
+            who: None,
+        },
+    );
+    assert!(sends(answer.clone()).is_empty(), "no second handshake");
+    answer.extend(
+        net.nodes[s]
+            .hub
+            .handle(5, Event::Decoded { conn: fc, message }),
+    );
+    answer.extend(net.nodes[s].hub.handle(6, Event::Flush));
+    let synced = sends(answer).into_iter().any(|(conn, frame)| {
+        conn == fc
+            && matches!(decode_message(&frame, usize::MAX), Ok(Message::Sync(m)) if m.document_id == doc)
+    });
+    assert!(synced, "the document's hub answers the routed connection");
+    // Later messages are routed without the connection; a plan not granted is unavailable.
+    let out = net.nodes[front]
+        .hub
+        .handle(7, Event::Received { conn: fc, frame });
+    assert_eq!(routed(&out), vec![(doc, None)]);
+    let frame = ask(&mut net, other);
+    let out = net.nodes[front]
+        .hub
+        .handle(8, Event::Received { conn: fc, frame });
+    assert!(routed(&out).is_empty());
+    let unavailable = sends(out).into_iter().any(|(conn, frame)| {
+        conn == fc
+            && matches!(decode_message(&frame, usize::MAX), Ok(Message::DocUnavailable { document_id, .. }) if document_id == other)
+    });
+    assert!(unavailable, "not granted: unavailable, from the front");
 }
 
 #[test]
