@@ -150,13 +150,7 @@ impl Hub {
             _ => return,
         };
         if self.access(conn, &doc).is_none() {
-            out.push(Effect::Warn {
-                conn: Some(conn),
-                message: format!(
-                    "answered doc-unavailable for document {doc}: not granted to this connection"
-                ),
-            });
-            self.send_unavailable(conn, doc, out);
+            self.not_granted(conn, doc, out);
             return;
         }
         match self.docs.get_mut(&doc) {
@@ -178,6 +172,18 @@ impl Hub {
         }
     }
 
+    /// A request about a document the connection was not granted: it is told the document
+    /// is unavailable (what it would hear were there no such document).
+    fn not_granted(&self, conn: ConnId, doc: DocumentId, out: &mut Vec<Effect>) {
+        out.push(Effect::Warn {
+            conn: Some(conn),
+            message: format!(
+                "answered doc-unavailable for document {doc}: not granted to this connection"
+            ),
+        });
+        self.send_unavailable(conn, doc, out);
+    }
+
     /// On a connections' hub: a granted document's message goes to its own hub (with the
     /// connection, the first time); a request for any other is answered unavailable here.
     fn route(&mut self, conn: ConnId, message: Message, out: &mut Vec<Effect>) {
@@ -186,13 +192,7 @@ impl Hub {
         };
         let Some(access) = self.access(conn, &doc) else {
             if matches!(message, Message::Request(_) | Message::Sync(_)) {
-                out.push(Effect::Warn {
-                    conn: Some(conn),
-                    message: format!(
-                        "answered doc-unavailable for document {doc}: not granted to this connection"
-                    ),
-                });
-                self.send_unavailable(conn, doc, out);
+                self.not_granted(conn, doc, out);
             }
             return;
         };
