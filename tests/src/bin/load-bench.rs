@@ -280,7 +280,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 struct Row {
-    n: usize,
     p50: f64,
     p95: f64,
     p99: f64,
@@ -507,7 +506,6 @@ async fn run(n: usize, setup: Setup) -> Row {
     let bench_cpu_s = proc_stats(std::process::id()).1 - bench_cpu_before;
     drop(clients);
     Row {
-        n,
         p50: percentile(&lat, 0.5),
         p95: percentile(&lat, 0.95),
         p99: percentile(&lat, 0.99),
@@ -890,7 +888,7 @@ async fn main() {
         ns
     };
     println!(
-        "{EDITS} edits per client online at {TOTAL_RATE} edits/s in total, then half offline make {EDITS} each and all reconnect at once; {} with {} node(s)",
+        "{EDITS} edits per client online at {TOTAL_RATE} edits/s in total, then half offline make {EDITS} each and all reconnect at once; {} with {} node(s) (with several, the same load on one node follows in the same run, and their ratios)",
         if setup.postgres { "PostgreSQL" } else { "SQLite" },
         setup.nodes
     );
@@ -898,10 +896,24 @@ async fn main() {
     println!("|----:|---|---:|---:|---:|---:|---:|---:|---:|");
     for n in ns.iter().copied().filter(|_| rust) {
         let r = run(n, setup).await;
-        println!(
-            "| {:>3} | {:.0} / {:.0} / {:.0} / {:.0} | {:.2} | {:.0} | {:.2}× | {:.1} | {:.2} | {:.2} | {} |",
-            r.n, r.p50, r.p95, r.p99, r.max, r.converge_s, r.wire_kb, r.wire_ratio, r.rss_mb, r.cpu_s, r.bench_cpu_s, r.lost
-        );
+        print_row(&n.to_string(), &r);
+        if setup.nodes > 1 {
+            // The same load on one node, in the same run, for the several-node ratios.
+            let one = run(n, Setup { nodes: 1, ..setup }).await;
+            print_row(&format!("{n}, 1 node"), &one);
+            println!(
+                "| {n}: {} nodes ÷ 1 | {:.2}× / {:.2}× / {:.2}× / {:.2}× | {:.2}× | {:.2}× | {:.2}× | | {:.2}× | | |",
+                setup.nodes,
+                r.p50 / one.p50,
+                r.p95 / one.p95,
+                r.p99 / one.p99,
+                r.max / one.max,
+                r.converge_s / one.converge_s,
+                r.wire_kb / one.wire_kb,
+                r.wire_ratio / one.wire_ratio,
+                r.cpu_s / one.cpu_s,
+            );
+        }
     }
     let js_ns: Vec<usize> = ns.iter().copied().filter(|n| *n <= 100).collect();
     if !js || js_ns.is_empty() {
@@ -916,6 +928,14 @@ async fn main() {
         print_js("plansync", n, &ours);
         print_js("reference", n, &reference);
     }
+}
+
+/// One row of the one-plan table.
+fn print_row(label: &str, r: &Row) {
+    println!(
+        "| {label:>3} | {:.0} / {:.0} / {:.0} / {:.0} | {:.2} | {:.0} | {:.2}× | {:.1} | {:.2} | {:.2} | {} |",
+        r.p50, r.p95, r.p99, r.max, r.converge_s, r.wire_kb, r.wire_ratio, r.rss_mb, r.cpu_s, r.bench_cpu_s, r.lost
+    );
 }
 
 /// `--plans K ...`: each K with N clients per plan (the first N given, else 3).

@@ -12,9 +12,9 @@ pub enum Event {
         /// Whether we dialed.
         dialer: bool,
     },
-    /// A connection whose handshake another hub answered (a server with one hub per
-    /// document routes each document's messages to its own hub): it counts as joined by
-    /// `peer`, and nothing is sent.
+    /// A connection whose handshake was done elsewhere (a relay sends its own `join` to
+    /// an upstream server and hands the connection to its routing hub): it counts as joined
+    /// by `peer`, and nothing is sent.
     Joined {
         /// The connection (already [`Event::Connected`], not dialed).
         conn: ConnId,
