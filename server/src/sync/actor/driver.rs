@@ -114,9 +114,6 @@ impl DocActor {
     /// it refuses the document's peers, who send again once they reconnect.
     pub(super) fn persisted(&mut self, id: PersistId, appended: Result<Appended, StoreError>) {
         self.saving.remove(&id);
-        if self.saving.is_empty() {
-            self.taken_while_saving = 0;
-        }
         let result = match appended {
             Ok(appended) => {
                 self.chunks.wrote(&appended);

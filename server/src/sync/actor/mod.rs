@@ -142,8 +142,6 @@ pub(super) struct DocActor {
     saving: BTreeSet<PersistId>,
     /// Who waits for persists under way to complete.
     waiters: Vec<Waiter>,
-    /// Commands taken since persists have been under way (none when none is).
-    taken_while_saving: usize,
 }
 
 /// Places the actor of `doc` in the pool and returns its queue.
@@ -168,7 +166,6 @@ pub(super) fn start(doc: DocumentId, shared: Shared) -> Mailbox {
             timing: Timing::new(),
             saving: BTreeSet::new(),
             waiters: Vec::new(),
-            taken_while_saving: 0,
         }
     });
     Mailbox { tx, id, slot }
@@ -214,16 +211,12 @@ impl Task for DocActor {
         }
         let mut handled = 0;
         let mut closed = false;
-        // While a persist is under way the core holds the document's messages (and the
-        // peers' acknowledgements go on arriving); past a queue's worth they wait in the
-        // bounded queue instead, so a stalled store slows peers rather than buffering them.
-        while handled < BUDGET && self.taken_while_saving < self.shared.limits.max_document_queue {
+        // While a persist is under way the core holds the document's messages anyway: they
+        // wait in the bounded queue instead, so busy peers are slowed, not buffered.
+        while handled < BUDGET && self.saving.is_empty() {
             match self.rx.try_recv() {
                 Ok(cmd) => {
                     handled += 1;
-                    if !self.saving.is_empty() {
-                        self.taken_while_saving += 1;
-                    }
                     let started = Instant::now();
                     self.timing.last_command = started;
                     let what = cmd.kind();
