@@ -89,13 +89,7 @@ impl SyncHandle {
         );
         config.max_message_bytes = limits.max_message_bytes;
         config.max_document_bytes = limits.max_document_bytes;
-        let front = HubConfig {
-            route: true,
-            load_from_storage: false,
-            persist: false,
-            batch: false,
-            ..config.clone()
-        };
+        let front = config.clone().router();
         let notices = store.notices();
         let pool = Pool::start(limits.sync_threads).map_err(|e| ServiceError::Io(e.to_string()))?;
         let handle = Self {

@@ -99,15 +99,16 @@ impl HubConfig {
         }
     }
 
-    /// A server's connections' hub: handshakes, senders and grants checked, each granted
-    /// document's messages routed to that document's hub ([`HubConfig::route`]).
-    pub fn router(peer_id: PeerId, storage_id: String) -> Self {
+    /// This server's configuration as its connections' hub: handshakes, senders and grants
+    /// checked, each granted document's messages routed to that document's hub
+    /// ([`HubConfig::route`]); it holds, loads and persists no document itself.
+    pub fn router(self) -> Self {
         Self {
             load_from_storage: false,
             persist: false,
             batch: false,
             route: true,
-            ..Self::server(peer_id, storage_id)
+            ..self
         }
     }
 

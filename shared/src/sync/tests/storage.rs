@@ -122,7 +122,7 @@ fn changes_another_node_stored_reach_this_nodes_peers_and_are_not_stored_again()
 fn a_connections_hub_routes_granted_messages_to_the_documents_hub_which_answers_them() {
     let mut net = Net::new();
     let front = net.add(
-        HubConfig::router(PeerId("server".into()), "server-storage".into()),
+        HubConfig::server(PeerId("server".into()), "server-storage".into()).router(),
         0,
     );
     let s = net.guarded_server();
