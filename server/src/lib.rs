@@ -76,6 +76,9 @@ pub struct Settings {
     pub document_idle: std::time::Duration,
     /// Threads that run the plans' sync work.
     pub sync_threads: usize,
+    /// How long a plan its peers leave alone stays in memory (then it rests as its saved
+    /// bytes); `None`: always.
+    pub document_rest: Option<std::time::Duration>,
     /// Whether this server was given mail settings and emails reminders.
     pub sends_reminders: bool,
 }
@@ -98,6 +101,7 @@ impl Default for Settings {
             max_document_queue: Limits::default().max_document_queue,
             document_idle: Limits::default().document_idle,
             sync_threads: Limits::default().sync_threads,
+            document_rest: Limits::default().document_rest,
             sends_reminders: false,
         }
     }
@@ -294,6 +298,7 @@ pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::R
             max_document_queue: settings.max_document_queue,
             document_idle: settings.document_idle,
             sync_threads: settings.sync_threads,
+            document_rest: settings.document_rest,
             ..Limits::default()
         },
     )

@@ -72,7 +72,7 @@ pub use sync::{
     read_stamp, valid_peer_id, Access, Attached, ConnId, DocMessage, DocumentId, Effect, Ephemeral,
     Event, Hub, HubConfig, Message, PeerId, PeerMetadata, PersistId, PresenceMessage, Stamp,
     WireError, HEARTBEAT_MS, MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES, PARTICIPANT, PEER_TTL_MS,
-    PRESENCE_MARKER, PROTOCOL_VERSION,
+    PRESENCE_MARKER, PROTOCOL_VERSION, SERVER_REST_AFTER_MS,
 };
 pub use workshop::{workshop_tally, WorkshopTally, NO_GROUP};
 

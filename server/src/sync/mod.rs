@@ -123,6 +123,9 @@ pub struct Limits {
     pub document_idle: std::time::Duration,
     /// The threads that run the documents' actors, however many plans are in use.
     pub sync_threads: usize,
+    /// A document its peers leave alone this long is held as its saved bytes until used
+    /// again (about an eighth of its memory); `None` keeps documents in memory.
+    pub document_rest: Option<std::time::Duration>,
 }
 
 impl Default for Limits {
@@ -135,6 +138,9 @@ impl Default for Limits {
             max_document_queue: 256,
             document_idle: std::time::Duration::from_secs(30),
             sync_threads: 4,
+            document_rest: Some(std::time::Duration::from_millis(
+                plansync_shared::SERVER_REST_AFTER_MS,
+            )),
         }
     }
 }

@@ -220,3 +220,42 @@ async fn a_change_is_answered_only_once_the_database_has_stored_it() {
     let stored = s.store.change_authors(plan.clone()).await.unwrap();
     assert!(stored.iter().any(|(h, _)| *h == hash), "and it is stored");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_request_taken_while_a_change_is_stored_is_answered_once_it_is() {
+    use plansync_shared::automerge::sync::{self, SyncDoc};
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let (editor, _) = participant(&s, &plan, &token, "editor").await;
+    let (viewer, _) = participant(&s, &plan, &token, "viewer").await;
+    let doc: plansync_shared::DocumentId = plan.parse().unwrap();
+    let mut writer = Pipe::open(&s, vec![Grant::of(&editor).unwrap()], "writer").await;
+    writer.send(&sync_with_a_change("writer", doc).0);
+    assert!(matches!(writer.next().await, Some(Wire::Sync(_))));
+    // The database is locked: the writer's next change waits to be stored...
+    let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    writer.send(&sync_with_a_change("writer", doc).0);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // ...while a reader that holds nothing asks for the plan, and nothing else happens.
+    let mut reader = Pipe::open(&s, vec![Grant::of(&viewer).unwrap()], "reader").await;
+    let mut empty = plansync_shared::automerge::AutoCommit::new();
+    let ask = empty
+        .sync()
+        .generate_sync_message(&mut sync::State::new())
+        .expect("a first message");
+    reader.send(&Wire::Request(plansync_shared::DocMessage {
+        sender_id: PeerId("reader".into()),
+        target_id: PeerId("server".into()),
+        document_id: doc,
+        data: ask.encode(),
+    }));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    other.execute_batch("COMMIT").unwrap();
+    let Some(Wire::Sync(answer)) = reader.next().await else {
+        panic!("the reader is answered once the change is stored");
+    };
+    let plan_sent = sync::Message::decode(&answer.data).unwrap();
+    assert!(!plan_sent.changes.is_empty(), "with the plan");
+}

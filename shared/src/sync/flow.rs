@@ -61,6 +61,12 @@ impl Flow {
         self.owed.remove(&key)
     }
 
+    /// Whether a peer of `doc` is owed a message (once its last is written or the budget
+    /// has room).
+    pub(crate) fn involves(&self, doc: &DocumentId) -> bool {
+        self.owed.iter().chain(&self.waiting).any(|(d, _)| d == doc)
+    }
+
     /// Forgets a closed connection and the bytes it had in transit.
     pub(crate) fn forget(&mut self, conn: ConnId) {
         let mut freed = 0;

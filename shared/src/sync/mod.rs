@@ -6,12 +6,13 @@ mod flow;
 mod hub;
 mod peer_state;
 mod presence;
+mod saved;
 mod wire;
 
 pub use codec::{decode_message, encode_message};
 pub use hub::{
     loggable, valid_peer_id, Access, Attached, Effect, Event, Hub, HubConfig, PersistId,
-    MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES,
+    MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES, SERVER_REST_AFTER_MS,
 };
 pub use peer_state::changes_beyond;
 pub use presence::{

@@ -34,18 +34,7 @@ pub(crate) fn receive(
         flags,
         ..
     } = message;
-    if let Some(flags) = flags {
-        // A peer that sends flags supports version 2 messages.
-        let mut caps = vec![Capability::MessageV2];
-        if flags.contains(MessageFlags::SUPPORTS_SYNC_RESET) {
-            caps.push(Capability::SyncReset);
-        }
-        state.their_capabilities = Some(caps);
-        if flags.contains(MessageFlags::SYNC_RESET) {
-            state.sent_hashes.clear();
-        }
-        state.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
-    }
+    note_flags(state, flags);
     let changes_is_empty = changes.is_empty();
     if !changes_is_empty && !state.read_only {
         let joined: Vec<u8> = changes.iter().flatten().copied().collect();
@@ -62,6 +51,34 @@ pub(crate) fn receive(
     if changes_is_empty && heads == before_heads {
         state.last_sent_heads.clone_from(&heads);
     }
+    note_theirs(state, heads, &known, have, need);
+    Ok(())
+}
+
+/// What a message's flags say of the peer: it takes version 2 messages, maybe resets.
+pub(crate) fn note_flags(state: &mut State, flags: Option<MessageFlags>) {
+    if let Some(flags) = flags {
+        // A peer that sends flags supports version 2 messages.
+        let mut caps = vec![Capability::MessageV2];
+        if flags.contains(MessageFlags::SUPPORTS_SYNC_RESET) {
+            caps.push(Capability::SyncReset);
+        }
+        state.their_capabilities = Some(caps);
+        if flags.contains(MessageFlags::SYNC_RESET) {
+            state.sent_hashes.clear();
+        }
+        state.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
+    }
+}
+
+/// The peer's heads (`known`: those we hold), `have` and `need`, and the heads we share.
+pub(crate) fn note_theirs(
+    state: &mut State,
+    heads: Vec<ChangeHash>,
+    known: &[ChangeHash],
+    have: Vec<sync::Have>,
+    need: Vec<ChangeHash>,
+) {
     if known.len() == heads.len() {
         state.shared_heads.clone_from(&heads);
         // A peer that lost all its data: start again from nothing.
@@ -70,8 +87,7 @@ pub(crate) fn receive(
             state.sent_hashes = BTreeSet::new();
         }
     } else {
-        let mut shared: Vec<ChangeHash> =
-            state.shared_heads.iter().chain(&known).copied().collect();
+        let mut shared: Vec<ChangeHash> = state.shared_heads.iter().chain(known).copied().collect();
         shared.sort();
         shared.dedup();
         state.shared_heads = shared;
@@ -79,7 +95,6 @@ pub(crate) fn receive(
     state.their_have = Some(have);
     state.their_heads = Some(heads);
     state.their_need = Some(need);
-    Ok(())
 }
 
 /// The next sync message for a peer, as `generate_sync_message` makes it, except that a
@@ -112,14 +127,18 @@ pub(crate) fn generate(doc: &mut AutoCommit, state: &mut State) -> Option<sync::
 /// it before, it holds exactly our heads, we told it those heads, it needs nothing, and no
 /// reset is due. (It then holds every change we have, so nothing is left to send.)
 pub(crate) fn nothing_to_send(doc: &mut AutoCommit, state: &State) -> bool {
+    nothing_to_send_at(&doc.get_heads(), state)
+}
+
+/// [`nothing_to_send`] for a document whose heads are `ours`.
+pub(crate) fn nothing_to_send_at(ours: &[ChangeHash], state: &State) -> bool {
     if !state.have_responded || state.needs_reset {
         return false;
     }
     if !state.their_need.as_ref().is_none_or(Vec::is_empty) {
         return false;
     }
-    let ours = doc.get_heads();
-    !ours.is_empty() && state.last_sent_heads == ours && state.their_heads.as_ref() == Some(&ours)
+    !ours.is_empty() && state.last_sent_heads == ours && state.their_heads.as_deref() == Some(ours)
 }
 
 /// Drops from `sent` the changes that `heads` (all held by `doc`) already include.

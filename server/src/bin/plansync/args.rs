@@ -257,6 +257,10 @@ pub struct ServeArgs {
     /// Threads that run the plans' sync work, however many plans are in use.
     #[arg(long, default_value_t = Limits::default().sync_threads)]
     pub sync_threads: usize,
+    /// Milliseconds a plan nobody changes or syncs stays in memory before it rests as its
+    /// saved bytes (loaded again when next used); 0 keeps plans in memory.
+    #[arg(long, default_value_t = plansync_shared::SERVER_REST_AFTER_MS)]
+    pub plan_rest_ms: u64,
 }
 
 /// What `plansync enroll` takes.

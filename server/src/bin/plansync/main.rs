@@ -1,6 +1,7 @@
 //! `plansync`: the command line, one function per command.
 
 mod args;
+mod memory;
 mod serve;
 mod shell;
 
@@ -11,18 +12,8 @@ use clap::Parser;
 /// work across many plans queues instead of starting a thread each.
 const BLOCKING_THREADS: usize = 16;
 
-/// glibc's malloc arenas: the sync pool's threads take turns on each plan, and with an
-/// arena per thread one plan's allocations spread over all of them (load-bench, one plan of
-/// 500 clients: peak 196 MB with glibc's default, 145 MB with two).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const MALLOC_ARENAS: i32 = 2;
-
 fn main() -> anyhow::Result<()> {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a malloc parameter, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
-    }
+    memory::tune();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)

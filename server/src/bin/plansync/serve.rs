@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 /// Runs the server until Ctrl-C.
 pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    crate::memory::trim_freed_memory();
     let mail = a.mail.settings()?;
     let sign_in = match &a.sign_in_providers {
         Some(file) => plansync_server::signin::SignIn::load(
@@ -126,6 +127,8 @@ fn settings(a: &ServeArgs, addr: SocketAddr, sends_reminders: bool) -> Settings 
         max_document_queue: Limits::default().max_document_queue,
         document_idle: Limits::default().document_idle,
         sync_threads: a.sync_threads.max(1),
+        document_rest: (a.plan_rest_ms > 0)
+            .then(|| std::time::Duration::from_millis(a.plan_rest_ms)),
         sends_reminders,
     }
 }

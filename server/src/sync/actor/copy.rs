@@ -35,7 +35,7 @@ impl DocActor {
     /// The core's copy of the document, loaded from storage if it does not hold it; `None`
     /// if storage has no such document.
     pub(in crate::sync) fn held(&mut self) -> Result<Option<&mut AutoCommit>, ServiceError> {
-        if self.hub.document(&self.doc).is_none() {
+        if self.hub.document_mut(&self.doc).is_none() {
             let Some(bytes) = self.load()? else {
                 return Ok(None);
             };
@@ -134,7 +134,7 @@ impl DocActor {
         if self.compacting {
             return;
         }
-        let Some(d) = self.hub.document(&self.doc) else {
+        let Some(d) = self.hub.document_mut(&self.doc) else {
             return;
         };
         let mut copy = d.clone();

@@ -86,7 +86,7 @@ impl DocActor {
         chunk: Vec<u8>,
         changes: Vec<(plansync_shared::automerge::ChangeHash, Option<ConnId>)>,
     ) {
-        let summary = self.hub.document(&doc).and_then(plan_summary);
+        let summary = self.hub.document_mut(&doc).and_then(|d| plan_summary(d));
         let changes: Changes = changes
             .iter()
             .map(|(hash, from)| {
@@ -114,6 +114,9 @@ impl DocActor {
     /// it refuses the document's peers, who send again once they reconnect.
     pub(super) fn persisted(&mut self, id: PersistId, appended: Result<Appended, StoreError>) {
         self.saving.remove(&id);
+        if self.saving.is_empty() {
+            self.taken_while_saving = 0;
+        }
         let result = match appended {
             Ok(appended) => {
                 self.chunks.wrote(&appended);

@@ -142,6 +142,8 @@ pub(super) struct DocActor {
     saving: BTreeSet<PersistId>,
     /// Who waits for persists under way to complete.
     waiters: Vec<Waiter>,
+    /// Commands taken since persists have been under way (none when none is).
+    taken_while_saving: usize,
 }
 
 /// Places the actor of `doc` in the pool and returns its queue.
@@ -166,6 +168,7 @@ pub(super) fn start(doc: DocumentId, shared: Shared) -> Mailbox {
             timing: Timing::new(),
             saving: BTreeSet::new(),
             waiters: Vec::new(),
+            taken_while_saving: 0,
         }
     });
     Mailbox { tx, id, slot }
@@ -209,14 +212,23 @@ impl Task for DocActor {
         for call in posted {
             call(self);
         }
+        // A persist's completion hands the core the messages that waited for it: what they
+        // leave to answer is flushed as a command's would be.
+        if self.hub.has_unflushed() {
+            self.timing.first_unflushed.get_or_insert_with(Instant::now);
+        }
         let mut handled = 0;
         let mut closed = false;
-        // While a persist is under way the core holds the document's messages anyway: they
-        // wait in the bounded queue instead, so busy peers are slowed, not buffered.
-        while handled < BUDGET && self.saving.is_empty() {
+        // While a persist is under way the core holds the document's messages (and the
+        // peers' acknowledgements go on arriving); past a queue's worth they wait in the
+        // bounded queue instead, so a stalled store slows peers rather than buffering them.
+        while handled < BUDGET && self.taken_while_saving < self.shared.limits.max_document_queue {
             match self.rx.try_recv() {
                 Ok(cmd) => {
                     handled += 1;
+                    if !self.saving.is_empty() {
+                        self.taken_while_saving += 1;
+                    }
                     let started = Instant::now();
                     self.timing.last_command = started;
                     let what = cmd.kind();
@@ -272,6 +284,15 @@ impl Task for DocActor {
                 return Step::Done;
             }
             wake = earliest(wake, idle_until);
+        }
+        // A plan its peers leave alone rests as its saved bytes (the core says when).
+        if let Some(at) = self.hub.next_rest() {
+            let now_ms = now_ms();
+            if now_ms >= at {
+                self.event(Event::Tick);
+            } else {
+                wake = earliest(wake, now + Duration::from_millis(at - now_ms));
+            }
         }
         Step::Wait(wake)
     }

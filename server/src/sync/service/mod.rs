@@ -89,6 +89,7 @@ impl SyncHandle {
         );
         config.max_message_bytes = limits.max_message_bytes;
         config.max_document_bytes = limits.max_document_bytes;
+        config.rest_after_ms = limits.document_rest.map(|d| d.as_millis() as u64);
         let front = config.clone().router();
         let notices = store.notices();
         let pool = Pool::start(limits.sync_threads).map_err(|e| ServiceError::Io(e.to_string()))?;

@@ -35,7 +35,14 @@ pub struct HubConfig {
     /// grant, but holds no document: a granted document's messages come out as
     /// [`Effect::Route`] for the hub that holds it (a server with one hub per document).
     pub route: bool,
+    /// A document quiet this long (milliseconds: every change stored and sent, nothing
+    /// waiting) is held as its saved bytes until something reads it again; the driver
+    /// sends [`Event::Tick`] at [`Hub::next_rest`]. `None`: documents stay in memory.
+    pub rest_after_ms: Option<u64>,
 }
+
+/// How long a server's document stays in memory after its last use, in milliseconds.
+pub const SERVER_REST_AFTER_MS: u64 = 2_000;
 
 /// The longest peer id or ephemeral session id a peer may use, in bytes.
 pub const MAX_PEER_ID_BYTES: usize = 128;
@@ -96,6 +103,7 @@ impl HubConfig {
             max_ephemeral_bytes: 64 << 10,
             max_in_transit_bytes: Some(16 << 20),
             route: false,
+            rest_after_ms: Some(SERVER_REST_AFTER_MS),
         }
     }
 
@@ -108,6 +116,7 @@ impl HubConfig {
             persist: false,
             batch: false,
             route: true,
+            rest_after_ms: None,
             ..self
         }
     }
@@ -126,6 +135,7 @@ impl HubConfig {
             max_ephemeral_bytes: usize::MAX,
             max_in_transit_bytes: None,
             route: false,
+            rest_after_ms: None,
         }
     }
 }

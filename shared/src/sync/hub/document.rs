@@ -15,7 +15,9 @@ pub(super) enum DocState {
 
 #[derive(Debug)]
 pub(super) struct DocEntry {
-    pub(super) doc: AutoCommit,
+    pub(super) held: Held,
+    /// When it was last read (its quiet time, for resting, starts then).
+    pub(super) used: u64,
     pub(super) state: DocState,
     pub(super) peers: BTreeMap<ConnId, sync::State>,
     pub(super) pending: Vec<(ConnId, Message)>,
@@ -36,7 +38,8 @@ pub(super) struct DocEntry {
 impl DocEntry {
     pub(super) fn new(doc: AutoCommit, state: DocState) -> Self {
         Self {
-            doc,
+            held: Held::new(doc),
+            used: 0,
             state,
             peers: BTreeMap::new(),
             pending: Vec::new(),
@@ -62,7 +65,7 @@ impl Hub {
     ) {
         match self.docs.get_mut(&doc) {
             Some(e) if e.state != DocState::Loading => {
-                if let Err(err) = e.doc.merge(&mut document) {
+                if let Err(err) = e.held.get().merge(&mut document) {
                     out.push(Effect::Warn {
                         conn: None,
                         message: format!("could not merge document {doc}: {err}"),
@@ -74,7 +77,7 @@ impl Hub {
             _ => {
                 let mut entry = DocEntry::new(document, DocState::Ready);
                 if stored {
-                    entry.persisted = entry.doc.get_heads();
+                    entry.persisted = entry.held.get().get_heads();
                 }
                 self.docs.insert(doc, entry);
             }
@@ -94,9 +97,9 @@ impl Hub {
         if entry.state != DocState::Ready {
             return;
         }
-        let before = entry.doc.get_heads();
+        let before = entry.held.get().get_heads();
         let in_step = entry.persisted == before && !waiting;
-        if let Err(err) = entry.doc.load_incremental(chunk) {
+        if let Err(err) = entry.held.get().load_incremental(chunk) {
             out.push(Effect::Warn {
                 conn: None,
                 message: format!("could not merge stored changes of document {doc}: {err}"),
@@ -105,12 +108,13 @@ impl Hub {
         }
         entry.bytes = entry.bytes.saturating_add(chunk.len());
         if in_step {
-            entry.persisted = entry.doc.get_heads();
+            entry.persisted = entry.held.get().get_heads();
             out.push(Effect::Changed { doc });
         } else {
             // Our own changes wait to be persisted: these are durable already.
             let merged: Vec<ChangeHash> = entry
-                .doc
+                .held
+                .get()
                 .get_changes(&before)
                 .iter()
                 .map(|c| c.hash())
@@ -242,7 +246,7 @@ impl Hub {
             Ok(Some(mut d)) => {
                 entry.bytes = bytes_len;
                 entry.persisted = d.get_heads();
-                entry.doc = d;
+                entry.held.set(d);
                 entry.state = DocState::Ready;
             }
             Ok(None) => entry.state = DocState::Absent,
@@ -276,7 +280,7 @@ impl Hub {
         let Some(entry) = self.docs.get_mut(&doc) else {
             return;
         };
-        let heads = entry.doc.get_heads();
+        let heads = entry.held.get().get_heads();
         if heads == entry.persisted {
             return;
         }
@@ -285,7 +289,7 @@ impl Hub {
             // each change's sender.
             let mut chunk = Vec::new();
             let mut changes = Vec::new();
-            for c in entry.doc.get_changes(&entry.persisted) {
+            for c in entry.held.get().get_changes(&entry.persisted) {
                 let h = c.hash();
                 if entry.already_stored.contains(&h) {
                     continue;
@@ -377,20 +381,33 @@ impl Hub {
         };
         // Persist before send: our heads go out only once every change in them is stored
         // (the last persist's completion syncs every peer again).
-        if self.config.persist && (entry.saving > 0 || entry.doc.get_heads() != entry.persisted) {
+        // (A resting document is stored and its heads are those persisted.)
+        if self.config.persist
+            && !entry.held.is_resting()
+            && (entry.saving > 0 || entry.held.get().get_heads() != entry.persisted)
+        {
             return;
         }
         let Some(state) = entry.peers.get_mut(&conn) else {
             return;
         };
-        if peer_state::nothing_to_send(&mut entry.doc, state) {
+        let quiet = match entry.held.saved() {
+            Some(saved) => peer_state::nothing_to_send_at(saved.heads(), state),
+            None => peer_state::nothing_to_send(entry.held.get(), state),
+        };
+        if quiet {
             return;
         }
         let budget = self.config.max_in_transit_bytes;
         if budget.is_some_and(|b| !self.flow.may_send((doc, conn), b)) {
             return;
         }
-        let Some(message) = peer_state::generate(&mut entry.doc, state) else {
+        // A resting document answers a peer holding nothing or all of it without loading.
+        let made = match entry.held.saved().map(|saved| saved.generate(state)) {
+            Some(Ok(message)) => message,
+            _ => peer_state::generate(entry.held.get(), state),
+        };
+        let Some(message) = made else {
             return;
         };
         let is_request = dialer && entry.state == DocState::Absent && message.heads.is_empty();

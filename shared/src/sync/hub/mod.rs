@@ -11,6 +11,7 @@ mod document;
 mod ephemeral;
 mod events;
 mod receive;
+mod rest;
 
 pub use config::*;
 pub use events::*;
@@ -24,6 +25,7 @@ use automerge::sync;
 use automerge::{AutoCommit, ChangeHash};
 use connection::Conn;
 use document::{DocEntry, DocState};
+use rest::Held;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The sync core of one peer: its connections, its documents and the sync state of every
@@ -77,20 +79,27 @@ impl Hub {
         self.now
     }
 
-    /// A document we hold (empty if we are still waiting for it).
+    /// A document we hold in memory (empty if we are still waiting for it); `None` while it
+    /// rests ([`HubConfig::rest_after_ms`]): [`Hub::document_mut`] loads it again.
     pub fn document(&self, doc: &DocumentId) -> Option<&AutoCommit> {
         self.docs
             .get(doc)
             .filter(|e| e.state != DocState::Loading)
-            .map(|e| &e.doc)
+            .and_then(|e| e.held.awake())
     }
 
     /// A document to change locally; follow the change with [`Event::LocalChange`].
     pub fn document_mut(&mut self, doc: &DocumentId) -> Option<&mut AutoCommit> {
-        self.docs
+        let entry = self
+            .docs
             .get_mut(doc)
-            .filter(|e| e.state != DocState::Loading)
-            .map(|e| &mut e.doc)
+            .filter(|e| e.state != DocState::Loading)?;
+        entry.held.get();
+        // One that could not be woken is forgotten at the next event.
+        if entry.held.lost().is_some() {
+            return None;
+        }
+        Some(entry.held.get())
     }
 
     /// Whether we hold a document with content (not just a request for it).
@@ -118,7 +127,8 @@ impl Hub {
         let Some(theirs) = entry.peers.get(&conn).and_then(|s| s.their_heads.clone()) else {
             return false;
         };
-        entry.doc.get_missing_deps(&theirs).is_empty() && entry.doc.get_changes(&theirs).is_empty()
+        let doc = entry.held.get();
+        doc.get_missing_deps(&theirs).is_empty() && doc.get_changes(&theirs).is_empty()
     }
 
     /// How many ephemeral sessions the de-duplication state remembers, over every connection.
@@ -272,6 +282,7 @@ impl Hub {
             }
             Event::Tick => {}
         }
+        self.after_event(&mut out);
         out
     }
 }

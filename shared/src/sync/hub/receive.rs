@@ -69,10 +69,21 @@ impl Hub {
         let Some(state) = entry.peers.get_mut(&conn) else {
             return;
         };
-        let before = entry.doc.get_heads();
+        // A resting document answers a message with no changes without being loaded.
+        let decoded = match entry.held.saved() {
+            Some(saved) => match saved.receive(state, decoded) {
+                Ok(()) => {
+                    self.answer(doc, conn, out);
+                    return;
+                }
+                Err(decoded) => decoded,
+            },
+            None => decoded,
+        };
+        let before = entry.held.get().get_heads();
         let sent_before = state.last_sent_heads.clone();
         let received =
-            peer_state::receive(&mut entry.doc, state, decoded).map_err(|e| e.to_string());
+            peer_state::receive(entry.held.get(), state, decoded).map_err(|e| e.to_string());
         // A message with no changes whose heads equal ours makes automerge note those heads
         // as sent to the peer. While changes are held back for the flush, our heads are not
         // ones we have told anybody: keep the heads we really sent, so that the flush still
@@ -92,21 +103,22 @@ impl Hub {
         let Some(entry) = self.docs.get_mut(&doc) else {
             return;
         };
-        let after = entry.doc.get_heads();
+        let after = entry.held.get().get_heads();
         if before != after && access == Some(Access::Edit) {
             // An editor's changes may not touch what only owners change: if they do, the
             // document goes back to how it was before this message (nothing of it was
             // stored or sent yet) and the connection is refused, as a viewer's would be.
             let new: Vec<automerge::ExpandedChange> = entry
-                .doc
+                .held
+                .get()
                 .get_changes(&before)
                 .iter()
                 .map(|c| c.decode())
                 .collect();
-            if let Some(part) = crate::plan::owner_only_part(&entry.doc, &new) {
-                let actor = entry.doc.get_actor().clone();
-                match entry.doc.fork_at(&before) {
-                    Ok(back) => entry.doc = back.with_actor(actor),
+            if let Some(part) = crate::plan::owner_only_part(entry.held.get(), &new) {
+                let actor = entry.held.get().get_actor().clone();
+                match entry.held.get().fork_at(&before) {
+                    Ok(back) => entry.held.set(back.with_actor(actor)),
                     Err(e) => {
                         out.push(Effect::Warn {
                             conn: Some(conn),
@@ -128,7 +140,7 @@ impl Hub {
             }
             // Only a guarded hub names senders (for attribution): clients skip the work.
             if self.config.guarded {
-                for change in entry.doc.get_changes(&before) {
+                for change in entry.held.get().get_changes(&before) {
                     entry.senders.insert(change.hash(), conn);
                 }
             }
@@ -138,18 +150,25 @@ impl Hub {
                 self.after_change(doc, Some(conn), out);
                 self.sync_all(doc, out);
             }
-        } else if self.config.batch {
-            // Answered at the flush, with any other message from this peer meanwhile (and
-            // a dirty document's heads are not durable before it anyway).
-            self.to_answer.insert((doc, conn));
         } else {
-            self.sync_one(doc, conn, out);
+            self.answer(doc, conn, out);
         }
         let Some(entry) = self.docs.get(&doc) else {
             return;
         };
         if is_request && entry.state == DocState::Absent {
             self.send_unavailable(conn, doc, out);
+        }
+    }
+
+    /// Answers a peer whose message brought no change.
+    fn answer(&mut self, doc: DocumentId, conn: ConnId, out: &mut Vec<Effect>) {
+        if self.config.batch {
+            // Answered at the flush, with any other message from this peer meanwhile (and
+            // a dirty document's heads are not durable before it anyway).
+            self.to_answer.insert((doc, conn));
+        } else {
+            self.sync_one(doc, conn, out);
         }
     }
 }

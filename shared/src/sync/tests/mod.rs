@@ -16,6 +16,7 @@ mod fuzz;
 mod handshake;
 mod presence;
 mod relay;
+mod rest;
 mod storage;
 mod sync;
 mod wire;
@@ -324,8 +325,8 @@ impl Net {
         panic!("the network did not become quiescent");
     }
 
-    fn plan(&self, node: usize, doc: &DocumentId) -> crate::Plan {
-        PlanDoc::from_automerge(self.nodes[node].hub.document(doc).unwrap().clone())
+    fn plan(&mut self, node: usize, doc: &DocumentId) -> crate::Plan {
+        PlanDoc::from_automerge(self.nodes[node].hub.document_mut(doc).unwrap().clone())
             .unwrap()
             .read()
             .unwrap()

@@ -1,0 +1,133 @@
+//! Resting: a document its peers leave alone is held as its saved bytes, and wakes for the
+//! next thing that reads it with nothing lost or resent.
+
+use super::*;
+
+/// Lets more than a server's rest time pass on the network's clock, then ticks `node`.
+fn pass_rest_time(net: &mut Net, node: usize) {
+    net.now += SERVER_REST_AFTER_MS + 1;
+    net.event(node, Event::Tick);
+}
+
+#[test]
+fn a_quiet_document_rests_on_the_server_and_wakes_for_the_next_change() {
+    let (mut net, s, doc, clients) = sharing_the_demo(&["a", "b"]);
+    let (a, b) = (clients[0].0, clients[1].0);
+    assert_eq!(net.nodes[s].hub.resting(), 0, "in use: awake");
+    let due = net.nodes[s]
+        .hub
+        .next_rest()
+        .expect("a quiet document may rest");
+    assert!(due > net.now, "not before its quiet time has passed");
+    pass_rest_time(&mut net, s);
+    assert_eq!(
+        net.nodes[s].hub.resting(),
+        1,
+        "quiet for its rest time: resting"
+    );
+    assert_eq!(net.nodes[s].hub.next_rest(), None, "nothing more to rest");
+
+    let sent_before = net.nodes[s].sent.len();
+    let act = first_action(&net.plan(a, &doc));
+    net.edit(a, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "Woken by an edit")
+            .unwrap()
+    });
+    assert_eq!(net.nodes[s].hub.resting(), 0, "the change woke it");
+    assert_eq!(net.plan(b, &doc), net.plan(a, &doc), "b has a's change");
+    assert!(net.nodes[s].sent.len() > sent_before);
+
+    // Again: rest, and this time b's change wakes it for a.
+    pass_rest_time(&mut net, s);
+    assert_eq!(net.nodes[s].hub.resting(), 1);
+    net.edit(b, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "And by another")
+            .unwrap()
+    });
+    assert_eq!(net.plan(a, &doc), net.plan(b, &doc), "a has b's change");
+    assert_eq!(
+        net.plan(s, &doc),
+        net.plan(a, &doc),
+        "the server's woken copy has both"
+    );
+    assert!(net.nodes[s].errors.is_empty(), "{:?}", net.nodes[s].errors);
+}
+
+#[test]
+fn a_resting_document_sends_its_peers_nothing_new_when_it_wakes() {
+    let (mut net, s, doc, _clients) = sharing_the_demo(&["a", "b"]);
+    pass_rest_time(&mut net, s);
+    assert_eq!(net.nodes[s].hub.resting(), 1);
+    let sent = net.nodes[s].sent.len();
+    // Reading it (as the server's own pages do) wakes it, and nobody is sent anything.
+    let heads = net.nodes[s].hub.document_mut(&doc).unwrap().get_heads();
+    assert!(!heads.is_empty());
+    net.event(s, Event::LocalChange { doc });
+    assert_eq!(net.nodes[s].sent.len(), sent, "no change: no message");
+    assert_eq!(net.nodes[s].hub.resting(), 0, "read: awake again");
+}
+
+#[test]
+fn a_document_with_a_change_not_yet_stored_does_not_rest() {
+    let (mut net, s, doc, clients) = sharing_the_demo(&["a", "b"]);
+    let a = clients[0].0;
+    let act = first_action(&net.plan(a, &doc));
+    // a's change reaches the server, whose persist has not completed yet.
+    let d = net.nodes[a].hub.document_mut(&doc).unwrap();
+    let mut p = PlanDoc::from_automerge(std::mem::take(d)).unwrap();
+    p.set_text(&TextField::ActionTitle(act), "Stored late")
+        .unwrap();
+    p.commit();
+    *net.nodes[a].hub.document_mut(&doc).unwrap() = p.into_automerge();
+    // Hand the change over without running the network to completion.
+    let effects = net.nodes[a].hub.handle(net.now, Event::LocalChange { doc });
+    let frame = sends(effects)
+        .into_iter()
+        .next()
+        .expect("a sends its change")
+        .1;
+    let server_conn = clients[0].1;
+    net.now += 1;
+    net.nodes[s].hub.handle(
+        net.now,
+        Event::Received {
+            conn: server_conn,
+            frame,
+        },
+    );
+    let effects = net.nodes[s].hub.handle(net.now, Event::Flush);
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Persist { .. })),
+        "the change is to be stored"
+    );
+    assert_eq!(
+        net.nodes[s].hub.next_rest(),
+        None,
+        "not quiet while storing"
+    );
+    net.now += SERVER_REST_AFTER_MS + 1;
+    net.nodes[s].hub.handle(net.now, Event::Tick);
+    assert_eq!(net.nodes[s].hub.resting(), 0, "a change waits to be stored");
+}
+
+#[test]
+fn a_resting_document_is_sent_to_a_new_peer_without_being_loaded() {
+    let (mut net, s, doc, clients) = sharing_the_demo(&["a"]);
+    pass_rest_time(&mut net, s);
+    assert_eq!(net.nodes[s].hub.resting(), 1);
+    let c = net.client("newcomer");
+    net.connect(c, s);
+    net.run_until_quiescent();
+    net.event(c, Event::Find { doc });
+    assert_eq!(
+        net.plan(c, &doc),
+        net.plan(clients[0].0, &doc),
+        "it holds the plan"
+    );
+    assert_eq!(
+        net.nodes[s].hub.resting(),
+        1,
+        "the server answered from the saved bytes"
+    );
+    assert!(net.nodes[s].errors.is_empty(), "{:?}", net.nodes[s].errors);
+}
