@@ -29,6 +29,9 @@ const COALESCE: Duration = Duration::from_millis(40);
 /// this often (the reference JS server's 100 ms, halved), so each peer gets, and
 /// acknowledges, one message per round rather than one per change.
 const MIN_GAP: Duration = Duration::from_millis(50);
+/// ...or this on a database other nodes share: each node's peers get the changes other
+/// nodes stored meanwhile in the same round as its own, not one message per piece.
+const MIN_GAP_SHARED: Duration = Duration::from_millis(200);
 /// On a database other nodes share, the document is also read for other nodes' changes
 /// this often, so a missed or failed announcement costs at most this much delay.
 const SWEEP: Duration = Duration::from_secs(5);
@@ -204,9 +207,10 @@ impl Task for DocActor {
     /// Handles what is queued (at most [`BUDGET`] commands). Changes from peers are
     /// persisted and fanned out together ([`Event::Flush`]) once commands pause for
     /// [`QUIET`], or at the latest [`COALESCE`] after the first, and no sooner than
-    /// [`MIN_GAP`] after the last flush: a room reconnecting is stored in few transactions
-    /// and each peer gets few messages. An actor idle with no connections leaves the
-    /// registry (unless a command arrived meanwhile) and finishes.
+    /// [`MIN_GAP`] ([`MIN_GAP_SHARED`] on a shared database) after the last flush: a room
+    /// reconnecting is stored in few transactions and each peer gets few messages. An actor
+    /// idle with no connections leaves the registry (unless a command arrived meanwhile)
+    /// and finishes.
     fn step(&mut self, posted: Vec<Call>) -> Step {
         use tokio::sync::mpsc::error::TryRecvError;
         for call in posted {
@@ -304,14 +308,23 @@ fn earliest(a: Option<Instant>, b: Instant) -> Option<Instant> {
 }
 
 impl DocActor {
-    /// The earliest moment of the next flush: [`MIN_GAP`] after the last one if changes are
-    /// to be fanned out; at once if it only answers acknowledgements (a first sync's round
-    /// trips are not slowed).
+    /// The earliest moment of the next flush: [`DocActor::min_gap`] after the last one if
+    /// changes are to be fanned out; at once if it only answers acknowledgements (a first
+    /// sync's round trips are not slowed).
     fn next_flush(&self) -> Instant {
         if self.hub.has_unflushed_changes() {
-            self.timing.last_flush + MIN_GAP
+            self.timing.last_flush + self.min_gap()
         } else {
             self.timing.last_flush
+        }
+    }
+
+    /// The least time between two rounds of fanning out changes.
+    fn min_gap(&self) -> Duration {
+        if self.shared.shared_db {
+            MIN_GAP_SHARED
+        } else {
+            MIN_GAP
         }
     }
 
