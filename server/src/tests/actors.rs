@@ -185,20 +185,33 @@ async fn compaction_runs_beside_the_plans_actor_and_loses_no_change_stored_meanw
     }
 }
 
+/// An editor's socket whose first change is stored and answered; then another program
+/// takes the database's write lock (held until the returned connection commits), so the
+/// next change cannot be stored.
+async fn writer_then_locked(
+    s: &AppState,
+    dir: &tempfile::TempDir,
+    plan: &str,
+    token: &str,
+) -> (Pipe, rusqlite::Connection) {
+    let (editor, _) = participant(s, plan, token, "editor").await;
+    let doc: plansync_shared::DocumentId = plan.parse().unwrap();
+    let mut pipe = Pipe::open(s, vec![Grant::of(&editor).unwrap()], "writer").await;
+    pipe.send(&sync_with_a_change("writer", doc).0);
+    assert!(matches!(pipe.next().await, Some(Wire::Sync(_))));
+    let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    (pipe, other)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_is_answered_only_once_the_database_has_stored_it() {
     use futures_util::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let s = state(&dir).await;
     let (plan, token) = owner(&s).await;
-    let (editor, _) = participant(&s, &plan, &token, "editor").await;
     let doc: plansync_shared::DocumentId = plan.parse().unwrap();
-    let mut pipe = Pipe::open(&s, vec![Grant::of(&editor).unwrap()], "writer").await;
-    pipe.send(&sync_with_a_change("writer", doc).0);
-    assert!(matches!(pipe.next().await, Some(Wire::Sync(_))));
-    // Another program holds the database's write lock: the next change cannot be stored.
-    let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
-    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (mut pipe, other) = writer_then_locked(&s, &dir, &plan, &token).await;
     let (change, hash) = sync_with_a_change("writer", doc);
     pipe.send(&change);
     let early = tokio::time::timeout(std::time::Duration::from_millis(600), pipe.rx.next()).await;
@@ -227,15 +240,10 @@ async fn a_first_request_taken_while_a_change_is_stored_is_answered_once_it_is()
     let dir = tempfile::tempdir().unwrap();
     let s = state(&dir).await;
     let (plan, token) = owner(&s).await;
-    let (editor, _) = participant(&s, &plan, &token, "editor").await;
     let (viewer, _) = participant(&s, &plan, &token, "viewer").await;
     let doc: plansync_shared::DocumentId = plan.parse().unwrap();
-    let mut writer = Pipe::open(&s, vec![Grant::of(&editor).unwrap()], "writer").await;
-    writer.send(&sync_with_a_change("writer", doc).0);
-    assert!(matches!(writer.next().await, Some(Wire::Sync(_))));
+    let (writer, other) = writer_then_locked(&s, &dir, &plan, &token).await;
     // The database is locked: the writer's next change waits to be stored...
-    let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
-    other.execute_batch("BEGIN IMMEDIATE").unwrap();
     writer.send(&sync_with_a_change("writer", doc).0);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     // ...while a reader that holds nothing asks for the plan, and nothing else happens.

@@ -113,14 +113,16 @@ impl Saved {
         &self,
         state: &mut State,
     ) -> Result<Option<sync::Message>, NeedsDocument> {
-        let their_heads = state.their_heads.clone().unwrap_or_default();
+        // Their heads are unknown, none, or ours; anything else (changes they lack, or
+        // have and we do not) needs the change graph.
         let holds_nothing = state.their_heads.as_ref().is_some_and(Vec::is_empty);
-        let holds_ours =
-            !holds_nothing && state.their_heads.is_some() && self.are_ours(&their_heads);
-        if (!holds_nothing && !holds_ours && state.their_heads.is_some()) || state.needs_reset {
-            return Err(NeedsDocument);
-        }
-        if their_heads.iter().any(|h| !self.has(h)) {
+        let holds_some = state.their_heads.as_ref().is_some_and(|h| !h.is_empty());
+        let holds_ours = holds_some
+            && state
+                .their_heads
+                .as_deref()
+                .is_some_and(|h| self.are_ours(h));
+        if (holds_some && !holds_ours) || state.needs_reset {
             return Err(NeedsDocument);
         }
         // Our `have`: the changes since the heads we share with the peer.
@@ -138,7 +140,6 @@ impl Saved {
         }
         // As `peer_state::generate`, a peer holding some of the document is treated as not
         // taking version 2 messages (so it is never sent the whole document again).
-        let holds_some = state.their_heads.as_ref().is_some_and(|h| !h.is_empty());
         let v2 = !holds_some
             && state
                 .their_capabilities

@@ -216,11 +216,6 @@ impl Task for DocActor {
         for call in posted {
             call(self);
         }
-        // A persist's completion hands the core the messages that waited for it: what they
-        // leave to answer is flushed as a command's would be.
-        if self.hub.has_unflushed() {
-            self.timing.first_unflushed.get_or_insert_with(Instant::now);
-        }
         let mut handled = 0;
         let mut closed = false;
         // While a persist is under way the core holds the document's messages (and the
@@ -238,9 +233,6 @@ impl Task for DocActor {
                     let what = cmd.kind();
                     self.command(cmd);
                     slow(self.doc, what, started);
-                    if self.hub.has_unflushed() {
-                        self.timing.first_unflushed.get_or_insert_with(Instant::now);
-                    }
                 }
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
@@ -248,6 +240,12 @@ impl Task for DocActor {
                     break;
                 }
             }
+        }
+        // What this turn left to persist, fan out or answer (from commands, or from a
+        // persist's completion handing the core the messages that waited for it) is
+        // flushed on the timing below.
+        if self.hub.has_unflushed() {
+            self.timing.first_unflushed.get_or_insert_with(Instant::now);
         }
         self.deliveries();
         if closed {
