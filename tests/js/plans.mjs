@@ -3,7 +3,8 @@
 // client finds its plan at once; then edits at RATE per second in all, round-robin over the
 // plans, each timed until the plan's other clients all see it. Prints one JSON line of
 // figures: the first find() of every client, the CPU and memory this process spent per
-// client joining, and the edits' latency.
+// client joining, what each client received and how many sockets it opened while joining,
+// and the edits' latency.
 //
 // Usage: node plans.mjs SPEC_FILE N SECONDS
 //   SPEC_FILE: {"plans": [{"url": WS_URL, "plan": PLAN_URL}, ...],
@@ -41,8 +42,23 @@ function close(c) {
   try { c.adapter.disconnect(); } catch { /* already closed */ }
 }
 
+/** What the measured clients received while finding, by message type, and how many
+ *  sockets they opened (the adapter opens another when one is not open within a second). */
+const received = { counting: false, types: {}, bytes: 0, peers: 0, sockets: 0 };
+
 function client(url) {
   const adapter = new WebSocketClientAdapter(url, 1000);
+  const connect = adapter.connect.bind(adapter);
+  adapter.connect = (...args) => {
+    if (received.counting) received.sockets += 1;
+    return connect(...args);
+  };
+  adapter.on("message", (m) => {
+    if (!received.counting) return;
+    received.types[m.type] = (received.types[m.type] ?? 0) + 1;
+    received.bytes += m.data?.byteLength ?? 0;
+  });
+  adapter.on("peer-candidate", () => { if (received.counting) received.peers += 1; });
   const repo = new Repo({ network: [adapter] });
   return { adapter, repo };
 }
@@ -111,6 +127,7 @@ try {
   global.gc?.();
   await sleep(500);
   say({ event: "measuring" });
+  received.counting = true;
   const mem0 = process.memoryUsage();
   const cpu0 = process.cpuUsage();
   const plans = spec.plans.map((p) => ({ ...p, clients: Array.from({ length: n }, () => client(p.url)) }));
@@ -141,6 +158,7 @@ try {
   })));
   const findS = (performance.now() - t0) / 1000;
   const cpu1 = process.cpuUsage(cpu0);
+  received.counting = false;
   await sleep(1000);
   const mem1 = process.memoryUsage();
   const joins = plans.length * n;
@@ -200,6 +218,11 @@ try {
     latency_p99_ms: pct(lat, 0.99),
     lost: total - arrived.length,
     find_retries: retries,
+    received_per_join: Object.values(received.types).reduce((a, b) => a + b, 0) / joins,
+    received_by_type: received.types,
+    received_kb_per_join: received.bytes / 1024 / joins,
+    sockets_per_join: received.sockets / joins,
+    peers_per_join: received.peers / joins,
     socket_errors: socketErrors,
   });
   plans.forEach((p) => p.clients.forEach(close));

@@ -978,9 +978,9 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
         return;
     }
     println!();
-    println!("The official JS client (@automerge/automerge-repo 2.5.6, every client its own Repo and socket in one node process), the same plans and load against plansync and against the reference sync server; CPU and memory per join are the clients' process's:");
-    println!("| server | K plans | clients | first find() of every client (s) | one client's find p50 / p99 (ms) | client CPU per join (ms) | client memory per join (KB) | edits | latency p50 / p99 (ms) | lost | server CPU (s) | server peak RSS (MB) | server threads (most) | finds asked again / sockets reset |");
-    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    println!("The official JS client (@automerge/automerge-repo 2.5.6, every client its own Repo and socket in one node process), the same plans and load against plansync and against the reference sync server; CPU and memory per join are the clients' process's, and so is \"busy\": its CPU seconds per second while the clients find (near 1 or more, the clients' own process, not the server, sets how long finding takes):");
+    println!("| server | K plans | clients | first find() of every client (s) | one client's find p50 / p99 (ms) | client CPU per join (ms) | client memory per join (KB) | clients' process busy (cores) | received per join (messages / KB) | sockets per join | edits | latency p50 / p99 (ms) | lost | server CPU (s) | server peak RSS (MB) | server threads (most) | finds asked again / sockets reset |");
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for &k in plans {
         let (ours, reference) = run_js_plans(k, n, secs.min(30), setup).await;
         print_js_plans("plansync", &ours);
@@ -991,7 +991,7 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
                     / r.figures[key].as_f64().unwrap_or(f64::NAN)
             };
             println!(
-                "| plansync ÷ reference | {k} | {} | {:.2}× | {:.2}× / {:.2}× | {:.2}× | {:.2}× | | {:.2}× / {:.2}× | | {:.2}× | {:.2}× | | |",
+                "| plansync ÷ reference | {k} | {} | {:.2}× | {:.2}× / {:.2}× | {:.2}× | {:.2}× | | | | | {:.2}× / {:.2}× | | {:.2}× | {:.2}× | | |",
                 k * n,
                 ratio("find_s"),
                 ratio("find_p50_ms"),
@@ -1021,7 +1021,7 @@ fn print_js_plans(server: &str, row: &Result<JsPlansRow, String>) {
             let f = &r.figures;
             let num = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
             println!(
-                "| {server} | {} | {} | {:.1} | {:.0} / {:.0} | {:.1} | {:.0} | {} | {:.0} / {:.0} | {} | {:.1} | {:.1} | {} | {} / {} |",
+                "| {server} | {} | {} | {:.1} | {:.0} / {:.0} | {:.1} | {:.0} | {:.2} | {:.2} / {:.1} | {:.2} | {} | {:.0} / {:.0} | {} | {:.1} | {:.1} | {} | {} / {} |",
                 num("plans"),
                 num("plans") * num("n"),
                 num("find_s"),
@@ -1029,6 +1029,10 @@ fn print_js_plans(server: &str, row: &Result<JsPlansRow, String>) {
                 num("find_p99_ms"),
                 num("cpu_per_join_ms"),
                 num("rss_per_join_kb"),
+                num("cpu_per_join_ms") * num("plans") * num("n") / 1000.0 / num("find_s"),
+                num("received_per_join"),
+                num("received_kb_per_join"),
+                num("sockets_per_join"),
                 num("edits"),
                 num("latency_p50_ms"),
                 num("latency_p99_ms"),
