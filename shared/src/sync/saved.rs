@@ -12,11 +12,19 @@ use automerge::{AutoCommit, ChangeHash};
 /// A document's saved bytes, its heads and the hashes of all its changes.
 #[derive(Debug)]
 pub(crate) struct Saved {
+    /// A whole saved document, then any changes appended since (automerge loads both, and
+    /// a peer that holds nothing takes both in one message).
     bytes: Vec<u8>,
     heads: Vec<ChangeHash>,
     /// Sorted.
     hashes: Vec<ChangeHash>,
+    /// How many of the bytes are changes appended after the whole document.
+    appended: usize,
 }
+
+/// Changes are appended to a saved document until they come to this share of its bytes
+/// (one in four); then it is saved whole again.
+const APPENDED_SHARE: usize = 4;
 
 /// The step needs the loaded document.
 #[derive(Debug, PartialEq)]
@@ -35,7 +43,56 @@ impl Saved {
             bytes: doc.save(),
             heads: doc.get_heads(),
             hashes,
+            appended: 0,
         }
+    }
+
+    /// Saves `doc`, which `earlier` saved before it changed: its new changes are appended
+    /// to the earlier bytes (a few hundred bytes an edit, where saving the whole plan
+    /// compresses every column again), until they come to a quarter of them.
+    pub(crate) fn after(earlier: Saved, doc: &mut AutoCommit) -> Self {
+        let grew_from_it = earlier
+            .heads
+            .iter()
+            .all(|h| doc.get_change_meta_by_hash(h).is_some());
+        if !grew_from_it {
+            return Self::of(doc);
+        }
+        let heads = doc.get_heads();
+        if earlier.are_ours(&heads) {
+            return earlier;
+        }
+        let added = doc.save_after(&earlier.heads);
+        let appended = earlier.appended + added.len();
+        if appended * APPENDED_SHARE > earlier.bytes.len() {
+            return Self::of(doc);
+        }
+        let mut hashes = earlier.hashes;
+        hashes.extend(
+            doc.get_changes_meta(&earlier.heads)
+                .into_iter()
+                .map(|m| m.hash),
+        );
+        hashes.sort_unstable();
+        hashes.dedup();
+        let mut bytes = earlier.bytes;
+        bytes.extend_from_slice(&added);
+        Self {
+            bytes,
+            heads,
+            hashes,
+            appended,
+        }
+    }
+
+    /// Whether the peer holds nothing and takes the whole document in one message (it
+    /// may still need the document if it is read-only or has not said what it has).
+    pub(crate) fn takes_whole(state: &State) -> bool {
+        state.their_heads.as_ref().is_some_and(Vec::is_empty)
+            && state
+                .their_capabilities
+                .as_ref()
+                .is_some_and(|c| c.contains(&Capability::MessageV2))
     }
 
     /// The saved bytes.
@@ -208,7 +265,7 @@ mod tests {
     use super::*;
     use automerge::sync::SyncDoc;
     use automerge::transaction::Transactable;
-    use automerge::ROOT;
+    use automerge::{ReadDoc, ROOT};
 
     fn document(edits: u32) -> AutoCommit {
         let mut d = AutoCommit::new();
@@ -268,6 +325,70 @@ mod tests {
         }
         assert_eq!(peer.get_heads(), server.get_heads(), "in step");
         (alone, handed)
+    }
+
+    #[test]
+    fn saved_again_after_an_edit_it_appends_the_edit_and_loads_as_the_document() {
+        let mut doc = document(400);
+        let first = Saved::of(&mut doc);
+        let whole = first.bytes.clone();
+        doc.put(ROOT, "after", 1).unwrap();
+        doc.commit();
+        let again = Saved::after(first, &mut doc);
+        assert!(
+            again.bytes.starts_with(&whole),
+            "the earlier bytes, then the edit"
+        );
+        assert!(again.bytes.len() > whole.len());
+        assert_eq!(again.heads, doc.get_heads());
+        assert_eq!(again.hashes, Saved::of(&mut doc).hashes);
+        let mut loaded = AutoCommit::load(&again.bytes).unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert_eq!(loaded.hydrate(ROOT, None), doc.hydrate(ROOT, None));
+    }
+
+    #[test]
+    fn saved_again_after_many_edits_it_is_saved_whole() {
+        let mut doc = document(3);
+        let mut saved = Saved::of(&mut doc);
+        let mut whole_again = false;
+        for i in 0..40 {
+            doc.put(ROOT, format!("later{i}"), i).unwrap();
+            doc.commit();
+            let before = saved.bytes.len();
+            saved = Saved::after(saved, &mut doc);
+            whole_again |= saved.appended == 0 && saved.bytes.len() < before + 60;
+            assert!(saved.appended * APPENDED_SHARE <= saved.bytes.len());
+        }
+        assert!(
+            whole_again,
+            "the appended edits were folded into a whole save"
+        );
+        assert_eq!(
+            AutoCommit::load(&saved.bytes).unwrap().get_heads(),
+            doc.get_heads()
+        );
+    }
+
+    #[test]
+    fn a_peer_holding_nothing_takes_a_saved_document_with_appended_edits_in_one_message() {
+        let mut server = document(400);
+        let first = Saved::of(&mut server);
+        server.put(ROOT, "after", 1).unwrap();
+        server.commit();
+        let saved = Saved::after(first, &mut server);
+        assert!(saved.appended > 0);
+        let mut peer = AutoCommit::new();
+        let (mut ours, mut theirs) = (State::new(), State::new());
+        let request = peer.sync().generate_sync_message(&mut theirs).unwrap();
+        saved.receive(&mut ours, request).unwrap();
+        let message = saved.generate(&mut ours).unwrap().expect("the document");
+        assert_eq!(message.changes.len(), 1, "one message carries it all");
+        peer.sync()
+            .receive_sync_message(&mut theirs, message)
+            .unwrap();
+        assert_eq!(peer.get_heads(), server.get_heads());
+        assert_eq!(peer.hydrate(ROOT, None), server.hydrate(ROOT, None));
     }
 
     #[test]

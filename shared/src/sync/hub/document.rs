@@ -2,6 +2,7 @@
 //! syncing each with its peers once what it advertises is stored.
 
 use super::*;
+use crate::sync::saved::Saved;
 
 #[derive(Debug, PartialEq)]
 pub(super) enum DocState {
@@ -402,8 +403,18 @@ impl Hub {
         if budget.is_some_and(|b| !self.flow.may_send((doc, conn), b)) {
             return;
         }
-        // A resting document answers a peer holding nothing or all of it without loading.
-        let made = match entry.held.saved().map(|saved| saved.generate(state)) {
+        // A resting document answers a peer holding nothing or all of it without loading,
+        // and every peer holding nothing is sent one saved form (made once, not per peer).
+        let from_saved = if entry.held.is_resting()
+            || (entry.state == DocState::Ready
+                && Saved::takes_whole(state)
+                && entry.held.lost().is_none())
+        {
+            Some(entry.held.saved_now().generate(state))
+        } else {
+            None
+        };
+        let made = match from_saved {
             Some(Ok(message)) => message,
             _ => peer_state::generate(entry.held.get(), state),
         };

@@ -13,6 +13,9 @@ pub(super) struct Held {
     /// Boxed: an `AutoCommit` is over 4 KB itself, and a map's node holds room for eleven.
     doc: Box<AutoCommit>,
     resting: Option<Resting>,
+    /// Its saved form when it last rested, if it grew from that since: resting again
+    /// appends its new changes to it rather than saving it whole.
+    last: Option<Saved>,
     /// Read since the hub last looked (its quiet time starts again).
     touched: bool,
     /// Why waking it failed: the hub forgets it at the end of the event.
@@ -32,6 +35,7 @@ impl Held {
         Self {
             doc: Box::new(doc),
             resting: None,
+            last: None,
             touched: true,
             lost: None,
         }
@@ -42,7 +46,10 @@ impl Held {
         self.touched = true;
         if let Some(resting) = self.resting.take() {
             match AutoCommit::load(resting.saved.bytes()) {
-                Ok(doc) => *self.doc = doc.with_actor(resting.actor),
+                Ok(doc) => {
+                    *self.doc = doc.with_actor(resting.actor);
+                    self.last = Some(resting.saved);
+                }
                 Err(e) => {
                     self.lost = Some(format!("its resting copy did not load again ({e})"));
                 }
@@ -71,6 +78,22 @@ impl Held {
         self.resting.as_ref().map(|r| &r.saved)
     }
 
+    /// Its saved form as it is now: the one it rests as, or, awake, the last one made if
+    /// nothing changed since, else a new one (appended to the last where it can be). Peers
+    /// that hold nothing are all sent this one (automerge would save the whole document,
+    /// compressing every column, for each of them), and resting soon after costs nothing.
+    pub(super) fn saved_now(&mut self) -> &Saved {
+        if let Some(resting) = &self.resting {
+            return &resting.saved;
+        }
+        self.touched = true;
+        let heads = self.doc.get_heads();
+        if let Some(earlier) = self.last.take_if(|last| last.heads() != heads) {
+            self.last = Some(Saved::after(earlier, &mut self.doc));
+        }
+        self.last.get_or_insert_with(|| Saved::of(&mut self.doc))
+    }
+
     /// Whether waking it failed, and why.
     pub(super) fn lost(&self) -> Option<&str> {
         self.lost.as_deref()
@@ -86,7 +109,10 @@ impl Held {
         if self.resting.is_some() {
             return;
         }
-        let saved = Saved::of(&mut self.doc);
+        let saved = match self.last.take() {
+            Some(earlier) => Saved::after(earlier, &mut self.doc),
+            None => Saved::of(&mut self.doc),
+        };
         let actor = self.doc.get_actor().clone();
         *self.doc = AutoCommit::new();
         self.resting = Some(Resting { saved, actor });

@@ -131,3 +131,48 @@ fn a_resting_document_is_sent_to_a_new_peer_without_being_loaded() {
     );
     assert!(net.nodes[s].errors.is_empty(), "{:?}", net.nodes[s].errors);
 }
+
+#[test]
+fn a_document_that_rests_again_after_an_edit_sends_a_new_peer_the_edit_too() {
+    let (mut net, s, doc, clients) = sharing_the_demo(&["a"]);
+    let a = clients[0].0;
+    pass_rest_time(&mut net, s);
+    let act = first_action(&net.plan(a, &doc));
+    net.edit(a, doc, |p| {
+        p.set_text(&TextField::ActionTitle(act.clone()), "Edited between rests")
+            .unwrap()
+    });
+    pass_rest_time(&mut net, s);
+    assert_eq!(net.nodes[s].hub.resting(), 1, "resting again, edit and all");
+    let c = net.client("newcomer");
+    net.connect(c, s);
+    net.run_until_quiescent();
+    net.event(c, Event::Find { doc });
+    assert_eq!(net.plan(c, &doc), net.plan(a, &doc), "it holds the edit");
+    assert_eq!(
+        net.nodes[s].hub.resting(),
+        1,
+        "answered from the saved bytes"
+    );
+    assert!(net.nodes[s].errors.is_empty(), "{:?}", net.nodes[s].errors);
+    assert!(net.nodes[c].errors.is_empty(), "{:?}", net.nodes[c].errors);
+}
+
+#[test]
+fn peers_holding_nothing_that_find_an_awake_document_together_all_get_it() {
+    let (mut net, s, doc, clients) = sharing_the_demo(&["a"]);
+    let a = clients[0].0;
+    let newcomers: Vec<usize> = ["n1", "n2", "n3"].iter().map(|n| net.client(n)).collect();
+    for &c in &newcomers {
+        net.connect(c, s);
+    }
+    net.run_until_quiescent();
+    for &c in &newcomers {
+        net.event(c, Event::Find { doc });
+    }
+    assert_eq!(net.nodes[s].hub.resting(), 0, "in use: awake");
+    for &c in &newcomers {
+        assert_eq!(net.plan(c, &doc), net.plan(a, &doc));
+        assert!(net.nodes[c].errors.is_empty(), "{:?}", net.nodes[c].errors);
+    }
+}
