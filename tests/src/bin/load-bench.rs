@@ -54,6 +54,12 @@ static MSGS_DOWN: AtomicU64 = AtomicU64::new(0);
 /// Messages down over 64 KiB (a whole document rather than changes), and their bytes.
 static BIG_DOWN: AtomicU64 = AtomicU64::new(0);
 static BIG_DOWN_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Changes sent down to a client that already held them, and their bytes.
+static DUP_DOWN: AtomicU64 = AtomicU64::new(0);
+static DUP_DOWN_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Whole documents sent down to a client that already held part of the document (their
+/// bytes count in [`DUP_DOWN_BYTES`]).
+static WHOLE_TO_HOLDER: AtomicU64 = AtomicU64::new(0);
 /// Times a client's socket was closed by the server and it reconnected.
 static CUT_OFF: AtomicU64 = AtomicU64::new(0);
 
@@ -102,6 +108,38 @@ struct Client {
 }
 
 impl Client {
+    /// Counts the changes in a sync message down that this client already holds.
+    fn count_held_already(&mut self, frame: &[u8]) {
+        use plansync_shared::automerge::{sync, Change};
+        let Ok(plansync_shared::Message::Sync(m)) =
+            plansync_shared::decode_message(frame, usize::MAX)
+        else {
+            return;
+        };
+        let Ok(message) = sync::Message::decode(&m.data) else {
+            return;
+        };
+        let Some(doc) = self.hub.document_mut(&m.document_id) else {
+            return;
+        };
+        let holds_some = !doc.get_heads().is_empty();
+        for chunk in message.changes.iter() {
+            match Change::try_from(chunk) {
+                Ok(change) if doc.get_change_by_hash(&change.hash()).is_some() => {
+                    DUP_DOWN.fetch_add(1, Ordering::Relaxed);
+                    DUP_DOWN_BYTES.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+                Ok(_) => {}
+                // The whole document, to a client that held part of it.
+                Err(_) if holds_some => {
+                    WHOLE_TO_HOLDER.fetch_add(1, Ordering::Relaxed);
+                    DUP_DOWN_BYTES.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
     async fn carry_out(&mut self, effects: Vec<Effect>) {
         for e in effects {
             match e {
@@ -203,6 +241,7 @@ async fn run_client(
                         BIG_DOWN.fetch_add(1, Ordering::Relaxed);
                         BIG_DOWN_BYTES.fetch_add(b.len() as u64, Ordering::Relaxed);
                     }
+                    c.count_held_already(&b);
                     let e = c.hub.handle(now_ms(), Event::Received { conn: ConnId(c.conn), frame: b.to_vec() });
                     c.carry_out(e).await;
                     if ready.is_some() && c.hub.has_content(&doc) {
@@ -470,6 +509,11 @@ async fn run(n: usize, setup: Setup) -> Row {
         BIG_DOWN.load(Ordering::Relaxed),
         BIG_DOWN_BYTES.load(Ordering::Relaxed),
     );
+    let (dup0, dup_bytes0, whole0) = (
+        DUP_DOWN.load(Ordering::Relaxed),
+        DUP_DOWN_BYTES.load(Ordering::Relaxed),
+        WHOLE_TO_HOLDER.load(Ordering::Relaxed),
+    );
     let start = Instant::now();
     for &i in &offline {
         let _ = clients[i].send(Cmd::GoOnline);
@@ -480,11 +524,14 @@ async fn run(n: usize, setup: Setup) -> Row {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let wire_kb = (wire.load(Ordering::Relaxed) - wire_before) as f64 / 1024.0;
     eprintln!(
-        "load-bench: N={n}: reconnect moved {} messages up, {} down ({} over 64 KiB: {} KiB); {} offline change bytes",
+        "load-bench: N={n}: reconnect moved {} messages up, {} down ({} over 64 KiB: {} KiB; {} changes and {} whole documents the client already held, in part or whole: {} KiB); {} offline change bytes",
         MSGS_UP.load(Ordering::Relaxed) - up0,
         MSGS_DOWN.load(Ordering::Relaxed) - down0,
         BIG_DOWN.load(Ordering::Relaxed) - big0,
         (BIG_DOWN_BYTES.load(Ordering::Relaxed) - big_bytes0) >> 10,
+        DUP_DOWN.load(Ordering::Relaxed) - dup0,
+        WHOLE_TO_HOLDER.load(Ordering::Relaxed) - whole0,
+        (DUP_DOWN_BYTES.load(Ordering::Relaxed) - dup_bytes0) >> 10,
         offline_bytes.load(Ordering::Relaxed)
     );
     // Each offline change goes up once and down to the n - 1 others.
