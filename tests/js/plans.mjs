@@ -60,7 +60,9 @@ function client(url) {
   });
   adapter.on("peer-candidate", () => { if (received.counting) received.peers += 1; });
   const repo = new Repo({ network: [adapter] });
-  return { adapter, repo };
+  // The repo adds a peer in its own "peer" listener, registered before this one.
+  const connected = new Promise((resolve) => repo.networkSubsystem.once("peer", resolve));
+  return { adapter, repo, connected };
 }
 
 /** Copies every plan from its source server onto the (empty) server of its url, a few at
@@ -137,7 +139,7 @@ try {
     p.handles = await Promise.all(p.clients.map(async (c) => {
       // A find() before the socket is open is answered "unavailable" once hundreds of
       // clients start at once (against either server): each finds once connected.
-      while (c.repo.peers.length === 0) await sleep(10);
+      await c.connected;
       // A server pressed by hundreds of finds may answer "unavailable" (the reference
       // server does, while it reads plans from its files): the client asks again, as an
       // app would, and the retries are counted.

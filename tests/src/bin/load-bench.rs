@@ -60,6 +60,63 @@ static DUP_DOWN_BYTES: AtomicU64 = AtomicU64::new(0);
 /// Whole documents sent down to a client that already held part of the document (their
 /// bytes count in [`DUP_DOWN_BYTES`]).
 static WHOLE_TO_HOLDER: AtomicU64 = AtomicU64::new(0);
+/// What the sync messages' bytes were spent on, down (0) and up (1): heads, needs, the
+/// `have` entries' shared heads, their bloom filters, changes, and the rest (the envelope).
+static PARTS: [[AtomicU64; 6]; 2] = [const { [const { AtomicU64::new(0) }; 6] }; 2];
+const PART_NAMES: [&str; 6] = [
+    "heads",
+    "need",
+    "have heads",
+    "bloom",
+    "changes",
+    "envelope",
+];
+
+/// Whether the clients decode every sync message to count its parts and the changes they
+/// held already (`LOAD_BENCH_PARTS=1`): it costs the clients' process CPU the servers then
+/// share the machine with, so it is off unless asked for.
+fn diagnosing() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("LOAD_BENCH_PARTS").is_ok_and(|v| v == "1"))
+}
+
+/// Adds a frame's parts to [`PARTS`] (`up`: sent by a client).
+fn tally(frame: &[u8], up: bool) {
+    use plansync_shared::automerge::sync;
+    let Ok(plansync_shared::Message::Sync(m)) = plansync_shared::decode_message(frame, usize::MAX)
+    else {
+        return;
+    };
+    let Ok(message) = sync::Message::decode(&m.data) else {
+        return;
+    };
+    let row = &PARTS[up as usize];
+    let heads = 32 * message.heads.len() as u64;
+    let need = 32 * message.need.len() as u64;
+    let have_heads: u64 = message
+        .have
+        .iter()
+        .map(|h| 32 * h.last_sync.len() as u64)
+        .sum();
+    let bloom: u64 = message
+        .have
+        .iter()
+        .map(|h| h.bloom.to_bytes().len() as u64)
+        .sum();
+    let changes: u64 = message.changes.iter().map(|c| c.len() as u64).sum();
+    let parts = [heads, need, have_heads, bloom, changes];
+    for (i, v) in parts.iter().enumerate() {
+        row[i].fetch_add(*v, Ordering::Relaxed);
+    }
+    let rest = (frame.len() as u64).saturating_sub(parts.iter().sum());
+    row[5].fetch_add(rest, Ordering::Relaxed);
+}
+
+/// [`PARTS`] as they are now.
+fn parts_now() -> [[u64; 6]; 2] {
+    std::array::from_fn(|d| std::array::from_fn(|i| PARTS[d][i].load(Ordering::Relaxed)))
+}
+
 /// Times a client's socket was closed by the server and it reconnected.
 static CUT_OFF: AtomicU64 = AtomicU64::new(0);
 
@@ -145,6 +202,9 @@ impl Client {
             match e {
                 Effect::Send { frame, .. } => {
                     self.wire.fetch_add(frame.len() as u64, Ordering::Relaxed);
+                    if diagnosing() {
+                        tally(&frame, true);
+                    }
                     MSGS_UP.fetch_add(1, Ordering::Relaxed);
                     if let Some(s) = self.sink.as_mut() {
                         let _ = s.send(Message::Binary(frame.into())).await;
@@ -241,7 +301,10 @@ async fn run_client(
                         BIG_DOWN.fetch_add(1, Ordering::Relaxed);
                         BIG_DOWN_BYTES.fetch_add(b.len() as u64, Ordering::Relaxed);
                     }
-                    c.count_held_already(&b);
+                    if diagnosing() {
+                        c.count_held_already(&b);
+                        tally(&b, false);
+                    }
                     let e = c.hub.handle(now_ms(), Event::Received { conn: ConnId(c.conn), frame: b.to_vec() });
                     c.carry_out(e).await;
                     if ready.is_some() && c.hub.has_content(&doc) {
@@ -514,6 +577,7 @@ async fn run(n: usize, setup: Setup) -> Row {
         DUP_DOWN_BYTES.load(Ordering::Relaxed),
         WHOLE_TO_HOLDER.load(Ordering::Relaxed),
     );
+    let parts0 = parts_now();
     let start = Instant::now();
     for &i in &offline {
         let _ = clients[i].send(Cmd::GoOnline);
@@ -534,6 +598,18 @@ async fn run(n: usize, setup: Setup) -> Row {
         (DUP_DOWN_BYTES.load(Ordering::Relaxed) - dup_bytes0) >> 10,
         offline_bytes.load(Ordering::Relaxed)
     );
+    let parts1 = parts_now();
+    for (d, way) in ["down", "up"].iter().enumerate().filter(|_| diagnosing()) {
+        let spent: Vec<String> = PART_NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| format!("{name} {} KiB", (parts1[d][i] - parts0[d][i]) >> 10))
+            .collect();
+        eprintln!(
+            "load-bench: N={n}: reconnect's sync messages {way}: {}",
+            spent.join(", ")
+        );
+    }
     // Each offline change goes up once and down to the n - 1 others.
     let change_bytes = offline_bytes.load(Ordering::Relaxed) as usize;
     let needed = (change_bytes * n) as f64 / 1024.0;
