@@ -103,6 +103,12 @@ pub(crate) fn note_theirs(
 /// to send are more than a third of the document's count: on a plan made in a few large
 /// changes that is every message for a while, a full save per peer per edit.) A peer holding
 /// nothing is still sent the whole document at once.
+///
+/// A peer whose heads we all hold lacks exactly the changes after them, so those are what it
+/// is sent: automerge would instead test each change since the heads we last shared against
+/// the peer's bloom filter, and a false positive (about one in a hundred) leaves a change
+/// the peer lacks unsent, which it then asks for in another round trip (and, while it lacks
+/// it, names in every message).
 pub(crate) fn generate(doc: &mut AutoCommit, state: &mut State) -> Option<sync::Message> {
     let holds_some = state.their_heads.as_ref().is_some_and(|h| !h.is_empty());
     let hidden = if holds_some {
@@ -110,7 +116,26 @@ pub(crate) fn generate(doc: &mut AutoCommit, state: &mut State) -> Option<sync::
     } else {
         None
     };
+    let exact = state.their_have.is_some()
+        && state.their_heads.as_ref().is_some_and(|heads| {
+            !heads.is_empty()
+                && heads
+                    .iter()
+                    .all(|h| doc.get_change_meta_by_hash(h).is_some())
+        });
+    let kept_have = if exact {
+        let last_sync = state.their_heads.clone().unwrap_or_default();
+        state.their_have.replace(vec![sync::Have {
+            last_sync,
+            bloom: sync::BloomFilter::default(),
+        }])
+    } else {
+        None
+    };
     let message = doc.sync().generate_sync_message(state);
+    if exact {
+        state.their_have = kept_have;
+    }
     if hidden.is_some() {
         state.their_capabilities = hidden;
     }
@@ -327,6 +352,48 @@ mod tests {
         assert!(
             ss.their_capabilities.is_some(),
             "the peer's capabilities are kept"
+        );
+    }
+
+    #[test]
+    fn a_peer_whose_heads_we_hold_is_sent_what_it_lacks_even_when_its_bloom_filter_claims_it() {
+        // Both hold the same edit; the server then makes two more the client lacks.
+        let mut server = AutoCommit::new();
+        edit(&mut server, 1);
+        let mut client = server.fork();
+        let (mut ss, mut sc) = (State::new(), State::new());
+        let shared = client.get_heads();
+        edit(&mut server, 2);
+        edit(&mut server, 3);
+        let lacking: Vec<ChangeHash> = server
+            .get_changes(&shared)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
+        assert_eq!(lacking.len(), 2);
+        // The client's message: its heads, and a bloom filter that matches the server's
+        // new changes (as false positives do, each about one time in a hundred).
+        sc.shared_heads = shared.clone();
+        let mut m = client
+            .sync()
+            .generate_sync_message(&mut sc)
+            .expect("the client speaks first");
+        m.have = vec![sync::Have {
+            last_sync: shared,
+            bloom: sync::BloomFilter::from_hashes(lacking.iter()),
+        }];
+        receive(&mut server, &mut ss, m).unwrap();
+        let answer = generate(&mut server, &mut ss).expect("the server answers");
+        client.sync().receive_sync_message(&mut sc, answer).unwrap();
+        assert_eq!(
+            client.get_heads(),
+            server.get_heads(),
+            "one message brings both changes"
+        );
+        assert_eq!(
+            ss.their_have.as_ref().map(|h| h[0].bloom.to_bytes()),
+            Some(sync::BloomFilter::from_hashes(lacking.iter()).to_bytes()),
+            "the peer's own have is kept in its state"
         );
     }
 

@@ -80,15 +80,19 @@ fn diagnosing() -> bool {
     *ON.get_or_init(|| std::env::var("LOAD_BENCH_PARTS").is_ok_and(|v| v == "1"))
 }
 
-/// Adds a frame's parts to [`PARTS`] (`up`: sent by a client).
-fn tally(frame: &[u8], up: bool) {
+/// Sync messages down whose heads the client still lacked after taking them in (told of
+/// changes it was not sent), and how many heads it lacked.
+static AHEAD: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
+
+/// Adds a frame's parts to [`PARTS`] (`up`: sent by a client); the message's heads.
+fn tally(frame: &[u8], up: bool) -> Option<Vec<plansync_shared::automerge::ChangeHash>> {
     use plansync_shared::automerge::sync;
     let Ok(plansync_shared::Message::Sync(m)) = plansync_shared::decode_message(frame, usize::MAX)
     else {
-        return;
+        return None;
     };
     let Ok(message) = sync::Message::decode(&m.data) else {
-        return;
+        return None;
     };
     let row = &PARTS[up as usize];
     let heads = 32 * message.heads.len() as u64;
@@ -110,6 +114,7 @@ fn tally(frame: &[u8], up: bool) {
     }
     let rest = (frame.len() as u64).saturating_sub(parts.iter().sum());
     row[5].fetch_add(rest, Ordering::Relaxed);
+    Some(message.heads)
 }
 
 /// [`PARTS`] as they are now.
@@ -301,12 +306,21 @@ async fn run_client(
                         BIG_DOWN.fetch_add(1, Ordering::Relaxed);
                         BIG_DOWN_BYTES.fetch_add(b.len() as u64, Ordering::Relaxed);
                     }
-                    if diagnosing() {
+                    let told = if diagnosing() {
                         c.count_held_already(&b);
-                        tally(&b, false);
-                    }
+                        tally(&b, false)
+                    } else {
+                        None
+                    };
                     let e = c.hub.handle(now_ms(), Event::Received { conn: ConnId(c.conn), frame: b.to_vec() });
                     c.carry_out(e).await;
+                    if let (Some(heads), Some(d)) = (told, c.hub.document_mut(&doc)) {
+                        let lacking = d.get_missing_deps(&heads).len() as u64;
+                        if lacking > 0 {
+                            AHEAD[0].fetch_add(1, Ordering::Relaxed);
+                            AHEAD[1].fetch_add(lacking, Ordering::Relaxed);
+                        }
+                    }
                     if ready.is_some() && c.hub.has_content(&doc) {
                         if c.heads.is_none() {
                             c.heads = c.hub.document_mut(&doc).map(|d| d.get_heads());
@@ -599,6 +613,13 @@ async fn run(n: usize, setup: Setup) -> Row {
         offline_bytes.load(Ordering::Relaxed)
     );
     let parts1 = parts_now();
+    if diagnosing() {
+        eprintln!(
+            "load-bench: N={n}: sync messages down whose heads the client lacked after taking them in (since the start): {}, lacking {} heads in all",
+            AHEAD[0].load(Ordering::Relaxed),
+            AHEAD[1].load(Ordering::Relaxed)
+        );
+    }
     for (d, way) in ["down", "up"].iter().enumerate().filter(|_| diagnosing()) {
         let spent: Vec<String> = PART_NAMES
             .iter()
