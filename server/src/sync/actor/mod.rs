@@ -32,6 +32,12 @@ const MIN_GAP: Duration = Duration::from_millis(50);
 /// ...or this on a database other nodes share: each node's peers get the changes other
 /// nodes stored meanwhile in the same round as its own, not one message per piece.
 const MIN_GAP_SHARED: Duration = Duration::from_millis(200);
+/// ...and, for a plan with many heads, this long per head, up to [`MAX_GAP`]: every message
+/// and acknowledgement names each head (32 bytes), so after a room of offline branches
+/// reconnects (hundreds of heads) a round costs each peer kilobytes beyond its changes.
+const PER_HEAD: Duration = Duration::from_millis(10);
+/// The longest a busy plan waits between rounds.
+const MAX_GAP: Duration = Duration::from_secs(2);
 /// On a database other nodes share, the document is also read for other nodes' changes
 /// this often, so a missed or failed announcement costs at most this much delay.
 const SWEEP: Duration = Duration::from_secs(5);
@@ -309,7 +315,7 @@ impl DocActor {
     /// The earliest moment of the next flush: [`DocActor::min_gap`] after the last one if
     /// changes are to be fanned out; at once if it only answers acknowledgements (a first
     /// sync's round trips are not slowed).
-    fn next_flush(&self) -> Instant {
+    fn next_flush(&mut self) -> Instant {
         if self.hub.has_unflushed_changes() {
             self.timing.last_flush + self.min_gap()
         } else {
@@ -318,12 +324,14 @@ impl DocActor {
     }
 
     /// The least time between two rounds of fanning out changes.
-    fn min_gap(&self) -> Duration {
-        if self.shared.shared_db {
+    fn min_gap(&mut self) -> Duration {
+        let least = if self.shared.shared_db {
             MIN_GAP_SHARED
         } else {
             MIN_GAP
-        }
+        };
+        let heads = self.hub.head_count(&self.doc).min(1_000) as u32;
+        least.max(PER_HEAD * heads).min(MAX_GAP.max(least))
     }
 
     /// Leaves the registry if nothing is queued; senders send only while they find this

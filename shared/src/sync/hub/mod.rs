@@ -136,6 +136,18 @@ impl Hub {
         self.conns.values().map(|c| c.ephemeral_seen.len()).sum()
     }
 
+    /// How many heads a document held awake has (0 while it rests or is not held yet): the
+    /// concurrent branches not yet merged, each named in every sync message about it and in
+    /// every acknowledgement.
+    pub fn head_count(&mut self, doc: &DocumentId) -> usize {
+        match self.docs.get_mut(doc) {
+            Some(e) if e.state == DocState::Ready && !e.held.is_resting() => {
+                e.held.get().get_heads().len()
+            }
+            _ => 0,
+        }
+    }
+
     /// Whether changes are held back waiting for [`Event::Flush`] (to persist and fan out).
     pub fn has_unflushed_changes(&self) -> bool {
         !self.dirty.is_empty()
