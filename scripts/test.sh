@@ -33,6 +33,9 @@ if [ -n "$left" ]; then
   pkill -KILL -f 'postgres.*plansync-pg' || true
   status=1
 fi
+# Each failure's message again at the end, where a report that keeps only the last lines
+# shows it (a backtrace printed with it would otherwise push it out).
+awk '/ panicked at /{ n = 8; print "failed: " $0; next } /^stack backtrace:/{ n = 0 } n > 0 { print "  " $0; n-- }' "$log"
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -1809,6 +1809,17 @@ async fn search_from_the_keyboard_finds_a_progress_updates_words_and_opens_the_a
         .is_some_and(|h| h.ends_with(&format!("/action/{}", action.id))));
 }
 
+/// Waits for the page's next two animation frames, so whatever the app put off to the next
+/// frame (focus after a change of view) has happened.
+async fn next_frames(page: &Client) {
+    let done = eval(
+        page,
+        "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))",
+    )
+    .await;
+    assert_eq!(done, true, "the page drew two frames");
+}
+
 /// Presses Tab until the focused element matches `css` (at most `limit` times).
 async fn tab_to(page: &Client, css: &str, limit: usize) {
     for _ in 0..limit {
@@ -1846,7 +1857,9 @@ async fn with_the_keyboard_alone_a_partner_goes_from_the_dashboard_to_a_board_an
         |v| v.as_u64().unwrap_or(0) > 0,
     )
     .await;
-    // The skip link comes first and lands in the main content.
+    // The skip link comes first and lands in the main content. On moving to the dashboard
+    // the app focuses its heading at the next frame: let that happen before starting over.
+    next_frames(&page).await;
     eval(&page, "document.activeElement?.blur(); return null").await;
     press(&page, &[Key::Tab.into()]).await;
     let first = eval(&page, "return document.activeElement?.className ?? ''").await;
