@@ -203,6 +203,11 @@ pub async fn participants(plan: &str) -> Result<Vec<Participant>, String> {
     parse(&call("GET", &format!("/api/plans/{plan}/participants"), None).await?)
 }
 
+/// `GET /api/plans/{plan}/room`: where people in the room open the app.
+pub async fn room(plan: &str) -> Result<plansync_shared::api::RoomAddress, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/room"), None).await?)
+}
+
 /// `PATCH /api/plans/{plan}/participants/{id}`.
 pub async fn set_role(plan: &str, id: i64, role: Role) -> Result<Vec<Participant>, String> {
     let asked = body(&SetRole { role })?;

@@ -210,6 +210,7 @@ pub fn app(state: AppState) -> Router {
             "/api/plans/{plan}/invitations/{id}",
             axum::routing::delete(http::revoke_invitation),
         )
+        .route("/api/plans/{plan}/room", get(http::room))
         .route("/api/plans/{plan}/servers", post(http::enroll_server))
         .route(
             "/api/plans/{plan}/relayed-authors",

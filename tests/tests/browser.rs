@@ -1658,6 +1658,22 @@ async fn every_route_of_the_demo_plan_passes_axe_cores_wcag_2_2_a_and_aa_rules_a
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         check(route, plansync_tests::page::axe_violations(&page).await);
     }
+    // The test server listens on 127.0.0.1 only: the room page says how to serve the room,
+    // not an address nobody else in the room can open.
+    goto_hash(&page, &url, &format!("#/plan/{doc}/room")).await;
+    let line = wait_js(
+        &page,
+        "the room's address line",
+        "return document.querySelector('.room-address')?.textContent ?? null",
+        |v| v.is_string(),
+    )
+    .await;
+    let line = line.as_str().unwrap();
+    let port = server.addr().rsplit(':').next().unwrap().to_string();
+    assert!(
+        line.contains(&format!("--listen 0.0.0.0:{port}")) && !line.contains("127.0.0.1"),
+        "{line}"
+    );
     // A dialog: the progress update box of a tracker row.
     goto_hash(&page, &url, &format!("#/plan/{doc}/tracker")).await;
     wait_js(

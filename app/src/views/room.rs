@@ -5,7 +5,7 @@
 use crate::api;
 use crate::model::Model;
 use leptos::prelude::*;
-use plansync_shared::api::{InvitationView, Participant, ParticipantKind};
+use plansync_shared::api::{InvitationView, Participant, ParticipantKind, RoomAddress};
 
 /// How often the list of who has joined is fetched again.
 const JOINED_POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -32,13 +32,14 @@ pub fn RoomPage() -> impl IntoView {
         let plan = plan();
         async move { api::participants(&plan).await.unwrap_or_default() }
     });
-    let address = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
+    let room = LocalResource::new(move || {
+        let plan = plan();
+        async move { api::room(&plan).await }
+    });
     view! {
         <section class="room">
             <h1 class="room-title">{title}</h1>
-            <p class="room-address">"Open " <strong>{address}</strong> " on the room's Wi-Fi"</p>
+            {move || room.get().map(|r| view! { <RoomAddressLine room=r /> })}
             {move || match shown.get() {
                 Some(inv) => view! {
                     <div class="room-join">
@@ -75,5 +76,50 @@ pub fn RoomPage() -> impl IntoView {
                 }
             }}
         </section>
+    }
+}
+
+/// The line that says what people in the room open, or why they cannot yet: a server that
+/// listens on this computer only is reached by nobody else, whatever its address says.
+#[component]
+fn RoomAddressLine(room: Result<RoomAddress, String>) -> impl IntoView {
+    // Without the server's answer (offline), the address this page was opened at.
+    let room = room.unwrap_or_else(|_| RoomAddress {
+        addresses: web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .into_iter()
+            .collect(),
+        this_computer_only: false,
+        port: 0,
+    });
+    if room.this_computer_only {
+        let listen = format!("--listen 0.0.0.0:{}", room.port);
+        return view! {
+            <p class="room-address" data-reachable="false">
+                "Nobody else in the room can open this plan yet: the server listens on this computer only. To serve the room, start it again with "
+                <code>{listen}</code>
+                ", then open this page again to see the address to give out."
+            </p>
+        }
+        .into_any();
+    }
+    let mut addresses = room.addresses.into_iter();
+    match addresses.next() {
+        Some(first) => {
+            let others: Vec<String> = addresses.collect();
+            view! {
+                <p class="room-address" data-reachable="true">
+                    "Open " <strong>{first}</strong> " on the room's Wi-Fi"
+                    {(!others.is_empty()).then(|| format!(" (or {})", others.join(", ")))}
+                </p>
+            }
+            .into_any()
+        }
+        None => view! {
+            <p class="room-address" data-reachable="false">
+                "This computer is on no network yet: join the room's Wi-Fi, then open this page again to see the address to give out."
+            </p>
+        }
+        .into_any(),
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-pub use plansync_shared::api::{InvitationView, Invite};
+pub use plansync_shared::api::{InvitationView, Invite, RoomAddress};
 use plansync_shared::SignInRule;
 
 /// The link a person opens to join with `code`, on the server the request reached.
@@ -65,6 +65,27 @@ pub fn room_addresses(listen: std::net::SocketAddr) -> Vec<String> {
         .into_iter()
         .map(|a| format!("http://{}", std::net::SocketAddr::new(a, listen.port())))
         .collect()
+}
+
+/// `GET /api/plans/{plan}/room`: the addresses people in the room open (`--public-url`
+/// when it is set), or that the server listens on this computer only.
+pub async fn room(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+) -> Result<Json<RoomAddress>, AppError> {
+    member(&state, &headers, &plan, Role::Viewer).await?;
+    let listen = state.settings.listen;
+    let this_computer_only = state.settings.public_url.is_none() && listen.ip().is_loopback();
+    let addresses = match &state.settings.public_url {
+        Some(url) => vec![url.trim_end_matches('/').to_string()],
+        None => room_addresses(listen),
+    };
+    Ok(Json(RoomAddress {
+        addresses,
+        this_computer_only,
+        port: listen.port(),
+    }))
 }
 
 fn view(state: &AppState, headers: &HeaderMap, invitation: Invitation) -> InvitationView {

@@ -353,3 +353,48 @@ proptest::proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn the_room_page_hears_that_a_loopback_only_server_reaches_nobody_else_and_what_the_room_opens_otherwise(
+) {
+    let cases = [
+        ("127.0.0.1:8080", None, true, vec![]),
+        ("192.0.2.7:9000", None, false, vec!["http://192.0.2.7:9000"]),
+        (
+            "127.0.0.1:8080",
+            Some("https://plans.example/"),
+            false,
+            vec!["https://plans.example"],
+        ),
+    ];
+    for (listen, public, only_here, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let listen: std::net::SocketAddr = listen.parse().unwrap();
+        let s = start_on(
+            std::sync::Arc::new(sqlite(&dir).await),
+            true,
+            Settings {
+                listen,
+                public_url: public.map(String::from),
+                app_dir: Some(dir.path().join("no-app")),
+                ..Settings::default()
+            },
+        )
+        .await
+        .unwrap();
+        let (plan, token) = owner(&s).await;
+        let path = format!("/api/plans/{plan}/room");
+        let (status, _) = call(&s, "GET", &path, None, None).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "only the plan's people ask"
+        );
+        let (status, room) = call(&s, "GET", &path, Some(&token), None).await;
+        assert_eq!(status, StatusCode::OK, "{room}");
+        let room: plansync_shared::api::RoomAddress = serde_json::from_value(room).unwrap();
+        assert_eq!(room.this_computer_only, only_here, "{listen}");
+        assert_eq!(room.addresses, want, "{listen}");
+        assert_eq!(room.port, listen.port());
+    }
+}

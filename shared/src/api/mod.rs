@@ -17,7 +17,7 @@ pub use history::{
 };
 pub use people::{
     EnrollServer, Enrolled, Invitation, InvitationView, Invite, Participant, ParticipantId,
-    ParticipantKind, Role, SetRole,
+    ParticipantKind, Role, RoomAddress, SetRole,
 };
 pub use plans::{CreatePlan, Join, Membership, MyPlan, PlanRow, SignedIn};
 pub use relay::{AuthorGroup, RelayState, Reported};

@@ -186,6 +186,19 @@ pub struct InvitationView {
     pub qr_svg: String,
 }
 
+/// `GET /api/plans/{plan}/room`: where people in the room open the app, for the room page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomAddress {
+    /// The addresses people in the room open, the likeliest first; empty when none is
+    /// known (the server listens on this computer only, or the computer is on no network).
+    pub addresses: Vec<String>,
+    /// The server listens on this computer only (a loopback address): nobody else can open
+    /// it until it is started with `--listen 0.0.0.0:PORT`.
+    pub this_computer_only: bool,
+    /// The port the server listens on.
+    pub port: u16,
+}
+
 /// `POST /api/plans/{plan}/invitations`: a new invitation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
