@@ -3,7 +3,7 @@
 //! alone).
 
 use crate::model::{today, Model};
-use crate::views::CollabText;
+use crate::views::widgets::text::CollabText;
 use leptos::prelude::*;
 use plansync_shared::{Milestone, MilestoneId, Stage, TextField};
 

@@ -100,7 +100,7 @@ pub fn HistoryPage(with_now: Option<i64>) -> impl IntoView {
             Err(e) => error.set(Some(e)),
         }
     });
-    let act = crate::views::server_action(error, bump);
+    let act = crate::views::widgets::request::server_action(error, bump);
     view! {
         <section class="history">
             <h1>"History"</h1>
@@ -127,7 +127,9 @@ pub fn HistoryPage(with_now: Option<i64>) -> impl IntoView {
 
 /// Names the plan as this browser holds it.
 #[component]
-fn SnapshotForm(act: impl Fn(crate::views::Request) + Copy + 'static) -> impl IntoView {
+fn SnapshotForm(
+    act: impl Fn(crate::views::widgets::request::Request) + Copy + 'static,
+) -> impl IntoView {
     let model = expect_context::<Model>();
     let name = RwSignal::new(String::new());
     let submit = move |ev: web_sys::SubmitEvent| {
@@ -167,7 +169,7 @@ fn taken(s: &Snapshot) -> String {
 #[component]
 fn SnapshotItem(
     s: Snapshot,
-    act: impl Fn(crate::views::Request) + Copy + 'static,
+    act: impl Fn(crate::views::widgets::request::Request) + Copy + 'static,
     comparison: RwSignal<Option<Shown>>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
@@ -287,7 +289,7 @@ fn ComparisonView(
     label: String,
     from: Option<i64>,
     diffs: Vec<Difference>,
-    act: impl Fn(crate::views::Request) + Copy + 'static,
+    act: impl Fn(crate::views::widgets::request::Request) + Copy + 'static,
 ) -> impl IntoView {
     let model = expect_context::<Model>();
     let plan = model

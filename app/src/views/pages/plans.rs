@@ -48,7 +48,7 @@ pub fn PlansPage() -> impl IntoView {
             </ul>
             {move || (server.get().is_some() && merged().is_empty()).then(|| view! {
                 <p class="notice">"You are not in any plan on this server yet: open the invitation link an owner of a plan gave you, or type its code on the "<a href="#/join">"join page"</a>"."</p>
-                <super::join::SignInButtons invitation=RwSignal::new(String::new()) heading="Already in a plan? Sign in with your agency" code_follows=false />
+                <crate::views::widgets::sign_in::SignInButtons invitation=RwSignal::new(String::new()) heading="Already in a plan? Sign in with your agency" code_follows=false />
             })}
             {move || { model.local_plans.track(); crate::membership::all().iter().any(|m| m.is_owner()) }.then(|| view! { <NewPlanForm /> })}
         </section>

@@ -5,11 +5,11 @@
 
 use crate::model::Model;
 use crate::route::Route;
-use crate::views::action::TravelOverride;
-use crate::views::charts::ValueChart;
-use crate::views::comments::{CommentBadge, CommentThread};
-use crate::views::period::current_period;
-use crate::views::CollabText;
+use crate::views::widgets::charts::ValueChart;
+use crate::views::widgets::comments::{CommentBadge, CommentThread};
+use crate::views::widgets::period::current_period;
+use crate::views::widgets::text::CollabText;
+use crate::views::widgets::travel::TravelOverride;
 use leptos::prelude::*;
 use plansync_shared::{
     indicator_travel, out_of_tolerance, CommentTarget, Indicator, IndicatorId, Plan, Polarity,

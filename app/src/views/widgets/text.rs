@@ -104,7 +104,7 @@ pub fn CollabText(
     readonly: Signal<bool>,
 ) -> impl IntoView {
     let model = expect_context::<Model>();
-    let announcer = expect_context::<super::Announcer>();
+    let announcer = expect_context::<crate::views::widgets::announcer::Announcer>();
     let label_now = label.clone();
     let node = NodeRef::<leptos::html::Input>::new();
     let area = NodeRef::<leptos::html::Textarea>::new();

@@ -4,6 +4,7 @@
 use crate::api;
 use crate::membership;
 use crate::model::Model;
+use crate::views::widgets::invite::InviteForm;
 use leptos::prelude::*;
 use plansync_shared::api::{InvitationView, Participant, ParticipantKind, Role};
 
@@ -38,13 +39,13 @@ pub fn PeoplePage() -> impl IntoView {
         async move {
             let links = api::links(&plan).await;
             if let Ok(l) = &links {
-                crate::views::round::keep_links(&plan, l);
+                crate::views::widgets::round::keep_links(&plan, l);
             }
             links.unwrap_or_default()
         }
     });
     let me = move || membership::of(&plan()).map(|m| m.participant);
-    let act = crate::views::server_action(error, bump);
+    let act = crate::views::widgets::request::server_action(error, bump);
     view! {
         <section class="people">
             <h1>"People"</h1>
@@ -85,7 +86,7 @@ fn ParticipantRow(
     p: Participant,
     owner: bool,
     me: Option<i64>,
-    act: impl Fn(crate::views::Request) + Copy + Send + Sync + 'static,
+    act: impl Fn(crate::views::widgets::request::Request) + Copy + Send + Sync + 'static,
     plan: String,
     links: Signal<Vec<plansync_shared::PersonLink>>,
 ) -> impl IntoView {
@@ -151,82 +152,12 @@ fn known_line(p: &Participant) -> Option<String> {
     })
 }
 
-/// Creates an invitation: role, how long it lasts, how many people may use it.
-#[component]
-pub(super) fn InviteForm(
-    plan: String,
-    on_made: impl Fn(InvitationView) + Copy + 'static,
-) -> impl IntoView {
-    let role = RwSignal::new("editor".to_string());
-    let hours = RwSignal::new("24".to_string());
-    let uses = RwSignal::new("10".to_string());
-    let needs = RwSignal::new("code".to_string());
-    let offered = LocalResource::new(|| async { api::providers().await.unwrap_or_default() });
-    let error = RwSignal::new(None::<String>);
-    let submit = move |ev: web_sys::SubmitEvent| {
-        ev.prevent_default();
-        let (Ok(h), Ok(u)) = (
-            hours.get_untracked().trim().parse::<i64>(),
-            uses.get_untracked().trim().parse::<i64>(),
-        ) else {
-            error.set(Some(
-                "Give the hours and the number of people as whole numbers.".into(),
-            ));
-            return;
-        };
-        let plan = plan.clone();
-        let r = Role::parse(&role.get_untracked()).unwrap_or(Role::Editor);
-        let sign_in = match needs.get_untracked().as_str() {
-            "code" => plansync_shared::SignInRule::Code,
-            "any" => plansync_shared::SignInRule::Any,
-            p => plansync_shared::SignInRule::Provider(p.to_string()),
-        };
-        leptos::task::spawn_local(async move {
-            match api::invite(&plan, r, h, u, &sign_in).await {
-                Ok(inv) => {
-                    error.set(None);
-                    on_made(inv);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    view! {
-        <form class="invite" on:submit=submit>
-            <h2>"Invite people"</h2>
-            <label>"Role "
-                <select name="role" on:change=move |ev| role.set(event_target_value(&ev))>
-                    <option value="viewer">"viewer (reads the plan)"</option>
-                    <option value="editor" selected=true>"editor (changes the plan)"</option>
-                    <option value="owner">"owner (also manages people)"</option>
-                </select>
-            </label>
-            <label>"Lasts (hours) " <input name="hours" bind:value=hours inputmode="numeric" /></label>
-            <label>"People who may join " <input name="uses" bind:value=uses inputmode="numeric" /></label>
-            {move || {
-                let list = offered.get().unwrap_or_default();
-                (!list.is_empty()).then(|| view! {
-                    <label>"Joining needs "
-                        <select name="sign-in" on:change=move |ev| needs.set(event_target_value(&ev))>
-                            <option value="code" selected=true>"the code (a name they type)"</option>
-                            <option value="any">"a sign-in with any agency's account"</option>
-                            {list.into_iter().map(|p| view! { <option value=p.id.clone()>{format!("a sign-in with {}", p.label)}</option> }).collect_view()}
-                        </select>
-                    </label>
-                })
-            }}
-            <button type="submit">"Create invitation"</button>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        </form>
-    }
-}
-
 /// One invitation: code, link, QR code, and a button to withdraw it.
 #[component]
 fn InvitationCard(
     inv: InvitationView,
     plan: String,
-    act: impl Fn(crate::views::Request) + Copy + 'static,
+    act: impl Fn(crate::views::widgets::request::Request) + Copy + 'static,
 ) -> impl IntoView {
     let id = inv.invitation.id;
     let expires = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
@@ -303,7 +234,7 @@ fn PersonLinks(
     participant: i64,
     links: Signal<Vec<plansync_shared::PersonLink>>,
     plan: String,
-    act: impl Fn(crate::views::Request) + Copy + Send + Sync + 'static,
+    act: impl Fn(crate::views::widgets::request::Request) + Copy + Send + Sync + 'static,
     can_change: bool,
     owner: bool,
 ) -> impl IntoView {
@@ -311,7 +242,7 @@ fn PersonLinks(
     let chosen = RwSignal::new(String::new());
     let shared = RwSignal::new(false);
     let people = move || {
-        crate::views::person_choices(model)
+        crate::views::widgets::request::person_choices(model)
             .into_iter()
             .map(|(id, name)| (id.to_string(), name))
             .collect::<Vec<_>>()

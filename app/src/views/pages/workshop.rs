@@ -5,10 +5,10 @@
 //! every screen that follows moves with them; anyone can step away and come back. A running
 //! tally of the room's decisions sits below.
 
-use super::text::CollabText;
-use super::tracker::RagChip;
 use crate::model::Model;
 use crate::route::{self, Route};
+use crate::views::widgets::rag::RagChip;
+use crate::views::widgets::text::CollabText;
 use leptos::prelude::*;
 use plansync_shared::{workshop_tally, Decision, ObjectiveId, TextField};
 
@@ -163,7 +163,7 @@ fn ObjectiveStop(id: String) -> impl IntoView {
     view! {
         <article class="stop" data-presence-item=id.clone()>
             <h1 class="objective-now" tabindex="-1">{move || found.with(|o| o.as_ref().map(|o| o.text.clone()).unwrap_or_default())}</h1>
-            <super::EditingMark item=id.clone() />
+            <crate::views::widgets::editing::EditingMark item=id.clone() />
             <h2>"Actions"</h2>
             <ul class="stop-actions">
                 {move || found.with(|o| o.as_ref().map(|o| o.actions.clone()).unwrap_or_default()).into_iter().map(|a| {

@@ -4,11 +4,11 @@
 
 use crate::model::{today, Model};
 use crate::route::Route;
-use crate::views::charts::RagBar;
-use crate::views::papers::open_paper;
-use crate::views::period::{counted_period, tracker_link, PeriodPicker};
-use crate::views::tracker::RagChip;
-use crate::views::CollabText;
+use crate::views::widgets::charts::RagBar;
+use crate::views::widgets::paper::open_paper;
+use crate::views::widgets::period::{counted_period, tracker_link, PeriodPicker};
+use crate::views::widgets::rag::RagChip;
+use crate::views::widgets::text::CollabText;
 use leptos::prelude::*;
 use plansync_shared::{
     is_exception, summary, Action, BoardId, Plan, Rag, ReportingPeriod, TextField,
@@ -266,10 +266,10 @@ fn BoardSignOff(board: BoardId) -> impl IntoView {
     });
     move || {
         let (doc, round) = (model.doc.get()?, round.get()?);
-        let links = crate::views::round::plan_links(doc);
+        let links = crate::views::widgets::round::plan_links(doc);
         Some(view! {
             <section class="panel board-sign-off" aria-label="Sign-off">
-                <crate::views::round::SignOffs doc round only=Some(board.clone()) links />
+                <crate::views::widgets::round::SignOffs doc round only=Some(board.clone()) links />
             </section>
         })
     }

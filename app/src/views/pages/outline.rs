@@ -3,8 +3,8 @@
 
 use crate::model::Model;
 use crate::route::Route;
-use crate::views::comments::{CommentBadge, CommentsDisclosure};
-use crate::views::CollabText;
+use crate::views::widgets::comments::{CommentBadge, CommentsDisclosure};
+use crate::views::widgets::text::CollabText;
 use leptos::prelude::*;
 use plansync_shared::{
     Action, ActionId, CommentTarget, Decision, Objective, ObjectiveId, Plan, TextField, Theme,
@@ -328,7 +328,7 @@ fn ObjectiveBlock(id: ObjectiveId) -> impl IntoView {
                 <span class="grip" draggable="true" title="Drag to reorder" aria-hidden="true"
                     on:dragstart=move |ev: web_sys::DragEvent| { ev.stop_propagation(); dragged.set(Some(Dragged::Objective(id_start.clone()))) }>"⠿"</span>
                 <CollabText field=TextField::ObjectiveText(id.clone()) value=text(|o| o.text.clone()) label="Objective" class="objective-text" multiline=true />
-                <super::EditingMark item=id.as_str().to_string() />
+                <crate::views::widgets::editing::EditingMark item=id.as_str().to_string() />
                 <ItemControls what="objective" up down remove />
             </div>
             <details class="review">
@@ -429,9 +429,9 @@ fn ActionLine(id: ActionId) -> impl IntoView {
             <span class="grip" draggable="true" title="Drag to reorder" aria-hidden="true"
                 on:dragstart=move |ev: web_sys::DragEvent| { ev.stop_propagation(); dragged.set(Some(Dragged::Action(id_start.clone()))) }>"⠿"</span>
             <CollabText field=TextField::ActionTitle(id.clone()) value=title label="Action title" class="action-title" />
-            <super::EditingMark item=id.as_str().to_string() />
+            <crate::views::widgets::editing::EditingMark item=id.as_str().to_string() />
             <CommentBadge target=CommentTarget::Action(id.clone()) />
-            {move || rag().map(|(period, r)| view! { <super::tracker::RagChip rag=r period /> })}
+            {move || rag().map(|(period, r)| view! { <crate::views::widgets::rag::RagChip rag=r period /> })}
             <a class="small" href=detail>"Details"</a>
             <ItemControls what="action" up down remove />
         </li>

@@ -60,7 +60,7 @@ pub fn RoomPage() -> impl IntoView {
                 }.into_any(),
             }}
             <Show when=is_owner>
-                <super::people::InviteForm plan=plan() on_made=move |inv| shown.set(Some(inv)) />
+                <crate::views::widgets::invite::InviteForm plan=plan() on_made=move |inv| shown.set(Some(inv)) />
             </Show>
             <h2>"Who has joined"</h2>
             {move || {

@@ -3,10 +3,11 @@
 
 use crate::model::{today, Model};
 use crate::route::{Route, TrackerView};
-use crate::views::comments::{AddStamped, CommentThread};
-use crate::views::period::current_period;
-use crate::views::tracker::RagChip;
-use crate::views::CollabText;
+use crate::views::widgets::comments::{AddStamped, CommentThread};
+use crate::views::widgets::period::current_period;
+use crate::views::widgets::rag::RagChip;
+use crate::views::widgets::text::CollabText;
+use crate::views::widgets::travel::TravelOverride;
 use leptos::prelude::*;
 use plansync_shared::{
     Action, ActionId, BoardId, CommentTarget, PersonId, Plan, ProgressState, Rag, ReportingPeriod,
@@ -63,7 +64,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let people = move || crate::views::person_choices(model);
+    let people = move || crate::views::widgets::request::person_choices(model);
     let field = move |f: fn(&Action) -> Option<String>| {
         move || found.with(|a| a.as_ref().and_then(|(_, _, a)| f(a)))
     };
@@ -184,45 +185,5 @@ pub fn ActionPage(id: String) -> impl IntoView {
             } />
             <CommentThread target=CommentTarget::Action(aid.clone()) />
         </article>
-    }
-}
-
-/// A lead's own direction of travel for this period, with the reason (shown as such in
-/// every paper).
-#[component]
-pub fn TravelOverride(item: TravelItem) -> impl IntoView {
-    let model = expect_context::<Model>();
-    let direction = RwSignal::new(String::new());
-    let reason = RwSignal::new(String::new());
-    let period = current_period();
-    let save = move |ev: web_sys::SubmitEvent| {
-        ev.prevent_default();
-        let by = model
-            .identity
-            .get_untracked()
-            .map(|i| format!("{}, {}", i.name, i.agency))
-            .unwrap_or_default();
-        let set = plansync_shared::Direction::parse(&direction.get_untracked())
-            .ok()
-            .map(|d| plansync_shared::DirectionOverride {
-                direction: d,
-                reason: reason.get_untracked(),
-                by,
-            });
-        let item = item.clone();
-        model.edit(move |p, _| p.set_direction_override(&item, period, set.as_ref()));
-    };
-    view! {
-        <form class="travel-override" on:submit=save>
-            <h3>{format!("Direction of travel for {period}")}</h3>
-            <label>"Set by a lead "
-                <select bind:value=direction>
-                    <option value="">"As derived from RAG"</option>
-                    {plansync_shared::Direction::ALL.iter().map(|d| view! { <option value=d.as_str()>{d.as_str()}</option> }).collect_view()}
-                </select>
-            </label>
-            <label>" because " <input name="reason" bind:value=reason placeholder="Why the RAG does not tell the story" /></label>
-            <button type="submit">"Save"</button>
-        </form>
     }
 }

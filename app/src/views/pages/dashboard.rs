@@ -5,8 +5,8 @@
 
 use crate::model::{today, Model};
 use crate::route::{Route, TrackerView};
-use crate::views::charts::{RagBar, ValueChart};
-use crate::views::period::{counted_period, tracker_link, PeriodPicker};
+use crate::views::widgets::charts::{RagBar, ValueChart};
+use crate::views::widgets::period::{counted_period, tracker_link, PeriodPicker};
 use leptos::prelude::*;
 use plansync_shared::{
     indicator_travel, out_of_tolerance, summary, Counts, Direction, DocumentId, Rag,
@@ -38,10 +38,10 @@ pub fn DashboardPage() -> impl IntoView {
                 <StageLine />
             </div>
             {move || doc().map(|d| {
-                let links = crate::views::round::plan_links(d);
+                let links = crate::views::widgets::round::plan_links(d);
                 view! {
-                    <crate::views::round::MyActions doc=d links />
-                    <crate::views::round::RoundPanel doc=d links />
+                    <crate::views::widgets::round::MyActions doc=d links />
+                    <crate::views::widgets::round::RoundPanel doc=d links />
                 }
             })}
             {move || {
