@@ -1125,7 +1125,7 @@ async fn two_browsers_in_a_room_cut_off_from_the_central_server_edit_and_the_rel
         wait_js(
             page,
             "the desk's edit in the room",
-            "return document.querySelector('.tabs .plan-name')?.textContent ?? ''",
+            "return document.querySelector('.plan-name')?.textContent ?? ''",
             |v| v == "Edited at a desk",
         )
         .await;
@@ -1578,6 +1578,187 @@ async fn a_milestone_added_with_a_past_date_is_marked_overdue_and_the_stage_show
         .any(|m| m.name == "Police and Crime Panel" && m.due.as_deref() == Some("2020-01-15")));
 }
 
+/// Every route of the app on `plan`: the plans page, the join page, and each view of the
+/// plan (one of each kind).
+fn every_route(doc: DocumentId, plan: &plansync_shared::Plan) -> Vec<String> {
+    let action = &plan.themes[0].objectives[0].actions[0].id;
+    let board = &plan.boards[0].id;
+    let indicator = &plan.indicators[0].id;
+    let objective = &plan.themes[0].objectives[0].id;
+    vec![
+        "#/".to_string(),
+        "#/join".to_string(),
+        format!("#/plan/{doc}"),
+        format!("#/plan/{doc}/outline"),
+        format!("#/plan/{doc}/tracker"),
+        format!("#/plan/{doc}/action/{action}"),
+        format!("#/plan/{doc}/board/{board}"),
+        format!("#/plan/{doc}/indicators"),
+        format!("#/plan/{doc}/indicators/{indicator}"),
+        format!("#/plan/{doc}/milestones"),
+        format!("#/plan/{doc}/search?q=victims"),
+        format!("#/plan/{doc}/history"),
+        format!("#/plan/{doc}/papers"),
+        format!("#/plan/{doc}/people"),
+        format!("#/plan/{doc}/room"),
+        format!("#/plan/{doc}/workshop/{objective}"),
+        "#/accessibility".to_string(),
+    ]
+}
+
+/// Waits until the view of `route` is drawn with its plan open.
+async fn settled_on(page: &Client, url: &str, route: &str) {
+    goto_hash(page, url, route).await;
+    wait_js(
+        page,
+        &format!("the heading of {route}"),
+        "return document.querySelector('main h1') !== null && !document.querySelector('main')?.textContent.includes('Opening the plan')",
+        |v| v == true,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_is_one_line_of_views_at_1280_px_and_a_menu_button_on_a_phone_on_every_route() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    assert_app_built();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("plans.db"), &[]);
+    let (doc, plan) = demo(&server).await;
+    let url = server.url.clone();
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    join_page(
+        &page,
+        &server,
+        "owner",
+        "Community Safety Officer",
+        "City Council",
+    )
+    .await;
+    let routes = every_route(doc, &plan);
+    let height = "return Math.round(document.querySelector('header.top').getBoundingClientRect().height * 10) / 10";
+    // Where each part of a header too tall is.
+    let parts = "return [...document.querySelectorAll('header.top *')].filter(e => e.getClientRects().length).slice(0, 24).map(e => { const r = e.getBoundingClientRect(); return `${e.tagName}.${e.className} ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}x${Math.round(r.height)}`; }).join('; ')";
+    let shown = |css: &str| {
+        format!("const e = document.querySelector({css:?}); return !!e && e.getClientRects().length > 0")
+    };
+    // A desktop: the plan's title in full, the badge and the person on one line, the views
+    // on one line below, no Menu button.
+    page.set_window_size(1280, 900).await.unwrap();
+    let mut tall = Vec::new();
+    for route in &routes {
+        settled_on(&page, &url, route).await;
+        let h = eval(&page, height).await.as_f64().unwrap();
+        if h > 64.0 {
+            tall.push(format!("{route}: {h} px: {}", eval(&page, parts).await));
+        }
+    }
+    assert!(
+        tall.is_empty(),
+        "headers over 64 px at 1280 px:\n{}",
+        tall.join("\n")
+    );
+    settled_on(&page, &url, &format!("#/plan/{doc}")).await;
+    let widths = eval(
+        &page,
+        "const n = document.querySelector('.plan-name'); return [n.scrollWidth, n.clientWidth]",
+    )
+    .await;
+    assert!(
+        widths[0].as_f64() <= widths[1].as_f64(),
+        "the plan's title in full at 1280 px (its width and the room for it): {widths}"
+    );
+    assert_eq!(eval(&page, &shown("button.menu-toggle")).await, false);
+    assert_eq!(
+        eval(&page, &shown("nav.tabs a[href$='/outline']")).await,
+        true
+    );
+    assert_eq!(eval(&page, &shown("button.who")).await, true);
+
+    // A phone: one line of at most 56 px with the badge's first word and Menu.
+    page.set_window_size(390, 844).await.unwrap();
+    for route in &routes {
+        settled_on(&page, &url, route).await;
+        let h = eval(&page, height).await.as_f64().unwrap();
+        if h > 56.0 {
+            tall.push(format!("{route}: {h} px: {}", eval(&page, parts).await));
+        }
+    }
+    assert!(
+        tall.is_empty(),
+        "headers over 56 px at 390 px:\n{}",
+        tall.join("\n")
+    );
+    // Workshop mode shows the objective's title in the first screen.
+    settled_on(&page, &url, &routes[15]).await;
+    let bottom = eval(
+        &page,
+        "return document.querySelector('.objective-now').getBoundingClientRect().bottom",
+    )
+    .await;
+    assert!(
+        bottom.as_f64().unwrap() <= 844.0,
+        "the objective's title within the first screen: {bottom}"
+    );
+    // Menu, from the keyboard, opens the views, the search and who I am; a view closes it.
+    settled_on(&page, &url, &format!("#/plan/{doc}")).await;
+    assert_eq!(eval(&page, &shown("nav.tabs")).await, false);
+    // The badge's words are all there for a screen reader.
+    wait_badge(&page, "Online · all changes are on the server").await;
+    // Tab from the service's name reaches Menu.
+    next_frames(&page).await;
+    eval(
+        &page,
+        "document.querySelector('a.brand').focus(); return null",
+    )
+    .await;
+    tab_to(&page, "button.menu-toggle", 3).await;
+    press(&page, &[Key::Enter.into()]).await;
+    wait_js(
+        &page,
+        "the open menu",
+        "return document.querySelector('button.menu-toggle').getAttribute('aria-expanded')",
+        |v| v == "true",
+    )
+    .await;
+    for css in [
+        "nav.tabs a[href$='/outline']",
+        "#search-plan",
+        "button.who",
+        ".plan-name",
+    ] {
+        assert_eq!(
+            eval(&page, &shown(css)).await,
+            true,
+            "{css} in the open menu"
+        );
+    }
+    let smallest = eval(
+        &page,
+        "return Math.min(...[...document.querySelectorAll('nav.tabs a')].map(a => a.getBoundingClientRect().height))",
+    )
+    .await;
+    assert!(
+        smallest.as_f64().unwrap() >= 44.0,
+        "touch targets: {smallest}"
+    );
+    let failures = plansync_tests::page::axe_violations(&page).await;
+    assert!(
+        failures.is_empty(),
+        "axe-core with the menu open: {failures:?}"
+    );
+    tab_to(&page, "nav.tabs a[href$=\"/outline\"]", 20).await;
+    press(&page, &[Key::Enter.into()]).await;
+    wait_js(
+        &page,
+        "the outline, the menu closed",
+        "return location.hash.endsWith('/outline') && document.querySelector('button.menu-toggle').getAttribute('aria-expanded')",
+        |v| v == "false",
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_of_the_demo_plan_passes_axe_cores_wcag_2_2_a_and_aa_rules_and_none_scrolls_sideways_at_360_px(
 ) {
@@ -1622,29 +1803,7 @@ async fn every_route_of_the_demo_plan_passes_axe_cores_wcag_2_2_a_and_aa_rules_a
         "City Council",
     )
     .await;
-    let action = &plan.themes[0].objectives[0].actions[0].id;
-    let board = &plan.boards[0].id;
-    let indicator = &plan.indicators[0].id;
-    let objective = &plan.themes[0].objectives[0].id;
-    let routes = [
-        "#/".to_string(),
-        "#/join".to_string(),
-        format!("#/plan/{doc}"),
-        format!("#/plan/{doc}/outline"),
-        format!("#/plan/{doc}/tracker"),
-        format!("#/plan/{doc}/action/{action}"),
-        format!("#/plan/{doc}/board/{board}"),
-        format!("#/plan/{doc}/indicators"),
-        format!("#/plan/{doc}/indicators/{indicator}"),
-        format!("#/plan/{doc}/milestones"),
-        format!("#/plan/{doc}/search?q=victims"),
-        format!("#/plan/{doc}/history"),
-        format!("#/plan/{doc}/papers"),
-        format!("#/plan/{doc}/people"),
-        format!("#/plan/{doc}/room"),
-        format!("#/plan/{doc}/workshop/{objective}"),
-        "#/accessibility".to_string(),
-    ];
+    let routes = every_route(doc, &plan);
     for route in routes.clone() {
         goto_hash(&page, &url, &route).await;
         // Settled: the view's heading is there and the plan (if any) is open.

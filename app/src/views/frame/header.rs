@@ -12,10 +12,6 @@ pub fn PlanTabs() -> impl IntoView {
     move || {
         let route = model.route.get();
         let doc = route.doc()?;
-        let title = model
-            .plan
-            .with(|p| p.as_ref().map(|p| p.title.clone()))
-            .unwrap_or_default();
         let tabs = [
             (Route::Dashboard(doc), "Dashboard"),
             (Route::Outline(doc), "Outline"),
@@ -33,13 +29,40 @@ pub fn PlanTabs() -> impl IntoView {
         ];
         Some(view! {
             <nav class="tabs" aria-label="Plan views">
-                <span class="plan-name">{title}</span>
                 {tabs.into_iter().map(|(r, label)| {
                     let here = std::mem::discriminant(&r) == std::mem::discriminant(&route);
                     view! { <a href=r.href() aria-current=here.then_some("page")>{label}</a> }
                 }).collect_view()}
             </nav>
         })
+    }
+}
+
+/// The open plan's title, in full where there is room.
+#[component]
+pub fn PlanName() -> impl IntoView {
+    let model = expect_context::<Model>();
+    move || {
+        model.route.with(|r| r.doc())?;
+        let title = model
+            .plan
+            .with(|p| p.as_ref().map(|p| p.title.clone()))
+            .unwrap_or_default();
+        let whole = title.clone();
+        Some(view! { <span class="plan-name" title=whole>{title}</span> })
+    }
+}
+
+/// The Menu button of a narrow screen, which shows the plan's views, the search and who I
+/// am (hidden on a wide screen, where they are on show).
+#[component]
+pub fn MenuButton(open: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <button type="button" class="menu-toggle" aria-controls="plan-menu"
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)>
+            "Menu"
+        </button>
     }
 }
 
@@ -81,7 +104,15 @@ pub fn SyncBadge() -> impl IntoView {
         }
     };
     view! {
-        <span class="badge" data-state=move || state().0 role="status" aria-live="polite">{move || state().1}</span>
+        <span class="badge" data-state=move || state().0 role="status" aria-live="polite">{move || {
+            // The first words stay on a narrow screen; the rest are there for screen readers.
+            let text = state().1;
+            let (word, more) = match text.split_once(" · ") {
+                Some((w, m)) => (w.to_string(), format!(" · {m}")),
+                None => (text, String::new()),
+            };
+            view! { <span class="badge-word">{word}</span><span class="badge-more">{more}</span> }
+        }}</span>
     }
 }
 

@@ -7,7 +7,7 @@ mod notices;
 use super::pages::{search, workshop};
 use super::router::Page;
 use super::widgets::announcer::{Announcements, Announcer};
-use header::{IdentityChip, PlanTabs, RelayLine, SyncBadge, WhoIsHere};
+use header::{IdentityChip, MenuButton, PlanName, PlanTabs, RelayLine, SyncBadge, WhoIsHere};
 use notices::{IdentityPrompt, NetworkNotice, Problem, SignInEnded};
 
 use crate::model::Model;
@@ -34,22 +34,35 @@ pub fn App() -> impl IntoView {
             other => other.clone(),
         })
     });
+    // On a narrow screen the plan's views, the search and who I am are behind Menu; moving
+    // to another view closes it.
+    let menu = RwSignal::new(false);
+    Effect::new(move |_| {
+        model.route.track();
+        menu.set(false);
+    });
     view! {
         <a class="skip-link" href="#main" on:click=|ev| {
             // The address holds the route: move focus without changing it.
             ev.prevent_default();
             focus_first("main");
         }>"Skip to main content"</a>
-        <header class="top">
-            <a class="brand" href="#/">"Plansync"</a>
-            <PlanTabs />
-            <search::SearchBox />
-            <div class="status">
-                <SyncBadge />
-                <IdentityChip />
-                <RelayLine />
+        <header class="top" class:menu-open=move || menu.get()>
+            <div class="top-bar">
+                <a class="brand" href="#/">"Plansync"</a>
+                <PlanName />
+                <div class="status">
+                    <SyncBadge />
+                    <IdentityChip />
+                </div>
+                <MenuButton open=menu />
+            </div>
+            <div class="top-nav" id="plan-menu">
+                <PlanTabs />
+                <search::SearchBox />
             </div>
         </header>
+        <RelayLine />
         <WhoIsHere />
         <NetworkNotice />
         <Problem />
