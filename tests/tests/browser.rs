@@ -1606,7 +1606,8 @@ fn every_route(doc: DocumentId, plan: &plansync_shared::Plan) -> Vec<String> {
     ]
 }
 
-/// Waits until the view of `route` is drawn with its plan open.
+/// Opens `route` and waits until its view is drawn: its heading is there and the plan (if
+/// any) is open.
 async fn settled_on(page: &Client, url: &str, route: &str) {
     goto_hash(page, url, route).await;
     wait_js(
@@ -1805,15 +1806,7 @@ async fn every_route_of_the_demo_plan_passes_axe_cores_wcag_2_2_a_and_aa_rules_a
     .await;
     let routes = every_route(doc, &plan);
     for route in routes.clone() {
-        goto_hash(&page, &url, &route).await;
-        // Settled: the view's heading is there and the plan (if any) is open.
-        wait_js(
-            &page,
-            &format!("the heading of {route}"),
-            "return document.querySelector('main h1') !== null && !document.querySelector('main')?.textContent.includes('Opening the plan')",
-            |v| v == true,
-        )
-        .await;
+        settled_on(&page, &url, &route).await;
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         check(route, plansync_tests::page::axe_violations(&page).await);
     }
@@ -1892,14 +1885,7 @@ async fn every_route_of_the_demo_plan_passes_axe_cores_wcag_2_2_a_and_aa_rules_a
     let wide = "return [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-wrap, .scroll-x') && e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 6).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join('; ')";
     let mut sideways = Vec::new();
     for route in &routes[2..] {
-        goto_hash(&page, &url, route).await;
-        wait_js(
-            &page,
-            &format!("the heading of {route} at 360 px"),
-            "return document.querySelector('main h1') !== null && !document.querySelector('main')?.textContent.includes('Opening the plan')",
-            |v| v == true,
-        )
-        .await;
+        settled_on(&page, &url, route).await;
         if eval(&page, fits).await != true {
             sideways.push(format!("{route}: {}", eval(&page, wide).await));
         }

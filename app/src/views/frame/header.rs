@@ -1,4 +1,5 @@
-//! The header: the plan's tabs, the sync badge, who I am, the relay's line, and who is here.
+//! The header (the plan's title and views, the sync badge, who I am, Menu) and the lines
+//! under it (the relay's line, who is here).
 
 use crate::model::Model;
 use crate::route::{Route, TrackerView};
@@ -70,49 +71,51 @@ pub fn MenuButton(open: RwSignal<bool>) -> impl IntoView {
 #[component]
 pub fn SyncBadge() -> impl IntoView {
     let model = expect_context::<Model>();
-    let state = move || {
+    // The state, its first word (all a narrow screen shows) and the rest (kept for screen
+    // readers there).
+    let state = move || -> (&'static str, &'static str, String) {
         let pending = model.unsynced.get();
         let open = model.doc.get().is_some();
         match model.link.get() {
             Link::Online => match pending {
                 Some(0) => (
                     "online",
-                    "Online · all changes are on the server".to_string(),
+                    "Online",
+                    " · all changes are on the server".into(),
                 ),
                 Some(n) => (
                     "syncing",
-                    format!("Syncing · {n} {} not yet on the server", changes(n)),
+                    "Syncing",
+                    format!(" · {n} {} not yet on the server", changes(n)),
                 ),
-                None if open => ("syncing", "Syncing…".to_string()),
-                None => ("online", "Online".to_string()),
+                None if open => ("syncing", "Syncing…", String::new()),
+                None => ("online", "Online", String::new()),
             },
-            Link::Connecting => ("offline", "Connecting…".to_string()),
+            Link::Connecting => ("offline", "Connecting…", String::new()),
             Link::NotJoined => (
                 "not-joined",
-                "Not joined yet · open an invitation link to take part".to_string(),
+                "Not joined yet",
+                " · open an invitation link to take part".into(),
             ),
             Link::Offline => match pending {
                 Some(n) if n > 0 => (
                     "offline",
-                    format!("Offline · {n} {} kept in this browser", changes(n)),
+                    "Offline",
+                    format!(" · {n} {} kept in this browser", changes(n)),
                 ),
                 _ => (
                     "offline",
-                    "Offline · edits are kept in this browser".to_string(),
+                    "Offline",
+                    " · edits are kept in this browser".into(),
                 ),
             },
         }
     };
     view! {
-        <span class="badge" data-state=move || state().0 role="status" aria-live="polite">{move || {
-            // The first words stay on a narrow screen; the rest are there for screen readers.
-            let text = state().1;
-            let (word, more) = match text.split_once(" · ") {
-                Some((w, m)) => (w.to_string(), format!(" · {m}")),
-                None => (text, String::new()),
-            };
-            view! { <span class="badge-word">{word}</span><span class="badge-more">{more}</span> }
-        }}</span>
+        <span class="badge" data-state=move || state().0 role="status" aria-live="polite">
+            <span class="badge-word">{move || state().1}</span>
+            <span class="badge-more">{move || state().2}</span>
+        </span>
     }
 }
 
@@ -141,7 +144,7 @@ pub fn WhoIsHere() -> impl IntoView {
 /// How often the relay line asks the server how far its relays got.
 const RELAY_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// On a server that relays to a central server: a line under the badge saying whether all
+/// On a server that relays to a central server: a line under the header saying whether all
 /// changes reached it ("Central server: all changes sent at 16:42") or how many wait.
 #[component]
 pub fn RelayLine() -> impl IntoView {

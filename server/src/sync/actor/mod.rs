@@ -331,7 +331,7 @@ impl DocActor {
             MIN_GAP
         };
         let heads = self.hub.head_count(&self.doc).min(1_000) as u32;
-        least.max(PER_HEAD * heads).min(MAX_GAP.max(least))
+        least.max((PER_HEAD * heads).min(MAX_GAP))
     }
 
     /// Leaves the registry if nothing is queued; senders send only while they find this
