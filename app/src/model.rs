@@ -1,6 +1,6 @@
 //! The app's state: the route, the open plan (read from the sync core's document), the link
 //! to the server, and who I am. Views read its signals and change the plan only through
-//! [`Model::edit`], which runs the shared crate's plan operations.
+//! [`Model::apply`], which runs the shared crate's plan operations.
 
 use crate::api::PlanEntry;
 use crate::identity::Identity;
@@ -9,8 +9,7 @@ use crate::route::{self, Route};
 use crate::store::Store;
 use crate::sync::{sync_url, Connection, Link, Notice};
 use leptos::prelude::*;
-use plansync_shared::{DocumentId, Plan, PlanDoc, PlanUpdate, TextField};
-use rand::rngs::StdRng;
+use plansync_shared::{DocumentId, Plan, PlanOp, PlanUpdate, TextField};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -593,12 +592,15 @@ impl Model {
         });
     }
 
-    /// Applies what was typed into a text box (see [`Model::edit`]); the rest of the page
+    /// Applies what was typed into a text box (see [`Model::apply`]); the rest of the page
     /// catches up when typing pauses.
     pub fn edit_text(&self, field: &TextField, text: &str) -> bool {
         let r = self.refresh.get_value();
         r.typing.set(true);
-        let done = self.edit(|p, _| p.set_text(field, text)).is_some();
+        let done = self.apply(PlanOp::SetText {
+            field: field.clone(),
+            text: text.to_string(),
+        });
         r.typing.set(false);
         done
     }
@@ -610,32 +612,36 @@ impl Model {
             .with_untracked(|i| i.as_ref().and_then(|i| i.known.clone()))
     }
 
-    /// Changes the open plan with the shared plan operations: applied and stored here at
-    /// once, sent to the server when it can be. A refused operation is shown to the user.
-    pub fn edit<T>(
-        &self,
-        f: impl FnOnce(&mut PlanDoc, &mut StdRng) -> plansync_shared::Result<T>,
-    ) -> Option<T> {
-        let (conn, doc) = (self.conn.get_value()?, self.doc.get_untracked()?);
+    /// A seed for an operation that makes an item (its id comes from it).
+    pub fn seed(&self) -> u64 {
+        PlanOp::seed(&mut crate::sync::rng())
+    }
+
+    /// Changes the open plan by one plan operation: applied and stored here at once, sent
+    /// to the server when it can be. Whether it was made; a refused one is shown to the user.
+    pub fn apply(&self, op: PlanOp) -> bool {
+        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
+            return false;
+        };
         if self.viewing.with_untracked(Option::is_some) {
             self.problem.set(Some(
                 "You are looking at a snapshot, which cannot be changed: go back to the plan as it is now to edit it.".into(),
             ));
-            return None;
+            return false;
         }
         if !self.role.with_untracked(|r| r.as_deref() != Some("viewer")) {
             self.problem.set(Some(
                 "You can view this plan but not change it: ask an owner of the plan for the editor role."
                     .into(),
             ));
-            return None;
+            return false;
         }
-        match conn.edit(&doc, f) {
-            Ok(v) => Some(v),
+        match conn.edit(&doc, |p, _| op.apply(p)) {
+            Ok(()) => true,
             Err(e) => {
                 self.problem
                     .set(Some(format!("That change could not be made: {e}.")));
-                None
+                false
             }
         }
     }

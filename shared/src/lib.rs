@@ -49,9 +49,9 @@ pub use plan::DEFAULT_REMINDERS;
 pub use plan::{
     plan_summary, read_plan, read_plan_tracked, read_rounds, update_plan, Action, Agency, Board,
     Comment, CommentTarget, Commit, Decision, Direction, DirectionOverride, Indicator, Milestone,
-    NewPlan, Objective, Person, Plan, PlanDoc, PlanSummary, PlanUpdate, Polarity, ProgressState,
-    ProgressUpdate, Rag, Round, Stage, TextField, Theme, TravelItem, WorkshopReview, PLAN_SHAPE,
-    REMOVED_BOARD, SCHEMA,
+    NewPlan, Objective, Person, Plan, PlanDoc, PlanOp, PlanSummary, PlanUpdate, Polarity,
+    ProgressState, ProgressUpdate, Rag, Round, Stage, TextField, Theme, TravelItem, WorkshopReview,
+    PLAN_SHAPE, REMOVED_BOARD, SCHEMA,
 };
 pub use publication::{Publish, Published};
 pub use relay_status::relay_line;

@@ -16,7 +16,7 @@ use super::layout::SCHEMA;
 use super::layout::{get_obj, list_str};
 
 /// A text field of the plan, edited as collaborative text (splice, never replace).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TextField {
     /// The plan's title.
     PlanTitle,

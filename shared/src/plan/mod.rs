@@ -5,6 +5,7 @@ mod doc;
 mod guard;
 mod layout;
 mod model;
+mod op;
 mod read;
 mod update;
 
@@ -12,6 +13,7 @@ pub use doc::{Commit, PlanDoc, TextField, TravelItem};
 pub use guard::owner_only_part;
 pub use layout::SCHEMA;
 pub use model::*;
+pub use op::PlanOp;
 pub use read::{plan_summary, read_plan, read_rounds};
 pub use update::{read_plan_tracked, update_plan, PlanUpdate};
 

@@ -12,7 +12,8 @@ fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
-fn small_plan(r: &mut StdRng) -> (PlanDoc, ThemeId, ObjectiveId, ActionId) {
+/// A plan of one theme, one objective and one action.
+pub(super) fn small_plan(r: &mut StdRng) -> (PlanDoc, ThemeId, ObjectiveId, ActionId) {
     let mut p = PlanDoc::create(
         &NewPlan {
             title: "Test plan".into(),

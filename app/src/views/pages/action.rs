@@ -9,6 +9,7 @@ use crate::views::widgets::rag::RagChip;
 use crate::views::widgets::text::CollabText;
 use crate::views::widgets::travel::TravelOverride;
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::{
     Action, ActionId, BoardId, CommentTarget, PersonId, Plan, ProgressState, Rag, ReportingPeriod,
     TextField, TravelItem,
@@ -95,7 +96,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                     <select name="lead-board" on:change=move |ev| {
                         let v = event_target_value(&ev);
                         let id = a1.clone();
-                        model.edit(move |p, _| p.set_lead_board(&id, (!v.is_empty()).then(|| BoardId::new(v.clone())).as_ref()));
+                        model.apply(PlanOp::SetLeadBoard { action: id, board: (!v.is_empty()).then(|| BoardId::new(v)) });
                     }>
                         <option value="" selected=move || lead_board().is_none()>"None"</option>
                         {move || boards().into_iter().map(|(id, name)| { let s = id.as_str().to_string(); view! { <option value=s.clone() selected=move || lead_board().as_deref() == Some(s.as_str())>{name}</option> } }).collect_view()}
@@ -110,7 +111,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                         view! { <label class="check"><input type="checkbox" prop:checked=checked on:change=move |ev| {
                             let on = event_target_checked(&ev);
                             let (id, b) = (id.clone(), b2.clone());
-                            model.edit(move |p, _| p.set_contributing_board(&id, &b, on));
+                            model.apply(PlanOp::SetContributingBoard { action: id, board: b, contributes: on });
                         } />" "{name}</label> }
                     }).collect_view()}
                 </fieldset>
@@ -118,7 +119,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                     <select name="lead" on:change=move |ev| {
                         let v = event_target_value(&ev);
                         let id = a3.clone();
-                        model.edit(move |p, _| p.set_lead(&id, (!v.is_empty()).then(|| PersonId::new(v.clone())).as_ref()));
+                        model.apply(PlanOp::SetLead { action: id, lead: (!v.is_empty()).then(|| PersonId::new(v)) });
                     }>
                         <option value="" selected=move || lead().is_none()>"None"</option>
                         {move || people().into_iter().map(|(id, name)| { let s = id.as_str().to_string(); view! { <option value=s.clone() selected=move || lead().as_deref() == Some(s.as_str())>{name}</option> } }).collect_view()}
@@ -128,14 +129,14 @@ pub fn ActionPage(id: String) -> impl IntoView {
                     <input type="date" name="due" prop:value=move || due().unwrap_or_default() on:change=move |ev| {
                         let v = event_target_value(&ev);
                         let id = a4.clone();
-                        model.edit(move |p, _| p.set_due(&id, (!v.is_empty()).then_some(v.as_str())));
+                        model.apply(PlanOp::SetDue { action: id, due: (!v.is_empty()).then_some(v) });
                     } />
                 </label>
                 <label class="field">"Progress"
                     <select name="state" on:change=move |ev| {
                         if let Ok(s) = ProgressState::parse(&event_target_value(&ev)) {
                             let id = a5.clone();
-                            model.edit(move |p, _| p.set_progress_state(&id, s));
+                            model.apply(PlanOp::SetProgressState { action: id, state: s });
                         }
                     }>
                         {ProgressState::ALL.iter().map(|s| view! { <option value=s.as_str() selected=move || state() == Some(*s)>{s.as_str()}</option> }).collect_view()}
@@ -156,7 +157,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
                                 <td><select aria-label=format!("RAG for {period}") on:change=move |ev| {
                                     if let Ok(r) = Rag::parse(&event_target_value(&ev)) {
                                         let id = id.clone();
-                                        model.edit(move |p, _| p.set_rag(&id, period, r));
+                                        model.apply(PlanOp::SetRag { action: id, period, rag: r });
                                     }
                                 }>
                                     <option value="" selected=move || rag().is_none()>"—"</option>
@@ -178,10 +179,7 @@ pub fn ActionPage(id: String) -> impl IntoView {
             <AddStamped label="Add a progress update" on_add=move |author, agency, text| {
                 let id = a7.clone();
                 let known = model.known();
-                model.edit(move |p, rng| {
-                    let u = p.add_progress_update(rng, &id, &author, &agency, &today(), &text)?;
-                    known.map_or(Ok(()), |k| p.set_update_known(&id, &u, &k))
-                }).is_some()
+                model.apply(PlanOp::AddProgressUpdate { seed: model.seed(), action: id, author, agency, date: today(), text, known })
             } />
             <CommentThread target=CommentTarget::Action(aid.clone()) />
         </article>

@@ -11,6 +11,7 @@ use crate::views::widgets::period::current_period;
 use crate::views::widgets::text::CollabText;
 use crate::views::widgets::travel::TravelOverride;
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::{
     indicator_travel, out_of_tolerance, CommentTarget, Indicator, IndicatorId, Plan, Polarity,
     ReportingPeriod, TextField, TravelItem,
@@ -53,11 +54,18 @@ fn IndicatorList() -> impl IntoView {
         if n.is_empty() {
             return;
         }
-        let made = model
-            .edit(move |p, rng| p.add_indicator(rng, &n, "", Polarity::LowerIsBetter, 0.0, 0.0));
-        if let (Some(i), Some(doc)) = (made, model.doc.get_untracked()) {
+        let op = PlanOp::AddIndicator {
+            seed: model.seed(),
+            name: n,
+            unit: String::new(),
+            polarity: Polarity::LowerIsBetter,
+            target: 0.0,
+            tolerance: 0.0,
+        };
+        let made = op.made();
+        if let (true, Some(i), Some(doc)) = (model.apply(op), made, model.doc.get_untracked()) {
             name.set(String::new());
-            crate::route::go(&Route::Indicators(doc, Some(i.to_string())));
+            crate::route::go(&Route::Indicators(doc, Some(i)));
         }
     };
     view! {
@@ -200,8 +208,12 @@ fn IndicatorDetail(id: IndicatorId) -> impl IntoView {
         };
         measure_error.set(None);
         let id = i1.clone();
-        model.edit(move |p, _| {
-            p.set_indicator_measure(&id, unit.trim(), polarity, target, tolerance)
+        model.apply(PlanOp::SetIndicatorMeasure {
+            indicator: id,
+            unit: unit.trim().to_string(),
+            polarity,
+            target,
+            tolerance,
         });
     };
     let doc = model.doc.get_untracked();
@@ -273,10 +285,10 @@ fn ValueGrid(id: IndicatorId, found: Memo<Option<Indicator>>) -> impl IntoView {
                                         let id = id.clone();
                                         if typed.is_empty() {
                                             bad.set(None);
-                                            model.edit(move |p, _| p.clear_indicator_value(&id, period));
+                                            model.apply(PlanOp::ClearIndicatorValue { indicator: id, period });
                                         } else if let Ok(v) = typed.parse::<f64>().map_err(drop).and_then(|v| if v.is_finite() { Ok(v) } else { Err(()) }) {
                                             bad.set(None);
-                                            model.edit(move |p, _| p.set_indicator_value(&id, period, v));
+                                            model.apply(PlanOp::SetIndicatorValue { indicator: id, period, value: v });
                                         } else {
                                             bad.set(Some(format!("\"{typed}\" for {period} is not a number: type a value such as 412 or 3.5.")));
                                         }

@@ -5,6 +5,7 @@
 use crate::model::{today, Model};
 use crate::views::widgets::text::CollabText;
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::{Milestone, MilestoneId, Stage, TextField};
 
 /// The stage and milestones page.
@@ -30,7 +31,7 @@ pub fn MilestonesPage() -> impl IntoView {
             <label class="stage-picker">"Stage of the plan "
                 <select name="stage" on:change=move |ev| {
                     if let Ok(s) = Stage::parse(&event_target_value(&ev)) {
-                        model.edit(move |p, _| p.set_stage(s));
+                        model.apply(PlanOp::SetStage { stage: s });
                     }
                 }>
                     {Stage::ALL.iter().map(|s| view! {
@@ -81,21 +82,21 @@ fn MilestoneItem(id: MilestoneId) -> impl IntoView {
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
                         let id = i1.clone();
-                        model.edit(move |p, _| p.set_milestone_due(&id, (!v.is_empty()).then_some(v.as_str())));
+                        model.apply(PlanOp::SetMilestoneDue { milestone: id, due: (!v.is_empty()).then_some(v) });
                     } />
             </label>
             <label class="check">
                 <input type="checkbox" name="done" prop:checked=done on:change=move |ev| {
                     let on = event_target_checked(&ev);
                     let id = i2.clone();
-                    model.edit(move |p, _| p.set_milestone_done(&id, on));
+                    model.apply(PlanOp::SetMilestoneDone { milestone: id, done: on });
                 } />" Done"
             </label>
             {move || overdue().then(|| view! { <strong class="overdue-word">"Overdue"</strong> })}
             <button class="icon danger" aria-label=move || format!("Remove the milestone {}", get(|m| m.name.clone()).get())
                 on:click=move |_| {
                     let id = i3.clone();
-                    model.edit(move |p, _| p.remove_milestone(&id));
+                    model.apply(PlanOp::RemoveMilestone { milestone: id });
                 }>"✕"</button>
         </li>
     }
@@ -114,9 +115,12 @@ fn AddMilestone() -> impl IntoView {
             return;
         }
         let d = due.get_untracked();
-        let added = model
-            .edit(move |p, rng| p.add_milestone(rng, &n, (!d.is_empty()).then_some(d.as_str())));
-        if added.is_some() {
+        let added = model.apply(PlanOp::AddMilestone {
+            seed: model.seed(),
+            name: n,
+            due: (!d.is_empty()).then_some(d),
+        });
+        if added {
             name.set(String::new());
             due.set(String::new());
         }

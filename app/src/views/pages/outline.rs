@@ -6,6 +6,7 @@ use crate::route::Route;
 use crate::views::widgets::comments::{CommentBadge, CommentsDisclosure};
 use crate::views::widgets::text::CollabText;
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::{
     Action, ActionId, CommentTarget, Decision, Objective, ObjectiveId, Plan, TextField, Theme,
     ThemeId,
@@ -81,7 +82,11 @@ pub fn OutlinePage() -> impl IntoView {
         })
     };
     let add_theme = move |_| {
-        model.edit(|p, rng| p.add_theme(rng, "New theme", None));
+        model.apply(PlanOp::AddTheme {
+            seed: model.seed(),
+            title: "New theme".into(),
+            index: None,
+        });
     };
     view! {
         <article class="outline">
@@ -163,7 +168,10 @@ fn ThemeCard(id: ThemeId) -> impl IntoView {
             if let Some(i) = index() {
                 let to = (i as isize + delta).max(0) as usize;
                 let id = id.clone();
-                model.edit(move |p, _| p.move_theme(&id, to));
+                model.apply(PlanOp::MoveTheme {
+                    theme: id,
+                    index: to,
+                });
             }
         }
     };
@@ -178,7 +186,7 @@ fn ThemeCard(id: ThemeId) -> impl IntoView {
                 "Remove the theme \u{201c}{name}\u{201d} with its objectives and actions?"
             )) {
                 let id = id.clone();
-                model.edit(move |p, _| p.remove_theme(&id));
+                model.apply(PlanOp::RemoveTheme { theme: id });
             }
         }
     };
@@ -205,7 +213,10 @@ fn ThemeCard(id: ThemeId) -> impl IntoView {
         ev.prevent_default();
         if let (Some(Dragged::Theme(from)), Some(to)) = (dragged.get_untracked(), index()) {
             if from != id_drop {
-                model.edit(move |p, _| p.move_theme(&from, to));
+                model.apply(PlanOp::MoveTheme {
+                    theme: from,
+                    index: to,
+                });
             }
         }
         dragged.set(None);
@@ -234,13 +245,13 @@ fn ThemeCard(id: ThemeId) -> impl IntoView {
                                 <li>
                                     <CollabText field=TextField::ThemeOutcome(tid, i) value label=format!("Shared outcome {}", i + 1) />
                                     <button class="icon danger" aria-label=format!("Remove shared outcome {}", i + 1)
-                                        on:click=move |_| { let rm = rm.clone(); model.edit(move |p, _| p.remove_outcome(&rm, i)); }>"✕"</button>
+                                        on:click=move |_| { let rm = rm.clone(); model.apply(PlanOp::RemoveOutcome { theme: rm, index: i }); }>"✕"</button>
                                 </li>
                             }
                         }
                     </For>
                 </ul>
-                <button class="add small" on:click=move |_| { let t = id_add_out.clone(); model.edit(move |p, _| p.add_outcome(&t, "", None)); }>"Add shared outcome"</button>
+                <button class="add small" on:click=move |_| { let t = id_add_out.clone(); model.apply(PlanOp::AddOutcome { theme: t, text: String::new(), index: None }); }>"Add shared outcome"</button>
             </div>
             <CommentsDisclosure target=CommentTarget::Theme(id.clone()) what="theme" />
             <ol class="objectives">
@@ -248,7 +259,7 @@ fn ThemeCard(id: ThemeId) -> impl IntoView {
                     <ObjectiveBlock id=oid />
                 </For>
             </ol>
-            <button class="add" on:click=move |_| { let t = id_add.clone(); model.edit(move |p, rng| p.add_objective(rng, &t, "New objective", None)); }>"Add objective"</button>
+            <button class="add" on:click=move |_| { let t = id_add.clone(); model.apply(PlanOp::AddObjective { seed: model.seed(), theme: t, text: "New objective".into(), index: None }); }>"Add objective"</button>
         </li>
     }
 }
@@ -270,7 +281,11 @@ fn ObjectiveBlock(id: ObjectiveId) -> impl IntoView {
             if let Some((theme, i, _)) = found.get_untracked() {
                 let to = (i as isize + delta).max(0) as usize;
                 let id = id.clone();
-                model.edit(move |p, _| p.move_objective(&id, &theme, to));
+                model.apply(PlanOp::MoveObjective {
+                    objective: id,
+                    theme,
+                    index: to,
+                });
             }
         }
     };
@@ -281,7 +296,7 @@ fn ObjectiveBlock(id: ObjectiveId) -> impl IntoView {
         move || {
             if confirm("Remove this objective and its actions?") {
                 let id = id.clone();
-                model.edit(move |p, _| p.remove_objective(&id));
+                model.apply(PlanOp::RemoveObjective { objective: id });
             }
         }
     };
@@ -310,11 +325,19 @@ fn ObjectiveBlock(id: ObjectiveId) -> impl IntoView {
         };
         match dragged.get_untracked() {
             Some(Dragged::Objective(from)) if from != id_drop => {
-                model.edit(move |p, _| p.move_objective(&from, &theme, to));
+                model.apply(PlanOp::MoveObjective {
+                    objective: from,
+                    theme,
+                    index: to,
+                });
             }
             Some(Dragged::Action(from)) => {
                 let target = id_drop.clone();
-                model.edit(move |p, _| p.move_action(&from, &target, 0));
+                model.apply(PlanOp::MoveAction {
+                    action: from,
+                    objective: target,
+                    index: 0,
+                });
             }
             _ => {}
         }
@@ -337,7 +360,7 @@ fn ObjectiveBlock(id: ObjectiveId) -> impl IntoView {
                     <select on:change=move |ev| {
                         if let Ok(d) = Decision::parse(&event_target_value(&ev)) {
                             let id = id_dec.clone();
-                            model.edit(move |p, _| p.set_decision(&id, d));
+                            model.apply(PlanOp::SetDecision { objective: id, decision: d });
                         }
                     }>
                         {Decision::ALL.iter().map(|d| view! { <option value=d.as_str() selected=move || decision() == *d>{d.as_str()}</option> }).collect_view()}
@@ -353,7 +376,7 @@ fn ObjectiveBlock(id: ObjectiveId) -> impl IntoView {
                     <ActionLine id=aid />
                 </For>
             </ul>
-            <button class="add small" on:click=move |_| { let o = id_add.clone(); model.edit(move |p, rng| p.add_action(rng, &o, "New action", None)); }>"Add action"</button>
+            <button class="add small" on:click=move |_| { let o = id_add.clone(); model.apply(PlanOp::AddAction { seed: model.seed(), objective: o, title: "New action".into(), index: None }); }>"Add action"</button>
         </li>
     }
 }
@@ -375,7 +398,11 @@ fn ActionLine(id: ActionId) -> impl IntoView {
             if let Some((objective, i, _)) = found.get_untracked() {
                 let to = (i as isize + delta).max(0) as usize;
                 let id = id.clone();
-                model.edit(move |p, _| p.move_action(&id, &objective, to));
+                model.apply(PlanOp::MoveAction {
+                    action: id,
+                    objective,
+                    index: to,
+                });
             }
         }
     };
@@ -386,7 +413,7 @@ fn ActionLine(id: ActionId) -> impl IntoView {
         move || {
             if confirm("Remove this action?") {
                 let id = id.clone();
-                model.edit(move |p, _| p.remove_action(&id));
+                model.apply(PlanOp::RemoveAction { action: id });
             }
         }
     };
@@ -416,7 +443,11 @@ fn ActionLine(id: ActionId) -> impl IntoView {
             (dragged.get_untracked(), found.get_untracked())
         {
             if from != id_drop {
-                model.edit(move |p, _| p.move_action(&from, &objective, to));
+                model.apply(PlanOp::MoveAction {
+                    action: from,
+                    objective,
+                    index: to,
+                });
             }
         }
         dragged.set(None);

@@ -10,6 +10,7 @@ use crate::route::{self, Route};
 use crate::views::widgets::rag::RagChip;
 use crate::views::widgets::text::CollabText;
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::{workshop_tally, Decision, ObjectiveId, TextField};
 
 /// One objective as workshop mode walks through them.
@@ -157,7 +158,10 @@ fn ObjectiveStop(id: String) -> impl IntoView {
         let oid = oid.clone();
         move |d: Decision| {
             let oid = oid.clone();
-            model.edit(move |p, _| p.set_decision(&oid, d));
+            model.apply(PlanOp::SetDecision {
+                objective: oid,
+                decision: d,
+            });
         }
     };
     view! {

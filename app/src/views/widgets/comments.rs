@@ -3,6 +3,7 @@
 
 use crate::model::{today, Model};
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::{CommentTarget, Plan};
 use std::collections::HashMap;
 
@@ -111,7 +112,7 @@ pub fn CommentThread(
                                     <p>{c.text.clone()}</p>
                                     <button class="small resolve" on:click=move |_| {
                                         let id = id.clone();
-                                        model.edit(move |p, _| p.set_comment_resolved(&id, !resolved));
+                                        model.apply(PlanOp::SetCommentResolved { comment: id, resolved: !resolved });
                                     }>{if resolved { "Reopen" } else { "Resolve" }}</button>
                                 </li>
                             }
@@ -122,10 +123,7 @@ pub fn CommentThread(
             <AddStamped label="Add a comment" on_add=move |author, agency, text| {
                 let target = target.clone();
                 let known = model.known();
-                model.edit(move |p, rng| {
-                    let c = p.add_comment(rng, &target, &author, &agency, &today(), &text)?;
-                    known.map_or(Ok(()), |k| p.set_comment_known(&c, &k))
-                }).is_some()
+                model.apply(PlanOp::AddComment { seed: model.seed(), target, author, agency, date: today(), text, known })
             } />
         </section>
     }

@@ -3,6 +3,7 @@
 use crate::model::Model;
 use crate::views::widgets::period::current_period;
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::TravelItem;
 
 /// A lead's own direction of travel for this period, with the reason (shown as such in
@@ -28,7 +29,7 @@ pub fn TravelOverride(item: TravelItem) -> impl IntoView {
                 by,
             });
         let item = item.clone();
-        model.edit(move |p, _| p.set_direction_override(&item, period, set.as_ref()));
+        model.apply(PlanOp::SetDirectionOverride { item, period, set });
     };
     view! {
         <form class="travel-override" on:submit=save>

@@ -7,6 +7,7 @@ use crate::route::Route;
 use crate::views::widgets::comments::CommentMark;
 use crate::views::widgets::rag::RagChip;
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::{ActionId, Rag};
 use wasm_bindgen::JsCast;
 
@@ -33,7 +34,11 @@ pub(super) fn TrackerRow(id: ActionId) -> impl IntoView {
         move |rag: Rag| {
             let id = id.clone();
             let period = ctx.period.get_untracked();
-            model.edit(move |p, _| p.set_rag(&id, period, rag));
+            model.apply(PlanOp::SetRag {
+                action: id,
+                period,
+                rag,
+            });
         }
     };
     let set_rag2 = set_rag.clone();
@@ -195,13 +200,15 @@ pub(super) fn UpdateForm(id: ActionId, back: NodeRef<leptos::html::Tbody>) -> im
         let id = id.clone();
         let date = today();
         let known = model.known();
-        if model
-            .edit(move |p, rng| {
-                let u = p.add_progress_update(rng, &id, &author, &agency, &date, &words)?;
-                known.map_or(Ok(()), |k| p.set_update_known(&id, &u, &k))
-            })
-            .is_some()
-        {
+        if model.apply(PlanOp::AddProgressUpdate {
+            seed: model.seed(),
+            action: id,
+            author,
+            agency,
+            date,
+            text: words,
+            known,
+        }) {
             close();
         }
     };

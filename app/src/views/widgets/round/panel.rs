@@ -7,6 +7,7 @@ use crate::route::TrackerView;
 use crate::views::widgets::period::current_period;
 use crate::views::widgets::period::tracker_link;
 use leptos::prelude::*;
+use plansync_shared::PlanOp;
 use plansync_shared::{
     current_round, long_date, parse_reminders, reminders_key, reminders_words, round_line,
     round_progress, DocumentId, PersonId, PersonLink, Plan, ReportingPeriod, Round, RoundId,
@@ -24,7 +25,7 @@ fn RoundReminders(id: RoundId, days: Vec<u32>, owner: bool) -> impl IntoView {
             Ok(days) => {
                 error.set(None);
                 let id = id.clone();
-                model.edit(move |p, _| p.set_round_reminders(&id, &days));
+                model.apply(PlanOp::SetRoundReminders { round: id, days });
             }
             Err(e) => error.set(Some(e.to_string())),
         }
@@ -149,7 +150,11 @@ fn OpenRound(
             .map(|i| format!("{}, {}", i.name, i.agency))
             .unwrap_or_default();
         let id = id.clone();
-        model.edit(move |p, _| p.close_round(&id, &today(), &by));
+        model.apply(PlanOp::CloseRound {
+            round: id,
+            today: today(),
+            by,
+        });
     };
     move || {
         let p = progress.get()?;
@@ -236,7 +241,14 @@ fn OpenRoundForm() -> impl IntoView {
             .unwrap_or_default();
         let (d, m) = (deadline.get_untracked(), meeting.get_untracked());
         let m = (!m.is_empty()).then_some(m);
-        model.edit(move |doc, rng| doc.open_round(rng, p, &d, m.as_deref(), &today(), &by));
+        model.apply(PlanOp::OpenRound {
+            seed: model.seed(),
+            period: p,
+            deadline: d,
+            meeting: m,
+            today: today(),
+            by,
+        });
     };
     view! {
         <form class="open-round" on:submit=open>
