@@ -47,11 +47,11 @@ pub use links::{people_of, LinkPerson, PersonLink};
 pub use period::{financial_year, long_date, parse_date, Quarter, ReportingPeriod};
 pub use plan::DEFAULT_REMINDERS;
 pub use plan::{
-    plan_summary, read_plan, read_plan_tracked, read_rounds, update_plan, Action, Agency, Board,
-    Comment, CommentTarget, Commit, Decision, Direction, DirectionOverride, Indicator, Milestone,
-    NewPlan, Objective, Person, Plan, PlanDoc, PlanOp, PlanSummary, PlanUpdate, Polarity,
-    ProgressState, ProgressUpdate, Rag, Round, Stage, TextField, Theme, TravelItem, WorkshopReview,
-    PLAN_SHAPE, REMOVED_BOARD, SCHEMA,
+    plan_patch, plan_summary, read_plan, read_plan_tracked, read_rounds, update_plan, Action,
+    Agency, Board, Comment, CommentTarget, Commit, Decision, Direction, DirectionOverride,
+    Indicator, ItemPatch, Milestone, NewPlan, Objective, Person, Plan, PlanDoc, PlanOp, PlanPatch,
+    PlanSummary, PlanUpdate, Polarity, ProgressState, ProgressUpdate, Rag, Round, Stage, TextField,
+    Theme, TravelItem, WorkshopReview, PLAN_SHAPE, REMOVED_BOARD, SCHEMA,
 };
 pub use publication::{Publish, Published};
 pub use relay_status::relay_line;

@@ -15,7 +15,7 @@ pub use layout::SCHEMA;
 pub use model::*;
 pub use op::PlanOp;
 pub use read::{plan_summary, read_plan, read_rounds};
-pub use update::{read_plan_tracked, update_plan, PlanUpdate};
+pub use update::{plan_patch, read_plan_tracked, update_plan, ItemPatch, PlanPatch, PlanUpdate};
 
 /// A fingerprint of the typed plan's shape (the source of its types): a copy of a typed
 /// plan kept with another fingerprint was made by another version and must be read again.

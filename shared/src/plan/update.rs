@@ -6,9 +6,11 @@
 
 use super::layout::get_obj;
 use super::read::{read_plan, sort_comments, Reader};
+use crate::ids::{CommentId, ObjectiveId};
 use crate::plan::model::*;
 use crate::Result;
 use automerge::{AutoCommit, PatchAction, Prop, ROOT};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// What bringing a typed plan up to date took.
@@ -20,6 +22,91 @@ pub enum PlanUpdate {
     Items(usize),
     /// The whole plan was read again.
     Whole,
+}
+
+/// What changed in a typed plan, to bring another copy of it (the page's, say, kept by
+/// a sync worker that holds the document) up to date: [`PlanPatch::apply`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PlanPatch {
+    /// The whole plan, read again.
+    Whole(Box<Plan>),
+    /// Only these items changed, each given whole as it is now.
+    Items(Vec<ItemPatch>),
+}
+
+/// One item as it is now, in place of the copy's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ItemPatch {
+    /// An action (all of it).
+    Action(Action),
+    /// An objective's wording and review (its actions come as actions).
+    Objective {
+        /// The objective.
+        id: ObjectiveId,
+        /// Its wording.
+        text: String,
+        /// Its workshop review.
+        review: WorkshopReview,
+    },
+    /// An indicator (all of it).
+    Indicator(Indicator),
+    /// A comment, or `None` where it was removed.
+    Comment(CommentId, Option<Comment>),
+}
+
+impl PlanPatch {
+    /// Brings `plan` up to date; `false` if an item is not where `plan` has it (the copy
+    /// was not the one the patch was made against): ask for the whole plan.
+    pub fn apply(self, plan: &mut Plan) -> bool {
+        match self {
+            PlanPatch::Whole(p) => {
+                *plan = *p;
+                true
+            }
+            PlanPatch::Items(items) => items.into_iter().all(|i| i.place(plan)),
+        }
+    }
+}
+
+impl ItemPatch {
+    /// Puts the item in `plan` in place of its old copy; `false` if `plan` has none.
+    fn place(self, plan: &mut Plan) -> bool {
+        match self {
+            ItemPatch::Action(a) => match action_mut(plan, a.id.as_str()) {
+                Some(slot) => {
+                    *slot = a;
+                    true
+                }
+                None => false,
+            },
+            ItemPatch::Objective { id, text, review } => {
+                let Some(o) = plan
+                    .themes
+                    .iter_mut()
+                    .flat_map(|t| &mut t.objectives)
+                    .find(|o| o.id == id)
+                else {
+                    return false;
+                };
+                o.text = text;
+                o.review = review;
+                true
+            }
+            ItemPatch::Indicator(i) => match plan.indicators.iter_mut().find(|x| x.id == i.id) {
+                Some(slot) => {
+                    *slot = i;
+                    true
+                }
+                None => false,
+            },
+            ItemPatch::Comment(id, comment) => {
+                plan.comments.retain(|c| c.id != id);
+                plan.comments.extend(comment);
+                sort_comments(&mut plan.comments);
+                true
+            }
+        }
+    }
 }
 
 /// One item a patch touched.
@@ -43,13 +130,27 @@ pub fn read_plan_tracked(doc: &mut AutoCommit) -> Result<Plan> {
 /// from `doc`, up to date with the changes `doc` has had since, and keeps recording.
 /// On an error `plan` may be partly updated: read it whole again.
 pub fn update_plan(plan: &mut Plan, doc: &mut AutoCommit) -> Result<PlanUpdate> {
+    Ok(match plan_patch(plan, doc)? {
+        None => PlanUpdate::Unchanged,
+        Some(PlanPatch::Whole(_)) => PlanUpdate::Whole,
+        Some(PlanPatch::Items(items)) => PlanUpdate::Items(items.len()),
+    })
+}
+
+/// [`update_plan`], also saying what changed (`None`: nothing), for another copy of the
+/// plan to follow with [`PlanPatch::apply`].
+pub fn plan_patch(plan: &mut Plan, doc: &mut AutoCommit) -> Result<Option<PlanPatch>> {
+    let whole = |plan: &mut Plan, read: Plan| {
+        *plan = read;
+        Ok(Some(PlanPatch::Whole(Box::new(plan.clone()))))
+    };
     if doc.diff_cursor().is_empty() {
         // Not recording (a document loaded or replaced since): read it whole.
-        *plan = read_plan_tracked(doc)?;
-        return Ok(PlanUpdate::Whole);
+        let read = read_plan_tracked(doc)?;
+        return whole(plan, read);
     }
     if doc.diff_cursor() == doc.get_heads() {
-        return Ok(PlanUpdate::Unchanged);
+        return Ok(None);
     }
     let patches = doc.diff_incremental();
     let mut touched = BTreeSet::new();
@@ -58,20 +159,17 @@ pub fn update_plan(plan: &mut Plan, doc: &mut AutoCommit) -> Result<PlanUpdate> 
             Some(t) => {
                 touched.insert(t);
             }
-            None => {
-                *plan = read_plan(doc)?;
-                return Ok(PlanUpdate::Whole);
-            }
+            None => return whole(plan, read_plan(doc)?),
         }
     }
-    let n = touched.len();
+    let mut items = Vec::with_capacity(touched.len());
     for t in touched {
-        if !reread(plan, doc, &t)? {
-            *plan = read_plan(doc)?;
-            return Ok(PlanUpdate::Whole);
+        match reread(doc, &t)? {
+            Some(item) if item.clone().place(plan) => items.push(item),
+            _ => return whole(plan, read_plan(doc)?),
         }
     }
-    Ok(PlanUpdate::Items(n))
+    Ok(Some(PlanPatch::Items(items)))
 }
 
 /// The item a patch at `path` touched, or `None` when only reading the whole plan again
@@ -107,9 +205,9 @@ fn touched_by(path: &[(automerge::ObjId, Prop)], action: &PatchAction) -> Option
     }
 }
 
-/// Reads one touched item again into `plan`; `false` if it is not where the plan has it
-/// (added or removed), so the whole plan must be read.
-fn reread(plan: &mut Plan, doc: &AutoCommit, t: &Touched) -> Result<bool> {
+/// Reads one touched item again as it is in `doc`; `None` if it is not there (removed),
+/// so the whole plan must be read.
+fn reread(doc: &AutoCommit, t: &Touched) -> Result<Option<ItemPatch>> {
     let r = Reader { doc };
     let item = |collection: &str, id: &str| -> Result<Option<automerge::ObjId>> {
         match get_obj(doc, &ROOT, collection)? {
@@ -117,46 +215,31 @@ fn reread(plan: &mut Plan, doc: &AutoCommit, t: &Touched) -> Result<bool> {
             None => Ok(None),
         }
     };
-    match t {
-        Touched::Action(id) => {
-            let (Some(slot), Some(obj)) = (action_mut(plan, id), item("actions", id)?) else {
-                return Ok(false);
-            };
-            *slot = r.action(id.clone(), &obj)?;
-        }
-        Touched::Objective(id) => {
-            let Some(obj) = item("objectives", id)? else {
-                return Ok(false);
-            };
-            let Some(o) = plan
-                .themes
-                .iter_mut()
-                .flat_map(|t| &mut t.objectives)
-                .find(|o| o.id.as_str() == id)
-            else {
-                return Ok(false);
-            };
-            o.text = r.text(&obj, "text")?;
-            o.review = r.review(&obj)?;
-        }
-        Touched::Indicator(id) => {
-            let (Some(slot), Some(obj)) = (
-                plan.indicators.iter_mut().find(|i| i.id.as_str() == id),
-                item("indicators", id)?,
-            ) else {
-                return Ok(false);
-            };
-            *slot = r.indicator(id.clone(), &obj)?;
-        }
+    Ok(match t {
+        Touched::Action(id) => match item("actions", id)? {
+            Some(obj) => Some(ItemPatch::Action(r.action(id.clone(), &obj)?)),
+            None => None,
+        },
+        Touched::Objective(id) => match item("objectives", id)? {
+            Some(obj) => Some(ItemPatch::Objective {
+                id: ObjectiveId::new(id.clone()),
+                text: r.text(&obj, "text")?,
+                review: r.review(&obj)?,
+            }),
+            None => None,
+        },
+        Touched::Indicator(id) => match item("indicators", id)? {
+            Some(obj) => Some(ItemPatch::Indicator(r.indicator(id.clone(), &obj)?)),
+            None => None,
+        },
         Touched::Comment(id) => {
-            plan.comments.retain(|c| c.id.as_str() != id);
-            if let Some(obj) = item("comments", id)? {
-                plan.comments.extend(r.comment(id.clone(), &obj)?);
-            }
-            sort_comments(&mut plan.comments);
+            let comment = match item("comments", id)? {
+                Some(obj) => r.comment(id.clone(), &obj)?,
+                None => None,
+            };
+            Some(ItemPatch::Comment(CommentId::new(id.clone()), comment))
         }
-    }
-    Ok(true)
+    })
 }
 
 fn action_mut<'a>(plan: &'a mut Plan, id: &str) -> Option<&'a mut Action> {
@@ -289,6 +372,62 @@ mod tests {
             p.set_text(&TextField::PlanTitle, "A new title").unwrap();
         });
         assert_eq!(how, PlanUpdate::Whole);
+    }
+
+    #[test]
+    fn a_copy_that_follows_the_patches_stays_equal_to_the_document() {
+        let (mut doc, mut rng) = demo();
+        let mut plan = read_plan_tracked(doc.automerge_mut()).unwrap();
+        // The page's copy, sent across once and then only patches.
+        let mut page = plan.clone();
+        let a = plan.themes[0].objectives[0].actions[0].id.clone();
+        let o = plan.themes[0].objectives[0].id.clone();
+        let i = plan.indicators[0].id.clone();
+        let target = CommentTarget::Action(a.clone());
+        let q4 = ReportingPeriod::from_key("2026-Q4").unwrap();
+        type Edit<'a> = Box<dyn Fn(&mut PlanDoc, &mut rand::rngs::StdRng) + 'a>;
+        let edits: Vec<Edit> = vec![
+            Box::new(|p, _| p.set_rag(&a, q4, Rag::Green).unwrap()),
+            Box::new(|p, _| p.set_decision(&o, Decision::Drop).unwrap()),
+            Box::new(|p, _| p.set_indicator_value(&i, q4, 7.0).unwrap()),
+            Box::new(|p, rng| {
+                p.add_comment(rng, &target, "Analyst", "Police", "2026-11-30", "Funded?")
+                    .map(drop)
+                    .unwrap()
+            }),
+            Box::new(|p, rng| p.add_action(rng, &o, "New", Some(0)).map(drop).unwrap()),
+            Box::new(|p, _| p.set_text(&TextField::PlanTitle, "Renamed").unwrap()),
+        ];
+        let mut kinds = Vec::new();
+        for edit in &edits {
+            let mut other = doc.fork(&mut rng);
+            edit(&mut other, &mut rng);
+            other.commit();
+            doc.automerge_mut().merge(other.automerge_mut()).unwrap();
+            let patch = plan_patch(&mut plan, doc.automerge_mut()).unwrap().unwrap();
+            kinds.push(matches!(patch, PlanPatch::Items(_)));
+            // The patch goes across as bytes, as it does to the page.
+            let sent: PlanPatch =
+                serde_json::from_slice(&serde_json::to_vec(&patch).unwrap()).unwrap();
+            assert!(sent.apply(&mut page));
+            assert_eq!(page, doc.read().unwrap());
+        }
+        assert_eq!(kinds, [true, true, true, true, false, false]);
+        assert!(plan_patch(&mut plan, doc.automerge_mut())
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn a_patch_for_an_item_the_copy_lacks_asks_for_the_whole_plan() {
+        let (doc, _) = demo();
+        let mut plan = doc.read().unwrap();
+        let mut other = plan.clone();
+        other.themes[0].objectives[0].actions[0].id = crate::ActionId::new("action-elsewhere");
+        let patch = PlanPatch::Items(vec![ItemPatch::Action(
+            other.themes[0].objectives[0].actions[0].clone(),
+        )]);
+        assert!(!patch.apply(&mut plan));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Measures the web app in Debian's headless chromium on a generated 2,000-action plan,
 //! served by a real `plansync` server: navigation to the action tracker rendered; a keystroke
-//! in an action title to the next frame; 500 remote changes arriving at once to the next
-//! frame. Timings come from the app's own marks (`window.plansyncPerf`), read over
+//! in an action title to the next frame, alone and while 500 remote changes merge; 500 remote
+//! changes arriving at once to the next frame. Timings come from the app's own marks (`window.plansyncPerf`), read over
 //! WebDriver; each is the median of several runs, with a baseline measured in the same run
 //! (these machines are shared and noisy: compare ratios). Also prints the wasm size.
 //!
@@ -144,6 +144,10 @@ struct Figures {
     key: f64,
     /// The same in a plain input: the keystroke baseline.
     plain: f64,
+    /// A keystroke in the title to the next frame while many remote changes merge.
+    key_merging: f64,
+    /// The slowest of those.
+    key_merging_worst: f64,
     /// One remote change to rendered.
     one: f64,
     /// Many remote changes at once to rendered.
@@ -337,6 +341,61 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
         .collect();
     let typed = rust_title(&rust, doc, &actions[0], size.keys).await;
 
+    eprintln!("bench: keystrokes while remote changes merge");
+    // Keystrokes in the same title while `many` remote changes arrive at once (the typed
+    // action's own title last, so the box shows when they have merged): the keystrokes
+    // from the push until five after that, each keydown to the next frame.
+    page.find(Locator::Css("input.detail-title"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    clear(&page, "keystroke").await;
+    let mut during = Vec::new();
+    for run in 0..size.merges {
+        let tag = format!("<{run}> ");
+        let mut changed: Vec<ActionId> = actions[1..size.many].to_vec();
+        changed.push(actions[0].clone());
+        let t0 = eval(&page, "return performance.now()")
+            .await
+            .as_f64()
+            .unwrap();
+        let typing = async {
+            let seen = format!(
+                "return document.querySelector('input.detail-title').value.startsWith('{tag}')"
+            );
+            let mut after = None;
+            for i in 0..400 {
+                press(&page, &['y']).await;
+                if after.is_none() && eval(&page, &seen).await.as_bool() == Some(true) {
+                    after = Some(i);
+                }
+                if after.is_some_and(|a| i >= a + 5) {
+                    break;
+                }
+            }
+            assert!(
+                after.is_some(),
+                "the remote changes never showed in the box"
+            );
+            eval(&page, "return performance.now()")
+                .await
+                .as_f64()
+                .unwrap()
+        };
+        let (_, t1) = tokio::join!(push_changes(&rust, doc, &changed, size.many, &tag), typing);
+        during.extend(
+            spans(&page, "keystroke")
+                .await
+                .iter()
+                .filter(|(s, _)| (t0..=t1).contains(s))
+                .map(|(s, e)| e - s),
+        );
+        clear(&page, "keystroke").await;
+    }
+    let worst_during = during.iter().copied().fold(0.0, f64::max);
+
     eprintln!("bench: remote changes");
     // Remote changes arriving at once, on the tracker; baseline: a single remote change.
     page.goto("about:blank").await.unwrap();
@@ -383,6 +442,8 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
         dashboard: (!dashboard.is_empty()).then(|| median(dashboard)),
         key: median(keys),
         plain: median(plain),
+        key_merging: median_or_nan(during),
+        key_merging_worst: worst_during,
         one: median(one),
         many: median(many),
         typed,
@@ -482,6 +543,13 @@ async fn main() {
     println!("keystrokes: {}; baseline: a plain input", size.keys);
     row("keystroke in action title → next frame", |f| {
         (f.key, f.plain)
+    });
+    row(
+        &format!("  while {} remote changes merge (median)", size.many),
+        |f| (f.key_merging, f.plain),
+    );
+    row("  while they merge (slowest)", |f| {
+        (f.key_merging_worst, f.plain)
     });
     println!(
         "remote changes: {} rounds; baseline: a plain input's keystroke frame, then 1 change",
