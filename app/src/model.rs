@@ -592,13 +592,14 @@ impl Model {
         });
     }
 
-    /// Applies what was typed into a text box (see [`Model::apply`]); the rest of the page
-    /// catches up when typing pauses.
-    pub fn edit_text(&self, field: &TextField, text: &str) -> bool {
+    /// Applies what was typed into a text box (`was` became `text`; see [`Model::apply`]);
+    /// the rest of the page catches up when typing pauses.
+    pub fn edit_text(&self, field: &TextField, was: &str, text: &str) -> bool {
         let r = self.refresh.get_value();
         r.typing.set(true);
         let done = self.apply(PlanOp::SetText {
             field: field.clone(),
+            was: was.to_string(),
             text: text.to_string(),
         });
         r.typing.set(false);

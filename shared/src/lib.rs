@@ -26,6 +26,7 @@ mod search;
 mod signoff;
 mod summary;
 mod sync;
+mod typing;
 mod workshop;
 
 pub use compare::{compare, word_diff, Change, Difference, ItemKind, WordChange, Words};
@@ -74,6 +75,7 @@ pub use sync::{
     WireError, HEARTBEAT_MS, MAX_EPHEMERAL_SESSIONS, MAX_PEER_ID_BYTES, PARTICIPANT, PEER_TTL_MS,
     PRESENCE_MARKER, PROTOCOL_VERSION, SERVER_REST_AFTER_MS,
 };
+pub use typing::{rebase_typing, transform_caret};
 pub use workshop::{workshop_tally, WorkshopTally, NO_GROUP};
 
 /// Re-exported so that callers use the same automerge as the core.

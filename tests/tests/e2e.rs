@@ -966,3 +966,32 @@ fn the_app_can_be_installed_its_manifest_names_it_and_its_icons_are_served_at_th
         assert_eq!((w, h), (size, size));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_typing_without_pause_still_gets_the_changes_others_make() {
+    let server = Backing::sqlite().start(&[]);
+    let doc = server.demo_plan().await;
+    let typist = RustClient::connect(&server.sync_url(), "typist").await;
+    let other = RustClient::connect(&server.sync_url(), "other").await;
+    typist.find(doc).await;
+    other.find(doc).await;
+    let plan = typist.plan(doc);
+    let mine = TextField::ActionTitle(plan.themes[0].objectives[0].actions[0].id.clone());
+    let theirs = TextField::ActionTitle(plan.themes[1].objectives[0].actions[0].id.clone());
+    other.edit(doc, |p| p.splice_text(&theirs, 0, 0, "[theirs] ").unwrap());
+    // A keystroke every 10 ms, for at most 10 s, until their change shows.
+    let mut seen = false;
+    for _ in 0..1000 {
+        typist.edit(doc, |p| {
+            let end = p.text(&mine).unwrap().chars().count();
+            p.splice_text(&mine, end, 0, "y").unwrap()
+        });
+        let now = plansync_shared::PlanDoc::from_automerge(typist.document(doc)).unwrap();
+        if now.text(&theirs).unwrap().starts_with("[theirs] ") {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(seen, "their change never arrived while I typed");
+}

@@ -5,32 +5,11 @@
 use crate::model::Model;
 use crate::perf;
 use leptos::prelude::*;
+use plansync_shared::transform_caret;
 use plansync_shared::TextField;
 use std::cell::Cell;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
-
-/// Where a caret at `caret` (UTF-16 units) of `old` belongs once `old` has become `new`:
-/// before the changed span it stays, after it it shifts by the change in length, inside it
-/// it goes to the end of the new text.
-pub fn transform_caret(old: &[u16], new: &[u16], caret: usize) -> usize {
-    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-    let max_suffix = old.len().min(new.len()) - prefix;
-    let suffix = old
-        .iter()
-        .rev()
-        .zip(new.iter().rev())
-        .take(max_suffix)
-        .take_while(|(a, b)| a == b)
-        .count();
-    if caret <= prefix {
-        caret
-    } else if caret >= old.len() - suffix {
-        (caret + new.len()).saturating_sub(old.len()).min(new.len())
-    } else {
-        new.len() - suffix
-    }
-}
 
 /// The value and selection of an `<input>` or `<textarea>`.
 enum TextBox {
@@ -158,7 +137,7 @@ pub fn CollabText(
         if typed == shown.get_value() {
             return;
         }
-        if model.edit_text(&field, &typed) {
+        if model.edit_text(&field, &shown.get_value(), &typed) {
             shown.set_value(typed);
         }
         if let Some(start) = KEY_DOWN.with(Cell::take) {
@@ -171,7 +150,9 @@ pub fn CollabText(
             apply2();
         }
     };
-    let on_keydown = move |_: web_sys::KeyboardEvent| KEY_DOWN.with(|k| k.set(Some(perf::now())));
+    // From when the browser made the event, so time it waited behind other work counts.
+    let on_keydown =
+        move |ev: web_sys::KeyboardEvent| KEY_DOWN.with(|k| k.set(Some(ev.time_stamp())));
     let on_comp_start = move |_: web_sys::CompositionEvent| composing.set_value(true);
     let on_comp_end = move |_: web_sys::CompositionEvent| {
         composing.set_value(false);
@@ -213,52 +194,5 @@ pub fn CollabText(
             />
         }
         .into_any()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::transform_caret;
-
-    fn u(s: &str) -> Vec<u16> {
-        s.encode_utf16().collect()
-    }
-
-    #[test]
-    fn a_remote_insert_before_my_caret_shifts_it_and_one_after_leaves_it() {
-        // I am typing after "Reduce"; someone inserts "Please " at the start.
-        let (old, new) = (u("Reduce harm"), u("Please Reduce harm"));
-        assert_eq!(transform_caret(&old, &new, 6), 13);
-        // Someone appends at the end: my caret stays.
-        let new = u("Reduce harm now");
-        assert_eq!(transform_caret(&old, &new, 6), 6);
-    }
-
-    #[test]
-    fn a_remote_delete_around_my_caret_puts_it_at_the_end_of_the_new_text_there() {
-        let (old, new) = (u("Reduce repeat harm"), u("Reduce harm"));
-        assert_eq!(transform_caret(&old, &new, 10), 7);
-        assert_eq!(transform_caret(&old, &new, 18), 11);
-        assert_eq!(transform_caret(&old, &new, 0), 0);
-    }
-
-    #[test]
-    fn caret_transform_never_points_past_the_end() {
-        let cases = [
-            ("", "a"),
-            ("abc", ""),
-            ("aaa", "aa"),
-            ("ab", "ba"),
-            ("é😀", "😀"),
-        ];
-        for (a, b) in cases {
-            let (old, new) = (u(a), u(b));
-            for c in 0..=old.len() {
-                assert!(
-                    transform_caret(&old, &new, c) <= new.len(),
-                    "{a:?} -> {b:?} at {c}"
-                );
-            }
-        }
     }
 }

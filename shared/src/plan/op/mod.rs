@@ -16,11 +16,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum PlanOp {
-    /// Puts new text in a text field (spliced, so concurrent typing merges).
+    /// What was typed in a text field: `was` became `text` in the box. Made on the text
+    /// as it is when applied (edits the box had not seen yet stay; see
+    /// [`crate::rebase_typing`]), spliced so concurrent typing merges.
     SetText {
         /// The field.
         field: TextField,
-        /// Its whole new text.
+        /// The text the box showed before.
+        was: String,
+        /// The text in the box now.
         text: String,
     },
     /// Sets the plan's lifecycle stage.
@@ -391,7 +395,10 @@ impl PlanOp {
         use PlanOp::*;
         let r = &mut Seeded(self.seed_of().unwrap_or_default());
         match self {
-            SetText { field, text } => p.set_text(field, text),
+            SetText { field, was, text } => {
+                let now = p.text(field)?;
+                p.set_text(field, &crate::rebase_typing(was, text, &now))
+            }
             SetStage { stage } => p.set_stage(*stage),
             AddMilestone { name, due, .. } => p.add_milestone(r, name, due.as_deref()).map(drop),
             SetMilestoneDone { milestone, done } => p.set_milestone_done(milestone, *done),

@@ -26,6 +26,7 @@ fn an_operation_survives_the_trip_to_the_worker_unchanged() {
     for op in [
         PlanOp::SetText {
             field: TextField::ActionTitle(a.clone()),
+            was: "Review".into(),
             text: "Daily review".into(),
         },
         PlanOp::AddObjective {
@@ -169,4 +170,23 @@ fn a_refused_operation_changes_nothing_and_says_why() {
     let err = PlanDoc::change(p.automerge_mut(), |d| op.apply(d)).unwrap_err();
     assert!(err.to_string().contains("date"), "{err}");
     assert_eq!(p.read().unwrap(), before);
+}
+
+#[test]
+fn typing_is_made_on_the_text_as_it_is_keeping_words_the_box_had_not_seen() {
+    let (mut p, _, _, a) = plan();
+    let field = TextField::ActionTitle(a);
+    let was = p.text(&field).unwrap();
+    // Someone else's words arrive at the document before my keystroke does.
+    let mut other = p.fork(&mut StdRng::seed_from_u64(2));
+    other.splice_text(&field, 0, 0, "Urgent: ").unwrap();
+    other.commit();
+    p.merge(&mut other).unwrap();
+    let op = PlanOp::SetText {
+        field: field.clone(),
+        was: was.clone(),
+        text: format!("{was}!"),
+    };
+    apply(&mut p, &op);
+    assert_eq!(p.text(&field).unwrap(), format!("Urgent: {was}!"));
 }
