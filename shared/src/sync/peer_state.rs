@@ -148,6 +148,48 @@ pub(crate) fn generate(doc: &mut AutoCommit, state: &mut State) -> Option<sync::
     message
 }
 
+/// Cuts a message [`generate`]d while some of our changes are not stored yet down to what
+/// is: only changes that `stored` (our stored heads) includes, and `stored` as our heads;
+/// the peer's `state` forgets having sent the rest, so they go in a later message. `None`
+/// (and `state` as it was, `before`) when the message carries the whole document, which
+/// cannot be cut, or when it would tell the peer nothing new.
+pub(crate) fn only_stored(
+    doc: &mut AutoCommit,
+    state: &mut State,
+    before: State,
+    message: sync::Message,
+    stored: &[ChangeHash],
+) -> Option<sync::Message> {
+    let unstored: HashSet<ChangeHash> = doc.get_changes(stored).iter().map(|c| c.hash()).collect();
+    let mut kept = Vec::new();
+    for chunk in message.changes.iter() {
+        match automerge::Change::try_from(chunk) {
+            Ok(c) if unstored.contains(&c.hash()) => {}
+            Ok(_) => kept.push(chunk.to_vec()),
+            Err(_) => {
+                *state = before;
+                return None;
+            }
+        }
+    }
+    if kept.is_empty() && before.have_responded && before.last_sent_heads == stored {
+        *state = before;
+        return None;
+    }
+    state.sent_hashes.retain(|h| !unstored.contains(h));
+    state.last_sent_heads = stored.to_vec();
+    let heads = if message.heads.is_empty() {
+        Vec::new()
+    } else {
+        stored.to_vec()
+    };
+    Some(sync::Message {
+        heads,
+        changes: kept.into(),
+        ..message
+    })
+}
+
 /// True when `generate_sync_message` would return `None` for this peer: we have answered
 /// it before, it holds exactly our heads, we told it those heads, it needs nothing, and no
 /// reset is due. (It then holds every change we have, so nothing is left to send.)

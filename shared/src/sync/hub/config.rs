@@ -121,6 +121,15 @@ impl HubConfig {
         }
     }
 
+    /// Whether the hub persists each change at once (not batched for [`Event::Flush`]): it
+    /// then sends what is stored while later changes are still being stored, and applies
+    /// peers' messages meanwhile, so a burst of changes (typing faster than storage
+    /// completes) holds back neither. A batching hub (a server) waits for the flush's
+    /// persists, which its rounds pace.
+    pub fn sends_stored_while_saving(&self) -> bool {
+        self.persist && !self.batch
+    }
+
     /// A client with no storage of its own.
     pub fn client(peer_id: PeerId) -> Self {
         Self {

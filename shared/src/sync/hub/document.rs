@@ -32,8 +32,16 @@ pub(super) struct DocEntry {
     pub(super) already_stored: HashSet<ChangeHash>,
     /// How many of its persists have not completed: its sync messages wait for them, and
     /// messages from peers wait in `pending` (so the heads to advertise are the stored ones
-    /// when the last completes, however busy the peers are).
+    /// when the last completes, however busy the peers are). A hub that persists each
+    /// change at once ([`HubConfig::sends_stored_while_saving`]) instead sends what is
+    /// stored meanwhile and applies peers' messages at once.
     pub(super) saving: usize,
+    /// Its persists not completed, in the order they were asked for, with the heads each
+    /// stores up to and whether it has completed (they may complete in any order).
+    pub(super) outstanding: VecDeque<(PersistId, Vec<ChangeHash>, bool)>,
+    /// While persists are outstanding: the heads of everything stored (every persist asked
+    /// for before the first outstanding one has completed).
+    pub(super) stored: Vec<ChangeHash>,
 }
 
 impl DocEntry {
@@ -49,6 +57,8 @@ impl DocEntry {
             senders: HashMap::new(),
             already_stored: HashSet::new(),
             saving: 0,
+            outstanding: VecDeque::new(),
+            stored: Vec::new(),
         }
     }
 }
@@ -170,7 +180,10 @@ impl Hub {
                     .insert(doc, DocEntry::new(AutoCommit::new(), DocState::Absent));
                 self.apply_sync(conn, msg, out);
             }
-            Some(entry) if entry.state == DocState::Loading || entry.saving > 0 => {
+            Some(entry)
+                if entry.state == DocState::Loading
+                    || (entry.saving > 0 && !self.config.sends_stored_while_saving()) =>
+            {
                 entry.pending.push((conn, msg))
             }
             Some(_) => self.apply_sync(conn, msg, out),
@@ -300,9 +313,14 @@ impl Hub {
             }
             if !chunk.is_empty() {
                 entry.bytes = entry.bytes.saturating_add(chunk.len());
+                if entry.saving == 0 {
+                    entry.stored.clone_from(&entry.persisted);
+                    entry.outstanding.clear();
+                }
                 entry.saving += 1;
                 let id = PersistId(self.next_persist);
                 self.next_persist += 1;
+                entry.outstanding.push_back((id, heads.clone(), false));
                 self.saving.insert(id, doc);
                 out.push(Effect::Persist {
                     id,
@@ -351,7 +369,21 @@ impl Hub {
             return;
         };
         entry.saving = entry.saving.saturating_sub(1);
+        if let Some(o) = entry.outstanding.iter_mut().find(|o| o.0 == id) {
+            o.2 = true;
+        }
+        let mut advanced = false;
+        while entry.outstanding.front().is_some_and(|o| o.2) {
+            if let Some((_, heads, _)) = entry.outstanding.pop_front() {
+                entry.stored = heads;
+                advanced = true;
+            }
+        }
         if entry.saving > 0 {
+            // Stored further: a hub that sends what is stored sends it now.
+            if advanced && self.config.sends_stored_while_saving() {
+                self.sync_all(doc, out);
+            }
             return;
         }
         let pending = std::mem::take(&mut entry.pending);
@@ -383,9 +415,16 @@ impl Hub {
         // Persist before send: our heads go out only once every change in them is stored
         // (the last persist's completion syncs every peer again).
         // (A resting document is stored and its heads are those persisted.)
-        if self.config.persist
+        let unstored = self.config.persist
             && !entry.held.is_resting()
-            && (entry.saving > 0 || entry.held.get().get_heads() != entry.persisted)
+            && (entry.saving > 0 || entry.held.get().get_heads() != entry.persisted);
+        // ...but a hub that persists each change at once, with every change asked to be
+        // stored, sends what is stored so far: typing faster than storage completes does
+        // not hold back its messages (nor, so, the peer's answers) until typing pauses.
+        if unstored
+            && !(self.config.sends_stored_while_saving()
+                && entry.held.get().get_heads() == entry.persisted
+                && !entry.stored.is_empty())
         {
             return;
         }
@@ -410,13 +449,24 @@ impl Hub {
                 && Saved::takes_whole(state)
                 && entry.held.lost().is_none())
         {
+            if unstored {
+                // The saved form holds changes not stored yet: wait for them.
+                return;
+            }
             Some(entry.held.saved_now().generate(state))
         } else {
             None
         };
+        let before = unstored.then(|| state.clone());
         let made = match from_saved {
             Some(Ok(message)) => message,
             _ => peer_state::generate(entry.held.get(), state),
+        };
+        let made = match (made, before) {
+            (Some(m), Some(before)) => {
+                peer_state::only_stored(entry.held.get(), state, before, m, &entry.stored)
+            }
+            (made, _) => made,
         };
         let Some(message) = made else {
             return;

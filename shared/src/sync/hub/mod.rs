@@ -26,7 +26,7 @@ use automerge::{AutoCommit, ChangeHash};
 use connection::Conn;
 use document::{DocEntry, DocState};
 use rest::Held;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 /// The sync core of one peer: its connections, its documents and the sync state of every
 /// (connection, document) pair.

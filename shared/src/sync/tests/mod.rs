@@ -19,6 +19,7 @@ mod relay;
 mod rest;
 mod storage;
 mod sync;
+mod typing;
 mod wire;
 
 /// A node of the network: a hub, and its storage if it is a server.
@@ -231,14 +232,24 @@ impl Net {
     /// Delivers queued events until nothing is left (bounded: a livelock fails the test).
     fn run_until_quiescent(&mut self) {
         for _ in 0..100_000 {
-            let Some((node, event)) = self.queue.pop_front() else {
+            if !self.step() {
                 return;
+            }
+        }
+        panic!("the network did not become quiescent");
+    }
+
+    /// Delivers the next queued event; `false` if none was left.
+    fn step(&mut self) -> bool {
+        {
+            let Some((node, event)) = self.queue.pop_front() else {
+                return false;
             };
             self.now += 1;
             if let Event::Delivered { conn, doc } = &event {
                 if self.stalled.contains(&(node, *conn)) {
                     self.parked.push((node, event));
-                    continue;
+                    return true;
                 }
                 if let Some(n) = self.in_transit.get_mut(&(node, *conn, *doc)) {
                     *n -= 1;
@@ -322,7 +333,7 @@ impl Net {
                 }
             }
         }
-        panic!("the network did not become quiescent");
+        true
     }
 
     fn plan(&mut self, node: usize, doc: &DocumentId) -> crate::Plan {
