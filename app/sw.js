@@ -10,7 +10,8 @@ async function precache() {
   const html = await page.clone().text();
   await cache.put("/", page);
   const assets = [...html.matchAll(/(?:href|src)="(\/[^"#?]+)"/g)].map((m) => m[1]);
-  await cache.addAll([...new Set(assets)]);
+  // The sync worker's script, which the page starts rather than names.
+  await cache.addAll([...new Set([...assets, "/worker.js"])]);
 }
 
 self.addEventListener("install", (event) => {

@@ -10,7 +10,12 @@ mod route;
 mod store;
 mod sync;
 mod views;
+mod worker;
 
 fn main() {
+    // In the sync worker the same module starts without a page: `worker_main` runs it.
+    if web_sys::window().is_none() {
+        return;
+    }
     leptos::mount::mount_to_body(views::App);
 }

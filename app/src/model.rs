@@ -7,10 +7,12 @@ use crate::identity::Identity;
 use crate::perf;
 use crate::route::{self, Route};
 use crate::store::Store;
-use crate::sync::{sync_url, Connection, Link, Notice};
+use crate::sync::{sync_url, Link};
+use crate::worker::link::SyncWorker;
+use crate::worker::protocol::{FromWorker, ToWorker};
 use leptos::prelude::*;
-use plansync_shared::{DocumentId, Plan, PlanOp, PlanUpdate, TextField};
-use std::cell::Cell;
+use plansync_shared::{DocumentId, Plan, PlanOp, PlanPatch, TextField};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// How long typing must pause before the rest of the page shows the new text.
@@ -36,7 +38,7 @@ pub enum Opening {
 /// The app's state; `Copy`, so every component can hold it.
 #[derive(Clone, Copy)]
 pub struct Model {
-    conn: StoredValue<Option<Connection>, LocalStorage>,
+    worker: StoredValue<Option<SyncWorker>, LocalStorage>,
     store: StoredValue<Option<Store>, LocalStorage>,
     refresh: StoredValue<Rc<Refresh>, LocalStorage>,
     /// The view in the address bar.
@@ -51,6 +53,8 @@ pub struct Model {
     pub opening: RwSignal<Opening>,
     /// How many of my changes the server has not got (`None`: not known).
     pub unsynced: RwSignal<Option<usize>>,
+    /// Whether some of my changes are not stored in this browser yet.
+    pub saving: RwSignal<bool>,
     /// A problem saving in this browser, for the user.
     pub problem: RwSignal<Option<String>>,
     /// Who I am.
@@ -90,11 +94,25 @@ struct Refresh {
     typed: Cell<u32>,
     /// When the first remote change since the last refresh arrived.
     remote_since: Cell<Option<f64>>,
-    /// Whether the page's plan is the open plan as last read, so only its changes since
-    /// need reading (not a snapshot, not another plan).
-    live: Cell<bool>,
     /// Bumped by every change read; the plan is kept for a quick start once it stays put.
     kept: Cell<u32>,
+    /// The number of my last operation sent to the worker.
+    sent: Cell<u64>,
+    /// The number of my last operation the page's plan includes.
+    acked: Cell<u64>,
+    /// Patches from the worker not applied yet (mine, while typing), in order.
+    queued: RefCell<Vec<(PlanPatch, Vec<String>, u64)>>,
+    /// The heads the page's plan (or, while a snapshot is shown, the live plan) is at.
+    heads: RefCell<Vec<String>>,
+    /// The plan as it is now, while a snapshot is shown in its place.
+    live: RefCell<Option<Plan>>,
+    /// When the open plan was asked for (for the timing).
+    opened_at: Cell<f64>,
+    /// My last operation sent to the worker, and the last it has applied.
+    sent_to_worker: Cell<u64>,
+    worker_applied: Cell<u64>,
+    /// A text operation waiting for the worker to apply the one before (with its number).
+    pending: RefCell<Option<(u64, PlanOp)>>,
 }
 
 /// How often presence is looked after (time-outs; a heartbeat every few ticks).
@@ -104,7 +122,7 @@ impl Model {
     /// Creates the model, opens this browser's store and connects to the server.
     pub fn start() -> Self {
         let model = Model {
-            conn: StoredValue::new_local(None),
+            worker: StoredValue::new_local(None),
             store: StoredValue::new_local(None),
             refresh: StoredValue::new_local(Rc::new(Refresh::default())),
             route: RwSignal::new(route::current()),
@@ -113,6 +131,7 @@ impl Model {
             plan: RwSignal::new(None),
             opening: RwSignal::new(Opening::None),
             unsynced: RwSignal::new(None),
+            saving: RwSignal::new(false),
             problem: RwSignal::new(None),
             identity: RwSignal::new(Identity::load()),
             local_plans: RwSignal::new(0),
@@ -141,12 +160,37 @@ impl Model {
                     None
                 }
             };
-            model.store.set_value(store.clone());
-            let conn = Connection::open(sync_url(), store, move |n| model.on_notice(n));
-            model.conn.set_value(Some(conn));
+            model.store.set_value(store);
+            match SyncWorker::start(move |m| model.hear(m)) {
+                Ok(worker) => {
+                    worker.send(&ToWorker::Connect(sync_url()));
+                    model.worker.set_value(Some(worker));
+                }
+                Err(e) => model.problem.set(Some(format!(
+                    "{e}. This browser cannot sync the plan: use a current Chrome, Edge, Firefox or Safari."
+                ))),
+            }
             model.started.set(true);
         });
+        // Back on the network: dial at once rather than at the next backoff.
+        let online = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            model.tell(&ToWorker::Online);
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.add_event_listener_with_callback(
+                "online",
+                wasm_bindgen::JsCast::unchecked_ref(online.as_ref()),
+            );
+        }
+        online.forget();
         model
+    }
+
+    /// Tells the sync worker something (nothing, before it is up).
+    fn tell(&self, m: &ToWorker) {
+        if let Some(w) = self.worker.get_value() {
+            w.send(m);
+        }
     }
 
     /// Tells the others with the open plan where I am and what I edit, whenever that or the
@@ -186,18 +230,22 @@ impl Model {
                     .get()
                     .is_multiple_of(plansync_shared::HEARTBEAT_MS / PRESENCE_TICK_MS)
                 {
-                    if let (Some(doc), Some(conn)) =
-                        (self.doc.get_untracked(), self.conn.get_value())
-                    {
-                        conn.send_ephemeral(doc, crate::presence::heartbeat());
+                    if let Some(doc) = self.doc.get_untracked() {
+                        self.tell(&ToWorker::Ephemeral {
+                            doc,
+                            data: crate::presence::heartbeat(),
+                        });
                     }
                 }
             },
             every,
         );
         let bye = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
-            if let (Some(doc), Some(conn)) = (self.doc.get_untracked(), self.conn.get_value()) {
-                conn.send_ephemeral(doc, crate::presence::goodbye());
+            if let Some(doc) = self.doc.get_untracked() {
+                self.tell(&ToWorker::Ephemeral {
+                    doc,
+                    data: crate::presence::goodbye(),
+                });
             }
         });
         // What is being edited: the item around the focused control.
@@ -234,16 +282,13 @@ impl Model {
 
     /// Sends my whole presence (view, item edited, room led) to the others with `doc`.
     fn send_presence(self, doc: DocumentId) {
-        let Some(conn) = self.conn.get_value() else {
-            return;
-        };
         let view = self.route.with_untracked(Route::label);
         let me = crate::presence::my_snapshot(
             view,
             self.editing.get_untracked().as_deref(),
             self.leading.get_untracked().as_deref(),
         );
-        conn.send_ephemeral(doc, me);
+        self.tell(&ToWorker::Ephemeral { doc, data: me });
     }
 
     /// Opens whatever plan the address names, now and whenever the address changes.
@@ -269,43 +314,48 @@ impl Model {
         self.role.with(|r| r.as_deref() != Some("viewer")) && self.viewing.with(Option::is_none)
     }
 
-    /// The connection to the server, once up.
-    pub fn connection(&self) -> Option<Connection> {
-        self.conn.get_value()
+    /// The heads (hex) of the plan as it is now here, for naming a snapshot.
+    pub fn heads(&self) -> Vec<String> {
+        self.refresh.get_value().heads.borrow().clone()
     }
 
     /// The open plan as this browser holds it at `heads` (a snapshot), or why not.
-    pub fn plan_at(&self, heads: &[String]) -> Result<Plan, String> {
-        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
+    pub async fn plan_at(&self, heads: &[String]) -> Result<Plan, String> {
+        let (Some(w), Some(doc)) = (self.worker.get_value(), self.doc.get_untracked()) else {
             return Err("the plan is not open".into());
         };
-        match conn.plan_at(&doc, heads) {
-            None => Err("This browser has not received that version of the plan yet: wait until it is online and try again.".into()),
-            Some(Err(e)) => Err(format!("That version could not be read: {e}")),
-            Some(Ok(plan)) => Ok(plan),
-        }
+        w.plan_at(doc, heads.to_vec()).await
+    }
+
+    /// The open plan's history here, newest first (works offline).
+    pub async fn history(&self) -> Result<Vec<plansync_shared::HistoryEntry>, String> {
+        let (Some(w), Some(doc)) = (self.worker.get_value(), self.doc.get_untracked()) else {
+            return Err("the plan is not open".into());
+        };
+        w.history(doc).await
     }
 
     /// The open plan as it is now (even while a snapshot is shown), or why not.
     pub fn plan_now(&self) -> Result<Plan, String> {
-        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
-            return Err("the plan is not open".into());
-        };
-        conn.plan(&doc)
-            .ok_or("the plan is not open")?
-            .map_err(|e| e.to_string())
+        let r = self.refresh.get_value();
+        let live = r.live.borrow().clone();
+        live.or_else(|| self.plan.get_untracked())
+            .ok_or_else(|| "the plan is not open".into())
     }
 
     /// Shows the plan as it was at a snapshot in every view (read-only) until
     /// [`Model::back_to_now`]; an error if this browser does not hold that version yet.
-    pub fn view_snapshot(
+    pub async fn view_snapshot(
         &self,
         name: String,
         taken: String,
         heads: &[String],
     ) -> Result<(), String> {
-        let plan = self.plan_at(heads)?;
-        self.refresh.get_value().live.set(false);
+        let plan = self.plan_at(heads).await?;
+        let r = self.refresh.get_value();
+        if r.live.borrow().is_none() {
+            *r.live.borrow_mut() = self.plan.get_untracked();
+        }
         self.viewing.set(Some(Viewing { name, taken }));
         self.plan.set(Some(plan));
         Ok(())
@@ -313,16 +363,17 @@ impl Model {
 
     /// Goes back from a snapshot to the plan as it is now.
     pub fn back_to_now(&self) {
+        let live = self.refresh.get_value().live.borrow_mut().take();
         self.viewing.set(None);
-        self.refresh_now();
+        if live.is_some() {
+            self.plan.set(live);
+        }
     }
 
     /// Picks up memberships that changed (joined, created, role changed): the socket
     /// reconnects with every token held, and the open plan's role is re-read.
     pub fn memberships_changed(&self) {
-        if let Some(conn) = self.conn.get_value() {
-            conn.set_url(sync_url());
-        }
+        self.tell(&ToWorker::Connect(sync_url()));
         let role = self
             .doc
             .get_untracked()
@@ -332,68 +383,59 @@ impl Model {
     }
 
     fn open(self, doc: DocumentId) {
+        // What I typed in the plan I leave goes to it first.
+        if let Some(w) = self.worker.get_value() {
+            self.send_pending(&w);
+        }
         self.viewing.set(None);
         self.role
             .set(crate::membership::of(&doc.to_string()).map(|m| m.role));
         self.doc.set(Some(doc));
-        self.refresh.get_value().live.set(false);
+        let r = self.refresh.get_value();
+        r.live.borrow_mut().take();
+        r.queued.borrow_mut().clear();
+        r.heads.borrow_mut().clear();
+        r.opened_at.set(perf::now());
         self.plan.set(None);
         self.unsynced.set(None);
         self.opening.set(Opening::Waiting);
-        let Some(conn) = self.conn.get_value() else {
-            return;
-        };
-        if conn.has(&doc) {
-            self.refresh_now();
-            return;
-        }
         let store = self.store();
-        let started = perf::now();
         leptos::task::spawn_local(async move {
-            let here = move || self.doc.get_untracked() == Some(doc);
-            // The plan as this browser last read it, shown before its document is loaded
-            // (loading a large plan's document takes a while); kept only if the document
-            // turns out to be at the same heads, else read again.
-            let mut shown_at = None;
+            // The plan as this browser last read it, shown at once; the worker says whether
+            // it is the plan now (then only later changes come) or sends it whole.
+            let mut shown = None;
             if let Some(s) = &store {
                 if let Some((heads, plan)) = s.load_view(&doc).await {
-                    if here() && self.plan.with_untracked(Option::is_none) {
+                    if self.doc.get_untracked() == Some(doc)
+                        && self.plan.with_untracked(Option::is_none)
+                    {
                         self.opening.set(Opening::Ready);
                         self.plan.set(Some(plan));
-                        shown_at = Some(heads);
-                        next_paint().await;
+                        *self.refresh.get_value().heads.borrow_mut() = heads.clone();
+                        shown = Some(heads);
                     }
                 }
             }
-            let local = match store {
-                Some(s) => s.load(&doc).await.unwrap_or_else(|e| {
-                    self.problem.set(Some(e.0));
-                    None
-                }),
-                None => None,
-            };
-            conn.open_doc(doc, local);
-            perf::record("open", started);
-            if !here() || !conn.has(&doc) {
-                return;
-            }
-            if shown_at.is_some_and(|h| conn.track_from(&doc, &h)) {
-                self.refresh.get_value().live.set(true);
-                self.update_unsynced();
-            } else {
-                self.refresh_now();
+            if self.doc.get_untracked() == Some(doc) {
+                self.tell(&ToWorker::Open { doc, shown });
             }
         });
     }
 
-    fn on_notice(self, notice: Notice) {
-        match notice {
-            Notice::Link(l) => {
-                self.link.set(l);
-                self.update_unsynced();
-            }
-            Notice::Changed { doc, remote } if Some(doc) == self.doc.get_untracked() => {
+    /// What the sync worker says.
+    fn hear(self, m: FromWorker) {
+        let here = |doc: &DocumentId| Some(*doc) == self.doc.get_untracked();
+        match m {
+            FromWorker::Link(l) => self.link.set(l),
+            FromWorker::Patch {
+                doc,
+                patch,
+                heads,
+                applied,
+                remote,
+            } if here(&doc) => {
                 let r = self.refresh.get_value();
+                r.queued.borrow_mut().push((patch, heads, applied));
                 if remote && r.remote_since.get().is_none() {
                     r.remote_since.set(Some(perf::now()));
                 }
@@ -403,15 +445,43 @@ impl Model {
                     self.schedule_refresh();
                 }
             }
-            Notice::Synced(doc) if Some(doc) == self.doc.get_untracked() => self.update_unsynced(),
-            Notice::Unavailable(doc)
-                if Some(doc) == self.doc.get_untracked()
-                    && self.plan.with_untracked(Option::is_none) =>
+            FromWorker::Current(doc) if here(&doc) => {
+                perf::record("worker-open", self.refresh.get_value().opened_at.get());
+            }
+            FromWorker::Applied(seq) => {
+                let r = self.refresh.get_value();
+                r.worker_applied.set(seq);
+                if let Some(w) = self.worker.get_value() {
+                    self.send_pending(&w);
+                }
+            }
+            FromWorker::Stored { doc, up_to } if here(&doc) => {
+                let saving = self.refresh.get_value().sent.get() > up_to;
+                if self.saving.get_untracked() != saving {
+                    self.saving.set(saving);
+                }
+            }
+            FromWorker::Refused { why, .. } => self
+                .problem
+                .set(Some(format!("That change could not be made: {why}."))),
+            FromWorker::Unsynced { doc, count }
+                if here(&doc) && self.unsynced.get_untracked() != count =>
+            {
+                self.unsynced.set(count);
+            }
+            FromWorker::Unavailable(doc)
+                if here(&doc) && self.plan.with_untracked(Option::is_none) =>
             {
                 self.opening.set(Opening::Unavailable);
             }
-            Notice::StoreFailed(e) => self.problem.set(Some(e)),
-            Notice::Ephemeral { doc, sender, data } if Some(doc) == self.doc.get_untracked() => {
+            FromWorker::Unreadable { doc, why } if here(&doc) => {
+                self.opening.set(Opening::Unreadable(why))
+            }
+            FromWorker::StoreFailed(e) => self.problem.set(Some(e)),
+            FromWorker::Failed(e) => self.problem.set(Some(format!(
+                "This page could not start syncing the plan ({e}): reload the page."
+            ))),
+            FromWorker::Ephemeral { doc, sender, data } if here(&doc) => {
                 let new = self
                     .here
                     .with_untracked(|h| !h.iter().any(|p| p.peer == sender));
@@ -427,7 +497,7 @@ impl Model {
         }
     }
 
-    /// Re-reads the open plan once before the next frame, however many changes arrive.
+    /// Applies the worker's patches once before the next frame, however many arrive.
     fn schedule_refresh(self) {
         let r = self.refresh.get_value();
         if r.scheduled.replace(true) {
@@ -450,80 +520,61 @@ impl Model {
         );
     }
 
+    /// Applies the patches that came, in order, to the plan shown (or, while a snapshot is
+    /// shown, to the plan as it is now); one that does not fit asks for the whole plan.
     fn refresh_now(self) {
         let r = self.refresh.get_value();
         r.scheduled.set(false);
-        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
+        let Some(doc) = self.doc.get_untracked() else {
             return;
         };
-        // While a snapshot is shown, the page keeps showing it; the plan as it is now is
-        // read again on the way back.
-        if self.viewing.with_untracked(Option::is_some) {
-            r.live.set(false);
-        } else if r.live.get() && self.plan.with_untracked(Option::is_some) {
-            let before = self
-                .plan
-                .with_untracked(|p| p.as_ref().map(|p| (p.title.clone(), p.stage)));
-            let (mut failed, mut changed) = (false, false);
-            self.plan.maybe_update(|p| {
-                let Some(plan) = p.as_mut() else { return false };
-                match conn.update_plan(&doc, plan) {
-                    Some(Ok(PlanUpdate::Unchanged)) | None => {}
-                    Some(Ok(_)) => changed = true,
-                    Some(Err(_)) => failed = true,
-                }
-                changed
-            });
-            let after = self
-                .plan
-                .with_untracked(|p| p.as_ref().map(|p| (p.title.clone(), p.stage)));
-            if failed {
-                r.live.set(false);
-                self.read_whole(&conn, doc);
-            } else if changed {
-                self.keep_view_after(KEEP_VIEW_AFTER_MS);
-                if before != after {
-                    self.plan.with_untracked(|p| {
-                        if let Some(p) = p {
-                            self.remember(&doc, p);
-                        }
-                    });
+        let queued = std::mem::take(&mut *r.queued.borrow_mut());
+        if queued.is_empty() {
+            return;
+        }
+        let first = self.plan.with_untracked(Option::is_none) && r.live.borrow().is_none();
+        let started = perf::now();
+        let (mut fits, mut last) = (true, None);
+        let apply = |plan: &mut Option<Plan>| {
+            for (patch, heads, applied) in queued {
+                last = Some((heads, applied));
+                match (plan.as_mut(), patch) {
+                    (_, PlanPatch::Whole(p)) => *plan = Some(*p),
+                    (Some(p), patch) => fits &= patch.apply(p),
+                    (None, _) => fits = false,
                 }
             }
+        };
+        let before = self.plan_now().ok().map(|p| (p.title, p.stage));
+        if r.live.borrow().is_some() {
+            apply(&mut r.live.borrow_mut());
         } else {
-            self.read_whole(&conn, doc);
+            self.plan.update(apply);
         }
-        self.update_unsynced();
+        if let Some((heads, applied)) = last {
+            *r.heads.borrow_mut() = heads;
+            r.acked.set(applied);
+        }
+        if !fits {
+            self.tell(&ToWorker::Whole(doc));
+            return;
+        }
+        if first {
+            perf::record("open-read", started);
+            perf::record("worker-open", r.opened_at.get());
+        }
+        if self.opening.get_untracked() != Opening::Ready {
+            self.opening.set(Opening::Ready);
+        }
+        let now = self.plan_now().ok();
+        if let Some(p) = &now {
+            if before != Some((p.title.clone(), p.stage)) {
+                self.remember(&doc, p);
+            }
+        }
+        self.keep_view_after(if first { 0 } else { KEEP_VIEW_AFTER_MS });
         if let Some(start) = r.remote_since.take() {
             request_animation_frame(move || perf::record("merge", start));
-        }
-    }
-
-    /// Reads the open plan whole into the page (a plan just opened, or back from a
-    /// snapshot); later changes are read item by item.
-    fn read_whole(self, conn: &Connection, doc: DocumentId) {
-        let started = perf::now();
-        let read = conn.plan_tracked(&doc);
-        perf::record("open-read", started);
-        match read {
-            None => {}
-            Some(Ok(plan)) => {
-                if self.opening.get_untracked() != Opening::Ready {
-                    self.opening.set(Opening::Ready);
-                }
-                let changed = self.plan.with_untracked(|p| {
-                    p.as_ref()
-                        .is_none_or(|p| p.title != plan.title || p.stage != plan.stage)
-                });
-                if changed {
-                    self.remember(&doc, &plan);
-                }
-                self.plan.set(Some(plan));
-                self.refresh.get_value().live.set(true);
-                // A whole read is rare and slow: keep it at once for the next start.
-                self.keep_view_after(0);
-            }
-            Some(Err(e)) => self.opening.set(Opening::Unreadable(e.to_string())),
         }
     }
 
@@ -536,24 +587,18 @@ impl Model {
         set_timeout(
             move || {
                 let r = self.refresh.get_value();
-                if r.kept.get() != mine || !r.live.get() {
+                if r.kept.get() != mine {
                     return;
                 }
-                let (Some(conn), Some(doc), Some(store)) = (
-                    self.conn.get_value(),
-                    self.doc.get_untracked(),
-                    self.store(),
-                ) else {
+                let (Some(doc), Some(store)) = (self.doc.get_untracked(), self.store()) else {
                     return;
                 };
-                // The heads the page's plan was read at, not the document's latest.
-                let Some(heads) = conn.plan_heads(&doc) else {
-                    return;
-                };
-                let Some(record) = self.plan.with_untracked(|p| {
-                    p.as_ref()
-                        .and_then(|p| crate::store::view_record(&heads, p))
-                }) else {
+                let heads = r.heads.borrow().clone();
+                let Some(record) = self
+                    .plan_now()
+                    .ok()
+                    .and_then(|p| crate::store::view_record(&heads, &p))
+                else {
                     return;
                 };
                 leptos::task::spawn_local(async move {
@@ -563,16 +608,6 @@ impl Model {
             },
             std::time::Duration::from_millis(ms),
         );
-    }
-
-    fn update_unsynced(self) {
-        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
-            return;
-        };
-        let n = conn.unsynced(&doc);
-        if self.unsynced.get_untracked() != n {
-            self.unsynced.set(n);
-        }
     }
 
     /// Keeps the plan's list entry in this browser (its title or stage changed).
@@ -593,14 +628,31 @@ impl Model {
     }
 
     /// Applies what was typed into a text box (`was` became `text`; see [`Model::apply`]);
-    /// the rest of the page catches up when typing pauses.
-    pub fn edit_text(&self, field: &TextField, was: &str, text: &str) -> bool {
+    /// the rest of the page catches up when typing pauses. The operation's number, for
+    /// the box to know when the page's plan includes it ([`Model::acked`]).
+    pub fn edit_text(&self, field: &TextField, was: &str, text: &str) -> Option<u64> {
         let r = self.refresh.get_value();
         r.typing.set(true);
-        let done = self.apply(PlanOp::SetText {
-            field: field.clone(),
-            was: was.to_string(),
-            text: text.to_string(),
+        // Typing faster than the worker applies it: the keystrokes not sent yet go as one.
+        let joined = match r.pending.borrow_mut().as_mut() {
+            Some((
+                seq,
+                PlanOp::SetText {
+                    field: f, text: t, ..
+                },
+            )) if f == field => {
+                *t = text.to_string();
+                Some(*seq)
+            }
+            _ => None,
+        };
+        let done = joined.or_else(|| {
+            self.apply(PlanOp::SetText {
+                field: field.clone(),
+                was: was.to_string(),
+                text: text.to_string(),
+            })
+            .then(|| r.sent.get())
         });
         r.typing.set(false);
         done
@@ -621,7 +673,7 @@ impl Model {
     /// Changes the open plan by one plan operation: applied and stored here at once, sent
     /// to the server when it can be. Whether it was made; a refused one is shown to the user.
     pub fn apply(&self, op: PlanOp) -> bool {
-        let (Some(conn), Some(doc)) = (self.conn.get_value(), self.doc.get_untracked()) else {
+        let Some(doc) = self.doc.get_untracked() else {
             return false;
         };
         if self.viewing.with_untracked(Option::is_some) {
@@ -637,14 +689,47 @@ impl Model {
             ));
             return false;
         }
-        match conn.edit(&doc, |p, _| op.apply(p)) {
-            Ok(()) => true,
-            Err(e) => {
-                self.problem
-                    .set(Some(format!("That change could not be made: {e}.")));
-                false
-            }
+        let Some(worker) = self.worker.get_value() else {
+            self.problem.set(Some(
+                "This page is still starting, so that change was not made: try again in a moment."
+                    .into(),
+            ));
+            return false;
+        };
+        let r = self.refresh.get_value();
+        let seq = r.sent.get() + 1;
+        r.sent.set(seq);
+        // In order: what waits goes first; a text op waits while another is on its way.
+        self.send_pending(&worker);
+        let typing = matches!(op, PlanOp::SetText { .. });
+        if typing && r.sent_to_worker.get() > r.worker_applied.get() {
+            *r.pending.borrow_mut() = Some((seq, op));
+        } else {
+            r.sent_to_worker.set(seq);
+            worker.send(&ToWorker::Apply { doc, seq, op });
         }
+        if !self.saving.get_untracked() {
+            self.saving.set(true);
+        }
+        true
+    }
+
+    /// Sends the operation that waited for the worker, if one did.
+    fn send_pending(&self, worker: &SyncWorker) {
+        let r = self.refresh.get_value();
+        let (Some((seq, op)), Some(doc)) =
+            (r.pending.borrow_mut().take(), self.doc.get_untracked())
+        else {
+            return;
+        };
+        r.sent_to_worker.set(seq);
+        worker.send(&ToWorker::Apply { doc, seq, op });
+    }
+
+    /// The number of my last operation the page's plan includes (see
+    /// [`Model::edit_text`]).
+    pub fn acked(&self) -> u64 {
+        self.refresh.get_value().acked.get()
     }
 }
 
@@ -657,20 +742,4 @@ pub fn today() -> String {
         d.get_month() + 1,
         d.get_date()
     )
-}
-
-/// Resolves after the browser has drawn the next frame (so what was just rendered shows
-/// before long work starts).
-async fn next_paint() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        request_animation_frame(move || {
-            set_timeout(
-                move || {
-                    let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-                },
-                std::time::Duration::ZERO,
-            );
-        });
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -4,8 +4,8 @@
 use crate::store::Store;
 use plansync_shared::automerge::{AutoCommit, ChangeHash};
 use plansync_shared::{
-    read_plan, read_plan_tracked, update_plan, ConnId, DocumentId, Effect, Event, Hub, HubConfig,
-    PeerId, PersistId, Plan, PlanDoc, PlanUpdate,
+    plan_patch, read_plan, read_plan_tracked, ConnId, DocumentId, Effect, Event, Hub, HubConfig,
+    PeerId, PersistId, Plan, PlanDoc, PlanPatch,
 };
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 use std::cell::{Cell, RefCell};
@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
 /// Whether we can reach the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Link {
     /// Dialing.
     Connecting,
@@ -45,6 +45,8 @@ pub enum Notice {
     Unavailable(DocumentId),
     /// Saving to this browser failed.
     StoreFailed(String),
+    /// Every change made to a document so far is stored in this browser.
+    Stored(DocumentId),
     /// An ephemeral message (presence) from another peer of a document.
     Ephemeral {
         /// The document.
@@ -72,6 +74,8 @@ struct Inner {
     ready: Cell<Option<ConnId>>,
     attempts: Cell<u32>,
     server_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
+    /// Persists under way, per document.
+    saving: RefCell<HashMap<DocumentId, usize>>,
     notify: Box<dyn Fn(Notice)>,
 }
 
@@ -131,6 +135,7 @@ impl Connection {
             ready: Cell::new(None),
             attempts: Cell::new(0),
             server_heads: RefCell::new(HashMap::new()),
+            saving: RefCell::new(HashMap::new()),
             notify: Box::new(notify),
         });
         connect(&inner);
@@ -173,6 +178,28 @@ impl Connection {
         connect(&self.inner);
     }
 
+    /// Dials at once if not connected (back on the network), rather than at the next
+    /// backoff.
+    pub fn dial_now(&self) {
+        if self.inner.ready.get().is_none() && self.inner.socket.borrow().is_none() {
+            connect(&self.inner);
+        }
+    }
+
+    /// Brings `plan` (from [`Connection::plan_tracked`] or this) up to date with our
+    /// replica and says what changed (`None`: nothing), for the page's copy to follow.
+    pub fn patch_plan(
+        &self,
+        doc: &DocumentId,
+        plan: &mut Plan,
+    ) -> Option<Result<Option<PlanPatch>, plansync_shared::Error>> {
+        let mut hub = self.inner.hub.borrow_mut();
+        if !hub.has_content(doc) {
+            return None;
+        }
+        Some(plan_patch(plan, hub.document_mut(doc)?))
+    }
+
     /// Starts syncing a plan: from this browser's copy if there is one, else from the server.
     pub fn open_doc(&self, doc: DocumentId, local: Option<AutoCommit>) {
         match local {
@@ -194,7 +221,7 @@ impl Connection {
     }
 
     /// Our replica of a plan, read into typed values (the page's own copy is kept by
-    /// [`Connection::plan_tracked`] and [`Connection::update_plan`]; this leaves it alone).
+    /// [`Connection::plan_tracked`] and [`Connection::patch_plan`]; this leaves it alone).
     pub fn plan(&self, doc: &DocumentId) -> Option<Result<Plan, plansync_shared::Error>> {
         let hub = self.inner.hub.borrow();
         if !hub.has_content(doc) {
@@ -204,7 +231,7 @@ impl Connection {
     }
 
     /// Our replica of a plan, read whole into typed values; from now on its changes are
-    /// recorded so [`Connection::update_plan`] can bring the result up to date cheaply.
+    /// recorded so [`Connection::patch_plan`] can bring the result up to date cheaply.
     pub fn plan_tracked(&self, doc: &DocumentId) -> Option<Result<Plan, plansync_shared::Error>> {
         let mut hub = self.inner.hub.borrow_mut();
         if !hub.has_content(doc) {
@@ -213,21 +240,7 @@ impl Connection {
         Some(read_plan_tracked(hub.document_mut(doc)?))
     }
 
-    /// Brings `plan` (from [`Connection::plan_tracked`] or this) up to date with our replica,
-    /// reading again only what changed since.
-    pub fn update_plan(
-        &self,
-        doc: &DocumentId,
-        plan: &mut Plan,
-    ) -> Option<Result<PlanUpdate, plansync_shared::Error>> {
-        let mut hub = self.inner.hub.borrow_mut();
-        if !hub.has_content(doc) {
-            return None;
-        }
-        Some(update_plan(plan, hub.document_mut(doc)?))
-    }
-
-    /// The heads (hex) the typed plan kept by [`Connection::update_plan`] was last brought
+    /// The heads (hex) the typed plan kept by [`Connection::patch_plan`] was last brought
     /// up to, if it is kept.
     pub fn plan_heads(&self, doc: &DocumentId) -> Option<Vec<String>> {
         let hub = self.inner.hub.borrow();
@@ -261,14 +274,6 @@ impl Connection {
     ) -> Option<Result<Vec<plansync_shared::HistoryEntry>, plansync_shared::Error>> {
         let mut copy = self.inner.hub.borrow().document(doc)?.clone();
         Some(plansync_shared::history(&mut copy))
-    }
-
-    /// Our replica's heads (hex), for naming a snapshot.
-    pub fn heads(&self, doc: &DocumentId) -> Vec<String> {
-        let mut hub = self.inner.hub.borrow_mut();
-        hub.document_mut(doc)
-            .map(|d| d.get_heads().iter().map(ToString::to_string).collect())
-            .unwrap_or_default()
     }
 
     /// A plan as it was at `heads`, if this browser holds those changes.
@@ -326,6 +331,11 @@ impl Connection {
         }
     }
 
+    /// Whether every change made to a plan so far is stored in this browser.
+    pub fn stored(&self, doc: &DocumentId) -> bool {
+        self.inner.saving.borrow().get(doc).copied().unwrap_or(0) == 0
+    }
+
     /// How many changes of ours the server has not yet got, by the last heads it told us;
     /// `None` if it has told us nothing about this plan yet.
     pub fn unsynced(&self, doc: &DocumentId) -> Option<usize> {
@@ -366,6 +376,15 @@ fn persist(inner: &Rc<Inner>, store: Store, id: PersistId, doc: DocumentId, chun
             e.0
         });
         handle(&inner, Event::Persisted { id, result }, false);
+        let done = {
+            let mut saving = inner.saving.borrow_mut();
+            let n = saving.entry(doc).or_default();
+            *n = n.saturating_sub(1);
+            *n == 0
+        };
+        if done {
+            (inner.notify)(Notice::Stored(doc));
+        }
     });
 }
 
@@ -376,6 +395,7 @@ fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
             Effect::Send { conn, frame, .. } => send(inner, conn, &frame),
             Effect::Persist { id, doc, chunk, .. } => {
                 if let Some(store) = inner.store.clone() {
+                    *inner.saving.borrow_mut().entry(doc).or_default() += 1;
                     persist(inner, store, id, doc, chunk);
                 }
             }
@@ -466,7 +486,11 @@ fn retry_later(inner: &Rc<Inner>) {
             }
         }
     });
-    if let Some(w) = web_sys::window() {
+    // On the page or in the sync worker.
+    let global = js_sys::global();
+    if let Some(w) = global.dyn_ref::<web_sys::Window>() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), delay);
+    } else if let Some(w) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
         let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), delay);
     }
 }

@@ -2444,6 +2444,14 @@ async fn say_i_am(page: &Client, url: &str, doc: DocumentId, person: &str) {
         |v| v.as_u64().is_some_and(|n| n > 0),
     )
     .await;
+    // The plan's people fill the choice once the plan is here.
+    wait_js(
+        page,
+        "the person to choose",
+        &format!("return !!document.querySelector('{form} select[name=person] option[value=\"{person}\"]')"),
+        |v| v.as_bool() == Some(true),
+    )
+    .await;
     // My own row is the one that offers "I am" (an editor's other rows offer nothing).
     eval(
         page,

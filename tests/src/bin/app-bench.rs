@@ -158,9 +158,9 @@ struct Figures {
     many: f64,
     /// Whether the keystrokes reached the server.
     typed: bool,
-    /// Opening the plan from IndexedDB, in parts: (all of it, the document's load, the
-    /// typed read).
-    open: (f64, f64, f64),
+    /// Opening the plan from IndexedDB, in parts: (all of it on the page, the document's
+    /// load, the typed read, and all of it in the sync worker).
+    open: (f64, f64, f64, f64),
 }
 
 /// The marks under `name` once the page has them.
@@ -238,7 +238,7 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
     // Baseline: navigation to the plan list rendered (the app booting, no plan).
     let (mut boot, mut tracker, mut all_rows, mut dashboard) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut open = (Vec::new(), Vec::new(), Vec::new());
+    let mut open = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut first_open = 0.0;
     for run in 0..=size.runs {
         eprintln!("bench: tracker run {run}");
@@ -273,14 +273,16 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
             ("open", &mut open.0),
             ("open-load", &mut open.1),
             ("open-read", &mut open.2),
+            ("worker-open", &mut open.3),
         ] {
             if let Some((s, e)) = spans(&page, name).await.first() {
                 out.push(e - s);
             }
         }
         // The jump can only be drawn once the page is free: after the first rows, and after
-        // the plan's document has loaded if that comes later (the app draws a plan from
-        // its kept copy first and loads the document after).
+        // the plan's document has loaded on the page if that comes later (an app that loads
+        // it on the page draws the plan from its kept copy first and loads the document
+        // after; one with a sync worker loads it there, "worker-open", leaving the page free).
         let loaded = spans(&page, "open")
             .await
             .first()
@@ -480,6 +482,7 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
             median_or_nan(open.0),
             median_or_nan(open.1),
             median_or_nan(open.2),
+            median_or_nan(open.3),
         ),
     }
 }
@@ -569,6 +572,9 @@ async fn main() {
         (f.open.1, f.boot)
     });
     row("  then: read the typed plan", |f| (f.open.2, f.boot));
+    row("  or, off the page: the sync worker has it", |f| {
+        (f.open.3, f.boot)
+    });
     println!("keystrokes: {}; baseline: a plain input", size.keys);
     row("keystroke in action title → next frame", |f| {
         (f.key, f.plain)

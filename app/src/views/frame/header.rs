@@ -97,6 +97,9 @@ pub fn SyncBadge() -> impl IntoView {
                 "Not joined yet",
                 " · open an invitation link to take part".into(),
             ),
+            Link::Offline if model.saving.get() => {
+                ("offline", "Offline", " · saving in this browser…".into())
+            }
             Link::Offline => match pending {
                 Some(n) if n > 0 => (
                     "offline",

@@ -44,8 +44,8 @@ struct Shown {
 }
 
 /// A snapshot (its heads, name and id) compared with the plan now.
-fn with_now_of(model: Model, heads: &[String], name: &str, id: i64) -> Result<Shown, String> {
-    let (old, now) = (model.plan_at(heads)?, model.plan_now()?);
+async fn with_now_of(model: Model, heads: &[String], name: &str, id: i64) -> Result<Shown, String> {
+    let (old, now) = (model.plan_at(heads).await?, model.plan_now()?);
     Ok(Shown {
         label: format!("Changes from \"{name}\" to now"),
         from: Some(id),
@@ -95,10 +95,13 @@ pub fn HistoryPage(with_now: Option<i64>) -> impl IntoView {
             return;
         };
         asked.set_value(None);
-        match with_now_of(model, &s.heads, &s.name, id) {
-            Ok(shown) => comparison.set(Some(shown)),
-            Err(e) => error.set(Some(e)),
-        }
+        let (heads, name) = (s.heads.clone(), s.name.clone());
+        leptos::task::spawn_local(async move {
+            match with_now_of(model, &heads, &name, id).await {
+                Ok(shown) => comparison.set(Some(shown)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
     });
     let act = crate::views::widgets::request::server_action(error, bump);
     view! {
@@ -134,10 +137,10 @@ fn SnapshotForm(
     let name = RwSignal::new(String::new());
     let submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
-        let (Some(doc), Some(conn)) = (model.doc.get_untracked(), model.connection()) else {
+        let Some(doc) = model.doc.get_untracked() else {
             return;
         };
-        let heads = conn.heads(&doc);
+        let heads = model.heads();
         let n = name.get_untracked();
         name.set(String::new());
         act(Box::pin(async move {
@@ -179,17 +182,27 @@ fn SnapshotItem(
     let taken_text = taken(&s);
     let taken2 = taken_text.clone();
     let id = s.id;
-    let view_it = move |_| match model.view_snapshot(name.clone(), taken2.clone(), &heads) {
-        Ok(()) => {
-            if let Some(doc) = model.doc.get_untracked() {
-                crate::route::go(&Route::Outline(doc));
+    let view_it = move |_| {
+        let (name, taken, heads) = (name.clone(), taken2.clone(), heads.clone());
+        leptos::task::spawn_local(async move {
+            match model.view_snapshot(name, taken, &heads).await {
+                Ok(()) => {
+                    if let Some(doc) = model.doc.get_untracked() {
+                        crate::route::go(&Route::Outline(doc));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
             }
-        }
-        Err(e) => error.set(Some(e)),
+        });
     };
-    let compare_now = move |_| match with_now_of(model, &heads2, &name2, id) {
-        Ok(shown) => comparison.set(Some(shown)),
-        Err(e) => error.set(Some(e)),
+    let compare_now = move |_| {
+        let (heads, name) = (heads2.clone(), name2.clone());
+        leptos::task::spawn_local(async move {
+            match with_now_of(model, &heads, &name, id).await {
+                Ok(shown) => comparison.set(Some(shown)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
     };
     let restore = move |_| {
         let confirmed = web_sys::window()
@@ -241,25 +254,28 @@ fn CompareForm(
             return;
         };
         let to_id = to.get_untracked();
-        let (new_plan, new_name) = match find(&to_id) {
-            Some(s) => (model.plan_at(&s.heads), s.name),
-            None => (model.plan_now(), "now".to_string()),
-        };
-        match (model.plan_at(&old.heads), new_plan) {
-            (Ok(a), Ok(b)) => {
-                let to = if new_name == "now" {
-                    "now".to_string()
-                } else {
-                    format!("\"{new_name}\"")
-                };
-                comparison.set(Some(Shown {
-                    label: format!("Changes from \"{}\" to {to}", old.name),
-                    from: Some(old.id),
-                    diffs: compare(&a, &b),
-                }))
+        let to = find(&to_id);
+        leptos::task::spawn_local(async move {
+            let (new_plan, new_name) = match to {
+                Some(s) => (model.plan_at(&s.heads).await, s.name),
+                None => (model.plan_now(), "now".to_string()),
+            };
+            match (model.plan_at(&old.heads).await, new_plan) {
+                (Ok(a), Ok(b)) => {
+                    let to = if new_name == "now" {
+                        "now".to_string()
+                    } else {
+                        format!("\"{new_name}\"")
+                    };
+                    comparison.set(Some(Shown {
+                        label: format!("Changes from \"{}\" to {to}", old.name),
+                        from: Some(old.id),
+                        diffs: compare(&a, &b),
+                    }))
+                }
+                (Err(e), _) | (_, Err(e)) => error.set(Some(e)),
             }
-            (Err(e), _) | (_, Err(e)) => error.set(Some(e)),
-        }
+        });
     };
     let options = move |with_now: bool| {
         let mut o: Vec<(String, String)> = list
@@ -371,14 +387,12 @@ fn ChangeList(authors: RwSignal<HashMap<String, Author>>) -> impl IntoView {
     let theme = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
-    let entries = Memo::new(move |_| {
-        // Recomputed when the plan changes (a change arrived or was made here).
+    let history = LocalResource::new(move || {
+        // Asked again when the plan changes (a change arrived or was made here).
         model.plan.track();
-        let (Some(conn), Some(doc)) = (model.connection(), model.doc.get_untracked()) else {
-            return Vec::new();
-        };
-        conn.history(&doc).and_then(Result::ok).unwrap_or_default()
+        async move { model.history().await.unwrap_or_default() }
     });
+    let entries = Memo::new(move |_| history.get().unwrap_or_default());
     let themes = move || {
         model.plan.with(|p| {
             p.as_ref()

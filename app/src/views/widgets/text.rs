@@ -5,8 +5,8 @@
 use crate::model::Model;
 use crate::perf;
 use leptos::prelude::*;
-use plansync_shared::transform_caret;
 use plansync_shared::TextField;
+use plansync_shared::{rebase_typing, transform_caret};
 use std::cell::Cell;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
@@ -97,7 +97,12 @@ pub fn CollabText(
             node.get_untracked().map(|e| e.into())
         }
     };
-    // A remote edit: put the new text in the box, keeping my caret where my words are.
+    // My operations the page's plan does not include yet, with the box's text after each,
+    // and the plan's text as the box last saw it.
+    let sent = StoredValue::new(Vec::<(u64, String)>::new());
+    let seen = StoredValue::new(value.get_untracked());
+    // The plan's text changed: put it in the box, with what I typed since that the plan
+    // does not include yet made on top of it, keeping my caret where my words are.
     Effect::new(move || {
         let text = value.get();
         if composing.get_value() {
@@ -105,9 +110,22 @@ pub fn CollabText(
         }
         let Some(el) = element() else { return };
         let Some(b) = TextBox::of(&el) else { return };
+        let acked = model.acked();
+        let mut base = seen.get_value();
+        sent.update_value(|s| {
+            while s.first().is_some_and(|(q, _)| *q <= acked) {
+                base = s.remove(0).1;
+            }
+        });
+        seen.set_value(text.clone());
         let current = b.value();
-        if current == text {
-            shown.set_value(text);
+        let target = if sent.with_value(Vec::is_empty) {
+            text
+        } else {
+            rebase_typing(&base, &current, &text)
+        };
+        if current == target {
+            shown.set_value(target);
             return;
         }
         let focused = web_sys::window()
@@ -115,14 +133,14 @@ pub fn CollabText(
             .and_then(|d| d.active_element())
             .is_some_and(|a| a == el);
         let old: Vec<u16> = current.encode_utf16().collect();
-        let new: Vec<u16> = text.encode_utf16().collect();
+        let new: Vec<u16> = target.encode_utf16().collect();
         let (s, e) = b.selection();
         let sel = (
             transform_caret(&old, &new, s as usize) as u32,
             transform_caret(&old, &new, e as usize) as u32,
         );
-        b.set(&text, focused, Some(sel));
-        shown.set_value(text);
+        b.set(&target, focused, Some(sel));
+        shown.set_value(target);
         if focused {
             announcer.say(format!(
                 "{label_now}: changed by someone else. Your cursor stays where you were."
@@ -137,7 +155,8 @@ pub fn CollabText(
         if typed == shown.get_value() {
             return;
         }
-        if model.edit_text(&field, &shown.get_value(), &typed) {
+        if let Some(seq) = model.edit_text(&field, &shown.get_value(), &typed) {
+            sent.update_value(|s| s.push((seq, typed.clone())));
             shown.set_value(typed);
         }
         if let Some(start) = KEY_DOWN.with(Cell::take) {

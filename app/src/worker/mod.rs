@@ -1,0 +1,346 @@
+//! The sync worker: the plan's automerge document, the sync core over the WebSocket and
+//! this browser's copy in IndexedDB, off the page's main thread (a dedicated worker per
+//! page: see the README). The page sends plan operations and gets the typed plan and
+//! patches ([`protocol`]); loading a large plan or merging a burst of remote changes
+//! happens here while the page goes on answering.
+
+pub mod link;
+pub mod protocol;
+
+use crate::store::Store;
+use crate::sync::{Connection, Notice};
+use plansync_shared::{DocumentId, Plan};
+use protocol::{FromWorker, ToWorker};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+/// The plan the page has open, as the worker keeps it for the page.
+struct Open {
+    doc: DocumentId,
+    /// The typed plan the page's copy follows (`None` until read).
+    plan: Option<Plan>,
+    /// The page's last operation applied.
+    applied: u64,
+    /// Whether a peer's change came since the last patch.
+    remote: bool,
+    /// Whether a patch is due at the next turn.
+    due: bool,
+    /// The unsynced count last told.
+    unsynced: Option<Option<usize>>,
+    /// Whether the plan is here (loaded, or come from the server).
+    ready: bool,
+    /// Operations that came before it was (typed while it loads), in order.
+    early_ops: Vec<(u64, plansync_shared::PlanOp)>,
+}
+
+/// The worker's state: one per worker.
+struct Worker {
+    scope: DedicatedWorkerGlobalScope,
+    store: RefCell<Option<Store>>,
+    conn: RefCell<Option<Connection>>,
+    open: RefCell<Option<Open>>,
+    /// Messages that came before the store was open.
+    early: RefCell<Option<Vec<ToWorker>>>,
+}
+
+/// Starts the worker (called by `worker.js` once the module is loaded).
+#[wasm_bindgen]
+pub fn worker_main() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let worker = Rc::new(Worker {
+        scope: scope.clone(),
+        store: RefCell::new(None),
+        conn: RefCell::new(None),
+        open: RefCell::new(None),
+        early: RefCell::new(Some(Vec::new())),
+    });
+    let w = worker.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let Some(text) = e.data().as_string() else {
+            return;
+        };
+        match serde_json::from_str::<ToWorker>(&text) {
+            Ok(m) => w.receive(m),
+            Err(e) => web_sys::console::warn_1(&format!("sync worker: {e}").into()),
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    wasm_bindgen_futures::spawn_local(async move {
+        match Store::open().await {
+            Ok(s) => *worker.store.borrow_mut() = Some(s),
+            Err(e) => worker.post(&FromWorker::StoreFailed(e.0)),
+        }
+        let early = worker.early.borrow_mut().take().unwrap_or_default();
+        for m in early {
+            worker.receive(m);
+        }
+    });
+}
+
+impl Worker {
+    fn post(&self, m: &FromWorker) {
+        if let Ok(text) = serde_json::to_string(m) {
+            let _ = self.scope.post_message(&JsValue::from_str(&text));
+        }
+    }
+
+    fn conn(&self) -> Option<Connection> {
+        self.conn.borrow().clone()
+    }
+
+    fn receive(self: &Rc<Self>, m: ToWorker) {
+        if let Some(early) = self.early.borrow_mut().as_mut() {
+            early.push(m);
+            return;
+        }
+        match m {
+            ToWorker::Connect(url) => match self.conn() {
+                Some(c) => c.set_url(url),
+                None => {
+                    let me = Rc::downgrade(self);
+                    let store = self.store.borrow().clone();
+                    let c = Connection::open(url, store, move |n| {
+                        if let Some(me) = me.upgrade() {
+                            me.notice(n);
+                        }
+                    });
+                    *self.conn.borrow_mut() = Some(c);
+                }
+            },
+            ToWorker::Online => {
+                if let Some(c) = self.conn() {
+                    c.dial_now();
+                }
+            }
+            ToWorker::Open { doc, shown } => self.open(doc, shown),
+            ToWorker::Apply { doc, seq, op } => {
+                let Some(c) = self.conn() else { return };
+                if let Some(o) = self.open.borrow_mut().as_mut().filter(|o| o.doc == doc) {
+                    if !o.ready {
+                        // Typed while the plan loads: made once it is here.
+                        o.early_ops.push((seq, op));
+                        return;
+                    }
+                    o.applied = seq;
+                }
+                if let Err(e) = c.edit(&doc, |p, _| op.apply(p)) {
+                    self.post(&FromWorker::Refused {
+                        seq,
+                        why: e.to_string(),
+                    });
+                }
+                self.post(&FromWorker::Applied(seq));
+                // Nothing to store (refused, or no change): it is as stored as it gets.
+                if c.stored(&doc) {
+                    self.tell_stored(doc);
+                }
+            }
+            ToWorker::Ephemeral { doc, data } => {
+                if let Some(c) = self.conn() {
+                    c.send_ephemeral(doc, data);
+                }
+            }
+            ToWorker::PlanAt { req, doc, heads } => {
+                let result = match self.conn().and_then(|c| c.plan_at(&doc, &heads)) {
+                    None => Err("This browser has not received that version of the plan yet: wait until it is online and try again.".to_string()),
+                    Some(r) => r
+                        .map(Box::new)
+                        .map_err(|e| format!("That version could not be read: {e}")),
+                };
+                self.post(&FromWorker::PlanAt { req, result });
+            }
+            ToWorker::History { req, doc } => {
+                let result = match self.conn().and_then(|c| c.history(&doc)) {
+                    None => Err("the plan is not open".to_string()),
+                    Some(r) => r.map_err(|e| e.to_string()),
+                };
+                self.post(&FromWorker::History { req, result });
+            }
+            ToWorker::Whole(doc) => {
+                if let Some(o) = self.open.borrow_mut().as_mut().filter(|o| o.doc == doc) {
+                    o.plan = None;
+                    o.due = false;
+                }
+                self.patch_now();
+            }
+        }
+    }
+
+    /// Opens a plan for the page: from this browser's copy, else from the server.
+    fn open(self: &Rc<Self>, doc: DocumentId, shown: Option<Vec<String>>) {
+        *self.open.borrow_mut() = Some(Open {
+            doc,
+            plan: None,
+            applied: 0,
+            remote: false,
+            due: false,
+            unsynced: None,
+            ready: false,
+            early_ops: Vec::new(),
+        });
+        let Some(conn) = self.conn() else { return };
+        let store = self.store.borrow().clone();
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if !conn.has(&doc) {
+                let local = match store {
+                    Some(s) => s.load(&doc).await.unwrap_or_else(|e| {
+                        me.post(&FromWorker::StoreFailed(e.0));
+                        None
+                    }),
+                    None => None,
+                };
+                conn.open_doc(doc, local);
+            }
+            if !conn.has(&doc) || me.open.borrow().as_ref().map(|o| o.doc) != Some(doc) {
+                // From the server: the first change read brings the whole plan.
+                return;
+            }
+            me.ready(doc);
+            if shown.is_some_and(|h| conn.track_from(&doc, &h)) {
+                if let Some(o) = me.open.borrow_mut().as_mut() {
+                    o.plan = conn.plan(&doc).and_then(Result::ok);
+                }
+                me.post(&FromWorker::Current(doc));
+            } else {
+                me.patch_now();
+            }
+            me.tell_unsynced();
+        });
+    }
+
+    fn notice(self: &Rc<Self>, n: Notice) {
+        match n {
+            Notice::Link(l) => {
+                self.post(&FromWorker::Link(l));
+                self.tell_unsynced();
+            }
+            Notice::Changed { doc, remote } => {
+                let arrived = self
+                    .open
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|o| o.doc == doc && !o.ready)
+                    && self.conn().is_some_and(|c| c.has(&doc));
+                if arrived {
+                    self.ready(doc);
+                }
+                let schedule = match self.open.borrow_mut().as_mut().filter(|o| o.doc == doc) {
+                    Some(o) => {
+                        o.remote |= remote;
+                        !std::mem::replace(&mut o.due, true)
+                    }
+                    None => false,
+                };
+                if schedule {
+                    // One patch for a burst of changes: at the next turn.
+                    let me = Rc::downgrade(self);
+                    let cb = Closure::once_into_js(move || {
+                        if let Some(me) = me.upgrade() {
+                            me.patch_now();
+                        }
+                    });
+                    let _ = self
+                        .scope
+                        .set_timeout_with_callback_and_timeout_and_arguments_0(
+                            cb.unchecked_ref(),
+                            0,
+                        );
+                }
+            }
+            Notice::Synced(_) => self.tell_unsynced(),
+            Notice::Stored(doc) => self.tell_stored(doc),
+            Notice::Unavailable(doc) => self.post(&FromWorker::Unavailable(doc)),
+            Notice::StoreFailed(e) => self.post(&FromWorker::StoreFailed(e)),
+            Notice::Ephemeral { doc, sender, data } => {
+                self.post(&FromWorker::Ephemeral { doc, sender, data })
+            }
+        }
+    }
+
+    /// The open plan is here: the operations typed meanwhile are made, in order.
+    fn ready(self: &Rc<Self>, doc: DocumentId) {
+        let ops = match self.open.borrow_mut().as_mut().filter(|o| o.doc == doc) {
+            Some(o) => {
+                o.ready = true;
+                std::mem::take(&mut o.early_ops)
+            }
+            None => return,
+        };
+        for (seq, op) in ops {
+            self.receive(ToWorker::Apply { doc, seq, op });
+        }
+    }
+
+    /// Sends the page what changed in the open plan since the last patch (the whole plan
+    /// if it has none yet).
+    fn patch_now(&self) {
+        let Some(conn) = self.conn() else { return };
+        let mut open = self.open.borrow_mut();
+        let Some(o) = open.as_mut() else { return };
+        o.due = false;
+        if !conn.has(&o.doc) {
+            return;
+        }
+        let doc = o.doc;
+        let patch = match o.plan.as_mut() {
+            Some(plan) => conn.patch_plan(&doc, plan),
+            None => conn.plan_tracked(&doc).map(|r| {
+                r.map(|p| {
+                    o.plan = Some(p.clone());
+                    Some(plansync_shared::PlanPatch::Whole(Box::new(p)))
+                })
+            }),
+        };
+        let (applied, remote) = (o.applied, std::mem::take(&mut o.remote));
+        drop(open);
+        match patch {
+            None | Some(Ok(None)) => {}
+            Some(Ok(Some(patch))) => self.post(&FromWorker::Patch {
+                doc,
+                patch,
+                heads: conn.plan_heads(&doc).unwrap_or_default(),
+                applied,
+                remote,
+            }),
+            Some(Err(e)) => {
+                if let Some(o) = self.open.borrow_mut().as_mut() {
+                    o.plan = None;
+                }
+                self.post(&FromWorker::Unreadable {
+                    doc,
+                    why: e.to_string(),
+                })
+            }
+        }
+        self.tell_unsynced();
+    }
+
+    /// Tells the page its operations so far are stored, once every persist has completed.
+    fn tell_stored(&self, doc: DocumentId) {
+        let up_to = match self.open.borrow().as_ref() {
+            Some(o) if o.doc == doc => o.applied,
+            _ => return,
+        };
+        if self.conn().is_some_and(|c| c.stored(&doc)) {
+            self.post(&FromWorker::Stored { doc, up_to });
+        }
+    }
+
+    fn tell_unsynced(&self) {
+        let Some(conn) = self.conn() else { return };
+        let mut open = self.open.borrow_mut();
+        let Some(o) = open.as_mut() else { return };
+        let count = conn.unsynced(&o.doc);
+        if o.unsynced != Some(count) {
+            o.unsynced = Some(count);
+            let doc = o.doc;
+            drop(open);
+            self.post(&FromWorker::Unsynced { doc, count });
+        }
+    }
+}
