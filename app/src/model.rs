@@ -87,9 +87,10 @@ pub struct Viewing {
 #[derive(Default)]
 struct Refresh {
     scheduled: Cell<bool>,
-    /// Set while a text box applies what was typed: the box already shows it, so the rest
-    /// of the page is refreshed once typing pauses rather than on every keystroke.
-    typing: Cell<bool>,
+    /// When a text box last sent what was typed (ms): the box already shows it, so the
+    /// worker's patches for it reach the rest of the page once typing pauses rather than
+    /// on every keystroke (they come back later, so a flag set while sending would miss them).
+    typed_at: Cell<f64>,
     /// Bumped by every keystroke; a pending refresh runs only if it is still the latest.
     typed: Cell<u32>,
     /// When the first remote change since the last refresh arrived.
@@ -439,7 +440,8 @@ impl Model {
                 if remote && r.remote_since.get().is_none() {
                     r.remote_since.set(Some(perf::now()));
                 }
-                if !remote && r.typing.get() {
+                let typing = perf::now() - r.typed_at.get() < TYPING_PAUSE_MS as f64;
+                if !remote && typing {
                     self.refresh_when_typing_pauses();
                 } else {
                     self.schedule_refresh();
@@ -632,7 +634,7 @@ impl Model {
     /// the box to know when the page's plan includes it ([`Model::acked`]).
     pub fn edit_text(&self, field: &TextField, was: &str, text: &str) -> Option<u64> {
         let r = self.refresh.get_value();
-        r.typing.set(true);
+        r.typed_at.set(perf::now());
         // Typing faster than the worker applies it: the keystrokes not sent yet go as one.
         let joined = match r.pending.borrow_mut().as_mut() {
             Some((
@@ -646,16 +648,14 @@ impl Model {
             }
             _ => None,
         };
-        let done = joined.or_else(|| {
+        joined.or_else(|| {
             self.apply(PlanOp::SetText {
                 field: field.clone(),
                 was: was.to_string(),
                 text: text.to_string(),
             })
             .then(|| r.sent.get())
-        });
-        r.typing.set(false);
-        done
+        })
     }
 
     /// How this browser's person is known to the server (signed in, or a code), for the
