@@ -208,6 +208,11 @@ pub async fn room(plan: &str) -> Result<plansync_shared::api::RoomAddress, Strin
     parse(&call("GET", &format!("/api/plans/{plan}/room"), None).await?)
 }
 
+/// `GET /api/plans/{plan}/view`: the plan as the server holds it now, with its heads.
+pub async fn plan_view(plan: &str) -> Result<plansync_shared::api::PlanView, String> {
+    parse(&call("GET", &format!("/api/plans/{plan}/view"), None).await?)
+}
+
 /// `PATCH /api/plans/{plan}/participants/{id}`.
 pub async fn set_role(plan: &str, id: i64, role: Role) -> Result<Vec<Participant>, String> {
     let asked = body(&SetRole { role })?;

@@ -154,7 +154,10 @@ impl Model {
         }
         on_hash.forget();
         leptos::task::spawn_local(async move {
-            let store = match Store::open().await {
+            let started = perf::now();
+            let store = Store::open().await;
+            perf::record("page-store", started);
+            let store = match store {
                 Ok(s) => Some(s),
                 Err(e) => {
                     model.problem.set(Some(e.0));
@@ -162,6 +165,7 @@ impl Model {
                 }
             };
             model.store.set_value(store);
+            perf::record("worker-start", 0.0);
             match SyncWorker::start(move |m| model.hear(m)) {
                 Ok(worker) => {
                     worker.send(&ToWorker::Connect(sync_url()));
@@ -404,23 +408,46 @@ impl Model {
         leptos::task::spawn_local(async move {
             // The plan as this browser last read it, shown at once; the worker says whether
             // it is the plan now (then only later changes come) or sends it whole.
-            let mut shown = None;
-            if let Some(s) = &store {
-                if let Some((heads, plan)) = s.load_view(&doc).await {
-                    if self.doc.get_untracked() == Some(doc)
-                        && self.plan.with_untracked(Option::is_none)
-                    {
-                        self.opening.set(Opening::Ready);
-                        self.plan.set(Some(plan));
-                        *self.refresh.get_value().heads.borrow_mut() = heads.clone();
-                        shown = Some(heads);
+            let kept = match &store {
+                Some(s) => s.load_view(&doc).await,
+                None => None,
+            };
+            let shown = kept.and_then(|(heads, plan)| self.show(doc, heads, plan));
+            if self.doc.get_untracked() != Some(doc) {
+                return;
+            }
+            let first = shown.is_none();
+            self.tell(&ToWorker::Open { doc, shown });
+            if first && crate::membership::of(&doc.to_string()).is_some() {
+                // Opened for the first time in this browser: the server's reading of the
+                // plan is shown while the document itself comes to the worker.
+                let started = perf::now();
+                let view = crate::api::plan_view(&doc.to_string()).await;
+                perf::record("open-view", started);
+                if let Ok(view) = view {
+                    let plan = view.plan.clone();
+                    if let Some(heads) = self.show(doc, view.heads, view.plan) {
+                        self.remember(&doc, &plan);
+                        self.tell(&ToWorker::Shown { doc, heads });
+                        self.keep_view_after(KEEP_VIEW_AFTER_MS);
                     }
                 }
             }
-            if self.doc.get_untracked() == Some(doc) {
-                self.tell(&ToWorker::Open { doc, shown });
-            }
         });
+    }
+
+    /// Shows a plan read at `heads` while the sync worker has not sent one (the copy this
+    /// browser kept, or the server's); the heads, if it is shown.
+    fn show(self, doc: DocumentId, heads: Vec<String>, plan: Plan) -> Option<Vec<String>> {
+        let r = self.refresh.get_value();
+        let none_yet = self.plan.with_untracked(Option::is_none) && r.live.borrow().is_none();
+        if self.doc.get_untracked() != Some(doc) || !none_yet {
+            return None;
+        }
+        self.opening.set(Opening::Ready);
+        self.plan.set(Some(plan));
+        *r.heads.borrow_mut() = heads.clone();
+        Some(heads)
     }
 
     /// What the sync worker says.
@@ -447,6 +474,7 @@ impl Model {
                     self.schedule_refresh();
                 }
             }
+            FromWorker::Perf { name, start, end } => perf::record_epoch(&name, start, end),
             FromWorker::Current(doc) if here(&doc) => {
                 perf::record("worker-open", self.refresh.get_value().opened_at.get());
             }

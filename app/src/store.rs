@@ -73,12 +73,23 @@ impl Store {
         Ok(Self { db: Rc::new(db) })
     }
 
-    /// Appends automerge bytes (a change chunk or a whole document) to a plan's record.
-    pub async fn append(&self, doc: &DocumentId, bytes: &[u8]) -> Result<(), StoreError> {
+    /// Appends automerge chunks (changes or whole documents) to their plans' records, in
+    /// order, in one transaction: all are stored or none is. A plan's chunks go as one
+    /// record (automerge reads chunks one after another as it reads one).
+    pub async fn append_all(&self, chunks: &[(&DocumentId, &[u8])]) -> Result<(), StoreError> {
+        let mut records: Vec<(&DocumentId, Vec<u8>)> = Vec::new();
+        for (doc, bytes) in chunks {
+            match records.iter_mut().find(|(d, _)| d == doc) {
+                Some((_, record)) => record.extend_from_slice(bytes),
+                None => records.push((doc, bytes.to_vec())),
+            }
+        }
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
         let store = tx.store(CHUNKS)?;
-        let value = js_sys::Uint8Array::from(bytes);
-        store.put(&value, Some(&key(doc, next_seq()))).await?;
+        for (doc, bytes) in records {
+            let value = js_sys::Uint8Array::from(&bytes[..]);
+            store.put(&value, Some(&key(doc, next_seq()))).await?;
+        }
         tx.done().await?;
         Ok(())
     }

@@ -76,6 +76,10 @@ struct Inner {
     server_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
     /// Persists under way, per document.
     saving: RefCell<HashMap<DocumentId, usize>>,
+    /// Chunks waiting for the write under way to finish, in the order asked.
+    to_write: RefCell<Vec<(PersistId, DocumentId, Vec<u8>)>>,
+    /// Whether a write is under way.
+    writing: Cell<bool>,
     notify: Box<dyn Fn(Notice)>,
 }
 
@@ -136,6 +140,8 @@ impl Connection {
             attempts: Cell::new(0),
             server_heads: RefCell::new(HashMap::new()),
             saving: RefCell::new(HashMap::new()),
+            to_write: RefCell::new(Vec::new()),
+            writing: Cell::new(false),
             notify: Box::new(notify),
         });
         connect(&inner);
@@ -364,26 +370,51 @@ fn send(inner: &Inner, conn: ConnId, frame: &[u8]) {
 }
 
 /// Writes a chunk to IndexedDB and tells the core when it is there (the core holds back
-/// the frames that advertise it until then: persist before send). A failed write is shown
-/// to the user; the server is then the other copy.
+/// the frames that advertise it until then: persist before send). Chunks asked for while a
+/// write is under way go together in the next one (a burst of edits is a few transactions,
+/// not one each). A failed write is shown to the user; the server is then the other copy.
 fn persist(inner: &Rc<Inner>, store: Store, id: PersistId, doc: DocumentId, chunk: Vec<u8>) {
+    inner.to_write.borrow_mut().push((id, doc, chunk));
+    if inner.writing.replace(true) {
+        return;
+    }
     let weak = Rc::downgrade(inner);
     wasm_bindgen_futures::spawn_local(async move {
-        let result = store.append(&doc, &chunk).await;
-        let Some(inner) = weak.upgrade() else { return };
-        let result = result.map_err(|e| {
-            (inner.notify)(Notice::StoreFailed(e.0.clone()));
-            e.0
-        });
-        handle(&inner, Event::Persisted { id, result }, false);
-        let done = {
-            let mut saving = inner.saving.borrow_mut();
-            let n = saving.entry(doc).or_default();
-            *n = n.saturating_sub(1);
-            *n == 0
-        };
-        if done {
-            (inner.notify)(Notice::Stored(doc));
+        loop {
+            let batch = match weak.upgrade() {
+                Some(inner) => std::mem::take(&mut *inner.to_write.borrow_mut()),
+                None => return,
+            };
+            if batch.is_empty() {
+                if let Some(inner) = weak.upgrade() {
+                    inner.writing.set(false);
+                }
+                return;
+            }
+            let chunks: Vec<(&DocumentId, &[u8])> =
+                batch.iter().map(|(_, d, c)| (d, c.as_slice())).collect();
+            let result = store.append_all(&chunks).await;
+            let Some(inner) = weak.upgrade() else { return };
+            let result = result.map_err(|e| {
+                (inner.notify)(Notice::StoreFailed(e.0.clone()));
+                e.0
+            });
+            let mut done = Vec::new();
+            let ids = batch.iter().map(|(id, _, _)| *id).collect();
+            handle(&inner, Event::Persisted { ids, result }, false);
+            for (_, doc, _) in batch {
+                let mut saving = inner.saving.borrow_mut();
+                let n = saving.entry(doc).or_default();
+                *n = n.saturating_sub(1);
+                if *n == 0 && !done.contains(&doc) {
+                    done.push(doc);
+                }
+            }
+            for doc in done {
+                if inner.saving.borrow().get(&doc).copied().unwrap_or(0) == 0 {
+                    (inner.notify)(Notice::Stored(doc));
+                }
+            }
         }
     });
 }
@@ -448,7 +479,11 @@ fn connect(inner: &Rc<Inner>) {
     let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         if let (Some(inner), Ok(buf)) = (w.upgrade(), e.data().dyn_into::<js_sys::ArrayBuffer>()) {
             let frame = js_sys::Uint8Array::new(&buf).to_vec();
+            let (t, big) = (crate::perf::now(), frame.len() > 64 * 1024);
             handle(&inner, Event::Received { conn, frame }, true);
+            if big {
+                crate::perf::record("worker-receive", t);
+            }
         }
     });
     let w = weak;

@@ -270,6 +270,11 @@ fn hex16(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether a request accepts a gzipped answer.
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    accepted_encodings(headers).contains(&Encoding::Gzip)
+}
+
 /// The encodings a request accepts (`q=0` refuses one).
 fn accepted_encodings(headers: &HeaderMap) -> Vec<Encoding> {
     let mut out = Vec::new();

@@ -45,7 +45,17 @@ pub fn worth_compressing(name: &str, len: usize) -> bool {
 
 /// `raw` gzipped at the best level, if that is smaller.
 pub fn gzip(raw: &[u8]) -> Option<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip_at(raw, flate2::Compression::best())
+}
+
+/// `raw` gzipped at the fastest level (an answer made per request), if that is smaller.
+#[allow(dead_code)] // the build script, which shares this module, has no answers to make
+pub fn gzip_fast(raw: &[u8]) -> Option<Vec<u8>> {
+    gzip_at(raw, flate2::Compression::fast())
+}
+
+fn gzip_at(raw: &[u8], level: flate2::Compression) -> Option<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
     enc.write_all(raw).ok()?;
     enc.finish().ok().filter(|c| c.len() < raw.len())
 }

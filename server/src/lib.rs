@@ -232,6 +232,7 @@ pub fn app(state: AppState) -> Router {
             get(http::list_snapshots).post(http::take_snapshot),
         )
         .route("/api/plans/{plan}/plan", get(http::plan_at))
+        .route("/api/plans/{plan}/view", get(http::plan_view))
         .route("/api/plans/{plan}/compare", get(http::compare_versions))
         .route("/api/plans/{plan}/restore", post(http::restore))
         .route("/api/plans/{plan}/exports", get(http::list_exports))

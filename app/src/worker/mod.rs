@@ -34,6 +34,10 @@ struct Open {
     ready: bool,
     /// Operations that came before it was (typed while it loads), in order.
     early_ops: Vec<(u64, plansync_shared::PlanOp)>,
+    /// When the page asked for it (for the benchmark's timings).
+    asked_at: f64,
+    /// The heads of the plan the page shows, until the worker sends it one.
+    shown: Option<Vec<String>>,
 }
 
 /// The worker's state: one per worker.
@@ -44,18 +48,33 @@ struct Worker {
     open: RefCell<Option<Open>>,
     /// Messages that came before the store was open.
     early: RefCell<Option<Vec<ToWorker>>>,
+    /// When the page asked to connect, until the link is up (for the benchmark's timings).
+    dialed_at: std::cell::Cell<Option<f64>>,
 }
 
 /// Starts the worker (called by `worker.js` once the module is loaded).
 #[wasm_bindgen]
 pub fn worker_main() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let to_page = scope.clone();
+    crate::perf::send_to(move |name, start, end| {
+        let m = FromWorker::Perf {
+            name: name.to_string(),
+            start,
+            end,
+        };
+        if let Ok(text) = serde_json::to_string(&m) {
+            let _ = to_page.post_message(&JsValue::from_str(&text));
+        }
+    });
+    crate::perf::record("worker-boot", 0.0);
     let worker = Rc::new(Worker {
         scope: scope.clone(),
         store: RefCell::new(None),
         conn: RefCell::new(None),
         open: RefCell::new(None),
         early: RefCell::new(Some(Vec::new())),
+        dialed_at: std::cell::Cell::new(None),
     });
     let w = worker.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -70,7 +89,10 @@ pub fn worker_main() {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     wasm_bindgen_futures::spawn_local(async move {
-        match Store::open().await {
+        let started = crate::perf::now();
+        let store = Store::open().await;
+        crate::perf::record("worker-store", started);
+        match store {
             Ok(s) => *worker.store.borrow_mut() = Some(s),
             Err(e) => worker.post(&FromWorker::StoreFailed(e.0)),
         }
@@ -83,7 +105,12 @@ pub fn worker_main() {
 
 impl Worker {
     fn post(&self, m: &FromWorker) {
-        if let Ok(text) = serde_json::to_string(m) {
+        let t = crate::perf::now();
+        let text = serde_json::to_string(m);
+        if matches!(m, FromWorker::Patch { .. }) {
+            crate::perf::record("worker-json", t);
+        }
+        if let Ok(text) = text {
             let _ = self.scope.post_message(&JsValue::from_str(&text));
         }
     }
@@ -101,6 +128,7 @@ impl Worker {
             ToWorker::Connect(url) => match self.conn() {
                 Some(c) => c.set_url(url),
                 None => {
+                    self.dialed_at.set(Some(crate::perf::now()));
                     let me = Rc::downgrade(self);
                     let store = self.store.borrow().clone();
                     let c = Connection::open(url, store, move |n| {
@@ -117,6 +145,13 @@ impl Worker {
                 }
             }
             ToWorker::Open { doc, shown } => self.open(doc, shown),
+            ToWorker::Shown { doc, heads } => {
+                if let Some(o) = self.open.borrow_mut().as_mut() {
+                    if o.doc == doc && o.plan.is_none() {
+                        o.shown = Some(heads);
+                    }
+                }
+            }
             ToWorker::Apply { doc, seq, op } => {
                 let Some(c) = self.conn() else { return };
                 if let Some(o) = self.open.borrow_mut().as_mut().filter(|o| o.doc == doc) {
@@ -181,6 +216,8 @@ impl Worker {
             unsynced: None,
             ready: false,
             early_ops: Vec::new(),
+            asked_at: crate::perf::now(),
+            shown,
         });
         let Some(conn) = self.conn() else { return };
         let store = self.store.borrow().clone();
@@ -201,21 +238,18 @@ impl Worker {
                 return;
             }
             me.ready(doc);
-            if shown.is_some_and(|h| conn.track_from(&doc, &h)) {
-                if let Some(o) = me.open.borrow_mut().as_mut() {
-                    o.plan = conn.plan(&doc).and_then(Result::ok);
-                }
-                me.post(&FromWorker::Current(doc));
-            } else {
-                me.patch_now();
-            }
-            me.tell_unsynced();
+            me.patch_now();
         });
     }
 
     fn notice(self: &Rc<Self>, n: Notice) {
         match n {
             Notice::Link(l) => {
+                if l == crate::sync::Link::Online {
+                    if let Some(t) = self.dialed_at.take() {
+                        crate::perf::record("worker-link", t);
+                    }
+                }
                 self.post(&FromWorker::Link(l));
                 self.tell_unsynced();
             }
@@ -227,6 +261,9 @@ impl Worker {
                     .is_some_and(|o| o.doc == doc && !o.ready)
                     && self.conn().is_some_and(|c| c.has(&doc));
                 if arrived {
+                    if let Some(o) = self.open.borrow().as_ref() {
+                        crate::perf::record("worker-arrived", o.asked_at);
+                    }
                     self.ready(doc);
                 }
                 let schedule = match self.open.borrow_mut().as_mut().filter(|o| o.doc == doc) {
@@ -287,9 +324,19 @@ impl Worker {
             return;
         }
         let doc = o.doc;
+        if o.plan.is_none() && o.shown.take().is_some_and(|h| conn.track_from(&doc, &h)) {
+            // The page shows the plan now: keep a copy to patch from, and say so.
+            o.plan = conn.plan(&doc).and_then(Result::ok);
+            drop(open);
+            self.post(&FromWorker::Current(doc));
+            self.tell_unsynced();
+            return;
+        }
+        let (started, whole) = (crate::perf::now(), o.plan.is_none());
         let patch = match o.plan.as_mut() {
             Some(plan) => conn.patch_plan(&doc, plan),
             None => conn.plan_tracked(&doc).map(|r| {
+                crate::perf::record("worker-read", started);
                 r.map(|p| {
                     o.plan = Some(p.clone());
                     Some(plansync_shared::PlanPatch::Whole(Box::new(p)))
@@ -300,13 +347,18 @@ impl Worker {
         drop(open);
         match patch {
             None | Some(Ok(None)) => {}
-            Some(Ok(Some(patch))) => self.post(&FromWorker::Patch {
-                doc,
-                patch,
-                heads: conn.plan_heads(&doc).unwrap_or_default(),
-                applied,
-                remote,
-            }),
+            Some(Ok(Some(patch))) => {
+                self.post(&FromWorker::Patch {
+                    doc,
+                    patch,
+                    heads: conn.plan_heads(&doc).unwrap_or_default(),
+                    applied,
+                    remote,
+                });
+                if whole {
+                    crate::perf::record("worker-whole", started);
+                }
+            }
             Some(Err(e)) => {
                 if let Some(o) = self.open.borrow_mut().as_mut() {
                     o.plan = None;

@@ -19,6 +19,14 @@ pub enum ToWorker {
         /// The heads of the copy the page shows.
         shown: Option<Vec<String>>,
     },
+    /// The page shows the plan as read at `heads` (the server's reading, on a first open):
+    /// if the document is at those heads when it arrives, only later changes need come.
+    Shown {
+        /// The plan.
+        doc: DocumentId,
+        /// The heads of the plan the page shows.
+        heads: Vec<String>,
+    },
     /// Make a change (numbered by the page, in order).
     Apply {
         /// The plan.
@@ -133,5 +141,14 @@ pub enum FromWorker {
         req: u64,
         /// The entries, or why not.
         result: Result<Vec<HistoryEntry>, String>,
+    },
+    /// A timing the benchmark reads (see `perf`), in milliseconds since the epoch.
+    Perf {
+        /// The step.
+        name: String,
+        /// When it started.
+        start: f64,
+        /// When it ended.
+        end: f64,
     },
 }

@@ -1,17 +1,19 @@
 //! Snapshots: named versions of a plan, the plan as it was, comparisons and restores.
 
-use super::{doc_id, document, member, named, read_at, snapshot, AppError};
+use super::{doc_id, document, member, named, off_runtime, read_at, snapshot, AppError};
 use crate::access::Role;
 use crate::history::Snapshot;
 use crate::sync::ServiceError;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 pub use plansync_shared::api::{
-    Comparison, Described, NewSnapshot, Restore, Restored, VersionQuery,
+    Comparison, Described, NewSnapshot, PlanView, Restore, Restored, VersionQuery,
 };
-use plansync_shared::{compare, restore_item, Plan};
+use plansync_shared::{compare, read_plan, restore_item, Plan};
 
 /// `GET /api/plans/{plan}/snapshots`
 pub async fn list_snapshots(
@@ -67,6 +69,41 @@ pub async fn plan_at(
     let mut doc = document(&state, &plan).await?;
     let snap = named(&state, &plan, q.at).await?;
     Ok(Json(read_at(&mut doc, snap.as_ref())?))
+}
+
+/// `GET /api/plans/{plan}/view`: the plan as it is now with the heads it was read at, for a
+/// browser's first open; gzipped for a browser that takes it (a large plan's JSON shrinks
+/// about tenfold, which counts on a room's Wi-Fi).
+pub async fn plan_view(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(plan): Path<String>,
+) -> Result<Response, AppError> {
+    member(&state, &headers, &plan, Role::Viewer).await?;
+    let mut doc = document(&state, &plan).await?;
+    let gzip = crate::assets::accepts_gzip(&headers);
+    let (json, gzipped) = off_runtime(move || {
+        let view = PlanView {
+            heads: doc.get_heads().iter().map(ToString::to_string).collect(),
+            plan: read_plan(&doc).map_err(|e| AppError::Service(ServiceError::Plan(e)))?,
+        };
+        let json = serde_json::to_vec(&view)
+            .map_err(|e| AppError::Service(ServiceError::Io(e.to_string())))?;
+        let gzipped = gzip.then(|| crate::compress::gzip_fast(&json)).flatten();
+        Ok::<_, AppError>((json, gzipped))
+    })
+    .await??;
+    let mut out = HeaderMap::new();
+    out.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    out.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    out.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    Ok(match gzipped {
+        Some(body) => {
+            out.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            (out, body).into_response()
+        }
+        None => (out, json).into_response(),
+    })
 }
 
 /// `GET /api/plans/{plan}/compare?from=SNAP[&at=SNAP]`: what changed from one version to

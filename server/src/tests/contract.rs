@@ -5,9 +5,9 @@ use super::*;
 use plansync_shared::api::{
     Attributed, AuthorGroup, ChangeAuthor, Comparison, CreatePlan, EmailList, EnrollServer,
     Enrolled, ErrorBody, ExportLink, Health, InvitationView, Invite, Join, LinkPerson, Membership,
-    MyPlan, NewSnapshot, Participant, ParticipantEmail, PersonLink, ProviderChoice, Published,
-    RelayState, Reported, Restore, RestoreItem, Restored, RoomAddress, SetEmail, SetRole, SignOff,
-    Snapshot, TrackerPreview,
+    MyPlan, NewSnapshot, Participant, ParticipantEmail, PersonLink, PlanView, ProviderChoice,
+    Published, RelayState, Reported, Restore, RestoreItem, Restored, RoomAddress, SetEmail,
+    SetRole, SignOff, Snapshot, TrackerPreview,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::HashMap;
@@ -95,6 +95,7 @@ async fn every_endpoints_json_body_reads_back_through_the_shared_contract() {
     let _: Vec<InvitationView> =
         exchange(&s, "GET", &format!("{p}/invitations"), t, None, S::OK).await;
     let _: RoomAddress = exchange(&s, "GET", &format!("{p}/room"), t, None, S::OK).await;
+    let _: PlanView = exchange(&s, "GET", &format!("{p}/view"), t, None, S::OK).await;
     let joined: Membership = exchange(
         &s,
         "POST",

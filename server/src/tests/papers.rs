@@ -264,3 +264,57 @@ fn our_own_tracker_xlsx_imports_as_a_tracker_with_the_mapping_guessed_from_its_h
         .unwrap_err()
         .contains("not an Excel"));
 }
+
+#[tokio::test]
+async fn the_plan_view_is_the_plan_now_with_its_heads_gzipped_when_asked_and_only_for_its_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, token) = owner(&s).await;
+    let path = format!("/api/plans/{plan}/view");
+    let (status, _) = call(&s, "GET", &path, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "only the plan's people");
+    let me = crate::membership::authenticate(&s.store, vec![token.clone()])
+        .await
+        .unwrap()
+        .remove(0);
+    s.sync
+        .change_plan(plan.parse().unwrap(), me.id, None, |p| {
+            p.set_text(
+                &plansync_shared::TextField::PlanTitle,
+                "Renamed for the view",
+            )
+        })
+        .await
+        .unwrap();
+    let (status, view) = call(&s, "GET", &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let view: plansync_shared::api::PlanView = serde_json::from_value(view).unwrap();
+    assert_eq!(view.plan.title, "Renamed for the view");
+    let heads: Vec<String> = s
+        .sync
+        .heads(plan.parse().unwrap(), None)
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(view.heads, heads, "read at the heads the server holds");
+
+    // A browser that takes gzip gets it, and it reads back the same.
+    let req = Request::builder()
+        .uri(&path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("accept-encoding", "gzip, deflate, br")
+        .body(Body::empty())
+        .unwrap();
+    let resp = app(s.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json)
+        .unwrap();
+    let unzipped: plansync_shared::api::PlanView = serde_json::from_str(&json).unwrap();
+    assert_eq!(unzipped, view);
+}

@@ -19,7 +19,7 @@ pub use people::{
     EnrollServer, Enrolled, Invitation, InvitationView, Invite, Participant, ParticipantId,
     ParticipantKind, Role, RoomAddress, SetRole,
 };
-pub use plans::{CreatePlan, Join, Membership, MyPlan, PlanRow, SignedIn};
+pub use plans::{CreatePlan, Join, Membership, MyPlan, PlanRow, PlanView, SignedIn};
 pub use relay::{AuthorGroup, RelayState, Reported};
 pub use signin::{CallbackQuery, StartQuery};
 

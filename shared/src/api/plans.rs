@@ -86,3 +86,14 @@ pub struct SignedIn {
     /// The app's address to open (`/#/...`).
     pub return_to: String,
 }
+
+/// `GET /api/plans/{plan}/view`: the plan as the server holds it now, read into typed
+/// values, with the heads it was read at. A browser that has just joined shows it at once
+/// while the plan's document itself arrives over the sync connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanView {
+    /// The heads (hex) the plan was read at.
+    pub heads: Vec<String>,
+    /// The plan.
+    pub plan: crate::Plan,
+}

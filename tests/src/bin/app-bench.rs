@@ -7,6 +7,9 @@
 //!
 //! `--smoke`: the smallest sizes, once each (CI runs it so the bench keeps working).
 //!
+//! `--first-open`: only the first opens after joining (each in a new browser profile), with
+//! the steps the app marks on the way.
+//!
 //! `--before DIR`: also measure an older build of the app (its `dist/`), served with
 //! `--app-dir`, in the same run, for a before-and-after table.
 //!
@@ -31,6 +34,8 @@ struct Sizes {
     keys: usize,
     /// Rounds of remote changes.
     merges: usize,
+    /// Measure only first opens (`--first-open`).
+    first_open_only: bool,
     /// Remote changes arriving at once.
     many: usize,
 }
@@ -44,6 +49,7 @@ impl Sizes {
                 keys: 3,
                 merges: 1,
                 many: 20,
+                first_open_only: false,
             }
         } else {
             Self {
@@ -52,6 +58,7 @@ impl Sizes {
                 keys: 30,
                 merges: 5,
                 many: 500,
+                first_open_only: std::env::args().any(|a| a == "--first-open"),
             }
         }
     }
@@ -131,8 +138,10 @@ async fn push_changes(
 struct Figures {
     /// Navigation to the plan list drawn: the baseline for navigations.
     boot: f64,
-    /// First open, plan fetched from the server: first rows drawn.
+    /// First open after joining, the plan fetched from the server: first rows drawn.
     first_open: f64,
+    /// Its steps: what, and the median start and end since navigation.
+    open_steps: Vec<(&'static str, f64, f64)>,
     /// Navigation to the tracker's first rows drawn (plan from IndexedDB).
     tracker: f64,
     /// Navigation to every row reachable: the last row drawn after a jump to the end of the
@@ -161,6 +170,82 @@ struct Figures {
     /// Opening the plan from IndexedDB, in parts: (all of it on the page, the document's
     /// load, the typed read, and all of it in the sync worker).
     open: (f64, f64, f64, f64),
+}
+
+/// The steps of a first open, as the app marks them (on the page and in the sync worker).
+const OPEN_STEPS: [(&str, &str); 14] = [
+    ("page-store", "the page opens IndexedDB"),
+    (
+        "open-view",
+        "the page fetches the server's reading of the plan",
+    ),
+    ("worker-start", "the page starts the sync worker"),
+    ("worker-boot", "the worker's module and WebAssembly load"),
+    ("worker-store", "the worker opens IndexedDB"),
+    ("worker-link", "the worker dials the server, until online"),
+    (
+        "worker-arrived",
+        "the plan asked for, until its document arrived",
+    ),
+    (
+        "worker-receive",
+        "  of which: it takes in the message with the document",
+    ),
+    (
+        "worker-whole",
+        "the worker reads the typed plan and posts it",
+    ),
+    ("worker-read", "  of which: it reads the typed plan"),
+    (
+        "worker-json",
+        "  of which: it writes the plan as JSON for the page",
+    ),
+    ("open-read", "the page takes the plan in"),
+    ("tracker", "navigation → the tracker's first rows"),
+    (
+        "worker-open",
+        "navigation → the worker has the plan the page shows",
+    ),
+];
+
+/// First opens after joining, each in a browser of its own (a new profile: nothing of the
+/// plan stored or cached, as for a partner who has just joined): navigation to the
+/// tracker's first rows (ms), and each step's median (start, end) since navigation.
+async fn first_opens(
+    browser: &Browser,
+    url: &str,
+    code: &str,
+    tracker_url: &str,
+    runs: usize,
+) -> (Vec<f64>, Vec<(&'static str, f64, f64)>) {
+    let (mut firsts, mut steps) = (Vec::new(), vec![(Vec::new(), Vec::new()); OPEN_STEPS.len()]);
+    for run in 0..runs {
+        eprintln!("bench: first open {run}");
+        let page = browser.session().await;
+        join_with_code(&page, url, code, "Analyst", "Police").await;
+        page.goto("about:blank").await.unwrap();
+        page.goto(tracker_url).await.unwrap();
+        firsts.push(
+            first_mark(&page, "tracker")
+                .await
+                .expect("the tracker's first rows drawn"),
+        );
+        // The worker's steps go on after the first rows: wait (bounded) until it has it.
+        first_mark(&page, "worker-open").await;
+        for (i, (name, _)) in OPEN_STEPS.iter().enumerate() {
+            if let Some((s, e)) = spans(&page, name).await.first() {
+                steps[i].0.push(*s);
+                steps[i].1.push(*e);
+            }
+        }
+        page.close().await.unwrap();
+    }
+    let steps = OPEN_STEPS
+        .iter()
+        .zip(steps)
+        .map(|((_, what), (s, e))| (*what, median_or_nan(s), median_or_nan(e)))
+        .collect();
+    (firsts, steps)
 }
 
 /// The marks under `name` once the page has them.
@@ -222,16 +307,22 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
         "POST",
         &format!("/api/plans/{doc}/invitations"),
         Some(&token),
-        Some(&serde_json::json!({"role": "editor", "expires_hours": 1, "uses": 5})),
+        Some(&serde_json::json!({"role": "editor", "expires_hours": 1, "uses": 20})),
     );
     assert_eq!(status, 201, "{inv}");
     let code = inv["code"].as_str().unwrap().to_string();
 
     let browser = Browser::start().await;
+    let tracker_url = format!("{}#/plan/{doc}/tracker", server.url);
+    let (first_open, open_steps) =
+        first_opens(&browser, &server.url, &code, &tracker_url, size.runs).await;
+    let first_open = median(first_open);
+    if size.first_open_only {
+        return Figures::first_open_only(first_open, open_steps);
+    }
     let page = browser.session().await;
     // Join the plan as an editor, as a person does with an invitation link.
     join_with_code(&page, &server.url, &code, "Analyst", "Police").await;
-    let tracker_url = format!("{}#/plan/{doc}/tracker", server.url);
     let dashboard_url = format!("{}#/plan/{doc}", server.url);
     let last = actions.last().expect("actions").clone();
 
@@ -239,7 +330,6 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
     let (mut boot, mut tracker, mut all_rows, mut dashboard) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut open = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut first_open = 0.0;
     for run in 0..=size.runs {
         eprintln!("bench: tracker run {run}");
         page.goto("about:blank").await.unwrap();
@@ -262,9 +352,8 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
             .await
             .expect("the tracker's first rows drawn");
         let end = jump_to_end(&page, &last).await;
-        // Run 0 fetches the plan from the server; later runs open it from IndexedDB.
+        // Run 0 may still fetch the plan from the server; later runs open it from IndexedDB.
         if run == 0 {
-            first_open = first;
             continue;
         }
         boot.push(t.as_f64().unwrap());
@@ -463,6 +552,7 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
     Figures {
         boot: median(boot),
         first_open,
+        open_steps,
         tracker: median(tracker),
         all_rows: median(all_rows),
         dashboard: (!dashboard.is_empty()).then(|| median(dashboard)),
@@ -484,6 +574,31 @@ async fn measure(size: &Sizes, app_dir: Option<&std::path::Path>) -> Figures {
             median_or_nan(open.2),
             median_or_nan(open.3),
         ),
+    }
+}
+
+impl Figures {
+    /// Only the first opens measured (`--first-open`).
+    fn first_open_only(first_open: f64, open_steps: Vec<(&'static str, f64, f64)>) -> Self {
+        let nan = f64::NAN;
+        Self {
+            boot: nan,
+            first_open,
+            open_steps,
+            tracker: nan,
+            all_rows: nan,
+            dashboard: None,
+            key: nan,
+            plain: nan,
+            key_merging: nan,
+            key_merging_worst: nan,
+            frame_merging: nan,
+            shown_typing: (0, 0),
+            one: nan,
+            many: nan,
+            typed: true,
+            open: (nan, nan, nan, nan),
+        }
     }
 }
 
@@ -554,9 +669,16 @@ async fn main() {
         "navigations: {} runs; baseline: the plan list drawn",
         size.runs
     );
-    row("first open (from the server) → first rows", |f| {
-        (f.first_open, f.boot)
-    });
+    row(
+        "first open after joining (from the server) → first rows",
+        |f| (f.first_open, f.boot),
+    );
+    for (name, f) in &builds {
+        println!("  {name}: its steps (median ms since navigation, start → end):");
+        for (what, start, end) in &f.open_steps {
+            println!("    {what:<52} {start:>8.1} → {end:>8.1}");
+        }
+    }
     row("navigation → tracker first rows", |f| (f.tracker, f.boot));
     row(
         &format!("navigation → all {n} rows reachable (last drawn)"),

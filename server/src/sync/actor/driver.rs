@@ -131,7 +131,10 @@ impl DocActor {
             }
         };
         let saved = result.is_ok();
-        self.event(Event::Persisted { id, result });
+        self.event(Event::Persisted {
+            ids: vec![id],
+            result,
+        });
         for waiter in &mut self.waiters {
             waiter.saved &= saved || !waiter.on.contains(&id);
             waiter.on.remove(&id);

@@ -340,13 +340,50 @@ impl Hub {
     /// messages that waited for it are handled.
     pub(super) fn persisted(
         &mut self,
-        id: PersistId,
+        ids: Vec<PersistId>,
         result: Result<(), String>,
         out: &mut Vec<Effect>,
     ) {
-        let Some(doc) = self.saving.remove(&id) else {
-            return;
-        };
+        // Each persist's bookkeeping first, then one send per document for them all.
+        let mut touched: Vec<(DocumentId, bool)> = Vec::new();
+        for id in ids {
+            if let Some((doc, advanced)) = self.persisted_one(id, &result, &touched, out) {
+                match touched.iter_mut().find(|(d, _)| *d == doc) {
+                    Some(t) => t.1 |= advanced,
+                    None => touched.push((doc, advanced)),
+                }
+            }
+        }
+        for (doc, advanced) in touched {
+            let Some(entry) = self.docs.get_mut(&doc) else {
+                continue;
+            };
+            if entry.saving > 0 {
+                // Stored further: a hub that sends what is stored sends it now.
+                if advanced && self.config.sends_stored_while_saving() {
+                    self.sync_all(doc, out);
+                }
+                continue;
+            }
+            let pending = std::mem::take(&mut entry.pending);
+            self.sync_all(doc, out);
+            for (conn, msg) in pending {
+                self.apply_sync(conn, msg, out);
+            }
+        }
+    }
+
+    /// One completed persist: its document, and whether what is stored of it advanced
+    /// (`None`: nothing more to do for it). `seen` are the documents met so far in this
+    /// report (a failure is told once per document).
+    fn persisted_one(
+        &mut self,
+        id: PersistId,
+        result: &Result<(), String>,
+        seen: &[(DocumentId, bool)],
+        out: &mut Vec<Effect>,
+    ) -> Option<(DocumentId, bool)> {
+        let doc = self.saving.remove(&id)?;
         if let Err(reason) = result {
             if self.config.storage_id.is_some() {
                 // Not durable: forget the in-memory copy (storage still has everything
@@ -358,16 +395,16 @@ impl Hub {
                         self.refuse(*conn, format!("the server could not save changes to document {doc} ({reason}); nothing you sent was lost on your side: reconnect to send it again"), "server storage error", out);
                     }
                 }
-                return;
+                return None;
             }
-            out.push(Effect::Warn {
-                conn: None,
-                message: format!("could not store changes to document {doc} here ({reason}); they are still sent to the server"),
-            });
+            if !seen.iter().any(|(d, _)| *d == doc) {
+                out.push(Effect::Warn {
+                    conn: None,
+                    message: format!("could not store changes to document {doc} here ({reason}); they are still sent to the server"),
+                });
+            }
         }
-        let Some(entry) = self.docs.get_mut(&doc) else {
-            return;
-        };
+        let entry = self.docs.get_mut(&doc)?;
         entry.saving = entry.saving.saturating_sub(1);
         if let Some(o) = entry.outstanding.iter_mut().find(|o| o.0 == id) {
             o.2 = true;
@@ -379,18 +416,7 @@ impl Hub {
                 advanced = true;
             }
         }
-        if entry.saving > 0 {
-            // Stored further: a hub that sends what is stored sends it now.
-            if advanced && self.config.sends_stored_while_saving() {
-                self.sync_all(doc, out);
-            }
-            return;
-        }
-        let pending = std::mem::take(&mut entry.pending);
-        self.sync_all(doc, out);
-        for (conn, msg) in pending {
-            self.apply_sync(conn, msg, out);
-        }
+        Some((doc, advanced))
     }
 
     pub(super) fn sync_all(&mut self, doc: DocumentId, out: &mut Vec<Effect>) {

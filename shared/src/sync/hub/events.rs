@@ -113,9 +113,11 @@ pub enum Event {
     /// everything acknowledged) and closes its peers' connections, so they send again;
     /// elsewhere (a browser's own storage) it is logged and sync goes on, the server then
     /// being the other copy.
+    /// A driver that writes several persists at once reports them together, and the
+    /// hub sends once for them all.
     Persisted {
-        /// The persist that completed.
-        id: PersistId,
+        /// The persists that completed, in the order they were asked for.
+        ids: Vec<PersistId>,
         /// Whether it was stored, or why not.
         result: Result<(), String>,
     },

@@ -230,7 +230,13 @@ impl Hub {
             Event::LocalChange { doc } => {
                 if self.docs.contains_key(&doc) {
                     self.after_change(doc, None, &mut out);
-                    self.sync_all(doc, &mut out);
+                    // A change being stored adds nothing to send: what was stored before it
+                    // went when its persist completed, and it goes when its own does (a
+                    // burst of edits no longer makes a message each, only to cut it back).
+                    let storing = self.docs.get(&doc).is_some_and(|e| e.saving > 0);
+                    if !storing {
+                        self.sync_all(doc, &mut out);
+                    }
                 }
             }
             Event::Add { doc, document } => self.hold(doc, *document, false, &mut out),
@@ -243,7 +249,7 @@ impl Hub {
                 self.link_dialed(doc);
                 self.sync_all(doc, &mut out);
             }
-            Event::Persisted { id, result } => self.persisted(id, result, &mut out),
+            Event::Persisted { ids, result } => self.persisted(ids, result, &mut out),
             Event::SendEphemeral { doc, data } => {
                 let Some(entry) = self.docs.get(&doc) else {
                     return out;

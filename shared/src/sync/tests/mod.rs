@@ -82,12 +82,14 @@ impl Node {
     /// persist's chunk, a restored document, changes another node stored.
     fn store_before(&mut self, event: &Event) {
         match event {
-            Event::Persisted { id, result } => {
-                if let (Some((doc, chunk)), Some(storage)) =
-                    (self.saving.remove(id), self.storage.as_mut())
-                {
-                    if result.is_ok() {
-                        storage.entry(doc).or_default().extend_from_slice(&chunk);
+            Event::Persisted { ids, result } => {
+                for id in ids {
+                    if let (Some((doc, chunk)), Some(storage)) =
+                        (self.saving.remove(id), self.storage.as_mut())
+                    {
+                        if result.is_ok() {
+                            storage.entry(doc).or_default().extend_from_slice(&chunk);
+                        }
                     }
                 }
             }
@@ -319,8 +321,13 @@ impl Net {
                         } else {
                             Ok(())
                         };
-                        self.queue
-                            .push_back((node, Event::Persisted { id, result }));
+                        self.queue.push_back((
+                            node,
+                            Event::Persisted {
+                                ids: vec![id],
+                                result,
+                            },
+                        ));
                     }
                     Effect::Changed { doc } => self.nodes[node].changed.push(doc),
                     Effect::Unavailable { doc } => self.nodes[node].unavailable.push(doc),
@@ -344,12 +351,17 @@ impl Net {
     }
 
     fn edit(&mut self, node: usize, doc: DocumentId, f: impl FnOnce(&mut PlanDoc)) {
+        self.change(node, doc, f);
+        self.event(node, Event::LocalChange { doc });
+    }
+
+    /// Changes a node's copy of `doc` without telling its hub (the caller says when).
+    fn change(&mut self, node: usize, doc: DocumentId, f: impl FnOnce(&mut PlanDoc)) {
         let d = self.nodes[node].hub.document_mut(&doc).unwrap();
         let mut p = PlanDoc::from_automerge(std::mem::take(d)).unwrap();
         f(&mut p);
         p.commit();
         *self.nodes[node].hub.document_mut(&doc).unwrap() = p.into_automerge();
-        self.event(node, Event::LocalChange { doc });
     }
 }
 
@@ -503,7 +515,13 @@ fn with_persists_done(hub: &mut Hub, now: u64, effects: Vec<Effect>) -> Vec<Effe
         .collect();
     let mut all = effects;
     for id in ids {
-        all.extend(hub.handle(now, Event::Persisted { id, result: Ok(()) }));
+        all.extend(hub.handle(
+            now,
+            Event::Persisted {
+                ids: vec![id],
+                result: Ok(()),
+            },
+        ));
     }
     all
 }

@@ -101,9 +101,13 @@ fn a_server_sends_no_heads_that_include_a_change_until_its_persist_completed() {
         !meanwhile.iter().any(|e| matches!(e, Effect::Send { .. })),
         "{meanwhile:?}"
     );
-    let done = net.nodes[s]
-        .hub
-        .handle(1005, Event::Persisted { id, result: Ok(()) });
+    let done = net.nodes[s].hub.handle(
+        1005,
+        Event::Persisted {
+            ids: vec![id],
+            result: Ok(()),
+        },
+    );
     assert!(
         done.iter()
             .any(|e| matches!(e, Effect::Send { conn, .. } if *conn == sc)),
