@@ -17,8 +17,6 @@ use std::rc::Rc;
 
 /// How long typing must pause before the rest of the page shows the new text.
 const TYPING_PAUSE_MS: u64 = 150;
-/// How long the plan must stay unchanged before its typed values are kept for a quick start.
-const KEEP_VIEW_AFTER_MS: u64 = 1_500;
 
 /// Where the open plan is, as the user sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,8 +93,6 @@ struct Refresh {
     typed: Cell<u32>,
     /// When the first remote change since the last refresh arrived.
     remote_since: Cell<Option<f64>>,
-    /// Bumped by every change read; the plan is kept for a quick start once it stays put.
-    kept: Cell<u32>,
     /// The number of my last operation sent to the worker.
     sent: Cell<u64>,
     /// The number of my last operation the page's plan includes.
@@ -429,7 +425,6 @@ impl Model {
                     if let Some(heads) = self.show(doc, view.heads, view.plan) {
                         self.remember(&doc, &plan);
                         self.tell(&ToWorker::Shown { doc, heads });
-                        self.keep_view_after(KEEP_VIEW_AFTER_MS);
                     }
                 }
             }
@@ -602,42 +597,9 @@ impl Model {
                 self.remember(&doc, p);
             }
         }
-        self.keep_view_after(if first { 0 } else { KEEP_VIEW_AFTER_MS });
         if let Some(start) = r.remote_since.take() {
             request_animation_frame(move || perf::record("merge", start));
         }
-    }
-
-    /// Keeps the open plan's typed values in this browser once it has stayed unchanged for
-    /// `ms`, so it opens at once next time.
-    fn keep_view_after(self, ms: u64) {
-        let r = self.refresh.get_value();
-        let mine = r.kept.get().wrapping_add(1);
-        r.kept.set(mine);
-        set_timeout(
-            move || {
-                let r = self.refresh.get_value();
-                if r.kept.get() != mine {
-                    return;
-                }
-                let (Some(doc), Some(store)) = (self.doc.get_untracked(), self.store()) else {
-                    return;
-                };
-                let heads = r.heads.borrow().clone();
-                let Some(record) = self
-                    .plan_now()
-                    .ok()
-                    .and_then(|p| crate::store::view_record(&heads, &p))
-                else {
-                    return;
-                };
-                leptos::task::spawn_local(async move {
-                    // Only a quicker start is lost if this fails; the plan itself is kept.
-                    let _ = store.save_view(&doc, &record).await;
-                });
-            },
-            std::time::Duration::from_millis(ms),
-        );
     }
 
     /// Keeps the plan's list entry in this browser (its title or stage changed).

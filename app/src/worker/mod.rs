@@ -50,7 +50,12 @@ struct Worker {
     early: RefCell<Option<Vec<ToWorker>>>,
     /// When the page asked to connect, until the link is up (for the benchmark's timings).
     dialed_at: std::cell::Cell<Option<f64>>,
+    /// Bumped by every patch; the plan's typed values are kept once it stays put.
+    kept: std::cell::Cell<u64>,
 }
+
+/// How long the plan must stay unchanged before its typed values are kept for a quick start.
+const KEEP_VIEW_AFTER_MS: i32 = 1_500;
 
 /// Starts the worker (called by `worker.js` once the module is loaded).
 #[wasm_bindgen]
@@ -75,6 +80,7 @@ pub fn worker_main() {
         open: RefCell::new(None),
         early: RefCell::new(Some(Vec::new())),
         dialed_at: std::cell::Cell::new(None),
+        kept: std::cell::Cell::new(0),
     });
     let w = worker.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -315,7 +321,7 @@ impl Worker {
 
     /// Sends the page what changed in the open plan since the last patch (the whole plan
     /// if it has none yet).
-    fn patch_now(&self) {
+    fn patch_now(self: &Rc<Self>) {
         let Some(conn) = self.conn() else { return };
         let mut open = self.open.borrow_mut();
         let Some(o) = open.as_mut() else { return };
@@ -326,9 +332,12 @@ impl Worker {
         let doc = o.doc;
         if o.plan.is_none() && o.shown.take().is_some_and(|h| conn.track_from(&doc, &h)) {
             // The page shows the plan now: keep a copy to patch from, and say so.
+            let started = crate::perf::now();
             o.plan = conn.plan(&doc).and_then(Result::ok);
+            crate::perf::record("worker-read", started);
             drop(open);
             self.post(&FromWorker::Current(doc));
+            self.keep_view_after(0);
             self.tell_unsynced();
             return;
         }
@@ -358,6 +367,7 @@ impl Worker {
                 if whole {
                     crate::perf::record("worker-whole", started);
                 }
+                self.keep_view_after(if whole { 0 } else { KEEP_VIEW_AFTER_MS });
             }
             Some(Err(e)) => {
                 if let Some(o) = self.open.borrow_mut().as_mut() {
@@ -370,6 +380,40 @@ impl Worker {
             }
         }
         self.tell_unsynced();
+    }
+
+    /// Keeps the open plan's typed values in this browser, with the heads they were read
+    /// at, once it has stayed unchanged for `ms`, so it opens at once next time.
+    fn keep_view_after(self: &Rc<Self>, ms: i32) {
+        let mine = self.kept.get().wrapping_add(1);
+        self.kept.set(mine);
+        let me = Rc::downgrade(self);
+        let cb = Closure::once_into_js(move || {
+            let Some(me) = me.upgrade() else { return };
+            let (Some(conn), Some(store)) = (me.conn(), me.store.borrow().clone()) else {
+                return;
+            };
+            let record = match me.open.borrow().as_ref() {
+                Some(Open {
+                    doc,
+                    plan: Some(plan),
+                    ..
+                }) if me.kept.get() == mine => conn
+                    .plan_heads(doc)
+                    .and_then(|heads| crate::store::view_record(&heads, plan))
+                    .map(|r| (*doc, r)),
+                _ => None,
+            };
+            if let Some((doc, record)) = record {
+                wasm_bindgen_futures::spawn_local(async move {
+                    // Only a quicker start is lost if this fails; the plan itself is kept.
+                    let _ = store.save_view(&doc, &record).await;
+                });
+            }
+        });
+        let _ = self
+            .scope
+            .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms);
     }
 
     /// Tells the page its operations so far are stored, once every persist has completed.
