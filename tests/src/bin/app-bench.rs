@@ -751,6 +751,25 @@ async fn main() {
         &format!("{} remote changes at once → rendered", size.many),
         |f| (f.many, f.one),
     );
+    // The app's targets (the sync worker's issue), for the build measured last.
+    if let Some((_, f)) = builds.last() {
+        println!("targets (median ms, against the baselines above):");
+        for (what, value, target) in [
+            (format!("all {n} rows reachable"), f.all_rows, 500.0),
+            ("first open after joining".to_string(), f.first_open, 800.0),
+            (
+                format!(
+                    "a keystroke's next frame while {} remote changes merge",
+                    size.many
+                ),
+                f.key_merging,
+                16.0,
+            ),
+        ] {
+            let verdict = if value <= target { "met" } else { "NOT MET" };
+            println!("  {what:<62} {value:>8.1} ≤ {target:>5.0}: {verdict}");
+        }
+    }
     println!(
         "wasm: {} bytes raw, {} bytes gzip -9",
         wasm.len(),
