@@ -30,6 +30,10 @@ pub struct ConnectionLimits {
     /// A request not answered this long after its headers (a body that trickles in, say)
     /// gets 408 and its connection's place back.
     pub request_timeout: Duration,
+    /// Proxies whose connections carry many clients (`--trusted-proxy`): no cap per
+    /// address for them here, where no header is read yet; each request's client is read
+    /// from its `X-Forwarded-For` ([`crate::ClientAddr`]) for the limits further in.
+    pub trusted_proxies: crate::TrustedProxies,
 }
 
 impl Default for ConnectionLimits {
@@ -39,6 +43,7 @@ impl Default for ConnectionLimits {
             total: 4_096,
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            trusted_proxies: crate::TrustedProxies::default(),
         }
     }
 }
@@ -184,7 +189,12 @@ pub async fn serve(
             },
             () = &mut shutdown => return,
         };
-        let place = match places.take(addr.ip(), limits.per_address, limits.total) {
+        let per_address = if limits.trusted_proxies.contains(addr.ip()) {
+            limits.total
+        } else {
+            limits.per_address
+        };
+        let place = match places.take(addr.ip(), per_address, limits.total) {
             Ok(p) => Arc::new(p),
             Err(full) => {
                 report.refused(addr.ip(), full, &limits);

@@ -3,6 +3,7 @@
 
 mod access;
 mod assets;
+mod client_addr;
 mod compress;
 mod connections;
 pub mod export;
@@ -24,6 +25,7 @@ pub use access::{
     Participant, ParticipantId, ParticipantKind, Role,
 };
 pub use assets::AppFiles;
+pub use client_addr::{ClientAddr, TrustedProxies};
 pub use connections::{fit_to_file_limit, serve, ConnectionLimits, Full, Place, Places};
 pub use history::{mark_changed, parse_heads, ChangeAuthor, Snapshot};
 pub use http::{current_period, document_from_file, made_now, ExportJob, MAX_IMPORT_BYTES};

@@ -6,7 +6,6 @@
 use crate::connections::Place;
 use crate::sync::{Grant, Outbound, SyncHandle};
 use crate::AppState;
-use axum::extract::connect_info::ConnectInfo;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use plansync_shared::{encode_message, Message as WireMessage};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -99,7 +97,7 @@ pub async fn sync_socket(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    crate::ClientAddr(client): crate::ClientAddr,
     connection: Option<Extension<Arc<Place>>>,
 ) -> Response {
     let settings = state.settings.clone();
@@ -113,9 +111,8 @@ pub async fn sync_socket(
     }
     // The connection layer's place: the socket keeps it until it closes.
     let connection = connection.map(|Extension(p)| p);
-    let sync_place = match peer {
-        Some(Extension(ConnectInfo(addr))) => {
-            let ip = addr.ip();
+    let sync_place = match client {
+        Some(ip) => {
             let limit = settings.max_connections_per_address;
             match state.sync_places.take(ip, limit, usize::MAX) {
                 Ok(p) => Some(p),

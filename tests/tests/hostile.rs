@@ -716,3 +716,95 @@ async fn item_12_the_app_and_papers_carry_security_headers_links_use_the_public_
         "{inv}"
     );
 }
+
+/// `POST /api/join` with a wrong code, sent from the local address `from` (127.0.0.x) to
+/// `to`, with `forwarded` as the client's own `X-Forwarded-For` if given: the status.
+async fn join_from(
+    from: &str,
+    to: std::net::SocketAddr,
+    code: &str,
+    forwarded: Option<&str>,
+) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut stream = tokio::time::timeout(plansync_tests::WAIT, socket.connect(to))
+        .await
+        .expect("connected in time")
+        .unwrap();
+    let body = serde_json::json!({"code": code, "name": "Guest", "agency": "Room"}).to_string();
+    let extra = forwarded.map_or(String::new(), |f| format!("X-Forwarded-For: {f}\r\n"));
+    let request = format!(
+        "POST /api/join HTTP/1.1\r\nHost: {to}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(plansync_tests::WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    text.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP answer: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_nginx_with_a_trusted_proxy_a_guessing_client_is_throttled_while_another_through_the_same_nginx_still_joins(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("plans.db"),
+        "127.0.0.1:0",
+        &["--trusted-proxy", "127.0.0.1"],
+        &Launch {
+            capture_log: true,
+            ..Launch::default()
+        },
+    );
+    server.demo_plan().await;
+    let proxy = plansync_tests::nginx::Nginx::start(&[server.addr()]);
+    let to: std::net::SocketAddr = proxy
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    // One client guesses, writing a new address of its own into X-Forwarded-For each time
+    // (nginx appends the address it heard from, which is the one that counts).
+    let mut throttled_after = None;
+    for i in 0..11 {
+        let status = join_from(
+            "127.0.0.2",
+            to,
+            "ACDE-FHJK-MP",
+            Some(&format!("198.51.100.{i}")),
+        )
+        .await;
+        if status == 429 {
+            throttled_after = Some(i);
+            break;
+        }
+        assert_eq!(status, 400, "a wrong code is refused");
+    }
+    assert_eq!(
+        throttled_after,
+        Some(10),
+        "the eleventh wrong code from one client is throttled"
+    );
+    // Another client through the same nginx is its own address: it still joins.
+    let code = server.invite("viewer");
+    assert_eq!(join_from("127.0.0.3", to, &code, None).await, 201);
+    // The server's log names the guessing client, not nginx (read as it comes: bounded).
+    let start = Instant::now();
+    while !server.log.lock().unwrap().contains("address=127.0.0.2") {
+        assert!(
+            start.elapsed() < plansync_tests::WAIT,
+            "the log names the guessing client, not nginx: {}",
+            server.log.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

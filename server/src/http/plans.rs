@@ -6,14 +6,11 @@ use crate::store::JoinError;
 use crate::store::PlanRow;
 use crate::sync::PlanKind;
 use crate::AppState;
-use axum::extract::connect_info::ConnectInfo;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::Extension;
 use axum::Json;
 pub use plansync_shared::api::{CreatePlan, Join, Membership, MyPlan};
-use std::net::SocketAddr;
 
 /// `GET /api/plans`: the plans the request's tokens belong to.
 pub async fn list_plans(
@@ -111,10 +108,9 @@ fn checked_text(what: &str, value: &str) -> Result<String, AppError> {
 /// `POST /api/join`: exchanges an invitation code for a participant token.
 pub async fn join(
     State(state): State<AppState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    crate::ClientAddr(ip): crate::ClientAddr,
     body: Result<Json<Join>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Membership>), AppError> {
-    let ip = peer.map(|Extension(ConnectInfo(a))| a.ip());
     let now = std::time::Instant::now();
     let throttled = state
         .join_throttle

@@ -223,6 +223,11 @@ pub struct ServeArgs {
     /// Seconds a request may take after its headers (its body included) before 408.
     #[arg(long, default_value_t = ConnectionLimits::default().request_timeout.as_secs())]
     pub request_timeout_secs: u64,
+    /// A proxy (nginx) in front of this server, by address or network (127.0.0.1,
+    /// 10.0.0.0/8); repeat for several. Only for a connection from one is the client's
+    /// address read from X-Forwarded-For, so every per-address limit counts real clients.
+    #[arg(long, value_parser = plansync_server::TrustedProxies::parse_net)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
     /// Wrong invitation codes allowed from one IP address per 10 minutes.
     #[arg(long, default_value_t = JoinLimits::default().per_address)]
     pub max_wrong_codes_per_address: u32,

@@ -117,6 +117,7 @@ fn settings(a: &ServeArgs, addr: SocketAddr, sends_reminders: bool) -> Settings 
             total: fit_to_file_limit(a.max_http_connections.max(1)),
             header_timeout: std::time::Duration::from_secs(a.header_timeout_secs),
             request_timeout: std::time::Duration::from_secs(a.request_timeout_secs),
+            trusted_proxies: plansync_server::TrustedProxies::new(a.trusted_proxy.clone()),
         },
         join: JoinLimits {
             per_address: a.max_wrong_codes_per_address.max(1),
