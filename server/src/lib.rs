@@ -170,6 +170,7 @@ or start the server with <code>--app-dir</code> pointing at a built app. The syn
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(http::health))
+        .route("/ready", get(http::ready))
         .route("/api/plans", get(http::list_plans).post(http::create_plan))
         .route("/api/join", post(http::join))
         .route(

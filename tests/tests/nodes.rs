@@ -155,6 +155,15 @@ async fn behind_nginx_three_nodes_are_one_address_clients_land_on_different_node
         .map(|_| backing.start_with(&[], launch.clone()))
         .collect();
     let doc = nodes[0].demo_plan().await;
+    // Each node is ready on the shared PostgreSQL (what a load balancer asks).
+    for n in &nodes {
+        let (status, ready) = plansync_tests::http_blocking(&n.addr(), "GET", "/ready", None, None);
+        assert_eq!(
+            (status, &ready["ready"]),
+            (200, &serde_json::json!(true)),
+            "{ready}"
+        );
+    }
     let proxy = Nginx::start(&nodes.iter().map(Server::addr).collect::<Vec<_>>());
     let token = nodes[0].token.clone();
     let a = RustClient::connect(&proxy.sync_url_with(&token), "through-nginx-a").await;

@@ -36,7 +36,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use plansync_shared::api::{ErrorBody, Health};
+use plansync_shared::api::{ErrorBody, Health, Readiness};
 use plansync_shared::automerge::AutoCommit;
 use plansync_shared::{read_plan, DocumentId, Plan};
 
@@ -120,6 +120,33 @@ pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
     })
+}
+
+/// `GET /ready`: 200 when this node can serve (its database answers, with the schema it
+/// knows), else 503 with why, for a load balancer to send people elsewhere meanwhile.
+pub async fn ready(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (StatusCode, Json<Readiness>) {
+    let reason = match state.store.schema().await {
+        Ok((have, know)) if have == know => None,
+        Ok((have, know)) => Some(format!(
+            "the database's schema is version {have} and this server knows version {know}: run the same Plansync release on every node"
+        )),
+        Err(e) => Some(format!("the database does not answer: {e}")),
+    };
+    let status = if reason.is_none() {
+        StatusCode::OK
+    } else {
+        tracing::warn!(reason = reason.as_deref().unwrap_or_default(), "not ready");
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            ready: reason.is_none(),
+            reason,
+        }),
+    )
 }
 
 /// The tokens a request carries: `Authorization: Bearer A[,B...]`.

@@ -90,6 +90,9 @@ pub trait DocumentStore: Send + Sync + 'static {
     async fn chunk_count(&self, doc: DocumentId) -> Result<i64>;
     /// Every plan, most recently changed first.
     async fn plans(&self) -> Result<Vec<PlanRow>>;
+    /// The schema version the database has, and the one this build knows (they differ
+    /// once a newer node has migrated a shared database).
+    async fn schema(&self) -> Result<(usize, usize)>;
 
     /// Announcements of what other nodes change, if other nodes can share this database
     /// (`None` for SQLite, which one server owns). Each call starts a new listener.

@@ -6,8 +6,8 @@ use plansync_shared::api::{
     Attributed, AuthorGroup, ChangeAuthor, Comparison, CreatePlan, EmailList, EnrollServer,
     Enrolled, ErrorBody, ExportLink, Health, InvitationView, Invite, Join, LinkPerson, Membership,
     MyPlan, NewSnapshot, Participant, ParticipantEmail, PersonLink, PlanView, ProviderChoice,
-    Published, RelayState, Reported, Restore, RestoreItem, Restored, RoomAddress, SetEmail,
-    SetRole, SignOff, Snapshot, TrackerPreview,
+    Published, Readiness, RelayState, Reported, Restore, RestoreItem, Restored, RoomAddress,
+    SetEmail, SetRole, SignOff, Snapshot, TrackerPreview,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::HashMap;
@@ -51,6 +51,9 @@ async fn every_endpoints_json_body_reads_back_through_the_shared_contract() {
     let s = state(&dir).await;
     let (_, health) = call(&s, "GET", "/health", None, None).await;
     assert_eq!(typed::<Health>(&health).status, "ok");
+    let (status, ready) = call(&s, "GET", "/ready", None, None).await;
+    assert_eq!(status, S::OK);
+    assert!(typed::<Readiness>(&ready).ready);
     let (_, owner_token) = owner(&s).await;
     let t = owner_token.as_str();
 

@@ -398,3 +398,29 @@ async fn the_room_page_hears_that_a_loopback_only_server_reaches_nobody_else_and
         assert_eq!(room.port, listen.port());
     }
 }
+
+#[tokio::test]
+async fn a_node_is_ready_until_its_database_has_a_schema_it_does_not_know_and_then_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (status, body) = call(&s, "GET", "/ready", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ready"], true);
+    // A newer release migrates the shared database on (as another node would).
+    let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+    let v: i64 = other
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    other.pragma_update(None, "user_version", v + 1).unwrap();
+    let (status, body) = call(&s, "GET", "/ready", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["ready"], false);
+    let reason = body["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("version {}", v + 1)) && reason.contains("same Plansync release"),
+        "{reason}"
+    );
+    // /health only says the process answers.
+    let (status, _) = call(&s, "GET", "/health", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -45,3 +45,13 @@ pub struct Health {
     /// `ok`.
     pub status: String,
 }
+
+/// `GET /ready`: whether this node can serve (for a load balancer): its database answers
+/// and has the schema this node knows. 200 when ready, 503 with the reason when not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// Whether it can serve.
+    pub ready: bool,
+    /// Why not, in words, for the operator.
+    pub reason: Option<String>,
+}

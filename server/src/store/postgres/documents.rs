@@ -145,6 +145,12 @@ impl crate::store::DocumentStore for Postgres {
             .collect())
     }
 
+    async fn schema(&self) -> Result<(usize, usize)> {
+        let c = self.pool.get().await?;
+        let version: i32 = c.query_one(super::SCHEMA_VERSION, &[]).await?.get(0);
+        Ok((version.max(0) as usize, super::MIGRATIONS.len()))
+    }
+
     fn notices(&self) -> Option<tokio::sync::mpsc::Receiver<Notice>> {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(self.clone().listen(tx));

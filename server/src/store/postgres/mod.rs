@@ -34,6 +34,9 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     }
 }
 
+/// The schema version a database has: how many of [`MIGRATIONS`] ran.
+const SCHEMA_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+
 /// Each schema version's SQL, in order; `schema_migrations` records the ones that ran.
 const MIGRATIONS: &[&str] = &["
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -354,13 +357,7 @@ impl Postgres {
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
         )
         .await?;
-        let version: i32 = tx
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                &[],
-            )
-            .await?
-            .get(0);
+        let version: i32 = tx.query_one(SCHEMA_VERSION, &[]).await?.get(0);
         let known = MIGRATIONS.len() as i32;
         if version > known {
             return Err(StoreError::Corrupt {

@@ -142,6 +142,13 @@ impl crate::store::DocumentStore for Sqlite {
         .await
     }
 
+    async fn schema(&self) -> Result<(usize, usize)> {
+        let version: usize = self
+            .read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .await?;
+        Ok((version, super::MIGRATIONS.len()))
+    }
+
     fn notices(&self) -> Option<tokio::sync::mpsc::Receiver<Notice>> {
         None
     }
