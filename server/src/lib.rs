@@ -32,7 +32,7 @@ pub use http::{current_period, document_from_file, made_now, ExportJob, MAX_IMPO
 pub use http::{join_link, qr_svg, qr_text, room_addresses, AppError};
 pub use membership::{add_with_token, enroll, invite, owner_invitations, EnrollError};
 pub use spreadsheet::{neutralize_cell, read_table, restore_cell, ImportLimits};
-pub use store::{JoinError, Location, PlanRow, Store, StoreError};
+pub use store::{JoinError, Location, OwnerLink, PlanRow, Store, StoreError, FIRST_PLAN_CLAIM_MS};
 pub use sync::{Grant, Limits, Outbound, OutboundQueue, PlanKind, ServiceError, SyncHandle};
 pub use throttle::{JoinLimits, JoinThrottle, Throttled};
 pub use ws::{serve_socket, RateLimit};
@@ -308,7 +308,8 @@ pub async fn start_on(store: Store, demo: bool, settings: Settings) -> anyhow::R
         },
     )
     .await?;
-    if store.plans().await?.is_empty() {
+    // One start among nodes starting at once on a new database makes its first plan.
+    if store.claim_first_plan(now_ms()).await? {
         let kind = if demo {
             PlanKind::Demo
         } else {

@@ -4,7 +4,9 @@
 use crate::access::{
     hash_token, new_code, new_token, Invitation, Participant, ParticipantKind, Role,
 };
-use crate::store::{JoinError, NewInvitation, NewParticipant, PlanRow, Store, StoreError};
+use crate::store::{
+    JoinError, NewInvitation, NewParticipant, OwnerLink, PlanRow, Store, StoreError,
+};
 use plansync_shared::SignInRule;
 
 /// How long the owner link printed at start works.
@@ -133,9 +135,10 @@ pub async fn invite(
         .await
 }
 
-/// For every plan without an owner, a fresh one-use owner invitation valid for a week
-/// (earlier unused ones are withdrawn).
-pub async fn owner_invitations(store: &Store) -> Result<Vec<(PlanRow, Invitation)>, StoreError> {
+/// For every plan without an owner: a one-use owner invitation valid for a week, made now
+/// unless one made earlier can still be used ([`OwnerLink::Pending`]: this start does
+/// not withdraw a link another node, or an earlier start, printed).
+pub async fn owner_invitations(store: &Store) -> Result<Vec<(PlanRow, OwnerLink)>, StoreError> {
     let now = crate::now_ms();
     let mut out = Vec::new();
     for plan in store.plans().await? {
@@ -147,8 +150,9 @@ pub async fn owner_invitations(store: &Store) -> Result<Vec<(PlanRow, Invitation
             uses: 1,
             sign_in: SignInRule::Code,
         };
-        if let Some(inv) = store.replace_owner_invitation(inv, now).await? {
-            out.push((plan, inv));
+        match store.owner_invitation_if_none(inv, now).await? {
+            OwnerLink::HasOwner => {}
+            link => out.push((plan, link)),
         }
     }
     Ok(out)

@@ -555,6 +555,11 @@ impl Backing {
         self.dir.path().join("plans.db")
     }
 
+    /// The database URL (`--database`), on PostgreSQL.
+    pub fn database(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
     /// The PostgreSQL cluster, if this backing is one.
     pub fn cluster(&self) -> Option<&postgres::Cluster> {
         self.cluster.as_ref()

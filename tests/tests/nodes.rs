@@ -222,3 +222,108 @@ async fn behind_nginx_three_nodes_are_one_address_clients_land_on_different_node
     assert_eq!(status, 200, "{plans}");
     assert_eq!(plans[0]["id"], doc.to_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_started_at_once_on_a_new_database_make_one_first_plan_and_leave_one_working_owner_link(
+) {
+    use std::io::BufRead;
+    let backing = Backing::postgres();
+    let url = backing
+        .database()
+        .expect("a PostgreSQL database")
+        .to_string();
+    // Three nodes started together, as a service manager starts them.
+    let mut nodes: Vec<(std::process::Child, String)> = Vec::new();
+    let mut outputs = Vec::new();
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(plansync_tests::plansync_binary())
+            .args(["serve", "--demo", "--database", &url, "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start a node");
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let lines = out.clone();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        nodes.push((child, format!("127.0.0.1:{port}")));
+        outputs.push(out);
+    }
+    struct Stop(Vec<std::process::Child>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            for c in &mut self.0 {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+    let addrs: Vec<String> = nodes.iter().map(|(_, a)| a.clone()).collect();
+    let _stop = Stop(nodes.into_iter().map(|(c, _)| c).collect());
+    // Each serves once it has said what it has to say at its start.
+    let start = Instant::now();
+    for a in &addrs {
+        while plansync_tests::health_latency(a).is_err() {
+            assert!(start.elapsed() < WAIT, "node {a} did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let printed: Vec<Vec<String>> = outputs.iter().map(|o| o.lock().unwrap().clone()).collect();
+    let links: Vec<(usize, String)> = printed
+        .iter()
+        .enumerate()
+        .flat_map(|(i, lines)| {
+            lines
+                .iter()
+                .filter(|l| l.starts_with("Owner link"))
+                .map(move |l| (i, l.clone()))
+        })
+        .collect();
+    assert_eq!(links.len(), 1, "one owner link in all: {printed:?}");
+    let code = links[0]
+        .1
+        .rsplit("code ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')');
+    // The others made none and say where one comes from, if they saw the plan at all.
+    for (i, lines) in printed.iter().enumerate() {
+        if i != links[0].0 {
+            assert!(
+                lines
+                    .iter()
+                    .filter(|l| l.contains("has no owner yet"))
+                    .all(|l| l.contains("plansync invite") && l.contains("--role owner")),
+                "{lines:?}"
+            );
+        }
+    }
+    // The link works, through any node, and the database has one plan.
+    let body = serde_json::json!({"code": code, "name": "Chair", "agency": "Office of the PCC"});
+    let (status, joined) =
+        plansync_tests::http_blocking(&addrs[2], "POST", "/api/join", None, Some(&body));
+    assert_eq!(status, 201, "{joined}");
+    let token = joined["token"].as_str().unwrap();
+    let (_, plans) =
+        plansync_tests::http_blocking(&addrs[0], "GET", "/api/plans", Some(token), None);
+    assert_eq!(
+        plans.as_array().map(Vec::len),
+        Some(1),
+        "one first plan: {plans}"
+    );
+    let (status, _) =
+        plansync_tests::http_blocking(&addrs[1], "GET", "/api/plans", Some(token), None);
+    assert_eq!(status, 200);
+}

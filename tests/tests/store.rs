@@ -82,7 +82,8 @@ on_both_backends!(
     a_one_use_invitation_redeemed_by_many_at_once_admits_exactly_one,
     an_invitation_gives_its_uses_then_refuses_and_expired_or_revoked_ones_refuse,
     tokens_are_found_by_their_hash_only_and_revoked_ones_not_at_all,
-    an_owner_invitation_is_made_only_for_a_plan_without_an_owner,
+    an_owner_invitation_is_made_only_for_a_plan_without_an_owner_or_a_usable_owner_link,
+    one_start_claims_a_new_databases_first_plan_and_another_only_once_the_claim_is_stale,
     snapshots_and_change_authors_read_back_with_their_participants,
     the_storage_id_is_made_once_and_kept_by_every_node,
     a_database_with_a_newer_schema_is_refused_with_a_clear_error,
@@ -710,41 +711,98 @@ async fn tokens_are_found_by_their_hash_only_and_revoked_ones_not_at_all(db: Db)
     }
 }
 
-async fn an_owner_invitation_is_made_only_for_a_plan_without_an_owner(db: Db) {
+async fn an_owner_invitation_is_made_only_for_a_plan_without_an_owner_or_a_usable_owner_link(
+    db: Db,
+) {
+    use plansync_server::OwnerLink;
     let s = &db.store;
     let inv = |code: &str| NewInvitation {
         plan: "plan".into(),
         role: Role::Owner,
         code: code.into(),
-        expires_ms: 1_000,
+        expires_ms: if code.starts_with('A') { 1_000 } else { 9_000 },
         uses: 1,
         sign_in: plansync_shared::SignInRule::Code,
     };
-    let first = s
-        .replace_owner_invitation(inv("AAAA-AAAA-AA"), 1)
+    let OwnerLink::Made(first) = s
+        .owner_invitation_if_none(inv("AAAA-AAAA-AA"), 1)
         .await
         .unwrap()
-        .unwrap();
-    let second = s
-        .replace_owner_invitation(inv("CCCC-CCCC-CC"), 2)
-        .await
-        .unwrap()
-        .unwrap();
+    else {
+        panic!("the first start makes the link");
+    };
+    // Another start (another node's, or a restart) leaves it working and makes none.
+    assert_eq!(
+        s.owner_invitation_if_none(inv("CCCC-CCCC-CC"), 2)
+            .await
+            .unwrap(),
+        OwnerLink::Pending
+    );
     let usable = s.invitations("plan".into(), 3).await.unwrap();
     assert_eq!(
         usable.iter().map(|i| i.id).collect::<Vec<_>>(),
-        vec![second.id],
-        "the earlier link is withdrawn"
+        vec![first.id],
+        "the first link still works, and only it"
     );
-    assert_ne!(first.id, second.id);
-    s.redeem(second.code, "Chair".into(), "Police".into(), "h".into(), 4)
-        .await
-        .unwrap();
-    assert!(s
-        .replace_owner_invitation(inv("DDDD-DDDD-DD"), 5)
+    // Once it has expired, a start makes a new one.
+    let OwnerLink::Made(second) = s
+        .owner_invitation_if_none(inv("DDDD-DDDD-DD"), 1_001)
         .await
         .unwrap()
-        .is_none());
+    else {
+        panic!("an expired link is replaced");
+    };
+    s.redeem(
+        second.code,
+        "Chair".into(),
+        "Police".into(),
+        "h".into(),
+        1_002,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.owner_invitation_if_none(inv("EEEE-EEEE-EE"), 1_003)
+            .await
+            .unwrap(),
+        OwnerLink::HasOwner
+    );
+}
+
+async fn one_start_claims_a_new_databases_first_plan_and_another_only_once_the_claim_is_stale(
+    db: Db,
+) {
+    let s = &db.store;
+    assert!(
+        s.claim_first_plan(0).await.unwrap(),
+        "the first start claims it"
+    );
+    assert!(
+        !s.claim_first_plan(10).await.unwrap(),
+        "a start meanwhile does not"
+    );
+    assert!(
+        s.claim_first_plan(plansync_server::FIRST_PLAN_CLAIM_MS + 1)
+            .await
+            .unwrap(),
+        "a claim that made no plan within a minute is taken over"
+    );
+    let (plan, doc) = demo();
+    s.append(
+        doc,
+        plan.automerge().clone().save(),
+        vec![],
+        plan_summary(plan.automerge()),
+        1,
+    )
+    .await
+    .unwrap();
+    assert!(
+        !s.claim_first_plan(10 * plansync_server::FIRST_PLAN_CLAIM_MS)
+            .await
+            .unwrap(),
+        "a database with a plan has its first plan"
+    );
 }
 
 async fn snapshots_and_change_authors_read_back_with_their_participants(db: Db) {

@@ -31,6 +31,21 @@ pub struct NewParticipant {
     pub token_hash: String,
 }
 
+/// What a start finds for an ownerless plan's owner link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnerLink {
+    /// The plan has an owner.
+    HasOwner,
+    /// An owner invitation made earlier can still be used (another node's, or an earlier
+    /// start's): `plansync invite --role owner` makes another.
+    Pending,
+    /// This one was made.
+    Made(Invitation),
+}
+
+/// How long a claim to create the first plan holds before another start may make it.
+pub const FIRST_PLAN_CLAIM_MS: i64 = 60_000;
+
 /// An invitation about to be created.
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
@@ -80,13 +95,14 @@ pub trait AccessStore: Send + Sync + 'static {
     async fn invitations(&self, plan: String, now_ms: i64) -> Result<Vec<Invitation>>;
     /// Withdraws an invitation; false if there is no such invitation.
     async fn revoke_invitation(&self, plan: String, id: i64, now_ms: i64) -> Result<bool>;
-    /// If the plan has no current owner: withdraws its unused owner invitations and creates
-    /// `inv` (an owner invitation), in one transaction. `None` if it has an owner.
-    async fn replace_owner_invitation(
-        &self,
-        inv: NewInvitation,
-        now_ms: i64,
-    ) -> Result<Option<Invitation>>;
+    /// If the plan has no current owner and no owner invitation that can still be used:
+    /// creates `inv` (an owner invitation). One at a time across every node sharing the
+    /// database, and never withdrawing a link another start made.
+    async fn owner_invitation_if_none(&self, inv: NewInvitation, now_ms: i64) -> Result<OwnerLink>;
+    /// Whether this start is the one to create a new database's first plan: true once for
+    /// a database with no plan, among every node starting at once (again only if the one
+    /// that said so made none within a minute).
+    async fn claim_first_plan(&self, now_ms: i64) -> Result<bool>;
     /// The links of a plan's current participants to its people.
     async fn person_links(&self, plan: String) -> Result<Vec<PersonLink>>;
     /// Links a current participant to a plan person, or updates their link (an owner

@@ -127,6 +127,15 @@ impl Location {
             Self::Postgres(url) => postgres::without_password(url),
         }
     }
+
+    /// The shell commands' flag that names this location (` --db FILE`, ` --database URL`
+    /// without its password), for a command printed for the operator to run.
+    pub fn flag(&self) -> String {
+        match self {
+            Self::Sqlite(p) => format!(" --db {}", p.display()),
+            Self::Postgres(_) => format!(" --database {}", self.describe()),
+        }
+    }
 }
 
 /// Opens (creating and migrating if needed) the storage at `location`.

@@ -43,7 +43,10 @@ async fn state_on(dir: &tempfile::TempDir, db: store::Sqlite) -> AppState {
 
 /// Joins the demo plan with its printed owner code; returns the plan id and the token.
 async fn owner(s: &AppState) -> (String, String) {
-    let (plan, inv) = owner_invitations(&s.store).await.unwrap().remove(0);
+    let (plan, link) = owner_invitations(&s.store).await.unwrap().remove(0);
+    let crate::OwnerLink::Made(inv) = link else {
+        panic!("a new plan's owner link is made: {link:?}");
+    };
     let (p, token) = crate::membership::redeem(
         &s.store,
         inv.code,

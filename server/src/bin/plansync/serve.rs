@@ -5,7 +5,7 @@ use anyhow::Context;
 use plansync_server::relay::Upstream;
 use plansync_server::{
     fit_to_file_limit, join_link, AppState, ConnectionLimits, JoinLimits, Limits, Location,
-    Settings, Store,
+    OwnerLink, Settings, Store,
 };
 use std::net::SocketAddr;
 
@@ -173,13 +173,21 @@ async fn announce(state: &AppState, addr: SocketAddr, location: &Location) -> an
             println!("{}", plansync_server::qr_text(room));
         }
     }
-    for (plan, inv) in plansync_server::owner_invitations(&state.store).await? {
-        println!(
-            "Owner link for \"{}\" (works once, for 7 days): {} (code {})",
-            plan.title,
-            join_link(&links, &inv.code),
-            inv.code
-        );
+    for (plan, link) in plansync_server::owner_invitations(&state.store).await? {
+        match link {
+            OwnerLink::Made(inv) => println!(
+                "Owner link for \"{}\" (works once, for 7 days): {} (code {})",
+                plan.title,
+                join_link(&links, &inv.code),
+                inv.code
+            ),
+            _ => println!(
+                "\"{}\" has no owner yet and an owner link printed earlier (by this or another server of the same database) still works; for another: plansync invite --plan {} --role owner{}",
+                plan.title,
+                plan.id,
+                location.flag()
+            ),
+        }
     }
     Ok(())
 }

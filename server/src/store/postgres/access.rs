@@ -1,6 +1,7 @@
 //! Participants, tokens and invitations, on Postgres.
 
 use super::*;
+use crate::store::{OwnerLink, FIRST_PLAN_CLAIM_MS};
 
 #[async_trait::async_trait]
 impl crate::store::AccessStore for Postgres {
@@ -358,14 +359,12 @@ impl crate::store::AccessStore for Postgres {
             == 1)
     }
 
-    async fn replace_owner_invitation(
-        &self,
-        inv: NewInvitation,
-        now_ms: i64,
-    ) -> Result<Option<Invitation>> {
+    async fn owner_invitation_if_none(&self, inv: NewInvitation, now_ms: i64) -> Result<OwnerLink> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        // Serializes with role changes, which lock the same rows.
+        // One start at a time across the nodes (no row to lock before a link exists).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&super::START_LOCK])
+            .await?;
         let owners = tx
             .query(
                 "SELECT id FROM participants WHERE plan_id = $1 AND role = 'owner' AND revoked_ms IS NULL FOR UPDATE",
@@ -373,16 +372,50 @@ impl crate::store::AccessStore for Postgres {
             )
             .await?;
         if !owners.is_empty() {
-            return Ok(None);
+            return Ok(OwnerLink::HasOwner);
         }
-        tx.execute(
-            "UPDATE invitations SET revoked_ms = $2 WHERE plan_id = $1 AND role = 'owner' AND revoked_ms IS NULL",
-            &[&inv.plan, &now_ms],
-        )
-        .await?;
+        let pending: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM invitations WHERE plan_id = $1 AND role = 'owner' AND revoked_ms IS NULL AND uses_left > 0 AND expires_ms > $2)",
+                &[&inv.plan, &now_ms],
+            )
+            .await?
+            .get(0);
+        if pending {
+            return Ok(OwnerLink::Pending);
+        }
         let made = insert_invitation(&tx, inv, now_ms).await?;
         tx.commit().await?;
-        Ok(Some(made))
+        Ok(OwnerLink::Made(made))
+    }
+
+    async fn claim_first_plan(&self, now_ms: i64) -> Result<bool> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&super::START_LOCK])
+            .await?;
+        let any_plan: bool = tx
+            .query_one("SELECT EXISTS (SELECT 1 FROM plans)", &[])
+            .await?
+            .get(0);
+        let claimed: Option<i64> = tx
+            .query_opt(
+                "SELECT value::BIGINT FROM meta WHERE key = 'first_plan_claimed_ms'",
+                &[],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if any_plan || claimed.is_some_and(|t| now_ms - t < FIRST_PLAN_CLAIM_MS) {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('first_plan_claimed_ms', $1)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&now_ms.to_string()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn redeem(

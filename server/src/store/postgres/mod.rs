@@ -181,6 +181,10 @@ const MIGRATIONS: &[&str] = &["
 /// The advisory lock key that serializes schema migrations between nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x706c_616e_7379_6e63;
 
+/// The advisory lock key that serializes nodes' starts: who creates the first plan, who
+/// makes an ownerless plan's owner link.
+const START_LOCK: i64 = 0x706c_616e_7374_6172;
+
 /// Connections kept per node.
 const POOL_SIZE: usize = 16;
 

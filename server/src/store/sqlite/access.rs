@@ -1,6 +1,7 @@
 //! Participants, tokens and invitations, on Sqlite.
 
 use super::*;
+use crate::store::{OwnerLink, FIRST_PLAN_CLAIM_MS};
 
 #[async_trait::async_trait]
 impl crate::store::AccessStore for Sqlite {
@@ -162,11 +163,7 @@ impl crate::store::AccessStore for Sqlite {
         .await
     }
 
-    async fn replace_owner_invitation(
-        &self,
-        inv: NewInvitation,
-        now_ms: i64,
-    ) -> Result<Option<Invitation>> {
+    async fn owner_invitation_if_none(&self, inv: NewInvitation, now_ms: i64) -> Result<OwnerLink> {
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let has_owner: bool = tx.query_row(
@@ -175,15 +172,44 @@ impl crate::store::AccessStore for Sqlite {
                 |r| r.get(0),
             )?;
             if has_owner {
-                return Ok(None);
+                return Ok(OwnerLink::HasOwner);
             }
-            tx.execute(
-                "UPDATE invitations SET revoked_ms = ?2 WHERE plan_id = ?1 AND role = 'owner' AND revoked_ms IS NULL",
+            let pending: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM invitations WHERE plan_id = ?1 AND role = 'owner' AND revoked_ms IS NULL AND uses_left > 0 AND expires_ms > ?2)",
                 params![inv.plan, now_ms],
+                |r| r.get(0),
             )?;
+            if pending {
+                return Ok(OwnerLink::Pending);
+            }
             let made = insert_invitation(&tx, inv, now_ms)?;
             tx.commit()?;
-            Ok(Some(made))
+            Ok(OwnerLink::Made(made))
+        })
+        .await
+    }
+
+    async fn claim_first_plan(&self, now_ms: i64) -> Result<bool> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let any_plan: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM plans)", [], |r| r.get(0))?;
+            let claimed: Option<i64> = tx
+                .query_row(
+                    "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'first_plan_claimed_ms'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if any_plan || claimed.is_some_and(|t| now_ms - t < FIRST_PLAN_CLAIM_MS) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('first_plan_claimed_ms', ?1)",
+                [now_ms.to_string()],
+            )?;
+            tx.commit()?;
+            Ok(true)
         })
         .await
     }
