@@ -152,7 +152,7 @@ impl DbArgs {
 #[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Runs the sync server and the web app. Prints a one-time owner link for every plan
-    /// that has no owner yet.
+    /// that has no owner yet, unless one printed earlier still works.
     Serve(ServeArgs),
     /// Enrolls a server that will relay to this one (a workshop laptop) in a plan and prints
     /// its token, for `plansync pull` and `plansync serve --upstream-token` on that server.
