@@ -420,12 +420,10 @@ impl Model {
                 let started = perf::now();
                 let view = crate::api::plan_view(&doc.to_string()).await;
                 perf::record("open-view", started);
-                if let Ok(view) = view {
-                    let plan = view.plan.clone();
-                    if let Some(heads) = self.show(doc, view.heads, view.plan) {
-                        self.remember(&doc, &plan);
-                        self.tell(&ToWorker::Shown { doc, heads });
-                    }
+                if let Some(heads) = view.ok().and_then(|v| self.show(doc, v.heads, v.plan)) {
+                    self.plan
+                        .with_untracked(|p| p.iter().for_each(|p| self.remember(&doc, p)));
+                    self.tell(&ToWorker::Shown { doc, heads });
                 }
             }
         });

@@ -74,8 +74,6 @@ struct Inner {
     ready: Cell<Option<ConnId>>,
     attempts: Cell<u32>,
     server_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
-    /// Persists under way, per document.
-    saving: RefCell<HashMap<DocumentId, usize>>,
     /// Chunks waiting for the write under way to finish, in the order asked.
     to_write: RefCell<Vec<(PersistId, DocumentId, Vec<u8>)>>,
     /// Whether a write is under way.
@@ -139,7 +137,6 @@ impl Connection {
             ready: Cell::new(None),
             attempts: Cell::new(0),
             server_heads: RefCell::new(HashMap::new()),
-            saving: RefCell::new(HashMap::new()),
             to_write: RefCell::new(Vec::new()),
             writing: Cell::new(false),
             notify: Box::new(notify),
@@ -339,7 +336,7 @@ impl Connection {
 
     /// Whether every change made to a plan so far is stored in this browser.
     pub fn stored(&self, doc: &DocumentId) -> bool {
-        self.inner.saving.borrow().get(doc).copied().unwrap_or(0) == 0
+        !self.inner.hub.borrow().storing(doc)
     }
 
     /// How many changes of ours the server has not yet got, by the last heads it told us;
@@ -399,19 +396,12 @@ fn persist(inner: &Rc<Inner>, store: Store, id: PersistId, doc: DocumentId, chun
                 (inner.notify)(Notice::StoreFailed(e.0.clone()));
                 e.0
             });
-            let mut done = Vec::new();
             let ids = batch.iter().map(|(id, _, _)| *id).collect();
             handle(&inner, Event::Persisted { ids, result }, false);
-            for (_, doc, _) in batch {
-                let mut saving = inner.saving.borrow_mut();
-                let n = saving.entry(doc).or_default();
-                *n = n.saturating_sub(1);
-                if *n == 0 && !done.contains(&doc) {
-                    done.push(doc);
-                }
-            }
-            for doc in done {
-                if inner.saving.borrow().get(&doc).copied().unwrap_or(0) == 0 {
+            let mut docs: Vec<DocumentId> = batch.iter().map(|(_, d, _)| *d).collect();
+            docs.dedup();
+            for doc in docs {
+                if !inner.hub.borrow().storing(&doc) {
                     (inner.notify)(Notice::Stored(doc));
                 }
             }
@@ -426,7 +416,6 @@ fn handle(inner: &Rc<Inner>, event: Event, remote: bool) {
             Effect::Send { conn, frame, .. } => send(inner, conn, &frame),
             Effect::Persist { id, doc, chunk, .. } => {
                 if let Some(store) = inner.store.clone() {
-                    *inner.saving.borrow_mut().entry(doc).or_default() += 1;
                     persist(inner, store, id, doc, chunk);
                 }
             }

@@ -36,8 +36,16 @@ struct Open {
     early_ops: Vec<(u64, plansync_shared::PlanOp)>,
     /// When the page asked for it (for the benchmark's timings).
     asked_at: f64,
-    /// The heads of the plan the page shows, until the worker sends it one.
-    shown: Option<Vec<String>>,
+    /// The plan the page shows, until the worker sends it one.
+    shown: Option<Shown>,
+}
+
+/// A plan the page shows that the worker did not send it.
+struct Shown {
+    /// The heads it was read at.
+    heads: Vec<String>,
+    /// Whether this browser kept it (else it is the server's reading, to be kept).
+    kept: bool,
 }
 
 /// The worker's state: one per worker.
@@ -111,12 +119,7 @@ pub fn worker_main() {
 
 impl Worker {
     fn post(&self, m: &FromWorker) {
-        let t = crate::perf::now();
-        let text = serde_json::to_string(m);
-        if matches!(m, FromWorker::Patch { .. }) {
-            crate::perf::record("worker-json", t);
-        }
-        if let Ok(text) = text {
+        if let Ok(text) = serde_json::to_string(m) {
             let _ = self.scope.post_message(&JsValue::from_str(&text));
         }
     }
@@ -154,7 +157,7 @@ impl Worker {
             ToWorker::Shown { doc, heads } => {
                 if let Some(o) = self.open.borrow_mut().as_mut() {
                     if o.doc == doc && o.plan.is_none() {
-                        o.shown = Some(heads);
+                        o.shown = Some(Shown { heads, kept: false });
                     }
                 }
             }
@@ -223,7 +226,7 @@ impl Worker {
             ready: false,
             early_ops: Vec::new(),
             asked_at: crate::perf::now(),
-            shown,
+            shown: shown.map(|heads| Shown { heads, kept: true }),
         });
         let Some(conn) = self.conn() else { return };
         let store = self.store.borrow().clone();
@@ -330,14 +333,20 @@ impl Worker {
             return;
         }
         let doc = o.doc;
-        if o.plan.is_none() && o.shown.take().is_some_and(|h| conn.track_from(&doc, &h)) {
+        let current = match o.shown.take() {
+            Some(s) if o.plan.is_none() && conn.track_from(&doc, &s.heads) => Some(s.kept),
+            _ => None,
+        };
+        if let Some(kept) = current {
             // The page shows the plan now: keep a copy to patch from, and say so.
             let started = crate::perf::now();
             o.plan = conn.plan(&doc).and_then(Result::ok);
             crate::perf::record("worker-read", started);
             drop(open);
             self.post(&FromWorker::Current(doc));
-            self.keep_view_after(0);
+            if !kept {
+                self.keep_view_after(0);
+            }
             self.tell_unsynced();
             return;
         }
@@ -357,6 +366,7 @@ impl Worker {
         match patch {
             None | Some(Ok(None)) => {}
             Some(Ok(Some(patch))) => {
+                let posted = crate::perf::now();
                 self.post(&FromWorker::Patch {
                     doc,
                     patch,
@@ -365,6 +375,7 @@ impl Worker {
                     remote,
                 });
                 if whole {
+                    crate::perf::record("worker-json", posted);
                     crate::perf::record("worker-whole", started);
                 }
                 self.keep_view_after(if whole { 0 } else { KEEP_VIEW_AFTER_MS });

@@ -102,6 +102,12 @@ impl Hub {
         Some(entry.held.get())
     }
 
+    /// Whether a change to a document is still being stored (an [`Effect::Persist`] of it
+    /// has not completed).
+    pub fn storing(&self, doc: &DocumentId) -> bool {
+        self.docs.get(doc).is_some_and(|e| e.saving > 0)
+    }
+
     /// Whether we hold a document with content (not just a request for it).
     pub fn has_content(&self, doc: &DocumentId) -> bool {
         self.docs
@@ -233,8 +239,7 @@ impl Hub {
                     // A change being stored adds nothing to send: what was stored before it
                     // went when its persist completed, and it goes when its own does (a
                     // burst of edits no longer makes a message each, only to cut it back).
-                    let storing = self.docs.get(&doc).is_some_and(|e| e.saving > 0);
-                    if !storing {
+                    if !self.storing(&doc) {
                         self.sync_all(doc, &mut out);
                     }
                 }
