@@ -3,6 +3,7 @@
 
 mod access;
 mod assets;
+pub mod backup;
 mod client_addr;
 mod compress;
 mod connections;

@@ -1297,3 +1297,16 @@ pub mod page {
         .await;
     }
 }
+
+/// Lets a node script that stops when its stdin closes finish (up to 5 s), then ends it.
+pub async fn stop_node(node: &mut std::process::Child) {
+    drop(node.stdin.take());
+    for _ in 0..100 {
+        if node.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = node.kill();
+    let _ = node.wait();
+}

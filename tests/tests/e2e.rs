@@ -607,15 +607,7 @@ async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_cannot_crea
     let created_id = DocumentId::from_url(created["url"].as_str().unwrap()).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     rust.find_unavailable(created_id).await;
-    drop(node.stdin.take());
-    for _ in 0..100 {
-        if node.try_wait().unwrap().is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = node.kill();
-    let _ = node.wait();
+    plansync_tests::stop_node(&mut node).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -994,4 +986,149 @@ async fn a_partner_typing_without_pause_still_gets_the_changes_others_make() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(seen, "their change never arrived while I typed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_js_clients_edit_restores_every_change_acknowledged_before_it_began() {
+    use std::sync::{Arc, Mutex};
+    let js_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plans.db");
+    let server = Server::start(&db, &[]);
+    let doc = server.demo_plan().await;
+    let mut node = Command::new("node")
+        .arg(js_dir.join("editing.mjs"))
+        .arg(server.sync_url())
+        .arg(doc.url())
+        .arg("3")
+        .current_dir(&js_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node is installed");
+    let stdout = node.stdout.take().unwrap();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (found_tx, found) = std::sync::mpsc::channel::<serde_json::Value>();
+    let seen = acked.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if v["event"] == "acked" {
+                let marks = v["marks"].as_array().cloned().unwrap_or_default();
+                seen.lock()
+                    .unwrap()
+                    .extend(marks.iter().filter_map(|m| m.as_str().map(str::to_string)));
+            } else {
+                let _ = found_tx.send(v);
+            }
+        }
+    });
+    let first = found.recv_timeout(WAIT).expect("the JS clients start");
+    assert_eq!(first["event"], "found", "{first}");
+    // Edits flow for a while, then the backup is taken while they go on.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let before = acked.lock().unwrap().clone();
+    let backup = dir.path().join("plans-backup.db");
+    let said = tokio::task::spawn_blocking({
+        let (db, backup) = (db.clone(), backup.clone());
+        move || {
+            plansync_tests::run_plansync(&[
+                "backup",
+                "--db",
+                db.to_str().unwrap(),
+                "--out",
+                backup.to_str().unwrap(),
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert!(said.contains("Backed up"), "{said}");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    plansync_tests::stop_node(&mut node).await;
+    let all = acked.lock().unwrap().clone();
+    eprintln!(
+        "backup under load: {} marks acknowledged before the backup began, {} in all",
+        before.len(),
+        all.len()
+    );
+    assert!(
+        before.len() >= 10,
+        "the JS clients' edits were acknowledged before the backup: {}",
+        before.len()
+    );
+    assert!(all.len() > before.len(), "edits went on during the backup");
+
+    // A database in use is not replaced.
+    let refused = Command::new(plansync_tests::plansync_binary())
+        .args(["restore", "--from", backup.to_str().unwrap(), "--db"])
+        .arg(&db)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "restore over a running server");
+    assert!(text.contains("is in use by a running Plansync"), "{text}");
+
+    let checked = plansync_tests::run_plansync(&["check", "--db", backup.to_str().unwrap()]);
+    assert!(
+        checked.contains("OK: 1 plan(s), every one loads"),
+        "{checked}"
+    );
+    let restored = dir.path().join("restored.db");
+    let said = plansync_tests::run_plansync(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--db",
+        restored.to_str().unwrap(),
+    ]);
+    assert!(said.contains("Restored"), "{said}");
+    let json = dir.path().join("plan.json");
+    let id = doc.to_string();
+    plansync_tests::run_plansync(&[
+        "export",
+        "--db",
+        restored.to_str().unwrap(),
+        "--plan",
+        &id,
+        "plan.json",
+        "--out",
+        json.to_str().unwrap(),
+    ]);
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let title = plan["plan"]["title"].as_str().unwrap().to_string();
+    let lost: Vec<_> = before
+        .iter()
+        .filter(|m| !title.contains(m.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged before the backup began but not in the restored plan: {lost:?}"
+    );
+
+    // Once the server is stopped, a restore over its database keeps the one it replaces.
+    server.kill();
+    let said = plansync_tests::run_plansync(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(said.contains("is kept as"), "{said}");
+    let kept = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("plans.db.before-restore-")
+        })
+        .expect("the replaced database is kept");
+    let checked = plansync_tests::run_plansync(&["check", "--db", kept.path().to_str().unwrap()]);
+    assert!(checked.contains("OK: 1 plan(s)"), "{checked}");
 }

@@ -178,12 +178,5 @@ async fn presence_two_clients_and_the_official_js_client_see_each_other_stamped_
             .any(|(p, m)| p.0 == js_peer && *m == PresenceMessage::Goodbye)
     })
     .await;
-    for _ in 0..100 {
-        if node.try_wait().unwrap().is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = node.kill();
-    let _ = node.wait();
+    plansync_tests::stop_node(&mut node).await;
 }

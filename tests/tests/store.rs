@@ -93,6 +93,7 @@ on_both_backends!(
     an_email_address_is_kept_for_a_current_participant_replaced_and_gone_with_them,
     each_reminder_is_taken_by_one_node_once_sent_never_again_and_a_failed_one_after_its_wait,
     a_sign_in_joins_once_finds_its_participants_again_and_its_flows_codes_and_sessions_are_taken_once,
+    a_check_loads_every_plan_counts_what_it_holds_and_finds_a_snapshot_of_a_missing_version,
 );
 
 fn demo() -> (PlanDoc, DocumentId) {
@@ -1242,4 +1243,46 @@ async fn a_sign_in_joins_once_finds_its_participants_again_and_its_flows_codes_a
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn a_check_loads_every_plan_counts_what_it_holds_and_finds_a_snapshot_of_a_missing_version(
+    db: Db,
+) {
+    let s = &db.store;
+    let (mut plan, doc) = demo();
+    let id = doc.to_string();
+    s.append(
+        doc,
+        plan.automerge().clone().save(),
+        vec![],
+        plan_summary(plan.automerge()),
+        1,
+    )
+    .await
+    .unwrap();
+    let chair = person(s, &id, "Chair", Role::Owner).await;
+    let mut heads = plan.automerge_mut().get_heads();
+    let chunk = edit(&mut plan, &mut heads, 0);
+    s.append(doc, chunk, vec![(heads[0], Some(chair))], None, 2)
+        .await
+        .unwrap();
+    let check = plansync_server::backup::check(&db.location).await.unwrap();
+    assert!(check.ok(), "{:?}", check.problems());
+    assert_eq!(check.schema.0, check.schema.1);
+    let p = &check.plans[0];
+    assert_eq!((p.participants, p.authors), (1, 1));
+    assert_eq!(p.changes, plan.automerge_mut().get_changes(&[]).len());
+
+    // A snapshot naming a version the document does not hold is found.
+    let missing = plansync_shared::automerge::ChangeHash([0xab; 32]);
+    s.add_snapshot(id.clone(), "Draft".into(), vec![missing], Some(chair), 3)
+        .await
+        .unwrap();
+    let check = plansync_server::backup::check(&db.location).await.unwrap();
+    assert!(!check.ok());
+    assert!(
+        check.problems()[0].contains("snapshot \"Draft\" names a version the plan does not hold"),
+        "{:?}",
+        check.problems()
+    );
 }

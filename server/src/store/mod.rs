@@ -10,7 +10,7 @@ mod history;
 mod postgres;
 mod relay;
 mod signin;
-mod sqlite;
+pub(crate) mod sqlite;
 
 pub use access::*;
 pub use documents::*;
@@ -56,6 +56,12 @@ pub enum StoreError {
         place: String,
         /// What was found.
         reason: String,
+    },
+    /// A server or command is using the database, so it cannot be replaced.
+    #[error("{place} is in use by a running Plansync server or command: stop it (e.g. systemctl stop plansync) and try again; nothing was changed")]
+    InUse {
+        /// The file.
+        place: String,
     },
     /// A blocking database task failed to finish.
     #[error("a database task stopped: {0}")]

@@ -90,3 +90,64 @@ async fn a_file_system_turned_read_only_refuses_the_change_with_a_clear_error() 
     );
     every_accepted_change_is_stored(&s, &plan).await;
 }
+
+#[tokio::test]
+async fn a_backup_counts_what_the_plan_holds_and_a_damaged_one_fails_its_check_and_is_never_restored(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(&dir).await;
+    let (plan, _token) = owner(&s).await;
+    let db = dir.path().join("t.db");
+    let good = dir.path().join("good.db");
+    let file = crate::backup::backup(&db, &good).unwrap();
+    assert!(file.problems.is_empty() && file.schema == file.knows);
+    let refused = crate::backup::backup(&db, &good).unwrap_err();
+    assert!(
+        refused.to_string().contains("nothing was overwritten"),
+        "{refused}"
+    );
+
+    let check = crate::backup::check(&Location::Sqlite(good.clone()))
+        .await
+        .unwrap();
+    assert!(check.ok(), "{:?}", check.problems());
+    assert_eq!(check.plans.len(), 1);
+    assert_eq!(check.plans[0].id, plan);
+    assert_eq!(check.plans[0].participants, 1, "the owner who joined");
+    assert!(check.plans[0].changes > 0);
+
+    // The middle of a copy overwritten, as a failing disk might.
+    let damaged = dir.path().join("damaged.db");
+    let mut bytes = std::fs::read(&good).unwrap();
+    let (from, to) = (bytes.len() / 3, 2 * bytes.len() / 3);
+    for (i, b) in bytes[from..to].iter_mut().enumerate() {
+        *b = (i * 37 % 251) as u8;
+    }
+    std::fs::write(&damaged, &bytes).unwrap();
+    let found = crate::backup::check(&Location::Sqlite(damaged.clone())).await;
+    assert!(
+        !matches!(&found, Ok(c) if c.ok()),
+        "a damaged backup fails its check: {found:?}"
+    );
+
+    // Restoring it over a good database refuses and changes nothing.
+    let target = dir.path().join("target.db");
+    std::fs::copy(&good, &target).unwrap();
+    let refused = crate::backup::restore(&damaged, &target, 1).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("not a usable Plansync database"),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        std::fs::read(&good).unwrap()
+    );
+    let restored = crate::backup::restore(&good, &target, 2).unwrap();
+    assert!(restored.kept.is_some(), "the database replaced is kept");
+    let check = crate::backup::check(&Location::Sqlite(target))
+        .await
+        .unwrap();
+    assert!(check.ok() && check.plans.len() == 1);
+}

@@ -171,6 +171,44 @@ pub enum Command {
     /// workshop.docx, workshop.pdf, compare.html, compare.docx, compare.pdf, plan.json,
     /// plan.automerge); works while the server runs.
     Export(ExportArgs),
+    /// Copies an SQLite database into a new backup file while the server runs (a
+    /// consistent copy as at one moment); for PostgreSQL use pg_dump.
+    Backup(BackupArgs),
+    /// Puts a backup in place as the database; refuses while a server or command uses it,
+    /// and keeps the database it replaces beside it.
+    Restore(RestoreArgs),
+    /// Checks a database or a backup: every page, the schema, and that every plan loads
+    /// with its participants, snapshots and change authors; works while the server runs.
+    Check(CheckArgs),
+}
+
+/// What `plansync backup` takes.
+#[derive(clap::Args)]
+pub struct BackupArgs {
+    /// The SQLite database file to back up (the server's --db).
+    #[arg(long, default_value = "plansync.db")]
+    pub db: PathBuf,
+    /// The new file to write the backup to (never overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// What `plansync restore` takes.
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// The backup file (from `plansync backup`).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The SQLite database file to restore it as (the server's --db).
+    #[arg(long, default_value = "plansync.db")]
+    pub db: PathBuf,
+}
+
+/// What `plansync check` takes.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// What `plansync serve` takes.

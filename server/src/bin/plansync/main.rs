@@ -1,6 +1,7 @@
 //! `plansync`: the command line, one function per command.
 
 mod args;
+mod backup;
 mod memory;
 mod serve;
 mod shell;
@@ -41,5 +42,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Snapshot(a) => shell::snapshot(a).await,
         Command::Export(a) => shell::export(a).await,
         Command::Invite(a) => shell::invite(a).await,
+        Command::Backup(a) => backup::backup(a).await,
+        Command::Restore(a) => backup::restore(a).await,
+        Command::Check(a) => backup::check(a).await,
     }
 }

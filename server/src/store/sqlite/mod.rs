@@ -179,6 +179,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The shared lock that says a server or command uses the file (dropped last).
+    _in_use: std::fs::File,
 }
 
 fn connect(path: &Path) -> Result<Connection> {
@@ -205,6 +207,13 @@ impl Sqlite {
         let corrupt = |reason: String| StoreError::Corrupt {
             place: path.display().to_string(),
             reason,
+        };
+        let Some(in_use) = backup::lock(path, backup::Lock::Shared)? else {
+            return Err(StoreError::Open {
+                place: path.display().to_string(),
+                reason: "a restore is putting a backup in its place".into(),
+                hint: "wait until `plansync restore` has finished, then start again",
+            });
         };
         let mut conn = connect(path)?;
         let check: String = conn
@@ -234,6 +243,7 @@ impl Sqlite {
                 path: path.to_path_buf(),
                 writer: Mutex::new(conn),
                 readers: Mutex::new(Vec::new()),
+                _in_use: in_use,
             }),
         })
     }
@@ -393,6 +403,7 @@ fn owner_rule(
 }
 
 mod access;
+pub mod backup;
 mod documents;
 mod history;
 mod relay;
