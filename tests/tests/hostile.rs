@@ -808,3 +808,56 @@ async fn behind_nginx_with_a_trusted_proxy_a_guessing_client_is_throttled_while_
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[test]
+fn a_server_takes_its_settings_from_a_config_file_and_a_flag_on_the_command_line_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("plansync.toml");
+    std::fs::write(
+        &config,
+        "# as /etc/plansync/plansync.toml\nlisten = \"127.0.0.1:1\"\nmax-wrong-codes-per-address = 2\n",
+    )
+    .unwrap();
+    // --listen on the command line wins over the file's port 1 (which could not be bound).
+    let server = Server::start(
+        &dir.path().join("plans.db"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let join = || {
+        plansync_tests::http_blocking(
+            &server.addr(),
+            "POST",
+            "/api/join",
+            None,
+            Some(&serde_json::json!({"code": "ACDE-FHJK-MP", "name": "Guest", "agency": "Room"})),
+        )
+        .0
+    };
+    let statuses: Vec<u16> = (0..3).map(|_| join()).collect();
+    assert_eq!(
+        statuses,
+        vec![400, 400, 429],
+        "the file's max-wrong-codes-per-address = 2 holds"
+    );
+
+    // A bad value stops the start, naming the key.
+    std::fs::write(&config, "max-wrong-codes-per-address = \"ten\"\n").unwrap();
+    let out = std::process::Command::new(plansync_tests::plansync_binary())
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir.path())
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("key \"max-wrong-codes-per-address\"") && said.contains("'ten'"),
+        "{said}"
+    );
+}

@@ -134,6 +134,34 @@ impl Location {
         }
     }
 
+    /// The PostgreSQL location with `password` for its user (kept out of the URL as given).
+    pub fn with_password(self, password: &str) -> Result<Self, String> {
+        let Self::Postgres(url) = self else {
+            return Err(
+                "a database password is for PostgreSQL (--database postgres://…) only".into(),
+            );
+        };
+        let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", &url));
+        let Some((user, host)) = rest.split_once('@') else {
+            return Err("give the user in the database URL (postgres://USER@HOST/DATABASE) to use a password file".into());
+        };
+        if user.contains(':') {
+            return Err("the database URL holds a password already: give it in one place, the password file".into());
+        }
+        let encoded: String = password
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        Ok(Self::Postgres(format!(
+            "{scheme}://{user}:{encoded}@{host}"
+        )))
+    }
+
     /// The shell commands' flag that names this location (` --db FILE`, ` --database URL`
     /// without its password), for a command printed for the operator to run.
     pub fn flag(&self) -> String {
@@ -167,4 +195,33 @@ fn heads_text(heads: &[ChangeHash]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+
+    #[test]
+    fn a_password_from_its_file_goes_into_the_url_encoded_and_is_never_printed() {
+        let given = Location::parse("postgres://plansync@db.internal:5432/plansync").unwrap();
+        let Location::Postgres(url) = given.with_password("p@ss:w/rd %é").unwrap() else {
+            panic!("still PostgreSQL");
+        };
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        assert_eq!(config.get_password(), Some("p@ss:w/rd %é".as_bytes()));
+        assert_eq!(config.get_user(), Some("plansync"));
+        assert!(!Location::Postgres(url).describe().contains("w/rd"));
+        let twice = Location::parse("postgres://plansync:old@db/plansync").unwrap();
+        assert!(twice
+            .with_password("new")
+            .unwrap_err()
+            .contains("one place"));
+        let no_user = Location::parse("postgres://db/plansync").unwrap();
+        assert!(no_user
+            .with_password("x")
+            .unwrap_err()
+            .contains("USER@HOST"));
+        let file = Location::parse("plans.db").unwrap();
+        assert!(file.with_password("x").is_err());
+    }
 }

@@ -96,14 +96,7 @@ impl MailArgs {
             .clone()
             .context("--smtp-url needs --mail-from: the address reminders come from")?;
         let password = match &self.smtp_password_file {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .with_context(|| {
-                        format!("could not read the SMTP password file {}", path.display())
-                    })?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
-            ),
+            Some(path) => Some(read_secret(path, "the SMTP password")?),
             None => std::env::var("PLANSYNC_SMTP_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty()),
@@ -119,6 +112,14 @@ impl MailArgs {
     }
 }
 
+/// Reads a secret from its file (without the line end an editor adds).
+pub fn read_secret(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {what} from the file {}", path.display()))?
+        .trim_end_matches(['\r', '\n'])
+        .to_string())
+}
+
 /// Where the plans are kept.
 #[derive(clap::Args)]
 pub struct DbArgs {
@@ -129,18 +130,34 @@ pub struct DbArgs {
     /// for a central deployment (several servers on one database).
     #[arg(long, value_parser = Location::parse)]
     pub database: Option<Location>,
+    /// A file holding the password of --database's user (or set
+    /// PLANSYNC_DATABASE_PASSWORD), so it is in neither the URL, the command line nor the
+    /// config file.
+    #[arg(long, requires = "database")]
+    pub database_password_file: Option<PathBuf>,
 }
 
 impl DbArgs {
-    pub fn location(&self) -> Location {
-        self.database
-            .clone()
-            .unwrap_or_else(|| Location::Sqlite(self.db.clone()))
+    /// The database, with its password from its file or the environment.
+    pub fn location(&self) -> anyhow::Result<Location> {
+        let Some(location) = self.database.clone() else {
+            return Ok(Location::Sqlite(self.db.clone()));
+        };
+        let password = match &self.database_password_file {
+            Some(path) => Some(read_secret(path, "the database password")?),
+            None => std::env::var("PLANSYNC_DATABASE_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+        };
+        match password {
+            Some(p) => location.with_password(&p).map_err(anyhow::Error::msg),
+            None => Ok(location),
+        }
     }
 
     /// Opens the storage, saying which on failure.
     pub async fn open(&self) -> anyhow::Result<Store> {
-        let location = self.location();
+        let location = self.location()?;
         plansync_server::store::open(&location)
             .await
             .with_context(|| format!("could not open the database {}", location.describe()))
@@ -214,6 +231,12 @@ pub struct CheckArgs {
 /// What `plansync serve` takes.
 #[derive(clap::Args)]
 pub struct ServeArgs {
+    /// A TOML file of these settings, each key a flag's name without its dashes
+    /// (listen = "0.0.0.0:8080", public-url = "https://plans.example.gov.uk",
+    /// trusted-proxy = ["127.0.0.1"]); a flag given here wins over its key. Secrets go in
+    /// files named by the *-file keys, never in this file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
     /// Address and port to listen on (port 0 picks a free port).
@@ -282,6 +305,11 @@ pub struct ServeArgs {
     /// there), one per --upstream, in the same order.
     #[arg(long)]
     pub upstream_token: Vec<String>,
+    /// A file holding an upstream's token instead of --upstream-token (one per
+    /// --upstream, in the same order), so it is in neither the command line nor the config
+    /// file.
+    #[arg(long, conflicts_with = "upstream_token")]
+    pub upstream_token_file: Vec<PathBuf>,
     /// Longest wait, in seconds, between attempts to reach an upstream that cannot be
     /// reached (plus up to half as much again, at random).
     #[arg(long, default_value_t = plansync_server::relay::MAX_BACKOFF.as_secs())]

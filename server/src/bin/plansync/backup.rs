@@ -57,7 +57,7 @@ pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
 
 /// `plansync check`: verifies a database or a backup and says what it holds.
 pub async fn check(a: CheckArgs) -> anyhow::Result<()> {
-    let location = a.db.location();
+    let location = a.db.location()?;
     let check = plansync_server::backup::check(&location)
         .await
         .with_context(|| format!("could not check {}", location.describe()))?;

@@ -2,12 +2,12 @@
 
 mod args;
 mod backup;
+mod config;
 mod memory;
 mod serve;
 mod shell;
 
-use args::{Cli, Command};
-use clap::Parser;
+use args::Command;
 
 /// Threads for blocking work (storage, saving large plans): a bounded few, so a burst of
 /// work across many plans queues instead of starting a thread each.
@@ -34,7 +34,7 @@ async fn run() -> anyhow::Result<()> {
         // Colours only on a terminal: a log file holds plain lines.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match Cli::parse().command {
+    match config::parse()?.command {
         Command::Serve(a) => serve::serve(a).await,
         Command::Enroll(a) => shell::enroll(a).await,
         Command::Pull(a) => shell::pull(a).await,

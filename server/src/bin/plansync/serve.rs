@@ -34,7 +34,7 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let settings = settings(&a, addr, mail.is_some());
     let connections = settings.connections.clone();
-    let location = a.db.location();
+    let location = a.db.location()?;
     let store = a.db.open().await?;
     fetch_first(&store, &upstreams).await?;
     let mut state = plansync_server::start_on(store, a.demo && upstreams.is_empty(), settings)
@@ -70,13 +70,21 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 
 /// The upstream servers to relay to, each with its token.
 fn upstreams(a: &ServeArgs) -> anyhow::Result<Vec<Upstream>> {
+    let tokens = if a.upstream_token_file.is_empty() {
+        a.upstream_token.clone()
+    } else {
+        a.upstream_token_file
+            .iter()
+            .map(|f| crate::args::read_secret(f, "an upstream token"))
+            .collect::<anyhow::Result<_>>()?
+    };
     anyhow::ensure!(
-        a.upstream.len() == a.upstream_token.len(),
-        "give one --upstream-token for each --upstream (in the same order)"
+        a.upstream.len() == tokens.len(),
+        "give one --upstream-token (or --upstream-token-file) for each --upstream (in the same order)"
     );
     Ok(a.upstream
         .iter()
-        .zip(&a.upstream_token)
+        .zip(&tokens)
         .map(|(u, t)| Upstream::new(u, t))
         .collect::<Result<Vec<_>, _>>()?)
 }

@@ -56,8 +56,8 @@ pub async fn pull(a: PullArgs) -> anyhow::Result<()> {
         pulled.plans.len(),
         pulled.snapshots,
         pulled.authors,
-        db.location().describe(),
-        db.location().describe(),
+        db.location()?.describe(),
+        db.location()?.describe(),
         up.url
     );
     Ok(())
@@ -231,7 +231,7 @@ async fn find_plan(
         Some(row) => Ok(row.clone()),
         None => anyhow::bail!(
             "there is no plan {plan} in {}: the plans are {}",
-            db.location().describe(),
+            db.location()?.describe(),
             plans
                 .iter()
                 .map(|p| format!("{} ({})", p.id, p.title))
