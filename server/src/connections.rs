@@ -197,6 +197,11 @@ pub async fn serve(
         let place = match places.take(addr.ip(), per_address, limits.total) {
             Ok(p) => Arc::new(p),
             Err(full) => {
+                crate::metrics::metrics().refuse(if full.total >= limits.total {
+                    crate::metrics::Refusal::Total
+                } else {
+                    crate::metrics::Refusal::PerAddress
+                });
                 report.refused(addr.ip(), full, &limits);
                 continue; // dropping the stream closes it
             }

@@ -13,6 +13,7 @@ mod history;
 mod http;
 pub mod mail;
 mod membership;
+pub mod metrics;
 pub mod relay;
 pub mod signin;
 mod spreadsheet;
@@ -84,6 +85,8 @@ pub struct Settings {
     pub document_rest: Option<std::time::Duration>,
     /// Whether this server was given mail settings and emails reminders.
     pub sends_reminders: bool,
+    /// The hash of the token that opens `/metrics` on the main port (`None`: it is off there).
+    pub metrics_token_hash: Option<String>,
 }
 
 impl Default for Settings {
@@ -106,6 +109,7 @@ impl Default for Settings {
             sync_threads: Limits::default().sync_threads,
             document_rest: Limits::default().document_rest,
             sends_reminders: false,
+            metrics_token_hash: None,
         }
     }
 }
@@ -167,11 +171,19 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Plansync</tit
 <p>Build it with <code>trunk build --release</code> in the project folder (the README's first command does this), \
 or start the server with <code>--app-dir</code> pointing at a built app. The sync endpoint and the API work already.</p>";
 
+/// What a separate metrics address serves: `/metrics` and nothing else.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(http::metrics_open))
+        .with_state(state)
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(http::health))
         .route("/ready", get(http::ready))
+        .route("/metrics", get(http::metrics_with_token))
         .route("/api/plans", get(http::list_plans).post(http::create_plan))
         .route("/api/join", post(http::join))
         .route(

@@ -4,6 +4,7 @@
 //! it. The socket loop is generic over `Sink + Stream`, so it is tested with channels too.
 
 use crate::connections::Place;
+use crate::metrics::{metrics, Direction, Refusal};
 use crate::sync::{Grant, Outbound, SyncHandle};
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -107,6 +108,7 @@ pub async fn sync_socket(
             .and_then(|o| o.to_str().ok())
             .unwrap_or("");
         tracing::warn!(%origin, "refused a sync connection from another web origin");
+        metrics().refuse(Refusal::Origin);
         return refuse(StatusCode::FORBIDDEN, format!("pages from {origin} may not sync with this server; the server's operator can allow it with --allow-origin"));
     }
     // The connection layer's place: the socket keeps it until it closes.
@@ -118,6 +120,7 @@ pub async fn sync_socket(
                 Ok(p) => Some(p),
                 Err(_) => {
                     tracing::warn!(%ip, limit, "refused a sync connection: too many from one address");
+                    metrics().refuse(Refusal::PerAddress);
                     return refuse(StatusCode::TOO_MANY_REQUESTS, format!("too many open connections from {ip} (the limit is {limit}): close other tabs or devices, or ask the server's operator"));
                 }
             }
@@ -147,6 +150,7 @@ pub async fn sync_socket(
         });
     if grants.is_empty() {
         tracing::info!("refused a sync connection without a valid participant token");
+        metrics().refuse(Refusal::Token);
         return refuse(StatusCode::UNAUTHORIZED, "syncing needs a participant token (?token=...): join the plan with an invitation link first".into());
     }
     // The transport allows twice the protocol limit, so a frame between the two gets the
@@ -215,6 +219,7 @@ pub async fn serve_socket<S, R, E>(
     E: std::fmt::Display,
 {
     let (conn, mut outbound) = sync.connect(grants);
+    let _open = OpenSocket::new();
     let mut bucket = RateLimit::new(per_second);
     let ending = tokio::time::sleep_until(ends.unwrap_or_else(|| {
         tokio::time::Instant::now() + std::time::Duration::from_secs(86400 * 365)
@@ -231,9 +236,11 @@ pub async fn serve_socket<S, R, E>(
                 Some(Ok(Message::Binary(bytes))) => {
                     if !bucket.allow(Instant::now()) {
                         tracing::warn!(conn = conn.0, limit = per_second, "closing a connection over the message rate limit");
+                        metrics().refuse(Refusal::Rate);
                         error_and_close(&mut sink, CLOSE_POLICY, format!("too many messages: more than {per_second} per second; reconnect and send less often")).await;
                         break;
                     }
+                    metrics().message(Direction::In, bytes.len());
                     sync.frame(conn, bytes.to_vec()).await
                 }
                 Some(Ok(Message::Text(_))) => {
@@ -248,6 +255,7 @@ pub async fn serve_socket<S, R, E>(
                     // Only a close frame: the peer may still be sending the oversized
                     // message, and anything more risks a reset before it reads the close.
                     let (code, reason) = if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+                        metrics().refuse(Refusal::TooBig);
                         (CLOSE_TOO_BIG, format!("message over the limit of {limit} bytes"))
                     } else {
                         (CLOSE_POLICY, "transport error".to_string())
@@ -258,6 +266,7 @@ pub async fn serve_socket<S, R, E>(
             },
             out = outbound.recv() => match out {
                 Some(Outbound::Frame(frame, receipt)) => {
+                    metrics().message(Direction::Out, frame.len());
                     // A client that stopped reading blocks this send; the service then cuts
                     // the connection off and the send is abandoned with what it holds.
                     tokio::select! {
@@ -267,6 +276,7 @@ pub async fn serve_socket<S, R, E>(
                         },
                         reason = outbound.cut_off() => {
                             tracing::info!(conn = conn.0, %reason, "dropped a connection that stopped reading");
+                            metrics().refuse(Refusal::SlowReader);
                             close_briefly(&mut sink, CLOSE_POLICY, reason).await;
                             break;
                         }
@@ -281,6 +291,22 @@ pub async fn serve_socket<S, R, E>(
         }
     }
     sync.disconnect(conn).await;
+}
+
+/// Counts an open sync socket for as long as it lives (however its task ends).
+struct OpenSocket;
+
+impl OpenSocket {
+    fn new() -> Self {
+        metrics().sockets.inc();
+        Self
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        metrics().sockets.dec();
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod attack;
 pub mod nginx;
 pub mod oidc;
 pub mod postgres;
+pub mod prometheus;
 pub mod proxy;
 pub mod smtp;
 
@@ -1309,4 +1310,25 @@ pub async fn stop_node(node: &mut std::process::Child) {
     }
     let _ = node.kill();
     let _ = node.wait();
+}
+
+/// Starts one of `tests/js`'s node scripts with `args`, its stdin and stdout piped (it
+/// stops when its stdin closes: [`stop_node`]).
+pub fn node_script(script: &str, args: &[&str]) -> std::process::Child {
+    let js_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    assert!(
+        js_dir
+            .join("node_modules/@automerge/automerge-repo")
+            .is_dir(),
+        "run `npm install --prefix tests/js` first (the test command does)"
+    );
+    Command::new("node")
+        .arg(js_dir.join(script))
+        .args(args)
+        .current_dir(&js_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node is installed")
 }

@@ -560,16 +560,7 @@ async fn official_js_client_finds_the_plan_edits_sees_rust_edits_and_cannot_crea
     let rust = RustClient::connect(&server.sync_url(), "rust").await;
     rust.find(doc).await;
 
-    let mut node = Command::new("node")
-        .arg(js_dir.join("interop.mjs"))
-        .arg(server.sync_url())
-        .arg(doc.url())
-        .current_dir(&js_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node is installed");
+    let mut node = plansync_tests::node_script("interop.mjs", &[&server.sync_url(), &doc.url()]);
     let stdout = node.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
     std::thread::spawn(move || {
@@ -991,22 +982,12 @@ async fn a_partner_typing_without_pause_still_gets_the_changes_others_make() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_js_clients_edit_restores_every_change_acknowledged_before_it_began() {
     use std::sync::{Arc, Mutex};
-    let js_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plans.db");
     let server = Server::start(&db, &[]);
     let doc = server.demo_plan().await;
-    let mut node = Command::new("node")
-        .arg(js_dir.join("editing.mjs"))
-        .arg(server.sync_url())
-        .arg(doc.url())
-        .arg("3")
-        .current_dir(&js_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node is installed");
+    let mut node =
+        plansync_tests::node_script("editing.mjs", &[&server.sync_url(), &doc.url(), "3"]);
     let stdout = node.stdout.take().unwrap();
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let (found_tx, found) = std::sync::mpsc::channel::<serde_json::Value>();
@@ -1131,4 +1112,104 @@ async fn a_backup_taken_while_js_clients_edit_restores_every_change_acknowledged
         .expect("the replaced database is kept");
     let checked = plansync_tests::run_plansync(&["check", "--db", kept.path().to_str().unwrap()]);
     assert!(checked.contains("OK: 1 plan(s)"), "{checked}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_prometheus_scrapes_the_open_sockets_while_js_clients_are_connected_and_the_token_guards_the_main_port(
+) {
+    use plansync_tests::prometheus::{Job, Prometheus};
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = plansync_tests::smtp::free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let token = "metrics-token-0123456789abcdef";
+    let token_file = dir.path().join("metrics.token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let server = Server::start(
+        &dir.path().join("plans.db"),
+        &[
+            "--metrics-listen",
+            &metrics_addr,
+            "--metrics-token-file",
+            token_file.to_str().unwrap(),
+        ],
+    );
+    let doc = server.demo_plan().await;
+    // The main port's /metrics needs the token.
+    let (status, _) = plansync_tests::http_blocking(&server.addr(), "GET", "/metrics", None, None);
+    assert_eq!(status, 401);
+    let (status, _) = plansync_tests::http_blocking(
+        &server.addr(),
+        "GET",
+        "/metrics",
+        Some("wrong-token-000000"),
+        None,
+    );
+    assert_eq!(status, 401);
+    let main = plansync_tests::http_raw(
+        &server.addr(),
+        "GET",
+        "/metrics",
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    );
+    assert_eq!(main.status, 200);
+    assert!(
+        main.text().contains("plansync_sync_sockets"),
+        "{}",
+        main.text()
+    );
+
+    let mut node =
+        plansync_tests::node_script("editing.mjs", &[&server.sync_url(), &doc.url(), "3"]);
+    let mut lines = BufReader::new(node.stdout.take().unwrap()).lines();
+    let found = tokio::task::spawn_blocking(move || {
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        // Keep reading so the clients never block on a full pipe.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        first
+    })
+    .await
+    .unwrap();
+    assert!(found.contains("\"found\""), "{found}");
+
+    let main_target = server.addr();
+    let prometheus = tokio::task::spawn_blocking(move || {
+        Prometheus::start(&[
+            Job {
+                name: "plansync",
+                target: &metrics_addr,
+                token: None,
+            },
+            Job {
+                name: "plansync-main",
+                target: &main_target,
+                token: Some(token),
+            },
+        ])
+    })
+    .await
+    .unwrap();
+    // (Blocking waits: the server and the clients are other processes.)
+    let sockets = prometheus.wait_for("plansync_sync_sockets{job=\"plansync\"}", |v| v == 3.0);
+    assert_eq!(sockets, Some(3.0), "Prometheus has the three open sockets");
+    let plan = format!("plansync_plan_participants{{job=\"plansync\",plan=\"{doc}\"}}");
+    assert!(prometheus
+        .wait_for(&plan, |v| v >= 1.0)
+        .is_some_and(|v| v >= 1.0));
+    let incoming = prometheus.wait_for(
+        "plansync_sync_messages_total{job=\"plansync\",direction=\"in\"}",
+        |v| v > 0.0,
+    );
+    assert!(incoming.is_some_and(|v| v > 0.0), "{incoming:?}");
+    assert_eq!(
+        prometheus.wait_for("up{job=\"plansync-main\"}", |v| v == 1.0),
+        Some(1.0),
+        "Prometheus scrapes the main port with the token"
+    );
+    plansync_tests::stop_node(&mut node).await;
+    assert_eq!(
+        prometheus.wait_for("plansync_sync_sockets{job=\"plansync\"}", |v| v == 0.0),
+        Some(0.0),
+        "the gauge falls when the clients leave"
+    );
 }

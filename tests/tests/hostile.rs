@@ -815,13 +815,18 @@ fn a_server_takes_its_settings_from_a_config_file_and_a_flag_on_the_command_line
     let config = dir.path().join("plansync.toml");
     std::fs::write(
         &config,
-        "# as /etc/plansync/plansync.toml\nlisten = \"127.0.0.1:1\"\nmax-wrong-codes-per-address = 2\n",
+        "# as /etc/plansync/plansync.toml\nlisten = \"127.0.0.1:1\"\nmax-wrong-codes-per-address = 2\nlog-format = \"json\"\n",
     )
     .unwrap();
     // --listen on the command line wins over the file's port 1 (which could not be bound).
-    let server = Server::start(
+    let server = Server::start_with(
         &dir.path().join("plans.db"),
+        "127.0.0.1:0",
         &["--config", config.to_str().unwrap()],
+        &Launch {
+            capture_log: true,
+            ..Launch::default()
+        },
     );
     let join = || {
         plansync_tests::http_blocking(
@@ -839,6 +844,20 @@ fn a_server_takes_its_settings_from_a_config_file_and_a_flag_on_the_command_line
         vec![400, 400, 429],
         "the file's max-wrong-codes-per-address = 2 holds"
     );
+    // The file's log-format = "json": one object per line, for a log shipper.
+    let log = server.log.lock().unwrap().clone();
+    let refused: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("a JSON log line: {l}")))
+        .filter(|v: &serde_json::Value| {
+            v["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("wrong, expired or used-up invitation code"))
+        })
+        .collect();
+    assert_eq!(refused.len(), 2, "{log}");
+    assert_eq!(refused[0]["level"], "WARN");
+    assert_eq!(refused[0]["fields"]["address"], "127.0.0.1");
 
     // A bad value stops the start, naming the key.
     std::fs::write(&config, "max-wrong-codes-per-address = \"ten\"\n").unwrap();

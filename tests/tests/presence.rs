@@ -5,7 +5,6 @@
 use plansync_shared::{read_stamp, PresenceMessage, PARTICIPANT};
 use plansync_tests::{RustClient, Server, WAIT};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -82,16 +81,7 @@ async fn presence_two_clients_and_the_official_js_client_see_each_other_stamped_
     a.find(doc).await;
     b.find(doc).await;
 
-    let mut node = Command::new("node")
-        .arg(js_dir.join("presence.mjs"))
-        .arg(server.sync_url())
-        .arg(doc.url())
-        .current_dir(&js_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node is installed");
+    let mut node = plansync_tests::node_script("presence.mjs", &[&server.sync_url(), &doc.url()]);
     let stdout = node.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
     std::thread::spawn(move || {

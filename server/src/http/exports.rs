@@ -221,6 +221,8 @@ pub async fn export_file(
     );
     let content_type = job.export.format.content_type();
     let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let started = std::time::Instant::now();
+    let export_name = name.clone();
     tokio::task::spawn_blocking(move || {
         let mut w = ChannelWriter {
             tx: tx.clone(),
@@ -229,6 +231,8 @@ pub async fn export_file(
         if let Err(e) = job.write(&mut w).and_then(|_| Ok(w.flush()?)) {
             tracing::error!(error = %e, "an export failed while streaming");
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        } else {
+            crate::metrics::metrics().exported(&export_name, started.elapsed());
         }
     });
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));

@@ -23,6 +23,7 @@ pub async fn import_plan(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Membership>), AppError> {
     let owner = any_owner(&state, &headers).await?;
+    let _timer = crate::metrics::Timer::new(&crate::metrics::metrics().import_seconds);
     let document = off_runtime(move || document_from_file(&body))
         .await?
         .map_err(AppError::BadRequest)?;
@@ -85,6 +86,7 @@ pub async fn import_tracker(
     body: Bytes,
 ) -> Result<Json<TrackerPreview>, AppError> {
     let me = member(&state, &headers, &plan, Role::Editor).await?;
+    let _timer = crate::metrics::Timer::new(&crate::metrics::metrics().import_seconds);
     let format = q.format.clone();
     let limits = state.settings.import.clone();
     let table = off_runtime(move || read_table(&format, &body, &limits))

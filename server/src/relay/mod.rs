@@ -67,6 +67,11 @@ pub struct Relays {
 }
 
 impl Relays {
+    /// Every plan's relay to every upstream.
+    pub fn all(&self) -> Vec<RelayState> {
+        lock(&self.inner).values().cloned().collect()
+    }
+
     /// The relays of one plan.
     pub fn of_plan(&self, plan: &str) -> Vec<RelayState> {
         lock(&self.inner)

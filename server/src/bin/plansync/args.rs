@@ -32,6 +32,15 @@ impl From<RoleArg> for Role {
     }
 }
 
+/// How the log is written.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Limits on tracker imports (a council tracker has hundreds of rows, not millions).
 #[derive(clap::Args)]
 pub struct ImportArgs {
@@ -328,6 +337,18 @@ pub struct ServeArgs {
     /// Threads that run the plans' sync work, however many plans are in use.
     #[arg(long, default_value_t = Limits::default().sync_threads)]
     pub sync_threads: usize,
+    /// Serve Prometheus metrics (GET /metrics, nothing else) on this separate address, e.g.
+    /// 127.0.0.1:9464; keep it off the public network.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// A file holding a token that opens GET /metrics on the main port (Authorization:
+    /// Bearer TOKEN); without it or --metrics-listen there are no metrics.
+    #[arg(long)]
+    pub metrics_token_file: Option<PathBuf>,
+    /// How the log is written to stderr: text (lines for people) or json (one object per
+    /// line, for a log shipper).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     /// Milliseconds a plan nobody changes or syncs stays in memory before it rests as its
     /// saved bytes (loaded again when next used); 0 keeps plans in memory.
     #[arg(long, default_value_t = plansync_shared::SERVER_REST_AFTER_MS)]

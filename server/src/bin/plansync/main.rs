@@ -23,18 +23,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                // automerge instruments its loading with spans at INFO that format the
-                // document's whole change graph: at INFO they were most of a busy server's CPU.
-                .unwrap_or_else(|_| "info,tower_http=warn,automerge=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal: a log file holds plain lines.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match config::parse()?.command {
+    let cli = config::parse()?;
+    let json = matches!(&cli.command, Command::Serve(a) if a.log_format == args::LogFormat::Json);
+    logging(json);
+    match cli.command {
         Command::Serve(a) => serve::serve(a).await,
         Command::Enroll(a) => shell::enroll(a).await,
         Command::Pull(a) => shell::pull(a).await,
@@ -45,5 +37,23 @@ async fn run() -> anyhow::Result<()> {
         Command::Backup(a) => backup::backup(a).await,
         Command::Restore(a) => backup::restore(a).await,
         Command::Check(a) => backup::check(a).await,
+    }
+}
+
+/// Logs to stderr: lines for people, or one JSON object per line for a log shipper.
+fn logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        // automerge instruments its loading with spans at INFO that format the document's
+        // whole change graph: at INFO they were most of a busy server's CPU.
+        .unwrap_or_else(|_| "info,tower_http=warn,automerge=warn".into());
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        log.json().init();
+    } else {
+        // Colours only on a terminal: a log file holds plain lines.
+        log.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
     }
 }

@@ -32,7 +32,29 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    let settings = settings(&a, addr, mail.is_some());
+    let metrics_token = a
+        .metrics_token_file
+        .as_ref()
+        .map(|f| crate::args::read_secret(f, "the metrics token"))
+        .transpose()?;
+    if let Some(t) = &metrics_token {
+        anyhow::ensure!(
+            t.len() >= 16,
+            "the metrics token must be at least 16 characters (e.g. from: openssl rand -hex 32)"
+        );
+    }
+    let metrics_listener = match a.metrics_listen {
+        Some(at) => Some(tokio::net::TcpListener::bind(at).await.with_context(|| {
+            format!("could not listen for metrics on {at}: is another program using that port?")
+        })?),
+        None => None,
+    };
+    let settings = settings(
+        &a,
+        addr,
+        mail.is_some(),
+        metrics_token.as_deref().map(plansync_server::hash_token),
+    );
     let connections = settings.connections.clone();
     let location = a.db.location()?;
     let store = a.db.open().await?;
@@ -54,6 +76,18 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             up,
             std::time::Duration::from_secs(a.upstream_retry_secs),
         );
+    }
+    if let Some(listener) = metrics_listener {
+        println!(
+            "Metrics for Prometheus: http://{}/metrics",
+            listener.local_addr()?
+        );
+        let app = plansync_server::metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the metrics address stopped");
+            }
+        });
     }
     if let Some(mail) = mail {
         let url = mail.url.clone();
@@ -109,8 +143,14 @@ fn check(a: &ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The server's settings from the command line, listening at `addr`.
-fn settings(a: &ServeArgs, addr: SocketAddr, sends_reminders: bool) -> Settings {
+fn settings(
+    a: &ServeArgs,
+    addr: SocketAddr,
+    sends_reminders: bool,
+    metrics_token_hash: Option<String>,
+) -> Settings {
     Settings {
+        metrics_token_hash,
         max_message_bytes: a.max_message_bytes,
         max_document_bytes: a.max_document_bytes,
         max_messages_per_second: a.max_messages_per_second,

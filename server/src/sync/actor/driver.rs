@@ -98,9 +98,13 @@ impl DocActor {
         self.saving.insert(id);
         let (store, me) = (self.shared.store.clone(), self.me.clone());
         self.shared.rt.spawn(async move {
+            let started = Instant::now();
             let appended = store
                 .append(doc, chunk, changes, summary, now_ms() as i64)
                 .await;
+            crate::metrics::metrics()
+                .persist_seconds
+                .observe(started.elapsed().as_secs_f64());
             // An actor that stopped meanwhile had nobody to tell: the chunk is stored.
             if let Some(slot) = me.upgrade() {
                 slot.post(Box::new(move |actor: &mut DocActor| {

@@ -153,6 +153,19 @@ pub(super) struct DocActor {
     waiters: Vec<Waiter>,
     /// Commands taken since persists have been under way (none when none is).
     taken_while_saving: usize,
+    /// The connections counted in the participants metric when it was last set.
+    reported_links: usize,
+}
+
+impl Drop for DocActor {
+    /// A plan no longer in use has no participants metric.
+    fn drop(&mut self) {
+        crate::metrics::metrics()
+            .participants
+            .remove(&crate::metrics::PlanLabel {
+                plan: self.doc.to_string(),
+            });
+    }
 }
 
 /// Places the actor of `doc` in the pool and returns its queue.
@@ -178,6 +191,7 @@ pub(super) fn start(doc: DocumentId, shared: Shared) -> Mailbox {
             saving: BTreeSet::new(),
             waiters: Vec::new(),
             taken_while_saving: 0,
+            reported_links: 0,
         }
     });
     Mailbox { tx, id, slot }
@@ -254,6 +268,9 @@ impl Task for DocActor {
             self.timing.first_unflushed.get_or_insert_with(Instant::now);
         }
         self.deliveries();
+        if self.links.len() != self.reported_links {
+            self.report_participants();
+        }
         if closed {
             self.event(Event::Flush);
             return Step::Done;
@@ -312,6 +329,23 @@ fn earliest(a: Option<Instant>, b: Instant) -> Option<Instant> {
 }
 
 impl DocActor {
+    /// Sets the plan's participants metric: the distinct participants connected (a
+    /// connection this server dialed to an upstream counts as one).
+    fn report_participants(&mut self) {
+        self.reported_links = self.links.len();
+        let people: BTreeSet<Option<i64>> = self
+            .links
+            .values()
+            .map(|(_, g)| g.participant.map(|p| p.0))
+            .collect();
+        crate::metrics::metrics()
+            .participants
+            .get_or_create(&crate::metrics::PlanLabel {
+                plan: self.doc.to_string(),
+            })
+            .set(people.len() as i64);
+    }
+
     /// The earliest moment of the next flush: [`DocActor::min_gap`] after the last one if
     /// changes are to be fanned out; at once if it only answers acknowledgements (a first
     /// sync's round trips are not slowed).

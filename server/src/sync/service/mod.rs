@@ -22,7 +22,7 @@ use plansync_shared::{
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// A cheap handle to the sync service, shared by HTTP handlers and socket tasks.
 #[derive(Clone)]
@@ -299,6 +299,22 @@ impl SyncHandle {
         routed
     }
 
+    /// Sets the gauges read from the service when metrics are scraped: plans in use and
+    /// the commands queued for them.
+    pub fn report_metrics(&self) {
+        let m = crate::metrics::metrics();
+        let reg = lock(&self.inner.shared.registry);
+        let depths: Vec<usize> = reg
+            .values()
+            .filter(|mb| !mb.is_closed())
+            .map(|mb| mb.tx.max_capacity() - mb.tx.capacity())
+            .collect();
+        m.plans_open.set(depths.len() as i64);
+        m.queue_depth.set(depths.iter().sum::<usize>() as i64);
+        m.queue_depth_max
+            .set(depths.iter().copied().max().unwrap_or(0) as i64);
+    }
+
     /// Sends a command to a document's actor, starting it if it is not running. Senders
     /// send only while they find the actor registered, so an actor that leaves the registry
     /// when idle never drops a command.
@@ -317,8 +333,17 @@ impl SyncHandle {
                     }
                 }
             };
-            let Ok(permit) = mailbox.tx.reserve().await else {
-                continue;
+            let permit = match mailbox.tx.try_reserve() {
+                Ok(p) => p,
+                Err(mpsc::error::TrySendError::Closed(())) => continue,
+                Err(mpsc::error::TrySendError::Full(())) => {
+                    // The plan's queue is full: the sender waits (flow control).
+                    crate::metrics::metrics().flow_control_waits.inc();
+                    let Ok(p) = mailbox.tx.reserve().await else {
+                        continue;
+                    };
+                    p
+                }
             };
             let reg = lock(registry);
             if reg.get(&doc).is_some_and(|m| m.id == mailbox.id) {
