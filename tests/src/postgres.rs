@@ -188,6 +188,44 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Writes `database` to `file` with `pg_dump` (its custom, compressed format).
+    pub fn dump(&self, database: &str, file: &Path) {
+        check(
+            "pg_dump",
+            Command::new(self.bin.join("pg_dump"))
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-p",
+                    &self.port.to_string(),
+                ])
+                .args(["--format=custom", "--no-owner", "-d", database, "-f"])
+                .arg(file)
+                .output(),
+        );
+    }
+
+    /// Loads a `pg_dump` custom-format `file` into `database` with `pg_restore`.
+    pub fn restore(&self, database: &str, file: &Path) {
+        check(
+            "pg_restore",
+            Command::new(self.bin.join("pg_restore"))
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-p",
+                    &self.port.to_string(),
+                ])
+                .args(["--no-owner", "--exit-on-error", "-d", database])
+                .arg(file)
+                .output(),
+        );
+    }
+
     /// The cluster's folder.
     pub fn path(&self) -> &Path {
         self.dir.path()

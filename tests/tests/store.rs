@@ -1286,3 +1286,122 @@ async fn a_check_loads_every_plan_counts_what_it_holds_and_finds_a_snapshot_of_a
         check.problems()
     );
 }
+
+/// The upgrade fixtures: databases the previous release wrote (`tests/fixtures/upgrade/`).
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/upgrade")
+        .join(name)
+}
+
+/// Starts this build on a database the previous release wrote (already in place for
+/// `backing`) and checks that every plan, participant, snapshot and change author it held
+/// is there, that its editor still syncs, and that `plansync check` passes.
+async fn opens_what_the_previous_release_wrote(backing: plansync_tests::Backing) {
+    let name = backing.name();
+    let before: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture(&format!("{name}.json"))).unwrap()).unwrap();
+    // The owner who joined under the previous release.
+    std::fs::write(
+        backing.db().with_extension("owner-token"),
+        before["owner_token"].as_str().unwrap(),
+    )
+    .unwrap();
+    let server = backing.start(&[]);
+    let plan = before["plan"].as_str().unwrap();
+    let get = |path: String| {
+        let (status, body) = server.request("GET", &path, None);
+        assert_eq!(status, 200, "{name}: {path}: {body}");
+        body
+    };
+    let ids_titles = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["id"].to_string(), p["title"].to_string()))
+            .collect()
+    };
+    assert_eq!(
+        ids_titles(&get("/api/plans".into())),
+        ids_titles(&before["plans"]),
+        "{name}: plans"
+    );
+    let people = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{} {} {} {}", p["id"], p["name"], p["agency"], p["role"]))
+            .collect()
+    };
+    let participants = get(format!("/api/plans/{plan}/participants"));
+    assert_eq!(
+        people(&participants),
+        people(&before["participants"]),
+        "{name}: participants"
+    );
+    assert_eq!(
+        participants.as_array().unwrap().len(),
+        3,
+        "owner, editor and viewer"
+    );
+    let snaps = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| format!("{} {} {} {}", s["id"], s["name"], s["heads"], s["author"]))
+            .collect()
+    };
+    let snapshots = get(format!("/api/plans/{plan}/snapshots"));
+    assert_eq!(
+        snaps(&snapshots),
+        snaps(&before["snapshots"]),
+        "{name}: snapshots"
+    );
+    assert!(!snapshots.as_array().unwrap().is_empty());
+    let authors = |v: &serde_json::Value| -> std::collections::BTreeMap<String, String> {
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(hash, a)| (hash.clone(), format!("{} {}", a["name"], a["agency"])))
+            .collect()
+    };
+    let now = authors(&get(format!("/api/plans/{plan}/authors")));
+    assert_eq!(now, authors(&before["authors"]), "{name}: change authors");
+    assert!(
+        now.values().filter(|a| a.contains("Analyst")).count() >= 5,
+        "{name}: the editor's five edits keep their author: {now:?}"
+    );
+    // The editor's token still syncs the plan, with the edits made under the release.
+    let doc: DocumentId = plan.parse().unwrap();
+    let editor = before["editor_token"].as_str().unwrap();
+    let client = plansync_tests::RustClient::connect(&server.sync_url_with(editor), "editor").await;
+    client.find(doc).await;
+    assert!(client.plan(doc).title.starts_with("[4] [3] [2] [1] [0] "));
+    if let Some(url) = backing.database() {
+        let checked = plansync_tests::run_plansync(&["check", "--database", url]);
+        assert!(checked.contains("OK: 1 plan(s)"), "{checked}");
+    } else {
+        let checked =
+            plansync_tests::run_plansync(&["check", "--db", backing.db().to_str().unwrap()]);
+        assert!(checked.contains("OK: 1 plan(s)"), "{checked}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqlite_database_written_by_the_previous_release_opens_with_every_plan_participant_snapshot_and_change_author(
+) {
+    let backing = plansync_tests::Backing::sqlite();
+    std::fs::copy(fixture("plansync.db"), backing.db()).unwrap();
+    opens_what_the_previous_release_wrote(backing).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_database_written_by_the_previous_release_opens_with_every_plan_participant_snapshot_and_change_author(
+) {
+    let backing = tokio::task::spawn_blocking(plansync_tests::Backing::postgres)
+        .await
+        .unwrap();
+    let cluster = backing.cluster().unwrap();
+    cluster.restore(backing.database().unwrap(), &fixture("plansync.pgdump"));
+    opens_what_the_previous_release_wrote(backing).await;
+}
