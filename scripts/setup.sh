@@ -10,13 +10,15 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if [ "$want_test" = "--test" ]; then
   missing=()
-  for p in chromium chromium-driver postgresql nginx poppler-utils python3-aiosmtpd prometheus; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in chromium chromium-driver postgresql nginx poppler-utils python3-aiosmtpd prometheus lintian systemd; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     as_root apt-get update -qq && as_root apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   rustup component list --installed | grep -q '^clippy' || rustup component add clippy
   rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+  # The Debian package's test builds it (scripts/package.sh builds the release one).
+  cargo deb --version 2>/dev/null | grep -qx 'cargo-deb 3.8.0' || cargo install cargo-deb --version 3.8.0 --locked
 fi
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

@@ -149,34 +149,14 @@ impl Cluster {
 
     /// Creates a database and returns its URL (`postgres://postgres@127.0.0.1:PORT/NAME`).
     pub fn database(&self, name: &str) -> String {
-        check(
-            "createdb",
-            Command::new(self.bin.join("createdb"))
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-p",
-                    &self.port.to_string(),
-                    name,
-                ])
-                .output(),
-        );
+        check("createdb", self.client("createdb").arg(name).output());
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
     /// Runs SQL with `psql` on a database; returns what it printed (unaligned, no headers).
     pub fn psql(&self, database: &str, sql: &str) -> String {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-p",
-                &self.port.to_string(),
-            ])
+        let out = self
+            .client("psql")
             .args(["-v", "ON_ERROR_STOP=1", "-At", "-d", database, "-c", sql])
             .output()
             .expect("run psql");
@@ -188,19 +168,25 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// A client program of the cluster (`psql`, `pg_dump`...) connecting as `postgres`.
+    fn client(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bin.join(program));
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-p",
+            &self.port.to_string(),
+        ]);
+        cmd
+    }
+
     /// Writes `database` to `file` with `pg_dump` (its custom, compressed format).
     pub fn dump(&self, database: &str, file: &Path) {
         check(
             "pg_dump",
-            Command::new(self.bin.join("pg_dump"))
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-p",
-                    &self.port.to_string(),
-                ])
+            self.client("pg_dump")
                 .args(["--format=custom", "--no-owner", "-d", database, "-f"])
                 .arg(file)
                 .output(),
@@ -211,15 +197,7 @@ impl Cluster {
     pub fn restore(&self, database: &str, file: &Path) {
         check(
             "pg_restore",
-            Command::new(self.bin.join("pg_restore"))
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-p",
-                    &self.port.to_string(),
-                ])
+            self.client("pg_restore")
                 .args(["--no-owner", "--exit-on-error", "-d", database])
                 .arg(file)
                 .output(),
