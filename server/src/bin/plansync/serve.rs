@@ -95,11 +95,32 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         plansync_server::mail::spawn(state.sync.clone(), state.store.clone(), mail, links)?;
         println!("Reminders by email go through {url}.");
     }
-    plansync_server::serve(listener, plansync_server::app(state), connections, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    plansync_server::serve(
+        listener,
+        plansync_server::app(state),
+        connections,
+        stopped(),
+    )
     .await;
     Ok(())
+}
+
+/// Resolves when the server is asked to stop: Ctrl-C, or SIGTERM (`systemctl stop`).
+async fn stopped() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch for SIGTERM; stop the server with Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping: asked to");
 }
 
 /// The upstream servers to relay to, each with its token.

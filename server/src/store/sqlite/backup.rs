@@ -35,12 +35,17 @@ fn lock_path(db: &Path) -> PathBuf {
 /// that excludes it. The lock lasts as long as the returned file is open.
 pub(super) fn lock(db: &Path, lock: Lock) -> Result<Option<File>> {
     let path = lock_path(db);
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
+    // Read-only when it exists: a lock file another user made (root running a command)
+    // still locks; flock needs no write access.
+    let file = File::open(&path)
+        .or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => File::options()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path),
+            _ => Err(e),
+        })
         .map_err(|e| StoreError::Open {
             place: path.display().to_string(),
             reason: e.to_string(),
