@@ -10,7 +10,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if [ "$want_test" = "--test" ]; then
   missing=()
-  for p in chromium chromium-driver postgresql nginx poppler-utils python3-aiosmtpd prometheus lintian systemd; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in chromium chromium-driver postgresql nginx poppler-utils python3-aiosmtpd prometheus lintian systemd dpkg-dev; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     as_root apt-get update -qq && as_root apt-get install -y -qq "${missing[@]}" >/dev/null
