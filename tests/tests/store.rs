@@ -1314,48 +1314,39 @@ async fn opens_what_the_previous_release_wrote(backing: plansync_tests::Backing)
         assert_eq!(status, 200, "{name}: {path}: {body}");
         body
     };
-    let ids_titles = |v: &serde_json::Value| -> Vec<(String, String)> {
+    // Each listed item as the given fields, to compare a list before and after.
+    let fields = |v: &serde_json::Value, keys: &[&str]| -> Vec<String> {
         v.as_array()
             .unwrap()
             .iter()
-            .map(|p| (p["id"].to_string(), p["title"].to_string()))
+            .map(|item| {
+                keys.iter()
+                    .map(|k| item[*k].to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect()
     };
-    assert_eq!(
-        ids_titles(&get("/api/plans".into())),
-        ids_titles(&before["plans"]),
-        "{name}: plans"
-    );
-    let people = |v: &serde_json::Value| -> Vec<String> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|p| format!("{} {} {} {}", p["id"], p["name"], p["agency"], p["role"]))
-            .collect()
+    let compare = |path: String, before: &serde_json::Value, keys: &[&str]| {
+        let now = get(path.clone());
+        assert_eq!(fields(&now, keys), fields(before, keys), "{name}: {path}");
+        now
     };
-    let participants = get(format!("/api/plans/{plan}/participants"));
-    assert_eq!(
-        people(&participants),
-        people(&before["participants"]),
-        "{name}: participants"
+    compare("/api/plans".into(), &before["plans"], &["id", "title"]);
+    let participants = compare(
+        format!("/api/plans/{plan}/participants"),
+        &before["participants"],
+        &["id", "name", "agency", "role"],
     );
     assert_eq!(
         participants.as_array().unwrap().len(),
         3,
         "owner, editor and viewer"
     );
-    let snaps = |v: &serde_json::Value| -> Vec<String> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|s| format!("{} {} {} {}", s["id"], s["name"], s["heads"], s["author"]))
-            .collect()
-    };
-    let snapshots = get(format!("/api/plans/{plan}/snapshots"));
-    assert_eq!(
-        snaps(&snapshots),
-        snaps(&before["snapshots"]),
-        "{name}: snapshots"
+    let snapshots = compare(
+        format!("/api/plans/{plan}/snapshots"),
+        &before["snapshots"],
+        &["id", "name", "heads", "author"],
     );
     assert!(!snapshots.as_array().unwrap().is_empty());
     let authors = |v: &serde_json::Value| -> std::collections::BTreeMap<String, String> {
@@ -1377,14 +1368,13 @@ async fn opens_what_the_previous_release_wrote(backing: plansync_tests::Backing)
     let client = plansync_tests::RustClient::connect(&server.sync_url_with(editor), "editor").await;
     client.find(doc).await;
     assert!(client.plan(doc).title.starts_with("[4] [3] [2] [1] [0] "));
-    if let Some(url) = backing.database() {
-        let checked = plansync_tests::run_plansync(&["check", "--database", url]);
-        assert!(checked.contains("OK: 1 plan(s)"), "{checked}");
-    } else {
-        let checked =
-            plansync_tests::run_plansync(&["check", "--db", backing.db().to_str().unwrap()]);
-        assert!(checked.contains("OK: 1 plan(s)"), "{checked}");
-    }
+    let db = backing.db();
+    let at = match backing.database() {
+        Some(url) => ["--database", url],
+        None => ["--db", db.to_str().unwrap()],
+    };
+    let checked = plansync_tests::run_plansync(&["check", at[0], at[1]]);
+    assert!(checked.contains("OK: 1 plan(s)"), "{checked}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
