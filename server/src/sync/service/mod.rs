@@ -90,6 +90,8 @@ impl SyncHandle {
         config.max_message_bytes = limits.max_message_bytes;
         config.max_document_bytes = limits.max_document_bytes;
         config.rest_after_ms = limits.document_rest.map(|d| d.as_millis() as u64);
+        // Each plan has its own hub, dropped with its actor once idle.
+        config.keep_unsynced = true;
         let front = config.clone().router();
         let notices = store.notices();
         let pool = Pool::start(limits.sync_threads).map_err(|e| ServiceError::Io(e.to_string()))?;

@@ -39,6 +39,10 @@ pub struct HubConfig {
     /// waiting) is held as its saved bytes until something reads it again; the driver
     /// sends [`Event::Tick`] at [`Hub::next_rest`]. `None`: documents stay in memory.
     pub rest_after_ms: Option<u64>,
+    /// A document nobody syncs any more is kept, resting, rather than forgotten (a hub per
+    /// document, which its driver drops once idle): the next peer to find it is answered
+    /// without loading it from storage again. Changes another node stores for it forget it.
+    pub keep_unsynced: bool,
 }
 
 /// How long a server's document stays in memory after its last use, in milliseconds.
@@ -104,6 +108,7 @@ impl HubConfig {
             max_in_transit_bytes: Some(16 << 20),
             route: false,
             rest_after_ms: Some(SERVER_REST_AFTER_MS),
+            keep_unsynced: false,
         }
     }
 
@@ -117,6 +122,7 @@ impl HubConfig {
             batch: false,
             route: true,
             rest_after_ms: None,
+            keep_unsynced: false,
             ..self
         }
     }
@@ -145,6 +151,7 @@ impl HubConfig {
             max_in_transit_bytes: None,
             route: false,
             rest_after_ms: None,
+            keep_unsynced: false,
         }
     }
 }

@@ -154,16 +154,22 @@ impl Hub {
             entry.peers.remove(&conn);
             entry.pending.retain(|(c, _)| *c != conn);
         }
-        // A hub that loads from storage keeps only documents someone is syncing: the rest
-        // are durable (every change was persisted) and load again when next asked for.
+        // A hub that loads from storage keeps only documents someone is syncing (or, kept
+        // unsynced, resting copies): the rest are durable (every change was persisted) and
+        // load again when next asked for.
         if self.config.load_from_storage {
             let dirty = &self.dirty;
+            let keep = self.config.keep_unsynced;
             self.docs.retain(|id, e| {
                 !e.peers.is_empty()
                     || e.state == DocState::Loading
+                    || (keep && e.state == DocState::Ready)
                     || e.saving > 0
                     || dirty.contains(id)
             });
+            if keep {
+                self.rest_unsynced();
+            }
         }
     }
 

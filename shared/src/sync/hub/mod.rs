@@ -10,6 +10,7 @@ mod connection;
 mod document;
 mod ephemeral;
 mod events;
+mod persist;
 mod receive;
 mod rest;
 

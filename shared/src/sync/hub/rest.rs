@@ -170,6 +170,22 @@ impl Hub {
             .min()
     }
 
+    /// Documents nobody syncs rest at once, where they may ([`HubConfig::keep_unsynced`]).
+    pub(super) fn rest_unsynced(&mut self) {
+        let unsynced: Vec<DocumentId> = self
+            .docs
+            .iter()
+            .filter(|(_, e)| e.peers.is_empty())
+            .map(|(doc, _)| *doc)
+            .filter(|doc| self.may_rest(doc).is_some())
+            .collect();
+        for doc in unsynced {
+            if let Some(entry) = self.docs.get_mut(&doc) {
+                entry.held.rest();
+            }
+        }
+    }
+
     /// How many documents rest.
     pub fn resting(&self) -> usize {
         self.docs.values().filter(|e| e.held.is_resting()).count()

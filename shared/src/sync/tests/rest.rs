@@ -176,3 +176,68 @@ fn peers_holding_nothing_that_find_an_awake_document_together_all_get_it() {
         assert!(net.nodes[c].errors.is_empty(), "{:?}", net.nodes[c].errors);
     }
 }
+
+/// A server hub as each plan's actor runs it (it keeps documents nobody syncs), to which
+/// client "a" added `d` and then left: the net, the server and client "a".
+fn kept_after_its_last_peer_left(doc: DocumentId, d: AutoCommit) -> (Net, usize, usize) {
+    let mut net = Net::new();
+    let mut config = HubConfig::server(PeerId("server".into()), "server-storage".into());
+    config.guarded = false;
+    config.keep_unsynced = true;
+    let s = net.add(config, 0);
+    let a = net.client("a");
+    let (ac, _) = net.connect(a, s);
+    net.run_until_quiescent();
+    net.event(
+        a,
+        Event::Add {
+            doc,
+            document: Box::new(d),
+        },
+    );
+    net.disconnect(a, ac);
+    net.run_until_quiescent();
+    assert_eq!(net.nodes[s].hub.documents(), vec![doc], "kept");
+    (net, s, a)
+}
+
+/// How many times `server` loads `doc` from storage while a new client finds it.
+fn loads_while_found(net: &mut Net, server: usize, doc: DocumentId) -> (usize, usize) {
+    let loads = net.nodes[server].loads;
+    let b = net.client("b");
+    net.connect(b, server);
+    net.run_until_quiescent();
+    net.event(b, Event::Find { doc });
+    (net.nodes[server].loads - loads, b)
+}
+
+#[test]
+fn a_kept_document_rests_when_its_last_peer_leaves_and_answers_the_next_without_loading() {
+    let (doc, d) = demo();
+    let (mut net, s, a) = kept_after_its_last_peer_left(doc, d);
+    assert_eq!(
+        net.nodes[s].hub.resting(),
+        1,
+        "nobody syncs it: it rests at once"
+    );
+    let (loads, b) = loads_while_found(&mut net, s, doc);
+    assert_eq!(loads, 0, "answered from the kept copy");
+    assert_eq!(net.plan(b, &doc), net.plan(a, &doc));
+    assert!(net.nodes[s].errors.is_empty(), "{:?}", net.nodes[s].errors);
+}
+
+#[test]
+fn a_kept_document_nobody_syncs_is_forgotten_when_another_node_stores_a_change() {
+    let (doc, mut d) = demo();
+    let mut other = d.fork();
+    let (mut net, s, _) = kept_after_its_last_peer_left(doc, d);
+    automerge::transaction::Transactable::put(&mut other, automerge::ROOT, "elsewhere", true)
+        .unwrap();
+    let chunk = other.save_incremental();
+    net.event(s, Event::Stored { doc, chunk });
+    assert!(
+        net.nodes[s].hub.documents().is_empty(),
+        "storage is newer than the kept copy: it loads again when next asked for"
+    );
+    assert_eq!(loads_while_found(&mut net, s, doc).0, 1);
+}
