@@ -2,8 +2,9 @@
 // all in this one process), the way load-bench --plans drives its Rust clients: every
 // client finds its plan at once; then edits at RATE per second in all, round-robin over the
 // plans, each timed until the plan's other clients all see it. Prints one JSON line of
-// figures: the first find() of every client, the CPU and memory this process spent per
-// client joining, what each client received and how many sockets it opened while joining,
+// figures: first, clients joining the first plan one at a time (the time and this process's
+// CPU per join); then the first find() of every client, the CPU and memory this process
+// spent per client joining, what each client received and how many sockets it opened while joining,
 // and the edits' latency.
 //
 // Usage: node plans.mjs SPEC_FILE N SECONDS
@@ -25,6 +26,7 @@ const spec = JSON.parse(fs.readFileSync(specFile, "utf8"));
 const n = Number(nText);
 const secs = Number(secsText);
 const RATE = 100;
+const ONE_AT_A_TIME = 30;
 const PHASE_MS = 300_000;
 const tag = Math.random().toString(36).slice(2, 8);
 const say = (event) => console.log(JSON.stringify(event));
@@ -128,6 +130,20 @@ try {
   }
   global.gc?.();
   await sleep(500);
+  // One client at a time, as people open a plan one by one: each finds the first plan
+  // alone and leaves; the wall time and this process's CPU per join.
+  say({ event: "one-at-a-time", joins: ONE_AT_A_TIME });
+  const alone = { joins: ONE_AT_A_TIME, cpu0: process.cpuUsage(), t0: performance.now() };
+  for (let i = 0; i < ONE_AT_A_TIME; i++) {
+    const c = client(spec.plans[0].url);
+    await within(60_000, "connecting one at a time", c.connected);
+    await within(60_000, "finding one at a time", c.repo.find(spec.plans[0].plan));
+    close(c);
+  }
+  const aloneCpu = process.cpuUsage(alone.cpu0);
+  const aloneJoinMs = (performance.now() - alone.t0) / ONE_AT_A_TIME;
+  const aloneCpuMs = (aloneCpu.user + aloneCpu.system) / 1000 / ONE_AT_A_TIME;
+  await sleep(500);
   say({ event: "measuring" });
   received.counting = true;
   const mem0 = process.memoryUsage();
@@ -210,6 +226,9 @@ try {
     plans: plans.length,
     n,
     find_s: findS,
+    alone_joins: ONE_AT_A_TIME,
+    alone_join_ms: aloneJoinMs,
+    alone_cpu_per_join_ms: aloneCpuMs,
     find_p50_ms: pct(findMs, 0.5),
     find_p99_ms: pct(findMs, 0.99),
     cpu_per_join_ms: (cpu1.user + cpu1.system) / 1000 / joins,

@@ -117,6 +117,20 @@ fn load_bench_with_many_plans_runs_its_rust_and_js_tables_with_nothing_lost() {
             .find(|l| l.starts_with(&format!("| {server} | 2 | 6 |")))
             .unwrap_or_else(|| panic!("no {server} row for 2 plans of 3 JS clients in:\n{out}"));
         assert!(row.contains("| 0 |"), "edits lost: {row}");
+        let alone = row
+            .trim_end()
+            .trim_end_matches('|')
+            .rsplit('|')
+            .next()
+            .unwrap_or("");
+        let figures: Vec<f64> = alone
+            .split('/')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect();
+        assert!(
+            figures.len() == 3 && figures.iter().all(|f| f.is_finite()) && figures[0] > 0.0,
+            "no figures for clients joining one at a time: {row}"
+        );
     }
 }
 

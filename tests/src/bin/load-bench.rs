@@ -1123,8 +1123,8 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
     }
     println!();
     println!("The official JS client (@automerge/automerge-repo 2.5.6, every client its own Repo and socket in one node process), the same plans and load against plansync and against the reference sync server; CPU and memory per join are the clients' process's, and so is \"busy\": its CPU seconds per second while the clients find (near 1 or more, the clients' own process, not the server, sets how long finding takes):");
-    println!("| server | K plans | clients | first find() of every client (s) | one client's find p50 / p99 (ms) | client CPU per join (ms) | client memory per join (KB) | clients' process busy (cores) | received per join (messages / KB) | sockets per join | edits | latency p50 / p99 (ms) | lost | server CPU (s) | server peak RSS (MB) | server threads (most) | finds asked again / sockets reset |");
-    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    println!("| server | K plans | clients | first find() of every client (s) | one client's find p50 / p99 (ms) | client CPU per join (ms) | client memory per join (KB) | clients' process busy (cores) | received per join (messages / KB) | sockets per join | edits | latency p50 / p99 (ms) | lost | server CPU (s) | server peak RSS (MB) | server threads (most) | finds asked again / sockets reset | one at a time: join / client CPU / server CPU (ms) |");
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for &k in plans {
         let (ours, reference) = run_js_plans(k, n, secs.min(30), setup).await;
         print_js_plans("plansync", &ours);
@@ -1135,7 +1135,7 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
                     / r.figures[key].as_f64().unwrap_or(f64::NAN)
             };
             println!(
-                "| plansync ÷ reference | {k} | {} | {:.2}× | {:.2}× / {:.2}× | {:.2}× | {:.2}× | | | | | {:.2}× / {:.2}× | | {:.2}× | {:.2}× | | |",
+                "| plansync ÷ reference | {k} | {} | {:.2}× | {:.2}× / {:.2}× | {:.2}× | {:.2}× | | | | | {:.2}× / {:.2}× | | {:.2}× | {:.2}× | | | {:.2}× / {:.2}× / {:.2}× |",
                 k * n,
                 ratio("find_s"),
                 ratio("find_p50_ms"),
@@ -1146,6 +1146,9 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
                 ratio("latency_p99_ms"),
                 o.cpu_s / r.cpu_s,
                 o.rss_mb / r.rss_mb,
+                ratio("alone_join_ms"),
+                ratio("alone_cpu_per_join_ms"),
+                o.alone_cpu_ms / r.alone_cpu_ms,
             );
         }
     }
@@ -1154,6 +1157,8 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
 /// What the JS clients of `--plans` saw against one server, and that server's figures.
 struct JsPlansRow {
     figures: serde_json::Value,
+    /// The server's CPU per join while clients joined one at a time (ms).
+    alone_cpu_ms: f64,
     cpu_s: f64,
     rss_mb: f64,
     threads: u64,
@@ -1165,7 +1170,7 @@ fn print_js_plans(server: &str, row: &Result<JsPlansRow, String>) {
             let f = &r.figures;
             let num = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
             println!(
-                "| {server} | {} | {} | {:.1} | {:.0} / {:.0} | {:.1} | {:.0} | {:.2} | {:.2} / {:.1} | {:.2} | {} | {:.0} / {:.0} | {} | {:.1} | {:.1} | {} | {} / {} |",
+                "| {server} | {} | {} | {:.1} | {:.0} / {:.0} | {:.1} | {:.0} | {:.2} | {:.2} / {:.1} | {:.2} | {} | {:.0} / {:.0} | {} | {:.1} | {:.1} | {} | {} / {} | {:.0} / {:.0} / {:.1} |",
                 num("plans"),
                 num("plans") * num("n"),
                 num("find_s"),
@@ -1186,21 +1191,35 @@ fn print_js_plans(server: &str, row: &Result<JsPlansRow, String>) {
                 r.threads,
                 num("find_retries"),
                 num("socket_errors"),
+                num("alone_join_ms"),
+                num("alone_cpu_per_join_ms"),
+                r.alone_cpu_ms,
             );
         }
         Err(e) => println!("| {server} | did not finish: {e} |"),
     }
 }
 
+/// What the server spent while the JS clients of `--plans` ran.
+struct ServerSpent {
+    /// CPU per join while clients joined one at a time (ms).
+    alone_cpu_ms: f64,
+    /// CPU seconds from when the clients started measuring.
+    cpu_s: f64,
+    /// Peak RSS (MB) from then.
+    rss_mb: f64,
+}
+
 /// Runs `tests/js/plans.mjs` on a spec of plans against the server `pid`: the figures line
-/// (or its error), and the server's CPU seconds and peak RSS (MB) from when the clients
-/// started measuring (after any seeding; the peak is reset then).
+/// (or its error), and what the server spent: its CPU per join while clients joined one at
+/// a time, and its CPU seconds and peak RSS (MB) from when the clients started measuring
+/// (after any seeding; the peak is reset then).
 async fn js_plans(
     spec: &serde_json::Value,
     n: usize,
     secs: u64,
     pid: u32,
-) -> Result<(serde_json::Value, f64, f64), String> {
+) -> Result<(serde_json::Value, ServerSpent), String> {
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let file = dir.path().join("plans.json");
@@ -1221,6 +1240,8 @@ async fn js_plans(
         .map_err(|e| format!("node did not run: {e}"))?;
     let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut cpu0 = proc_stats(pid).1;
+    let mut alone_cpu_ms = f64::NAN;
+    let mut alone_joins = f64::NAN;
     let deadline = Instant::now() + Duration::from_secs(1300);
     let mut last = None;
     loop {
@@ -1231,7 +1252,11 @@ async fn js_plans(
                 let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
-                if v["event"] == "measuring" {
+                if v["event"] == "one-at-a-time" {
+                    alone_joins = v["joins"].as_f64().unwrap_or(f64::NAN);
+                    cpu0 = proc_stats(pid).1;
+                } else if v["event"] == "measuring" {
+                    alone_cpu_ms = (proc_stats(pid).1 - cpu0) * 1000.0 / alone_joins;
                     cpu0 = proc_stats(pid).1;
                     // Resets the peak resident memory (VmHWM) to the current one.
                     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
@@ -1245,7 +1270,12 @@ async fn js_plans(
     let (rss_mb, cpu) = proc_stats(pid);
     let last = last.ok_or("no figures from the JS clients")?;
     if last["event"] == "figures" {
-        Ok((last, cpu - cpu0, rss_mb))
+        let spent = ServerSpent {
+            alone_cpu_ms,
+            cpu_s: cpu - cpu0,
+            rss_mb,
+        };
+        Ok((last, spent))
     } else {
         Err(last["why"].as_str().unwrap_or("unknown").to_string())
     }
@@ -1327,10 +1357,11 @@ async fn run_js_plans(
     let (threads, watching) = watch_threads(vec![pid]);
     let ours_row = js_plans(&spec, n, secs, pid)
         .await
-        .map(|(figures, cpu_s, rss_mb)| JsPlansRow {
+        .map(|(figures, spent)| JsPlansRow {
             figures,
-            cpu_s,
-            rss_mb,
+            alone_cpu_ms: spent.alone_cpu_ms,
+            cpu_s: spent.cpu_s,
+            rss_mb: spent.rss_mb,
             threads: threads.load(Ordering::Relaxed),
         });
     watching.abort();
@@ -1352,10 +1383,11 @@ async fn run_js_plans(
     let (threads, watching) = watch_threads(vec![rpid]);
     let reference_row = js_plans(&spec, n, secs, rpid)
         .await
-        .map(|(figures, cpu_s, rss_mb)| JsPlansRow {
+        .map(|(figures, spent)| JsPlansRow {
             figures,
-            cpu_s,
-            rss_mb,
+            alone_cpu_ms: spent.alone_cpu_ms,
+            cpu_s: spent.cpu_s,
+            rss_mb: spent.rss_mb,
             threads: threads.load(Ordering::Relaxed),
         });
     watching.abort();
