@@ -1125,6 +1125,7 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
     println!("The official JS client (@automerge/automerge-repo 2.5.6, every client its own Repo and socket in one node process), the same plans and load against plansync and against the reference sync server; CPU and memory per join are the clients' process's, and so is \"busy\": its CPU seconds per second while the clients find (near 1 or more, the clients' own process, not the server, sets how long finding takes):");
     println!("| server | K plans | clients | first find() of every client (s) | one client's find p50 / p99 (ms) | client CPU per join (ms) | client memory per join (KB) | clients' process busy (cores) | received per join (messages / KB) | sockets per join | edits | latency p50 / p99 (ms) | lost | server CPU (s) | server peak RSS (MB) | server threads (most) | finds asked again / sockets reset | one at a time: join / client CPU / server CPU (ms) |");
     println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let mut floors = Vec::new();
     for &k in plans {
         let (ours, reference) = run_js_plans(k, n, secs.min(30), setup).await;
         print_js_plans("plansync", &ours);
@@ -1150,7 +1151,25 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
                 ratio("alone_cpu_per_join_ms"),
                 o.alone_cpu_ms / r.alone_cpu_ms,
             );
+            floors.push((k, o.figures.clone(), r.figures.clone()));
         }
+    }
+    // The least time the clients' own process needs for its finds, whatever the server: its
+    // CPU per join × joins ÷ the machine's cores (were the server to take no CPU at all).
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+    for (k, o, r) in floors {
+        let num = |f: &serde_json::Value, key: &str| f[key].as_f64().unwrap_or(f64::NAN);
+        let floor = |f: &serde_json::Value| {
+            num(f, "cpu_per_join_ms") * num(f, "plans") * num(f, "n") / 1000.0 / cores
+        };
+        let reference = num(&r, "find_s");
+        println!(
+            "{k} plans: the clients' process alone needs at least {:.1} s ({:.2}× the reference's first find() of all) for its finds against plansync and {:.1} s ({:.2}×) against the reference: its CPU per join × joins ÷ {cores} cores",
+            floor(&o),
+            floor(&o) / reference,
+            floor(&r),
+            floor(&r) / reference,
+        );
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Flush once commands pause this long...
-const QUIET: Duration = Duration::from_millis(5);
+const QUIET: Duration = Duration::from_millis(1);
 /// ...or this long after the first change held back, whichever comes first.
 const COALESCE: Duration = Duration::from_millis(40);
 /// ...but no sooner than this after the last flush: a busy plan answers its peers at most
