@@ -4,8 +4,8 @@
 // plans, each timed until the plan's other clients all see it. Prints one JSON line of
 // figures: first, clients joining the first plan one at a time (the time and this process's
 // CPU per join); then the first find() of every client, the CPU and memory this process
-// spent per client joining, what each client received and how many sockets it opened while joining,
-// and the edits' latency.
+// spent per client joining, what each client received and how many sockets it opened
+// while joining, and the edits' latency.
 //
 // Usage: node plans.mjs SPEC_FILE N SECONDS
 //   SPEC_FILE: {"plans": [{"url": WS_URL, "plan": PLAN_URL}, ...],
@@ -133,15 +133,16 @@ try {
   // One client at a time, as people open a plan one by one: each finds the first plan
   // alone and leaves; the wall time and this process's CPU per join.
   say({ event: "one-at-a-time", joins: ONE_AT_A_TIME });
-  const alone = { joins: ONE_AT_A_TIME, cpu0: process.cpuUsage(), t0: performance.now() };
+  const aloneCpu0 = process.cpuUsage();
+  const aloneT0 = performance.now();
   for (let i = 0; i < ONE_AT_A_TIME; i++) {
     const c = client(spec.plans[0].url);
     await within(60_000, "connecting one at a time", c.connected);
     await within(60_000, "finding one at a time", c.repo.find(spec.plans[0].plan));
     close(c);
   }
-  const aloneCpu = process.cpuUsage(alone.cpu0);
-  const aloneJoinMs = (performance.now() - alone.t0) / ONE_AT_A_TIME;
+  const aloneCpu = process.cpuUsage(aloneCpu0);
+  const aloneJoinMs = (performance.now() - aloneT0) / ONE_AT_A_TIME;
   const aloneCpuMs = (aloneCpu.user + aloneCpu.system) / 1000 / ONE_AT_A_TIME;
   await sleep(500);
   say({ event: "measuring" });
@@ -226,7 +227,6 @@ try {
     plans: plans.length,
     n,
     find_s: findS,
-    alone_joins: ONE_AT_A_TIME,
     alone_join_ms: aloneJoinMs,
     alone_cpu_per_join_ms: aloneCpuMs,
     find_p50_ms: pct(findMs, 0.5),

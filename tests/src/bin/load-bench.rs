@@ -1145,41 +1145,46 @@ async fn many_plans(plans: &[usize], ns: &[usize], secs: u64, setup: Setup, rust
                 ratio("rss_per_join_kb"),
                 ratio("latency_p50_ms"),
                 ratio("latency_p99_ms"),
-                o.cpu_s / r.cpu_s,
-                o.rss_mb / r.rss_mb,
+                o.spent.cpu_s / r.spent.cpu_s,
+                o.spent.rss_mb / r.spent.rss_mb,
                 ratio("alone_join_ms"),
                 ratio("alone_cpu_per_join_ms"),
-                o.alone_cpu_ms / r.alone_cpu_ms,
+                o.spent.alone_cpu_ms / r.spent.alone_cpu_ms,
             );
-            floors.push((k, o.figures.clone(), r.figures.clone()));
+            floors.push((
+                k,
+                clients_floor(&o.figures),
+                clients_floor(&r.figures),
+                r.figures["find_s"].as_f64().unwrap_or(f64::NAN),
+            ));
         }
     }
-    // The least time the clients' own process needs for its finds, whatever the server: its
-    // CPU per join × joins ÷ the machine's cores (were the server to take no CPU at all).
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
-    for (k, o, r) in floors {
-        let num = |f: &serde_json::Value, key: &str| f[key].as_f64().unwrap_or(f64::NAN);
-        let floor = |f: &serde_json::Value| {
-            num(f, "cpu_per_join_ms") * num(f, "plans") * num(f, "n") / 1000.0 / cores
-        };
-        let reference = num(&r, "find_s");
+    for (k, ours, theirs, reference) in floors {
         println!(
-            "{k} plans: the clients' process alone needs at least {:.1} s ({:.2}× the reference's first find() of all) for its finds against plansync and {:.1} s ({:.2}×) against the reference: its CPU per join × joins ÷ {cores} cores",
-            floor(&o),
-            floor(&o) / reference,
-            floor(&r),
-            floor(&r) / reference,
+            "{k} plans: the clients' process alone needs at least {ours:.1} s ({:.2}× the reference's first find() of all) for its finds against plansync and {theirs:.1} s ({:.2}×) against the reference: its CPU per join × joins ÷ the machine's {} cores",
+            ours / reference,
+            theirs / reference,
+            cores(),
         );
     }
+}
+
+/// The machine's cores.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |c| c.get())
+}
+
+/// The least time (s) the JS clients' own process needs for its finds, whatever the server
+/// (were it to take no CPU at all): its CPU per join × joins ÷ the machine's cores.
+fn clients_floor(figures: &serde_json::Value) -> f64 {
+    let num = |key: &str| figures[key].as_f64().unwrap_or(f64::NAN);
+    num("cpu_per_join_ms") * num("plans") * num("n") / 1000.0 / cores() as f64
 }
 
 /// What the JS clients of `--plans` saw against one server, and that server's figures.
 struct JsPlansRow {
     figures: serde_json::Value,
-    /// The server's CPU per join while clients joined one at a time (ms).
-    alone_cpu_ms: f64,
-    cpu_s: f64,
-    rss_mb: f64,
+    spent: ServerSpent,
     threads: u64,
 }
 
@@ -1205,14 +1210,14 @@ fn print_js_plans(server: &str, row: &Result<JsPlansRow, String>) {
                 num("latency_p50_ms"),
                 num("latency_p99_ms"),
                 num("lost"),
-                r.cpu_s,
-                r.rss_mb,
+                r.spent.cpu_s,
+                r.spent.rss_mb,
                 r.threads,
                 num("find_retries"),
                 num("socket_errors"),
                 num("alone_join_ms"),
                 num("alone_cpu_per_join_ms"),
-                r.alone_cpu_ms,
+                r.spent.alone_cpu_ms,
             );
         }
         Err(e) => println!("| {server} | did not finish: {e} |"),
@@ -1378,9 +1383,7 @@ async fn run_js_plans(
         .await
         .map(|(figures, spent)| JsPlansRow {
             figures,
-            alone_cpu_ms: spent.alone_cpu_ms,
-            cpu_s: spent.cpu_s,
-            rss_mb: spent.rss_mb,
+            spent,
             threads: threads.load(Ordering::Relaxed),
         });
     watching.abort();
@@ -1404,9 +1407,7 @@ async fn run_js_plans(
         .await
         .map(|(figures, spent)| JsPlansRow {
             figures,
-            alone_cpu_ms: spent.alone_cpu_ms,
-            cpu_s: spent.cpu_s,
-            rss_mb: spent.rss_mb,
+            spent,
             threads: threads.load(Ordering::Relaxed),
         });
     watching.abort();
